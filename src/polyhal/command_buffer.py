@@ -1,0 +1,546 @@
+"""The command buffer front end: validates every call, resolves push state, records.
+
+Validation follows IREE's ``command_buffer_validation.c`` and adds a real bounds check of
+every buffer range.  What is recorded is a list of :mod:`polyhal.commands` objects that the
+driver encodes once, at ``end()``.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from . import commands as C
+from .buffer import Buffer, _as_bytes_view, resolve_range
+from .errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    OutOfRangeError,
+    PermissionDeniedError,
+    ResourceExhaustedError,
+)
+from .executable import Executable, PipelineLayout
+from .types import (
+    WHOLE_BUFFER,
+    AccessScope,
+    BufferUsage,
+    CommandBufferMode,
+    CommandCategory,
+    ExecutionStage,
+)
+
+if TYPE_CHECKING:
+    from .device import Device
+    from .drivers.base import ResolvedBinding
+
+_FULL_STAGES = int(ExecutionStage.COMMAND_RETIRE | ExecutionStage.DISPATCH
+                   | ExecutionStage.TRANSFER | ExecutionStage.COMMAND_ISSUE
+                   | ExecutionStage.COMMAND_PROCESS)
+_USAGE_STORAGE = int(BufferUsage.DISPATCH_STORAGE)
+_USAGE_SRC = int(BufferUsage.TRANSFER_SOURCE)
+_USAGE_DST = int(BufferUsage.TRANSFER_TARGET)
+_USAGE_INDIRECT = int(BufferUsage.DISPATCH_INDIRECT_PARAMS)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """An indirect buffer reference: entry ``index`` of the submission's binding table."""
+
+    index: int
+
+
+@dataclass(frozen=True)
+class Binding:
+    """Binding ``binding`` of a descriptor set: a buffer (or Slot) range."""
+
+    binding: int
+    buffer: Buffer | Slot
+    offset: int = 0
+    length: int = WHOLE_BUFFER
+
+
+@dataclass(frozen=True)
+class MemoryBarrier:
+    source_scope: AccessScope
+    target_scope: AccessScope
+
+
+@dataclass(frozen=True)
+class BufferBarrier:
+    source_scope: AccessScope
+    target_scope: AccessScope
+    buffer: Buffer | Slot
+    offset: int = 0
+    length: int = WHOLE_BUFFER
+
+
+_INITIAL, _RECORDING, _EXECUTABLE = 0, 1, 2
+
+
+class CommandBuffer:
+    """Records commands for a device queue.  ``with cb:`` is ``begin()`` … ``end()``.
+
+    ONE_SHOT command buffers are submitted once; DEFAULT (reusable) ones any number of
+    times, with ``hal.Slot`` references resolved from each submission's binding table.
+    """
+
+    __slots__ = (
+        "device", "mode", "categories", "binding_capacity", "_state", "_commands",
+        "_slot_checks", "_allocs", "_constants", "_layout", "_sets", "_debug_depth",
+        "encoded", "_submitted", "_validate", "_limits", "_events", "__weakref__",
+    )
+
+    def __init__(self, device: Device, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
+                 categories: CommandCategory = CommandCategory.ANY, binding_capacity: int = 0):
+        if binding_capacity < 0:
+            raise InvalidArgumentError(f"binding_capacity must be >= 0, got {binding_capacity}")
+        if not categories & CommandCategory.ANY:
+            raise InvalidArgumentError(f"categories {categories!r} allow no command")
+        self.device = device
+        self.mode = CommandBufferMode(mode)
+        self.categories = CommandCategory(categories)
+        self.binding_capacity = int(binding_capacity)
+        self._limits = device._driver.limits
+        self._validate = not self.mode & CommandBufferMode.UNVALIDATED
+        self._state = _INITIAL
+        self._commands: list = []
+        # (ref, required usage, alignment, what) for each slot reference, checked at submit.
+        self._slot_checks: list = []
+        self._allocs: set = set()
+        self._events: list = []
+        self._constants = bytearray(4 * self._limits.max_push_constants)
+        self._layout: PipelineLayout | None = None
+        self._sets: dict[int, dict[int, C.Ref]] = {}
+        self._debug_depth = 0
+        self.encoded: Any = None
+        self._submitted = False
+
+    def __repr__(self) -> str:
+        state = ("initial", "recording", "executable")[self._state]
+        return (f"CommandBuffer(mode={self.mode!r}, categories={self.categories!r}, "
+                f"{len(self._commands)} commands, {state})")
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def begin(self) -> None:
+        """Starts recording; FailedPreconditionError if it was begun before."""
+        if self._state != _INITIAL:
+            raise FailedPreconditionError("begin() on a command buffer that was already begun")
+        self._state = _RECORDING
+
+    def end(self) -> None:
+        """Finishes recording and encodes the commands for the driver."""
+        if self._state != _RECORDING:
+            raise FailedPreconditionError("end() on a command buffer that is not recording")
+        if self._debug_depth:
+            raise FailedPreconditionError(
+                f"end() with {self._debug_depth} debug group(s) still open")
+        self.encoded = self.device._driver.encode(self._commands)
+        self._state = _EXECUTABLE
+        self._sets = {}
+
+    def __enter__(self) -> CommandBuffer:
+        self.begin()
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is None:
+            self.end()
+
+    @property
+    def commands(self) -> list:
+        """The recorded command list (read-only use: drivers and tools)."""
+        return self._commands
+
+    def _recording(self, category: CommandCategory) -> None:
+        if self._state != _RECORDING:
+            raise FailedPreconditionError(
+                "command recorded outside begin()/end()" if self._state == _INITIAL
+                else "command recorded after end()")
+        if self._validate and not self.categories & category:
+            raise FailedPreconditionError(
+                f"a {category.name} command in a command buffer of categories "
+                f"{self.categories!r}")
+
+    # -- buffer references -----------------------------------------------------------------
+    def _ref(self, buffer: Any, offset: int, length: int, usage: int, what: str,
+             align: int = 1) -> C.Ref:
+        if type(buffer) is Slot:
+            index = buffer.index
+            if not 0 <= index < self.binding_capacity:
+                raise InvalidArgumentError(
+                    f"{what}: Slot({index}) is outside binding_capacity {self.binding_capacity}")
+            if offset < 0 or (length != WHOLE_BUFFER and length < 0):
+                raise OutOfRangeError(f"{what}: negative offset or length ({offset}, {length})")
+            ref = C.Ref(None, index, offset, length)
+            self._slot_checks.append((ref, usage, align, what))
+            return ref
+        if not isinstance(buffer, Buffer):
+            raise InvalidArgumentError(f"{what}: expected a Buffer or Slot, got "
+                                       f"{type(buffer).__name__}")
+        if buffer.device is not self.device:
+            raise InvalidArgumentError(f"{what}: buffer belongs to another device")
+        alloc = buffer.alloc
+        if alloc.released:
+            raise FailedPreconditionError(f"{what}: buffer was deallocated")
+        if self._validate and usage and not buffer.usage & usage:
+            raise PermissionDeniedError(
+                f"{what}: buffer usage {BufferUsage(buffer.usage)!r} lacks "
+                f"{BufferUsage(usage)!r}")
+        length = resolve_range(buffer.size, offset, length, what)
+        if self._validate and align > 1 and (offset % align or length % align):
+            raise InvalidArgumentError(
+                f"{what}: offset {offset} and length {length} must be multiples of {align}")
+        self._allocs.add(alloc)
+        return C.Ref(alloc, -1, buffer.offset + offset, length)
+
+    # -- debug groups and barriers ---------------------------------------------------------
+    def begin_debug_group(self, label: str, color: Any = None, location: Any = None) -> None:
+        self._recording(CommandCategory.ANY)
+        self._debug_depth += 1
+        self._commands.append(C.BeginDebugGroup(str(label), color, location))
+
+    def end_debug_group(self) -> None:
+        self._recording(CommandCategory.ANY)
+        if not self._debug_depth:
+            raise FailedPreconditionError("end_debug_group() without begin_debug_group()")
+        self._debug_depth -= 1
+        self._commands.append(C.EndDebugGroup())
+
+    def execution_barrier(self, source_stage: ExecutionStage = _FULL_STAGES,
+                          target_stage: ExecutionStage = _FULL_STAGES, flags: int = 0,
+                          memory_barriers: Sequence[MemoryBarrier] = (),
+                          buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
+        """Orders everything before it (in ``source_stage``) before everything after it."""
+        self._recording(CommandCategory.ANY)
+        self._commands.append(C.Barrier(int(source_stage), int(target_stage), int(flags),
+                                        tuple(memory_barriers),
+                                        self._buffer_barriers(buffer_barriers)))
+
+    def _buffer_barriers(self, barriers: Sequence[BufferBarrier]) -> tuple:
+        out = []
+        for b in barriers:
+            if not isinstance(b, BufferBarrier):
+                raise InvalidArgumentError(f"expected BufferBarrier, got {type(b).__name__}")
+            ref = self._ref(b.buffer, b.offset, b.length, 0, "buffer barrier")
+            out.append((b.source_scope, b.target_scope, ref))
+        return tuple(out)
+
+    # -- events ----------------------------------------------------------------------------
+    def _event(self, event: Any) -> Any:
+        from .semaphore import Event
+
+        if not isinstance(event, Event):
+            raise InvalidArgumentError(f"expected an Event, got {type(event).__name__}")
+        if event.device is not self.device:
+            raise InvalidArgumentError("event belongs to another device")
+        self._events.append(event)
+        return event
+
+    def signal_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
+        self._recording(CommandCategory.DISPATCH)
+        self._commands.append(C.SignalEvent(self._event(event), int(source_stage)))
+
+    def reset_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
+        self._recording(CommandCategory.DISPATCH)
+        self._commands.append(C.ResetEvent(self._event(event), int(source_stage)))
+
+    def wait_events(self, events: Iterable[Any], source_stage: ExecutionStage = _FULL_STAGES,
+                    target_stage: ExecutionStage = _FULL_STAGES,
+                    memory_barriers: Sequence[MemoryBarrier] = (),
+                    buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
+        self._recording(CommandCategory.DISPATCH)
+        evs = tuple(self._event(e) for e in events)
+        self._commands.append(C.WaitEvents(evs, int(source_stage), int(target_stage),
+                                           tuple(memory_barriers),
+                                           self._buffer_barriers(buffer_barriers)))
+
+    # -- transfer --------------------------------------------------------------------------
+    def discard_buffer(self, buffer: Buffer | Slot) -> None:
+        """Declares the contents undefined (a hint; it never changes bytes)."""
+        self._recording(CommandCategory.ANY)
+        self._commands.append(C.Discard(self._ref(buffer, 0, WHOLE_BUFFER, 0, "discard")))
+
+    def fill_buffer(self, target: Buffer | Slot, offset: int, length: int, pattern: int | bytes,
+                    pattern_length: int | None = None) -> None:
+        """Repeats a 1-, 2- or 4-byte little-endian ``pattern`` over ``[offset, offset+length)``."""
+        self._recording(CommandCategory.TRANSFER)
+        value, plen = _pattern(pattern, pattern_length)
+        ref = self._ref(target, offset, length, _USAGE_DST, "fill target", plen)
+        self._commands.append(C.Fill(ref, value, plen))
+
+    def update_buffer(self, source: Any, source_offset: int, target: Buffer | Slot,
+                      target_offset: int, length: int) -> None:
+        """Copies host bytes (captured now) into ``target``."""
+        self._recording(CommandCategory.TRANSFER)
+        data = _capture(source, source_offset, length)
+        ref = self._ref(target, target_offset, len(data), _USAGE_DST, "update target")
+        self._commands.append(C.Update(data, ref))
+
+    def copy_buffer(self, source: Buffer | Slot, source_offset: int, target: Buffer | Slot,
+                    target_offset: int, length: int) -> None:
+        """Copies ``length`` bytes between buffers; overlapping ranges are invalid."""
+        self._recording(CommandCategory.TRANSFER)
+        src = self._ref(source, source_offset, length, _USAGE_SRC, "copy source")
+        dst = self._ref(target, target_offset, length if length != WHOLE_BUFFER else src.length,
+                        _USAGE_DST, "copy target")
+        if src.alloc is None or dst.alloc is None:
+            self._slot_checks.append(((src, dst), 0, 0, "copy"))
+        elif src.alloc is dst.alloc and _overlap(src.offset, src.length, dst.offset, dst.length):
+            raise InvalidArgumentError(
+                f"copy source [{src.offset}, +{src.length}) and target [{dst.offset}, "
+                f"+{dst.length}) overlap in one buffer")
+        self._commands.append(C.Copy(src, dst))
+
+    def collective(self, channel: Any, op: Any, param: int, send_binding: Any,
+                   recv_binding: Any, element_count: int) -> None:
+        """A collective operation over ``channel``; UnimplementedError where the driver has none."""
+        self._recording(CommandCategory.DISPATCH)
+        if not self._limits.collectives:
+            self.device._driver.collective()
+        send = self._binding_ref(send_binding, "collective send") if send_binding else None
+        recv = self._binding_ref(recv_binding, "collective recv") if recv_binding else None
+        self._commands.append(C.Collective(channel, op, int(param), send, recv,
+                                           int(element_count)))
+
+    # -- push state and dispatch -----------------------------------------------------------
+    def push_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
+        """Sets 32-bit push constants at byte ``offset`` for the following dispatches."""
+        self._recording(CommandCategory.DISPATCH)
+        data = _constants(values)
+        if offset % 4 or offset < 0:
+            raise InvalidArgumentError(f"push constant offset {offset} is not a multiple of 4")
+        end = offset + len(data)
+        if self._validate and end > 4 * layout.push_constants:
+            raise OutOfRangeError(
+                f"push constants [{offset}, {end}) exceed the layout's "
+                f"{layout.push_constants} values")
+        if end > len(self._constants):
+            raise ResourceExhaustedError(
+                f"push constants [{offset}, {end}) exceed the device's "
+                f"{self._limits.max_push_constants} values")
+        self._constants[offset:end] = data
+        self._layout = layout
+
+    def push_descriptor_set(self, layout: PipelineLayout, set: int,  # noqa: A002
+                            bindings: Iterable[Any]) -> None:
+        """Binds buffers to descriptor set ``set``; sets ``>= set`` pushed earlier are dropped."""
+        self._recording(CommandCategory.DISPATCH)
+        if not isinstance(layout, PipelineLayout):
+            raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
+        if not 0 <= set < len(layout.set_layouts):
+            raise InvalidArgumentError(
+                f"descriptor set {set} is not in the layout (it has {len(layout.set_layouts)})")
+        bindings = list(bindings)
+        if len(bindings) > self._limits.max_bindings:
+            raise ResourceExhaustedError(
+                f"{len(bindings)} bindings exceed the device's {self._limits.max_bindings}")
+        known = layout.set_layouts[set].indices
+        entries: dict[int, C.Ref] = {}
+        for b in bindings:
+            index, ref = self._binding(b, set)
+            if self._validate and index not in known:
+                raise InvalidArgumentError(
+                    f"binding {index} is not in descriptor set {set} (it has {sorted(known)})")
+            entries[index] = ref
+        for s in [s for s in self._sets if s >= set]:
+            del self._sets[s]
+        self._sets[set] = entries
+        self._layout = layout
+
+    def _binding(self, b: Any, set_index: int) -> tuple[int, C.Ref]:
+        if isinstance(b, Binding):
+            index, buffer, offset, length = b.binding, b.buffer, b.offset, b.length
+        else:
+            try:
+                index, buffer, *rest = b
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(
+                    f"a binding is hal.Binding or (binding, buffer[, offset[, length]]), "
+                    f"got {b!r}") from None
+            offset = rest[0] if rest else 0
+            length = rest[1] if len(rest) > 1 else WHOLE_BUFFER
+        return int(index), self._ref(buffer, int(offset), int(length), _USAGE_STORAGE,
+                                     f"set {set_index} binding {index}")
+
+    def _binding_ref(self, b: Any, what: str) -> C.Ref:
+        if isinstance(b, Binding):
+            return self._ref(b.buffer, b.offset, b.length, _USAGE_STORAGE, what)
+        return self._ref(b, 0, WHOLE_BUFFER, _USAGE_STORAGE, what)
+
+    def _dispatch_state(self, executable: Any, entry_point: int | str, constants: Any,
+                        bindings: Any) -> tuple[int, bytes, tuple[C.Ref, ...]]:
+        if not isinstance(executable, Executable):
+            raise InvalidArgumentError(f"expected Executable, got {type(executable).__name__}")
+        if executable.device is not self.device:
+            raise InvalidArgumentError("executable belongs to another device")
+        index = executable.resolve(entry_point)
+        layout = executable.entry_points[index].layout
+        if constants is not None:
+            self.push_constants(layout, 0, constants)
+        if bindings is not None:
+            self.push_descriptor_set(layout, 0, bindings)
+        if self._layout is None and (layout.push_constants or layout.binding_slots):
+            raise InvalidArgumentError(
+                f"dispatch of {executable.entry_points[index].name!r} with no pushed layout "
+                "(push constants or a descriptor set first)")
+        refs = []
+        for s, b in layout.binding_slots:
+            try:
+                refs.append(self._sets[s][b])
+            except KeyError:
+                raise InvalidArgumentError(
+                    f"dispatch of {executable.entry_points[index].name!r}: set {s} binding {b} "
+                    "is not bound (pushing a set drops the sets at and above it)") from None
+        if len(refs) > self._limits.max_bindings:
+            raise ResourceExhaustedError(
+                f"{len(refs)} bindings exceed the device's {self._limits.max_bindings}")
+        return index, bytes(self._constants[:4 * layout.push_constants]), tuple(refs)
+
+    def dispatch(self, executable: Executable, entry_point: int | str,
+                 workgroup_count: int | Sequence[int], *, constants: Any = None,
+                 bindings: Any = None) -> None:
+        """Runs ``workgroup_count`` workgroups of an entry point with the pushed state."""
+        self._recording(CommandCategory.DISPATCH)
+        counts = _workgroup_count(workgroup_count, self._limits.max_workgroup_count)
+        index, consts, refs = self._dispatch_state(executable, entry_point, constants, bindings)
+        self._commands.append(C.Dispatch(executable, index, counts, None, consts, refs))
+
+    def dispatch_indirect(self, executable: Executable, entry_point: int | str,
+                          workgroups_buffer: Buffer | Slot, workgroups_offset: int = 0, *,
+                          constants: Any = None, bindings: Any = None) -> None:
+        """Like dispatch, with three uint32 counts read from a buffer when it runs."""
+        self._recording(CommandCategory.DISPATCH)
+        ref = self._ref(workgroups_buffer, workgroups_offset, 12, _USAGE_INDIRECT,
+                        "workgroups buffer")
+        if workgroups_offset % 4:
+            raise InvalidArgumentError(
+                f"workgroups offset {workgroups_offset} is not a multiple of 4")
+        index, consts, refs = self._dispatch_state(executable, entry_point, constants, bindings)
+        self._commands.append(C.Dispatch(executable, index, None, ref, consts, refs))
+
+    def execute_commands(self, command_buffer: CommandBuffer,
+                         binding_table: Sequence[Any] | None = None) -> None:
+        """Runs a recorded command buffer here; its slots resolve from ``binding_table``
+        or, when None, from this command buffer's own binding table."""
+        self._recording(CommandCategory.ANY)
+        if not isinstance(command_buffer, CommandBuffer) or command_buffer is self:
+            raise InvalidArgumentError("execute_commands takes another CommandBuffer")
+        if command_buffer._state != _EXECUTABLE:
+            raise FailedPreconditionError("the nested command buffer is not ended")
+        if command_buffer.device is not self.device:
+            raise InvalidArgumentError("the nested command buffer belongs to another device")
+        table = None
+        if binding_table is not None:
+            table = tuple(self.device._resolve_binding_table(binding_table))
+            command_buffer.check_slots(table)
+        else:
+            if command_buffer._slot_checks and (
+                    command_buffer.binding_capacity > self.binding_capacity):
+                raise InvalidArgumentError(
+                    "nested command buffer uses slots beyond this one's binding_capacity "
+                    f"({command_buffer.binding_capacity} > {self.binding_capacity})")
+            self._slot_checks.extend(command_buffer._slot_checks)
+        self._allocs |= command_buffer._allocs
+        self._events.extend(command_buffer._events)
+        self._commands.append(C.Execute(command_buffer._commands, table))
+
+    # -- submit-time checks (called by the device) -----------------------------------------
+    def check_submittable(self) -> None:
+        if self._state != _EXECUTABLE:
+            raise FailedPreconditionError("command buffer submitted before end()")
+        if self._submitted and self.mode & CommandBufferMode.ONE_SHOT:
+            raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted once")
+        for alloc in self._allocs:
+            if alloc.released:
+                raise FailedPreconditionError("command buffer uses a deallocated buffer")
+
+    def check_slots(self, table: Sequence[ResolvedBinding]) -> None:
+        """Bounds-checks every slot reference against a resolved binding table."""
+        for ref, usage, align, what in self._slot_checks:
+            if what == "copy":
+                src, dst = ref
+                a_alloc, a_off, a_len = src.resolve(table)
+                b_alloc, b_off, b_len = dst.resolve(table)
+                if a_alloc is b_alloc and _overlap(a_off, a_len, b_off, b_len):
+                    raise InvalidArgumentError("copy source and target overlap in one buffer")
+                continue
+            if ref.slot >= len(table):
+                raise InvalidArgumentError(
+                    f"{what}: Slot({ref.slot}) but the binding table has {len(table)} entries")
+            entry = table[ref.slot]
+            length = resolve_range(entry.length, ref.offset, ref.length, f"{what} (slot)")
+            if align > 1 and length % align:
+                raise InvalidArgumentError(f"{what}: length {length} not a multiple of {align}")
+            del usage  # usages of table entries are checked when the table is resolved
+
+
+def _overlap(a: int, alen: int, b: int, blen: int) -> bool:
+    return a < b + blen and b < a + alen
+
+
+def _pattern(pattern: int | bytes, pattern_length: int | None) -> tuple[int, int]:
+    if isinstance(pattern, (bytes, bytearray, memoryview)):
+        raw = bytes(pattern)
+        plen = len(raw) if pattern_length is None else pattern_length
+        if plen != len(raw):
+            raise InvalidArgumentError(
+                f"pattern of {len(raw)} bytes with pattern_length {pattern_length}")
+        value = int.from_bytes(raw, "little") if raw else 0
+    else:
+        value = int(pattern)
+        if pattern_length is None:
+            plen = 1 if 0 <= value <= 0xFF else 2 if 0 <= value <= 0xFFFF else 4
+        else:
+            plen = pattern_length
+    if plen not in (1, 2, 4):
+        raise InvalidArgumentError(f"pattern length must be 1, 2 or 4 bytes, got {plen}")
+    if value < 0:
+        value &= (1 << (8 * plen)) - 1
+    if value >> (8 * plen):
+        raise InvalidArgumentError(f"pattern {value:#x} does not fit in {plen} bytes")
+    return value, plen
+
+
+def _capture(source: Any, offset: int, length: int) -> bytes:
+    view = _as_bytes_view(source)
+    length = resolve_range(len(view), int(offset), int(length), "update source")
+    return bytes(view[offset:offset + length])
+
+
+def _constants(values: Any) -> bytes:
+    if isinstance(values, (bytes, bytearray, memoryview)):
+        data = bytes(values)
+    elif isinstance(values, np.ndarray):
+        data = np.ascontiguousarray(values).tobytes()
+    else:
+        try:
+            data = struct.pack(f"<{len(values)}I", *[v & 0xFFFFFFFF for v in values])
+        except (TypeError, struct.error):
+            raise InvalidArgumentError(
+                f"push constants are bytes, 32-bit ints or a numpy array, got {values!r}"
+            ) from None
+    if len(data) % 4:
+        raise InvalidArgumentError(f"push constants of {len(data)} bytes: not whole 32-bit values")
+    return data
+
+
+def _workgroup_count(count: Any, limit: tuple[int, int, int]) -> tuple[int, int, int]:
+    if isinstance(count, (int, np.integer)):
+        counts = (int(count), 1, 1)
+    else:
+        try:
+            items = [int(c) for c in count]
+        except TypeError:
+            raise InvalidArgumentError(f"workgroup_count is an int or (x, y, z), got {count!r}"
+                                       ) from None
+        if not 1 <= len(items) <= 3:
+            raise InvalidArgumentError(f"workgroup_count has 1 to 3 values, got {count!r}")
+        counts = tuple(items + [1] * (3 - len(items)))  # type: ignore[assignment]
+    for c, m in zip(counts, limit):
+        if c < 0 or c > m:
+            raise InvalidArgumentError(f"workgroup count {counts} outside [0, {limit}]")
+    return counts

@@ -1,0 +1,136 @@
+"""The command list: plain data recorded by the front end, consumed by driver encoders.
+
+Every command here has been validated.  Buffers appear as :class:`Ref`: either a direct
+reference (``alloc`` set, ``offset`` absolute in the allocation, ``length`` exact) or a
+binding-table slot (``alloc`` None, ``offset`` relative to the slot's range, ``length``
+exact or WHOLE_BUFFER) resolved when the command buffer is submitted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from .drivers.base import Allocation
+from .executable import Executable
+
+
+class Ref:
+    """A buffer range inside a command: direct storage or a binding-table slot."""
+
+    __slots__ = ("alloc", "slot", "offset", "length")
+
+    def __init__(self, alloc: Allocation | None, slot: int, offset: int, length: int):
+        self.alloc = alloc
+        self.slot = slot
+        self.offset = offset
+        self.length = length
+
+    def resolve(self, table: Any) -> tuple[Allocation, int, int]:
+        """(allocation, absolute offset, length) with slots looked up in ``table``."""
+        if self.alloc is not None:
+            return self.alloc, self.offset, self.length
+        entry = table[self.slot]
+        length = entry.length - self.offset if self.length == WHOLE else self.length
+        return entry.alloc, entry.offset + self.offset, length
+
+    def __repr__(self) -> str:
+        where = f"slot {self.slot}" if self.alloc is None else f"alloc {id(self.alloc):#x}"
+        return f"Ref({where}, {self.offset}, {self.length})"
+
+
+WHOLE = 0xFFFF_FFFF_FFFF_FFFF
+
+
+@dataclass(slots=True)
+class Dispatch:
+    executable: Executable
+    entry_point: int
+    workgroup_count: tuple[int, int, int] | None  # None → indirect
+    indirect: Ref | None
+    constants: bytes  # the entry point layout's push constants, little-endian uint32
+    bindings: tuple[Ref, ...]  # in (set, binding) order
+
+
+@dataclass(slots=True)
+class Barrier:
+    source_stage: int
+    target_stage: int
+    flags: int = 0
+    memory_barriers: tuple = ()
+    buffer_barriers: tuple = ()
+
+
+@dataclass(slots=True)
+class Fill:
+    target: Ref
+    pattern: int  # the pattern_length low bytes are the pattern, little-endian
+    pattern_length: int
+
+
+@dataclass(slots=True)
+class Update:
+    data: bytes  # captured when recorded
+    target: Ref
+
+
+@dataclass(slots=True)
+class Copy:
+    source: Ref
+    target: Ref
+
+
+@dataclass(slots=True)
+class SignalEvent:
+    event: Any
+    source_stage: int
+
+
+@dataclass(slots=True)
+class ResetEvent:
+    event: Any
+    source_stage: int
+
+
+@dataclass(slots=True)
+class WaitEvents:
+    events: tuple
+    source_stage: int
+    target_stage: int
+    memory_barriers: tuple = ()
+    buffer_barriers: tuple = ()
+
+
+@dataclass(slots=True)
+class Discard:
+    target: Ref
+
+
+@dataclass(slots=True)
+class Execute:
+    """A nested command buffer; ``binding_table`` (resolved) or None to use the outer one."""
+
+    commands: list
+    binding_table: tuple | None
+
+
+@dataclass(slots=True)
+class Collective:
+    channel: Any
+    op: Any
+    param: int
+    send: Ref | None
+    recv: Ref | None
+    element_count: int
+
+
+@dataclass(slots=True)
+class BeginDebugGroup:
+    label: str
+    color: Any = None
+    location: Any = None
+
+
+@dataclass(slots=True)
+class EndDebugGroup:
+    pass

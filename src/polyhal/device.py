@@ -1,0 +1,490 @@
+"""The device front end: memory, executables, command buffers and the queue.
+
+The queue orders work by timeline semaphores only.  A submission whose waits are met runs
+at once (on the caller's thread for the local drivers); otherwise it is parked on
+timepoints of its wait semaphores and started when the last one is reached: inline on the
+signalling thread for ``local-sync``, on the device's issue thread for the others.  A
+submission holds every resource it uses until the driver reports completion.
+"""
+
+from __future__ import annotations
+
+import os
+import queue as _queue
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from . import drivers
+from .buffer import Buffer, _as_bytes_view, resolve_range
+from .command_buffer import CommandBuffer
+from .drivers.base import DriverDevice, ResolvedBinding, Work
+from .errors import (
+    AbortedError,
+    CancelledError,
+    DeadlineExceededError,
+    FailedPreconditionError,
+    HalError,
+    InternalError,
+    InvalidArgumentError,
+    NotFoundError,
+    OutOfRangeError,
+    UnimplementedError,
+)
+from .executable import Executable, ExecutableSource
+from .semaphore import Event, Semaphore
+from .types import (
+    WHOLE_BUFFER,
+    BufferUsage,
+    CommandBufferMode,
+    CommandCategory,
+    MemoryAccess,
+    MemoryType,
+    StatusCode,
+    WaitMode,
+)
+
+Pairs = Sequence[tuple[Semaphore, int]]
+
+
+def available_drivers() -> list[str]:
+    """Drivers that have at least one device on this machine (``local-sync`` aside)."""
+    return [n for n in drivers.DRIVER_MODULES if n != "local-sync" and drivers.probe(n)[0] > 0]
+
+
+def create_device(uri: str | None = None, **options: Any) -> Device:
+    """Opens a device: ``uri`` is "local", "local-sync", "vulkan[:N]", "cuda[:N]" or
+    "metal"; None means ``$POLYHAL_DEVICE`` or "local".
+
+    NotFoundError (listing what is available) for an unknown or unavailable driver.
+    """
+    uri = uri or os.environ.get("POLYHAL_DEVICE") or "local"
+    name, _, index_text = uri.partition(":")
+    if name not in drivers.DRIVER_MODULES:
+        raise NotFoundError(f"unknown driver {name!r}; known: {sorted(drivers.DRIVER_MODULES)}, "
+                            f"available here: {available_drivers()}")
+    try:
+        index = int(index_text) if index_text else 0
+    except ValueError:
+        raise NotFoundError(f"bad device index in {uri!r}") from None
+    count, reason = drivers.probe(name)
+    if index < 0 or index >= count:
+        why = reason or f"{name} has {count} device(s)"
+        raise NotFoundError(f"no device {uri!r}: {why}; available here: {available_drivers()}")
+    module, _ = drivers.load(name)
+    dispatch_type = options.get("dispatch_type", "concurrent")
+    if dispatch_type not in ("concurrent", "serial"):
+        raise InvalidArgumentError(
+            f"dispatch_type is 'concurrent' or 'serial', got {dispatch_type!r}")
+    return Device(name, module.create_device(name, index, options), uri)  # type: ignore[union-attr]
+
+
+class _Submission:
+    """One queue operation: its waits, its action, its signals, what it keeps alive."""
+
+    __slots__ = ("device", "action", "signals", "keep", "pending", "lock", "finished",
+                 "handles")
+
+    def __init__(self, device: Device, action: Callable, signals: list, keep: Any):
+        self.device = device
+        self.action = action
+        self.signals = signals
+        self.keep = keep
+        self.pending = 0
+        self.lock = threading.Lock()
+        self.finished = False
+        self.handles: list = []
+
+    def on_timepoint(self, semaphore: Semaphore) -> None:
+        with self.lock:
+            if self.finished:
+                return
+            if semaphore.failed:
+                code, message = semaphore._failure  # type: ignore[misc]
+                failure: HalError | None = HalError(message, code=code)
+            else:
+                failure = None
+                self.pending -= 1
+                if self.pending:
+                    return
+        if failure is not None:
+            self.complete(failure)
+        else:
+            self.device._start(self, self.device._driver.run_deferred_inline)
+
+    def run(self) -> None:
+        try:
+            self.action(self.complete)
+        except HalError as e:
+            self.complete(e)
+        except Exception as e:  # a driver bug must still release the queue
+            self.complete(InternalError(f"driver failed: {e!r}"))
+
+    def complete(self, error: HalError | None) -> None:
+        with self.lock:
+            if self.finished:
+                return
+            self.finished = True
+            handles, self.handles = self.handles, []
+        for sem, handle in handles:
+            sem.remove_timepoint(handle)
+        if error is None:
+            for sem, value in self.signals:
+                sem.signal_from_queue(value)
+        else:
+            for sem, _ in self.signals:
+                sem.fail(error.code, str(error))
+        self.keep = None
+        self.action = None  # type: ignore[assignment]
+        self.device._retire(self)
+
+
+class Device:
+    """A device of one driver; a context manager whose exit closes it."""
+
+    def __init__(self, driver: str, driver_device: DriverDevice, uri: str):
+        self.driver = driver
+        self.uri = uri
+        self._driver = driver_device
+        self.name: str = driver_device.name
+        self.info: dict[str, Any] = dict(driver_device.info)
+        self.info.setdefault("limits", driver_device.limits.as_dict())
+        self.info.setdefault("executable_formats", list(driver_device.executable_formats))
+        self._lock = threading.Condition(threading.Lock())
+        self._inflight: set[_Submission] = set()
+        self._issue_queue: _queue.SimpleQueue | None = None
+        self._tls = threading.local()
+        self._closed = False
+
+    def __repr__(self) -> str:
+        return f"Device({self.uri!r}, {self.name!r})"
+
+    def __enter__(self) -> Device:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    # -- memory ------------------------------------------------------------------------------
+    def allocate_buffer(self, size: int, *, memory_type: MemoryType = MemoryType.OPTIMAL,
+                        usage: BufferUsage = BufferUsage.DEFAULT,
+                        access: MemoryAccess = MemoryAccess.ALL) -> Buffer:
+        """Allocates ``size`` bytes (0 is valid); contents are undefined."""
+        self._check_open()
+        size = int(size)
+        if size < 0:
+            raise InvalidArgumentError(f"buffer size must be >= 0, got {size}")
+        if size > self._driver.limits.max_allocation_size:
+            raise OutOfRangeError(f"buffer of {size} bytes exceeds the device's "
+                                  f"{self._driver.limits.max_allocation_size}")
+        memory_type = MemoryType(memory_type)
+        if memory_type & MemoryType.OPTIMAL or memory_type == MemoryType.NONE:
+            memory_type = MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE
+        alloc = self._driver.allocate(size, memory_type, int(usage))
+        return Buffer(self, alloc, 0, size, alloc.memory_type, BufferUsage(usage),
+                      MemoryAccess(access))
+
+    def buffer_from(self, data: Any, *, usage: BufferUsage = BufferUsage.DEFAULT,
+                    memory_type: MemoryType = MemoryType.OPTIMAL) -> Buffer:
+        """A new buffer holding a copy of ``data`` (bytes-like or numpy array)."""
+        view = _as_bytes_view(data)
+        buffer = self.allocate_buffer(len(view), memory_type=memory_type,
+                                      usage=usage | BufferUsage.MAPPING)
+        if len(view):
+            self._driver.write(buffer.alloc, 0, view)
+        buffer.usage = BufferUsage(usage)
+        return buffer
+
+    # -- executables -------------------------------------------------------------------------
+    def create_executable(self, source: ExecutableSource) -> Executable:
+        """Loads the first format of ``source`` the driver accepts."""
+        self._check_open()
+        if not isinstance(source, ExecutableSource):
+            raise InvalidArgumentError(f"expected ExecutableSource, got {type(source).__name__}")
+        accepted = self._driver.executable_formats
+        for fmt, payload in source.formats.items():
+            if fmt in accepted:
+                native = self._driver.load_executable(fmt, payload, source.entry_points)
+                # Some formats (IREE libraries) describe their own entry points.
+                entry_points = source.entry_points or getattr(native, "entry_points", None)
+                if not entry_points:
+                    raise InvalidArgumentError(f"format {fmt!r} needs the entry points named")
+                return Executable(self, entry_points, fmt, native)
+        raise UnimplementedError(
+            f"the {self.driver} driver loads formats {list(accepted)}; "
+            f"the source has {list(source.formats)}")
+
+    # -- command buffers, semaphores, events ---------------------------------------------------
+    def create_command_buffer(self, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
+                              categories: CommandCategory = CommandCategory.ANY,
+                              binding_capacity: int = 0) -> CommandBuffer:
+        self._check_open()
+        return CommandBuffer(self, mode, categories, binding_capacity)
+
+    def create_semaphore(self, initial_value: int = 0) -> Semaphore:
+        return Semaphore(self, initial_value)
+
+    def create_event(self) -> Event:
+        return Event(self)
+
+    # -- the queue ---------------------------------------------------------------------------
+    def queue_execute(self, command_buffers: CommandBuffer | Sequence[CommandBuffer] = (), *,
+                      wait: Pairs = (), signal: Pairs = (),
+                      binding_table: Sequence[Any] | None = None) -> None:
+        """Runs command buffers (one after another) once every wait is reached, then
+        signals.  Returns at once; never blocks on a wait."""
+        self._check_open()
+        cbs = [command_buffers] if isinstance(command_buffers, CommandBuffer) else list(
+            command_buffers)
+        table = tuple(self._resolve_binding_table(binding_table)) if binding_table else ()
+        for cb in cbs:
+            if not isinstance(cb, CommandBuffer):
+                raise InvalidArgumentError(f"expected CommandBuffer, got {type(cb).__name__}")
+            if cb.device is not self:
+                raise InvalidArgumentError("command buffer belongs to another device")
+            cb.check_submittable()
+            if cb._slot_checks:
+                cb.check_slots(table)
+        waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
+        for cb in cbs:
+            cb._submitted = True
+        if not cbs:
+            self._submit(_noop, waits, signals, None)
+            return
+        work = [Work(cb.encoded, table) for cb in cbs]
+        execute = self._driver.execute
+        self._submit(lambda done: execute(work, done), waits, signals,
+                     (cbs, binding_table))
+
+    def queue_barrier(self, *, wait: Pairs = (), signal: Pairs = ()) -> None:
+        """Signals once every wait is reached."""
+        self.queue_execute((), wait=wait, signal=signal)
+
+    def _transfer(self, record: Callable[[CommandBuffer], None], wait: Pairs,
+                  signal: Pairs) -> None:
+        cb = CommandBuffer(self, CommandBufferMode.ONE_SHOT, CommandCategory.TRANSFER)
+        cb.begin()
+        record(cb)
+        cb.end()
+        self.queue_execute(cb, wait=wait, signal=signal)
+
+    def queue_fill(self, target: Buffer, offset: int, length: int, pattern: int | bytes, *,
+                   pattern_length: int | None = None, wait: Pairs = (),
+                   signal: Pairs = ()) -> None:
+        self._transfer(lambda cb: cb.fill_buffer(target, offset, length, pattern,
+                                                 pattern_length), wait, signal)
+
+    def queue_update(self, source: Any, source_offset: int, target: Buffer, target_offset: int,
+                     length: int, *, wait: Pairs = (), signal: Pairs = ()) -> None:
+        """Copies host bytes, captured now, into ``target`` after the waits."""
+        self._transfer(lambda cb: cb.update_buffer(source, source_offset, target,
+                                                   target_offset, length), wait, signal)
+
+    def queue_copy(self, source: Buffer, source_offset: int, target: Buffer, target_offset: int,
+                   length: int, *, wait: Pairs = (), signal: Pairs = ()) -> None:
+        self._transfer(lambda cb: cb.copy_buffer(source, source_offset, target,
+                                                 target_offset, length), wait, signal)
+
+    def queue_alloca(self, size: int, *, wait: Pairs = (), signal: Pairs = (),
+                     memory_type: MemoryType = MemoryType.OPTIMAL,
+                     usage: BufferUsage = BufferUsage.DEFAULT,
+                     access: MemoryAccess = MemoryAccess.ALL) -> Buffer:
+        """A buffer that may be used once ``signal`` fires."""
+        buffer = self.allocate_buffer(size, memory_type=memory_type, usage=usage, access=access)
+        self._submit(_noop, self._pairs(wait, "wait"), self._pairs(signal, "signal"), buffer)
+        return buffer
+
+    def queue_dealloca(self, buffer: Buffer, *, wait: Pairs = (), signal: Pairs = ()) -> None:
+        """Releases ``buffer`` after the waits; any later use is FailedPreconditionError."""
+        if not isinstance(buffer, Buffer) or buffer.device is not self:
+            raise InvalidArgumentError("queue_dealloca takes a Buffer of this device")
+        buffer.check_live()
+        alloc = buffer.alloc
+
+        def release(done: Callable) -> None:
+            alloc.released = True
+            self._driver.release(alloc)
+            done(None)
+
+        self._submit(release, self._pairs(wait, "wait"), self._pairs(signal, "signal"), alloc)
+
+    def queue_host_call(self, fn: Callable[[], Any], *, wait: Pairs = (),
+                        signal: Pairs = ()) -> None:
+        """Calls ``fn()`` after the waits; if it raises, the signals fail."""
+        if not callable(fn):
+            raise InvalidArgumentError("queue_host_call takes a callable")
+
+        def call(done: Callable) -> None:
+            try:
+                fn()
+            except HalError as e:
+                done(e)
+                return
+            except Exception as e:
+                done(AbortedError(f"host call raised {e!r}"))
+                return
+            done(None)
+
+        self._submit(call, self._pairs(wait, "wait"), self._pairs(signal, "signal"), fn)
+
+    def wait_semaphores(self, pairs: Pairs, *, mode: WaitMode = WaitMode.ALL,
+                        timeout: float | None = None) -> None:
+        """Waits for all (or any) ``(semaphore, value)`` pairs; timeout in seconds."""
+        items = self._pairs(pairs, "wait")
+        if not items:
+            return
+        deadline = None if timeout is None else time.monotonic() + timeout
+        if mode == WaitMode.ALL:
+            for sem, value in items:
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                sem.wait(value, remaining)
+            return
+        woke = threading.Event()
+        handles = [(s, s.add_timepoint(v, lambda _s: woke.set())) for s, v in items]
+        try:
+            if not woke.wait(timeout):
+                raise DeadlineExceededError(f"none of {len(items)} semaphores reached its "
+                                            f"value within {timeout} s")
+        finally:
+            for sem, handle in handles:
+                if handle is not None:
+                    sem.remove_timepoint(handle)
+        if any(s.reached(v) for s, v in items):
+            return
+        for sem, _ in items:
+            if sem.failed:
+                raise sem._error()
+
+    def wait_idle(self, timeout: float | None = None) -> None:
+        """Waits until every submission completed; DeadlineExceededError on timeout."""
+        with self._lock:
+            if not self._lock.wait_for(lambda: not self._inflight, timeout):
+                raise DeadlineExceededError(
+                    f"{len(self._inflight)} submissions still pending after {timeout} s")
+
+    def close(self) -> None:
+        """Cancels submissions still waiting, waits for running ones, releases the device."""
+        if self._closed:
+            return
+        with self._lock:
+            parked = [s for s in self._inflight if s.pending]
+        for sub in parked:
+            sub.complete(CancelledError("device closed before the submission's waits were met"))
+        self.wait_idle()
+        self._closed = True
+        if self._issue_queue is not None:
+            self._issue_queue.put(None)
+        self._driver.close()
+
+    # -- internals ---------------------------------------------------------------------------
+    def _check_open(self) -> None:
+        if self._closed:
+            raise FailedPreconditionError("device is closed")
+
+    def _pairs(self, pairs: Any, what: str) -> list[tuple[Semaphore, int]]:
+        if not pairs:
+            return []
+        if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[0], Semaphore):
+            pairs = [pairs]
+        out = []
+        for item in pairs:
+            try:
+                sem, value = item
+            except (TypeError, ValueError):
+                raise InvalidArgumentError(
+                    f"{what} list takes (Semaphore, value) pairs, got {item!r}") from None
+            if not isinstance(sem, Semaphore):
+                raise InvalidArgumentError(f"{what}: expected a Semaphore, got {sem!r}")
+            out.append((sem, int(value)))
+        return out
+
+    def _resolve_binding_table(self, entries: Iterable[Any]) -> list[ResolvedBinding]:
+        out = []
+        for i, entry in enumerate(entries):
+            if isinstance(entry, Buffer):
+                buffer, offset, length = entry, 0, WHOLE_BUFFER
+            else:
+                try:
+                    buffer, *rest = entry
+                except TypeError:
+                    raise InvalidArgumentError(
+                        f"binding table entry {i} is a Buffer or (buffer, offset, length), "
+                        f"got {entry!r}") from None
+                offset = int(rest[0]) if rest else 0
+                length = int(rest[1]) if len(rest) > 1 else WHOLE_BUFFER
+            if not isinstance(buffer, Buffer) or buffer.device is not self:
+                raise InvalidArgumentError(f"binding table entry {i} is not a Buffer of this "
+                                           "device")
+            buffer.check_live()
+            length = resolve_range(buffer.size, offset, length, f"binding table entry {i}")
+            out.append(ResolvedBinding(buffer.alloc, buffer.offset + offset, length))
+        return out
+
+    def _submit(self, action: Callable, waits: list, signals: list, keep: Any) -> None:
+        sub = _Submission(self, action, signals, keep)
+        with self._lock:
+            self._inflight.add(sub)
+        pending = []
+        for sem, value in waits:
+            if sem.failed:
+                code, message = sem._failure  # type: ignore[misc]
+                sub.complete(HalError(message, code=code))
+                return
+            if not sem.reached(value):
+                pending.append((sem, value))
+        if not pending:
+            self._start(sub, True)
+            return
+        sub.pending = len(pending)
+        for sem, value in pending:
+            handle = sem.add_timepoint(value, sub.on_timepoint)
+            if handle is not None:
+                with sub.lock:
+                    if not sub.finished:
+                        sub.handles.append((sem, handle))
+
+    def _start(self, sub: _Submission, inline: bool) -> None:
+        if not inline:
+            if self._issue_queue is None:
+                with self._lock:
+                    if self._issue_queue is None:
+                        self._issue_queue = _queue.SimpleQueue()
+                        threading.Thread(target=self._issue_loop, args=(self._issue_queue,),
+                                         name=f"polyhal-issue-{self.driver}",
+                                         daemon=True).start()
+            self._issue_queue.put(sub)
+            return
+        # A trampoline: a submission that completes and readies another on this thread
+        # queues it here instead of recursing, so long dependency chains stay flat.
+        tls = self._tls
+        ready = getattr(tls, "ready", None)
+        if ready is not None:
+            ready.append(sub)
+            return
+        tls.ready = ready = deque((sub,))
+        try:
+            while ready:
+                ready.popleft().run()
+        finally:
+            tls.ready = None
+
+    def _issue_loop(self, q: _queue.SimpleQueue) -> None:
+        while True:
+            sub = q.get()
+            if sub is None:
+                return
+            self._start(sub, True)
+
+    def _retire(self, sub: _Submission) -> None:
+        with self._lock:
+            self._inflight.discard(sub)
+            if not self._inflight:
+                self._lock.notify_all()
+
+
+def _noop(done: Callable[[HalError | None], None]) -> None:
+    done(None)
+
+

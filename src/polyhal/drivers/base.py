@@ -1,0 +1,114 @@
+"""The interface every driver implements; the front end is written against it alone.
+
+A driver module exposes ``DRIVER``, an object with ``name``, ``probe()`` and
+``create_device(index, options)``.  The device it returns implements
+:class:`DriverDevice`.  The front end validates every call before it reaches a driver,
+so drivers never re-check ranges, usages or states.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import HalError, UnimplementedError
+from ..types import MemoryType
+
+
+class Allocation:
+    """Driver storage behind a root Buffer and all its subspans.
+
+    ``released`` is set by ``queue_dealloca``; the front end refuses any later use.
+    Drivers subclass this to hold their handles (a pointer, a VkBuffer, a CUdeviceptr).
+    """
+
+    __slots__ = ("size", "memory_type", "released", "__weakref__")
+
+    def __init__(self, size: int, memory_type: MemoryType):
+        self.size = size
+        self.memory_type = memory_type
+        self.released = False
+
+
+@dataclass
+class Limits:
+    """What a device allows; the front end validates against these."""
+
+    max_bindings: int = 32  # bindings in one descriptor set push and in one dispatch
+    max_push_constants: int = 64  # 32-bit values
+    max_workgroup_size: tuple[int, int, int] = (1024, 1024, 64)
+    max_workgroup_invocations: int = 1024
+    max_workgroup_count: tuple[int, int, int] = (2**32 - 1, 2**32 - 1, 2**16 - 1)
+    max_allocation_size: int = 2**40
+    collectives: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass
+class ResolvedBinding:
+    """A binding table entry resolved at submit: storage, absolute offset, length."""
+
+    alloc: Allocation
+    offset: int
+    length: int
+
+
+@dataclass
+class Work:
+    """One command buffer of a submission with the binding table it runs with."""
+
+    encoded: Any  # what the driver's encode() returned
+    binding_table: Sequence[ResolvedBinding] = field(default_factory=tuple)
+
+
+class DriverDevice:
+    """A driver's device.  Every method receives validated arguments."""
+
+    name: str = "?"
+    limits: Limits
+    info: dict[str, Any]
+    #: Formats the driver loads, in the order it prefers them.
+    executable_formats: tuple[str, ...] = ()
+    #: True when submissions whose waits are met later must run on the signalling
+    #: thread (local-sync); otherwise they are handed to the front end's issue thread.
+    run_deferred_inline: bool = False
+
+    # -- memory ---------------------------------------------------------------------------
+    def allocate(self, size: int, memory_type: MemoryType, usage: int) -> Allocation:
+        raise NotImplementedError
+
+    def release(self, alloc: Allocation) -> None:
+        """Frees the storage once nothing pending can use it (called by the front end)."""
+
+    def read(self, alloc: Allocation, offset: int, length: int) -> bytes:
+        raise NotImplementedError
+
+    def write(self, alloc: Allocation, offset: int, data: memoryview) -> None:
+        raise NotImplementedError
+
+    # -- executables ----------------------------------------------------------------------
+    def load_executable(self, fmt: str, payload: Any, entry_points: Sequence[Any]) -> Any:
+        """Loads one format; raises InvalidArgumentError carrying the compiler's message."""
+        raise NotImplementedError
+
+    # -- command buffers ------------------------------------------------------------------
+    def encode(self, commands: Any) -> Any:
+        """Turns a finished CommandList into the driver's executable form, once."""
+        raise NotImplementedError
+
+    def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
+        """Runs command buffers one after another (a full barrier between them).
+
+        Calls ``done(None)`` when all completed or ``done(error)`` on the first failure,
+        exactly once, from any thread; it may run synchronously before returning.
+        """
+        raise NotImplementedError
+
+    def collective(self, *args: Any) -> None:
+        raise UnimplementedError(f"collectives are not implemented on {self.name}")
+
+    def close(self) -> None:
+        """Releases the device after the front end has drained the queue."""

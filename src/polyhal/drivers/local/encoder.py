@@ -1,0 +1,115 @@
+"""Encodes a command list into the native executor's flat arrays, once per command buffer.
+
+Layout (must match native/executor.c): 128-byte ph_cmd_t records, 24-byte ph_ref_t
+binding references, a uint32 push-constant pool and a byte pool of update payloads.
+Direct buffer references become absolute addresses; slots stay slot numbers and are
+resolved from the binding table at each execution.  Nested command buffers are inlined.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from typing import Any
+
+from ... import commands as C
+from .executor import Program
+
+OP_DISPATCH, OP_FILL, OP_COPY, OP_UPDATE, OP_BARRIER = 1, 2, 3, 4, 5
+AUX_INDIRECT = 1
+
+CMD = struct.Struct("<IIQQ3I3IIIIIIIQqQQqQQ")
+REF = struct.Struct("<qQQ")
+assert CMD.size == 128 and REF.size == 24
+
+
+class EncodedProgram:
+    """The executor's program plus the buffers whose addresses it holds."""
+
+    __slots__ = ("program", "keepalive", "has_slots", "count")
+
+    def __init__(self, cmds: bytearray, refs: bytearray, constants: bytearray, data: bytearray,
+                 count: int, keepalive: list, has_slots: bool):
+        arrays = [(ctypes.c_char * max(1, len(b))).from_buffer(b if b else bytearray(1))
+                  for b in (cmds, refs, constants, data)]
+        self.program = Program(*(ctypes.addressof(arrays[0]),), count,
+                               ctypes.addressof(arrays[1]), ctypes.addressof(arrays[2]),
+                               ctypes.addressof(arrays[3]))
+        self.keepalive = (arrays, keepalive)
+        self.has_slots = has_slots
+        self.count = count
+
+
+class _Encoder:
+    def __init__(self) -> None:
+        self.cmds = bytearray()
+        self.refs = bytearray()
+        self.constants = bytearray()
+        self.data = bytearray()
+        self.count = 0
+        self.has_slots = False
+        self.keepalive: list = []
+
+    def ref(self, r: C.Ref, table: Any) -> tuple[int, int, int]:
+        if r.alloc is None and table is not None:
+            alloc, offset, length = r.resolve(table)
+            return -1, alloc.ptr + offset, length
+        if r.alloc is None:
+            self.has_slots = True
+            return r.slot, r.offset, r.length
+        return -1, r.alloc.ptr + r.offset, r.length
+
+    def emit(self, op: int, aux: int = 0, fn: int = 0, env: int = 0,
+             wg_size: tuple = (1, 1, 1), wg_count: tuple = (0, 0, 0), nconst: int = 0,
+             const_index: int = 0, nbind: int = 0, bind_index: int = 0, local_mem: int = 0,
+             pattern: int = 0, data_offset: int = 0, a: tuple = (0, 0, 0),
+             b: tuple = (0, 0, 0)) -> None:
+        self.cmds += CMD.pack(op, aux, fn, env, *wg_size, *wg_count, nconst, const_index, nbind,
+                              bind_index, local_mem, pattern, data_offset, *a, *b)
+        self.count += 1
+
+    def encode(self, commands: list, table: Any) -> None:
+        for cmd in commands:
+            kind = type(cmd)
+            if kind is C.Dispatch:
+                self.dispatch(cmd, table)
+            elif kind is C.Fill:
+                self.emit(OP_FILL, aux=cmd.pattern_length, pattern=cmd.pattern,
+                          a=self.ref(cmd.target, table))
+            elif kind is C.Copy:
+                self.emit(OP_COPY, a=self.ref(cmd.target, table), b=self.ref(cmd.source, table))
+            elif kind is C.Update:
+                offset = len(self.data)
+                self.data += cmd.data
+                self.emit(OP_UPDATE, data_offset=offset, a=self.ref(cmd.target, table))
+            elif kind is C.Execute:
+                self.encode(cmd.commands, cmd.binding_table if cmd.binding_table is not None
+                            else table)
+            elif kind in (C.Barrier, C.WaitEvents, C.SignalEvent, C.ResetEvent):
+                self.emit(OP_BARRIER)
+            # Discard and debug groups need nothing on the CPU.
+
+    def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
+        native = cmd.executable.native
+        entry = cmd.executable.entry_points[cmd.entry_point]
+        self.keepalive.append(cmd.executable)
+        bind_index = len(self.refs) // REF.size
+        for r in cmd.bindings:
+            self.refs += REF.pack(*self.ref(r, table))
+        const_index = len(self.constants) // 4
+        self.constants += cmd.constants
+        if cmd.indirect is not None:
+            aux, counts, ind = AUX_INDIRECT, (0, 0, 0), self.ref(cmd.indirect, table)
+        else:
+            aux, counts, ind = 0, cmd.workgroup_count, (0, 0, 0)
+        self.emit(OP_DISPATCH, aux, native.functions[cmd.entry_point], native.environment,
+                  entry.workgroup_size, counts, len(cmd.constants) // 4, const_index,
+                  len(cmd.bindings), bind_index, native.local_memory[cmd.entry_point], 0, 0,
+                  ind)
+
+
+def encode(commands: list) -> EncodedProgram:
+    enc = _Encoder()
+    enc.encode(commands, None)
+    return EncodedProgram(enc.cmds, enc.refs, enc.constants, enc.data, enc.count,
+                          enc.keepalive, enc.has_slots)

@@ -1,0 +1,71 @@
+"""Local executables: C sources compiled to shared libraries, or IREE system libraries."""
+
+from __future__ import annotations
+
+import ctypes
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from ..._native import compile_shared
+from ...errors import InvalidArgumentError
+from ...executable import EntryPoint
+
+FORMATS = ("c", "iree-system-library")
+
+
+@dataclass
+class LocalExecutable:
+    """Function pointers of each entry point (in index order) and what keeps them loaded."""
+
+    functions: list[int]
+    environment: int  # pointer passed as the kernels' first argument (0: a zeroed one)
+    local_memory: list[int]
+    keepalive: Any
+    entry_points: tuple[EntryPoint, ...] | None = None
+
+
+def load(fmt: str, payload: Any, entry_points: Sequence[EntryPoint]) -> LocalExecutable:
+    if fmt == "c":
+        return _load_c(payload, entry_points)
+    return _load_iree(payload, entry_points)
+
+
+def _load_c(source: Any, entry_points: Sequence[EntryPoint]) -> LocalExecutable:
+    if isinstance(source, bytes):
+        source = source.decode()
+    if not isinstance(source, str):
+        raise InvalidArgumentError(f"format 'c' takes C source text, got {type(source).__name__}")
+    if not entry_points:
+        raise InvalidArgumentError("format 'c' needs the entry points to be named")
+    lib = ctypes.CDLL(str(compile_shared(source, ("-O3", "-march=native"))))
+    functions = []
+    for ep in entry_points:
+        try:
+            fn = getattr(lib, ep.name)
+        except AttributeError:
+            raise InvalidArgumentError(
+                f"entry point {ep.name!r} is not a function of the C source") from None
+        functions.append(ctypes.cast(fn, ctypes.c_void_p).value or 0)
+    return LocalExecutable(functions, 0, [0] * len(functions), lib)
+
+
+def _load_iree(path: Any, entry_points: Sequence[EntryPoint]) -> LocalExecutable:
+    from .iree_library import load_iree_system_library
+
+    library = load_iree_system_library(str(path))
+    by_name = {e.name: e for e in library.exports}
+    if not entry_points:
+        entry_points = tuple(e.entry_point() for e in library.exports)
+        own = tuple(entry_points)
+    else:
+        own = None
+    functions, local_memory = [], []
+    for ep in entry_points:
+        export = by_name.get(ep.name)
+        if export is None:
+            raise InvalidArgumentError(
+                f"entry point {ep.name!r} is not exported by {path}; it has {list(by_name)}")
+        functions.append(export.function)
+        local_memory.append(export.local_memory_size)
+    return LocalExecutable(functions, library.environment, local_memory, library, own)

@@ -1,0 +1,44 @@
+"""ctypes binding of the native executor (native/executor.c), built at first use."""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+from pathlib import Path
+
+from ..._native import compile_shared
+
+
+class Ref(ctypes.Structure):
+    _fields_ = [("slot", ctypes.c_int64), ("offset", ctypes.c_uint64),
+                ("length", ctypes.c_uint64)]
+
+
+class Slot(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_uint64), ("length", ctypes.c_uint64)]
+
+
+class Program(ctypes.Structure):
+    _fields_ = [("cmds", ctypes.c_void_p), ("count", ctypes.c_uint64),
+                ("refs", ctypes.c_void_p), ("constants", ctypes.c_void_p),
+                ("data", ctypes.c_void_p)]
+
+
+class Result(ctypes.Structure):
+    _fields_ = [("failed_command", ctypes.c_int64), ("code", ctypes.c_int32),
+                ("workgroup", ctypes.c_uint32 * 3)]
+
+
+@functools.cache
+def library() -> ctypes.CDLL:
+    source = (Path(__file__).parent / "native" / "executor.c").read_text()
+    lib = ctypes.CDLL(str(compile_shared(source, ("-O2",), "executor")))
+    lib.ph_pool_create.restype = ctypes.c_void_p
+    lib.ph_pool_create.argtypes = [ctypes.c_int, ctypes.c_long]
+    lib.ph_pool_destroy.restype = None
+    lib.ph_pool_destroy.argtypes = [ctypes.c_void_p]
+    lib.ph_execute.restype = ctypes.c_int
+    lib.ph_execute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
+                               ctypes.c_void_p]
+    lib.ph_cmd_size.restype = ctypes.c_uint64
+    return lib

@@ -1,0 +1,425 @@
+/* polyhal local executor: runs an encoded command list on the CPU.
+ *
+ * Python encodes a command buffer once into flat arrays (ph_cmd_t records, binding refs,
+ * push constants, update payloads); this file walks them with no Python in the loop.
+ * Consecutive dispatches form a *region* (they may run concurrently, as the HAL allows
+ * between barriers); any other command ends the region, so barriers, events, fills and
+ * copies are joins.  A region's workgroups are handed out from one atomic ticket to the
+ * calling thread and the pool's workers; a one-workgroup region runs on the caller alone,
+ * which is what makes a chain of small dispatches cost well under a microsecond each.
+ *
+ * The ticket carries the job's generation in its high bits, so a worker that wakes late
+ * can never take a workgroup of a job that has already moved on.
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <sched.h>
+#include <stdatomic.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PH_MAX_BINDINGS 64
+#define PH_MAX_REGION 256
+#define PH_GEN_SHIFT 40
+#define PH_INDEX_MASK ((UINT64_C(1) << PH_GEN_SHIFT) - 1)
+
+enum { PH_NOP = 0, PH_DISPATCH = 1, PH_FILL = 2, PH_COPY = 3, PH_UPDATE = 4, PH_BARRIER = 5 };
+enum { PH_AUX_INDIRECT = 1 };
+
+typedef struct { int64_t slot; uint64_t offset; uint64_t length; } ph_ref_t;
+typedef struct { uint64_t base; uint64_t length; } ph_slot_t;
+
+typedef struct {
+  uint32_t op, aux;                 /* aux: dispatch flags or fill pattern length */
+  uint64_t fn, env;
+  uint32_t wg_size[3], wg_count[3];
+  uint32_t constant_count, constants_index;
+  uint32_t binding_count, bindings_index;
+  uint32_t local_memory_size, pattern;
+  uint64_t data_offset;
+  ph_ref_t a, b;                    /* dispatch: indirect; fill/update/copy: target; copy: b source */
+} ph_cmd_t;
+
+typedef struct {
+  const ph_cmd_t* cmds;
+  uint64_t count;
+  const ph_ref_t* refs;
+  const uint32_t* constants;
+  const uint8_t* data;
+} ph_program_t;
+
+typedef struct {
+  int64_t failed_command;  /* index of the command that failed, -1 if none */
+  int32_t code;            /* what the kernel returned */
+  uint32_t workgroup[3];
+} ph_result_t;
+
+/* The kernel ABI (IREE executable library v0). */
+typedef struct {
+  uint32_t workgroup_size_x, workgroup_size_y;
+  uint16_t workgroup_size_z, push_constant_count;
+  uint32_t workgroup_count_x, workgroup_count_y;
+  uint16_t workgroup_count_z;
+  uint8_t max_concurrency, binding_count;
+  const uint32_t* push_constants;
+  void* const* binding_ptrs;
+  const size_t* binding_lengths;
+} ph_dispatch_state_t;
+
+typedef struct {
+  uint32_t workgroup_id_x, workgroup_id_y;
+  uint16_t workgroup_id_z, reserved;
+  uint32_t processor_id;
+  void* local_memory;
+  uint32_t local_memory_size;
+} ph_workgroup_state_t;
+
+typedef int (*ph_fn_t)(const void*, const ph_dispatch_state_t*, const ph_workgroup_state_t*);
+
+typedef struct {
+  ph_dispatch_state_t state;
+  void* ptrs[PH_MAX_BINDINGS];
+  size_t lens[PH_MAX_BINDINGS];
+  ph_fn_t fn;
+  const void* env;
+  uint64_t first;  /* flat index of its first workgroup in the region */
+  uint64_t total;
+  uint32_t local_memory_size;
+  int64_t command;
+} ph_prepared_t;
+
+/* A zeroed environment for kernels that read one (IREE libraries get their own). */
+static const uint64_t ph_default_env[64];
+
+typedef struct ph_pool {
+  int nworkers;
+  pthread_t* threads;
+  pthread_mutex_t mu;   /* guards sleeping */
+  pthread_cond_t cv;
+  pthread_mutex_t job_mu;  /* one region at a time uses the workers */
+  _Atomic uint64_t generation;
+  _Atomic uint64_t ticket;  /* generation << 40 | next workgroup */
+  _Atomic uint64_t completed;
+  _Atomic int error;
+  _Atomic int shutdown;
+  long spin_ns;
+  /* the current job (written by the owner before publishing the generation) */
+  ph_prepared_t* region;
+  int region_count;
+  uint64_t total, chunk;
+  ph_result_t result;
+} ph_pool_t;
+
+static __thread void* tls_local_memory;
+static __thread uint32_t tls_local_memory_size;
+
+static void* local_memory(uint32_t size) {
+  if (size > tls_local_memory_size) {
+    free(tls_local_memory);
+    tls_local_memory = aligned_alloc(64, ((size + 63) / 64) * 64);
+    tls_local_memory_size = tls_local_memory ? size : 0;
+  }
+  return tls_local_memory;
+}
+
+static inline uint8_t* resolve(const ph_ref_t* r, const ph_slot_t* slots, uint64_t* length) {
+  if (r->slot < 0) {
+    if (length) *length = r->length;
+    return (uint8_t*)(uintptr_t)r->offset;
+  }
+  const ph_slot_t* s = &slots[r->slot];
+  if (length) *length = r->length == UINT64_MAX ? s->length - r->offset : r->length;
+  return (uint8_t*)(uintptr_t)(s->base + r->offset);
+}
+
+static uint64_t now_ns(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + ts.tv_nsec;
+}
+
+/* Fills ptrs/lengths/state of one dispatch; returns its workgroup total. */
+static uint64_t prepare(ph_prepared_t* p, const ph_program_t* prog, uint64_t index,
+                        const ph_slot_t* slots, int concurrency) {
+  const ph_cmd_t* c = &prog->cmds[index];
+  uint32_t count[3] = {c->wg_count[0], c->wg_count[1], c->wg_count[2]};
+  if (c->aux & PH_AUX_INDIRECT) {
+    const uint32_t* counts = (const uint32_t*)resolve(&c->a, slots, NULL);
+    memcpy(count, counts, sizeof(count));
+    if (count[2] > 0xFFFF) count[2] = 0xFFFF;
+  }
+  const ph_ref_t* refs = prog->refs + c->bindings_index;
+  for (uint32_t i = 0; i < c->binding_count; ++i) {
+    uint64_t len;
+    p->ptrs[i] = resolve(&refs[i], slots, &len);
+    p->lens[i] = (size_t)len;
+  }
+  p->state.workgroup_size_x = c->wg_size[0];
+  p->state.workgroup_size_y = c->wg_size[1];
+  p->state.workgroup_size_z = (uint16_t)c->wg_size[2];
+  p->state.push_constant_count = (uint16_t)c->constant_count;
+  p->state.workgroup_count_x = count[0];
+  p->state.workgroup_count_y = count[1];
+  p->state.workgroup_count_z = (uint16_t)count[2];
+  p->state.max_concurrency = (uint8_t)(concurrency > 255 ? 255 : concurrency);
+  p->state.binding_count = (uint8_t)c->binding_count;
+  p->state.push_constants = prog->constants + c->constants_index;
+  p->state.binding_ptrs = p->ptrs;
+  p->state.binding_lengths = p->lens;
+  p->fn = (ph_fn_t)(uintptr_t)c->fn;
+  p->env = c->env ? (const void*)(uintptr_t)c->env : (const void*)ph_default_env;
+  p->local_memory_size = c->local_memory_size;
+  p->command = (int64_t)index;
+  p->total = (uint64_t)count[0] * count[1] * count[2];
+  return p->total;
+}
+
+/* Runs workgroup `flat` of dispatch p; returns the kernel's status. */
+static inline int run_workgroup(const ph_prepared_t* p, uint64_t flat, uint32_t processor,
+                                uint32_t* id_out) {
+  ph_workgroup_state_t wg;
+  uint64_t cx = p->state.workgroup_count_x, cy = p->state.workgroup_count_y;
+  wg.workgroup_id_x = (uint32_t)(flat % cx);
+  wg.workgroup_id_y = (uint32_t)((flat / cx) % cy);
+  wg.workgroup_id_z = (uint16_t)(flat / (cx * cy));
+  wg.reserved = 0;
+  wg.processor_id = processor;
+  wg.local_memory_size = p->local_memory_size;
+  wg.local_memory = p->local_memory_size ? local_memory(p->local_memory_size) : NULL;
+  int rc = p->fn(p->env, &p->state, &wg);
+  if (rc && id_out) {
+    id_out[0] = wg.workgroup_id_x;
+    id_out[1] = wg.workgroup_id_y;
+    id_out[2] = wg.workgroup_id_z;
+  }
+  return rc;
+}
+
+static void record_error(ph_pool_t* pool, ph_result_t* result, const ph_prepared_t* p, int rc,
+                         const uint32_t* id) {
+  int expected = 0;
+  if (pool && !atomic_compare_exchange_strong(&pool->error, &expected, 1)) return;
+  result->failed_command = p->command;
+  result->code = rc;
+  memcpy(result->workgroup, id, sizeof(result->workgroup));
+}
+
+/* Takes chunks of the current job until none are left (or another generation began). */
+static void work(ph_pool_t* pool, uint64_t generation, uint32_t processor) {
+  const uint64_t tag = generation << PH_GEN_SHIFT;
+  for (;;) {
+    uint64_t t = atomic_load_explicit(&pool->ticket, memory_order_acquire);
+    if ((t & ~PH_INDEX_MASK) != tag) return;
+    uint64_t begin = t & PH_INDEX_MASK;
+    if (begin >= pool->total) return;
+    uint64_t end = begin + pool->chunk;
+    if (end > pool->total) end = pool->total;
+    if (!atomic_compare_exchange_weak_explicit(&pool->ticket, &t, tag | end,
+                                               memory_order_acq_rel, memory_order_acquire))
+      continue;
+    int d = 0;
+    while (d + 1 < pool->region_count && pool->region[d + 1].first <= begin) ++d;
+    for (uint64_t i = begin; i < end; ++i) {
+      while (i >= pool->region[d].first + pool->region[d].total) ++d;
+      if (atomic_load_explicit(&pool->error, memory_order_relaxed)) continue;
+      const ph_prepared_t* p = &pool->region[d];
+      uint32_t id[3];
+      int rc = run_workgroup(p, i - p->first, processor, id);
+      if (rc) record_error(pool, &pool->result, p, rc, id);
+    }
+    atomic_fetch_add_explicit(&pool->completed, end - begin, memory_order_acq_rel);
+  }
+}
+
+static void* worker_main(void* arg) {
+  ph_pool_t* pool = (ph_pool_t*)arg;
+  static _Atomic uint32_t next_id = 1;
+  uint32_t processor = atomic_fetch_add(&next_id, 1);
+  uint64_t seen = atomic_load(&pool->generation);
+  for (;;) {
+    uint64_t gen = atomic_load_explicit(&pool->generation, memory_order_acquire);
+    if (gen == seen) {
+      uint64_t start = now_ns();
+      while ((gen = atomic_load_explicit(&pool->generation, memory_order_acquire)) == seen &&
+             !atomic_load(&pool->shutdown) && now_ns() - start < (uint64_t)pool->spin_ns) {
+#if defined(__x86_64__) || defined(__i386__)
+        __builtin_ia32_pause();
+#endif
+      }
+      if (gen == seen) {
+        pthread_mutex_lock(&pool->mu);
+        while ((gen = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->shutdown))
+          pthread_cond_wait(&pool->cv, &pool->mu);
+        pthread_mutex_unlock(&pool->mu);
+      }
+    }
+    if (atomic_load(&pool->shutdown)) return NULL;
+    seen = gen;
+    work(pool, gen, processor);
+  }
+}
+
+ph_pool_t* ph_pool_create(int nworkers, long spin_ns) {
+  ph_pool_t* pool = calloc(1, sizeof(ph_pool_t));
+  if (!pool) return NULL;
+  pool->region = calloc(PH_MAX_REGION, sizeof(ph_prepared_t));
+  pool->threads = calloc(nworkers > 0 ? nworkers : 1, sizeof(pthread_t));
+  if (!pool->region || !pool->threads) {
+    free(pool->region);
+    free(pool->threads);
+    free(pool);
+    return NULL;
+  }
+  pthread_mutex_init(&pool->mu, NULL);
+  pthread_cond_init(&pool->cv, NULL);
+  pthread_mutex_init(&pool->job_mu, NULL);
+  pool->spin_ns = spin_ns;
+  for (int i = 0; i < nworkers; ++i) {
+    if (pthread_create(&pool->threads[i], NULL, worker_main, pool) != 0) break;
+    pool->nworkers = i + 1;
+  }
+  return pool;
+}
+
+void ph_pool_destroy(ph_pool_t* pool) {
+  if (!pool) return;
+  pthread_mutex_lock(&pool->mu);
+  atomic_store(&pool->shutdown, 1);
+  pthread_cond_broadcast(&pool->cv);
+  pthread_mutex_unlock(&pool->mu);
+  for (int i = 0; i < pool->nworkers; ++i) pthread_join(pool->threads[i], NULL);
+  pthread_mutex_destroy(&pool->mu);
+  pthread_cond_destroy(&pool->cv);
+  pthread_mutex_destroy(&pool->job_mu);
+  free(pool->threads);
+  free(pool->region);
+  free(pool);
+}
+
+/* Runs one region with the pool's workers; the caller is processor 0. */
+static int run_region(ph_pool_t* pool, ph_result_t* result) {
+  uint64_t total = 0;
+  for (int d = 0; d < pool->region_count; ++d) {
+    pool->region[d].first = total;
+    total += pool->region[d].total;
+  }
+  if (total == 0) return 0;
+  if (total == 1) {  /* not worth waking anyone */
+    for (int d = 0; d < pool->region_count; ++d) {
+      if (!pool->region[d].total) continue;
+      uint32_t id[3];
+      int rc = run_workgroup(&pool->region[d], 0, 0, id);
+      if (rc) { record_error(NULL, result, &pool->region[d], rc, id); return -1; }
+    }
+    return 0;
+  }
+  uint64_t threads = (uint64_t)pool->nworkers + 1;
+  uint64_t chunk = total / (threads * 8);
+  pool->chunk = chunk ? chunk : 1;
+  pool->total = total;
+  atomic_store(&pool->completed, 0);
+  atomic_store(&pool->error, 0);
+  pool->result.failed_command = -1;
+  uint64_t gen = atomic_load(&pool->generation) + 1;
+  atomic_store_explicit(&pool->ticket, gen << PH_GEN_SHIFT, memory_order_release);
+  pthread_mutex_lock(&pool->mu);
+  atomic_store_explicit(&pool->generation, gen, memory_order_release);
+  pthread_cond_broadcast(&pool->cv);
+  pthread_mutex_unlock(&pool->mu);
+  work(pool, gen, 0);
+  while (atomic_load_explicit(&pool->completed, memory_order_acquire) < total) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    sched_yield();
+#endif
+  }
+  if (atomic_load(&pool->error)) {
+    *result = pool->result;
+    return -1;
+  }
+  return 0;
+}
+
+static void fill(uint8_t* dst, uint64_t length, uint32_t pattern, uint32_t plen) {
+  if (plen == 1) {
+    memset(dst, (int)(pattern & 0xFF), length);
+    return;
+  }
+  uint8_t block[64];
+  for (int i = 0; i < 64; ++i) block[i] = (uint8_t)(pattern >> (8 * (i % plen)));
+  while (length >= 64) {
+    memcpy(dst, block, 64);
+    dst += 64;
+    length -= 64;
+  }
+  memcpy(dst, block, length);
+}
+
+/* Executes a whole program.  Returns 0, or -1 with `result` naming the failure. */
+int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots, int serial,
+               ph_result_t* result) {
+  result->failed_command = -1;
+  result->code = 0;
+  int parallel = pool && pool->nworkers > 0 && !serial &&
+                 pthread_mutex_trylock(&pool->job_mu) == 0;
+  int concurrency = parallel ? pool->nworkers + 1 : 1;
+  int status = 0;
+  ph_prepared_t single;
+  uint64_t i = 0;
+  while (i < prog->count && status == 0) {
+    const ph_cmd_t* c = &prog->cmds[i];
+    switch (c->op) {
+      case PH_DISPATCH:
+        if (parallel) {
+          pool->region_count = 0;
+          while (i < prog->count && prog->cmds[i].op == PH_DISPATCH &&
+                 pool->region_count < PH_MAX_REGION) {
+            prepare(&pool->region[pool->region_count++], prog, i, slots, concurrency);
+            ++i;
+          }
+          status = run_region(pool, result);
+          continue;
+        }
+        prepare(&single, prog, i, slots, 1);
+        for (uint64_t w = 0; w < single.total; ++w) {
+          uint32_t id[3];
+          int rc = run_workgroup(&single, w, 0, id);
+          if (rc) {
+            record_error(NULL, result, &single, rc, id);
+            status = -1;
+            break;
+          }
+        }
+        break;
+      case PH_FILL: {
+        uint64_t len;
+        uint8_t* dst = resolve(&c->a, slots, &len);
+        fill(dst, len, c->pattern, c->aux);
+        break;
+      }
+      case PH_COPY: {
+        uint64_t len;
+        uint8_t* dst = resolve(&c->a, slots, &len);
+        const uint8_t* src = resolve(&c->b, slots, NULL);
+        memmove(dst, src, len);
+        break;
+      }
+      case PH_UPDATE: {
+        uint64_t len;
+        uint8_t* dst = resolve(&c->a, slots, &len);
+        memcpy(dst, prog->data + c->data_offset, len);
+        break;
+      }
+      default:  /* barriers and events: the region already joined */
+        break;
+    }
+    ++i;
+  }
+  if (parallel) pthread_mutex_unlock(&pool->job_mu);
+  return status;
+}
+
+uint64_t ph_cmd_size(void) { return sizeof(ph_cmd_t); }

@@ -1,0 +1,174 @@
+"""Timeline semaphores and events.
+
+The timeline lives on the host for every driver: a driver reports completion through the
+front end, which signals (or fails) the semaphores of the submission.  Waiters are woken
+through a condition variable; submissions register *timepoints* that fire once a value
+is reached or the semaphore fails.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from .errors import DeadlineExceededError, HalError, InvalidArgumentError, error_for
+from .types import StatusCode
+
+if TYPE_CHECKING:
+    from .device import Device
+
+#: callback(semaphore) fired when a timepoint is reached or the semaphore fails.
+Timepoint = Callable[["Semaphore"], None]
+
+
+class Semaphore:
+    """A 64-bit timeline: it only moves forward; a failure is sticky and the first wins."""
+
+    __slots__ = ("device", "_cond", "_value", "_failure", "_timepoints", "__weakref__")
+
+    def __init__(self, device: Device | None = None, initial_value: int = 0):
+        if initial_value < 0:
+            raise InvalidArgumentError(f"initial value must be >= 0, got {initial_value}")
+        self.device = device
+        self._cond = threading.Condition(threading.Lock())
+        self._value = int(initial_value)
+        self._failure: tuple[StatusCode, str] | None = None
+        self._timepoints: list[list[Any]] = []
+
+    def __repr__(self) -> str:
+        state = f"failed {self._failure[0].name}" if self._failure else f"value {self._value}"
+        return f"Semaphore({state})"
+
+    def _error(self) -> HalError:
+        code, message = self._failure  # type: ignore[misc]
+        return error_for(code, message or f"semaphore failed with {code.name}")
+
+    @property
+    def failed(self) -> bool:
+        return self._failure is not None
+
+    def query(self) -> int:
+        """The current value; raises the failure's error if the semaphore failed."""
+        if self._failure is not None:
+            raise self._error()
+        return self._value
+
+    def signal(self, value: int) -> None:
+        """Moves the timeline to ``value``, which must exceed the current value."""
+        value = int(value)
+        with self._cond:
+            if self._failure is not None:
+                raise self._error()
+            if value <= self._value:
+                raise InvalidArgumentError(
+                    f"semaphore signal to {value} does not move it past {self._value}")
+            fired = self._advance(value)
+        for cb in fired:
+            cb(self)
+
+    def _advance(self, value: int) -> list[Timepoint]:
+        """Under the lock: sets the value, wakes waiters, returns the timepoints to fire."""
+        self._value = value
+        self._cond.notify_all()
+        if not self._timepoints:
+            return []
+        fired = [tp[1] for tp in self._timepoints if tp[0] <= value]
+        if fired:
+            self._timepoints = [tp for tp in self._timepoints if tp[0] > value]
+        return fired
+
+    def signal_from_queue(self, value: int) -> None:
+        """A submission's signal: a value that does not advance fails the semaphore."""
+        with self._cond:
+            if self._failure is not None:
+                return
+            if value <= self._value:
+                fired = self._set_failure(StatusCode.FAILED_PRECONDITION,
+                                          f"submission signalled {value} but the semaphore "
+                                          f"was already at {self._value}")
+            else:
+                fired = self._advance(value)
+        for cb in fired:
+            cb(self)
+
+    def fail(self, code: StatusCode = StatusCode.ABORTED, message: str = "") -> None:
+        """Fails the semaphore: every waiter and dependent submission gets the error."""
+        code = StatusCode(code)
+        if code == StatusCode.OK:
+            raise InvalidArgumentError("fail() needs a non-OK status code")
+        with self._cond:
+            if self._failure is not None:
+                return
+            fired = self._set_failure(code, message)
+        for cb in fired:
+            cb(self)
+
+    def _set_failure(self, code: StatusCode, message: str) -> list[Timepoint]:
+        self._failure = (code, message)
+        self._cond.notify_all()
+        fired = [tp[1] for tp in self._timepoints]
+        self._timepoints = []
+        return fired
+
+    def wait(self, value: int, timeout: float | None = None) -> None:
+        """Blocks until the value is at least ``value``.
+
+        ``timeout`` in seconds (None: forever, 0: poll); DeadlineExceededError when it
+        passes; the failure's error if the semaphore failed.
+        """
+        value = int(value)
+        with self._cond:
+            if self._failure is None and self._value < value:
+                if timeout is not None and timeout <= 0:
+                    raise DeadlineExceededError(
+                        f"semaphore at {self._value}, waiting for {value} (poll)")
+                deadline = None if timeout is None else time.monotonic() + timeout
+                while self._failure is None and self._value < value:
+                    remaining = None if deadline is None else deadline - time.monotonic()
+                    if remaining is not None and remaining <= 0:
+                        raise DeadlineExceededError(
+                            f"semaphore at {self._value}, waiting for {value}: "
+                            f"timed out after {timeout} s")
+                    self._cond.wait(remaining)
+            if self._failure is not None:
+                raise self._error()
+
+    def add_timepoint(self, value: int, callback: Timepoint) -> Any:
+        """Calls ``callback(self)`` once the value reaches ``value`` or the semaphore fails.
+
+        Fires at once (on this thread) if that is already so.  Returns a handle for
+        :meth:`remove_timepoint`, or None if it fired.
+        """
+        with self._cond:
+            if self._failure is None and self._value < value:
+                tp = [value, callback]
+                self._timepoints.append(tp)
+                return tp
+        callback(self)
+        return None
+
+    def remove_timepoint(self, handle: Any) -> None:
+        with self._cond:
+            try:
+                self._timepoints.remove(handle)
+            except ValueError:
+                pass
+
+    def reached(self, value: int) -> bool:
+        """True if the value is at least ``value`` (and not failed)."""
+        return self._failure is None and self._value >= value
+
+
+class Event:
+    """A command-buffer event: signalled and reset on the queue, waited on by wait_events."""
+
+    __slots__ = ("device", "signaled", "__weakref__")
+
+    def __init__(self, device: Device):
+        self.device = device
+        self.signaled = False
+
+    def __repr__(self) -> str:
+        return f"Event(signaled={self.signaled})"

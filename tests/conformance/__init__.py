@@ -1,0 +1,1 @@
+"""polyhal conformance suite: every case of shared/CONFORMANCE.md, on every driver."""
