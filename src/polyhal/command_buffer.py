@@ -175,6 +175,10 @@ class CommandBuffer:
                     f"{what}: Slot({index}) is outside binding_capacity {self.binding_capacity}")
             if offset < 0 or (length != WHOLE_BUFFER and length < 0):
                 raise OutOfRangeError(f"{what}: negative offset or length ({offset}, {length})")
+            if self._validate and align > 1 and (
+                    offset % align or (length != WHOLE_BUFFER and length % align)):
+                raise InvalidArgumentError(
+                    f"{what}: offset {offset} and length {length} must be multiples of {align}")
             ref = C.Ref(None, index, offset, length)
             self._slot_checks.append((ref, usage, align, what))
             return ref
@@ -473,9 +477,12 @@ class CommandBuffer:
                     f"{what}: Slot({ref.slot}) but the binding table has {len(table)} entries")
             entry = table[ref.slot]
             length = resolve_range(entry.length, ref.offset, ref.length, f"{what} (slot)")
-            if align > 1 and length % align:
+            if self._validate and usage and not entry.usage & usage:
+                raise PermissionDeniedError(
+                    f"{what}: binding table entry {ref.slot} has usage "
+                    f"{BufferUsage(entry.usage)!r}, lacking {BufferUsage(usage)!r}")
+            if self._validate and align > 1 and length % align:
                 raise InvalidArgumentError(f"{what}: length {length} not a multiple of {align}")
-            del usage  # usages of table entries are checked when the table is resolved
 
 
 def _overlap(a: int, alen: int, b: int, blen: int) -> bool:

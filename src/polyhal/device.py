@@ -419,7 +419,7 @@ class Device:
                                            "device")
             buffer.check_live()
             length = resolve_range(buffer.size, offset, length, f"binding table entry {i}")
-            out.append(ResolvedBinding(buffer.alloc, buffer.offset + offset, length))
+            out.append(ResolvedBinding(buffer.alloc, buffer.offset + offset, length, int(buffer.usage)))
         return out
 
     def _submit(self, action: Callable, waits: list, signals: list, keep: Any) -> None:

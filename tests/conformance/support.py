@@ -17,7 +17,8 @@ SHORT_TIMEOUT = 0.05
 
 #: "Default buffers" of CONFORMANCE.md.
 DEFAULT_MEMORY = hal.MemoryType.DEVICE_LOCAL | hal.MemoryType.HOST_VISIBLE
-DEFAULT_USAGE = hal.BufferUsage.DISPATCH_STORAGE | hal.BufferUsage.TRANSFER | hal.BufferUsage.MAPPING
+DEFAULT_USAGE = (hal.BufferUsage.DISPATCH_STORAGE | hal.BufferUsage.TRANSFER
+                 | hal.BufferUsage.MAPPING)
 #: Workgroups buffers of indirect dispatches also need DISPATCH_INDIRECT_PARAMS.
 INDIRECT_USAGE = DEFAULT_USAGE | hal.BufferUsage.DISPATCH_INDIRECT_PARAMS
 #: The host-side source buffer of the copy cases.

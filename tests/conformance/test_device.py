@@ -104,3 +104,17 @@ def test_executable_with_no_loadable_format(device):
         [hal.EntryPoint("f", hal.PipelineLayout([]))], {"not-a-format": b""})
     with pytest.raises(hal.UnimplementedError):
         device.create_executable(source)
+
+
+def test_executable_that_fails_to_compile(device):
+    """Every format broken: the driver's first loadable one fails with the compiler's message."""
+    layout = hal.PipelineLayout([])
+    source = hal.ExecutableSource([hal.EntryPoint("broken", layout)], {
+        "c": "int broken(void) { this is not C }\n",
+        "spirv": {"broken": b"\x03\x02\x23\x07not spir-v"},
+        "glsl": {"broken": "#version 450\nthis is not GLSL\n"},
+        "cuda": 'extern "C" __global__ void broken() { this is not CUDA }\n',
+    })
+    with pytest.raises(hal.InvalidArgumentError) as raised:
+        device.create_executable(source)
+    assert str(raised.value), "the error carries the compiler's message"

@@ -260,7 +260,8 @@ def test_indirect_counts_at_byte_16(binder, kernels, how):
 
 def test_indirect_unaligned_offset(binder, kernels):
     exe = kernels("workgroup_ids")
-    output, workgroups = indirect_ids(binder)
+    output = upload(binder.device, u32(*[SENTINEL] * 32))
+    workgroups = upload(binder.device, u32(0, 4, 1, 1, 0), usage=INDIRECT_USAGE)
     target, counts = binder.refs(output, workgroups)
     binder.expect_rejected(
         hal.InvalidArgumentError,
@@ -355,11 +356,11 @@ def test_concurrent_submissions_of_one_recording(device, kernels):
     gate = device.create_semaphore(0)
     pairs = [(upload(device, i32(k, k, k, k)), allocate(device, 16)) for k in range(3)]
     done = [device.create_semaphore(0) for _ in pairs]
-    for (src, dst), sem in zip(pairs, done):
+    for (src, dst), sem in zip(pairs, done, strict=True):
         binder.submit(cb, wait=[(gate, 1)], signal=[(sem, 1)],
                       replace=[(first_in, src), (first_out, dst)])
     gate.signal(1)
-    for k, ((_, dst), sem) in enumerate(zip(pairs, done)):
+    for k, ((_, dst), sem) in enumerate(zip(pairs, done, strict=True)):
         wait(sem, 1)
         assert read_i32(dst) == [k * 3 + 10] * 4
 

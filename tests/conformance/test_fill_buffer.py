@@ -80,7 +80,8 @@ def test_fill_unaligned(binder, offset, length, pattern_length):
     binder.expect_rejected(
         hal.InvalidArgumentError,
         lambda cb: cb.fill_buffer(target, offset, length, PATTERNS[pattern_length],
-                                  pattern_length))
+                                  pattern_length),
+        at_record=False)
 
 
 @pytest.mark.parametrize("offset, length", [(8, 16), (20, 4), (0, 20)],

@@ -39,7 +39,7 @@ def test_execute_commands_twice_with_two_tables(device):
     target = inner.ref(first)
     inner_cb = inner.command_buffer()
     with inner_cb:
-        inner_cb.fill_buffer(target, 0, 16, 0x5C, 1)
+        inner_cb.fill_buffer(target, 0, hal.WHOLE_BUFFER, 0x5C, 1)
     outer_cb = device.create_command_buffer()
     with outer_cb:
         outer_cb.execute_commands(inner_cb, binding_table=[first])

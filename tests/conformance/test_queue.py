@@ -138,7 +138,7 @@ def test_failed_wait_fails_every_signal(device):
     device.queue_execute(fill_command_buffer(device, target, 0x44), wait=[(gate, 1)],
                          signal=[(signals[0], 1), (signals[1], 9)])
     gate.fail(hal.StatusCode.DATA_LOSS, "injected")
-    for semaphore, value in zip(signals, (1, 9)):
+    for semaphore, value in zip(signals, (1, 9), strict=True):
         with pytest.raises(hal.DataLossError) as raised:
             semaphore.wait(value, timeout=TIMEOUT)
         assert raised.value.code == hal.StatusCode.DATA_LOSS

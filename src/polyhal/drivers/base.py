@@ -54,6 +54,7 @@ class ResolvedBinding:
     alloc: Allocation
     offset: int
     length: int
+    usage: int = -1  # the buffer's BufferUsage bits, checked against each slot's use
 
 
 @dataclass
