@@ -79,6 +79,9 @@ class BufferBarrier:
 
 
 _INITIAL, _RECORDING, _EXECUTABLE = 0, 1, 2
+_ANY, _DISPATCH, _TRANSFER = (int(CommandCategory.ANY), int(CommandCategory.DISPATCH),
+                              int(CommandCategory.TRANSFER))
+_UNVALIDATED = int(CommandBufferMode.UNVALIDATED)
 
 
 class CommandBuffer:
@@ -91,7 +94,8 @@ class CommandBuffer:
     __slots__ = (
         "device", "mode", "categories", "binding_capacity", "_state", "_commands",
         "_slot_checks", "_allocs", "_constants", "_layout", "_sets", "_debug_depth",
-        "encoded", "_submitted", "_validate", "_limits", "_events", "__weakref__",
+        "encoded", "_submitted", "_validate", "_limits", "_events", "_categories",
+        "_cached_state", "__weakref__",
     )
 
     def __init__(self, device: Device, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
@@ -103,6 +107,9 @@ class CommandBuffer:
         self.device = device
         self.mode = CommandBufferMode(mode)
         self.categories = CommandCategory(categories)
+        # Plain ints and a cache of the last dispatch state keep recording cheap.
+        self._categories = int(categories) if self._validate_mode(mode) else _ANY
+        self._cached_state: tuple | None = None
         self.binding_capacity = int(binding_capacity)
         self._limits = device._driver.limits
         self._validate = not self.mode & CommandBufferMode.UNVALIDATED
@@ -155,15 +162,19 @@ class CommandBuffer:
         """The recorded command list (read-only use: drivers and tools)."""
         return self._commands
 
-    def _recording(self, category: CommandCategory) -> None:
+    @staticmethod
+    def _validate_mode(mode: int) -> bool:
+        return not int(mode) & _UNVALIDATED
+
+    def _recording(self, category: int) -> None:
         if self._state != _RECORDING:
             raise FailedPreconditionError(
                 "command recorded outside begin()/end()" if self._state == _INITIAL
                 else "command recorded after end()")
-        if self._validate and not self.categories & category:
+        if not self._categories & category:
             raise FailedPreconditionError(
-                f"a {category.name} command in a command buffer of categories "
-                f"{self.categories!r}")
+                f"a {CommandCategory(category).name} command in a command buffer of "
+                f"categories {self.categories!r}")
 
     # -- buffer references -----------------------------------------------------------------
     def _ref(self, buffer: Any, offset: int, length: int, usage: int, what: str,
@@ -203,12 +214,12 @@ class CommandBuffer:
 
     # -- debug groups and barriers ---------------------------------------------------------
     def begin_debug_group(self, label: str, color: Any = None, location: Any = None) -> None:
-        self._recording(CommandCategory.ANY)
+        self._recording(_ANY)
         self._debug_depth += 1
         self._commands.append(C.BeginDebugGroup(str(label), color, location))
 
     def end_debug_group(self) -> None:
-        self._recording(CommandCategory.ANY)
+        self._recording(_ANY)
         if not self._debug_depth:
             raise FailedPreconditionError("end_debug_group() without begin_debug_group()")
         self._debug_depth -= 1
@@ -219,7 +230,7 @@ class CommandBuffer:
                           memory_barriers: Sequence[MemoryBarrier] = (),
                           buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
         """Orders everything before it (in ``source_stage``) before everything after it."""
-        self._recording(CommandCategory.ANY)
+        self._recording(_ANY)
         self._commands.append(C.Barrier(int(source_stage), int(target_stage), int(flags),
                                         tuple(memory_barriers),
                                         self._buffer_barriers(buffer_barriers)))
@@ -245,18 +256,18 @@ class CommandBuffer:
         return event
 
     def signal_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
-        self._recording(CommandCategory.DISPATCH)
+        self._recording(_DISPATCH)
         self._commands.append(C.SignalEvent(self._event(event), int(source_stage)))
 
     def reset_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
-        self._recording(CommandCategory.DISPATCH)
+        self._recording(_DISPATCH)
         self._commands.append(C.ResetEvent(self._event(event), int(source_stage)))
 
     def wait_events(self, events: Iterable[Any], source_stage: ExecutionStage = _FULL_STAGES,
                     target_stage: ExecutionStage = _FULL_STAGES,
                     memory_barriers: Sequence[MemoryBarrier] = (),
                     buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
-        self._recording(CommandCategory.DISPATCH)
+        self._recording(_DISPATCH)
         evs = tuple(self._event(e) for e in events)
         self._commands.append(C.WaitEvents(evs, int(source_stage), int(target_stage),
                                            tuple(memory_barriers),
@@ -265,13 +276,13 @@ class CommandBuffer:
     # -- transfer --------------------------------------------------------------------------
     def discard_buffer(self, buffer: Buffer | Slot) -> None:
         """Declares the contents undefined (a hint; it never changes bytes)."""
-        self._recording(CommandCategory.ANY)
+        self._recording(_ANY)
         self._commands.append(C.Discard(self._ref(buffer, 0, WHOLE_BUFFER, 0, "discard")))
 
     def fill_buffer(self, target: Buffer | Slot, offset: int, length: int, pattern: int | bytes,
                     pattern_length: int | None = None) -> None:
         """Repeats a 1-, 2- or 4-byte little-endian ``pattern`` over ``[offset, offset+length)``."""
-        self._recording(CommandCategory.TRANSFER)
+        self._recording(_TRANSFER)
         value, plen = _pattern(pattern, pattern_length)
         ref = self._ref(target, offset, length, _USAGE_DST, "fill target", plen)
         self._commands.append(C.Fill(ref, value, plen))
@@ -279,7 +290,7 @@ class CommandBuffer:
     def update_buffer(self, source: Any, source_offset: int, target: Buffer | Slot,
                       target_offset: int, length: int) -> None:
         """Copies host bytes (captured now) into ``target``."""
-        self._recording(CommandCategory.TRANSFER)
+        self._recording(_TRANSFER)
         data = _capture(source, source_offset, length)
         ref = self._ref(target, target_offset, len(data), _USAGE_DST, "update target")
         self._commands.append(C.Update(data, ref))
@@ -287,7 +298,7 @@ class CommandBuffer:
     def copy_buffer(self, source: Buffer | Slot, source_offset: int, target: Buffer | Slot,
                     target_offset: int, length: int) -> None:
         """Copies ``length`` bytes between buffers; overlapping ranges are invalid."""
-        self._recording(CommandCategory.TRANSFER)
+        self._recording(_TRANSFER)
         src = self._ref(source, source_offset, length, _USAGE_SRC, "copy source")
         dst = self._ref(target, target_offset, length if length != WHOLE_BUFFER else src.length,
                         _USAGE_DST, "copy target")
@@ -302,7 +313,7 @@ class CommandBuffer:
     def collective(self, channel: Any, op: Any, param: int, send_binding: Any,
                    recv_binding: Any, element_count: int) -> None:
         """A collective operation over ``channel``; UnimplementedError where the driver has none."""
-        self._recording(CommandCategory.DISPATCH)
+        self._recording(_DISPATCH)
         if not self._limits.collectives:
             self.device._driver.collective()
         send = self._binding_ref(send_binding, "collective send") if send_binding else None
@@ -313,7 +324,7 @@ class CommandBuffer:
     # -- push state and dispatch -----------------------------------------------------------
     def push_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
         """Sets 32-bit push constants at byte ``offset`` for the following dispatches."""
-        self._recording(CommandCategory.DISPATCH)
+        self._recording(_DISPATCH)
         data = _constants(values)
         if offset % 4 or offset < 0:
             raise InvalidArgumentError(f"push constant offset {offset} is not a multiple of 4")
@@ -328,11 +339,12 @@ class CommandBuffer:
                 f"{self._limits.max_push_constants} values")
         self._constants[offset:end] = data
         self._layout = layout
+        self._cached_state = None
 
     def push_descriptor_set(self, layout: PipelineLayout, set: int,  # noqa: A002
                             bindings: Iterable[Any]) -> None:
         """Binds buffers to descriptor set ``set``; sets ``>= set`` pushed earlier are dropped."""
-        self._recording(CommandCategory.DISPATCH)
+        self._recording(_DISPATCH)
         if not isinstance(layout, PipelineLayout):
             raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
         if not 0 <= set < len(layout.set_layouts):
@@ -354,6 +366,7 @@ class CommandBuffer:
             del self._sets[s]
         self._sets[set] = entries
         self._layout = layout
+        self._cached_state = None
 
     def _binding(self, b: Any, set_index: int) -> tuple[int, C.Ref]:
         if isinstance(b, Binding):
@@ -387,6 +400,9 @@ class CommandBuffer:
             self.push_constants(layout, 0, constants)
         if bindings is not None:
             self.push_descriptor_set(layout, 0, bindings)
+        cached = self._cached_state
+        if cached is not None and cached[0] is layout:
+            return index, cached[1], cached[2]
         if self._layout is None and (layout.push_constants or layout.binding_slots):
             raise InvalidArgumentError(
                 f"dispatch of {executable.entry_points[index].name!r} with no pushed layout "
@@ -402,14 +418,26 @@ class CommandBuffer:
         if len(refs) > self._limits.max_bindings:
             raise ResourceExhaustedError(
                 f"{len(refs)} bindings exceed the device's {self._limits.max_bindings}")
-        return index, bytes(self._constants[:4 * layout.push_constants]), tuple(refs)
+        state = (layout, bytes(self._constants[:4 * layout.push_constants]), tuple(refs))
+        self._cached_state = state
+        return index, state[1], state[2]
 
     def dispatch(self, executable: Executable, entry_point: int | str,
                  workgroup_count: int | Sequence[int], *, constants: Any = None,
                  bindings: Any = None) -> None:
         """Runs ``workgroup_count`` workgroups of an entry point with the pushed state."""
-        self._recording(CommandCategory.DISPATCH)
+        self._recording(_DISPATCH)
         counts = _workgroup_count(workgroup_count, self._limits.max_workgroup_count)
+        cached = self._cached_state
+        if (cached is not None and constants is None and bindings is None
+                and type(entry_point) is int and type(executable) is Executable
+                and executable.device is self.device
+                and 0 <= entry_point < len(executable.entry_points)
+                and executable.entry_points[entry_point].layout is cached[0]):
+            # Fast path: push state unchanged since the last dispatch with this layout.
+            self._commands.append(C.Dispatch(executable, entry_point, counts, None, cached[1],
+                                             cached[2]))
+            return
         index, consts, refs = self._dispatch_state(executable, entry_point, constants, bindings)
         self._commands.append(C.Dispatch(executable, index, counts, None, consts, refs))
 
@@ -417,7 +445,7 @@ class CommandBuffer:
                           workgroups_buffer: Buffer | Slot, workgroups_offset: int = 0, *,
                           constants: Any = None, bindings: Any = None) -> None:
         """Like dispatch, with three uint32 counts read from a buffer when it runs."""
-        self._recording(CommandCategory.DISPATCH)
+        self._recording(_DISPATCH)
         ref = self._ref(workgroups_buffer, workgroups_offset, 12, _USAGE_INDIRECT,
                         "workgroups buffer")
         if workgroups_offset % 4:
@@ -430,7 +458,7 @@ class CommandBuffer:
                          binding_table: Sequence[Any] | None = None) -> None:
         """Runs a recorded command buffer here; its slots resolve from ``binding_table``
         or, when None, from this command buffer's own binding table."""
-        self._recording(CommandCategory.ANY)
+        self._recording(_ANY)
         if not isinstance(command_buffer, CommandBuffer) or command_buffer is self:
             raise InvalidArgumentError("execute_commands takes another CommandBuffer")
         if command_buffer._state != _EXECUTABLE:
@@ -536,6 +564,8 @@ def _constants(values: Any) -> bytes:
 
 
 def _workgroup_count(count: Any, limit: tuple[int, int, int]) -> tuple[int, int, int]:
+    if type(count) is int and 0 <= count <= limit[0]:
+        return (count, 1, 1)
     if isinstance(count, (int, np.integer)):
         counts = (int(count), 1, 1)
     else:

@@ -369,7 +369,9 @@ class IreeDump:
         if len(matches) == 1:
             return matches[0]
         if not matches:
-            raise NotFoundError(f"no dispatch matches {name!r}; the dump has {list(self.dispatches)}")
+            raise NotFoundError(
+                f"no dispatch matches {name!r}; the dump has {list(self.dispatches)}"
+            )
         raise InvalidArgumentError(
             f"{name!r} matches several dispatches: {[d.name for d in matches]}"
         )
@@ -716,7 +718,9 @@ def _spirv_entry_points(blob: bytes) -> dict[str, dict[str, Any]]:
 # --------------------------------------------------------------------------------------------
 
 _ALIAS = re.compile(r"^(#[\w$.-]+)\s*=\s*(.+)$", re.M)
-_EXPORT = re.compile(r"hal\.executable\.export\s+(?:public\s+|private\s+)?@([\w$.-]+)[^\n]*?layout\(")
+_EXPORT = re.compile(
+    r"hal\.executable\.export\s+(?:public\s+|private\s+)?@([\w$.-]+)[^\n]*?layout\("
+)
 _CONST = re.compile(r"(%[\w$.-]+)\s*=\s*arith\.constant\s+(-?\d+)\s*:\s*(?:index|i\d+)")
 _LOOKUP = re.compile(r"function\(@[\w$.-]+::@[\w$.-]+::@([\w$.-]+)\)")
 _DISPATCH = re.compile(r"hal\.command_buffer\.dispatch<")
@@ -852,23 +856,71 @@ def _dispatch_site(text: str) -> dict[str, list[Any]] | None:
         site["workgroups"] = [s.strip() for s in w.group(1).split(",") if s.strip()]
     c = re.search(r"constants\(\[([^\]]*)\]\)", op)
     if c:
-        site["constants"] = [s.strip().split(":")[0].strip() for s in c.group(1).split(",") if s.strip()]
+        site["constants"] = [
+            s.strip().split(":")[0].strip() for s in c.group(1).split(",") if s.strip()
+        ]
     b = re.search(r"bindings\(\[(.*?)\]\)", op, re.S)
     if b:
         site["bindings"] = re.findall(r"\)\[\s*(%[\w$.-]+)\s*,\s*(%[\w$.-]+)\s*\]", b.group(1))
     return site
 
 
+def _translated_export(text: str, name: str) -> dict[str, Any]:
+    """Workgroup count, size and local memory of export ``name`` in translated HAL MLIR.
+
+    After translation (``--compile-to=executable-targets``) an export reads::
+
+        hal.executable.export public @name ordinal(0) layout(...) count(...) -> (...) {
+          %c48 = arith.constant 48 : index ...
+          hal.return %c48, %c1, %c1 : index, index, index
+        } <workgroup_size = [32 : index, 8 : index, 1 : index], workgroup_local_memory = 34304>
+    """
+    out: dict[str, Any] = {}
+    m = re.search(r"hal\.executable\.export\s+(?:public\s+|private\s+)?@" + re.escape(name)
+                  + r"\b[^\n]*?layout\(", text)
+    if not m:
+        return out
+    after_layout = _balanced(text, m.end())
+    brace = text.find("{", after_layout)
+    if brace == -1:
+        return out
+    end = _balanced(text, brace + 1, "{", "}")
+    region = text[brace + 1: end - 1]
+    values = dict((k, int(v)) for k, v in _CONST.findall(region))
+    r = re.search(r"hal\.return\s+([^:]+):", region)
+    if r:
+        counts = [values.get(v.strip()) for v in r.group(1).split(",")]
+        if len(counts) == 3 and all(c is not None for c in counts):
+            out["workgroup_count"] = tuple(counts)
+    attrs = text[end: text.find("\n", end)]
+    w = re.search(r"workgroup_size\s*=\s*\[([^\]]*)\]", attrs)
+    if w:
+        dims = [int(x.split(":")[0]) for x in w.group(1).split(",") if x.strip()]
+        if len(dims) == 3:
+            out["workgroup_size"] = tuple(dims)
+    lm = re.search(r"workgroup_local_memory\s*=\s*(\d+)", attrs)
+    if lm:
+        out["local_memory_size"] = int(lm.group(1))
+    return out
+
+
 def _resolve_workgroup_counts(infos: list[dict[str, Any]], timeout: float | None) -> None:
-    """Compile each benchmark to the HAL dialect, where its workgroup count is constant."""
+    """Translate each benchmark's executable to read its workgroup count (and the
+    workgroup size and local memory codegen chose); fall back to lowering the whole
+    benchmark to the HAL dialect when the count depends on the dispatch site."""
     tool = find_iree_compile()
 
     def resolve(info: dict[str, Any]) -> None:
+        what = f"resolving the workgroup count of {info['export']}"
         out = _run_compiler(
-            [tool, str(info["path"]), "--compile-to=hal", "-o", "-"],
-            timeout,
-            what=f"resolving the workgroup count of {info['export']}",
+            [tool, str(info["path"]), "--compile-to=executable-targets", "-o", "-"], timeout,
+            what=what,
         )
+        info.update(_translated_export(out, info["export"]))
+        if info.get("workgroup_count") is not None:
+            return
+        out = _run_compiler([tool, str(info["path"]), "--compile-to=hal", "-o", "-"], timeout,
+                            what=what)
         site = _dispatch_site(out)
         if site is None:
             return

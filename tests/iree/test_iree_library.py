@@ -163,7 +163,10 @@ def test_unresolved_ukernel_symbols_fail_at_load(tmp_path, iree_compiler):
         "--iree-llvmcpu-link-ukernel-bitcode=false",
     ]
     try:
-        iree.compile_mlir(iree_compiler["model"], tmp_path, driver="local", flags=flags, resolve_workgroups=False)
+        iree.compile_mlir(
+            iree_compiler["model"], tmp_path, driver="local", flags=flags,
+            resolve_workgroups=False,
+        )
     except errors.InvalidArgumentError as e:
         # load_dump reads the exports by loading the library, which must fail cleanly.
         assert "iree_uk_" in str(e) or "iree-compile failed" in str(e)
@@ -194,7 +197,9 @@ typedef struct {
   void* local_memory; uint32_t local_memory_size;
 } workgroup_t;
 typedef int (*entry_t)(const env_t*, const dispatch_t*, const workgroup_t*);
-typedef struct { uint32_t version; const char* name; uint32_t features; int32_t sanitizer; } header_t;
+typedef struct {
+  uint32_t version; const char* name; uint32_t features; int32_t sanitizer;
+} header_t;
 typedef struct {
   uint64_t flags; uint16_t local_memory_pages; uint8_t constant_count, binding_count;
   uint32_t wx, wy; uint16_t wz, parameter_count; uint64_t reserved[5];

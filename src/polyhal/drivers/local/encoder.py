@@ -42,6 +42,8 @@ class EncodedProgram:
 
 class _Encoder:
     def __init__(self) -> None:
+        self.last_refs: Any = None  # (bindings tuple, table, index): reuse identical bindings
+        self.last_constants: Any = None
         self.cmds = bytearray()
         self.refs = bytearray()
         self.constants = bytearray()
@@ -90,22 +92,40 @@ class _Encoder:
             # Discard and debug groups need nothing on the CPU.
 
     def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
-        native = cmd.executable.native
-        entry = cmd.executable.entry_points[cmd.entry_point]
-        self.keepalive.append(cmd.executable)
-        bind_index = len(self.refs) // REF.size
-        for r in cmd.bindings:
-            self.refs += REF.pack(*self.ref(r, table))
-        const_index = len(self.constants) // 4
-        self.constants += cmd.constants
-        if cmd.indirect is not None:
-            aux, counts, ind = AUX_INDIRECT, (0, 0, 0), self.ref(cmd.indirect, table)
+        exe = cmd.executable
+        native = exe.native
+        entry = exe.entry_points[cmd.entry_point]
+        if not self.keepalive or self.keepalive[-1] is not exe:
+            self.keepalive.append(exe)
+        # Consecutive dispatches usually share their bindings and constants (the front end
+        # hands out the same objects while push state is unchanged): store them once.
+        bindings = cmd.bindings
+        last = self.last_refs
+        if last is not None and last[0] is bindings and last[1] is table:
+            bind_index = last[2]
         else:
-            aux, counts, ind = 0, cmd.workgroup_count, (0, 0, 0)
-        self.emit(OP_DISPATCH, aux, native.functions[cmd.entry_point], native.environment,
-                  entry.workgroup_size, counts, len(cmd.constants) // 4, const_index,
-                  len(cmd.bindings), bind_index, native.local_memory[cmd.entry_point], 0, 0,
-                  ind)
+            bind_index = len(self.refs) // REF.size
+            for r in bindings:
+                self.refs += REF.pack(*self.ref(r, table))
+            self.last_refs = (bindings, table, bind_index)
+        constants = cmd.constants
+        last = self.last_constants
+        if last is not None and last[0] is constants:
+            const_index = last[1]
+        else:
+            const_index = len(self.constants) // 4
+            self.constants += constants
+            self.last_constants = (constants, const_index)
+        if cmd.indirect is not None:
+            aux, (cx, cy, cz), ind = AUX_INDIRECT, (0, 0, 0), self.ref(cmd.indirect, table)
+        else:
+            aux, (cx, cy, cz), ind = 0, cmd.workgroup_count, (0, 0, 0)
+        wx, wy, wz = entry.workgroup_size
+        self.cmds += CMD.pack(OP_DISPATCH, aux, native.functions[cmd.entry_point],
+                              native.environment, wx, wy, wz, cx, cy, cz, len(constants) // 4,
+                              const_index, len(bindings), bind_index,
+                              native.local_memory[cmd.entry_point], 0, 0, *ind, 0, 0, 0)
+        self.count += 1
 
 
 def encode(commands: list) -> EncodedProgram:

@@ -45,7 +45,8 @@ __all__ = [
     "processor_data",
 ]
 
-#: The executable-library ABI version this loader implements (IREE_HAL_EXECUTABLE_LIBRARY_VERSION_0_6).
+#: The executable-library ABI version this loader implements
+#: (IREE_HAL_EXECUTABLE_LIBRARY_VERSION_0_6).
 IREE_LIBRARY_VERSION = 6
 #: The one symbol an IREE system library exports.
 IREE_QUERY_SYMBOL = "iree_hal_executable_library_query"

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sets up a virtual environment with the test extras and runs the whole test suite.
+# As root on Debian/Ubuntu it also installs Mesa's lavapipe so the vulkan driver is tested
+# on the CPU (set POLYHAL_SKIP_APT=1 to skip that).  Extra arguments go to pytest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -z "${POLYHAL_SKIP_APT:-}" ] \
+    && [ -x .ci/setup-vulkan.sh ]; then
+  .ci/setup-vulkan.sh
+fi
+python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+.venv/bin/python -m pip install -q -e '.[test,vulkan]'
+exec .venv/bin/python -m pytest -q "$@"

@@ -1,0 +1,229 @@
+"""``polyhal bench``: the figures of the local-performance goals, side by side with the
+alternatives that run in the same process (a Python ctypes loop, numpy).
+
+Every figure is the median of several repetitions.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import platform
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import (
+    CommandBufferMode,
+    DescriptorSetLayout,
+    EntryPoint,
+    ExecutableSource,
+    PipelineLayout,
+    create_device,
+)
+
+KERNELS = Path(__file__).parent / "kernels"
+
+
+def _median(fn: Callable[[], float], reps: int) -> float:
+    fn()  # warm-up
+    return statistics.median(fn() for _ in range(reps))
+
+
+def _machine() -> str:
+    model = ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return f"{model or platform.processor() or platform.machine()}, {cores} cores"
+
+
+def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> dict[str, Any]:
+    reps = 5 if quick else 21
+    device = create_device(uri)
+    layout1 = PipelineLayout([DescriptorSetLayout([0])])
+    layout2 = PipelineLayout([DescriptorSetLayout([0, 1])], push_constants=2)
+    source = ExecutableSource(
+        [EntryPoint("touch", layout1), EntryPoint("axpb", layout2)],
+        {"c": (KERNELS / "bench.c").read_text()})
+    exe = device.create_executable(source)
+    counter = device.allocate_buffer(4)
+    results: list[dict[str, Any]] = []
+    steps = 6
+    done = 0
+
+    def step(label: str) -> None:
+        nonlocal done
+        done += 1
+        if progress and sys.stderr.isatty():
+            sys.stderr.write(f"\r[{done}/{steps}] {label:60s}")
+            sys.stderr.flush()
+
+    def add(name: str, value: float, unit: str, what: str, goal: str = "") -> None:
+        results.append({"name": name, "value": value, "unit": unit, "what": what, "goal": goal})
+
+    # 1. dispatch overhead: 1000 one-workgroup dispatches with a barrier after each.
+    step("dispatch overhead")
+    n = 1000
+    cb = device.create_command_buffer(CommandBufferMode.DEFAULT)
+    with cb:
+        cb.push_descriptor_set(layout1, 0, [(0, counter)])
+        for _ in range(n):
+            cb.dispatch(exe, 0, 1)
+            cb.execution_barrier()
+    sem = device.create_semaphore(0)
+    value = [0]
+
+    def chain() -> float:
+        value[0] += 1
+        t = time.perf_counter()
+        device.queue_execute(cb, signal=[(sem, value[0])])
+        sem.wait(value[0])
+        return (time.perf_counter() - t) / n * 1e6
+
+    add("dispatch_overhead_us", _median(chain, reps), "us/dispatch",
+        "reusable command buffer of 1000 one-workgroup dispatches + barriers", "<= 1")
+
+    step("ctypes loop")
+    lib = ctypes.CDLL(exe.native.keepalive._name)
+    fn = lib.touch
+    fn.argtypes = [ctypes.c_void_p] * 3
+    state = (ctypes.c_uint64 * 8)()
+    ptrs = (ctypes.c_void_p * 1)(counter.alloc.ptr)
+    state[4] = ctypes.addressof(ptrs)  # binding_ptrs at byte 32 of the dispatch state
+    wg = (ctypes.c_uint64 * 4)()
+
+    def ctypes_loop() -> float:
+        t = time.perf_counter()
+        for _ in range(n):
+            fn(None, state, wg)
+        return (time.perf_counter() - t) / n * 1e6
+
+    add("ctypes_loop_us", _median(ctypes_loop, reps), "us/call",
+        "alternative: a Python loop calling the same kernel through ctypes")
+
+    # 2. submit -> signal round trip of a one-dispatch command buffer.
+    step("round trip")
+    one = device.create_command_buffer(CommandBufferMode.DEFAULT)
+    with one:
+        one.dispatch(exe, 0, 1, bindings=[(0, counter)])
+
+    def round_trip() -> float:
+        samples = []
+        for _ in range(200):
+            value[0] += 1
+            t = time.perf_counter()
+            device.queue_execute(one, signal=[(sem, value[0])])
+            sem.wait(value[0])
+            samples.append(time.perf_counter() - t)
+        return statistics.median(samples) * 1e6
+
+    add("round_trip_us", _median(round_trip, reps), "us",
+        "queue_execute of a one-dispatch command buffer until its semaphore is signalled",
+        "<= 20")
+
+    # 3. memory-bound kernel vs numpy.
+    step("y = x*s + o")
+    count = 4 << 20
+    x_host = np.arange(count, dtype=np.int32)
+    x = device.buffer_from(x_host)
+    y = device.allocate_buffer(4 * count)
+    axpb = device.create_command_buffer(CommandBufferMode.DEFAULT)
+    with axpb:
+        axpb.dispatch(exe, 1, count // 64, constants=[3, 7], bindings=[(0, x), (1, y)])
+
+    def kernel() -> float:
+        value[0] += 1
+        t = time.perf_counter()
+        device.queue_execute(axpb, signal=[(sem, value[0])])
+        sem.wait(value[0])
+        return (time.perf_counter() - t) * 1e3
+
+    def numpy_axpb() -> float:
+        t = time.perf_counter()
+        x_host * 3 + 7
+        return (time.perf_counter() - t) * 1e3
+
+    kernel_ms = _median(kernel, reps)
+    numpy_ms = _median(numpy_axpb, reps)
+    assert np.array_equal(y.to_numpy("int32"), x_host * 3 + 7), "axpb result is wrong"
+    add("axpb_ms", kernel_ms, "ms", "y = x*s+o, 4M int32, 64-element workgroups")
+    add("numpy_axpb_ms", numpy_ms, "ms", "alternative: numpy x*s+o")
+    add("axpb_vs_numpy", kernel_ms / numpy_ms, "x", "polyhal time / numpy time", "<= 0.5")
+
+    # 4. recording cost of one-shot commands.
+    step("recording")
+    m = 1000
+
+    def record_dispatch() -> float:
+        t = time.perf_counter()
+        c = device.create_command_buffer()
+        c.begin()
+        c.push_descriptor_set(layout1, 0, [(0, counter)])
+        for _ in range(m):
+            c.dispatch(exe, 0, 1)
+        c.end()
+        return (time.perf_counter() - t) / m * 1e6
+
+    def record_mixed() -> float:
+        t = time.perf_counter()
+        c = device.create_command_buffer()
+        c.begin()
+        for i in range(m // 4):
+            c.dispatch(exe, 1, 4, constants=[i, 1], bindings=[(0, x), (1, y)])
+            c.execution_barrier()
+            c.fill_buffer(counter, 0, 4, 0)
+            c.copy_buffer(x, 0, y, 0, 64)
+        c.end()
+        return (time.perf_counter() - t) / m * 1e6
+
+    add("record_us", _median(record_dispatch, reps), "us/command",
+        "one-shot dispatch with pushed state, recorded and encoded", "<= 2")
+    add("record_mixed_us", _median(record_mixed, reps), "us/command",
+        "dispatch with constants+bindings, barrier, fill, copy: recorded and encoded")
+    step("done")
+    if progress and sys.stderr.isatty():
+        sys.stderr.write("\n")
+    device.close()
+    return {"device": device.uri, "device_name": device.name, "machine": _machine(),
+            "python": platform.python_version(), "results": results}
+
+
+def table(report: dict[str, Any]) -> str:
+    lines = [f"polyhal bench on {report['device']} ({report['device_name']}); "
+             f"{report['machine']}; Python {report['python']}",
+             f"{'figure':24s} {'median':>10s} {'unit':12s} {'goal':8s} what"]
+    for r in report["results"]:
+        lines.append(f"{r['name']:24s} {r['value']:10.3f} {r['unit']:12s} {r['goal']:8s} "
+                     f"{r['what']}")
+    return "\n".join(lines)
+
+
+def plot(report: dict[str, Any], path: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = report["results"]
+    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1), dpi=110)
+    ax.barh([r["name"] for r in rows], [r["value"] for r in rows], color="#3b7dd8")
+    for i, r in enumerate(rows):
+        ax.text(r["value"], i, f" {r['value']:.3g} {r['unit']}", va="center", fontsize=8)
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_title(f"polyhal bench: {report['device']} on {report['machine']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
