@@ -269,6 +269,9 @@ class IreeDispatch:
     #: Push constants the benchmark passes, when it passes any.
     constants: tuple[int, ...] = ()
     benchmark: Path | None = None
+    #: Bytes of workgroup-local memory the kernel needs at launch (CUDA: dynamic shared
+    #: memory, which IREE's PTX declares as ``extern .shared``; CPU: ``local_memory``).
+    local_memory_size: int = 0
 
     @property
     def constant_count(self) -> int:
@@ -485,7 +488,11 @@ def load_dump(
             ],
             push_constants=n_constants,
         )
-        ep = EntryPoint(name, layout, workgroup_size=info.get("workgroup_size", (1, 1, 1)))
+        size = info.get("workgroup_size") or (b or {}).get("workgroup_size") or (1, 1, 1)
+        local_memory = max(
+            int(info.get("local_memory_size") or 0), int((b or {}).get("local_memory_size") or 0)
+        )
+        ep = _entry_point(name, layout, size, local_memory)
         groups.setdefault(path, []).append(ep)
         types = dict(source_bindings.get(name, {}))
         if b is not None:
@@ -506,6 +513,7 @@ def load_dump(
                     workgroup_count=b.get("workgroup_count") if b is not None else None,
                     constants=tuple(b.get("constants") or ()) if b is not None else (),
                     benchmark=b.get("path") if b is not None else None,
+                    local_memory_size=local_memory,
                 ),
             )
         )
@@ -529,6 +537,15 @@ def load_dump(
         d.executable = executables[path]
     unique = list({id(e): e for e in executables.values()}.values())
     return IreeDump(base, unique, [d for _, d in dispatches])
+
+
+def _entry_point(name: str, layout: PipelineLayout, size: Any, local_memory: int) -> EntryPoint:
+    """An EntryPoint; carries ``local_memory_size`` where polyhal's EntryPoint has the field."""
+    fields = getattr(EntryPoint, "__dataclass_fields__", {})
+    if local_memory and "local_memory_size" in fields:
+        return EntryPoint(name, layout, workgroup_size=tuple(size),  # type: ignore[call-arg]
+                          local_memory_size=local_memory)
+    return EntryPoint(name, layout, workgroup_size=tuple(size))
 
 
 def _binding_info(index: int, read_only: bool, length: int | None, typ: BindingInfo | None):
@@ -602,6 +619,7 @@ def _system_library_entry_points(path: Path) -> dict[str, dict[str, Any]]:
                 "binding_count": e.binding_count,
                 "constant_count": e.constant_count,
                 "workgroup_size": e.workgroup_size,
+                "local_memory_size": e.local_memory_size,
             }
             for e in lib.exports
         }

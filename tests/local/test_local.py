@@ -1,0 +1,173 @@
+"""Local-driver behaviour beyond the conformance suite: the native executor, concurrency,
+kernel failures and compile errors, and local against local-sync."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import polyhal as hal
+
+SOURCE = r"""
+#include "polyhal.h"
+POLYHAL_ENTRY(iota) {            /* out[wg * wsx + i] = wg * wsx + i over a 2-D grid */
+  uint32_t* out = (uint32_t*)dispatch->binding_ptrs[0];
+  uint32_t gx = dispatch->workgroup_count_x, wsx = dispatch->workgroup_size_x;
+  uint32_t wg = workgroup->workgroup_id_z * dispatch->workgroup_count_y * gx
+              + workgroup->workgroup_id_y * gx + workgroup->workgroup_id_x;
+  for (uint32_t i = 0; i < wsx; ++i) out[wg * wsx + i] = wg * wsx + i;
+  return 0;
+}
+POLYHAL_ENTRY(add_one) {         /* out[i] += 1 for i in this workgroup's 64 elements */
+  uint32_t* out = (uint32_t*)dispatch->binding_ptrs[0];
+  for (uint32_t i = 0; i < 64; ++i) out[workgroup->workgroup_id_x * 64 + i] += 1;
+  return 0;
+}
+POLYHAL_ENTRY(fail_at) {         /* returns 5 in workgroup push_constants[0] */
+  return workgroup->workgroup_id_x == dispatch->push_constants[0] ? 5 : 0;
+}
+POLYHAL_ENTRY(processor) {       /* records which processor ran each workgroup */
+  uint32_t* out = (uint32_t*)dispatch->binding_ptrs[0];
+  out[workgroup->workgroup_id_x] = workgroup->processor_id + 1;
+  return 0;
+}
+"""
+
+
+@pytest.fixture(params=["local", "local-sync"])
+def device(request):
+    with hal.create_device(request.param) as d:
+        yield d
+
+
+@pytest.fixture
+def exe(device):
+    layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
+    eps = [hal.EntryPoint("iota", layout, (4, 1, 1)), hal.EntryPoint("add_one", layout),
+           hal.EntryPoint("fail_at", layout), hal.EntryPoint("processor", layout)]
+    return device.create_executable(hal.ExecutableSource(eps, {"c": SOURCE}))
+
+
+def run(device, record, binding_table=None):
+    cb = device.create_command_buffer()
+    with cb:
+        record(cb)
+    sem = device.create_semaphore()
+    device.queue_execute(cb, signal=[(sem, 1)], binding_table=binding_table)
+    sem.wait(1, timeout=30)
+
+
+def test_3d_grid_covers_every_workgroup_once(device, exe):
+    out = device.allocate_buffer(4 * 4 * 7 * 5 * 3)
+    run(device, lambda cb: cb.dispatch(exe, "iota", (7, 5, 3), bindings=[(0, out)],
+                                       constants=[0]))
+    assert np.array_equal(out.to_numpy("uint32"), np.arange(4 * 105, dtype=np.uint32))
+
+
+def test_many_workgroups_and_concurrent_dispatches_between_barriers(device, exe):
+    n = 4096
+    bufs = [device.allocate_buffer(4 * 64 * n) for _ in range(4)]
+    for b in bufs:
+        b.write(np.zeros(64 * n, np.uint32))
+
+    def record(cb):
+        for rep in range(3):
+            for b in bufs:  # four independent dispatches: may overlap
+                cb.dispatch(exe, "add_one", n, bindings=[(0, b)], constants=[0])
+            cb.execution_barrier()
+
+    run(device, record)
+    for b in bufs:
+        assert np.all(b.to_numpy("uint32") == 3)
+
+
+def test_workers_share_the_work(exe):
+    with hal.create_device("local", workers=1) as device:
+        layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
+        exe = device.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("processor", layout)], {"c": SOURCE}))
+        out = device.allocate_buffer(4 * 20000)
+        run(device, lambda cb: cb.dispatch(exe, 0, 20000, bindings=[(0, out)], constants=[0]))
+        ids = out.to_numpy("uint32")
+        assert np.all(ids >= 1)
+        assert device.info["threads"] == 2
+
+
+def test_serial_dispatch_type_runs_on_one_processor():
+    with hal.create_device("local", dispatch_type="serial") as device:
+        layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
+        exe = device.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("processor", layout)], {"c": SOURCE}))
+        out = device.allocate_buffer(4 * 5000)
+        run(device, lambda cb: cb.dispatch(exe, 0, 5000, bindings=[(0, out)], constants=[0]))
+        assert np.all(out.to_numpy("uint32") == 1)
+
+
+def test_kernel_failure_fails_signals_names_entry_point_and_device_keeps_working(device, exe):
+    out = device.allocate_buffer(4 * 64 * 100)
+    out.write(np.zeros(64 * 100, np.uint32))
+    cb = device.create_command_buffer()
+    with cb:
+        cb.dispatch(exe, "fail_at", 100, bindings=[(0, out)], constants=[37])
+        cb.execution_barrier()
+        cb.dispatch(exe, "add_one", 100, bindings=[(0, out)], constants=[0])
+    sem = device.create_semaphore()
+    device.queue_execute(cb, signal=[(sem, 1)])
+    with pytest.raises(hal.InternalError, match="fail_at.*returned 5"):
+        sem.wait(1, timeout=30)
+    assert np.all(out.to_numpy("uint32") == 0), "commands after the failure must not run"
+    run(device, lambda c: c.dispatch(exe, "add_one", 100, bindings=[(0, out)], constants=[0]))
+    assert np.all(out.to_numpy("uint32") == 1)
+
+
+def test_compile_error_carries_compiler_message(device):
+    layout = hal.PipelineLayout([])
+    with pytest.raises(hal.InvalidArgumentError, match="(?s)C compilation failed.*error"):
+        device.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("k", layout)], {"c": "int k( { syntax error"}))
+
+
+def test_missing_entry_point_symbol(device):
+    layout = hal.PipelineLayout([])
+    with pytest.raises(hal.InvalidArgumentError, match="nope"):
+        device.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("nope", layout)], {"c": "int other(void) { return 0; }"}))
+
+
+def test_unknown_format_names_accepted_ones(device):
+    layout = hal.PipelineLayout([])
+    with pytest.raises(hal.UnimplementedError, match="'c'"):
+        device.create_executable(hal.ExecutableSource([hal.EntryPoint("k", layout)],
+                                                      {"spirv": b"\x03\x02\x23\x07"}))
+
+
+def test_local_and_local_sync_agree_on_a_mixed_program():
+    results = []
+    for uri in ("local", "local-sync"):
+        with hal.create_device(uri) as device:
+            layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
+            exe = device.create_executable(hal.ExecutableSource(
+                [hal.EntryPoint("iota", layout, (4, 1, 1)), hal.EntryPoint("add_one", layout)],
+                {"c": SOURCE}))
+            a = device.allocate_buffer(4 * 64 * 64)
+            b = device.allocate_buffer(4 * 64 * 64)
+
+            def record(cb, a=a, b=b, exe=exe):
+                cb.fill_buffer(b, 0, b.size, 0xA5A5A5A5, 4)
+                cb.dispatch(exe, "iota", 1024, bindings=[(0, a)], constants=[0])
+                cb.execution_barrier()
+                cb.dispatch(exe, "add_one", 64, bindings=[(0, a)], constants=[0])
+                cb.execution_barrier()
+                cb.copy_buffer(a, 100, b, 8, 4000)
+                cb.update_buffer(b"\x01\x02\x03\x04", 0, b, 0, 4)
+
+            run(device, record)
+            results.append((a.read(), b.read()))
+    assert results[0] == results[1]
+
+
+def test_unknown_option_is_rejected():
+    with pytest.raises(hal.InvalidArgumentError):
+        hal.create_device("local", frobnicate=True)
+    with pytest.raises(hal.InvalidArgumentError):
+        hal.create_device("local", dispatch_type="sideways")
