@@ -10,5 +10,5 @@ if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && [ -z "${POLYHAL_SKIP_A
 fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
-.venv/bin/python -m pip install -q -e '.[test,vulkan]'
+.venv/bin/python -m pip install -q -e '.[test,vulkan,iree]'
 exec .venv/bin/python -m pytest -q "$@"

@@ -418,9 +418,21 @@ class CommandBuffer:
         if len(refs) > self._limits.max_bindings:
             raise ResourceExhaustedError(
                 f"{len(refs)} bindings exceed the device's {self._limits.max_bindings}")
+        align = getattr(executable.native, "binding_alignment", 1)
+        if align > 1:
+            self._check_binding_alignment(refs, align, executable.entry_points[index].name)
         state = (layout, bytes(self._constants[:4 * layout.push_constants]), tuple(refs))
         self._cached_state = state
         return index, state[1], state[2]
+
+    def _check_binding_alignment(self, refs: list, align: int, name: str) -> None:
+        for ref in refs:
+            if ref.alloc is None:
+                self._slot_checks.append((ref, 0, -align, f"binding of {name!r}"))
+            elif ref.offset % align:
+                raise InvalidArgumentError(
+                    f"dispatch of {name!r}: binding offset {ref.offset} is not a multiple of "
+                    f"{align} bytes, which this executable's kernels require")
 
     def dispatch(self, executable: Executable, entry_point: int | str,
                  workgroup_count: int | Sequence[int], *, constants: Any = None,
@@ -505,6 +517,12 @@ class CommandBuffer:
                     f"{what}: Slot({ref.slot}) but the binding table has {len(table)} entries")
             entry = table[ref.slot]
             length = resolve_range(entry.length, ref.offset, ref.length, f"{what} (slot)")
+            if align < 0:  # a kernel's binding alignment: the absolute offset counts
+                if (entry.offset + ref.offset) % -align:
+                    raise InvalidArgumentError(
+                        f"{what}: offset {entry.offset + ref.offset} is not a multiple of "
+                        f"{-align} bytes")
+                continue
             if self._validate and usage and not entry.usage & usage:
                 raise PermissionDeniedError(
                     f"{what}: binding table entry {ref.slot} has usage "
@@ -577,7 +595,7 @@ def _workgroup_count(count: Any, limit: tuple[int, int, int]) -> tuple[int, int,
         if not 1 <= len(items) <= 3:
             raise InvalidArgumentError(f"workgroup_count has 1 to 3 values, got {count!r}")
         counts = tuple(items + [1] * (3 - len(items)))  # type: ignore[assignment]
-    for c, m in zip(counts, limit):
+    for c, m in zip(counts, limit, strict=False):
         if c < 0 or c > m:
             raise InvalidArgumentError(f"workgroup count {counts} outside [0, {limit}]")
     return counts

@@ -42,7 +42,6 @@ from .types import (
     CommandCategory,
     MemoryAccess,
     MemoryType,
-    StatusCode,
     WaitMode,
 )
 
@@ -419,7 +418,8 @@ class Device:
                                            "device")
             buffer.check_live()
             length = resolve_range(buffer.size, offset, length, f"binding table entry {i}")
-            out.append(ResolvedBinding(buffer.alloc, buffer.offset + offset, length, int(buffer.usage)))
+            out.append(ResolvedBinding(buffer.alloc, buffer.offset + offset, length,
+                                       int(buffer.usage)))
         return out
 
     def _submit(self, action: Callable, waits: list, signals: list, keep: Any) -> None:

@@ -33,7 +33,8 @@ class DescriptorSetLayout:
         ]
         indices = [b.index for b in items]
         if any(i < 0 for i in indices) or len(set(indices)) != len(indices):
-            raise InvalidArgumentError(f"descriptor set binding indices must be unique and >= 0: {indices}")
+            raise InvalidArgumentError(
+                f"descriptor set binding indices must be unique and >= 0: {indices}")
         self.bindings: tuple[DescriptorSetLayoutBinding, ...] = tuple(
             sorted(items, key=lambda b: b.index)
         )
@@ -78,6 +79,9 @@ class EntryPoint:
     name: str
     layout: PipelineLayout
     workgroup_size: tuple[int, int, int] = (1, 1, 1)
+    #: Bytes of workgroup-shared memory the kernel needs beyond what its binary declares
+    #: (CUDA dynamic shared memory); 0 for most kernels.
+    local_memory_size: int = 0
 
     def __post_init__(self) -> None:
         ws = tuple(int(v) for v in self.workgroup_size)

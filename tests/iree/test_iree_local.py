@@ -115,10 +115,6 @@ def test_dynamic_shape_with_push_constants(device, dynamic_dump):
     np.testing.assert_allclose(bufs[2].to_numpy("float32"), (a + b) ** 2, rtol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="until the local driver checks layouts with IreeLibrary.resolve_entry_points",
-)
 def test_layout_too_small_for_the_kernel_is_rejected(device, local_dump):
     d = local_dump.dispatch("add_dispatch")
     small = hal.EntryPoint(
@@ -133,3 +129,25 @@ def test_layout_too_small_for_the_kernel_is_rejected(device, local_dump):
 def test_compile_error_carries_the_message(tmp_path, iree_compiler):
     with pytest.raises(hal.InvalidArgumentError, match="iree-compile failed"):
         iree.compile_mlir("func.func @broken(", tmp_path, driver="local")
+
+
+@pytest.mark.parametrize("use_slot", [False, True])
+def test_unaligned_binding_is_rejected_not_a_crash(device, local_dump, use_slot):
+    """IREE kernels use aligned vector loads: a binding off a 64-byte boundary must be
+    refused before it can fault."""
+    d = local_dump.dispatch("add_dispatch")
+    exe = local_dump.create_executables(device)[d.executable.name]
+    big = device.allocate_buffer(3 * 4096 + 64)
+    views = [big.subspan(16, 4096), big.subspan(4096 + 64, 4096), big.subspan(8192 + 64, 4096)]
+    mode = hal.CommandBufferMode.DEFAULT if use_slot else hal.CommandBufferMode.ONE_SHOT
+    cb = device.create_command_buffer(mode, binding_capacity=3 if use_slot else 0)
+    cb.begin()
+    bindings = [(i, hal.Slot(i) if use_slot else v) for i, v in enumerate(views)]
+    if not use_slot:
+        with pytest.raises(hal.InvalidArgumentError, match="multiple of 64"):
+            cb.dispatch(exe, d.name, d.workgroup_count, bindings=bindings)
+        return
+    cb.dispatch(exe, d.name, d.workgroup_count, bindings=bindings)
+    cb.end()
+    with pytest.raises(hal.InvalidArgumentError, match="multiple of 64"):
+        device.queue_execute(cb, binding_table=views)

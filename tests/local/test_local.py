@@ -71,7 +71,7 @@ def test_many_workgroups_and_concurrent_dispatches_between_barriers(device, exe)
         b.write(np.zeros(64 * n, np.uint32))
 
     def record(cb):
-        for rep in range(3):
+        for _rep in range(3):
             for b in bufs:  # four independent dispatches: may overlap
                 cb.dispatch(exe, "add_one", n, bindings=[(0, b)], constants=[0])
             cb.execution_barrier()

@@ -23,6 +23,7 @@ class LocalExecutable:
     local_memory: list[int]
     keepalive: Any
     entry_points: tuple[EntryPoint, ...] | None = None
+    binding_alignment: int = 1  # bindings' absolute offsets must be multiples of this
 
 
 def load(fmt: str, payload: Any, entry_points: Sequence[EntryPoint]) -> LocalExecutable:
@@ -54,18 +55,12 @@ def _load_iree(path: Any, entry_points: Sequence[EntryPoint]) -> LocalExecutable
     from .iree_library import load_iree_system_library
 
     library = load_iree_system_library(str(path))
-    by_name = {e.name: e for e in library.exports}
-    if not entry_points:
-        entry_points = tuple(e.entry_point() for e in library.exports)
-        own = tuple(entry_points)
+    if entry_points:
+        exports, own = library.resolve_entry_points(entry_points), None
     else:
-        own = None
-    functions, local_memory = [], []
-    for ep in entry_points:
-        export = by_name.get(ep.name)
-        if export is None:
-            raise InvalidArgumentError(
-                f"entry point {ep.name!r} is not exported by {path}; it has {list(by_name)}")
-        functions.append(export.function)
-        local_memory.append(export.local_memory_size)
-    return LocalExecutable(functions, library.environment, local_memory, library, own)
+        exports = list(library.exports)
+        own = tuple(e.entry_point() for e in exports)
+    # IREE's generated code assumes 64-byte aligned bindings (aligned vector loads).
+    return LocalExecutable([e.function for e in exports], library.environment,
+                           [e.local_memory_size for e in exports], library, own,
+                           binding_alignment=64)
