@@ -95,7 +95,7 @@ class CommandBuffer:
         "device", "mode", "categories", "binding_capacity", "_state", "_commands",
         "_slot_checks", "_allocs", "_constants", "_layout", "_sets", "_debug_depth",
         "encoded", "_submitted", "_validate", "_limits", "_events", "_categories",
-        "_cached_state", "__weakref__",
+        "_cached_state", "_last_dispatch", "__weakref__",
     )
 
     def __init__(self, device: Device, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
@@ -110,6 +110,7 @@ class CommandBuffer:
         # Plain ints and a cache of the last dispatch state keep recording cheap.
         self._categories = int(categories) if self._validate_mode(mode) else _ANY
         self._cached_state: tuple | None = None
+        self._last_dispatch: C.Dispatch | None = None
         self.binding_capacity = int(binding_capacity)
         self._limits = device._driver.limits
         self._validate = not self.mode & CommandBufferMode.UNVALIDATED
@@ -446,9 +447,18 @@ class CommandBuffer:
                 and executable.device is self.device
                 and 0 <= entry_point < len(executable.entry_points)
                 and executable.entry_points[entry_point].layout is cached[0]):
-            # Fast path: push state unchanged since the last dispatch with this layout.
-            self._commands.append(C.Dispatch(executable, entry_point, counts, None, cached[1],
-                                             cached[2]))
+            # Fast path: push state unchanged since the last dispatch with this layout.  A
+            # repeat of the last dispatch records the same (immutable) command object,
+            # which encoders may recognise and encode once.
+            last = self._last_dispatch
+            if (last is not None and last.executable is executable
+                    and last.entry_point == entry_point and last.workgroup_count == counts
+                    and last.bindings is cached[2] and last.constants is cached[1]):
+                self._commands.append(last)
+                return
+            last = C.Dispatch(executable, entry_point, counts, None, cached[1], cached[2])
+            self._last_dispatch = last
+            self._commands.append(last)
             return
         index, consts, refs = self._dispatch_state(executable, entry_point, constants, bindings)
         self._commands.append(C.Dispatch(executable, index, counts, None, consts, refs))

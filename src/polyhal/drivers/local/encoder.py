@@ -44,6 +44,7 @@ class _Encoder:
     def __init__(self) -> None:
         self.last_refs: Any = None  # (bindings tuple, table, index): reuse identical bindings
         self.last_constants: Any = None
+        self.last_dispatch: Any = None  # (command, table, its packed record)
         self.cmds = bytearray()
         self.refs = bytearray()
         self.constants = bytearray()
@@ -92,6 +93,16 @@ class _Encoder:
             # Discard and debug groups need nothing on the CPU.
 
     def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
+        last = self.last_dispatch
+        if last is not None and last[0] is cmd and last[1] is table:
+            self.cmds += last[2]  # the front end repeats identical dispatches as one object
+            self.count += 1
+            return
+        start = len(self.cmds)
+        self.encode_dispatch(cmd, table)
+        self.last_dispatch = (cmd, table, bytes(self.cmds[start:]))
+
+    def encode_dispatch(self, cmd: C.Dispatch, table: Any) -> None:
         exe = cmd.executable
         native = exe.native
         entry = exe.entry_points[cmd.entry_point]

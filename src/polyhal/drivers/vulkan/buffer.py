@@ -1,0 +1,166 @@
+"""Vulkan memory: one VkBuffer bound to its own VkDeviceMemory per HAL allocation.
+
+Memory types are chosen from the HAL MemoryType: its DEVICE_LOCAL / HOST_VISIBLE /
+HOST_COHERENT / HOST_CACHED bits are required Vulkan property flags (host-visible memory
+is always taken coherent, so no flush is ever needed).  When no such type exists, or its
+heap is full (a discrete GPU's small BAR heap), DEVICE_LOCAL | HOST_VISIBLE falls back to
+plain device-local memory that the host reaches through staging copies.  Host-visible
+memory is mapped once, for the allocation's life.
+
+Every VkBuffer carries all the usages the driver needs (storage, transfer, indirect) and
+is rounded up to whole 32-bit words, so the byte-writing shader can reach the last
+partial word of any buffer.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import TYPE_CHECKING, Any
+
+import vulkan as vk
+
+from ...types import MemoryType
+from ..base import Allocation
+from .instance import WHOLE_SIZE, check, error, ffi, handle, lib, new
+
+if TYPE_CHECKING:
+    from .device import VulkanDevice
+
+_USAGE = (vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT
+          | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT | vk.VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT)
+_DEVICE_LOCAL = vk.VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT
+_HOST_VISIBLE = vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT
+_HOST_COHERENT = vk.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
+_HOST_CACHED = vk.VK_MEMORY_PROPERTY_HOST_CACHED_BIT
+_HAL_DEVICE_LOCAL_ONLY = int(MemoryType.DEVICE_LOCAL) & ~int(MemoryType.DEVICE_VISIBLE)
+_serials = itertools.count(1)
+
+
+def required_flags(memory_type: MemoryType) -> int:
+    """The Vulkan memory property flags a HAL memory type asks for."""
+    flags = 0
+    if memory_type & _HAL_DEVICE_LOCAL_ONLY:
+        flags |= _DEVICE_LOCAL
+    if memory_type & MemoryType.HOST_VISIBLE:
+        flags |= _HOST_VISIBLE | _HOST_COHERENT
+    if memory_type & MemoryType.HOST_CACHED:
+        flags |= _HOST_VISIBLE | _HOST_COHERENT | _HOST_CACHED
+    return flags
+
+
+def hal_memory_type(flags: int) -> MemoryType:
+    """What a Vulkan memory type is, in HAL terms (all Vulkan memory is device-visible)."""
+    out = MemoryType.DEVICE_VISIBLE
+    if flags & _DEVICE_LOCAL:
+        out |= MemoryType.DEVICE_LOCAL
+    if flags & _HOST_VISIBLE:
+        out |= MemoryType.HOST_VISIBLE
+    if flags & _HOST_COHERENT:
+        out |= MemoryType.HOST_COHERENT
+    if flags & _HOST_CACHED:
+        out |= MemoryType.HOST_CACHED
+    return out
+
+
+def candidate_types(memory_types: list[int], allowed_bits: int, required: int) -> list[int]:
+    """Indices of the memory types to try, best first.
+
+    Types with every required flag come first, fewest extra flags first (host memory
+    that was not asked to be device-local stays in system RAM); then, for a request of
+    device-local host-visible memory, plain device-local types (reached by staging).
+    """
+    def usable(i: int, need: int) -> bool:
+        return bool(allowed_bits >> i & 1) and memory_types[i] & need == need
+
+    def extra(i: int) -> int:
+        return bin(memory_types[i] & ~required).count("1")
+
+    first = sorted((i for i in range(len(memory_types)) if usable(i, required)), key=extra)
+    rest: list[int] = []
+    if required & _DEVICE_LOCAL and required & _HOST_VISIBLE:
+        rest = [i for i in range(len(memory_types))
+                if usable(i, _DEVICE_LOCAL) and i not in first]
+    return first + rest
+
+
+class VulkanAllocation(Allocation):
+    """A VkBuffer and its VkDeviceMemory; ``mapped`` is the host address when mappable.
+
+    ``serial`` is unique for the process's life, so caches can key on it safely after
+    the allocation is gone.
+    """
+
+    __slots__ = ("device", "buffer", "memory", "mapped", "vk_size", "serial")
+
+    def __init__(self, device: VulkanDevice, size: int, memory_type: MemoryType):
+        super().__init__(size, memory_type)
+        self.device = device
+        self.buffer: Any = None
+        self.memory: Any = None
+        self.mapped: Any = None
+        self.vk_size = max(4, (size + 3) & ~3)
+        self.serial = next(_serials)
+        dev = device.handle
+        info = new("VkBufferCreateInfo*", {
+            "sType": vk.VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, "size": self.vk_size,
+            "usage": _USAGE, "sharingMode": vk.VK_SHARING_MODE_EXCLUSIVE})
+        out = handle("VkBuffer")
+        check(lib.vkCreateBuffer(dev, info, ffi.NULL, out), "vkCreateBuffer")
+        self.buffer = out[0]
+        try:
+            self._bind_memory(memory_type)
+        except BaseException:
+            self.free()
+            raise
+        device.allocations.add(self)
+
+    def _bind_memory(self, memory_type: MemoryType) -> None:
+        device = self.device
+        reqs = new("VkMemoryRequirements*")
+        lib.vkGetBufferMemoryRequirements(device.handle, self.buffer, reqs)
+        required = required_flags(memory_type)
+        last = vk.VK_ERROR_OUT_OF_DEVICE_MEMORY
+        for index in candidate_types(device.memory_types, reqs.memoryTypeBits, required):
+            info = new("VkMemoryAllocateInfo*", {
+                "sType": vk.VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                "allocationSize": reqs.size, "memoryTypeIndex": index})
+            out = handle("VkDeviceMemory")
+            last = lib.vkAllocateMemory(device.handle, info, ffi.NULL, out)
+            if last >= 0:
+                self.memory = out[0]
+                flags = device.memory_types[index]
+                self.memory_type = hal_memory_type(flags)
+                break
+        else:
+            raise error(last, f"allocating {self.size} bytes of {memory_type!r}")
+        check(lib.vkBindBufferMemory(device.handle, self.buffer, self.memory, 0),
+              "vkBindBufferMemory")
+        if flags & _HOST_VISIBLE:
+            ptr = ffi.new("void**")
+            check(lib.vkMapMemory(device.handle, self.memory, 0, WHOLE_SIZE, 0, ptr), "vkMapMemory")
+            self.mapped = ffi.cast("char*", ptr[0])
+
+    def read(self, offset: int, length: int) -> bytes:
+        return ffi.buffer(self.mapped + offset, length)[:]
+
+    def write(self, offset: int, data: memoryview) -> None:
+        ffi.memmove(self.mapped + offset, data, len(data))
+
+    def free(self) -> None:
+        """Destroys the buffer and its memory now (the caller knows nothing uses them)."""
+        device = self.device
+        if device.handle is None:
+            return
+        if self.buffer is not None:
+            lib.vkDestroyBuffer(device.handle, self.buffer, ffi.NULL)
+            self.buffer = None
+        if self.memory is not None:
+            lib.vkFreeMemory(device.handle, self.memory, ffi.NULL)  # unmaps too
+            self.memory = None
+            self.mapped = None
+
+    def __del__(self) -> None:
+        try:
+            self.free()
+        except Exception:
+            pass
