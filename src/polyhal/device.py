@@ -189,11 +189,9 @@ class Device:
                     memory_type: MemoryType = MemoryType.OPTIMAL) -> Buffer:
         """A new buffer holding a copy of ``data`` (bytes-like or numpy array)."""
         view = _as_bytes_view(data)
-        buffer = self.allocate_buffer(len(view), memory_type=memory_type,
-                                      usage=usage | BufferUsage.MAPPING)
-        if len(view):
+        buffer = self.allocate_buffer(len(view), memory_type=memory_type, usage=usage)
+        if len(view):  # the driver stages the copy when the memory is not host-visible
             self._driver.write(buffer.alloc, 0, view)
-        buffer.usage = BufferUsage(usage)
         return buffer
 
     # -- executables -------------------------------------------------------------------------
