@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -14,11 +15,23 @@ if TYPE_CHECKING:
     from .drivers.base import Allocation
 
 
+def as_index(value: Any, what: str) -> int:
+    """``value`` as a Python int (numpy integers too); InvalidArgumentError otherwise."""
+    if type(value) is int:
+        return value
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}") from None
+
+
 def resolve_range(size: int, offset: int, length: int, what: str = "range") -> int:
     """The length of ``[offset, offset+length)`` inside ``size`` bytes; OutOfRangeError if outside.
 
     ``length`` may be WHOLE_BUFFER (to the end).
     """
+    if type(offset) is not int or type(length) is not int:
+        offset, length = as_index(offset, what), as_index(length, what)
     if offset < 0 or offset > size:
         raise OutOfRangeError(f"{what}: offset {offset} is outside a buffer of {size} bytes")
     if length == WHOLE_BUFFER:
@@ -64,8 +77,9 @@ class Buffer:
 
     def subspan(self, offset: int, length: int = WHOLE_BUFFER) -> Buffer:
         """A view of ``length`` bytes at ``offset``; OutOfRangeError if outside this buffer."""
-        length = resolve_range(self.size, int(offset), int(length), "subspan")
-        return Buffer(self.device, self.alloc, self.offset + int(offset), length,
+        offset = as_index(offset, "subspan")
+        length = resolve_range(self.size, offset, length, "subspan")
+        return Buffer(self.device, self.alloc, self.offset + offset, length,
                       self.memory_type, self.usage, self.access)
 
     def _host_range(self, offset: int, length: int, access: MemoryAccess) -> int:
@@ -77,21 +91,21 @@ class Buffer:
                 "copy it into a HOST_VISIBLE buffer first")
         if not self.access & access:
             raise InvalidArgumentError(f"buffer access {self.access!r} does not allow {access!r}")
-        return resolve_range(self.size, int(offset), int(length), "host access")
+        return resolve_range(self.size, offset, length, "host access")
 
     def read(self, offset: int = 0, length: int = WHOLE_BUFFER) -> bytes:
         """Copies ``length`` bytes at ``offset`` to the host."""
         length = self._host_range(offset, length, MemoryAccess.READ)
         if length == 0:
             return b""
-        return self.device._driver.read(self.alloc, self.offset + int(offset), length)
+        return self.device._driver.read(self.alloc, self.offset + offset, length)
 
     def write(self, data: Any, offset: int = 0) -> None:
         """Copies a bytes-like object or numpy array into the buffer at ``offset``."""
         view = _as_bytes_view(data)
         self._host_range(offset, len(view), MemoryAccess.WRITE)
         if len(view):
-            self.device._driver.write(self.alloc, self.offset + int(offset), view)
+            self.device._driver.write(self.alloc, self.offset + offset, view)
 
     def to_numpy(self, dtype: Any = "uint8", shape: Any = None) -> np.ndarray:
         """A copy of the contents as a numpy array of ``dtype`` (and ``shape``)."""

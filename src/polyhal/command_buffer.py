@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import commands as C
-from .buffer import Buffer, _as_bytes_view, resolve_range
+from .buffer import Buffer, _as_bytes_view, as_index, resolve_range
 from .errors import (
     FailedPreconditionError,
     InvalidArgumentError,
@@ -100,7 +100,7 @@ class CommandBuffer:
 
     def __init__(self, device: Device, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
                  categories: CommandCategory = CommandCategory.ANY, binding_capacity: int = 0):
-        if binding_capacity < 0:
+        if as_index(binding_capacity, "binding_capacity") < 0:
             raise InvalidArgumentError(f"binding_capacity must be >= 0, got {binding_capacity}")
         if not categories & CommandCategory.ANY:
             raise InvalidArgumentError(f"categories {categories!r} allow no command")
@@ -111,7 +111,7 @@ class CommandBuffer:
         self._categories = int(categories) if self._validate_mode(mode) else _ANY
         self._cached_state: tuple | None = None
         self._last_dispatch: C.Dispatch | None = None
-        self.binding_capacity = int(binding_capacity)
+        self.binding_capacity = as_index(binding_capacity, "binding_capacity")
         self._limits = device._driver.limits
         self._validate = not self.mode & CommandBufferMode.UNVALIDATED
         self._state = _INITIAL
@@ -181,7 +181,8 @@ class CommandBuffer:
     def _ref(self, buffer: Any, offset: int, length: int, usage: int, what: str,
              align: int = 1) -> C.Ref:
         if type(buffer) is Slot:
-            index = buffer.index
+            index = as_index(buffer.index, what)
+            offset, length = as_index(offset, what), as_index(length, what)
             if not 0 <= index < self.binding_capacity:
                 raise InvalidArgumentError(
                     f"{what}: Slot({index}) is outside binding_capacity {self.binding_capacity}")
@@ -327,6 +328,7 @@ class CommandBuffer:
         """Sets 32-bit push constants at byte ``offset`` for the following dispatches."""
         self._recording(_DISPATCH)
         data = _constants(values)
+        offset = as_index(offset, "push constant offset")
         if offset % 4 or offset < 0:
             raise InvalidArgumentError(f"push constant offset {offset} is not a multiple of 4")
         end = offset + len(data)
@@ -348,6 +350,7 @@ class CommandBuffer:
         self._recording(_DISPATCH)
         if not isinstance(layout, PipelineLayout):
             raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
+        set = as_index(set, "descriptor set")  # noqa: A001
         if not 0 <= set < len(layout.set_layouts):
             raise InvalidArgumentError(
                 f"descriptor set {set} is not in the layout (it has {len(layout.set_layouts)})")
@@ -381,7 +384,8 @@ class CommandBuffer:
                     f"got {b!r}") from None
             offset = rest[0] if rest else 0
             length = rest[1] if len(rest) > 1 else WHOLE_BUFFER
-        return int(index), self._ref(buffer, int(offset), int(length), _USAGE_STORAGE,
+        index = as_index(index, "binding index")
+        return index, self._ref(buffer, offset, length, _USAGE_STORAGE,
                                      f"set {set_index} binding {index}")
 
     def _binding_ref(self, b: Any, what: str) -> C.Ref:
@@ -554,7 +558,7 @@ def _pattern(pattern: int | bytes, pattern_length: int | None) -> tuple[int, int
                 f"pattern of {len(raw)} bytes with pattern_length {pattern_length}")
         value = int.from_bytes(raw, "little") if raw else 0
     else:
-        value = int(pattern)
+        value = as_index(pattern, "fill pattern")
         if pattern_length is None:
             plen = 1 if 0 <= value <= 0xFF else 2 if 0 <= value <= 0xFFFF else 4
         else:
@@ -570,7 +574,8 @@ def _pattern(pattern: int | bytes, pattern_length: int | None) -> tuple[int, int
 
 def _capture(source: Any, offset: int, length: int) -> bytes:
     view = _as_bytes_view(source)
-    length = resolve_range(len(view), int(offset), int(length), "update source")
+    offset = as_index(offset, "update source")
+    length = resolve_range(len(view), offset, length, "update source")
     return bytes(view[offset:offset + length])
 
 
@@ -598,8 +603,8 @@ def _workgroup_count(count: Any, limit: tuple[int, int, int]) -> tuple[int, int,
         counts = (int(count), 1, 1)
     else:
         try:
-            items = [int(c) for c in count]
-        except TypeError:
+            items = [as_index(c, "workgroup_count") for c in count]
+        except (TypeError, InvalidArgumentError):
             raise InvalidArgumentError(f"workgroup_count is an int or (x, y, z), got {count!r}"
                                        ) from None
         if not 1 <= len(items) <= 3:

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import drivers
-from .buffer import Buffer, _as_bytes_view, resolve_range
+from .buffer import Buffer, _as_bytes_view, as_index, resolve_range
 from .command_buffer import CommandBuffer
 from .drivers.base import DriverDevice, ResolvedBinding, Work
 from .errors import (
@@ -172,7 +172,7 @@ class Device:
                         access: MemoryAccess = MemoryAccess.ALL) -> Buffer:
         """Allocates ``size`` bytes (0 is valid); contents are undefined."""
         self._check_open()
-        size = int(size)
+        size = as_index(size, "buffer size")
         if size < 0:
             raise InvalidArgumentError(f"buffer size must be >= 0, got {size}")
         if size > self._driver.limits.max_allocation_size:
@@ -394,7 +394,7 @@ class Device:
                     f"{what} list takes (Semaphore, value) pairs, got {item!r}") from None
             if not isinstance(sem, Semaphore):
                 raise InvalidArgumentError(f"{what}: expected a Semaphore, got {sem!r}")
-            out.append((sem, int(value)))
+            out.append((sem, as_index(value, f"{what} value")))
         return out
 
     def _resolve_binding_table(self, entries: Iterable[Any]) -> list[ResolvedBinding]:
@@ -409,8 +409,8 @@ class Device:
                     raise InvalidArgumentError(
                         f"binding table entry {i} is a Buffer or (buffer, offset, length), "
                         f"got {entry!r}") from None
-                offset = int(rest[0]) if rest else 0
-                length = int(rest[1]) if len(rest) > 1 else WHOLE_BUFFER
+                offset = as_index(rest[0], f"binding table entry {i}") if rest else 0
+                length = rest[1] if len(rest) > 1 else WHOLE_BUFFER
             if not isinstance(buffer, Buffer) or buffer.device is not self:
                 raise InvalidArgumentError(f"binding table entry {i} is not a Buffer of this "
                                            "device")

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from .buffer import as_index
 from .errors import DeadlineExceededError, HalError, InvalidArgumentError, error_for
 from .types import StatusCode
 
@@ -29,6 +30,7 @@ class Semaphore:
     __slots__ = ("device", "_cond", "_value", "_failure", "_timepoints", "__weakref__")
 
     def __init__(self, device: Device | None = None, initial_value: int = 0):
+        initial_value = as_index(initial_value, "semaphore initial value")
         if initial_value < 0:
             raise InvalidArgumentError(f"initial value must be >= 0, got {initial_value}")
         self.device = device
@@ -57,7 +59,7 @@ class Semaphore:
 
     def signal(self, value: int) -> None:
         """Moves the timeline to ``value``, which must exceed the current value."""
-        value = int(value)
+        value = as_index(value, "semaphore signal")
         with self._cond:
             if self._failure is not None:
                 raise self._error()
@@ -118,7 +120,7 @@ class Semaphore:
         ``timeout`` in seconds (None: forever, 0: poll); DeadlineExceededError when it
         passes; the failure's error if the semaphore failed.
         """
-        value = int(value)
+        value = as_index(value, "semaphore wait")
         with self._cond:
             if self._failure is None and self._value < value:
                 if timeout is not None and timeout <= 0:
