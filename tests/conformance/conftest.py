@@ -26,6 +26,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--drivers", default=None,
         help="comma list of polyhal drivers to test (default: $POLYHAL_TEST_DRIVERS, "
              "else hal.available_drivers() plus local-sync)")
+    parser.addoption(
+        "--kernel-format", default=None,
+        help="offer the test kernels in this format only (c, spirv, glsl, cuda)")
 
 
 def selected_drivers(config: pytest.Config) -> list[str]:
@@ -49,9 +52,9 @@ def device(driver: str):
 
 
 @pytest.fixture(scope="session")
-def kernels(device: hal.Device) -> KernelCache:
+def kernels(device: hal.Device, request: pytest.FixtureRequest) -> KernelCache:
     """``kernels("abs")`` is the device's Executable of that test executable."""
-    return KernelCache(device)
+    return KernelCache(device, request.config.getoption("--kernel-format"))
 
 
 @pytest.fixture

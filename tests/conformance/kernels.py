@@ -103,13 +103,19 @@ def layout(name: str, entry: str | None = None) -> hal.PipelineLayout:
 
 
 class KernelCache:
-    """Loads each test executable once per device."""
+    """Loads each test executable once per device, offering only ``kernel_format`` when
+    one is given (to test, say, the GLSL path of a driver that prefers SPIR-V)."""
 
-    def __init__(self, device: hal.Device):
+    def __init__(self, device: hal.Device, kernel_format: str | None = None):
         self.device = device
+        self.kernel_format = kernel_format
         self._loaded: dict[str, hal.Executable] = {}
 
     def __call__(self, name: str) -> hal.Executable:
         if name not in self._loaded:
-            self._loaded[name] = self.device.create_executable(executable_source(name))
+            source = executable_source(name)
+            if self.kernel_format:
+                source = hal.ExecutableSource(
+                    source.entry_points, {self.kernel_format: source.formats[self.kernel_format]})
+            self._loaded[name] = self.device.create_executable(source)
         return self._loaded[name]

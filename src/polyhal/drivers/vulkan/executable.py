@@ -53,6 +53,8 @@ class EntryPipeline:
     #: (set, binding) order of a Dispatch's bindings.
     sets: tuple[tuple[int, tuple[int, ...], int], ...]
     read_only: tuple[bool, ...]  # per binding, in that order
+    plan_id: int  # names ``sets`` in the device's descriptor caches
+    push: bool  # descriptors pushed (VK_KHR_push_descriptor) rather than pool-allocated
 
 
 @dataclass(eq=False)
@@ -70,11 +72,14 @@ def load(device: VulkanDevice, fmt: str, payload: Any,
     if not entry_points:
         raise InvalidArgumentError(f"format {fmt!r} needs the entry points named")
     modules = _modules(fmt, payload, entry_points)
+    # A module of one entry point for one HAL entry point may name it anything ("main").
+    own_module = isinstance(modules, dict) or len(entry_points) == 1
     entries = []
     for ep in entry_points:
         code = modules[ep.name] if isinstance(modules, dict) else modules
         names = _entry_names(code)
-        spirv_name = ep.name if ep.name in names else names[0] if len(names) == 1 else None
+        spirv_name = ep.name if ep.name in names else (
+            names[0] if own_module and len(names) == 1 else None)
         if spirv_name is None:
             raise InvalidArgumentError(
                 f"entry point {ep.name!r} is not in the SPIR-V module (it has {names})")
@@ -187,13 +192,12 @@ def compile_glsl(source: str, entry_name: str) -> bytes:
 
 
 # -- Vulkan objects (created through the device's caches) ---------------------------------
-def create_set_layout(device: VulkanDevice, bindings: tuple[int, ...]) -> Any:
+def create_set_layout(device: VulkanDevice, bindings: tuple[int, ...], push: bool) -> Any:
     items = new("VkDescriptorSetLayoutBinding[]", [
         {"binding": b, "descriptorType": vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
          "descriptorCount": 1, "stageFlags": vk.VK_SHADER_STAGE_COMPUTE_BIT}
         for b in bindings] or 1)
-    flags = vk.VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR if (
-        device.push_descriptors) else 0
+    flags = vk.VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR if push else 0
     info = new("VkDescriptorSetLayoutCreateInfo*", {
         "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, "flags": flags,
         "bindingCount": len(bindings), "pBindings": items})

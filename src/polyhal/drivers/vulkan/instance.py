@@ -99,9 +99,10 @@ class Instance:
             self.handle = None
 
 
-def create_instance(validation: bool = False) -> Instance:
+def create_instance(validation: bool = False, sync_validation: bool = False) -> Instance:
     """A Vulkan 1.3 instance (1.2 devices work under it), with debug utils where present
-    and the Khronos validation layer when asked (NotFound-like error if missing)."""
+    and the Khronos validation layer when asked (InternalError if it is not installed);
+    ``sync_validation`` also turns on its synchronization (hazard) checks."""
     available = instance_extensions()
     extensions = [e for e in ("VK_EXT_debug_utils",) if e in available]
     layers = []
@@ -118,8 +119,14 @@ def create_instance(validation: bool = False) -> Instance:
         "apiVersion": API_1_3})
     ext_names = ffi.new("char*[]", keep[1])
     layer_names = ffi.new("char*[]", keep[2])
+    enables = ffi.new("VkValidationFeatureEnableEXT[1]", [
+        vk.VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT])
+    features = new("VkValidationFeaturesEXT*", {
+        "sType": vk.VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+        "enabledValidationFeatureCount": 1, "pEnabledValidationFeatures": enables})
     info = new("VkInstanceCreateInfo*", {
         "sType": vk.VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, "pApplicationInfo": app,
+        "pNext": features if validation and sync_validation else ffi.NULL,
         "enabledExtensionCount": len(extensions), "ppEnabledExtensionNames": ext_names,
         "enabledLayerCount": len(layers), "ppEnabledLayerNames": layer_names})
     out = handle("VkInstance")

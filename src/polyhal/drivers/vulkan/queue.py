@@ -6,6 +6,11 @@ submission's waits are met, so no user semaphore reaches Vulkan: a submission ju
 signals the next value of the device's own timeline.  A timeline signal's first
 synchronization scope covers every command earlier in submission order, so values are
 reached in order and one thread waiting for the oldest value suffices.
+
+Each submission also waits (at every stage) for the value already completed when it is
+submitted.  That wait never blocks, but it is the memory dependency that makes the
+writes of earlier, host-ordered submissions visible to this one: the front end orders
+dependent submissions on the host, which in itself promises Vulkan nothing.
 """
 
 from __future__ import annotations
@@ -50,12 +55,18 @@ class Queue:
         self._thread: threading.Thread | None = None
         # Reused submit structs (filled under _lock).
         self._value = ffi.new("uint64_t[1]")
+        self._wait_value = ffi.new("uint64_t[1]")
         self._sems = ffi.new("VkSemaphore[1]", [self.timeline])
+        self._wait_stage = ffi.new("VkPipelineStageFlags[1]",
+                                   [vk.VK_PIPELINE_STAGE_ALL_COMMANDS_BIT])
         self._timeline_info = new("VkTimelineSemaphoreSubmitInfo*", {
             "sType": vk.VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+            "waitSemaphoreValueCount": 1, "pWaitSemaphoreValues": self._wait_value,
             "signalSemaphoreValueCount": 1, "pSignalSemaphoreValues": self._value})
         self._submit = new("VkSubmitInfo*", {
             "sType": vk.VK_STRUCTURE_TYPE_SUBMIT_INFO, "pNext": self._timeline_info,
+            "waitSemaphoreCount": 1, "pWaitSemaphores": self._sems,
+            "pWaitDstStageMask": self._wait_stage,
             "signalSemaphoreCount": 1, "pSignalSemaphores": self._sems})
 
     def submit(self, command_buffers: Sequence[Any], done: Callable[[HalError | None], None],
@@ -70,6 +81,7 @@ class Queue:
         with self._lock:
             value = self.submitted + 1
             self._value[0] = value
+            self._wait_value[0] = self.completed
             self._submit.commandBufferCount = len(command_buffers)
             self._submit.pCommandBuffers = cbs
             result = lib.vkQueueSubmit(self.queue, 1, self._submit, ffi.NULL)

@@ -1,0 +1,179 @@
+"""CUDA memory: device allocations from a stream-ordered pool, pinned host memory, and
+memory of other libraries wrapped without a copy.
+
+Device-local buffers come from a memory pool of the device's own, allocated and freed in
+the order of the queue's stream (``cuMemAllocFromPoolAsync`` / ``cuMemFreeAsync``): a
+buffer released by ``queue_dealloca`` goes back to the pool only after the work queued
+before it, and no call waits for the device.  Buffers that are host-visible but not
+device-local are pinned host memory the kernels reach through unified addressing.
+
+``read`` and ``write`` of device memory go through a stream of their own and wait for
+it: the host bytes are staged by the driver, so the call returns once the copy is done.
+The first host access to a new pool allocation waits for the queue to reach the
+allocation (an event recorded when it was made); kernels are ordered after it by the
+stream itself.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import threading
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ...types import MemoryType
+from ..base import Allocation
+from .api import check, cu
+
+if TYPE_CHECKING:
+    from .device import CudaDevice
+
+#: The bit that makes MemoryType.DEVICE_LOCAL more than DEVICE_VISIBLE.
+_DEVICE_LOCAL_BIT = int(MemoryType.DEVICE_LOCAL) & ~int(MemoryType.DEVICE_VISIBLE)
+DEVICE, HOST, EXTERNAL = "device", "host", "external"
+
+
+class CudaAllocation(Allocation):
+    """Storage behind a Buffer: ``ptr`` is its device address (with unified addressing,
+    also the host address of pinned memory); ``kind`` is "device", "host" or "external".
+    """
+
+    __slots__ = ("device", "ptr", "kind", "ready", "owner", "freed")
+
+    def __init__(self, device: CudaDevice, size: int, memory_type: MemoryType, kind: str,
+                 ptr: int, ready: Any = None, owner: Any = None):
+        super().__init__(size, memory_type)
+        self.device = device
+        self.ptr = ptr
+        self.kind = kind
+        self.ready = ready  # event the queue passes once a new pool allocation is usable
+        self.owner = owner  # what keeps external memory alive
+        self.freed = False
+
+    def __repr__(self) -> str:
+        return f"CudaAllocation({self.kind}, {self.size} bytes at {self.ptr:#x})"
+
+    def __del__(self) -> None:
+        try:
+            self.device.memory.free(self)
+        except Exception:  # interpreter shutdown, or the device is gone
+            pass
+
+    # Interop hooks: the core Buffer forwards __cuda_array_interface__ / __dlpack__ here.
+    def cuda_array_interface(self, offset: int, size: int) -> dict[str, Any]:
+        from .interop import array_interface
+
+        return array_interface(self, offset, size)
+
+    def dlpack(self, offset: int, size: int, stream: Any = None) -> Any:
+        from .interop import dlpack_capsule
+
+        return dlpack_capsule(self, offset, size, stream)
+
+    def dlpack_device(self) -> tuple[int, int]:
+        from .interop import dlpack_device
+
+        return dlpack_device(self)
+
+
+class Memory:
+    """Allocation, release and host access for one device."""
+
+    def __init__(self, device: CudaDevice):
+        self.device = device
+        self.lock = threading.Lock()
+        self.host_stream = check(cu.cuStreamCreate(cu.CUstream_flags.CU_STREAM_NON_BLOCKING),
+                                 "cuStreamCreate")
+        self.pool = self._create_pool() if device.attribute("MEMORY_POOLS_SUPPORTED") else None
+
+    def _create_pool(self) -> Any:
+        props = cu.CUmemPoolProps()
+        props.allocType = cu.CUmemAllocationType.CU_MEM_ALLOCATION_TYPE_PINNED
+        props.location.type = cu.CUmemLocationType.CU_MEM_LOCATION_TYPE_DEVICE
+        props.location.id = self.device.index
+        pool = check(cu.cuMemPoolCreate(props), "cuMemPoolCreate")
+        # Keep freed memory in the pool: queue_alloca after queue_dealloca costs no syscall.
+        threshold = cu.CUmemPool_attribute.CU_MEMPOOL_ATTR_RELEASE_THRESHOLD
+        check(cu.cuMemPoolSetAttribute(pool, threshold, cu.cuuint64_t(2**64 - 1)),
+              "cuMemPoolSetAttribute")
+        return pool
+
+    def allocate(self, size: int, memory_type: MemoryType) -> CudaAllocation:
+        dev = self.device
+        dev.bind()
+        if not memory_type & _DEVICE_LOCAL_BIT:
+            flags = cu.CU_MEMHOSTALLOC_PORTABLE | cu.CU_MEMHOSTALLOC_DEVICEMAP
+            ptr = check(cu.cuMemHostAlloc(size, flags), "cuMemHostAlloc") if size else 0
+            kind = MemoryType.HOST_LOCAL | MemoryType.DEVICE_VISIBLE | memory_type
+            return CudaAllocation(dev, size, kind, HOST, int(ptr))
+        ready = None
+        if not size:
+            ptr = 0
+        elif self.pool is not None:
+            ptr = check(cu.cuMemAllocFromPoolAsync(size, self.pool, dev.stream),
+                        "cuMemAllocFromPoolAsync")
+            ready = dev.take_event()
+            check(cu.cuEventRecord(ready, dev.stream), "cuEventRecord")
+        else:
+            ptr = check(cu.cuMemAlloc(size), "cuMemAlloc")
+        return CudaAllocation(dev, size, memory_type | MemoryType.DEVICE_LOCAL, DEVICE, int(ptr),
+                              ready)
+
+    def wrap(self, ptr: int, size: int, memory_type: MemoryType, owner: Any) -> CudaAllocation:
+        """An allocation over memory another library owns (kept alive by ``owner``)."""
+        return CudaAllocation(self.device, size, memory_type, EXTERNAL, ptr, owner=owner)
+
+    def free(self, alloc: CudaAllocation) -> None:
+        """Returns the storage once the work queued so far is done with it."""
+        if alloc.freed:
+            return
+        alloc.freed = True
+        dev = self.device
+        if alloc.ready is not None:
+            dev.give_event(alloc.ready)
+            alloc.ready = None
+        if alloc.kind == EXTERNAL:
+            alloc.owner = None
+            return
+        if not alloc.ptr:
+            return
+        dev.bind()
+        if alloc.kind == HOST:
+            # cuMemFreeHost does not wait for the stream: free after the work queued so far.
+            ptr = alloc.ptr
+            dev.after_queued_work(lambda: check(cu.cuMemFreeHost(ptr), "cuMemFreeHost"))
+        elif self.pool is not None and not dev.closed:
+            check(cu.cuMemFreeAsync(alloc.ptr, dev.stream), "cuMemFreeAsync")
+        elif self.pool is not None:
+            check(cu.cuMemFreeAsync(alloc.ptr, 0), "cuMemFreeAsync")
+        else:
+            check(cu.cuMemFree(alloc.ptr), "cuMemFree")
+
+    def read(self, alloc: CudaAllocation, offset: int, length: int) -> bytes:
+        out = np.empty(length, np.uint8)
+        if alloc.kind == HOST:
+            ctypes.memmove(out.ctypes.data, alloc.ptr + offset, length)
+        else:
+            self._copy(out.ctypes.data, alloc.ptr + offset, length, alloc)
+        return out.tobytes()
+
+    def write(self, alloc: CudaAllocation, offset: int, data: memoryview) -> None:
+        source = np.frombuffer(data, np.uint8)
+        if alloc.kind == HOST:
+            ctypes.memmove(alloc.ptr + offset, source.ctypes.data, len(source))
+        else:
+            self._copy(alloc.ptr + offset, source.ctypes.data, len(source), alloc)
+
+    def _copy(self, dst: int, src: int, length: int, alloc: CudaAllocation) -> None:
+        with self.lock:
+            self.device.bind()
+            if alloc.ready is not None:
+                ready, alloc.ready = alloc.ready, None
+                check(cu.cuStreamWaitEvent(self.host_stream, ready, 0), "cuStreamWaitEvent")
+                self.device.give_event(ready)
+            check(cu.cuMemcpyAsync(dst, src, length, self.host_stream), "cuMemcpyAsync")
+            check(cu.cuStreamSynchronize(self.host_stream), "cuStreamSynchronize")
+
+    def close(self) -> None:
+        cu.cuStreamDestroy(self.host_stream)

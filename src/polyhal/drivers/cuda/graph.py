@@ -1,0 +1,297 @@
+"""Reusable command buffers as CUDA graphs: built once, instantiated once, launched per submit.
+
+One node per command.  Barriers are dependency edges: every node of a group depends on
+the group before it (on its one node, or on an empty node joining its several nodes), so
+the dispatches of a group are parallel branches.  Fills and copies are the driver's own
+kernels (kernels.py) and updates copy from a device staging buffer filled at build time,
+so every node is a kernel node and a binding table only ever changes kernel parameters.
+
+Nodes whose buffers are binding-table slots are built with placeholder addresses and
+described by launcher records; at each submission whose table differs from the last one,
+native/launcher.c rebuilds their parameters with cuGraphExecKernelNodeSetParams in the
+executable graph, which is never re-instantiated.
+
+dispatch_indirect
+-----------------
+IREE leaves it unimplemented on CUDA and other runtimes copy the counts to the host and
+wait.  Here it is two nodes: ``polyhal_indirect_update``, a one-thread kernel, then the
+dispatch's kernel node, made *device-updatable* (CUDA 12.4).  When the graph runs, the
+first node reads the three counts written by whatever ran before it and sets the second
+node's grid (or disables it for a zero count) with the device-side graph API; the change
+takes effect in the same launch.  No host round trip, no stall, any kernel format.
+The alternatives were weaker: a conditional node only chooses whether a body runs, not its
+grid; device-side graph launch needs the whole graph instantiated for device launch
+(no host-memory nodes, one more graph per dispatch, tail-launch ordering rules); a launcher
+kernel using dynamic parallelism can only launch kernels linked into its own module, so
+not a user's PTX or cubin.  Device-updatable graphs cannot be instantiated twice or
+cloned, which this driver never does; after host-side updates of such a node the graph is
+uploaded again before it is launched (the launcher does that).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import struct
+from typing import TYPE_CHECKING, Any
+
+from ... import commands as C
+from ...errors import UnavailableError
+from .api import check, cu
+from .launcher import (
+    FLAG_DEVICE_UPDATABLE,
+    OP_COPY,
+    OP_DISPATCH,
+    OP_FILL,
+    OP_INDIRECT_UPDATE,
+    Graph,
+    Slot,
+)
+
+if TYPE_CHECKING:
+    from .device import CudaDevice
+    from .encoder import Packer
+
+TRANSFER_THREADS = 256
+TRANSFER_MAX_BLOCKS = 4096
+_DEVICE_UPDATABLE = cu.CUkernelNodeAttrID.CU_LAUNCH_ATTRIBUTE_DEVICE_UPDATABLE_KERNEL_NODE
+
+
+def transfer_blocks(length: int) -> int:
+    """Blocks of the builtin fill/copy kernels for ``length`` bytes (as launcher.c)."""
+    return max(1, min(TRANSFER_MAX_BLOCKS, -(-length // (16 * TRANSFER_THREADS))))
+
+
+class CudaGraph:
+    """An instantiated graph, the nodes a binding table re-parameterizes, and what they use."""
+
+    __slots__ = ("device", "graph", "exec", "native", "native_ptr", "slot_count", "keepalive",
+                 "node_count")
+
+    def __init__(self, device: CudaDevice, graph: Any, exec_: Any, native: Graph,
+                 keepalive: list, node_count: int):
+        self.device = device
+        self.slot_count = native.capacity  # binding-table entries the graph's nodes use
+        self.graph = graph
+        self.exec = exec_
+        self.native = native
+        self.native_ptr = ctypes.addressof(native)
+        self.keepalive = keepalive
+        self.node_count = node_count
+
+    def __del__(self) -> None:
+        try:
+            self.device.bind()
+            cu.cuGraphExecDestroy(self.exec)
+            cu.cuGraphDestroy(self.graph)
+        except Exception:
+            pass
+
+
+def build(device: CudaDevice, commands: list) -> CudaGraph:
+    """The graph of a validated command list."""
+    builder = GraphBuilder(device, _update_bytes(commands, None))
+    try:
+        builder.encode(commands, None)
+        return builder.finish()
+    except BaseException:
+        cu.cuGraphDestroy(builder.graph)
+        raise
+
+
+def _update_bytes(commands: list, table: Any) -> int:
+    total = 0
+    for cmd in commands:
+        if type(cmd) is C.Update:
+            total += len(cmd.data)
+        elif type(cmd) is C.Execute:
+            total += _update_bytes(cmd.commands, table)
+    return total
+
+
+class GraphBuilder:
+    """Adds one node per command to a new graph, tracking the barrier groups."""
+
+    def __init__(self, device: CudaDevice, staging_size: int):
+        from .encoder import Packer
+
+        self.device = device
+        device.bind()
+        self.graph = check(cu.cuGraphCreate(0), "cuGraphCreate")
+        self.serial = device.serial
+        self.frontier: list = []  # what the current group's nodes depend on
+        self.group: list = []
+        self.nodes = 0
+        self.slots: Packer = Packer()  # records of the nodes that depend on slots
+        self.keepalive: list = []
+        self.staging = device.memory.allocate(staging_size, device.staging_memory_type) \
+            if staging_size else None
+        self.staged = bytearray()
+        self.transfer: tuple[int, int] | None = None
+
+    # -- nodes ------------------------------------------------------------------------------
+    def kernel(self, fn: int, grid: tuple, block: tuple, shared: int, values: list[int],
+               deps: list) -> Any:
+        """Adds a kernel node whose parameters are ``values`` (each read at its width)."""
+        params, _storage = _kernel_params(fn, grid, block, shared, values)
+        node = check(cu.cuGraphAddKernelNode(self.graph, deps, len(deps), params),
+                     "cuGraphAddKernelNode")
+        self.nodes += 1
+        return node
+
+    def add(self, node: Any) -> None:
+        self.group.append(node)
+        if self.serial:
+            self.barrier()
+
+    def barrier(self) -> None:
+        group = self.group
+        if len(group) == 1:
+            self.frontier = group
+        elif group:
+            self.frontier = [check(cu.cuGraphAddEmptyNode(self.graph, group, len(group)),
+                                   "cuGraphAddEmptyNode")]
+            self.nodes += 1
+        self.group = []
+
+    def address(self, r: C.Ref, table: Any) -> tuple[int, int, bool]:
+        """(address, length, is a slot); a slot's address is a placeholder until submit."""
+        if r.alloc is not None:
+            return r.alloc.ptr + r.offset, r.length, False
+        if table is not None:
+            alloc, offset, length = r.resolve(table)
+            return alloc.ptr + offset, length, False
+        return 0, 0, True
+
+    def transfer_kernels(self) -> tuple[int, int]:
+        if self.transfer is None:
+            self.transfer = self.device.transfer_kernels()
+        return self.transfer
+
+    # -- commands ---------------------------------------------------------------------------
+    def encode(self, commands: list, table: Any) -> None:
+        for cmd in commands:
+            kind = type(cmd)
+            if kind is C.Dispatch:
+                self.dispatch(cmd, table)
+            elif kind is C.Fill:
+                self.fill(cmd, table)
+            elif kind is C.Copy:
+                self.copy(cmd.source, cmd.target, table)
+            elif kind is C.Update:
+                offset = len(self.staged)
+                self.staged += cmd.data
+                source = C.Ref(self.staging, -1, offset, len(cmd.data))
+                self.copy(source, cmd.target, table)
+            elif kind is C.Barrier or kind is C.WaitEvents:
+                self.barrier()
+            elif kind is C.Execute:
+                self.barrier()
+                self.encode(cmd.commands, cmd.binding_table if cmd.binding_table is not None
+                            else table)
+                self.barrier()
+
+    def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
+        fn, bx, by, bz, shared = cmd.executable.native.launch[cmd.entry_point]
+        self.keepalive.append(cmd.executable)
+        refs = [self.address(r, table) for r in cmd.bindings]
+        constants = list(struct.unpack(f"<{len(cmd.constants) // 4}I", cmd.constants))
+        values = [a for a, _, _ in refs] + constants
+        uses_slots = any(slot for _, _, slot in refs)
+        if cmd.indirect is None:
+            grid = cmd.workgroup_count
+            if not all(grid):
+                return
+            node = self.kernel(fn, grid, (bx, by, bz), shared, values, self.frontier)
+            if uses_slots:
+                self.slots.emit(OP_DISPATCH, fn, int(node), grid, (bx, by, bz), shared,
+                                cmd.bindings, table, cmd.constants)
+            self.add(node)
+            return
+        # Indirect: an updater node sets the dispatch node's grid on the device.
+        updater = self.device.indirect_kernel()
+        counts, _, counts_slot = self.address(cmd.indirect, table)
+        first = self.kernel(updater, (1, 1, 1), (1, 1, 1), 0, [counts, 0], self.frontier)
+        node = self.kernel(fn, (1, 1, 1), (bx, by, bz), shared, values, [first])
+        device_node = _make_device_updatable(node)
+        params, _storage = _kernel_params(updater, (1, 1, 1), (1, 1, 1), 0,
+                                          [counts, device_node])
+        check(cu.cuGraphKernelNodeSetParams(first, params), "cuGraphKernelNodeSetParams")
+        if counts_slot:
+            self.slots.emit(OP_INDIRECT_UPDATE, updater, int(first), (1, 1, 1), (1, 1, 1), 0,
+                            (cmd.indirect,), table, struct.pack("<Q", device_node))
+        if uses_slots:
+            self.slots.emit(OP_DISPATCH, fn, int(node), (1, 1, 1), (bx, by, bz), shared,
+                            cmd.bindings, table, cmd.constants, flags=FLAG_DEVICE_UPDATABLE)
+        self.add(node)
+
+    def fill(self, cmd: C.Fill, table: Any) -> None:
+        fill, _ = self.transfer_kernels()
+        address, length, slot = self.address(cmd.target, table)
+        if not slot and not length:
+            return
+        values = [address, length, cmd.pattern, cmd.pattern_length]
+        node = self.kernel(fill, (transfer_blocks(length), 1, 1), (TRANSFER_THREADS, 1, 1), 0,
+                           values, self.frontier)
+        if slot:
+            self.slots.emit(OP_FILL, fill, int(node), refs=(cmd.target,), table=table,
+                            pattern=cmd.pattern, pattern_length=cmd.pattern_length)
+        self.add(node)
+
+    def copy(self, source: C.Ref, target: C.Ref, table: Any) -> None:
+        _, copy = self.transfer_kernels()
+        src, _, src_slot = self.address(source, table)
+        dst, length, dst_slot = self.address(target, table)
+        if not (src_slot or dst_slot or length):
+            return
+        node = self.kernel(copy, (transfer_blocks(length), 1, 1), (TRANSFER_THREADS, 1, 1), 0,
+                           [dst, src, length], self.frontier)
+        if src_slot or dst_slot:
+            self.slots.emit(OP_COPY, copy, int(node), refs=(source, target), table=table)
+        self.add(node)
+
+    # -- the executable graph ---------------------------------------------------------------
+    def finish(self) -> CudaGraph:
+        self.barrier()
+        device = self.device
+        if self.staging is not None:
+            device.memory.write(self.staging, 0, memoryview(self.staged))
+        exec_ = check(cu.cuGraphInstantiate(self.graph, 0), "cuGraphInstantiate")
+        check(cu.cuGraphUpload(exec_, device.stream), "cuGraphUpload")
+        program, arrays = self.slots.program()
+        capacity = self.slots.slot_count
+        last_table = (Slot * max(1, capacity))()
+        native = Graph(int(exec_), program, ctypes.addressof(last_table), 2**64 - 1, capacity, 0)
+        keepalive = [arrays, last_table, self.staging, self.keepalive, self.slots]
+        return CudaGraph(device, self.graph, exec_, native, keepalive, self.nodes)
+
+
+def _kernel_params(fn: int, grid: tuple, block: tuple, shared: int,
+                   values: list[int]) -> tuple[Any, Any]:
+    """CUDA_KERNEL_NODE_PARAMS for ``values`` and the storage it points into, which must
+    live until the driver call that takes them (the driver copies the values)."""
+    n = len(values)
+    storage = (ctypes.c_uint64 * max(1, n))(*values)
+    pointers = (ctypes.c_void_p * max(1, n))(
+        *[ctypes.addressof(storage) + 8 * i for i in range(n)])
+    params = cu.CUDA_KERNEL_NODE_PARAMS()
+    params.func = fn
+    params.gridDimX, params.gridDimY, params.gridDimZ = grid
+    params.blockDimX, params.blockDimY, params.blockDimZ = block
+    params.sharedMemBytes = shared
+    params.kernelParams = ctypes.addressof(pointers) if n else 0
+    return params, (storage, pointers)
+
+
+def _make_device_updatable(node: Any) -> int:
+    """Opts ``node`` in to device-side updates; returns its device handle."""
+    value = cu.CUkernelNodeAttrValue()
+    value.deviceUpdatableKernelNode.deviceUpdatable = 1
+    check(cu.cuGraphKernelNodeSetAttribute(node, _DEVICE_UPDATABLE, value),
+          "cuGraphKernelNodeSetAttribute(DEVICE_UPDATABLE_KERNEL_NODE)")
+    got = check(cu.cuGraphKernelNodeGetAttribute(node, _DEVICE_UPDATABLE),
+                "cuGraphKernelNodeGetAttribute(DEVICE_UPDATABLE_KERNEL_NODE)")
+    handle = int(got.deviceUpdatableKernelNode.devNode)
+    if not handle:
+        raise UnavailableError("the driver returned no device handle for a device-updatable "
+                               "kernel node (dispatch_indirect needs CUDA >= 12.4)")
+    return handle

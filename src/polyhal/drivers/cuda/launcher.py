@@ -1,0 +1,97 @@
+"""ctypes binding of the native launcher (native/launcher.c), built at first use.
+
+The launcher calls the CUDA driver through function pointers taken here from libcuda, so
+it compiles without CUDA headers.  Structures mirror launcher.c; ``library()`` checks the
+sizes the C side reports.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import struct
+from pathlib import Path
+
+from ..._native import compile_shared
+
+MAX_STREAMS = 32
+
+#: ph_cmd_t: op, stream, handle, node, grid[3], block[3], shared_memory, ref_count,
+#: ref_index, constant_count, constant_index, pattern, pattern_length, flags.
+CMD = struct.Struct("<IIQQ3I3I8I")
+#: ph_ref_t: slot (-1: direct, then offset is an address), offset, length.
+REF = struct.Struct("<qQQ")
+
+OP_NOP, OP_DISPATCH, OP_FILL, OP_COPY, OP_UPDATE, OP_FORK, OP_JOIN, OP_INDIRECT_UPDATE = range(8)
+FLAG_DEVICE_UPDATABLE = 1
+
+#: Driver entry points, in ph_api_t order, by their exported (versioned) names.
+API_FUNCTIONS = (
+    "cuCtxSetCurrent", "cuLaunchKernel", "cuMemsetD8Async", "cuMemsetD16Async",
+    "cuMemsetD32Async", "cuMemcpyAsync", "cuEventRecord",
+    "cuStreamWaitEvent", "cuGraphLaunch", "cuGraphUpload", "cuGraphExecKernelNodeSetParams_v2",
+    "cuEventSynchronize",
+)
+
+
+class Api(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_void_p) for name in API_FUNCTIONS]
+
+
+class Slot(ctypes.Structure):
+    _fields_ = [("base", ctypes.c_uint64), ("length", ctypes.c_uint64)]
+
+
+class Program(ctypes.Structure):
+    _fields_ = [("cmds", ctypes.c_void_p), ("count", ctypes.c_uint64),
+                ("refs", ctypes.c_void_p), ("constants", ctypes.c_void_p)]
+
+
+class Graph(ctypes.Structure):
+    _fields_ = [("exec", ctypes.c_void_p), ("slot_nodes", Program),
+                ("last_table", ctypes.c_void_p), ("last_count", ctypes.c_uint64),
+                ("capacity", ctypes.c_uint64), ("needs_upload", ctypes.c_uint32)]
+
+
+class Device(ctypes.Structure):
+    _fields_ = [("api", ctypes.c_void_p), ("ctx", ctypes.c_void_p),
+                ("streams", ctypes.c_void_p * MAX_STREAMS), ("fork_event", ctypes.c_void_p),
+                ("join_events", ctypes.c_void_p * MAX_STREAMS),
+                ("fill_kernel", ctypes.c_void_p), ("copy_kernel", ctypes.c_void_p),
+                ("pool", ctypes.c_void_p), ("completions", ctypes.c_void_p)]
+
+
+class Result(ctypes.Structure):
+    _fields_ = [("failed_command", ctypes.c_int64), ("code", ctypes.c_int32)]
+
+
+@functools.cache
+def api() -> Api:
+    """The driver entry points, from the libcuda that cuda-bindings loaded too."""
+    libcuda = ctypes.CDLL("libcuda.so.1")
+    return Api(*[ctypes.cast(getattr(libcuda, name), ctypes.c_void_p).value
+                 for name in API_FUNCTIONS])
+
+
+@functools.cache
+def library() -> ctypes.CDLL:
+    source = (Path(__file__).parent / "native" / "launcher.c").read_text()
+    lib = ctypes.CDLL(str(compile_shared(source, ("-O2",), "cuda-launcher")))
+    p, u64 = ctypes.c_void_p, ctypes.c_uint64
+    for name, restype, args in (
+            ("ph_stream_execute", ctypes.c_int, [p, p, p, p, u64, p]),
+            ("ph_graph_launch", ctypes.c_int, [p, p, p, u64, p, u64, p]),
+            ("ph_record", ctypes.c_int, [p, p, u64]),
+            ("ph_complete_push", None, [p, p, u64]),
+            ("ph_complete_next", ctypes.c_int, [p, p]),
+            ("ph_queue_create", p, [p]), ("ph_queue_destroy", None, [p]),
+            ("ph_pool_create", p, [p, ctypes.c_int]), ("ph_pool_destroy", None, [p])):
+        fn = getattr(lib, name)
+        fn.restype = restype
+        fn.argtypes = args
+    for name in ("ph_cmd_size", "ph_device_size", "ph_graph_size"):
+        getattr(lib, name).restype = ctypes.c_uint64
+    assert lib.ph_cmd_size() == CMD.size, "launcher.c and launcher.py disagree on ph_cmd_t"
+    assert lib.ph_device_size() == ctypes.sizeof(Device), "ph_device_t layout mismatch"
+    assert lib.ph_graph_size() == ctypes.sizeof(Graph), "ph_graph_t layout mismatch"
+    return lib

@@ -1,0 +1,529 @@
+/* polyhal cuda launcher: puts pre-packed command programs onto CUDA streams and launches
+ * CUDA graphs, with no Python between two driver calls.
+ *
+ * Why native: a Python loop over cuda-bindings costs about 5 us per cuLaunchKernel, most
+ * of it argument conversion; the driver call itself is about 2 us.  Python packs each
+ * command buffer once (encoder.py); this file walks the records, resolves binding-table
+ * slots, builds each launch's parameter array on the stack and calls the driver.
+ *
+ * It needs no CUDA headers: the few driver entry points it calls arrive as function
+ * pointers (ph_api_t, filled by Python from libcuda), and the one driver struct it
+ * builds, CUDA_KERNEL_NODE_PARAMS_v2, is declared below with the layout of cuda.h.
+ *
+ * Streams: stream 0 is the device's queue; a group of dispatches between two barriers
+ * may be spread over streams 1..n-1, forked from stream 0 by an event and joined back by
+ * one event per stream (PH_FORK / PH_JOIN records the encoder places around the group).
+ *
+ * Threads: cuLaunchKernel costs about 2.5 us of host time on one thread, but launches to
+ * different streams from different threads overlap in the driver (8 threads: about 1.4 us
+ * per launch of wall time on an H100 host).  A large group is therefore launched by a
+ * pool of threads, one per stream, each walking the group for the records of its stream;
+ * the calling thread takes stream 0.  Small groups stay on the calling thread: waking the
+ * pool costs tens of microseconds.
+ */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef int CUresult;
+typedef void* CUstream;
+typedef void* CUevent;
+typedef void* CUfunction;
+typedef void* CUgraphExec;
+typedef void* CUgraphNode;
+typedef void* CUcontext;
+typedef unsigned long long CUdeviceptr;
+
+#define PH_MAX_STREAMS 32
+#define PH_MAX_PARAMS 256
+#define PH_WHOLE UINT64_MAX
+#define PH_COPY_THREADS 256
+#define PH_COPY_MAX_BLOCKS 4096
+#define PH_THREADED_MIN 64 /* records in a group worth waking the launch threads for */
+
+/* Record ops; the same records describe stream programs and the slot-dependent nodes of
+ * a graph (then `node` names the graph node whose parameters they rebuild). */
+enum {
+  PH_NOP = 0,
+  PH_DISPATCH = 1,        /* handle: CUfunction; params: refs as pointers, then u32 constants */
+  PH_FILL = 2,            /* refs[0]: target; pattern, pattern_length */
+  PH_COPY = 3,            /* refs[0]: source, refs[1]: target */
+  PH_UPDATE = 4,          /* handle: host address of the bytes; refs[0]: target */
+  PH_FORK = 5,            /* grid[0]: streams used by the group that follows, grid[1]: its JOIN */
+  PH_JOIN = 6,            /* grid[0]: streams to join back into stream 0 */
+  PH_INDIRECT_UPDATE = 7, /* graph only: refs[0]: the workgroup counts; constants: node handle */
+};
+enum { PH_FLAG_DEVICE_UPDATABLE = 1 };
+
+typedef struct { int64_t slot; uint64_t offset; uint64_t length; } ph_ref_t;
+typedef struct { uint64_t base; uint64_t length; } ph_slot_t;
+
+typedef struct {
+  uint32_t op, stream;
+  uint64_t handle;
+  uint64_t node;
+  uint32_t grid[3], block[3];
+  uint32_t shared_memory;
+  uint32_t ref_count, ref_index;
+  uint32_t constant_count, constant_index;
+  uint32_t pattern, pattern_length;
+  uint32_t flags;
+} ph_cmd_t;
+
+typedef struct {
+  const ph_cmd_t* cmds;
+  uint64_t count;
+  const ph_ref_t* refs;
+  const uint32_t* constants;
+} ph_program_t;
+
+/* A graph executable plus the records of the nodes that depend on binding-table slots. */
+typedef struct {
+  CUgraphExec exec;
+  ph_program_t slot_nodes;
+  ph_slot_t* last_table;   /* the table the nodes were last updated for (capacity entries) */
+  uint64_t last_count;     /* UINT64_MAX: never updated */
+  uint64_t capacity;
+  uint32_t needs_upload;
+} ph_graph_t;
+
+typedef struct {
+  CUfunction func;
+  unsigned int grid_x, grid_y, grid_z;
+  unsigned int block_x, block_y, block_z;
+  unsigned int shared_memory;
+  void** params;
+  void** extra;
+  void* kern;
+  CUcontext ctx;
+} ph_kernel_node_params_t; /* CUDA_KERNEL_NODE_PARAMS_v2 */
+
+typedef struct {
+  CUresult (*ctx_set_current)(CUcontext);
+  CUresult (*launch_kernel)(CUfunction, unsigned, unsigned, unsigned, unsigned, unsigned,
+                            unsigned, unsigned, CUstream, void**, void**);
+  CUresult (*memset_d8)(CUdeviceptr, unsigned char, size_t, CUstream);
+  CUresult (*memset_d16)(CUdeviceptr, unsigned short, size_t, CUstream);
+  CUresult (*memset_d32)(CUdeviceptr, unsigned int, size_t, CUstream);
+  CUresult (*memcpy)(CUdeviceptr, CUdeviceptr, size_t, CUstream);
+  CUresult (*event_record)(CUevent, CUstream);
+  CUresult (*stream_wait_event)(CUstream, CUevent, unsigned int);
+  CUresult (*graph_launch)(CUgraphExec, CUstream);
+  CUresult (*graph_upload)(CUgraphExec, CUstream);
+  CUresult (*graph_exec_kernel_node_set_params)(CUgraphExec, CUgraphNode,
+                                                const ph_kernel_node_params_t*);
+  CUresult (*event_synchronize)(CUevent);
+} ph_api_t;
+
+typedef struct {
+  const ph_api_t* api;
+  CUcontext ctx;
+  CUstream streams[PH_MAX_STREAMS];
+  CUevent fork_event;
+  CUevent join_events[PH_MAX_STREAMS];
+  CUfunction fill_kernel; /* builtin kernels (kernels.py): unaligned fills, graph transfers */
+  CUfunction copy_kernel;
+  struct ph_pool* pool;   /* launch threads for streams 1..n-1, or NULL */
+  struct ph_queue* completions;
+} ph_device_t;
+
+typedef struct {
+  int64_t failed_command; /* index of the record whose driver call failed, -1 if none */
+  int32_t code;           /* its CUresult */
+} ph_result_t;
+
+/* A launch's parameters: values[i] holds parameter i, pointers[i] points at it. */
+typedef struct {
+  uint64_t values[PH_MAX_PARAMS];
+  void* pointers[PH_MAX_PARAMS];
+  uint32_t count;
+} ph_params_t;
+
+static void resolve(const ph_ref_t* r, const ph_slot_t* table, uint64_t* address,
+                    uint64_t* length) {
+  if (r->slot < 0) {
+    *address = r->offset;
+    *length = r->length;
+    return;
+  }
+  const ph_slot_t* s = &table[r->slot];
+  *address = s->base + r->offset;
+  *length = r->length == PH_WHOLE ? s->length - r->offset : r->length;
+}
+
+static void push(ph_params_t* p, uint64_t value) {
+  p->values[p->count] = value;
+  p->pointers[p->count] = &p->values[p->count];
+  p->count++;
+}
+
+/* Blocks for the builtin fill/copy kernels: each thread moves 16 bytes per step. */
+static uint32_t transfer_blocks(uint64_t length) {
+  uint64_t blocks = (length + 16 * PH_COPY_THREADS - 1) / (16 * PH_COPY_THREADS);
+  if (blocks < 1) blocks = 1;
+  if (blocks > PH_COPY_MAX_BLOCKS) blocks = PH_COPY_MAX_BLOCKS;
+  return (uint32_t)blocks;
+}
+
+/* Fills `params` and the launch geometry for a record that runs as a kernel. */
+static void kernel_launch(const ph_device_t* dev, const ph_program_t* prog,
+                          const ph_cmd_t* c, const ph_slot_t* table, ph_params_t* p,
+                          ph_kernel_node_params_t* k) {
+  const ph_ref_t* refs = prog->refs + c->ref_index;
+  uint64_t a, alen, b, blen;
+  p->count = 0;
+  memset(k, 0, sizeof(*k));
+  k->grid_x = c->grid[0]; k->grid_y = c->grid[1]; k->grid_z = c->grid[2];
+  k->block_x = c->block[0]; k->block_y = c->block[1]; k->block_z = c->block[2];
+  k->shared_memory = c->shared_memory;
+  k->func = (CUfunction)(uintptr_t)c->handle;
+  switch (c->op) {
+    case PH_DISPATCH:
+      for (uint32_t i = 0; i < c->ref_count; i++) {
+        resolve(&refs[i], table, &a, &alen);
+        push(p, a);
+      }
+      for (uint32_t i = 0; i < c->constant_count; i++)
+        push(p, prog->constants[c->constant_index + i]);
+      break;
+    case PH_FILL: /* polyhal_fill(dst, length, pattern, pattern_length) */
+      resolve(&refs[0], table, &a, &alen);
+      push(p, a); push(p, alen); push(p, c->pattern); push(p, c->pattern_length);
+      k->func = dev->fill_kernel;
+      k->grid_x = transfer_blocks(alen); k->grid_y = k->grid_z = 1;
+      k->block_x = PH_COPY_THREADS; k->block_y = k->block_z = 1;
+      break;
+    case PH_COPY: /* polyhal_copy(dst, src, length); a: source, b: target */
+      resolve(&refs[0], table, &a, &alen);
+      resolve(&refs[1], table, &b, &blen);
+      push(p, b); push(p, a); push(p, blen);
+      k->func = dev->copy_kernel;
+      k->grid_x = transfer_blocks(blen); k->grid_y = k->grid_z = 1;
+      k->block_x = PH_COPY_THREADS; k->block_y = k->block_z = 1;
+      break;
+    case PH_INDIRECT_UPDATE: /* polyhal_indirect_update(counts, node) */
+      resolve(&refs[0], table, &a, &alen);
+      push(p, a);
+      push(p, (uint64_t)prog->constants[c->constant_index]
+                  | (uint64_t)prog->constants[c->constant_index + 1] << 32);
+      break;
+  }
+  k->params = p->pointers;
+}
+
+static CUresult fill(const ph_device_t* dev, CUstream s, uint64_t address, uint64_t length,
+                     uint32_t pattern, uint32_t pattern_length, ph_params_t* p) {
+  const ph_api_t* api = dev->api;
+  if (length == 0) return 0;
+  if (pattern_length == 1) return api->memset_d8(address, (unsigned char)pattern, length, s);
+  if (pattern_length == 2 && address % 2 == 0)
+    return api->memset_d16(address, (unsigned short)pattern, length / 2, s);
+  if (pattern_length == 4 && address % 4 == 0)
+    return api->memset_d32(address, pattern, length / 4, s);
+  /* The pattern starts at an address the copy engines' fills cannot take. */
+  p->count = 0;
+  push(p, address); push(p, length); push(p, pattern); push(p, pattern_length);
+  return api->launch_kernel(dev->fill_kernel, transfer_blocks(length), 1, 1, PH_COPY_THREADS,
+                            1, 1, 0, s, p->pointers, NULL);
+}
+
+static CUresult run(const ph_device_t* dev, const ph_program_t* prog, uint64_t i,
+                    const ph_slot_t* table, ph_params_t* p) {
+  const ph_api_t* api = dev->api;
+  const ph_cmd_t* c = &prog->cmds[i];
+  CUstream s = dev->streams[c->stream];
+  const ph_ref_t* refs = prog->refs + c->ref_index;
+  uint64_t a, alen, b, blen;
+  CUresult rc = 0;
+  switch (c->op) {
+    case PH_DISPATCH: {
+      ph_kernel_node_params_t k;
+      kernel_launch(dev, prog, c, table, p, &k);
+      return api->launch_kernel(k.func, k.grid_x, k.grid_y, k.grid_z, k.block_x, k.block_y,
+                                k.block_z, k.shared_memory, s, k.params, NULL);
+    }
+    case PH_FILL:
+      resolve(&refs[0], table, &a, &alen);
+      return fill(dev, s, a, alen, c->pattern, c->pattern_length, p);
+    case PH_COPY:
+      resolve(&refs[0], table, &a, &alen);
+      resolve(&refs[1], table, &b, &blen);
+      return blen ? api->memcpy(b, a, blen, s) : 0;
+    case PH_UPDATE:
+      resolve(&refs[0], table, &a, &alen);
+      return alen ? api->memcpy(a, (CUdeviceptr)c->handle, alen, s) : 0;
+    case PH_FORK:
+      rc = api->event_record(dev->fork_event, dev->streams[0]);
+      for (uint32_t k = 1; k < c->grid[0] && !rc; k++)
+        rc = api->stream_wait_event(dev->streams[k], dev->fork_event, 0);
+      return rc;
+    case PH_JOIN:
+      for (uint32_t k = 1; k < c->grid[0] && !rc; k++) {
+        rc = api->event_record(dev->join_events[k], dev->streams[k]);
+        if (!rc) rc = api->stream_wait_event(dev->streams[0], dev->join_events[k], 0);
+      }
+      return rc;
+  }
+  return 0;
+}
+
+/* -- the launch threads ----------------------------------------------------------------- */
+typedef struct ph_pool ph_pool_t;
+typedef struct { ph_pool_t* pool; uint32_t stream; } ph_worker_t;
+
+struct ph_pool {
+  const ph_device_t* dev;
+  ph_worker_t workers[PH_MAX_STREAMS];
+  int count; /* threads; thread k launches the records of stream k + 1 */
+  pthread_t threads[PH_MAX_STREAMS];
+  pthread_mutex_t lock;
+  pthread_cond_t wake, done;
+  uint64_t generation; /* one per group handed out */
+  int remaining;       /* threads still launching the current group */
+  int stop;
+  const ph_program_t* prog; /* the current group: records [first, end) over `streams` */
+  uint64_t first, end;
+  uint32_t streams;
+  const ph_slot_t* table;
+  CUresult rc[PH_MAX_STREAMS];
+  int64_t failed[PH_MAX_STREAMS];
+};
+
+/* Launches the records of one stream in [first, end); returns the first failure. */
+static CUresult run_stream(const ph_device_t* dev, const ph_program_t* prog, uint64_t first,
+                           uint64_t end, uint32_t stream, const ph_slot_t* table,
+                           int64_t* failed) {
+  ph_params_t params;
+  for (uint64_t i = first; i < end; i++) {
+    if (prog->cmds[i].stream != stream) continue;
+    CUresult rc = run(dev, prog, i, table, &params);
+    if (rc) { *failed = (int64_t)i; return rc; }
+  }
+  return 0;
+}
+
+static void* worker_main(void* arg) {
+  ph_worker_t* w = (ph_worker_t*)arg;
+  ph_pool_t* pool = w->pool;
+  uint64_t seen = 0;
+  pool->dev->api->ctx_set_current(pool->dev->ctx);
+  pthread_mutex_lock(&pool->lock);
+  for (;;) {
+    while (!pool->stop && pool->generation == seen) pthread_cond_wait(&pool->wake, &pool->lock);
+    if (pool->stop) break;
+    seen = pool->generation;
+    if (w->stream >= pool->streams) continue; /* this group uses fewer streams */
+    pthread_mutex_unlock(&pool->lock);
+    int64_t failed = -1;
+    CUresult rc = run_stream(pool->dev, pool->prog, pool->first, pool->end, w->stream,
+                             pool->table, &failed);
+    pthread_mutex_lock(&pool->lock);
+    pool->rc[w->stream] = rc;
+    pool->failed[w->stream] = failed;
+    if (--pool->remaining == 0) pthread_cond_signal(&pool->done);
+  }
+  pthread_mutex_unlock(&pool->lock);
+  return NULL;
+}
+
+/* Starts `threads` launch threads for the device (streams 1..threads); NULL on failure. */
+void* ph_pool_create(ph_device_t* dev, int threads) {
+  if (threads < 1 || threads >= PH_MAX_STREAMS) return NULL;
+  ph_pool_t* pool = calloc(1, sizeof(ph_pool_t));
+  if (!pool) return NULL;
+  pool->dev = dev;
+  pthread_mutex_init(&pool->lock, NULL);
+  pthread_cond_init(&pool->wake, NULL);
+  pthread_cond_init(&pool->done, NULL);
+  ph_worker_t* w = pool->workers;
+  for (int k = 0; k < threads; k++) {
+    w[k].pool = pool;
+    w[k].stream = (uint32_t)k + 1;
+    if (pthread_create(&pool->threads[k], NULL, worker_main, &w[k]) != 0) break;
+    pool->count++;
+  }
+  dev->pool = pool;
+  return pool;
+}
+
+void ph_pool_destroy(ph_device_t* dev) {
+  ph_pool_t* pool = dev->pool;
+  if (!pool) return;
+  pthread_mutex_lock(&pool->lock);
+  pool->stop = 1;
+  pthread_cond_broadcast(&pool->wake);
+  pthread_mutex_unlock(&pool->lock);
+  for (int k = 0; k < pool->count; k++) pthread_join(pool->threads[k], NULL);
+  dev->pool = NULL;
+  free(pool);
+}
+
+/* Launches the group [first, end) over `streams` streams: stream 0 here, the others on the
+ * pool's threads; returns once every record is enqueued (the first failure, if any). */
+static CUresult run_group(const ph_device_t* dev, const ph_program_t* prog, uint64_t first,
+                          uint64_t end, uint32_t streams, const ph_slot_t* table,
+                          int64_t* failed) {
+  ph_pool_t* pool = dev->pool;
+  pthread_mutex_lock(&pool->lock);
+  pool->prog = prog; pool->first = first; pool->end = end; pool->table = table;
+  pool->streams = streams;
+  pool->remaining = (int)streams - 1;
+  pool->generation++;
+  pthread_cond_broadcast(&pool->wake);
+  pthread_mutex_unlock(&pool->lock);
+  CUresult rc = run_stream(dev, prog, first, end, 0, table, failed);
+  pthread_mutex_lock(&pool->lock);
+  while (pool->remaining) pthread_cond_wait(&pool->done, &pool->lock);
+  for (uint32_t k = 1; k < streams && !rc; k++)
+    if (pool->rc[k]) { rc = pool->rc[k]; *failed = pool->failed[k]; }
+  pthread_mutex_unlock(&pool->lock);
+  return rc;
+}
+
+/* -- the completion queue ---------------------------------------------------------------
+ * Each submission ends with an event recorded on stream 0 and pushed here with the front
+ * end's token; the completion thread blocks in ph_complete_next (in C, without the GIL),
+ * waits for the oldest event and returns its token.  A Python queue would wake that
+ * thread into the interpreter at every submission and make the submitting thread fight
+ * it for the GIL. */
+#define PH_QUEUE_CAPACITY 16384
+typedef struct { void* event; uint64_t token; } ph_pending_t;
+
+struct ph_queue {
+  pthread_mutex_t lock;
+  pthread_cond_t ready, space;
+  uint64_t head, tail; /* entries [head, tail) are pending */
+  ph_pending_t entries[PH_QUEUE_CAPACITY];
+};
+
+void* ph_queue_create(ph_device_t* dev) {
+  struct ph_queue* q = calloc(1, sizeof(struct ph_queue));
+  if (!q) return NULL;
+  pthread_mutex_init(&q->lock, NULL);
+  pthread_cond_init(&q->ready, NULL);
+  pthread_cond_init(&q->space, NULL);
+  dev->completions = q;
+  return q;
+}
+
+void ph_queue_destroy(ph_device_t* dev) {
+  free(dev->completions);
+  dev->completions = NULL;
+}
+
+/* Queues (event, token); event NULL: nothing to wait for. */
+void ph_complete_push(const ph_device_t* dev, const void* event, uint64_t token) {
+  struct ph_queue* q = dev->completions;
+  pthread_mutex_lock(&q->lock);
+  while (q->tail - q->head == PH_QUEUE_CAPACITY) pthread_cond_wait(&q->space, &q->lock);
+  q->entries[q->tail % PH_QUEUE_CAPACITY] = (ph_pending_t){(void*)event, token};
+  q->tail++;
+  pthread_cond_signal(&q->ready);
+  pthread_mutex_unlock(&q->lock);
+}
+
+/* Blocks until the oldest pending event has completed; returns its wait's CUresult and
+ * stores its token. */
+int ph_complete_next(const ph_device_t* dev, uint64_t* token) {
+  struct ph_queue* q = dev->completions;
+  pthread_mutex_lock(&q->lock);
+  while (q->head == q->tail) pthread_cond_wait(&q->ready, &q->lock);
+  ph_pending_t next = q->entries[q->head % PH_QUEUE_CAPACITY];
+  pthread_mutex_unlock(&q->lock);
+  CUresult rc = 0;
+  if (next.event) {
+    rc = dev->api->ctx_set_current(dev->ctx);
+    if (!rc) rc = dev->api->event_synchronize((CUevent)next.event);
+  }
+  pthread_mutex_lock(&q->lock); /* pop only now: a full queue waits for the device */
+  q->head++;
+  pthread_cond_signal(&q->space);
+  pthread_mutex_unlock(&q->lock);
+  *token = next.token;
+  return rc;
+}
+
+/* Records `event` on stream 0 and queues it for the completion thread. */
+static CUresult finish(const ph_device_t* dev, const void* event, uint64_t token) {
+  CUresult rc = dev->api->event_record((CUevent)event, dev->streams[0]);
+  if (!rc) ph_complete_push(dev, event, token);
+  return rc;
+}
+
+/* Runs a stream program on the device's streams, then, if `event` is given, records it on
+ * stream 0 and queues it with `token` for the completion thread.
+ * Returns 0 or the first failing CUresult (its record index in `result`). */
+int ph_stream_execute(const ph_device_t* dev, const ph_program_t* prog,
+                      const ph_slot_t* table, const void* event, uint64_t token,
+                      ph_result_t* result) {
+  ph_params_t params;
+  CUresult rc = dev->api->ctx_set_current(dev->ctx);
+  result->failed_command = -1;
+  for (uint64_t i = 0; i < prog->count && !rc; i++) {
+    const ph_cmd_t* c = &prog->cmds[i];
+    rc = run(dev, prog, i, table, &params);
+    if (rc) {
+      result->failed_command = (int64_t)i;
+    } else if (c->op == PH_FORK && dev->pool && c->grid[0] - 1 <= (uint32_t)dev->pool->count
+               && c->grid[1] - i > PH_THREADED_MIN) {
+      rc = run_group(dev, prog, i + 1, c->grid[1], c->grid[0], table, &result->failed_command);
+      i = c->grid[1] - 1; /* the JOIN comes next */
+    }
+  }
+  if (!rc && event) rc = finish(dev, event, token);
+  result->code = rc;
+  return rc;
+}
+
+/* Launches a graph on stream 0, first rebuilding the parameters of its slot-dependent
+ * nodes when the binding table differs from the one they were last set for. */
+int ph_graph_launch(const ph_device_t* dev, ph_graph_t* g, const ph_slot_t* table,
+                    uint64_t table_count, const void* event, uint64_t token,
+                    ph_result_t* result) {
+  const ph_api_t* api = dev->api;
+  const ph_program_t* prog = &g->slot_nodes;
+  ph_params_t params;
+  ph_kernel_node_params_t k;
+  CUresult rc = api->ctx_set_current(dev->ctx);
+  result->failed_command = -1;
+  if (!rc && prog->count && table_count <= g->capacity &&
+      (g->last_count != table_count ||
+       memcmp(g->last_table, table, table_count * sizeof(ph_slot_t)) != 0)) {
+    for (uint64_t i = 0; i < prog->count && !rc; i++) {
+      const ph_cmd_t* c = &prog->cmds[i];
+      kernel_launch(dev, prog, c, table, &params, &k);
+      rc = api->graph_exec_kernel_node_set_params(g->exec, (CUgraphNode)(uintptr_t)c->node, &k);
+      if (rc) result->failed_command = (int64_t)i;
+      if (c->flags & PH_FLAG_DEVICE_UPDATABLE) g->needs_upload = 1;
+    }
+    if (!rc) {
+      memcpy(g->last_table, table, table_count * sizeof(ph_slot_t));
+      g->last_count = table_count;
+    } else {
+      g->last_count = UINT64_MAX;
+    }
+  }
+  if (!rc && g->needs_upload) {
+    /* Device-updatable nodes changed on the host must be uploaded before the launch. */
+    rc = api->graph_upload(g->exec, dev->streams[0]);
+    g->needs_upload = 0;
+  }
+  if (!rc) rc = api->graph_launch(g->exec, dev->streams[0]);
+  if (!rc && event) rc = finish(dev, event, token);
+  result->code = rc;
+  return rc;
+}
+
+/* Records `event` on stream 0 behind whatever was enqueued before and queues it with
+ * `token`; if that fails, queues the token alone (its submission failed). */
+int ph_record(const ph_device_t* dev, const void* event, uint64_t token) {
+  CUresult rc = dev->api->ctx_set_current(dev->ctx);
+  if (!rc) rc = finish(dev, event, token);
+  if (rc) ph_complete_push(dev, NULL, token);
+  return rc;
+}
+
+uint64_t ph_cmd_size(void) { return sizeof(ph_cmd_t); }
+uint64_t ph_device_size(void) { return sizeof(ph_device_t); }
+uint64_t ph_graph_size(void) { return sizeof(ph_graph_t); }

@@ -1,0 +1,436 @@
+"""The Vulkan device: a VkDevice with one compute queue, its caches and host transfers.
+
+Features are taken where the device has them: VK_KHR_push_descriptor (descriptor pools
+otherwise), synchronization2 (core 1.3 or the KHR extension; vkCmdPipelineBarrier
+otherwise), VK_EXT_debug_utils labels.  Timeline semaphores are required (probe skips
+devices without them).  Options: ``dispatch_type`` ("concurrent" | "serial"),
+``validation`` (the Khronos layer, True or "sync" for its hazard checks too; default
+``$POLYHAL_VULKAN_VALIDATION``; messages land in ``validation_messages`` and on stderr),
+``push_descriptors`` and ``synchronization2`` (None: when present; False: never; defaults
+``$POLYHAL_VULKAN_PUSH_DESCRIPTORS`` and ``$POLYHAL_VULKAN_SYNCHRONIZATION2``, so a whole
+test suite can run on the fallback paths).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import vulkan as vk
+
+from ...errors import FailedPreconditionError, HalError, InvalidArgumentError, NotFoundError
+from ...executable import EntryPoint
+from ...types import MemoryType
+from ..base import DriverDevice, Limits, Work
+from . import encoder, executable
+from .buffer import VulkanAllocation
+from .executable import EntryPipeline
+from .instance import (
+    API_1_3,
+    DeviceFunctions,
+    check,
+    create_instance,
+    ffi,
+    handle,
+    lib,
+    new,
+    physical_devices,
+)
+from .queue import Queue
+
+_MAX_CACHED_WRITES = 4096
+
+#: Device functions the encoder calls: attribute → (core name, extension name…).
+_FUNCTIONS = {
+    "begin_command_buffer": ("vkBeginCommandBuffer",),
+    "end_command_buffer": ("vkEndCommandBuffer",),
+    "bind_pipeline": ("vkCmdBindPipeline",),
+    "push_constants": ("vkCmdPushConstants",),
+    "bind_descriptor_sets": ("vkCmdBindDescriptorSets",),
+    "dispatch": ("vkCmdDispatch",),
+    "dispatch_indirect": ("vkCmdDispatchIndirect",),
+    "pipeline_barrier": ("vkCmdPipelineBarrier",),
+    "fill_buffer": ("vkCmdFillBuffer",),
+    "update_buffer": ("vkCmdUpdateBuffer",),
+    "copy_buffer": ("vkCmdCopyBuffer",),
+    "set_event": ("vkCmdSetEvent",),
+    "reset_event": ("vkCmdResetEvent",),
+    "wait_events": ("vkCmdWaitEvents",),
+}
+
+#: Optional features turned on where the device has them (kernels may need them).
+_FEATURES = ("shaderInt64", "shaderInt16", "shaderFloat64")
+_FEATURES_11 = ("storageBuffer16BitAccess", "uniformAndStorageBuffer16BitAccess",
+                "variablePointersStorageBuffer", "variablePointers")
+_FEATURES_12 = ("shaderInt8", "shaderFloat16", "storageBuffer8BitAccess",
+                "uniformAndStorageBuffer8BitAccess", "shaderBufferInt64Atomics",
+                "scalarBlockLayout", "vulkanMemoryModel", "vulkanMemoryModelDeviceScope",
+                "timelineSemaphore")
+
+
+def _flag(value: Any, default: bool | None) -> bool | None:
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.lower() not in ("", "0", "false", "no", "off")
+    return bool(value)
+
+
+class VulkanDevice(DriverDevice):
+    """A Vulkan physical device's compute queue behind the HAL's driver interface."""
+
+    def __init__(self, index: int, dispatch_type: str = "concurrent",
+                 validation: bool | str | None = None, push_descriptors: bool | None = None,
+                 synchronization2: bool | None = None, **options: Any):
+        if options:
+            raise InvalidArgumentError(f"unknown vulkan device options {sorted(options)}")
+        self.handle = None
+        self.serial = dispatch_type == "serial"
+        self.validation_messages: list[str] = []
+        if validation is None:
+            validation = os.environ.get("POLYHAL_VULKAN_VALIDATION")
+        sync_validation = str(validation).lower() == "sync"
+        validation = bool(_flag(validation, False))
+        self.instance = create_instance(validation, sync_validation)
+        self._messenger = self._create_messenger() if validation else None
+        devices, _ = physical_devices(self.instance)
+        if not 0 <= index < len(devices):
+            self.instance.destroy()
+            raise NotFoundError(f"no Vulkan device {index}; there are {len(devices)}")
+        self.physical = physical = devices[index]
+        self.queue_family = physical.queue_family
+        self._create_device(push_descriptors, synchronization2)
+        self.fn = DeviceFunctions(self.handle, _FUNCTIONS | {
+            "push_descriptor_set": ("vkCmdPushDescriptorSetKHR",) if self.push_descriptors
+            else (),
+            "pipeline_barrier2": ("vkCmdPipelineBarrier2", "vkCmdPipelineBarrier2KHR")
+            if self.synchronization2 else (),
+        })
+        self.begin_label = self.instance.proc("vkCmdBeginDebugUtilsLabelEXT")
+        self.end_label = self.instance.proc("vkCmdEndDebugUtilsLabelEXT")
+        self._read_properties()
+        self.queue = Queue(self.handle, self.queue_family)
+
+        self.executable_formats = executable.formats()
+        self.allocations: weakref.WeakSet = weakref.WeakSet()
+        self.recordings: weakref.WeakSet = weakref.WeakSet()
+        self.cache_lock = threading.Lock()
+        self.descriptor_writes: dict[tuple, list] = {}
+        self._descriptor_keep: dict[tuple, list] = {}
+        self._barriers: dict[tuple, encoder.Barrier] = {}
+        self._set_layouts: dict[tuple, Any] = {}
+        self._pipeline_layouts: dict[tuple, tuple[Any, tuple]] = {}
+        self._pipelines: dict[tuple, Any] = {}
+        self._plans: dict[tuple, int] = {}
+        self._events: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        cache_info = new("VkPipelineCacheCreateInfo*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO})
+        out = handle("VkPipelineCache")
+        check(lib.vkCreatePipelineCache(self.handle, cache_info, ffi.NULL, out),
+              "vkCreatePipelineCache")
+        self.pipeline_cache = out[0]
+        self.full_barrier = encoder.full_barrier(self)
+        # Between the command buffers of a submission (the HAL runs them one after
+        # another), and after its last one (the host may read what it wrote).
+        self._between = encoder.record_barrier_only(self, self.full_barrier)
+        self._to_host = encoder.record_barrier_only(self, encoder.host_barrier(self))
+
+    # -- creation -----------------------------------------------------------------------------
+    def _create_messenger(self) -> Any:
+        create = self.instance.proc("vkCreateDebugUtilsMessengerEXT")
+        if create is None:
+            return None
+
+        def callback(severity: int, types: int, data: Any, user: Any) -> int:
+            message = ffi.string(data.pMessage).decode("utf-8", "replace")
+            self.validation_messages.append(message)
+            print(f"[vulkan validation] {message}", file=sys.stderr)
+            return 0
+
+        self._callback = ffi.callback("PFN_vkDebugUtilsMessengerCallbackEXT", callback)
+        info = new("VkDebugUtilsMessengerCreateInfoEXT*", {
+            "sType": vk.VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+            "messageSeverity": vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT
+            | vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+            "messageType": vk.VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT
+            | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT
+            | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+            "pfnUserCallback": self._callback})
+        out = handle("VkDebugUtilsMessengerEXT")
+        check(create(self.instance.handle, info, ffi.NULL, out),
+              "vkCreateDebugUtilsMessengerEXT")
+        return out[0]
+
+    def _create_device(self, push_descriptors: bool | None,
+                       synchronization2: bool | None) -> None:
+        physical = self.physical
+        exts = physical.extensions
+        api_1_3 = physical.api_version >= API_1_3
+        f13 = new("VkPhysicalDeviceVulkan13Features*",
+                  {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES})
+        sync2_khr = new("VkPhysicalDeviceSynchronization2Features*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES})
+        f12 = new("VkPhysicalDeviceVulkan12Features*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+            "pNext": f13 if api_1_3 else sync2_khr if "VK_KHR_synchronization2" in exts
+            else ffi.NULL})
+        f11 = new("VkPhysicalDeviceVulkan11Features*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, "pNext": f12})
+        f2 = new("VkPhysicalDeviceFeatures2*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, "pNext": f11})
+        lib.vkGetPhysicalDeviceFeatures2(physical.handle, f2)
+        has_sync2 = bool(f13.synchronization2 if api_1_3 else sync2_khr.synchronization2)
+
+        env = os.environ.get
+        self.synchronization2 = bool(_flag(synchronization2, _flag(
+            env("POLYHAL_VULKAN_SYNCHRONIZATION2"), True))) and has_sync2
+        self.push_descriptors = bool(_flag(push_descriptors, _flag(
+            env("POLYHAL_VULKAN_PUSH_DESCRIPTORS"), True))) and "VK_KHR_push_descriptor" in exts
+        extensions = []
+        if self.push_descriptors:
+            extensions.append("VK_KHR_push_descriptor")
+
+        e13 = new("VkPhysicalDeviceVulkan13Features*",
+                  {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+                   "synchronization2": self.synchronization2})
+        e_sync2 = new("VkPhysicalDeviceSynchronization2Features*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES,
+            "synchronization2": 1})
+        tail: Any = ffi.NULL
+        if api_1_3:
+            tail = e13
+        elif self.synchronization2:
+            tail = e_sync2
+            extensions.append("VK_KHR_synchronization2")
+        e12 = new("VkPhysicalDeviceVulkan12Features*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, "pNext": tail,
+            **{name: getattr(f12, name) for name in _FEATURES_12}})
+        e11 = new("VkPhysicalDeviceVulkan11Features*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, "pNext": e12,
+            **{name: getattr(f11, name) for name in _FEATURES_11}})
+        e2 = new("VkPhysicalDeviceFeatures2*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, "pNext": e11,
+            "features": {name: getattr(f2.features, name) for name in _FEATURES}})
+        priority = ffi.new("float[1]", [1.0])
+        queue_info = new("VkDeviceQueueCreateInfo*", {
+            "sType": vk.VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+            "queueFamilyIndex": self.queue_family, "queueCount": 1,
+            "pQueuePriorities": priority})
+        names = [ffi.new("char[]", e.encode()) for e in extensions]
+        name_array = ffi.new("char*[]", names)
+        info = new("VkDeviceCreateInfo*", {
+            "sType": vk.VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, "pNext": e2,
+            "queueCreateInfoCount": 1, "pQueueCreateInfos": queue_info,
+            "enabledExtensionCount": len(extensions), "ppEnabledExtensionNames": name_array})
+        out = handle("VkDevice")
+        check(lib.vkCreateDevice(physical.handle, info, ffi.NULL, out), "vkCreateDevice")
+        self.handle = out[0]
+        self.extensions = extensions
+
+    def _read_properties(self) -> None:
+        physical = self.physical
+        push = new("VkPhysicalDevicePushDescriptorPropertiesKHR*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR})
+        p11 = new("VkPhysicalDeviceVulkan11Properties*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES,
+            "pNext": push if "VK_KHR_push_descriptor" in physical.extensions else ffi.NULL})
+        p2 = new("VkPhysicalDeviceProperties2*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, "pNext": p11})
+        lib.vkGetPhysicalDeviceProperties2(physical.handle, p2)
+        limits = p2.properties.limits
+        self.storage_alignment = max(4, int(limits.minStorageBufferOffsetAlignment))
+        bindings = min(32, limits.maxPerStageDescriptorStorageBuffers,
+                       limits.maxDescriptorSetStorageBuffers)
+        if self.push_descriptors:
+            bindings = min(bindings, push.maxPushDescriptors)
+        self.limits = Limits(
+            max_bindings=bindings,
+            max_push_constants=min(64, limits.maxPushConstantsSize // 4),
+            max_workgroup_size=tuple(limits.maxComputeWorkGroupSize),
+            max_workgroup_invocations=limits.maxComputeWorkGroupInvocations,
+            max_workgroup_count=tuple(limits.maxComputeWorkGroupCount),
+            max_allocation_size=int(p11.maxMemoryAllocationSize))
+        memory = new("VkPhysicalDeviceMemoryProperties*")
+        lib.vkGetPhysicalDeviceMemoryProperties(physical.handle, memory)
+        self.memory_types = [memory.memoryTypes[i].propertyFlags
+                             for i in range(memory.memoryTypeCount)]
+        api = physical.api_version
+        self.name = physical.name
+        self.info = {
+            "vendor": f"{physical.vendor_id:#06x}", "driver": physical.driver,
+            "api_version": f"{vk.VK_VERSION_MAJOR(api)}.{vk.VK_VERSION_MINOR(api)}."
+                           f"{vk.VK_VERSION_PATCH(api)}",
+            "queue_family": self.queue_family,
+            "push_descriptors": self.push_descriptors,
+            "synchronization2": self.synchronization2,
+            "debug_utils": self.begin_label is not None,
+            "validation": self.instance.validation,
+            "dispatch_type": "serial" if self.serial else "concurrent",
+            "min_storage_buffer_offset_alignment": self.storage_alignment,
+            "limits": self.limits.as_dict(),
+        }
+
+    # -- memory ---------------------------------------------------------------------------------
+    def allocate(self, size: int, memory_type: MemoryType, usage: int) -> VulkanAllocation:
+        return VulkanAllocation(self, size, memory_type)
+
+    def release(self, alloc: Any) -> None:
+        self.queue.after_pending(alloc.free)
+
+    def read(self, alloc: Any, offset: int, length: int) -> bytes:
+        self._check_open()
+        if alloc.mapped is not None:
+            return alloc.read(offset, length)
+        staging = VulkanAllocation(self, length, MemoryType.HOST_LOCAL)
+        self._run(encoder.record_copy(self, alloc, offset, staging, 0, length))
+        return staging.read(0, length)
+
+    def write(self, alloc: Any, offset: int, data: memoryview) -> None:
+        self._check_open()
+        if alloc.mapped is not None:
+            alloc.write(offset, data)
+            return
+        staging = VulkanAllocation(self, len(data), MemoryType.HOST_LOCAL)
+        staging.write(0, data)
+        self._run(encoder.record_copy(self, staging, 0, alloc, offset, len(data)))
+
+    def _check_open(self) -> None:
+        if self.handle is None:
+            raise FailedPreconditionError("the Vulkan device is closed")
+
+    def _run(self, recording: encoder.Recording) -> None:
+        """Submits one recording and waits for it (host transfers through staging)."""
+        finished = threading.Event()
+        failure: list[HalError | None] = [None]
+
+        def done(error: HalError | None) -> None:
+            failure[0] = error
+            finished.set()
+
+        self.queue.submit([recording.cb, self._to_host.cb], done, recording)
+        finished.wait()
+        if failure[0] is not None:
+            raise failure[0]
+
+    # -- executables ------------------------------------------------------------------------------
+    def load_executable(self, fmt: str, payload: Any, entry_points: Sequence[Any]) -> Any:
+        return executable.load(self, fmt, payload, entry_points)
+
+    def pipeline(self, code: bytes, spirv_name: str, ep: EntryPoint) -> EntryPipeline:
+        """The entry point's pipeline, from the caches when this kernel was seen before."""
+        sets, read_only = executable.binding_plan(ep)
+        structure = tuple(tuple(b.index for b in s.bindings) for s in ep.layout.set_layouts)
+        push_size = 4 * ep.layout.push_constants
+        # A pipeline layout may hold one push-descriptor set: layouts of several
+        # non-empty sets take the descriptor-pool path.
+        push = self.push_descriptors and sum(1 for indices in structure if indices) <= 1
+        with self.cache_lock:
+            layout_key = (structure, push_size, push)
+            if layout_key not in self._pipeline_layouts:
+                set_layouts = tuple(self._set_layout(indices, push) for indices in structure)
+                layout = executable.create_pipeline_layout(self, set_layouts, push_size)
+                self._pipeline_layouts[layout_key] = (layout, set_layouts)
+            layout, set_layouts = self._pipeline_layouts[layout_key]
+            pipeline_key = (code, spirv_name, layout_key)
+            if pipeline_key not in self._pipelines:
+                self._pipelines[pipeline_key] = executable.create_pipeline(
+                    self, code, spirv_name, layout)
+            plan_id = self._plans.setdefault(sets, len(self._plans))
+        return EntryPipeline(ep.name, self._pipelines[pipeline_key], layout, set_layouts,
+                             push_size, sets, read_only, plan_id, push)
+
+    def _set_layout(self, indices: tuple[int, ...], push: bool) -> Any:
+        key = (indices, push and bool(indices))
+        if key not in self._set_layouts:
+            self._set_layouts[key] = executable.create_set_layout(self, indices, key[1])
+        return self._set_layouts[key]
+
+    # -- encoder caches ---------------------------------------------------------------------------
+    def cache_descriptor_writes(self, entry: EntryPipeline, key: tuple, ranges: list) -> list:
+        groups, keep = encoder.make_descriptor_writes(entry, ranges)
+        with self.cache_lock:
+            if len(self.descriptor_writes) >= _MAX_CACHED_WRITES:
+                # Recorded commands copied what they pushed, so dropping entries is safe.
+                self.descriptor_writes.clear()
+                self._descriptor_keep.clear()
+            self.descriptor_writes[key] = groups
+            self._descriptor_keep[key] = keep
+        return groups
+
+    def barrier(self, source_stage: int, target_stage: int,
+                memory_barriers: tuple) -> encoder.Barrier:
+        """A HAL barrier without buffer barriers, built once per device."""
+        key = (source_stage, target_stage, memory_barriers)
+        barrier = self._barriers.get(key)
+        if barrier is None:
+            barrier = self._barriers[key] = encoder.hal_barrier(
+                self, source_stage, target_stage, memory_barriers)
+        return barrier
+
+    def event_handle(self, event: Any) -> Any:
+        """The VkEvent of a HAL Event, made at first use, destroyed with the Event."""
+        vk_event = self._events.get(event)
+        if vk_event is None:
+            with self.cache_lock:
+                vk_event = self._events.get(event)
+                if vk_event is None:
+                    info = new("VkEventCreateInfo*", {
+                        "sType": vk.VK_STRUCTURE_TYPE_EVENT_CREATE_INFO})
+                    out = handle("VkEvent")
+                    check(lib.vkCreateEvent(self.handle, info, ffi.NULL, out), "vkCreateEvent")
+                    vk_event = self._events[event] = out[0]
+                    weakref.finalize(event, self._destroy_event, vk_event)
+        return vk_event
+
+    def _destroy_event(self, vk_event: Any) -> None:
+        if self.handle is not None:
+            lib.vkDestroyEvent(self.handle, vk_event, ffi.NULL)
+
+    # -- command buffers and the queue ----------------------------------------------------------
+    def encode(self, commands: list) -> encoder.Program:
+        return encoder.Program(self, commands)
+
+    def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
+        cbs, keep = [], []
+        for item in work:
+            rec = item.encoded.recording(item.binding_table)
+            if rec is None:
+                continue
+            if cbs:
+                cbs.append(self._between.cb)
+            cbs.append(rec.cb)
+            keep.append(rec)
+        if not cbs:
+            done(None)
+            return
+        cbs.append(self._to_host.cb)
+        self.queue.submit(cbs, done, keep)
+
+    def close(self) -> None:
+        if self.handle is None:
+            return
+        self.queue.close()
+        for rec in list(self.recordings):
+            rec.destroy()
+        for alloc in list(self.allocations):
+            alloc.free()
+        for vk_event in list(self._events.values()):
+            lib.vkDestroyEvent(self.handle, vk_event, ffi.NULL)
+        self._events.clear()
+        for pipeline in self._pipelines.values():
+            lib.vkDestroyPipeline(self.handle, pipeline, ffi.NULL)
+        for layout, _ in self._pipeline_layouts.values():
+            lib.vkDestroyPipelineLayout(self.handle, layout, ffi.NULL)
+        for set_layout in self._set_layouts.values():
+            lib.vkDestroyDescriptorSetLayout(self.handle, set_layout, ffi.NULL)
+        lib.vkDestroyPipelineCache(self.handle, self.pipeline_cache, ffi.NULL)
+        lib.vkDestroyDevice(self.handle, ffi.NULL)
+        self.handle = None
+        if self._messenger is not None:
+            destroy = self.instance.proc("vkDestroyDebugUtilsMessengerEXT")
+            destroy(self.instance.handle, self._messenger, ffi.NULL)
+        self.instance.destroy()

@@ -1,0 +1,728 @@
+"""Encodes a command list into a VkCommandBuffer, natively.
+
+A command list without binding-table slots is recorded once, at ``end()``, and submitted
+as often as the HAL allows (every command buffer is recorded SIMULTANEOUS_USE, since the
+driver does not learn the HAL mode).  One with slots is recorded at its first submission
+with that binding table, and the recording is kept for the next submission whose table
+holds the same buffer ranges: a table whose contents did not change is not re-recorded.
+
+Recording is the hot path, so it keeps what the GPU already has: the bound pipeline,
+the pushed constants and descriptors (per pipeline layout), and it takes prebuilt
+descriptor writes and barriers from the device's caches.  It inserts no barrier the
+program did not ask for, except around the two slow paths Vulkan forces:
+
+- a storage binding whose offset is not a multiple of ``minStorageBufferOffsetAlignment``
+  cannot be bound at all: the range is copied to an aligned scratch buffer, the dispatch
+  runs on the copy and writable ranges are copied back, behind full barriers;
+- ``vkCmdFillBuffer`` / ``vkCmdUpdateBuffer`` take whole aligned words only: they write
+  the aligned body, and the bytes of the partial words at the edges are copied from a
+  small host-visible staging buffer that the recording owns (``vkCmdCopyBuffer`` is
+  byte-exact, so no neighbouring byte is touched and no compute is involved).
+
+Nested command buffers are recorded inline, with their own binding table.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from typing import TYPE_CHECKING, Any
+
+import vulkan as vk
+
+from ... import commands as C
+from ...types import AccessScope, ExecutionStage, MemoryType
+from .buffer import VulkanAllocation
+from .executable import EntryPipeline
+from .instance import WHOLE_SIZE, check, ffi, handle, lib, new
+
+if TYPE_CHECKING:
+    from .device import VulkanDevice
+
+_COMPUTE = vk.VK_PIPELINE_BIND_POINT_COMPUTE
+_STAGE_COMPUTE = vk.VK_SHADER_STAGE_COMPUTE_BIT
+_STORAGE_BUFFER = vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
+_WRITE_DESCRIPTOR_SET = vk.VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
+_UPDATE_CHUNK = 65536  # vkCmdUpdateBuffer's limit
+_RECORDINGS_PER_PROGRAM = 4  # binding tables remembered per reusable command buffer
+_STAGING_CHUNK = 1024  # bytes of host-visible staging memory a recording takes at once
+_NULL = ffi.NULL
+
+# -- HAL → Vulkan stages and access (the sync1 and sync2 bits of these are equal) ----------
+_TOP = vk.VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT
+_BOTTOM = vk.VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT
+_ALL = vk.VK_PIPELINE_STAGE_ALL_COMMANDS_BIT
+_SHADER = vk.VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT
+_INDIRECT = vk.VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT
+_TRANSFER = vk.VK_PIPELINE_STAGE_TRANSFER_BIT
+_HOST = vk.VK_PIPELINE_STAGE_HOST_BIT
+_S = ExecutionStage
+#: A dispatch reads its indirect counts in the DRAW_INDIRECT stage.  "Retire" as a
+#: source and "issue" as a target mean every command (Vulkan's bottom and top of pipe
+#: there would carry no memory dependency).
+_SOURCE_STAGES = ((_S.COMMAND_ISSUE, _TOP), (_S.COMMAND_PROCESS, _INDIRECT),
+                  (_S.DISPATCH, _SHADER | _INDIRECT), (_S.TRANSFER, _TRANSFER),
+                  (_S.COMMAND_RETIRE, _ALL), (_S.HOST, _HOST))
+_TARGET_STAGES = ((_S.COMMAND_ISSUE, _ALL), (_S.COMMAND_PROCESS, _INDIRECT),
+                  (_S.DISPATCH, _SHADER | _INDIRECT), (_S.TRANSFER, _TRANSFER),
+                  (_S.COMMAND_RETIRE, _BOTTOM), (_S.HOST, _HOST))
+_A = AccessScope
+_SHADER_READ, _SHADER_WRITE = vk.VK_ACCESS_SHADER_READ_BIT, vk.VK_ACCESS_SHADER_WRITE_BIT
+_MEMORY_READ, _MEMORY_WRITE = vk.VK_ACCESS_MEMORY_READ_BIT, vk.VK_ACCESS_MEMORY_WRITE_BIT
+_ACCESS = ((_A.INDIRECT_COMMAND_READ, vk.VK_ACCESS_INDIRECT_COMMAND_READ_BIT),
+           (_A.CONSTANT_READ, vk.VK_ACCESS_UNIFORM_READ_BIT),
+           (_A.DISPATCH_READ, _SHADER_READ), (_A.DISPATCH_WRITE, _SHADER_WRITE),
+           (_A.TRANSFER_READ, vk.VK_ACCESS_TRANSFER_READ_BIT),
+           (_A.TRANSFER_WRITE, vk.VK_ACCESS_TRANSFER_WRITE_BIT),
+           (_A.HOST_READ, vk.VK_ACCESS_HOST_READ_BIT), (_A.HOST_WRITE, vk.VK_ACCESS_HOST_WRITE_BIT),
+           (_A.MEMORY_READ, _MEMORY_READ), (_A.MEMORY_WRITE, _MEMORY_WRITE))
+#: Every access bit of Vulkan 1.0 (the VkAccessFlags of vkCmdPipelineBarrier).
+_EVERY_ACCESS = 0x1FFFF
+#: Per stage: (the writes it makes, the accesses it may make).
+_STAGE_ACCESS = ((_SHADER, _SHADER_WRITE,
+                  _SHADER_READ | _SHADER_WRITE | vk.VK_ACCESS_UNIFORM_READ_BIT),
+                 (_INDIRECT, 0, vk.VK_ACCESS_INDIRECT_COMMAND_READ_BIT),
+                 (_TRANSFER, vk.VK_ACCESS_TRANSFER_WRITE_BIT,
+                  vk.VK_ACCESS_TRANSFER_READ_BIT | vk.VK_ACCESS_TRANSFER_WRITE_BIT),
+                 (_HOST, vk.VK_ACCESS_HOST_WRITE_BIT,
+                  vk.VK_ACCESS_HOST_READ_BIT | vk.VK_ACCESS_HOST_WRITE_BIT))
+
+
+def _stages(hal_stages: int, table: tuple) -> int:
+    mask = 0
+    for hal, vk_bits in table:
+        if hal_stages & hal:
+            mask |= vk_bits
+    return _ALL if mask & _ALL else mask
+
+
+def _access(scope: int) -> int:
+    return sum(bits for hal, bits in _ACCESS if scope & hal) if scope else 0
+
+
+def _allowed(stages: int) -> tuple[int, int]:
+    """(the writes made in, the accesses possible in) a Vulkan stage mask."""
+    if stages & _ALL:
+        return _MEMORY_WRITE, _EVERY_ACCESS
+    writes, allowed = 0, _MEMORY_READ | _MEMORY_WRITE
+    for stage, w, a in _STAGE_ACCESS:
+        if stages & stage:
+            writes |= w
+            allowed |= a
+    return writes, allowed
+
+
+def memory_dependency(src: int, dst: int, memory_barriers: tuple) -> tuple[int, int]:
+    """(source access, target access) of the one global memory barrier of a HAL barrier.
+
+    With no memory barriers given, a HAL barrier makes every write of its source stages
+    visible to every access of its target stages (HAL barriers order data as well as
+    execution); given ones are mapped and cut to what the stages can do.
+    """
+    src_writes, src_allowed = _allowed(src)
+    dst_allowed = _allowed(dst)[1]
+    if not memory_barriers:
+        if dst & _ALL:
+            return src_writes, _MEMORY_READ | _MEMORY_WRITE
+        return src_writes, dst_allowed & ~(_MEMORY_READ | _MEMORY_WRITE)
+    src_access = dst_access = 0
+    for b in memory_barriers:
+        src_access |= _access(int(b.source_scope))
+        dst_access |= _access(int(b.target_scope))
+    return src_access & src_allowed, dst_access & dst_allowed
+
+
+class Barrier:
+    """A prebuilt vkCmdPipelineBarrier(2): one global memory barrier, maybe buffer ones."""
+
+    __slots__ = ("src", "dst", "memory", "buffers", "buffer_count", "dependency", "keep")
+
+    def __init__(self, device: VulkanDevice, src: int, dst: int, src_access: int,
+                 dst_access: int, buffers: list[tuple[int, int, Any, int, int]] = ()):
+        if device.synchronization2:
+            self.src, self.dst = src, dst
+            memory = new("VkMemoryBarrier2*", {
+                "sType": vk.VK_STRUCTURE_TYPE_MEMORY_BARRIER_2, "srcStageMask": src,
+                "srcAccessMask": src_access, "dstStageMask": dst, "dstAccessMask": dst_access})
+            buffer_array = new("VkBufferMemoryBarrier2[]", [
+                {"sType": vk.VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER_2, "srcStageMask": src,
+                 "srcAccessMask": sa, "dstStageMask": dst, "dstAccessMask": da,
+                 "srcQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
+                 "dstQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
+                 "buffer": buf, "offset": off, "size": size}
+                for sa, da, buf, off, size in buffers] or 1)
+            self.dependency = new("VkDependencyInfo*", {
+                "sType": vk.VK_STRUCTURE_TYPE_DEPENDENCY_INFO, "memoryBarrierCount": 1,
+                "pMemoryBarriers": memory, "bufferMemoryBarrierCount": len(buffers),
+                "pBufferMemoryBarriers": buffer_array})
+            self.keep = (memory, buffer_array)
+        else:
+            self.src, self.dst = src or _TOP, dst or _BOTTOM
+            self.memory = new("VkMemoryBarrier*", {
+                "sType": vk.VK_STRUCTURE_TYPE_MEMORY_BARRIER, "srcAccessMask": src_access,
+                "dstAccessMask": dst_access})
+            self.buffers = new("VkBufferMemoryBarrier[]", [
+                {"sType": vk.VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER, "srcAccessMask": sa,
+                 "dstAccessMask": da, "srcQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
+                 "dstQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
+                 "buffer": buf, "offset": off, "size": size}
+                for sa, da, buf, off, size in buffers] or 1)
+            self.buffer_count = len(buffers)
+            self.dependency = None
+
+    def record(self, fn: Any, cb: Any) -> None:
+        if self.dependency is not None:
+            fn.pipeline_barrier2(cb, self.dependency)
+        else:
+            fn.pipeline_barrier(cb, self.src, self.dst, 0, 1, self.memory, self.buffer_count,
+                                self.buffers, 0, _NULL)
+
+
+def full_barrier(device: VulkanDevice) -> Barrier:
+    return Barrier(device, _ALL, _ALL, _MEMORY_WRITE, _MEMORY_READ | _MEMORY_WRITE)
+
+
+def host_barrier(device: VulkanDevice) -> Barrier:
+    """Makes every device write available to the host (Buffer.read after a wait)."""
+    return Barrier(device, _ALL, _HOST, _MEMORY_WRITE,
+                   vk.VK_ACCESS_HOST_READ_BIT | vk.VK_ACCESS_HOST_WRITE_BIT)
+
+
+def hal_barrier(device: VulkanDevice, source_stage: int, target_stage: int,
+                memory_barriers: tuple, buffer_barriers: Any = ()) -> Barrier:
+    """The Vulkan barrier of a HAL one; ``buffer_barriers`` are resolved:
+    [(source scope, target scope, VkBuffer, offset, size)]."""
+    src = _stages(source_stage, _SOURCE_STAGES)
+    dst = _stages(target_stage, _TARGET_STAGES)
+    src_access, dst_access = memory_dependency(src, dst, memory_barriers)
+    src_allowed, dst_allowed = _allowed(src)[1], _allowed(dst)[1]
+    buffers = [(_access(int(sa)) & src_allowed, _access(int(da)) & dst_allowed, buf, off, size)
+               for sa, da, buf, off, size in buffer_barriers]
+    return Barrier(device, src, dst, src_access, dst_access, buffers)
+
+
+# -- recordings ---------------------------------------------------------------------------
+class Recording:
+    """A VkCommandBuffer in a command pool of its own, and what it owns.
+
+    A pool per recording lets any thread record without locking the others, and frees
+    everything (descriptor sets too) in one call.  Destroyed when collected: a pending
+    submission holds its recordings, so that is never while the GPU may use it.
+    """
+
+    __slots__ = ("device", "pool", "cb", "descriptor_pools", "sets", "keep", "__weakref__")
+
+    def __init__(self, device: VulkanDevice):
+        self.device = device
+        self.descriptor_pools: list = []
+        self.sets: dict = {}
+        self.keep: list = []
+        info = new("VkCommandPoolCreateInfo*", {
+            "sType": vk.VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+            "queueFamilyIndex": device.queue_family})
+        pool = handle("VkCommandPool")
+        check(lib.vkCreateCommandPool(device.handle, info, _NULL, pool), "vkCreateCommandPool")
+        self.pool = pool[0]
+        device.recordings.add(self)
+        alloc = new("VkCommandBufferAllocateInfo*", {
+            "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, "commandPool": self.pool,
+            "level": vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, "commandBufferCount": 1})
+        cb = handle("VkCommandBuffer")
+        check(lib.vkAllocateCommandBuffers(device.handle, alloc, cb), "vkAllocateCommandBuffers")
+        self.cb = cb[0]
+
+    def descriptor_set(self, set_layout: Any) -> Any:
+        """A new descriptor set of ``set_layout`` (the pool path, without push descriptors)."""
+        layouts = new("VkDescriptorSetLayout[1]", [set_layout])
+        out = new("VkDescriptorSet[1]")
+        for pool in self.descriptor_pools[-1:]:
+            info = new("VkDescriptorSetAllocateInfo*", {
+                "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                "descriptorPool": pool, "descriptorSetCount": 1, "pSetLayouts": layouts})
+            if lib.vkAllocateDescriptorSets(self.device.handle, info, out) >= 0:
+                return out
+        sets = 64 << min(len(self.descriptor_pools), 6)
+        size = new("VkDescriptorPoolSize*", {"type": _STORAGE_BUFFER,
+                                             "descriptorCount": sets * 32})
+        pool_info = new("VkDescriptorPoolCreateInfo*", {
+            "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO, "maxSets": sets,
+            "poolSizeCount": 1, "pPoolSizes": size})
+        pool = handle("VkDescriptorPool")
+        check(lib.vkCreateDescriptorPool(self.device.handle, pool_info, _NULL, pool),
+              "vkCreateDescriptorPool")
+        self.descriptor_pools.append(pool[0])
+        info = new("VkDescriptorSetAllocateInfo*", {
+            "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+            "descriptorPool": pool[0], "descriptorSetCount": 1, "pSetLayouts": layouts})
+        check(lib.vkAllocateDescriptorSets(self.device.handle, info, out),
+              "vkAllocateDescriptorSets")
+        return out
+
+    def destroy(self) -> None:
+        dev = self.device.handle
+        if dev is None or self.pool is None:
+            return
+        lib.vkDestroyCommandPool(dev, self.pool, _NULL)
+        for pool in self.descriptor_pools:
+            lib.vkDestroyDescriptorPool(dev, pool, _NULL)
+        self.pool = None
+        self.descriptor_pools = []
+        self.keep = []
+
+    def __del__(self) -> None:
+        try:
+            self.destroy()
+        except Exception:
+            pass
+
+
+class Program:
+    """What ``encode`` returns: a fixed recording, or recordings per binding table."""
+
+    __slots__ = ("device", "commands", "has_slots", "fixed", "recordings", "lock")
+
+    def __init__(self, device: VulkanDevice, commands: list):
+        self.device = device
+        self.commands = commands
+        self.recordings: OrderedDict[tuple, Recording] = OrderedDict()
+        self.lock = threading.Lock()
+        self.fixed = None
+        self.has_slots = False
+        if commands:
+            # Recorded at once; the first slot reference met stops that: then the
+            # program is recorded per binding table at submission.
+            try:
+                self.fixed = record(device, commands, _NO_TABLE)
+            except _NeedsTable:
+                self.has_slots = True
+
+    def recording(self, table: Any) -> Recording | None:
+        """The recording to submit with ``table`` (None when there is nothing to run)."""
+        if not self.has_slots:
+            return self.fixed
+        key = tuple([(e.alloc.serial, e.offset, e.length) for e in table])
+        with self.lock:
+            rec = self.recordings.get(key)
+            if rec is not None:
+                self.recordings.move_to_end(key)
+                return rec
+            rec = record(self.device, self.commands, table)
+            self.recordings[key] = rec
+            if len(self.recordings) > _RECORDINGS_PER_PROGRAM:
+                self.recordings.popitem(last=False)
+            return rec
+
+
+class _NeedsTable(Exception):
+    """A slot reference met while recording without a binding table."""
+
+
+class _NoTable:
+    """The binding table of a recording made before any is known."""
+
+    def __getitem__(self, slot: int) -> Any:
+        raise _NeedsTable(slot)
+
+
+_NO_TABLE = _NoTable()
+
+
+def record(device: VulkanDevice, commands: list, table: Any) -> Recording:
+    """Records ``commands`` (slots resolved from ``table``) into a new Recording."""
+    rec = Recording(device)
+    begin = new("VkCommandBufferBeginInfo*", {
+        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        "flags": vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT})
+    fn = device.fn
+    check(fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
+    try:
+        _Recorder(device, rec).record(commands, table)
+    finally:
+        check(fn.end_command_buffer(rec.cb), "vkEndCommandBuffer")
+    return rec
+
+
+def record_barrier_only(device: VulkanDevice, barrier: Barrier) -> Recording:
+    """A recording holding one barrier (what the driver puts between and after the
+    command buffers of a submission)."""
+    rec = Recording(device)
+    begin = new("VkCommandBufferBeginInfo*", {
+        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        "flags": vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT})
+    check(device.fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
+    barrier.record(device.fn, rec.cb)
+    check(device.fn.end_command_buffer(rec.cb), "vkEndCommandBuffer")
+    return rec
+
+
+def record_copy(device: VulkanDevice, src: VulkanAllocation, src_offset: int,
+                dst: VulkanAllocation, dst_offset: int, length: int) -> Recording:
+    """A recording of one copy (the staging path of host reads and writes)."""
+    rec = Recording(device)
+    begin = new("VkCommandBufferBeginInfo*", {
+        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        "flags": vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT})
+    check(device.fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
+    region = new("VkBufferCopy*", (src_offset, dst_offset, length))
+    device.fn.copy_buffer(rec.cb, src.buffer, dst.buffer, 1, region)
+    check(device.fn.end_command_buffer(rec.cb), "vkEndCommandBuffer")
+    return rec
+
+
+class _Recorder:
+    """Records one command list, tracking the state already set in the command buffer."""
+
+    def __init__(self, device: VulkanDevice, rec: Recording):
+        self.device = device
+        self.fn = device.fn
+        self.cb = rec.cb
+        self.rec = rec
+        self.align_mask = device.storage_alignment - 1
+        self.serial = device.serial
+        self.staging: VulkanAllocation | None = None
+        self.staged = 0
+        self.last_barrier_key: tuple | None = None
+        self.last_barrier: Barrier | None = None
+        fn = self.fn
+        self.vk_dispatch = fn.dispatch
+        self.vk_push_constants = fn.push_constants
+        self.vk_push_descriptor_set = fn.push_descriptor_set
+        self.handlers = {
+            C.Dispatch: self.dispatch, C.Barrier: self.barrier, C.Fill: self.fill,
+            C.Update: self.update, C.Copy: self.copy, C.Execute: self.execute,
+            C.SignalEvent: self.signal_event, C.ResetEvent: self.reset_event,
+            C.WaitEvents: self.wait_events, C.Discard: self.nothing,
+            C.BeginDebugGroup: self.begin_debug_group, C.EndDebugGroup: self.end_debug_group,
+        }
+        self.forget()
+
+    def forget(self) -> None:
+        """Drops what is known to be bound (a new layout, or a nested table)."""
+        self.pipeline = None
+        self.layout = None
+        self.constants: bytes | None = None
+        self.bindings: tuple | None = None
+        self.bound_key: tuple | None = None
+        self.last_dispatch: C.Dispatch | None = None
+
+    def record(self, commands: list, table: Any) -> None:
+        handlers = self.handlers
+        cb = self.cb
+        vk_dispatch = self.vk_dispatch
+        dispatch, barrier = self.dispatch, self.barrier
+        Dispatch, Barrier = C.Dispatch, C.Barrier
+        for cmd in commands:
+            kind = type(cmd)
+            if kind is Dispatch:
+                # The front end repeats one Dispatch object for a dispatch with unchanged
+                # state: with nothing bound since, only vkCmdDispatch is left to record.
+                if cmd is self.last_dispatch:
+                    vk_dispatch(cb, *cmd.workgroup_count)
+                else:
+                    dispatch(cmd, table)
+            elif kind is Barrier:
+                barrier(cmd, table)
+            else:
+                handlers[kind](cmd, table)
+
+    def nothing(self, cmd: Any, table: Any) -> None:
+        """Discards need no work: the bytes simply stay."""
+
+    # -- dispatch ---------------------------------------------------------------------------
+    def use(self, entry: EntryPipeline) -> None:
+        if entry.layout is not self.layout:
+            self.forget()
+            self.layout = entry.layout
+        if entry.pipeline is not self.pipeline:
+            self.fn.bind_pipeline(self.cb, _COMPUTE, entry.pipeline)
+            self.pipeline = entry.pipeline
+
+    def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
+        entry = cmd.executable.native.entries[cmd.entry_point]
+        if entry.layout is not self.layout or entry.pipeline is not self.pipeline:
+            self.use(entry)
+        constants = cmd.constants
+        if constants and constants != self.constants:
+            self.vk_push_constants(self.cb, entry.layout, _STAGE_COMPUTE, 0, len(constants),
+                                   constants)
+            self.constants = constants
+        bindings = cmd.bindings
+        if bindings and bindings != self.bindings:
+            key = [entry.plan_id]
+            misaligned = False
+            for ref in bindings:
+                alloc = ref.alloc
+                if alloc is None:
+                    alloc, offset, length = ref.resolve(table)
+                else:
+                    offset, length = ref.offset, ref.length
+                if offset & self.align_mask:
+                    misaligned = True
+                key += (alloc.serial, offset, length)
+            if misaligned:
+                self.dispatch_shadowed(entry, cmd, table)
+                return
+            key = tuple(key)
+            if key != self.bound_key:
+                self.bind(entry, key, lambda: [r.resolve(table) for r in bindings])
+                self.bound_key = key
+            self.bindings = bindings
+        if cmd.workgroup_count is not None:
+            self.vk_dispatch(self.cb, *cmd.workgroup_count)
+            if not self.serial:
+                self.last_dispatch = cmd
+                return
+        else:
+            self.dispatch_indirect(cmd.indirect, table)
+        self.last_dispatch = None
+        if self.serial:
+            self.device.full_barrier.record(self.fn, self.cb)
+
+    def bind(self, entry: EntryPipeline, key: tuple, ranges: Any) -> None:
+        """Binds buffer ranges to the entry's descriptor sets.
+
+        ``key`` = (plan id, serial, offset, length, …) names them for the caches;
+        ``ranges`` is the [(alloc, offset, length)] list, or a callable making it, used
+        only when the caches miss.
+        """
+        groups = self.device.descriptor_writes.get(key)
+        if groups is None:
+            groups = self.device.cache_descriptor_writes(
+                entry, key, ranges() if callable(ranges) else ranges)
+        if entry.push:
+            for set_index, count, writes in groups:
+                self.vk_push_descriptor_set(self.cb, _COMPUTE, entry.layout, set_index, count,
+                                            writes)
+            return
+        sets = self.rec.sets.get(key)
+        if sets is None:
+            sets = []
+            for set_index, count, writes in groups:
+                vk_set = self.rec.descriptor_set(entry.set_layouts[set_index])
+                with self.device.cache_lock:  # the cached writes are shared
+                    for i in range(count):
+                        writes[i].dstSet = vk_set[0]
+                    lib.vkUpdateDescriptorSets(self.device.handle, count, writes, 0, _NULL)
+                    for i in range(count):
+                        writes[i].dstSet = _NULL
+                sets.append((set_index, vk_set))
+            self.rec.sets[key] = sets
+        for set_index, vk_set in sets:
+            self.fn.bind_descriptor_sets(self.cb, _COMPUTE, entry.layout, set_index, 1, vk_set,
+                                         0, _NULL)
+
+    def dispatch_indirect(self, ref: C.Ref, table: Any) -> None:
+        alloc, offset, _ = ref.resolve(table)
+        if offset & 3:  # vkCmdDispatchIndirect wants a 4-byte aligned offset
+            scratch = self.scratch(12)
+            self.device.full_barrier.record(self.fn, self.cb)
+            self.copy_raw(alloc, offset, scratch, 0, 12)
+            self.device.full_barrier.record(self.fn, self.cb)
+            alloc, offset = scratch, 0
+        self.fn.dispatch_indirect(self.cb, alloc.buffer, offset)
+
+    def dispatch_shadowed(self, entry: EntryPipeline, cmd: C.Dispatch, table: Any) -> None:
+        """A dispatch with bindings Vulkan cannot bind where they are: it runs on aligned
+        copies of those ranges, and the writable ones are copied back."""
+        shadows: dict[tuple, list] = {}  # (serial, offset, length) → [scratch, written, alloc]
+        ranges, key = [], [entry.plan_id]
+        for i, ref in enumerate(cmd.bindings):
+            alloc, offset, length = ref.resolve(table)
+            if offset & self.align_mask:
+                shadow = shadows.setdefault((alloc.serial, offset, length),
+                                            [self.scratch(length), False, alloc])
+                shadow[1] |= not entry.read_only[i]
+                alloc, offset = shadow[0], 0
+            ranges.append((alloc, offset, length))
+            key += (alloc.serial, offset, length)
+        full = self.device.full_barrier
+        full.record(self.fn, self.cb)
+        for (_, offset, length), (scratch, _, alloc) in shadows.items():
+            self.copy_raw(alloc, offset, scratch, 0, length)
+        full.record(self.fn, self.cb)
+        self.bind(entry, tuple(key), ranges)
+        self.bindings = self.bound_key = self.last_dispatch = None
+        if cmd.workgroup_count is not None:
+            self.fn.dispatch(self.cb, *cmd.workgroup_count)
+        else:
+            self.dispatch_indirect(cmd.indirect, table)
+        full.record(self.fn, self.cb)
+        for (_, offset, length), (scratch, written, alloc) in shadows.items():
+            if written:
+                self.copy_raw(scratch, 0, alloc, offset, length)
+        full.record(self.fn, self.cb)
+
+    def scratch(self, length: int) -> VulkanAllocation:
+        scratch = VulkanAllocation(self.device, length, MemoryType.DEVICE_LOCAL)
+        self.rec.keep.append(scratch)
+        return scratch
+
+    # -- transfers --------------------------------------------------------------------------
+    def fill(self, cmd: C.Fill, table: Any) -> None:
+        alloc, offset, length = cmd.target.resolve(table)
+        if not length:
+            return
+        pattern, plen = cmd.pattern, cmd.pattern_length
+
+        def byte_at(x: int) -> int:
+            return (pattern >> 8 * ((x - offset) % plen)) & 0xFF
+
+        end = offset + length
+        body, body_end = (offset + 3) & ~3, end & ~3
+        if body < body_end:
+            word = byte_at(body) | byte_at(body + 1) << 8 | byte_at(body + 2) << 16 | (
+                byte_at(body + 3) << 24)
+            self.fn.fill_buffer(self.cb, alloc.buffer, body, body_end - body, word)
+        self.partial_words(alloc, offset, end, byte_at)
+        if self.serial:
+            self.device.full_barrier.record(self.fn, self.cb)
+
+    def update(self, cmd: C.Update, table: Any) -> None:
+        alloc, offset, length = cmd.target.resolve(table)
+        if not length:
+            return
+        data = cmd.data
+        end = offset + length
+        position, body_end = (offset + 3) & ~3, end & ~3
+        while position < body_end:
+            n = min(_UPDATE_CHUNK, body_end - position)
+            start = position - offset
+            self.fn.update_buffer(self.cb, alloc.buffer, position, n, data[start:start + n])
+            position += n
+        self.partial_words(alloc, offset, end, lambda x: data[x - offset])
+        if self.serial:
+            self.device.full_barrier.record(self.fn, self.cb)
+
+    def partial_words(self, alloc: VulkanAllocation, start: int, end: int,
+                      byte_at: Any) -> None:
+        """Writes the bytes of [start, end) outside its whole aligned words."""
+        body, body_end = (start + 3) & ~3, end & ~3
+        if body >= body_end:
+            edges = [(start, end)]
+        else:
+            edges = [(start, body), (body_end, end)]
+        for first, last in edges:
+            if first < last:
+                data = bytes(byte_at(x) for x in range(first, last))
+                staging, offset = self.stage(data)
+                self.copy_raw(staging, offset, alloc, first, len(data))
+
+    def stage(self, data: bytes) -> tuple[VulkanAllocation, int]:
+        """``data`` in the recording's host-visible staging memory: (allocation, offset)."""
+        staging = self.staging
+        if staging is None or self.staged + len(data) > staging.size:
+            staging = self.staging = VulkanAllocation(
+                self.device, max(_STAGING_CHUNK, len(data)), MemoryType.HOST_LOCAL)
+            self.rec.keep.append(staging)
+            self.staged = 0
+        offset = self.staged
+        staging.write(offset, data)
+        self.staged += len(data)
+        return staging, offset
+
+    def copy(self, cmd: C.Copy, table: Any) -> None:
+        src, src_offset, length = cmd.source.resolve(table)
+        dst, dst_offset, _ = cmd.target.resolve(table)
+        if length:
+            self.copy_raw(src, src_offset, dst, dst_offset, length)
+        if self.serial:
+            self.device.full_barrier.record(self.fn, self.cb)
+
+    def copy_raw(self, src: VulkanAllocation, src_offset: int, dst: VulkanAllocation,
+                 dst_offset: int, length: int) -> None:
+        region = new("VkBufferCopy*", (src_offset, dst_offset, length))
+        self.fn.copy_buffer(self.cb, src.buffer, dst.buffer, 1, region)
+
+    # -- synchronization --------------------------------------------------------------------
+    def barrier(self, cmd: C.Barrier, table: Any) -> None:
+        if cmd.buffer_barriers:
+            barrier = hal_barrier(self.device, cmd.source_stage, cmd.target_stage,
+                                  cmd.memory_barriers,
+                                  self.buffer_barriers(cmd.buffer_barriers, table))
+        else:
+            key = (cmd.source_stage, cmd.target_stage, cmd.memory_barriers)
+            if key == self.last_barrier_key:
+                barrier = self.last_barrier
+            else:
+                barrier = self.last_barrier = self.device.barrier(*key)
+                self.last_barrier_key = key
+        barrier.record(self.fn, self.cb)
+
+    @staticmethod
+    def buffer_barriers(barriers: tuple, table: Any) -> list:
+        out = []
+        for source_scope, target_scope, ref in barriers:
+            alloc, offset, length = ref.resolve(table)
+            out.append((source_scope, target_scope, alloc.buffer, offset, length or WHOLE_SIZE))
+        return out
+
+    def signal_event(self, cmd: C.SignalEvent, table: Any) -> None:
+        # Vulkan wants a wait's source stages to equal the union of the set stages, which
+        # the HAL does not promise across command buffers: events use every stage.
+        self.fn.set_event(self.cb, self.device.event_handle(cmd.event), _ALL)
+
+    def reset_event(self, cmd: C.ResetEvent, table: Any) -> None:
+        self.fn.reset_event(self.cb, self.device.event_handle(cmd.event), _ALL)
+
+    def wait_events(self, cmd: C.WaitEvents, table: Any) -> None:
+        events = new("VkEvent[]", [self.device.event_handle(e) for e in cmd.events])
+        dst = _stages(cmd.target_stage, _TARGET_STAGES) or _BOTTOM
+        src_access, dst_access = memory_dependency(_ALL, dst, cmd.memory_barriers)
+        memory = new("VkMemoryBarrier*", {"sType": vk.VK_STRUCTURE_TYPE_MEMORY_BARRIER,
+                                          "srcAccessMask": src_access,
+                                          "dstAccessMask": dst_access})
+        buffers = self.buffer_barriers(cmd.buffer_barriers, table)
+        buffer_array = new("VkBufferMemoryBarrier[]", [
+            {"sType": vk.VK_STRUCTURE_TYPE_BUFFER_MEMORY_BARRIER,
+             "srcAccessMask": _access(int(sa)) & _allowed(_ALL)[1],
+             "dstAccessMask": _access(int(da)) & _allowed(dst)[1],
+             "srcQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
+             "dstQueueFamilyIndex": vk.VK_QUEUE_FAMILY_IGNORED,
+             "buffer": buf, "offset": off, "size": size}
+            for sa, da, buf, off, size in buffers] or 1)
+        self.fn.wait_events(self.cb, len(cmd.events), events, _ALL, dst, 1, memory,
+                            len(buffers), buffer_array, 0, _NULL)
+
+    # -- nesting and debug groups -----------------------------------------------------------
+    def execute(self, cmd: C.Execute, table: Any) -> None:
+        self.forget()
+        self.record(cmd.commands, cmd.binding_table if cmd.binding_table is not None
+                    else table)
+        self.forget()
+
+    def begin_debug_group(self, cmd: C.BeginDebugGroup, table: Any) -> None:
+        begin = self.device.begin_label
+        if begin is None:
+            return
+        color = tuple(cmd.color)[:4] if cmd.color is not None else (0.0, 0.0, 0.0, 0.0)
+        name = ffi.new("char[]", cmd.label.encode())
+        label = new("VkDebugUtilsLabelEXT*", {
+            "sType": vk.VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT, "pLabelName": name,
+            "color": list(color) + [0.0] * (4 - len(color))})
+        begin(self.cb, label)
+
+    def end_debug_group(self, cmd: C.EndDebugGroup, table: Any) -> None:
+        if self.device.end_label is not None:
+            self.device.end_label(self.cb)
+
+
+def make_descriptor_writes(entry: EntryPipeline, ranges: list) -> tuple[list, list]:
+    """([(set index, count, VkWriteDescriptorSet array)], what keeps them valid) binding
+    ``ranges`` = [(alloc, offset, length)] in the entry's binding order."""
+    groups, keep = [], []
+    for set_index, indices, first in entry.sets:
+        count = len(indices)
+        infos = new("VkDescriptorBufferInfo[]", [
+            (alloc.buffer, offset, length or WHOLE_SIZE)
+            for alloc, offset, length in ranges[first:first + count]])
+        writes = new("VkWriteDescriptorSet[]", count)
+        for i, binding in enumerate(indices):
+            w = writes[i]
+            w.sType = _WRITE_DESCRIPTOR_SET
+            w.dstBinding = binding
+            w.descriptorCount = 1
+            w.descriptorType = _STORAGE_BUFFER
+            w.pBufferInfo = infos + i
+        groups.append((set_index, count, writes))
+        keep.append(infos)
+    return groups, keep

@@ -1,0 +1,310 @@
+"""Vulkan-driver behaviour beyond the conformance suite: the slow paths Vulkan forces
+(unaligned fills and updates, misaligned bindings and indirect counts, staging), the
+fallback paths (descriptor pools, vkCmdPipelineBarrier), recording once, no barrier the
+program did not ask for, and the Khronos validation layer kept silent."""
+
+from __future__ import annotations
+
+import os
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import polyhal as hal
+
+ROOT = Path(__file__).resolve().parents[2]
+KERNELS = ROOT / "tests" / "conformance" / "kernels" / "glsl"
+
+if hal.drivers.probe("vulkan")[0] == 0:
+    pytest.skip(f"no Vulkan device: {hal.drivers.probe('vulkan')[1]}", allow_module_level=True)
+
+from polyhal.drivers.vulkan import encoder  # noqa: E402
+from polyhal.drivers.vulkan.instance import VALIDATION_LAYER, instance_layers  # noqa: E402
+
+HAS_LAYER = VALIDATION_LAYER in instance_layers()
+TWO = hal.PipelineLayout([hal.DescriptorSetLayout([
+    hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+    hal.DescriptorSetLayoutBinding(1)])])
+ONE = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
+
+
+@pytest.fixture(params=["push", "pool", "sync1"], scope="module")
+def device(request):
+    options = {"pool": {"push_descriptors": False}, "sync1": {"synchronization2": False},
+               "push": {}}[request.param]
+    with hal.create_device("vulkan", validation=HAS_LAYER, **options) as d:
+        yield d
+        assert d._driver.validation_messages == []
+
+
+@pytest.fixture(scope="module")
+def negate(device):
+    return device.create_executable(hal.ExecutableSource(
+        [hal.EntryPoint("negate", TWO)], {"spirv": (KERNELS / "negate.spv").read_bytes()}))
+
+
+@pytest.fixture(scope="module")
+def workgroup_ids(device):
+    return device.create_executable(hal.ExecutableSource(
+        [hal.EntryPoint("write_workgroup_ids", ONE)],
+        {"spirv": {"write_workgroup_ids": (KERNELS / "write_workgroup_ids.spv").read_bytes()}}))
+
+
+def run(device, record, mode=hal.CommandBufferMode.ONE_SHOT, table=None):
+    cb = device.create_command_buffer(mode, binding_capacity=len(table or ()))
+    with cb:
+        record(cb)
+    done = device.create_semaphore(0)
+    device.queue_execute(cb, signal=[(done, 1)], binding_table=table)
+    done.wait(1, timeout=30)
+    return cb
+
+
+def test_device_info(device):
+    info = device.info
+    assert info["api_version"] >= "1.2"
+    assert device.info["limits"]["max_push_constants"] >= 32
+    assert "spirv" in info["executable_formats"]
+
+
+@pytest.mark.parametrize("pattern_length", [1, 2, 4])
+def test_unaligned_fills(device, pattern_length):
+    """Every offset and length around the 4-byte words, on a buffer and a subspan."""
+    pattern = {1: 0xA7, 2: 0xB1C2, 4: 0xD1E2F3A4}[pattern_length]
+    size = 40
+    root = device.allocate_buffer(size + 3)
+    for base in (0, 3):
+        buffer = root.subspan(base, size)
+        cases = [(o, n) for o in range(0, 9, pattern_length)
+                 for n in range(0, 15, pattern_length)]
+        for offset, length in cases:
+            buffer.write(bytes(size))
+            run(device, lambda cb, b=buffer, o=offset, n=length: cb.fill_buffer(
+                b, o, n, pattern, pattern_length))
+            expected = bytearray(size)
+            expected[offset:offset + length] = (pattern.to_bytes(pattern_length, "little")
+                                                * 16)[:length]
+            assert buffer.read() == bytes(expected), (base, offset, length)
+
+
+def test_unaligned_updates(device):
+    data = bytes((i * 37 + 11) & 0xFF for i in range(64))
+    buffer = device.allocate_buffer(48)
+    for offset in range(6):
+        for length in (1, 2, 3, 5, 7, 8, 13, 30):
+            buffer.write(b"\xEE" * 48)
+            run(device, lambda cb, o=offset, n=length: cb.update_buffer(data, 3, buffer, o, n))
+            expected = bytearray(b"\xEE" * 48)
+            expected[offset:offset + length] = data[3:3 + length]
+            assert buffer.read() == bytes(expected), (offset, length)
+
+
+def test_large_unaligned_update_in_chunks(device):
+    """More than vkCmdUpdateBuffer's 64 KiB, at an odd offset."""
+    data = bytes((i * 131 + 7) & 0xFF for i in range(200_001))
+    buffer = device.allocate_buffer(200_010)
+    buffer.write(bytes(200_010))
+    run(device, lambda cb: cb.update_buffer(data, 0, buffer, 3, len(data)))
+    assert buffer.read() == bytes(3) + data + bytes(6)
+
+
+def test_misaligned_bindings_run_on_copies(device, negate):
+    """Offsets 4 and 8 are below minStorageBufferOffsetAlignment: the dispatch runs on
+    aligned copies, the writable one is copied back, the bytes around stay."""
+    source = device.buffer_from(struct.pack("<8i", *range(1, 9)))
+    target = device.buffer_from(struct.pack("<8i", *[99] * 8))
+
+    def record(cb):
+        cb.dispatch(negate, 0, 3, bindings=[(0, source, 8, 12), (1, target, 4, 12)])
+
+    run(device, record)
+    assert struct.unpack("<8i", target.read()) == (99, -3, -4, -5, 99, 99, 99, 99)
+
+
+def test_misaligned_binding_from_a_slot(device, negate):
+    source = device.buffer_from(struct.pack("<4i", 5, 6, 7, 8))
+    target = device.buffer_from(bytes(32))
+
+    def record(cb):
+        cb.dispatch(negate, 0, 4, bindings=[(0, hal.Slot(0)), (1, hal.Slot(1))])
+
+    run(device, record, hal.CommandBufferMode.DEFAULT, [source, (target, 12, 16)])
+    assert struct.unpack("<8i", target.read()) == (0, 0, 0, -5, -6, -7, -8, 0)
+
+
+def test_indirect_counts_at_a_misaligned_address(device, workgroup_ids):
+    """A workgroups buffer that is a subspan at byte 2: vkCmdDispatchIndirect needs a
+    4-byte aligned offset, so the counts are copied first."""
+    raw = device.buffer_from(b"\0\0" + struct.pack("<3I", 3, 1, 1) + b"\0\0")
+    counts = raw.subspan(2, 12)
+    out = device.buffer_from(struct.pack("<6I", *[0xCD] * 6))
+
+    def record(cb):
+        cb.dispatch_indirect(workgroup_ids, 0, counts, 0, bindings=[(0, out)])
+
+    run(device, record)
+    assert struct.unpack("<6I", out.read()) == (0, 1, 2, 0xCD, 0xCD, 0xCD)
+
+
+def test_host_access_through_staging(device):
+    """Device-local memory that the host cannot map is read and written by copies."""
+    buffer = device.allocate_buffer(100)
+    alloc = buffer.alloc
+    mapped, alloc.mapped = alloc.mapped, None  # as on a GPU without a host-visible heap
+    try:
+        buffer.write(bytes(range(100)))
+        assert buffer.read(7, 50) == bytes(range(7, 57))
+    finally:
+        alloc.mapped = mapped
+    assert buffer.read() == bytes(range(100))
+
+
+def test_size_zero_and_memory_types(device):
+    assert device.allocate_buffer(0).read() == b""
+    host = device.allocate_buffer(16, memory_type=hal.MemoryType.HOST_LOCAL
+                                  | hal.MemoryType.DEVICE_VISIBLE)
+    assert host.memory_type & hal.MemoryType.HOST_COHERENT
+
+
+def test_recorded_once_and_per_table(device):
+    """No slots: recorded at end().  Slots: recorded at the first submission with a
+    table, and reused while the table's contents are the same."""
+    a, b = device.allocate_buffer(16), device.allocate_buffer(16)
+    direct = run(device, lambda cb: cb.fill_buffer(a, 0, 16, 1, 1),
+                 hal.CommandBufferMode.DEFAULT)
+    assert direct.encoded.fixed is not None and not direct.encoded.has_slots
+    cb = run(device, lambda cb: cb.fill_buffer(hal.Slot(0), 0, 16, 2, 1),
+             hal.CommandBufferMode.DEFAULT, [a])
+    program = cb.encoded
+    first = program.recording(device._resolve_binding_table([a]))
+    for table in ([a], [b], [a]):
+        done = device.create_semaphore(0)
+        device.queue_execute(cb, signal=[(done, 1)], binding_table=table)
+        done.wait(1, timeout=30)
+    assert program.recording(device._resolve_binding_table([a])) is first
+    assert program.recording(device._resolve_binding_table([b])) is not first
+    assert a.read() == b.read() == b"\x02" * 16
+
+
+def count_barriers(device, record) -> int:
+    """Pipeline barriers that recording ``record`` emits."""
+    fn = device._driver.fn
+    calls = []
+    names = ("pipeline_barrier", "pipeline_barrier2")
+    saved = {n: getattr(fn, n) for n in names}
+    for name in names:
+        original = saved[name]
+        if original is not None:
+            setattr(fn, name, lambda *a, _o=original: (calls.append(1), _o(*a)))
+    try:
+        run(device, record)
+    finally:
+        for name, original in saved.items():
+            setattr(fn, name, original)
+    return len(calls)
+
+
+def test_no_barrier_the_program_did_not_ask_for(device, negate):
+    x, y = device.allocate_buffer(64), device.allocate_buffer(64)
+
+    def without(cb):
+        for i in range(8):
+            cb.push_constants(negate.entry_points[0].layout, 0, [])
+            cb.dispatch(negate, 0, 16, bindings=[(0, x), (1, y)] if i % 2 else [(0, y), (1, x)])
+        cb.fill_buffer(x, 0, 64, 0, 4)
+        cb.copy_buffer(x, 0, y, 0, 64)
+
+    def with_two(cb):
+        cb.dispatch(negate, 0, 16, bindings=[(0, x), (1, y)])
+        cb.execution_barrier()
+        cb.dispatch(negate, 0, 16, bindings=[(0, y), (1, x)])
+        cb.execution_barrier()
+        cb.fill_buffer(x, 0, 64, 0, 4)
+
+    assert count_barriers(device, without) == 0
+    assert count_barriers(device, with_two) == 2
+
+
+def test_serial_dispatch_type_orders_dispatches():
+    with hal.create_device("vulkan", dispatch_type="serial") as device:
+        assert device.info["dispatch_type"] == "serial"
+        buffer = device.allocate_buffer(16)
+        buffer.write(bytes(16))
+
+        def record(cb):
+            cb.fill_buffer(buffer, 0, 16, 0x11, 1)
+            cb.fill_buffer(buffer, 4, 8, 0x22, 1)
+
+        assert count_barriers(device, record) == 2
+        assert buffer.read() == b"\x11" * 4 + b"\x22" * 8 + b"\x11" * 4
+
+
+def test_debug_groups_and_nesting(device, negate):
+    x = device.buffer_from(struct.pack("<4i", 1, 2, 3, 4))
+    y = device.allocate_buffer(16)
+    inner = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+    with inner:
+        inner.begin_debug_group("inner", color=(1.0, 0.5, 0.0, 1.0))
+        inner.dispatch(negate, 0, 4, bindings=[(0, x), (1, y)])
+        inner.end_debug_group()
+
+    def record(cb):
+        cb.begin_debug_group("outer")
+        cb.execute_commands(inner)
+        cb.end_debug_group()
+
+    run(device, record)
+    assert struct.unpack("<4i", y.read()) == (-1, -2, -3, -4)
+
+
+def test_glsl_and_spirv_entry_points(device):
+    if "glsl" not in device.info["executable_formats"]:
+        pytest.skip("glslangValidator is not installed")
+    source = (KERNELS / "negate.comp").read_text()
+    exe = device.create_executable(hal.ExecutableSource(
+        [hal.EntryPoint("negate", TWO)], {"glsl": source}))
+    assert exe.format == "glsl"
+    with pytest.raises(hal.InvalidArgumentError, match="glslangValidator"):
+        device.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("negate", TWO)], {"glsl": source.replace("-input", "-inpt")}))
+    with pytest.raises(hal.InvalidArgumentError, match="not in the SPIR-V module"):
+        device.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("nope", TWO), hal.EntryPoint("negate", TWO)],
+            {"spirv": (KERNELS / "negate.spv").read_bytes()}))
+
+
+def test_barrier_mapping():
+    """HAL stages and scopes map onto Vulkan's; a default barrier is a full one."""
+    S, A = hal.ExecutionStage, hal.AccessScope
+    assert encoder._stages(S.DISPATCH, encoder._SOURCE_STAGES) == (
+        encoder._SHADER | encoder._INDIRECT)
+    assert encoder._stages(S.COMMAND_RETIRE | S.DISPATCH, encoder._SOURCE_STAGES) == (
+        encoder._ALL)
+    src, dst = encoder._SHADER, encoder._SHADER
+    barrier = hal.MemoryBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ | A.TRANSFER_READ)
+    assert encoder.memory_dependency(src, dst, (barrier,)) == (
+        encoder._SHADER_WRITE, encoder._SHADER_READ)
+    assert encoder.memory_dependency(encoder._ALL, encoder._ALL, ()) == (
+        encoder._MEMORY_WRITE, encoder._MEMORY_READ | encoder._MEMORY_WRITE)
+
+
+@pytest.mark.skipif(not HAS_LAYER, reason="the Khronos validation layer is not installed")
+@pytest.mark.parametrize("environment", [
+    {"POLYHAL_VULKAN_VALIDATION": "sync"},
+    {"POLYHAL_VULKAN_VALIDATION": "1", "POLYHAL_VULKAN_PUSH_DESCRIPTORS": "0",
+     "POLYHAL_VULKAN_SYNCHRONIZATION2": "0"},
+], ids=["push-sync2-hazards", "pool-sync1"])
+def test_conformance_suite_is_silent_under_validation(environment):
+    """The whole conformance suite on vulkan with the Khronos layer: no message at all."""
+    env = {**os.environ, **environment}
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", str(ROOT / "tests" / "conformance"),
+         "--drivers=vulkan", "-q", "-s", "-p", "no:cacheprovider"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+    output = proc.stdout + proc.stderr
+    messages = [line for line in output.splitlines() if "[vulkan validation]" in line]
+    assert proc.returncode == 0, output[-3000:]
+    assert not messages, "\n".join(messages[:5])
