@@ -52,7 +52,7 @@ class Buffer:
     """
 
     __slots__ = ("device", "alloc", "offset", "size", "memory_type", "usage", "access",
-                 "__weakref__")
+                 "usage_bits", "__weakref__")
 
     def __init__(self, device: Device, alloc: Allocation, offset: int, size: int,
                  memory_type: MemoryType, usage: BufferUsage, access: MemoryAccess):
@@ -62,6 +62,7 @@ class Buffer:
         self.size = size
         self.memory_type = memory_type
         self.usage = usage
+        self.usage_bits = int(usage)  # for fast checks while recording
         self.access = access
 
     def __repr__(self) -> str:

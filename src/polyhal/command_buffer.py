@@ -178,8 +178,28 @@ class CommandBuffer:
                 f"categories {self.categories!r}")
 
     # -- buffer references -----------------------------------------------------------------
-    def _ref(self, buffer: Any, offset: int, length: int, usage: int, what: str,
+    def _ref(self, buffer: Any, offset: int, length: int, usage: int, what: Any,
              align: int = 1) -> C.Ref:
+        """A Ref to a validated range; ``what`` (a str, or a format tuple) names the use."""
+        if (type(buffer) is Buffer and buffer.device is self.device and type(offset) is int
+                and type(length) is int):
+            # The common case, checked without building any message.
+            size = buffer.size
+            if length == WHOLE_BUFFER and 0 <= offset <= size:
+                length = size - offset
+            alloc = buffer.alloc
+            if (0 <= offset and 0 <= length and offset + length <= size and not alloc.released
+                    and (not usage or buffer.usage_bits & usage or not self._validate)
+                    and (align == 1 or not (offset % align or length % align)
+                         or not self._validate)):
+                self._allocs.add(alloc)
+                return C.Ref(alloc, -1, buffer.offset + offset, length)
+        if type(what) is tuple:
+            what = what[0] % what[1:]
+        return self._checked_ref(buffer, offset, length, usage, what, align)
+
+    def _checked_ref(self, buffer: Any, offset: int, length: int, usage: int, what: str,
+                     align: int) -> C.Ref:
         if type(buffer) is Slot:
             index = as_index(buffer.index, what)
             offset, length = as_index(offset, what), as_index(length, what)
@@ -203,7 +223,7 @@ class CommandBuffer:
         alloc = buffer.alloc
         if alloc.released:
             raise FailedPreconditionError(f"{what}: buffer was deallocated")
-        if self._validate and usage and not buffer.usage & usage:
+        if self._validate and usage and not buffer.usage_bits & usage:
             raise PermissionDeniedError(
                 f"{what}: buffer usage {BufferUsage(buffer.usage)!r} lacks "
                 f"{BufferUsage(usage)!r}")
@@ -354,7 +374,8 @@ class CommandBuffer:
         if not 0 <= set < len(layout.set_layouts):
             raise InvalidArgumentError(
                 f"descriptor set {set} is not in the layout (it has {len(layout.set_layouts)})")
-        bindings = list(bindings)
+        if type(bindings) is not list:
+            bindings = list(bindings)
         if len(bindings) > self._limits.max_bindings:
             raise ResourceExhaustedError(
                 f"{len(bindings)} bindings exceed the device's {self._limits.max_bindings}")
@@ -366,13 +387,20 @@ class CommandBuffer:
                 raise InvalidArgumentError(
                     f"binding {index} is not in descriptor set {set} (it has {sorted(known)})")
             entries[index] = ref
-        for s in [s for s in self._sets if s >= set]:
-            del self._sets[s]
-        self._sets[set] = entries
+        if set == 0:
+            self._sets = {0: entries}
+        else:
+            for s in [s for s in self._sets if s >= set]:
+                del self._sets[s]
+            self._sets[set] = entries
         self._layout = layout
         self._cached_state = None
 
     def _binding(self, b: Any, set_index: int) -> tuple[int, C.Ref]:
+        if type(b) is tuple and len(b) == 2 and type(b[0]) is int:
+            index = b[0]
+            return index, self._ref(b[1], 0, WHOLE_BUFFER, _USAGE_STORAGE,
+                                    ("set %d binding %d", set_index, index))
         if isinstance(b, Binding):
             index, buffer, offset, length = b.binding, b.buffer, b.offset, b.length
         else:
@@ -386,7 +414,7 @@ class CommandBuffer:
             length = rest[1] if len(rest) > 1 else WHOLE_BUFFER
         index = as_index(index, "binding index")
         return index, self._ref(buffer, offset, length, _USAGE_STORAGE,
-                                     f"set {set_index} binding {index}")
+                                ("set %d binding %d", set_index, index))
 
     def _binding_ref(self, b: Any, what: str) -> C.Ref:
         if isinstance(b, Binding):
@@ -586,7 +614,17 @@ def _constants(values: Any) -> bytes:
         data = np.ascontiguousarray(values).tobytes()
     else:
         try:
-            data = struct.pack(f"<{len(values)}I", *[v & 0xFFFFFFFF for v in values])
+            data = struct.pack(f"<{len(values)}I", *values)
+        except struct.error:  # negative values: their two's complement
+            data = None
+        except TypeError:
+            raise InvalidArgumentError(
+                f"push constants are bytes, 32-bit ints or a numpy array, got {values!r}"
+            ) from None
+    if data is None:
+        try:
+            data = struct.pack(f"<{len(values)}I",
+                               *[v & 0xFFFFFFFF if -2**31 <= v < 0 else v for v in values])
         except (TypeError, struct.error):
             raise InvalidArgumentError(
                 f"push constants are bytes, 32-bit ints or a numpy array, got {values!r}"

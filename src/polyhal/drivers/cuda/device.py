@@ -137,11 +137,11 @@ class CudaDevice(DriverDevice):
 
     def after_queued_work(self, fn: Callable[[], Any]) -> None:
         """Calls ``fn()`` on the completion thread once the work queued so far is done."""
+        # No submit lock: this runs from __del__ too, maybe on a thread inside execute.
         event = self.take_event()
-        with self._submit_lock:
-            token = next(self._tokens)
-            self._pending[token] = (event, lambda _error: fn(), None)
-            self.lib.ph_record(self.native_ptr, int(event), token)
+        token = next(self._tokens)
+        self._pending[token] = (event, lambda _error: fn(), None)
+        self.lib.ph_record(self.native_ptr, int(event), token)
 
     # -- memory ---------------------------------------------------------------------------
     def allocate(self, size: int, memory_type: MemoryType, usage: int) -> CudaAllocation:
