@@ -21,16 +21,6 @@ from .support import Binder
 BINDER_MODES = ("direct", "slot")
 
 
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--drivers", default=None,
-        help="comma list of polyhal drivers to test (default: $POLYHAL_TEST_DRIVERS, "
-             "else hal.available_drivers() plus local-sync)")
-    parser.addoption(
-        "--kernel-format", default=None,
-        help="offer the test kernels in this format only (c, spirv, glsl, cuda)")
-
-
 def selected_drivers(config: pytest.Config) -> list[str]:
     spec = config.getoption("--drivers") or os.environ.get("POLYHAL_TEST_DRIVERS")
     names = spec.split(",") if spec else [*hal.available_drivers(), "local-sync"]

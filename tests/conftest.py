@@ -1,0 +1,15 @@
+"""Options shared by every test folder (registered here so `pytest tests --drivers=…` works)."""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--drivers", default=None,
+        help="comma list of polyhal drivers for the conformance suite (default: "
+             "$POLYHAL_TEST_DRIVERS, else hal.available_drivers() plus local-sync)")
+    parser.addoption(
+        "--kernel-format", default=None,
+        help="offer the conformance kernels in this format only (c, spirv, glsl, cuda)")
