@@ -95,7 +95,7 @@ class CommandBuffer:
         "device", "mode", "categories", "binding_capacity", "_state", "_commands",
         "_slot_checks", "_allocs", "_constants", "_layout", "_sets", "_debug_depth",
         "encoded", "_submitted", "_validate", "_limits", "_events", "_categories",
-        "_cached_state", "_last_dispatch", "__weakref__",
+        "_cached_state", "_last_dispatch", "_one_shot", "__weakref__",
     )
 
     def __init__(self, device: Device, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
@@ -114,6 +114,7 @@ class CommandBuffer:
         self.binding_capacity = as_index(binding_capacity, "binding_capacity")
         self._limits = device._driver.limits
         self._validate = not self.mode & CommandBufferMode.UNVALIDATED
+        self._one_shot = bool(self.mode & CommandBufferMode.ONE_SHOT)
         self._state = _INITIAL
         self._commands: list = []
         # (ref, required usage, alignment, what) for each slot reference, checked at submit.
@@ -538,7 +539,7 @@ class CommandBuffer:
     def check_submittable(self) -> None:
         if self._state != _EXECUTABLE:
             raise FailedPreconditionError("command buffer submitted before end()")
-        if self._submitted and self.mode & CommandBufferMode.ONE_SHOT:
+        if self._submitted and self._one_shot:
             raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted once")
         for alloc in self._allocs:
             if alloc.released:

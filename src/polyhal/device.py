@@ -153,6 +153,7 @@ class Device:
         self.info.setdefault("executable_formats", list(driver_device.executable_formats))
         self._lock = threading.Condition(threading.Lock())
         self._inflight: set[_Submission] = set()
+        self._idle_waiters = 0
         self._issue_queue: _queue.SimpleQueue | None = None
         self._tls = threading.local()
         self._closed = False
@@ -357,9 +358,13 @@ class Device:
     def wait_idle(self, timeout: float | None = None) -> None:
         """Waits until every submission completed; DeadlineExceededError on timeout."""
         with self._lock:
-            if not self._lock.wait_for(lambda: not self._inflight, timeout):
-                raise DeadlineExceededError(
-                    f"{len(self._inflight)} submissions still pending after {timeout} s")
+            self._idle_waiters += 1
+            try:
+                if not self._lock.wait_for(lambda: not self._inflight, timeout):
+                    raise DeadlineExceededError(
+                        f"{len(self._inflight)} submissions still pending after {timeout} s")
+            finally:
+                self._idle_waiters -= 1
 
     def close(self) -> None:
         """Cancels submissions still waiting, waits for running ones, releases the device."""
@@ -478,7 +483,7 @@ class Device:
     def _retire(self, sub: _Submission) -> None:
         with self._lock:
             self._inflight.discard(sub)
-            if not self._inflight:
+            if self._idle_waiters and not self._inflight:
                 self._lock.notify_all()
 
 

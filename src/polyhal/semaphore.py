@@ -27,7 +27,8 @@ Timepoint = Callable[["Semaphore"], None]
 class Semaphore:
     """A 64-bit timeline: it only moves forward; a failure is sticky and the first wins."""
 
-    __slots__ = ("device", "_cond", "_value", "_failure", "_timepoints", "__weakref__")
+    __slots__ = ("device", "_cond", "_value", "_failure", "_timepoints", "_waiters",
+                 "__weakref__")
 
     def __init__(self, device: Device | None = None, initial_value: int = 0):
         initial_value = as_index(initial_value, "semaphore initial value")
@@ -38,6 +39,7 @@ class Semaphore:
         self._value = int(initial_value)
         self._failure: tuple[StatusCode, str] | None = None
         self._timepoints: list[list[Any]] = []
+        self._waiters = 0  # threads blocked in wait(): notify only when there are some
 
     def __repr__(self) -> str:
         state = f"failed {self._failure[0].name}" if self._failure else f"value {self._value}"
@@ -73,7 +75,8 @@ class Semaphore:
     def _advance(self, value: int) -> list[Timepoint]:
         """Under the lock: sets the value, wakes waiters, returns the timepoints to fire."""
         self._value = value
-        self._cond.notify_all()
+        if self._waiters:
+            self._cond.notify_all()
         if not self._timepoints:
             return []
         fired = [tp[1] for tp in self._timepoints if tp[0] <= value]
@@ -109,7 +112,8 @@ class Semaphore:
 
     def _set_failure(self, code: StatusCode, message: str) -> list[Timepoint]:
         self._failure = (code, message)
-        self._cond.notify_all()
+        if self._waiters:
+            self._cond.notify_all()
         fired = [tp[1] for tp in self._timepoints]
         self._timepoints = []
         return fired
@@ -127,13 +131,17 @@ class Semaphore:
                     raise DeadlineExceededError(
                         f"semaphore at {self._value}, waiting for {value} (poll)")
                 deadline = None if timeout is None else time.monotonic() + timeout
-                while self._failure is None and self._value < value:
-                    remaining = None if deadline is None else deadline - time.monotonic()
-                    if remaining is not None and remaining <= 0:
-                        raise DeadlineExceededError(
-                            f"semaphore at {self._value}, waiting for {value}: "
-                            f"timed out after {timeout} s")
-                    self._cond.wait(remaining)
+                self._waiters += 1
+                try:
+                    while self._failure is None and self._value < value:
+                        remaining = None if deadline is None else deadline - time.monotonic()
+                        if remaining is not None and remaining <= 0:
+                            raise DeadlineExceededError(
+                                f"semaphore at {self._value}, waiting for {value}: "
+                                f"timed out after {timeout} s")
+                        self._cond.wait(remaining)
+                finally:
+                    self._waiters -= 1
             if self._failure is not None:
                 raise self._error()
 

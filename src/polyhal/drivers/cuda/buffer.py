@@ -144,6 +144,7 @@ class Memory:
             ptr = alloc.ptr
             dev.after_queued_work(lambda: check(cu.cuMemFreeHost(ptr), "cuMemFreeHost"))
         elif self.pool is not None and not dev.closed:
+            dev.drain()  # behind every queued submission, which may still use it
             check(cu.cuMemFreeAsync(alloc.ptr, dev.stream), "cuMemFreeAsync")
         elif self.pool is not None:
             check(cu.cuMemFreeAsync(alloc.ptr, 0), "cuMemFreeAsync")

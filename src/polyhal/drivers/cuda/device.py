@@ -1,9 +1,10 @@
 """The CUDA device: primary context, streams, memory, executables and the queue.
 
-The queue is stream 0 of the device.  ``execute`` puts a submission's command buffers on
-it (stream programs through the native launcher, graphs with cuGraphLaunch), records a
-CUDA event behind them and queues the event, in C, for the completion thread, which waits
-for it (cuEventSynchronize, without the GIL) and reports completion to the front end.
+The queue is stream 0 of the device.  ``execute`` hands a submission's command buffers
+to the native submit thread (native/launcher.c), which puts them on the stream (stream
+programs through the launcher, graphs with cuGraphLaunch), records a CUDA event behind
+them and queues the event for the completion thread; that thread waits for it
+(cuEventSynchronize, in C, without the GIL) and reports completion to the front end.
 The timeline semaphores stay on the host; a CUDA event marks each submission's device
 completion.  The completion thread, rather than cuLaunchHostFunc, keeps the front end's
 callbacks off the driver's internal thread, where they could not call CUDA at all.
@@ -22,7 +23,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ...errors import HalError, InvalidArgumentError
+from ...errors import HalError, InvalidArgumentError, ResourceExhaustedError
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
 from . import encoder, executable, kernels, launcher
@@ -64,13 +65,11 @@ class CudaDevice(DriverDevice):
         self.native = launcher.Device(ctypes.addressof(launcher.api()), int(self.context))
         for i, s in enumerate(self.streams):
             self.native.streams[i] = int(s)
-            self.native.join_events[i] = int(self._new_event())
-        self.native.fork_event = int(self._new_event())
+            self.native.join_events[i] = self._new_event()
+        self.native.fork_event = self._new_event()
         self.native_ptr = ctypes.addressof(self.native)
         if len(self.streams) > 1:
             self.lib.ph_pool_create(self.native_ptr, len(self.streams) - 1)
-        self.result = launcher.Result()
-        self.result_ptr = ctypes.addressof(self.result)
         self._transfer: tuple | None = None
         self._indirect: tuple | None = None
         try:
@@ -83,7 +82,8 @@ class CudaDevice(DriverDevice):
         self._submit_lock = threading.Lock()
         self._tokens = itertools.count(1)
         self._pending: dict[int, tuple] = {}  # token → (event, done, error)
-        self.lib.ph_queue_create(self.native_ptr)
+        if self.lib.ph_queue_create(self.native_ptr):
+            raise ResourceExhaustedError("could not start the cuda submit thread")
         self._completion_thread = threading.Thread(
             target=self._complete, name=f"polyhal-cuda{self.index}-completion", daemon=True)
         self._completion_thread.start()
@@ -123,25 +123,35 @@ class CudaDevice(DriverDevice):
         check(cu.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
 
     # -- events ---------------------------------------------------------------------------
-    def _new_event(self) -> Any:
-        return check(cu.cuEventCreate(cu.CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate")
+    def _new_event(self) -> int:
+        return int(check(cu.cuEventCreate(cu.CUevent_flags.CU_EVENT_DISABLE_TIMING),
+                         "cuEventCreate"))
 
-    def take_event(self) -> Any:
+    def take_event(self) -> int:
+        """An event handle (an int, which cuda-bindings also takes) from the device's pool."""
         try:
             return self._events.pop()
         except IndexError:
             return self._new_event()
 
-    def give_event(self, event: Any) -> None:
+    def give_event(self, event: int) -> None:
         self._events.append(event)
 
     def after_queued_work(self, fn: Callable[[], Any]) -> None:
         """Calls ``fn()`` on the completion thread once the work queued so far is done."""
         # No submit lock: this runs from __del__ too, maybe on a thread inside execute.
+        if self.closed:
+            fn()
+            return
         event = self.take_event()
         token = next(self._tokens)
         self._pending[token] = (event, lambda _error: fn(), None)
-        self.lib.ph_record(self.native_ptr, int(event), token)
+        self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event, token)
+
+    def drain(self) -> None:
+        """Waits until every queued submission is on the device's stream (not done)."""
+        if not self.closed:
+            self.lib.ph_submit_drain(self.native_ptr)
 
     # -- memory ---------------------------------------------------------------------------
     def allocate(self, size: int, memory_type: MemoryType, usage: int) -> CudaAllocation:
@@ -195,29 +205,32 @@ class CudaDevice(DriverDevice):
         with self._submit_lock:
             token = next(self._tokens)
             event = self.take_event()
-            handle = int(event)
             self._pending[token] = (event, done, None)
             try:
                 last = work[-1]
                 for item in work:
-                    item.encoded.launch(self, item.binding_table,
-                                        handle if item is last else None, token)
+                    item.encoded.submit(self, item.binding_table,
+                                        event if item is last else None, token)
             except HalError as e:
-                # Complete the submission behind whatever of it was enqueued.
+                # Complete the submission behind whatever of it was queued.
                 self._pending[token] = (event, done, e)
-                self.lib.ph_record(self.native_ptr, handle, token)
+                self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event,
+                                   token)
 
     def _complete(self) -> None:
         """The completion thread: reports each submission's end in queue order."""
-        token = ctypes.c_uint64()
+        token, failed = ctypes.c_uint64(), ctypes.c_int64()
         while True:
-            rc = self.lib.ph_complete_next(self.native_ptr, ctypes.byref(token))
+            rc = self.lib.ph_complete_next(self.native_ptr, ctypes.byref(token),
+                                           ctypes.byref(failed))
             if token.value == _STOP:
                 return
             event, done, error = self._pending.pop(token.value)
             self.give_event(event)
             if rc and error is None:
-                error = cuda_error(rc, "work on the device")
+                where = (f"command {failed.value} of a command buffer" if failed.value >= 0
+                         else "work on the device")
+                error = cuda_error(rc, where)
             try:
                 done(error)
             except Exception:  # a completion callback must not stop the queue
@@ -226,7 +239,8 @@ class CudaDevice(DriverDevice):
     def close(self) -> None:
         if self.closed:
             return
-        self.lib.ph_complete_push(self.native_ptr, None, _STOP)
+        self.lib.ph_queue_stop(self.native_ptr)
+        self.lib.ph_complete_push(self.native_ptr, _STOP)
         self._completion_thread.join()
         self.lib.ph_queue_destroy(self.native_ptr)
         self.closed = True

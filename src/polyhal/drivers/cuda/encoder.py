@@ -26,11 +26,13 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from ... import commands as C
+from ...errors import ResourceExhaustedError
 from ...types import CommandBufferMode
 from . import graph as graphs
-from .api import cuda_error
 from .launcher import (
     CMD,
+    JOB_GRAPH,
+    JOB_STREAM,
     OP_COPY,
     OP_DISPATCH,
     OP_FILL,
@@ -136,31 +138,25 @@ class Encoded:
         self.graph: graphs.CudaGraph | None = None
         self.submitted = False
 
-    def launch(self, device: CudaDevice, table: Any, event: int | None, token: int) -> None:
-        """Enqueues the command buffer on the device's queue; then, if ``event`` is given,
-        records it and queues it with ``token`` for the completion thread.
+    def submit(self, device: CudaDevice, table: Any, event: int | None, token: int) -> None:
+        """Queues the command buffer for the device's submit thread; with ``event`` (the
+        submission's last command buffer), also the submission's completion ``token``.
 
-        The caller holds the device's submit lock.  Raises the error of a failed call.
+        The caller holds the device's submit lock.  Raises the error of a graph build.
         """
-        if self.graph is None and self.submitted and self.commands:
-            self.graph = graphs.build(device, self.commands)
-        self.submitted = True
         graph = self.graph
-        count = self.slot_count if graph is None else graph.slot_count
+        if graph is None and self.submitted and self.commands:
+            graph = self.graph = graphs.build(device, self.commands)
+        self.submitted = True
+        if graph is not None:
+            kind, target, count = JOB_GRAPH, graph.native_ptr, graph.slot_count
+        else:
+            kind, target, count = JOB_STREAM, self.program_ptr, self.slot_count
         slots = None
         if count:
             slots = (Slot * count)(*[(e.alloc.ptr + e.offset, e.length) for e in table[:count]])
-        result = device.result
-        if graph is not None:
-            rc = device.lib.ph_graph_launch(device.native_ptr, graph.native_ptr, slots, count,
-                                            event, token, device.result_ptr)
-            what = "launching the command buffer's CUDA graph"
-        else:
-            rc = device.lib.ph_stream_execute(device.native_ptr, self.program_ptr, slots, event,
-                                              token, device.result_ptr)
-            what = f"command {result.failed_command} of the command buffer"
-        if rc:
-            raise cuda_error(rc, what)
+        if device.lib.ph_submit(device.native_ptr, kind, target, slots, count, event, token):
+            raise ResourceExhaustedError("out of host memory queueing a submission")
 
 
 def encode(device: CudaDevice, commands: list, mode: Any = None) -> Encoded:

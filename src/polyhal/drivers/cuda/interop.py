@@ -40,6 +40,7 @@ def array_interface(alloc: CudaAllocation, offset: int, size: int, dtype: Any = 
                     shape: Any = None) -> dict[str, Any]:
     """``__cuda_array_interface__`` (v3) of ``size`` bytes at ``offset``."""
     dtype, shape = _typed(size, dtype, shape)
+    alloc.device.drain()  # consumers synchronize with the stream: queued work must be on it
     return {"shape": shape, "typestr": dtype.str, "descr": [("", dtype.str)],
             "data": (alloc.ptr + offset if size else 0, False), "strides": None,
             "version": 3, "stream": int(alloc.device.stream)}
@@ -59,6 +60,7 @@ def dlpack_capsule(alloc: CudaAllocation, offset: int, size: int, stream: Any = 
     dtype, shape = _typed(size, dtype, shape)
     if stream != -1:
         device = alloc.device
+        device.drain()
         event = device.take_event()
         device.bind()
         check(cu.cuEventRecord(event, device.stream), "cuEventRecord")

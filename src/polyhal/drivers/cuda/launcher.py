@@ -24,6 +24,8 @@ REF = struct.Struct("<qQQ")
 
 OP_NOP, OP_DISPATCH, OP_FILL, OP_COPY, OP_UPDATE, OP_FORK, OP_JOIN, OP_INDIRECT_UPDATE = range(8)
 FLAG_DEVICE_UPDATABLE = 1
+#: Jobs of the submit thread.
+JOB_STREAM, JOB_GRAPH, JOB_RECORD = 1, 2, 3
 
 #: Driver entry points, in ph_api_t order, by their exported (versioned) names.
 API_FUNCTIONS = (
@@ -58,11 +60,7 @@ class Device(ctypes.Structure):
                 ("streams", ctypes.c_void_p * MAX_STREAMS), ("fork_event", ctypes.c_void_p),
                 ("join_events", ctypes.c_void_p * MAX_STREAMS),
                 ("fill_kernel", ctypes.c_void_p), ("copy_kernel", ctypes.c_void_p),
-                ("pool", ctypes.c_void_p), ("completions", ctypes.c_void_p)]
-
-
-class Result(ctypes.Structure):
-    _fields_ = [("failed_command", ctypes.c_int64), ("code", ctypes.c_int32)]
+                ("pool", ctypes.c_void_p), ("queue", ctypes.c_void_p)]
 
 
 @functools.cache
@@ -79,12 +77,12 @@ def library() -> ctypes.CDLL:
     lib = ctypes.CDLL(str(compile_shared(source, ("-O2",), "cuda-launcher")))
     p, u64 = ctypes.c_void_p, ctypes.c_uint64
     for name, restype, args in (
-            ("ph_stream_execute", ctypes.c_int, [p, p, p, p, u64, p]),
-            ("ph_graph_launch", ctypes.c_int, [p, p, p, u64, p, u64, p]),
-            ("ph_record", ctypes.c_int, [p, p, u64]),
-            ("ph_complete_push", None, [p, p, u64]),
-            ("ph_complete_next", ctypes.c_int, [p, p]),
-            ("ph_queue_create", p, [p]), ("ph_queue_destroy", None, [p]),
+            ("ph_submit", ctypes.c_int, [p, ctypes.c_uint32, p, p, u64, p, u64]),
+            ("ph_submit_drain", None, [p]),
+            ("ph_complete_push", None, [p, u64]),
+            ("ph_complete_next", ctypes.c_int, [p, p, p]),
+            ("ph_queue_create", ctypes.c_int, [p]), ("ph_queue_stop", None, [p]),
+            ("ph_queue_destroy", None, [p]),
             ("ph_pool_create", p, [p, ctypes.c_int]), ("ph_pool_destroy", None, [p])):
         fn = getattr(lib, name)
         fn.restype = restype

@@ -25,6 +25,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 typedef int CUresult;
 typedef void* CUstream;
@@ -41,6 +42,7 @@ typedef unsigned long long CUdeviceptr;
 #define PH_COPY_THREADS 256
 #define PH_COPY_MAX_BLOCKS 4096
 #define PH_THREADED_MIN 64 /* records in a group worth waking the launch threads for */
+#define PH_SUBMIT_SPIN_US 50.0 /* the submit thread stays awake this long after a job */
 
 /* Record ops; the same records describe stream programs and the slot-dependent nodes of
  * a graph (then `node` names the graph node whose parameters they rebuild). */
@@ -125,7 +127,7 @@ typedef struct {
   CUfunction fill_kernel; /* builtin kernels (kernels.py): unaligned fills, graph transfers */
   CUfunction copy_kernel;
   struct ph_pool* pool;   /* launch threads for streams 1..n-1, or NULL */
-  struct ph_queue* completions;
+  struct ph_queue* queue; /* the submit thread and the completion queue */
 } ph_device_t;
 
 typedef struct {
@@ -381,82 +383,10 @@ static CUresult run_group(const ph_device_t* dev, const ph_program_t* prog, uint
   return rc;
 }
 
-/* -- the completion queue ---------------------------------------------------------------
- * Each submission ends with an event recorded on stream 0 and pushed here with the front
- * end's token; the completion thread blocks in ph_complete_next (in C, without the GIL),
- * waits for the oldest event and returns its token.  A Python queue would wake that
- * thread into the interpreter at every submission and make the submitting thread fight
- * it for the GIL. */
-#define PH_QUEUE_CAPACITY 16384
-typedef struct { void* event; uint64_t token; } ph_pending_t;
-
-struct ph_queue {
-  pthread_mutex_t lock;
-  pthread_cond_t ready, space;
-  uint64_t head, tail; /* entries [head, tail) are pending */
-  ph_pending_t entries[PH_QUEUE_CAPACITY];
-};
-
-void* ph_queue_create(ph_device_t* dev) {
-  struct ph_queue* q = calloc(1, sizeof(struct ph_queue));
-  if (!q) return NULL;
-  pthread_mutex_init(&q->lock, NULL);
-  pthread_cond_init(&q->ready, NULL);
-  pthread_cond_init(&q->space, NULL);
-  dev->completions = q;
-  return q;
-}
-
-void ph_queue_destroy(ph_device_t* dev) {
-  free(dev->completions);
-  dev->completions = NULL;
-}
-
-/* Queues (event, token); event NULL: nothing to wait for. */
-void ph_complete_push(const ph_device_t* dev, const void* event, uint64_t token) {
-  struct ph_queue* q = dev->completions;
-  pthread_mutex_lock(&q->lock);
-  while (q->tail - q->head == PH_QUEUE_CAPACITY) pthread_cond_wait(&q->space, &q->lock);
-  q->entries[q->tail % PH_QUEUE_CAPACITY] = (ph_pending_t){(void*)event, token};
-  q->tail++;
-  pthread_cond_signal(&q->ready);
-  pthread_mutex_unlock(&q->lock);
-}
-
-/* Blocks until the oldest pending event has completed; returns its wait's CUresult and
- * stores its token. */
-int ph_complete_next(const ph_device_t* dev, uint64_t* token) {
-  struct ph_queue* q = dev->completions;
-  pthread_mutex_lock(&q->lock);
-  while (q->head == q->tail) pthread_cond_wait(&q->ready, &q->lock);
-  ph_pending_t next = q->entries[q->head % PH_QUEUE_CAPACITY];
-  pthread_mutex_unlock(&q->lock);
-  CUresult rc = 0;
-  if (next.event) {
-    rc = dev->api->ctx_set_current(dev->ctx);
-    if (!rc) rc = dev->api->event_synchronize((CUevent)next.event);
-  }
-  pthread_mutex_lock(&q->lock); /* pop only now: a full queue waits for the device */
-  q->head++;
-  pthread_cond_signal(&q->space);
-  pthread_mutex_unlock(&q->lock);
-  *token = next.token;
-  return rc;
-}
-
-/* Records `event` on stream 0 and queues it for the completion thread. */
-static CUresult finish(const ph_device_t* dev, const void* event, uint64_t token) {
-  CUresult rc = dev->api->event_record((CUevent)event, dev->streams[0]);
-  if (!rc) ph_complete_push(dev, event, token);
-  return rc;
-}
-
-/* Runs a stream program on the device's streams, then, if `event` is given, records it on
- * stream 0 and queues it with `token` for the completion thread.
- * Returns 0 or the first failing CUresult (its record index in `result`). */
-int ph_stream_execute(const ph_device_t* dev, const ph_program_t* prog,
-                      const ph_slot_t* table, const void* event, uint64_t token,
-                      ph_result_t* result) {
+/* Runs a stream program on the device's streams; the first failing CUresult, if any,
+ * goes to `result` with its record index. */
+static void stream_execute(const ph_device_t* dev, const ph_program_t* prog,
+                           const ph_slot_t* table, ph_result_t* result) {
   ph_params_t params;
   CUresult rc = dev->api->ctx_set_current(dev->ctx);
   result->failed_command = -1;
@@ -471,16 +401,13 @@ int ph_stream_execute(const ph_device_t* dev, const ph_program_t* prog,
       i = c->grid[1] - 1; /* the JOIN comes next */
     }
   }
-  if (!rc && event) rc = finish(dev, event, token);
   result->code = rc;
-  return rc;
 }
 
 /* Launches a graph on stream 0, first rebuilding the parameters of its slot-dependent
  * nodes when the binding table differs from the one they were last set for. */
-int ph_graph_launch(const ph_device_t* dev, ph_graph_t* g, const ph_slot_t* table,
-                    uint64_t table_count, const void* event, uint64_t token,
-                    ph_result_t* result) {
+static void graph_launch(const ph_device_t* dev, ph_graph_t* g, const ph_slot_t* table,
+                         uint64_t table_count, ph_result_t* result) {
   const ph_api_t* api = dev->api;
   const ph_program_t* prog = &g->slot_nodes;
   ph_params_t params;
@@ -510,18 +437,220 @@ int ph_graph_launch(const ph_device_t* dev, ph_graph_t* g, const ph_slot_t* tabl
     g->needs_upload = 0;
   }
   if (!rc) rc = api->graph_launch(g->exec, dev->streams[0]);
-  if (!rc && event) rc = finish(dev, event, token);
   result->code = rc;
-  return rc;
 }
 
-/* Records `event` on stream 0 behind whatever was enqueued before and queues it with
- * `token`; if that fails, queues the token alone (its submission failed). */
-int ph_record(const ph_device_t* dev, const void* event, uint64_t token) {
-  CUresult rc = dev->api->ctx_set_current(dev->ctx);
-  if (!rc) rc = finish(dev, event, token);
-  if (rc) ph_complete_push(dev, NULL, token);
-  return rc;
+/* -- queues ----------------------------------------------------------------------------
+ * A growable FIFO of fixed-size items, for the submit queue and the completion queue. */
+typedef struct {
+  pthread_mutex_t lock;
+  pthread_cond_t ready, idle;
+  char* items;
+  size_t item_size, capacity;
+  uint64_t head, tail; /* items [head, tail) are queued */
+  uint64_t done;       /* items the consumer has finished with (ph_submit_drain) */
+} ph_ring_t;
+
+static void ring_init(ph_ring_t* r, size_t item_size) {
+  pthread_mutex_init(&r->lock, NULL);
+  pthread_cond_init(&r->ready, NULL);
+  pthread_cond_init(&r->idle, NULL);
+  r->item_size = item_size;
+  r->capacity = 256;
+  r->items = malloc(r->capacity * item_size);
+}
+
+static void ring_push(ph_ring_t* r, const void* item) {
+  pthread_mutex_lock(&r->lock);
+  if (r->tail - r->head == r->capacity) { /* grow, keeping each item at index % capacity */
+    char* items = malloc(2 * r->capacity * r->item_size);
+    for (uint64_t i = r->head; i < r->tail; i++)
+      memcpy(items + (i % (2 * r->capacity)) * r->item_size,
+             r->items + (i % r->capacity) * r->item_size, r->item_size);
+    free(r->items);
+    r->items = items;
+    r->capacity *= 2;
+  }
+  memcpy(r->items + (r->tail % r->capacity) * r->item_size, item, r->item_size);
+  __atomic_store_n(&r->tail, r->tail + 1, __ATOMIC_RELEASE);
+  pthread_cond_signal(&r->ready);
+  pthread_mutex_unlock(&r->lock);
+}
+
+static double now_us(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+}
+
+/* Pops the oldest item, waiting for one; spins `spin_us` first, so that a producer
+ * pushing again soon (back-to-back submissions) finds the consumer awake. */
+static void ring_pop(ph_ring_t* r, void* item, double spin_us) {
+  if (spin_us > 0 && __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == r->head) {
+    double until = now_us() + spin_us;
+    while (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == r->head && now_us() < until) {}
+  }
+  pthread_mutex_lock(&r->lock);
+  while (r->head == r->tail) pthread_cond_wait(&r->ready, &r->lock);
+  memcpy(item, r->items + (r->head % r->capacity) * r->item_size, r->item_size);
+  r->head++;
+  pthread_mutex_unlock(&r->lock);
+}
+
+static void ring_done(ph_ring_t* r) {
+  pthread_mutex_lock(&r->lock);
+  r->done++;
+  pthread_cond_broadcast(&r->idle);
+  pthread_mutex_unlock(&r->lock);
+}
+
+/* -- the submit thread -----------------------------------------------------------------
+ * execute() in Python only queues jobs; this thread makes the driver calls, so a
+ * submission costs its caller a few microseconds whatever it launches, and recording the
+ * next command buffer overlaps the launches of the last one.  Each submission ends with
+ * an event recorded on stream 0 and handed, with the submission's token, to the
+ * completion queue; a job that fails skips the rest of its submission, which completes
+ * with the error once what was enqueued before the failure is done. */
+enum { PH_JOB_STREAM = 1, PH_JOB_GRAPH = 2, PH_JOB_RECORD = 3, PH_JOB_STOP = 4 };
+
+typedef struct {
+  uint32_t kind;
+  const void* target;   /* ph_program_t* or ph_graph_t* */
+  ph_slot_t* table;     /* a copy of the binding table, freed once used */
+  uint64_t table_count;
+  const void* event;    /* on the submission's last job: record it, then complete */
+  uint64_t token;
+} ph_job_t;
+
+typedef struct {
+  const void* event;    /* NULL: nothing to wait for */
+  uint64_t token;
+  int32_t code;         /* the launch's failure, 0 if none */
+  int64_t failed_command;
+} ph_completion_t;
+
+struct ph_queue {
+  ph_ring_t jobs, completions;
+  pthread_t thread;
+  int running;
+};
+
+static void run_job(const ph_device_t* dev, const ph_job_t* job, uint64_t* failed_token,
+                    ph_result_t* failure) {
+  ph_result_t result = {-1, 0};
+  if (job->token != *failed_token) {
+    if (job->kind == PH_JOB_STREAM)
+      stream_execute(dev, job->target, job->table, &result);
+    else if (job->kind == PH_JOB_GRAPH)
+      graph_launch(dev, (ph_graph_t*)job->target, job->table, job->table_count, &result);
+    if (result.code) {
+      *failed_token = job->token;
+      *failure = result;
+    }
+  }
+  free(job->table);
+  if (!job->event) return;
+  ph_completion_t done = {job->event, job->token, 0, -1};
+  if (job->token == *failed_token) {
+    done.code = failure->code;
+    done.failed_command = failure->failed_command;
+  }
+  if (dev->api->event_record((CUevent)job->event, dev->streams[0])) done.event = NULL;
+  ring_push(&dev->queue->completions, &done);
+}
+
+static void* submit_main(void* arg) {
+  const ph_device_t* dev = (const ph_device_t*)arg;
+  uint64_t failed_token = 0;
+  ph_result_t failure = {-1, 0};
+  dev->api->ctx_set_current(dev->ctx);
+  for (;;) {
+    ph_job_t job;
+    ring_pop(&dev->queue->jobs, &job, PH_SUBMIT_SPIN_US);
+    if (job.kind == PH_JOB_STOP) break;
+    run_job(dev, &job, &failed_token, &failure);
+    ring_done(&dev->queue->jobs);
+  }
+  return NULL;
+}
+
+/* Starts the submit thread and the queues; 0 on success. */
+int ph_queue_create(ph_device_t* dev) {
+  struct ph_queue* q = calloc(1, sizeof(struct ph_queue));
+  if (!q) return -1;
+  ring_init(&q->jobs, sizeof(ph_job_t));
+  ring_init(&q->completions, sizeof(ph_completion_t));
+  dev->queue = q;
+  if (pthread_create(&q->thread, NULL, submit_main, dev) != 0) return -1;
+  q->running = 1;
+  return 0;
+}
+
+/* Stops the submit thread once it has run every queued job. */
+void ph_queue_stop(ph_device_t* dev) {
+  struct ph_queue* q = dev->queue;
+  if (!q || !q->running) return;
+  ph_job_t stop = {PH_JOB_STOP, NULL, NULL, 0, NULL, 0};
+  ring_push(&q->jobs, &stop);
+  pthread_join(q->thread, NULL);
+  q->running = 0;
+}
+
+/* Frees the queues (after ph_queue_stop and the completion thread's end). */
+void ph_queue_destroy(ph_device_t* dev) {
+  struct ph_queue* q = dev->queue;
+  if (!q) return;
+  free(q->jobs.items);
+  free(q->completions.items);
+  free(q);
+  dev->queue = NULL;
+}
+
+/* Queues a stream program (kind 1) or a graph (kind 2) with a copy of its binding table;
+ * on the submission's last job `event` is recorded behind it and completes `token`.  A
+ * RECORD job (kind 3) only records and completes.  0, or -1 when out of memory. */
+int ph_submit(ph_device_t* dev, uint32_t kind, const void* target, const ph_slot_t* table,
+              uint64_t table_count, const void* event, uint64_t token) {
+  ph_job_t job = {kind, target, NULL, table_count, event, token};
+  if (table_count) {
+    job.table = malloc(table_count * sizeof(ph_slot_t));
+    if (!job.table) return -1;
+    memcpy(job.table, table, table_count * sizeof(ph_slot_t));
+  }
+  ring_push(&dev->queue->jobs, &job);
+  return 0;
+}
+
+/* Blocks until the submit thread has made the driver calls of every job queued so far. */
+void ph_submit_drain(ph_device_t* dev) {
+  ph_ring_t* r = &dev->queue->jobs;
+  pthread_mutex_lock(&r->lock);
+  uint64_t target = r->tail;
+  while (r->done < target) pthread_cond_wait(&r->idle, &r->lock);
+  pthread_mutex_unlock(&r->lock);
+}
+
+/* Queues a completion directly: `token` with nothing to wait for (stops the thread). */
+void ph_complete_push(ph_device_t* dev, uint64_t token) {
+  ph_completion_t done = {NULL, token, 0, -1};
+  ring_push(&dev->queue->completions, &done);
+}
+
+/* The completion thread: blocks (in C, without the GIL) until the oldest submission has
+ * completed on the device; stores its token and failed record and returns the CUresult
+ * of its launch, or of the wait.  (A Python queue would wake that thread into the
+ * interpreter at every submission, to fight the submitting thread for the GIL.) */
+int ph_complete_next(ph_device_t* dev, uint64_t* token, int64_t* failed_command) {
+  ph_completion_t done;
+  ring_pop(&dev->queue->completions, &done, 0);
+  CUresult rc = 0;
+  if (done.event) {
+    rc = dev->api->ctx_set_current(dev->ctx);
+    if (!rc) rc = dev->api->event_synchronize((CUevent)done.event);
+  }
+  *token = done.token;
+  *failed_command = done.failed_command;
+  return done.code ? done.code : rc;
 }
 
 uint64_t ph_cmd_size(void) { return sizeof(ph_cmd_t); }
