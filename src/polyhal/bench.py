@@ -155,12 +155,25 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
         x_host * 3 + 7
         return (time.perf_counter() - t) * 1e3
 
+    y_host = np.empty_like(x_host)
+
+    def numpy_axpb_out() -> float:
+        t = time.perf_counter()
+        np.multiply(x_host, 3, out=y_host)
+        np.add(y_host, 7, out=y_host)
+        return (time.perf_counter() - t) * 1e3
+
     kernel_ms = _median(kernel, reps)
     numpy_ms = _median(numpy_axpb, reps)
+    numpy_out_ms = _median(numpy_axpb_out, reps)
     assert np.array_equal(y.to_numpy("int32"), x_host * 3 + 7), "axpb result is wrong"
     add("axpb_ms", kernel_ms, "ms", "y = x*s+o, 4M int32, 64-element workgroups")
     add("numpy_axpb_ms", numpy_ms, "ms", "alternative: numpy x*s+o")
-    add("axpb_vs_numpy", kernel_ms / numpy_ms, "x", "polyhal time / numpy time", "<= 0.5")
+    add("numpy_axpb_out_ms", numpy_out_ms, "ms",
+        "alternative: numpy into a preallocated output (multiply, add with out=)")
+    add("axpb_vs_numpy", kernel_ms / numpy_ms, "x", "polyhal time / numpy x*s+o time", "<= 0.5")
+    add("axpb_vs_numpy_out", kernel_ms / numpy_out_ms, "x",
+        "polyhal time / numpy time with a preallocated output")
 
     # 4. recording cost of one-shot commands.
     step("recording")
