@@ -3,13 +3,17 @@
     python benchmarks/bench_cuda.py [--quick] [--json FILE]
 
 1. One-shot dispatch host cost: record + submit + complete, per dispatch, 1000 dispatches
-   of a one-thread kernel in one command buffer; against a bare cuLaunchKernel loop from
+   of a one-thread kernel in one command buffer (independent, and with a barrier between
+   each, which keeps them on one stream); against a bare cuLaunchKernel loop from
    Python (cuda-bindings, arguments built per launch as such a loop does, and prebuilt),
    CuPy RawKernel and PyTorch (an in-place add on one element).  Goal: <= 0.6x the bare
    loop.
 2. A reusable chain of 1000 dependent dispatches (a barrier between each): device time
-   of one submission (CUDA events on the queue's stream around it) and host submit time
-   (the queue_execute call), against a hand-built CUDA graph of the same 1000 kernel nodes.
+   of one submission (CUDA events on the queue's stream around 20 submitted back to back,
+   so that no launch gap counts) and host submit time
+   (the queue_execute call: alone, once the previous submission's completion has been
+   handled, and 20 back to back), against a hand-built CUDA graph of the same 1000 kernel
+   nodes (cuGraphLaunch timed the same two ways).
    Goals: <= 1.1x the hand-built graph's device time; host submit <= 10 us.
 3. 16 independent long dispatches between two barriers (one block spinning ~2 ms each):
    wall time against one such dispatch, one-shot (parallel streams) and reusable (graph).
@@ -73,7 +77,7 @@ class Setup:
 
 
 # -- 1. one-shot host cost ------------------------------------------------------------------
-def polyhal_one_shot(s: Setup, reps: int) -> float:
+def polyhal_one_shot(s: Setup, reps: int, barriers: bool = False) -> float:
     device, exe, counter = s.device, s.exe, s.counter
     sem = device.create_semaphore(0)
     value = [0]
@@ -83,7 +87,9 @@ def polyhal_one_shot(s: Setup, reps: int) -> float:
         cb = device.create_command_buffer()
         cb.begin()
         cb.push_descriptor_set(s.layout, 0, [(0, counter)])
-        for _ in range(N):
+        for i in range(N):
+            if barriers and i:
+                cb.execution_barrier()
             cb.dispatch(exe, 0, 1)
         cb.end()
         value[0] += 1
@@ -99,13 +105,14 @@ def bare_launch_loop(s: Setup, reps: int, prebuilt: bool) -> float:
     ptr = s.counter.alloc.ptr
     args = np.array([ptr], dtype=np.uint64)
     params = np.array([args.ctypes.data], dtype=np.uint64)
+    params_address = params.ctypes.data
     fn, stream = s.fn, s.stream
 
     def once() -> float:
         t = time.perf_counter()
         for _ in range(N):
             if prebuilt:
-                cu.cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, stream, params.ctypes.data, 0)
+                cu.cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, stream, params_address, 0)
             else:
                 cu.cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, stream,
                                   ((ptr,), (ctypes.c_void_p,)), 0)
@@ -153,8 +160,9 @@ def torch_loop(reps: int) -> float | None:
 
 
 # -- 2. reusable chain ----------------------------------------------------------------------
-def polyhal_chain(s: Setup, reps: int) -> tuple[float, float]:
-    """(device us per submission, host us per queue_execute)."""
+def polyhal_chain(s: Setup, reps: int) -> tuple[float, float, float]:
+    """(device us per submission, host us per queue_execute alone, host us per
+    queue_execute when 20 are made back to back)."""
     device = s.device
     cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
     with cb:
@@ -168,23 +176,35 @@ def polyhal_chain(s: Setup, reps: int) -> tuple[float, float]:
         device.queue_execute(cb, signal=[(sem, v)])
         sem.wait(v, timeout=30)
     start, end = s.events()
-    value = [2]
-    device_times, host_times = [], []
+    device_times, host_times, back_to_back = [], [], []
     for _ in range(reps):
-        value[0] += 1
+        value = sem.query() + 1
+        time.sleep(0.002)  # let the completion thread finish the last one: time this call alone
+        t = time.perf_counter()
+        device.queue_execute(cb, signal=[(sem, value)])
+        host_times.append((time.perf_counter() - t) * 1e6)
+        sem.wait(value, timeout=30)
+    for _ in range(reps):
+        # 20 back to back: the host cost of each call, and (the GPU never idling between
+        # them) the device time of each submission.
+        value = sem.query()
         s.driver.bind()
         check(cu.cuEventRecord(start, s.stream), "record")
         t = time.perf_counter()
-        device.queue_execute(cb, signal=[(sem, value[0])])
-        host_times.append((time.perf_counter() - t) * 1e6)
+        for k in range(1, 21):
+            device.queue_execute(cb, signal=[(sem, value + k)])
+        back_to_back.append((time.perf_counter() - t) / 20 * 1e6)
+        s.driver.drain()  # the submit thread has put them all on the stream
         check(cu.cuEventRecord(end, s.stream), "record")
-        device_times.append(s.elapsed_us(start, end))
-        sem.wait(value[0], timeout=30)
-    return statistics.median(device_times), statistics.median(host_times)
+        device_times.append(s.elapsed_us(start, end) / 20)
+        sem.wait(value + 20, timeout=60)
+    return (statistics.median(device_times), statistics.median(host_times),
+            statistics.median(back_to_back))
 
 
-def hand_built_graph(s: Setup, reps: int) -> tuple[float, float]:
-    """A chain of 1000 kernel nodes built with cuda-bindings: (device us, host launch us)."""
+def hand_built_graph(s: Setup, reps: int) -> tuple[float, float, float]:
+    """A chain of 1000 kernel nodes built with cuda-bindings: (device us, host us per
+    cuGraphLaunch alone, and back to back)."""
     s.driver.bind()
     graph = check(cu.cuGraphCreate(0), "cuGraphCreate")
     args = np.array([s.counter.alloc.ptr], dtype=np.uint64)
@@ -201,17 +221,25 @@ def hand_built_graph(s: Setup, reps: int) -> tuple[float, float]:
     exe = check(cu.cuGraphInstantiate(graph, 0), "instantiate")
     check(cu.cuGraphUpload(exe, s.stream), "upload")
     start, end = s.events()
-    device_times, host_times = [], []
+    device_times, host_times, back_to_back = [], [], []
     for _ in range(reps + 1):
-        check(cu.cuEventRecord(start, s.stream), "record")
+        time.sleep(0.002)
         t = time.perf_counter()
         check(cu.cuGraphLaunch(exe, s.stream), "launch")
         host_times.append((time.perf_counter() - t) * 1e6)
+        check(cu.cuStreamSynchronize(s.stream), "sync")
+    for _ in range(reps):
+        check(cu.cuEventRecord(start, s.stream), "record")
+        t = time.perf_counter()
+        for _ in range(20):
+            check(cu.cuGraphLaunch(exe, s.stream), "launch")
+        back_to_back.append((time.perf_counter() - t) / 20 * 1e6)
         check(cu.cuEventRecord(end, s.stream), "record")
-        device_times.append(s.elapsed_us(start, end))
+        device_times.append(s.elapsed_us(start, end) / 20)
     cu.cuGraphExecDestroy(exe)
     cu.cuGraphDestroy(graph)
-    return statistics.median(device_times[1:]), statistics.median(host_times[1:])
+    return (statistics.median(device_times), statistics.median(host_times[1:]),
+            statistics.median(back_to_back))
 
 
 # -- 3. overlap -----------------------------------------------------------------------------
@@ -259,12 +287,15 @@ def main() -> None:
     s = Setup()
     r: dict = {"device": s.device.name, "driver_version": s.device.info["cuda_driver_version"]}
     r["one_shot_us_per_dispatch"] = polyhal_one_shot(s, reps)
+    r["one_shot_chain_us_per_dispatch"] = polyhal_one_shot(s, reps, barriers=True)
     r["bare_loop_us_per_launch"] = bare_launch_loop(s, reps, prebuilt=False)
     r["bare_loop_prebuilt_us_per_launch"] = bare_launch_loop(s, reps, prebuilt=True)
     r["cupy_rawkernel_us_per_launch"] = cupy_loop(reps)
     r["torch_add_us_per_op"] = torch_loop(reps)
-    r["chain_device_us"], r["chain_host_submit_us"] = polyhal_chain(s, reps)
-    r["graph_device_us"], r["graph_host_launch_us"] = hand_built_graph(s, reps)
+    (r["chain_device_us"], r["chain_host_submit_us"],
+     r["chain_host_submit_back_to_back_us"]) = polyhal_chain(s, reps)
+    (r["graph_device_us"], r["graph_host_launch_us"],
+     r["graph_host_launch_back_to_back_us"]) = hand_built_graph(s, reps)
     r["overlap_one_shot_ms"] = overlap(s, max(3, reps // 3), reusable=False)
     r["overlap_graph_ms"] = overlap(s, max(3, reps // 3), reusable=True)
     s.device.close()
@@ -275,6 +306,9 @@ def main() -> None:
         ("card", r["device"], ""),
         ("one-shot record+submit+complete / dispatch", f"{one:.2f} us",
          f"{one / bare:.2f}x bare loop (goal <= 0.60)"),
+        ("one-shot, a barrier between each dispatch",
+         f"{r['one_shot_chain_us_per_dispatch']:.2f} us",
+         f"{r['one_shot_chain_us_per_dispatch'] / bare:.2f}x bare loop"),
         ("bare cuLaunchKernel loop (args per launch)", f"{bare:.2f} us", ""),
         ("bare cuLaunchKernel loop (prebuilt args)",
          f"{r['bare_loop_prebuilt_us_per_launch']:.2f} us", ""),
@@ -284,8 +318,13 @@ def main() -> None:
          f"{chain / graph:.2f}x hand-built graph (goal <= 1.10)"),
         ("hand-built graph of 1000: device time", f"{graph:.0f} us",
          f"{graph / N:.2f} us per node"),
-        ("reusable chain: host submit", f"{r['chain_host_submit_us']:.1f} us", "goal <= 10"),
-        ("hand-built graph: host cuGraphLaunch", f"{r['graph_host_launch_us']:.1f} us", ""),
+        ("reusable chain: host submit, alone", f"{r['chain_host_submit_us']:.1f} us",
+         "goal <= 10"),
+        ("reusable chain: host submit, back to back",
+         f"{r['chain_host_submit_back_to_back_us']:.1f} us", "goal <= 10"),
+        ("hand-built graph: cuGraphLaunch, alone", f"{r['graph_host_launch_us']:.1f} us", ""),
+        ("hand-built graph: cuGraphLaunch, back to back",
+         f"{r['graph_host_launch_back_to_back_us']:.1f} us", ""),
     ]
     for name in ("one_shot", "graph"):
         o, sixteen = r[f"overlap_{name}_ms"]

@@ -224,19 +224,33 @@ def table(report: dict[str, Any]) -> str:
 
 
 def plot(report: dict[str, Any], path: str) -> None:
+    """One panel per unit, polyhal beside its alternatives, goals as dashed lines."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = report["results"]
-    fig, ax = plt.subplots(figsize=(8, 0.45 * len(rows) + 1), dpi=110)
-    ax.barh([r["name"] for r in rows], [r["value"] for r in rows], color="#3b7dd8")
-    for i, r in enumerate(rows):
-        ax.text(r["value"], i, f" {r['value']:.3g} {r['unit']}", va="center", fontsize=8)
-    ax.set_xscale("log")
-    ax.invert_yaxis()
-    ax.set_title(f"polyhal bench: {report['device']} on {report['machine']}", fontsize=9)
+    panels: dict[str, list[dict[str, Any]]] = {}
+    for r in report["results"]:
+        unit = "us per call" if r["unit"] in ("us/dispatch", "us/call") else r["unit"]
+        panels.setdefault(unit, []).append(r)
+    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.1 * len(report["results"]) + 1),
+                             dpi=110, squeeze=False)
+    for ax, (unit, rows) in zip(axes[:, 0], panels.items(), strict=True):
+        colors = ["#888888" if r["what"].startswith("alternative") else "#3b7dd8" for r in rows]
+        ax.barh([r["name"] for r in rows], [r["value"] for r in rows], color=colors)
+        for i, r in enumerate(rows):
+            ax.text(r["value"], i, f" {r['value']:.3g}", va="center", fontsize=8)
+            goal = r["goal"].replace("<=", "").strip()
+            if goal:
+                ax.plot([float(goal)] * 2, [i - 0.45, i + 0.45], color="#d83b3b",
+                        linestyle="--", linewidth=1.2)
+        ax.invert_yaxis()
+        ax.set_xlabel(unit, fontsize=8)
+        ax.tick_params(labelsize=8)
+        ax.margins(x=0.2)
+    fig.suptitle(f"polyhal bench: {report['device']} on {report['machine']} "
+                 "(blue: polyhal, grey: alternatives, red: goal)", fontsize=9)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

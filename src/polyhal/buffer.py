@@ -76,6 +76,30 @@ class Buffer:
         if self.alloc.released:
             raise FailedPreconditionError("buffer was deallocated (queue_dealloca)")
 
+    # -- interop: drivers whose allocations can export themselves provide the hooks ------
+    @property
+    def __cuda_array_interface__(self) -> dict:
+        """The CUDA Array Interface (v3) of this range, as bytes; cuda devices only."""
+        hook = getattr(self.alloc, "cuda_array_interface", None)
+        if hook is None:
+            raise AttributeError("__cuda_array_interface__: not a buffer of a CUDA device")
+        self.check_live()
+        return hook(self.offset, self.size)
+
+    def __dlpack__(self, *, stream: Any = None, **_: Any) -> Any:
+        """A DLPack capsule of this range as uint8, where the driver exports DLPack."""
+        hook = getattr(self.alloc, "dlpack", None)
+        if hook is None:
+            raise TypeError(f"this buffer's device ({self.device.driver}) does not export DLPack")
+        self.check_live()
+        return hook(self.offset, self.size, stream)
+
+    def __dlpack_device__(self) -> tuple[int, int]:
+        hook = getattr(self.alloc, "dlpack_device", None)
+        if hook is None:
+            raise TypeError(f"this buffer's device ({self.device.driver}) does not export DLPack")
+        return hook()
+
     def subspan(self, offset: int, length: int = WHOLE_BUFFER) -> Buffer:
         """A view of ``length`` bytes at ``offset``; OutOfRangeError if outside this buffer."""
         offset = as_index(offset, "subspan")

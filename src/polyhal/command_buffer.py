@@ -147,7 +147,7 @@ class CommandBuffer:
         if self._debug_depth:
             raise FailedPreconditionError(
                 f"end() with {self._debug_depth} debug group(s) still open")
-        self.encoded = self.device._driver.encode(self._commands)
+        self.encoded = self.device._driver.encode(self._commands, self.mode)
         self._state = _EXECUTABLE
         self._sets = {}
 

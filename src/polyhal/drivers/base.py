@@ -96,8 +96,11 @@ class DriverDevice:
         raise NotImplementedError
 
     # -- command buffers ------------------------------------------------------------------
-    def encode(self, commands: Any) -> Any:
-        """Turns a finished CommandList into the driver's executable form, once."""
+    def encode(self, commands: Any, mode: Any = None) -> Any:
+        """Turns a finished CommandList into the driver's executable form, once.
+
+        ``mode`` is the command buffer's CommandBufferMode (one-shot or reusable).
+        """
         raise NotImplementedError
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:

@@ -57,7 +57,7 @@ class LocalDevice(DriverDevice):
     def load_executable(self, fmt: str, payload: Any, entry_points: Sequence[Any]) -> Any:
         return executable.load(fmt, payload, entry_points)
 
-    def encode(self, commands: list) -> encoder.EncodedProgram:
+    def encode(self, commands: list, mode: Any = None) -> encoder.EncodedProgram:
         return encoder.encode(commands)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:

@@ -391,7 +391,7 @@ class VulkanDevice(DriverDevice):
             lib.vkDestroyEvent(self.handle, vk_event, ffi.NULL)
 
     # -- command buffers and the queue ----------------------------------------------------------
-    def encode(self, commands: list) -> encoder.Program:
+    def encode(self, commands: list, mode: Any = None) -> encoder.Program:
         return encoder.Program(self, commands)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
