@@ -3,6 +3,8 @@
     pip install polyhal[iree]          # iree-base-compiler
     python examples/iree_matmul.py                 # local (the CPU)
     python examples/iree_matmul.py vulkan          # or cuda, local-sync, … ($POLYHAL_DEVICE)
+    python examples/iree_matmul.py cuda --save DIR  # compile here, keep the dump in DIR
+    python examples/iree_matmul.py cuda --from DIR  # run a saved dump (no compiler needed)
 
 iree-compile turns the MLIR below into dispatches (an elementwise op, a matmul, and a matmul
 with its bias add fused in) for the device's driver, dumping each kernel binary and a benchmark
@@ -13,6 +15,7 @@ compared with numpy.
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 import tempfile
@@ -68,18 +71,30 @@ def reference_for(name: str):
     return None
 
 
-def main(uri: str | None = None) -> int:
-    if not iree.compiler_available():
+def compile_dump(driver: str, tmp: str, save: str | None) -> iree.IreeDump:
+    t0 = time.perf_counter()
+    dump = iree.compile_mlir(MLIR, tmp, driver=driver)
+    print(f"compiled {len(dump)} dispatches in {time.perf_counter() - t0:.2f}s "
+          f"(iree-base-compiler {iree.compiler_version()})")
+    if save:
+        print(f"saved to {dump.save(save).parent}")
+    return dump
+
+
+def main(uri: str | None = None, save: str | None = None, saved: str | None = None) -> int:
+    if saved is None and not iree.compiler_available():
         print("iree-base-compiler is not installed: pip install polyhal[iree]")
         return 1
+    if save and saved is None:  # compile only: the device may be elsewhere
+        with tempfile.TemporaryDirectory(prefix="polyhal-iree-") as tmp:
+            compile_dump((uri or "local").split(":")[0].replace("-sync", ""), tmp, save)
+        return 0
     device = hal.create_device(uri)
-    print(f"device: {device.driver} ({device.name}); iree-base-compiler {iree.compiler_version()}")
+    print(f"device: {device.driver} ({device.name})")
     rng = np.random.default_rng(0)
     failures = 0
     with device, tempfile.TemporaryDirectory(prefix="polyhal-iree-") as tmp:
-        t0 = time.perf_counter()
-        dump = iree.compile_mlir(MLIR, tmp, driver=device.driver)
-        print(f"compiled {len(dump)} dispatches in {time.perf_counter() - t0:.2f}s")
+        dump = iree.load_saved(saved) if saved else compile_dump(device.driver, tmp, None)
         executables = dump.create_executables(device)
 
         for d in dump:
@@ -116,4 +131,10 @@ def main(uri: str | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else os.environ.get("POLYHAL_DEVICE")))
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("device", nargs="?", default=os.environ.get("POLYHAL_DEVICE"))
+    parser.add_argument("--save", metavar="DIR", help="compile and save the dump only")
+    parser.add_argument("--from", dest="saved", metavar="DIR", help="run a saved dump")
+    args = parser.parse_args()
+    sys.exit(main(args.device, args.save, args.saved))

@@ -24,7 +24,9 @@ subspans carry ``alignment(64)``); keep binding offsets multiples of 64.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import importlib.util
+import json
 import os
 import re
 import shutil
@@ -62,6 +64,7 @@ __all__ = [
     "compiler_version",
     "find_iree_compile",
     "load_dump",
+    "load_saved",
 ]
 
 #: polyhal format name for each driver's IREE binaries, and the dumped files' suffix.
@@ -395,6 +398,33 @@ class IreeDump:
             f"dispatches={list(self.dispatches)})"
         )
 
+    def save(self, directory: str | os.PathLike[str]) -> Path:
+        """Writes the binaries and a ``manifest.json`` of every resolved dispatch into
+        ``directory``, so :func:`load_saved` can run them where no compiler is installed
+        (a GPU machine, say).  Returns the manifest's path."""
+        out = Path(directory)
+        out.mkdir(parents=True, exist_ok=True)
+        executables = []
+        for e in self.executables.values():
+            files = []
+            for i, path in enumerate(e.paths):
+                name = f"{e.name}.{i}{path.suffix}"
+                shutil.copyfile(path, out / name)
+                files.append(name)
+            executables.append({"name": e.name, "format": e.format, "files": files,
+                                "entry_points": [_entry_point_json(ep) for ep in e.entry_points]})
+        dispatches = [{
+            "name": d.name, "executable": d.executable.name,
+            "entry_point": _entry_point_json(d.entry_point),
+            "bindings": [dataclasses.asdict(b) for b in d.bindings],
+            "workgroup_count": d.workgroup_count, "constants": list(d.constants),
+            "local_memory_size": d.local_memory_size,
+        } for d in self.dispatches.values()]
+        manifest = out / "manifest.json"
+        manifest.write_text(json.dumps({"driver": self.driver, "executables": executables,
+                                        "dispatches": dispatches}, indent=1))
+        return manifest
+
 
 # --------------------------------------------------------------------------------------------
 # load_dump
@@ -537,6 +567,47 @@ def load_dump(
         d.executable = executables[path]
     unique = list({id(e): e for e in executables.values()}.values())
     return IreeDump(base, unique, [d for _, d in dispatches])
+
+
+def _entry_point_json(ep: EntryPoint) -> dict[str, Any]:
+    return {"name": ep.name, "workgroup_size": list(ep.workgroup_size),
+            "local_memory_size": getattr(ep, "local_memory_size", 0),
+            "push_constants": ep.layout.push_constants,
+            "sets": [[[b.index, int(b.flags)] for b in s.bindings]
+                     for s in ep.layout.set_layouts]}
+
+
+def _entry_point_from_json(data: Mapping[str, Any]) -> EntryPoint:
+    layout = PipelineLayout(
+        [DescriptorSetLayout([DescriptorSetLayoutBinding(i, DescriptorFlags(f)) for i, f in s])
+         for s in data["sets"]], push_constants=data["push_constants"])
+    return _entry_point(data["name"], layout, data["workgroup_size"],
+                        data.get("local_memory_size", 0))
+
+
+def load_saved(directory: str | os.PathLike[str]) -> IreeDump:
+    """An :class:`IreeDump` written by :meth:`IreeDump.save`; needs no compiler."""
+    root = Path(directory)
+    try:
+        manifest = json.loads((root / "manifest.json").read_text())
+    except (OSError, ValueError) as e:
+        raise InvalidArgumentError(f"no readable manifest.json in {root}: {e}") from None
+    executables = {
+        e["name"]: IreeExecutable(e["name"], e["format"], tuple(root / f for f in e["files"]),
+                                  [_entry_point_from_json(ep) for ep in e["entry_points"]])
+        for e in manifest["executables"]}
+    dispatches = []
+    for d in manifest["dispatches"]:
+        bindings = tuple(
+            BindingInfo(b["index"], b["read_only"], b["length"], b["element_type"], b["dtype"],
+                        tuple(b["shape"]) if b["shape"] is not None else None)
+            for b in d["bindings"])
+        count = d["workgroup_count"]
+        dispatches.append(IreeDispatch(
+            d["name"], executables[d["executable"]], _entry_point_from_json(d["entry_point"]),
+            bindings, tuple(count) if count is not None else None, tuple(d["constants"]),
+            None, d["local_memory_size"]))
+    return IreeDump(manifest["driver"], list(executables.values()), dispatches)
 
 
 def _entry_point(name: str, layout: PipelineLayout, size: Any, local_memory: int) -> EntryPoint:
