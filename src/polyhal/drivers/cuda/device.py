@@ -53,6 +53,7 @@ class CudaDevice(DriverDevice):
         self.cu_device = check(cu.cuDeviceGet(index), "cuDeviceGet")
         self.context = check(cu.cuDevicePrimaryCtxRetain(self.cu_device),
                              "cuDevicePrimaryCtxRetain")
+        self._tls = threading.local()
         self.bind()
         self._describe()
         stream_flags = cu.CUstream_flags.CU_STREAM_NON_BLOCKING
@@ -119,8 +120,16 @@ class CudaDevice(DriverDevice):
                                              self.cu_device), f"cuDeviceGetAttribute({name})")
 
     def bind(self) -> None:
-        """Makes the device's context current on the calling thread."""
-        check(cu.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
+        """Makes the device's (primary) context current on the calling thread.
+
+        The front end calls the driver from the caller's thread, its issue thread and
+        completion callbacks, so every entry point binds; once per thread is enough, since
+        the primary context is the one CuPy and PyTorch make current too.
+        """
+        tls = self._tls
+        if getattr(tls, "context", None) is not self.context:
+            check(cu.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
+            tls.context = self.context
 
     # -- events ---------------------------------------------------------------------------
     def _new_event(self) -> int:
@@ -199,9 +208,11 @@ class CudaDevice(DriverDevice):
 
     # -- command buffers and the queue ----------------------------------------------------
     def encode(self, commands: list, mode: Any = None) -> encoder.Encoded:
+        self.bind()
         return encoder.encode(self, commands, mode)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
+        self.bind()
         with self._submit_lock:
             token = next(self._tokens)
             event = self.take_event()

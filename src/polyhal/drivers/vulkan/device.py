@@ -99,7 +99,6 @@ class VulkanDevice(DriverDevice):
         self._messenger = self._create_messenger() if validation else None
         devices, _ = physical_devices(self.instance)
         if not 0 <= index < len(devices):
-            self.instance.destroy()
             raise NotFoundError(f"no Vulkan device {index}; there are {len(devices)}")
         self.physical = physical = devices[index]
         self.queue_family = physical.queue_family
@@ -433,4 +432,3 @@ class VulkanDevice(DriverDevice):
         if self._messenger is not None:
             destroy = self.instance.proc("vkDestroyDebugUtilsMessengerEXT")
             destroy(self.instance.handle, self._messenger, ffi.NULL)
-        self.instance.destroy()

@@ -93,13 +93,28 @@ class Instance:
         ptr = lib.vkGetInstanceProcAddr(self.handle, name.encode())
         return None if ptr == ffi.NULL else ffi.cast("PFN_" + name, ptr)
 
-    def destroy(self) -> None:
-        if self.handle is not None:
-            lib.vkDestroyInstance(self.handle, ffi.NULL)
-            self.handle = None
+
+
+_instances: dict[tuple[bool, bool], Instance] = {}
+_instances_lock = threading.Lock()
 
 
 def create_instance(validation: bool = False, sync_validation: bool = False) -> Instance:
+    """The process's Vulkan instance for these settings, made on first use and kept.
+
+    Devices share it instead of creating and destroying one each: on NVIDIA's driver in a
+    process that also uses CUDA, creating a VkInstance after others were destroyed was
+    seen to fail with VK_ERROR_INCOMPATIBLE_DRIVER (H100, driver 580.159.04).
+    """
+    key = (bool(validation), bool(validation and sync_validation))
+    with _instances_lock:
+        instance = _instances.get(key)
+        if instance is None:
+            instance = _instances[key] = _new_instance(*key)
+        return instance
+
+
+def _new_instance(validation: bool, sync_validation: bool) -> Instance:
     """A Vulkan 1.3 instance (1.2 devices work under it), with debug utils where present
     and the Khronos validation layer when asked (InternalError if it is not installed);
     ``sync_validation`` also turns on its synchronization (hazard) checks."""
@@ -216,11 +231,7 @@ def probe() -> tuple[int, str]:
     global _probe_result
     with _probe_lock:
         if _probe_result is None:
-            instance = create_instance()
-            try:
-                devices, skipped = physical_devices(instance)
-            finally:
-                instance.destroy()
+            devices, skipped = physical_devices(create_instance())
             reason = "" if devices else (
                 "no Vulkan 1.2 device with a compute queue and timeline semaphores"
                 + (f" ({'; '.join(skipped)})" if skipped else " (no Vulkan device found)"))
