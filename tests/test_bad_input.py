@@ -123,3 +123,15 @@ def test_bad_call_raises_hal_error(env, name):
     assert (a.read(), sentinel.read()) == before
     device.queue_fill(sentinel, 0, 4, 0x5A)  # the device still works
     device.wait_idle(timeout=10)
+
+
+def test_workgroup_size_beyond_the_device_is_refused():
+    with hal.create_device("local") as device:
+        limits = device.info["limits"]
+        layout = hal.PipelineLayout([])
+        too_big = (1, 1, limits["max_workgroup_size"][2] + 1)
+        with pytest.raises(hal.InvalidArgumentError, match="workgroup size"):
+            device.create_executable(hal.ExecutableSource(
+                [hal.EntryPoint("k", layout, too_big)], {"c": "int k(void){return 0;}"}))
+    with pytest.raises(hal.InvalidArgumentError):
+        hal.EntryPoint("k", hal.PipelineLayout([]), ("a", 1, 1))

@@ -201,6 +201,15 @@ class Device:
         self._check_open()
         if not isinstance(source, ExecutableSource):
             raise InvalidArgumentError(f"expected ExecutableSource, got {type(source).__name__}")
+        limits = self._driver.limits
+        for ep in source.entry_points:
+            size = ep.workgroup_size
+            if (any(v > m for v, m in zip(size, limits.max_workgroup_size, strict=True))
+                    or size[0] * size[1] * size[2] > limits.max_workgroup_invocations):
+                raise InvalidArgumentError(
+                    f"entry point {ep.name!r}: workgroup size {size} exceeds the device's "
+                    f"{limits.max_workgroup_size} (at most "
+                    f"{limits.max_workgroup_invocations} invocations)")
         accepted = self._driver.executable_formats
         for fmt, payload in source.formats.items():
             if fmt in accepted:

@@ -84,7 +84,14 @@ class EntryPoint:
     local_memory_size: int = 0
 
     def __post_init__(self) -> None:
-        ws = tuple(int(v) for v in self.workgroup_size)
+        from .buffer import as_index
+
+        try:
+            ws = tuple(as_index(v, "workgroup_size") for v in self.workgroup_size)
+        except TypeError:
+            raise InvalidArgumentError(
+                f"workgroup_size must be three counts >= 1, got {self.workgroup_size!r}"
+            ) from None
         if len(ws) != 3 or any(v < 1 for v in ws):
             raise InvalidArgumentError(f"workgroup_size must be three counts >= 1, got {ws}")
         object.__setattr__(self, "workgroup_size", ws)

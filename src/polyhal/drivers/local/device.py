@@ -34,7 +34,11 @@ class LocalDevice(DriverDevice):
         self.workers = 0 if sync else (cpus - 1 if workers is None else int(workers))
         self.pool = self.lib.ph_pool_create(self.workers, int(spin_us * 1000)) if (
             self.workers > 0) else None
+        # A CPU workgroup is one call of the kernel: its "size" is whatever the kernel loops
+        # over, bounded only by the ABI's field widths.
         self.limits = Limits(max_bindings=32, max_push_constants=64,
+                             max_workgroup_size=(2**32 - 1, 2**32 - 1, 2**16 - 1),
+                             max_workgroup_invocations=2**64 - 1,
                              max_workgroup_count=(2**32 - 1, 2**32 - 1, 2**16 - 1))
         kind = "inline on the caller" if sync else f"{self.workers + 1} threads"
         self.name = f"{platform.processor() or platform.machine()} CPU ({kind})"
