@@ -7,6 +7,7 @@ driver encodes once, at ``end()``.
 
 from __future__ import annotations
 
+import functools
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -348,6 +349,9 @@ class CommandBuffer:
     def push_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
         """Sets 32-bit push constants at byte ``offset`` for the following dispatches."""
         self._recording(_DISPATCH)
+        self._set_constants(layout, offset, values)
+
+    def _set_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
         data = _constants(values)
         offset = as_index(offset, "push constant offset")
         if offset % 4 or offset < 0:
@@ -371,7 +375,10 @@ class CommandBuffer:
         self._recording(_DISPATCH)
         if not isinstance(layout, PipelineLayout):
             raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
-        set = as_index(set, "descriptor set")  # noqa: A001
+        self._set_bindings(layout, as_index(set, "descriptor set"), bindings)
+
+    def _set_bindings(self, layout: PipelineLayout, set: int,  # noqa: A002
+                      bindings: Iterable[Any]) -> None:
         if not 0 <= set < len(layout.set_layouts):
             raise InvalidArgumentError(
                 f"descriptor set {set} is not in the layout (it has {len(layout.set_layouts)})")
@@ -430,10 +437,11 @@ class CommandBuffer:
             raise InvalidArgumentError("executable belongs to another device")
         index = executable.resolve(entry_point)
         layout = executable.entry_points[index].layout
+        # The shorthand: the entry point's own layout, so no layout check is needed.
         if constants is not None:
-            self.push_constants(layout, 0, constants)
+            self._set_constants(layout, 0, constants)
         if bindings is not None:
-            self.push_descriptor_set(layout, 0, bindings)
+            self._set_bindings(layout, 0, bindings)
         cached = self._cached_state
         if cached is not None and cached[0] is layout:
             return index, cached[1], cached[2]
@@ -441,14 +449,15 @@ class CommandBuffer:
             raise InvalidArgumentError(
                 f"dispatch of {executable.entry_points[index].name!r} with no pushed layout "
                 "(push constants or a descriptor set first)")
-        refs = []
-        for s, b in layout.binding_slots:
-            try:
-                refs.append(self._sets[s][b])
-            except KeyError:
-                raise InvalidArgumentError(
-                    f"dispatch of {executable.entry_points[index].name!r}: set {s} binding {b} "
-                    "is not bound (pushing a set drops the sets at and above it)") from None
+        sets = self._sets
+        try:
+            refs = [sets[s][b] for s, b in layout.binding_slots]
+        except KeyError:
+            s, b = next((s, b) for s, b in layout.binding_slots
+                        if b not in sets.get(s, ()))
+            raise InvalidArgumentError(
+                f"dispatch of {executable.entry_points[index].name!r}: set {s} binding {b} "
+                "is not bound (pushing a set drops the sets at and above it)") from None
         if len(refs) > self._limits.max_bindings:
             raise ResourceExhaustedError(
                 f"{len(refs)} bindings exceed the device's {self._limits.max_bindings}")
@@ -608,6 +617,11 @@ def _capture(source: Any, offset: int, length: int) -> bytes:
     return bytes(view[offset:offset + length])
 
 
+@functools.cache
+def _uint32s(count: int) -> struct.Struct:
+    return struct.Struct(f"<{count}I")
+
+
 def _constants(values: Any) -> bytes:
     if isinstance(values, (bytes, bytearray, memoryview)):
         data = bytes(values)
@@ -615,7 +629,7 @@ def _constants(values: Any) -> bytes:
         data = np.ascontiguousarray(values).tobytes()
     else:
         try:
-            data = struct.pack(f"<{len(values)}I", *values)
+            data = _uint32s(len(values)).pack(*values)
         except struct.error:  # negative values: their two's complement
             data = None
         except TypeError:
