@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
+from typing import Any
 
 from . import drivers
 from .device import create_device
@@ -56,13 +58,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"time {result.seconds * 1e3:.1f} ms: {per_step * 1e6:.1f} us per step "
           f"(dispatch + barrier), {cells / 1e6:.1f} M cell updates/s")
     print(f"max |polyhal - numpy| = {result.max_error:.2e}: {'OK' if ok else 'MISMATCH'}")
-    if args.plot:
-        try:
-            demo.plot(result, args.plot)
-        except ImportError:
-            print("--plot needs matplotlib: pip install 'polyhal[plot]'", file=sys.stderr)
-            return 2
-        print(f"wrote {args.plot}")
+    if args.plot and not _plot(demo.plot, result, args.plot):
+        return 2
     return 0 if ok else 1
 
 
@@ -75,14 +72,20 @@ def cmd_bench(args: argparse.Namespace) -> int:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
         print(f"wrote {args.json}")
-    if args.plot:
-        try:
-            bench.plot(results, args.plot)
-        except ImportError:
-            print("--plot needs matplotlib: pip install 'polyhal[plot]'", file=sys.stderr)
-            return 2
-        print(f"wrote {args.plot}")
+    if args.plot and not _plot(bench.plot, results, args.plot):
+        return 2
     return 0
+
+
+def _plot(plot: Callable[[Any, str], None], data: Any, path: str) -> bool:
+    """Writes a plot; False (with a hint) where matplotlib is missing."""
+    try:
+        plot(data, path)
+    except ImportError:
+        print("--plot needs matplotlib: pip install 'polyhal[plot]'", file=sys.stderr)
+        return False
+    print(f"wrote {path}")
+    return True
 
 
 def main(argv: list[str] | None = None) -> int:
