@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 _FULL_STAGES = int(ExecutionStage.COMMAND_RETIRE | ExecutionStage.DISPATCH
                    | ExecutionStage.TRANSFER | ExecutionStage.COMMAND_ISSUE
                    | ExecutionStage.COMMAND_PROCESS)
+_FULL_BARRIER = C.Barrier(_FULL_STAGES, _FULL_STAGES)
 _USAGE_STORAGE = int(BufferUsage.DISPATCH_STORAGE)
 _USAGE_SRC = int(BufferUsage.TRANSFER_SOURCE)
 _USAGE_DST = int(BufferUsage.TRANSFER_TARGET)
@@ -255,6 +256,10 @@ class CommandBuffer:
                           buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
         """Orders everything before it (in ``source_stage``) before everything after it."""
         self._recording(_ANY)
+        if (source_stage is _FULL_STAGES and target_stage is _FULL_STAGES and not flags
+                and not memory_barriers and not buffer_barriers):
+            self._commands.append(_FULL_BARRIER)  # the common case, one shared object
+            return
         self._commands.append(C.Barrier(int(source_stage), int(target_stage), int(flags),
                                         tuple(memory_barriers),
                                         self._buffer_barriers(buffer_barriers)))
