@@ -533,6 +533,11 @@ struct ph_queue {
   ph_ring_t jobs, completions;
   pthread_t thread;
   int running;
+  /* Held while a job runs, by the submit thread or by a caller running one inline, so
+   * jobs run one at a time and in order; it also guards the failure state below. */
+  pthread_mutex_t exec_lock;
+  uint64_t failed_token;  /* the submission whose launch failed: skip its other jobs */
+  ph_result_t failure;
 };
 
 static void run_job(const ph_device_t* dev, const ph_job_t* job, uint64_t* failed_token,
@@ -561,17 +566,37 @@ static void run_job(const ph_device_t* dev, const ph_job_t* job, uint64_t* faile
 
 static void* submit_main(void* arg) {
   const ph_device_t* dev = (const ph_device_t*)arg;
-  uint64_t failed_token = 0;
-  ph_result_t failure = {-1, 0};
+  struct ph_queue* q = dev->queue;
   dev->api->ctx_set_current(dev->ctx);
   for (;;) {
     ph_job_t job;
-    ring_pop(&dev->queue->jobs, &job, PH_SUBMIT_SPIN_US);
+    ring_pop(&q->jobs, &job, PH_SUBMIT_SPIN_US);
     if (job.kind == PH_JOB_STOP) break;
-    run_job(dev, &job, &failed_token, &failure);
-    ring_done(&dev->queue->jobs);
+    pthread_mutex_lock(&q->exec_lock);
+    run_job(dev, &job, &q->failed_token, &q->failure);
+    pthread_mutex_unlock(&q->exec_lock);
+    ring_done(&q->jobs);
   }
   return NULL;
+}
+
+/* Runs `job` on the calling thread when nothing is queued or running: a submission to an
+ * idle queue then costs no hand-off to (or wake-up of) the submit thread.
+ * Taking exec_lock before releasing the ring lock keeps jobs in order: one pushed
+ * meanwhile is popped by the submit thread, which then waits for this one.  Returns 0
+ * when the queue was busy and the job must be queued instead. */
+static int try_run_inline(ph_device_t* dev, const ph_job_t* job) {
+  struct ph_queue* q = dev->queue;
+  ph_ring_t* r = &q->jobs;
+  pthread_mutex_lock(&r->lock);
+  int idle = r->head == r->tail && r->done == r->tail &&
+             pthread_mutex_trylock(&q->exec_lock) == 0;
+  pthread_mutex_unlock(&r->lock);
+  if (!idle) return 0;
+  dev->api->ctx_set_current(dev->ctx);
+  run_job(dev, job, &q->failed_token, &q->failure);
+  pthread_mutex_unlock(&q->exec_lock);
+  return 1;
 }
 
 /* Starts the submit thread and the queues; 0 on success. */
@@ -580,6 +605,8 @@ int ph_queue_create(ph_device_t* dev) {
   if (!q) return -1;
   ring_init(&q->jobs, sizeof(ph_job_t));
   ring_init(&q->completions, sizeof(ph_completion_t));
+  pthread_mutex_init(&q->exec_lock, NULL);
+  q->failure.failed_command = -1;
   dev->queue = q;
   if (pthread_create(&q->thread, NULL, submit_main, dev) != 0) return -1;
   q->running = 1;
@@ -617,7 +644,10 @@ int ph_submit(ph_device_t* dev, uint32_t kind, const void* target, const ph_slot
     if (!job.table) return -1;
     memcpy(job.table, table, table_count * sizeof(ph_slot_t));
   }
-  ring_push(&dev->queue->jobs, &job);
+  /* Stream programs (one-shot command buffers: many launches the caller then waits for)
+   * run inline on an idle queue; a graph is one launch, which the submit thread takes so
+   * that the caller returns sooner. */
+  if (kind != PH_JOB_STREAM || !try_run_inline(dev, &job)) ring_push(&dev->queue->jobs, &job);
   return 0;
 }
 
