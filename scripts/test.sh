@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Sets up a virtual environment with the test extras and runs the whole test suite.
+# Sets up a virtual environment with the test extras, checks the code with ruff and runs
+# the whole test suite.
 # As root on Debian/Ubuntu it also installs Mesa's lavapipe so the vulkan driver is tested
 # on the CPU (set POLYHAL_SKIP_APT=1 to skip that).  Extra arguments go to pytest.
 set -euo pipefail
@@ -11,4 +12,5 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test,vulkan,iree]'
+.venv/bin/ruff check src tests benchmarks examples
 exec .venv/bin/python -m pytest -q "$@"
