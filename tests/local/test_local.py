@@ -9,6 +9,7 @@ import pytest
 import polyhal as hal
 
 SOURCE = r"""
+#include <time.h>
 #include "polyhal.h"
 POLYHAL_ENTRY(iota) {            /* out[wg * wsx + i] = wg * wsx + i over a 2-D grid */
   uint32_t* out = (uint32_t*)dispatch->binding_ptrs[0];
@@ -25,6 +26,22 @@ POLYHAL_ENTRY(add_one) {         /* out[i] += 1 for i in this workgroup's 64 ele
 }
 POLYHAL_ENTRY(fail_at) {         /* returns 5 in workgroup push_constants[0] */
   return workgroup->workgroup_id_x == dispatch->push_constants[0] ? 5 : 0;
+}
+POLYHAL_ENTRY(slow_flag) {       /* workgroup 0 waits ~20 ms, then sets flag = 1 */
+  volatile uint32_t* flag = (volatile uint32_t*)dispatch->binding_ptrs[0];
+  if (workgroup->workgroup_id_x == 0) {
+    struct timespec t0, t;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    do clock_gettime(CLOCK_MONOTONIC, &t);
+    while ((t.tv_sec - t0.tv_sec) * 1000000000L + (t.tv_nsec - t0.tv_nsec) < 20000000L);
+    flag[0] = 1;
+  }
+  return 0;
+}
+POLYHAL_ENTRY(read_flag) {       /* out[1] = flag (binding 0, element 0) */
+  volatile uint32_t* flag = (volatile uint32_t*)dispatch->binding_ptrs[0];
+  flag[1] = flag[0];
+  return 0;
 }
 POLYHAL_ENTRY(processor) {       /* records which processor ran each workgroup */
   uint32_t* out = (uint32_t*)dispatch->binding_ptrs[0];
@@ -44,7 +61,8 @@ def device(request):
 def exe(device):
     layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
     eps = [hal.EntryPoint("iota", layout, (4, 1, 1)), hal.EntryPoint("add_one", layout),
-           hal.EntryPoint("fail_at", layout), hal.EntryPoint("processor", layout)]
+           hal.EntryPoint("fail_at", layout), hal.EntryPoint("processor", layout),
+           hal.EntryPoint("slow_flag", layout), hal.EntryPoint("read_flag", layout)]
     return device.create_executable(hal.ExecutableSource(eps, {"c": SOURCE}))
 
 
@@ -79,6 +97,24 @@ def test_many_workgroups_and_concurrent_dispatches_between_barriers(device, exe)
     run(device, record)
     for b in bufs:
         assert np.all(b.to_numpy("uint32") == 3)
+
+
+def test_a_barrier_waits_for_every_workgroup_before_it(device, exe):
+    """The reader runs after a barrier behind a slow writer; on `local` the writer's other
+    workgroup frees a thread to start the reader early if the barrier were not a join."""
+    flag = device.allocate_buffer(8)
+    for _ in range(3):
+        flag.write(np.zeros(2, np.uint32))
+
+        def record(cb):
+            cb.push_descriptor_set(exe.entry_points[0].layout, 0, [(0, flag)])
+            cb.push_constants(exe.entry_points[0].layout, 0, [0])
+            cb.dispatch(exe, "slow_flag", 2)
+            cb.execution_barrier()
+            cb.dispatch(exe, "read_flag", 1)
+
+        run(device, record)
+        assert flag.to_numpy("uint32").tolist() == [1, 1]
 
 
 def test_workers_share_the_work(exe):
