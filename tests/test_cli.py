@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+import polyhal as hal
 from polyhal import cli
 
 
@@ -39,10 +40,12 @@ def test_unknown_device_is_a_clean_error(capsys):
     assert "NotFoundError" in capsys.readouterr().err
 
 
-def test_bench_quick_json(tmp_path):
+@pytest.mark.parametrize("uri", [*hal.available_drivers(), "local-sync"])
+def test_bench_quick_json(tmp_path, uri):
     path = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "polyhal.cli", "bench", "--quick",
-                           "--json", str(path)], capture_output=True, text=True, timeout=300)
+                           "--device", uri, "--json", str(path)],
+                          capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(path.read_text())
     names = {row["name"] for row in data["results"]}

@@ -49,14 +49,37 @@ def _machine() -> str:
     return f"{model or platform.processor() or platform.machine()}, {cores} cores"
 
 
+def _ctypes_loop(exe: Any, counter: Any, n: int, reps: int, add: Callable) -> None:
+    """The alternative on the CPU: the same kernel called from a Python loop via ctypes."""
+    lib = ctypes.CDLL(exe.native.keepalive._name)
+    fn = lib.touch
+    fn.argtypes = [ctypes.c_void_p] * 3
+    state = (ctypes.c_uint64 * 8)()
+    ptrs = (ctypes.c_void_p * 1)(counter.alloc.ptr)
+    state[4] = ctypes.addressof(ptrs)  # binding_ptrs at byte 32 of the dispatch state
+    wg = (ctypes.c_uint64 * 4)()
+
+    def ctypes_loop() -> float:
+        t = time.perf_counter()
+        for _ in range(n):
+            fn(None, state, wg)
+        return (time.perf_counter() - t) / n * 1e6
+
+    add("ctypes_loop_us", _median(ctypes_loop, reps), "us/call",
+        "alternative: a Python loop calling the same kernel through ctypes")
+
+
 def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> dict[str, Any]:
     reps = 5 if quick else 21
     device = create_device(uri)
     layout1 = PipelineLayout([DescriptorSetLayout([0])])
     layout2 = PipelineLayout([DescriptorSetLayout([0, 1])], push_constants=2)
     source = ExecutableSource(
-        [EntryPoint("touch", layout1), EntryPoint("axpb", layout2)],
-        {"c": (KERNELS / "bench.c").read_text()})
+        [EntryPoint("touch", layout1), EntryPoint("axpb", layout2, (64, 1, 1))], {
+            "c": (KERNELS / "bench.c").read_text(),
+            "spirv": {"touch": (KERNELS / "bench_touch.spv").read_bytes(),
+                      "axpb": (KERNELS / "bench_axpb.spv").read_bytes()},
+            "cuda": (KERNELS / "bench.cu").read_text()})
     exe = device.create_executable(source)
     counter = device.allocate_buffer(4)
     results: list[dict[str, Any]] = []
@@ -71,7 +94,9 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
             sys.stderr.flush()
 
     def add(name: str, value: float, unit: str, what: str, goal: str = "") -> None:
-        results.append({"name": name, "value": value, "unit": unit, "what": what, "goal": goal})
+        # The goals are the local driver's (docs/benchmarks.md); elsewhere they do not apply.
+        results.append({"name": name, "value": value, "unit": unit, "what": what,
+                        "goal": goal if device.driver == "local" else ""})
 
     # 1. dispatch overhead: 1000 one-workgroup dispatches with a barrier after each.
     step("dispatch overhead")
@@ -95,23 +120,9 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
     add("dispatch_overhead_us", _median(chain, reps), "us/dispatch",
         "reusable command buffer of 1000 one-workgroup dispatches + barriers", "<= 1")
 
-    step("ctypes loop")
-    lib = ctypes.CDLL(exe.native.keepalive._name)
-    fn = lib.touch
-    fn.argtypes = [ctypes.c_void_p] * 3
-    state = (ctypes.c_uint64 * 8)()
-    ptrs = (ctypes.c_void_p * 1)(counter.alloc.ptr)
-    state[4] = ctypes.addressof(ptrs)  # binding_ptrs at byte 32 of the dispatch state
-    wg = (ctypes.c_uint64 * 4)()
-
-    def ctypes_loop() -> float:
-        t = time.perf_counter()
-        for _ in range(n):
-            fn(None, state, wg)
-        return (time.perf_counter() - t) / n * 1e6
-
-    add("ctypes_loop_us", _median(ctypes_loop, reps), "us/call",
-        "alternative: a Python loop calling the same kernel through ctypes")
+    if device.driver in ("local", "local-sync"):
+        step("ctypes loop")
+        _ctypes_loop(exe, counter, n, reps, add)
 
     # 2. submit -> signal round trip of a one-dispatch command buffer.
     step("round trip")
@@ -141,7 +152,8 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
     y = device.allocate_buffer(4 * count)
     axpb = device.create_command_buffer(CommandBufferMode.DEFAULT)
     with axpb:
-        axpb.dispatch(exe, 1, count // 64, constants=[3, 7], bindings=[(0, x), (1, y)])
+        axpb.dispatch(exe, 1, (1024, count // 64 // 1024), constants=[3, 7],
+                      bindings=[(0, x), (1, y)])
 
     def kernel() -> float:
         value[0] += 1
