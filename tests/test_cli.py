@@ -45,7 +45,7 @@ def test_bench_quick_json(tmp_path, uri):
     path = tmp_path / "bench.json"
     proc = subprocess.run([sys.executable, "-m", "polyhal.cli", "bench", "--quick",
                            "--device", uri, "--json", str(path)],
-                          capture_output=True, text=True, timeout=300)
+                          capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     data = json.loads(path.read_text())
     names = {row["name"] for row in data["results"]}

@@ -143,7 +143,7 @@ class Memory:
             # cuMemFreeHost does not wait for the stream: free after the work queued so far.
             ptr = alloc.ptr
             dev.after_queued_work(lambda: check(cu.cuMemFreeHost(ptr), "cuMemFreeHost"))
-        elif self.pool is not None and not dev.closed:
+        elif self.pool is not None and not dev.stopping:
             dev.drain()  # behind every queued submission, which may still use it
             check(cu.cuMemFreeAsync(alloc.ptr, dev.stream), "cuMemFreeAsync")
         elif self.pool is not None:

@@ -49,6 +49,7 @@ class CudaDevice(DriverDevice):
         self.index = index
         self.serial = dispatch_type == "serial"
         self.closed = False
+        self.stopping = False
         check(cu.cuInit(0), "cuInit")
         self.cu_device = check(cu.cuDeviceGet(index), "cuDeviceGet")
         self.context = check(cu.cuDevicePrimaryCtxRetain(self.cu_device),
@@ -149,7 +150,7 @@ class CudaDevice(DriverDevice):
     def after_queued_work(self, fn: Callable[[], Any]) -> None:
         """Calls ``fn()`` on the completion thread once the work queued so far is done."""
         # No submit lock: this runs from __del__ too, maybe on a thread inside execute.
-        if self.closed:
+        if self.stopping:  # the queue is idle (the front end drained it) and stopping
             fn()
             return
         event = self.take_event()
@@ -159,7 +160,7 @@ class CudaDevice(DriverDevice):
 
     def drain(self) -> None:
         """Waits until every queued submission is on the device's stream (not done)."""
-        if not self.closed:
+        if not self.stopping:
             self.lib.ph_submit_drain(self.native_ptr)
 
     # -- memory ---------------------------------------------------------------------------
@@ -250,6 +251,9 @@ class CudaDevice(DriverDevice):
     def close(self) -> None:
         if self.closed:
             return
+        # From here a garbage-collected buffer (on any thread, during the joins below) must
+        # neither wait for the stopped submit thread nor queue work behind it.
+        self.stopping = True
         self.lib.ph_queue_stop(self.native_ptr)
         self.lib.ph_complete_push(self.native_ptr, _STOP)
         self._completion_thread.join()

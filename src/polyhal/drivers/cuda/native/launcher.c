@@ -571,7 +571,10 @@ static void* submit_main(void* arg) {
   for (;;) {
     ph_job_t job;
     ring_pop(&q->jobs, &job, PH_SUBMIT_SPIN_US);
-    if (job.kind == PH_JOB_STOP) break;
+    if (job.kind == PH_JOB_STOP) {
+      ring_done(&q->jobs);  /* a drain after the stop must not wait for it forever */
+      break;
+    }
     pthread_mutex_lock(&q->exec_lock);
     run_job(dev, &job, &q->failed_token, &q->failure);
     pthread_mutex_unlock(&q->exec_lock);
