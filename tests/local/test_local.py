@@ -207,3 +207,19 @@ def test_unknown_option_is_rejected():
         hal.create_device("local", frobnicate=True)
     with pytest.raises(hal.InvalidArgumentError):
         hal.create_device("local", dispatch_type="sideways")
+
+
+@pytest.mark.parametrize("counts", [(1, 1, 70000), (2**31, 4, 1)])
+def test_indirect_counts_out_of_range_fail_the_submission(device, exe, counts):
+    """Counts read from device memory are checked when the dispatch runs: refused with
+    OutOfRangeError, never truncated and never a near-endless loop."""
+    out = device.allocate_buffer(4 * 64)
+    counts_buffer = device.buffer_from(np.array(counts, np.uint32))
+    cb = device.create_command_buffer()
+    with cb:
+        cb.dispatch_indirect(exe, "add_one", counts_buffer, bindings=[(0, out)], constants=[0])
+    sem = device.create_semaphore()
+    device.queue_execute(cb, signal=[(sem, 1)])
+    with pytest.raises(hal.OutOfRangeError, match="add_one"):
+        sem.wait(1, timeout=30)
+    run(device, lambda c: c.dispatch(exe, "add_one", 1, bindings=[(0, out)], constants=[0]))

@@ -8,14 +8,15 @@ import platform
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ...errors import HalError, InternalError, InvalidArgumentError
+from ...errors import HalError, InternalError, InvalidArgumentError, OutOfRangeError
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
 from . import encoder, executable
 from .buffer import LocalAllocation
 from .executor import Result, Slot, library
 
-MAX_SLOTS_ON_STACK = 0
+#: The executor's result code for indirect counts out of range (PH_ERROR_INDIRECT_COUNT).
+INDIRECT_COUNT_ERROR = -(2**31)
 
 
 class LocalDevice(DriverDevice):
@@ -92,6 +93,10 @@ class LocalDevice(DriverDevice):
                 if f == fn:
                     name = exe.entry_points[i].name
         wg = tuple(result.workgroup)
+        if result.code == INDIRECT_COUNT_ERROR:
+            return OutOfRangeError(
+                f"dispatch_indirect of {name!r}: workgroup count {wg} read from the buffer is "
+                f"out of range (z <= 65535, at most 2**32 workgroups; command {index})")
         return InternalError(f"entry point {name!r} returned {result.code} in workgroup {wg} "
                              f"(command {index})")
 

@@ -22,6 +22,8 @@
 
 #define PH_MAX_BINDINGS 64
 #define PH_MAX_REGION 256
+#define PH_MAX_INDIRECT_WORKGROUPS (UINT64_C(1) << 32)
+#define PH_ERROR_INDIRECT_COUNT INT32_MIN  /* result code: counts out of range */
 #define PH_GEN_SHIFT 40
 #define PH_INDEX_MASK ((UINT64_C(1) << PH_GEN_SHIFT) - 1)
 
@@ -88,6 +90,7 @@ typedef struct {
   uint64_t total;
   uint32_t local_memory_size;
   int64_t command;
+  uint32_t bad_count[3];  /* the indirect counts prepare() refused */
 } ph_prepared_t;
 
 /* A zeroed environment for kernels that read one (IREE libraries get their own). */
@@ -145,10 +148,18 @@ static uint64_t prepare(ph_prepared_t* p, const ph_program_t* prog, uint64_t ind
                         const ph_slot_t* slots, int concurrency) {
   const ph_cmd_t* c = &prog->cmds[index];
   uint32_t count[3] = {c->wg_count[0], c->wg_count[1], c->wg_count[2]};
+  p->command = (int64_t)index;
   if (c->aux & PH_AUX_INDIRECT) {
     const uint32_t* counts = (const uint32_t*)resolve(&c->a, slots, NULL);
     memcpy(count, counts, sizeof(count));
-    if (count[2] > 0xFFFF) count[2] = 0xFFFF;
+    /* Counts come from device memory: refuse what the ABI cannot carry (z is 16 bits) or
+     * what would run for hours, rather than truncate or hang. */
+    if (count[2] > 0xFFFF ||
+        (uint64_t)count[0] * count[1] * count[2] > PH_MAX_INDIRECT_WORKGROUPS) {
+      memcpy(p->bad_count, count, sizeof(count));
+      p->total = 0;
+      return UINT64_MAX;
+    }
   }
   const ph_ref_t* refs = prog->refs + c->bindings_index;
   for (uint32_t i = 0; i < c->binding_count; ++i) {
@@ -171,7 +182,6 @@ static uint64_t prepare(ph_prepared_t* p, const ph_program_t* prog, uint64_t ind
   p->fn = (ph_fn_t)(uintptr_t)c->fn;
   p->env = c->env ? (const void*)(uintptr_t)c->env : (const void*)ph_default_env;
   p->local_memory_size = c->local_memory_size;
-  p->command = (int64_t)index;
   p->total = (uint64_t)count[0] * count[1] * count[2];
   return p->total;
 }
@@ -377,13 +387,22 @@ int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots
           pool->region_count = 0;
           while (i < prog->count && prog->cmds[i].op == PH_DISPATCH &&
                  pool->region_count < PH_MAX_REGION) {
-            prepare(&pool->region[pool->region_count++], prog, i, slots, concurrency);
+            ph_prepared_t* p = &pool->region[pool->region_count++];
+            if (prepare(p, prog, i, slots, concurrency) == UINT64_MAX) {
+              record_error(NULL, result, p, PH_ERROR_INDIRECT_COUNT, p->bad_count);
+              status = -1;
+              break;
+            }
             ++i;
           }
-          status = run_region(pool, result);
+          if (status == 0) status = run_region(pool, result);
           continue;
         }
-        prepare(&single, prog, i, slots, 1);
+        if (prepare(&single, prog, i, slots, 1) == UINT64_MAX) {
+          record_error(NULL, result, &single, PH_ERROR_INDIRECT_COUNT, single.bad_count);
+          status = -1;
+          break;
+        }
         for (uint64_t w = 0; w < single.total; ++w) {
           uint32_t id[3];
           int rc = run_workgroup(&single, w, 0, id);
