@@ -83,7 +83,6 @@ class BufferBarrier:
 _INITIAL, _RECORDING, _EXECUTABLE = 0, 1, 2
 _ANY, _DISPATCH, _TRANSFER = (int(CommandCategory.ANY), int(CommandCategory.DISPATCH),
                               int(CommandCategory.TRANSFER))
-_UNVALIDATED = int(CommandBufferMode.UNVALIDATED)
 
 
 class CommandBuffer:
@@ -109,14 +108,14 @@ class CommandBuffer:
         self.device = device
         self.mode = CommandBufferMode(mode)
         self.categories = CommandCategory(categories)
-        # Plain ints and a cache of the last dispatch state keep recording cheap.
-        self._categories = int(categories) if self._validate_mode(mode) else _ANY
-        self._cached_state: tuple | None = None
-        self._last_dispatch: C.Dispatch | None = None
         self.binding_capacity = as_index(binding_capacity, "binding_capacity")
         self._limits = device._driver.limits
         self._validate = not self.mode & CommandBufferMode.UNVALIDATED
         self._one_shot = bool(self.mode & CommandBufferMode.ONE_SHOT)
+        # Plain ints and a cache of the last dispatch state keep recording cheap.
+        self._categories = int(categories) if self._validate else _ANY
+        self._cached_state: tuple | None = None
+        self._last_dispatch: C.Dispatch | None = None
         self._state = _INITIAL
         self._commands: list = []
         # (ref, required usage, alignment, what) for each slot reference, checked at submit.
@@ -165,10 +164,6 @@ class CommandBuffer:
     def commands(self) -> list:
         """The recorded command list (read-only use: drivers and tools)."""
         return self._commands
-
-    @staticmethod
-    def _validate_mode(mode: int) -> bool:
-        return not int(mode) & _UNVALIDATED
 
     def _recording(self, category: int) -> None:
         if self._state != _RECORDING:
