@@ -94,7 +94,8 @@ class CommandBuffer:
 
     __slots__ = (
         "device", "mode", "categories", "binding_capacity", "_state", "_commands",
-        "_slot_checks", "_allocs", "_constants", "_layout", "_sets", "_debug_depth",
+        "_slot_checks", "_slot_copies", "_slot_alignments", "_allocs", "_constants",
+        "_layout", "_sets", "_debug_depth",
         "encoded", "_submitted", "_validate", "_limits", "_events", "_categories",
         "_cached_state", "_last_dispatch", "_one_shot", "__weakref__",
     )
@@ -118,8 +119,12 @@ class CommandBuffer:
         self._last_dispatch: C.Dispatch | None = None
         self._state = _INITIAL
         self._commands: list = []
-        # (ref, required usage, alignment, what) for each slot reference, checked at submit.
+        # What only the binding table can settle, checked at submit: each slot reference's
+        # range (ref, required usage, alignment, what), copies through slots that may
+        # overlap (source, target), and kernels' binding alignments (ref, alignment, what).
         self._slot_checks: list = []
+        self._slot_copies: list = []
+        self._slot_alignments: list = []
         self._allocs: set = set()
         self._events: list = []
         self._constants = bytearray(4 * self._limits.max_push_constants)
@@ -327,7 +332,7 @@ class CommandBuffer:
         dst = self._ref(target, target_offset, length if length != WHOLE_BUFFER else src.length,
                         _USAGE_DST, "copy target")
         if src.alloc is None or dst.alloc is None:
-            self._slot_checks.append(((src, dst), 0, 0, "copy"))
+            self._slot_copies.append((src, dst))
         elif src.alloc is dst.alloc and _overlap(src.offset, src.length, dst.offset, dst.length):
             raise InvalidArgumentError(
                 f"copy source [{src.offset}, +{src.length}) and target [{dst.offset}, "
@@ -471,7 +476,7 @@ class CommandBuffer:
     def _check_binding_alignment(self, refs: list, align: int, name: str) -> None:
         for ref in refs:
             if ref.alloc is None:
-                self._slot_checks.append((ref, 0, -align, f"binding of {name!r}"))
+                self._slot_alignments.append((ref, align, f"binding of {name!r}"))
             elif ref.offset % align:
                 raise InvalidArgumentError(
                     f"dispatch of {name!r}: binding offset {ref.offset} is not a multiple of "
@@ -540,6 +545,8 @@ class CommandBuffer:
                     "nested command buffer uses slots beyond this one's binding_capacity "
                     f"({command_buffer.binding_capacity} > {self.binding_capacity})")
             self._slot_checks.extend(command_buffer._slot_checks)
+            self._slot_copies.extend(command_buffer._slot_copies)
+            self._slot_alignments.extend(command_buffer._slot_alignments)
         self._allocs |= command_buffer._allocs
         self._events.extend(command_buffer._events)
         self._commands.append(C.Execute(command_buffer._commands, table))
@@ -557,30 +564,28 @@ class CommandBuffer:
     def check_slots(self, table: Sequence[ResolvedBinding]) -> None:
         """Bounds-checks every slot reference against a resolved binding table."""
         for ref, usage, align, what in self._slot_checks:
-            if what == "copy":
-                src, dst = ref
-                a_alloc, a_off, a_len = src.resolve(table)
-                b_alloc, b_off, b_len = dst.resolve(table)
-                if a_alloc is b_alloc and _overlap(a_off, a_len, b_off, b_len):
-                    raise InvalidArgumentError("copy source and target overlap in one buffer")
-                continue
             if ref.slot >= len(table):
                 raise InvalidArgumentError(
                     f"{what}: Slot({ref.slot}) but the binding table has {len(table)} entries")
             entry = table[ref.slot]
             length = resolve_range(entry.length, ref.offset, ref.length, f"{what} (slot)")
-            if align < 0:  # a kernel's binding alignment: the absolute offset counts
-                if (entry.offset + ref.offset) % -align:
-                    raise InvalidArgumentError(
-                        f"{what}: offset {entry.offset + ref.offset} is not a multiple of "
-                        f"{-align} bytes")
-                continue
             if self._validate and usage and not entry.usage & usage:
                 raise PermissionDeniedError(
                     f"{what}: binding table entry {ref.slot} has usage "
                     f"{BufferUsage(entry.usage)!r}, lacking {BufferUsage(usage)!r}")
             if self._validate and align > 1 and length % align:
                 raise InvalidArgumentError(f"{what}: length {length} not a multiple of {align}")
+        # Every slot is known to be in the table now.
+        for ref, align, what in self._slot_alignments:  # the absolute offset counts
+            offset = table[ref.slot].offset + ref.offset
+            if offset % align:
+                raise InvalidArgumentError(
+                    f"{what}: offset {offset} is not a multiple of {align} bytes")
+        for src, dst in self._slot_copies:
+            a_alloc, a_off, a_len = src.resolve(table)
+            b_alloc, b_off, b_len = dst.resolve(table)
+            if a_alloc is b_alloc and _overlap(a_off, a_len, b_off, b_len):
+                raise InvalidArgumentError("copy source and target overlap in one buffer")
 
 
 def _overlap(a: int, alen: int, b: int, blen: int) -> bool:
