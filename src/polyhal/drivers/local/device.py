@@ -83,15 +83,7 @@ class LocalDevice(DriverDevice):
     @staticmethod
     def _kernel_error(program: encoder.EncodedProgram, result: Result) -> HalError:
         index = result.failed_command
-        name = "?"
-        dispatches = [e for e in program.keepalive[1]]
-        # The failing command's entry point: find it by walking the encoded dispatches.
-        cmd = encoder.CMD.unpack_from(program.keepalive[0][0], index * encoder.CMD.size)
-        fn = cmd[2]
-        for exe in dispatches:
-            for i, f in enumerate(exe.native.functions):
-                if f == fn:
-                    name = exe.entry_points[i].name
+        name = program.entry_point_name(index)
         wg = tuple(result.workgroup)
         if result.code == INDIRECT_COUNT_ERROR:
             return OutOfRangeError(

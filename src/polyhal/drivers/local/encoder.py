@@ -24,20 +24,30 @@ assert CMD.size == 128 and REF.size == 24
 
 
 class EncodedProgram:
-    """The executor's program plus the buffers whose addresses it holds."""
+    """The executor's program plus the buffers and executables whose addresses it holds."""
 
-    __slots__ = ("program", "keepalive", "has_slots", "count")
+    __slots__ = ("program", "arrays", "executables", "has_slots", "count")
 
     def __init__(self, cmds: bytearray, refs: bytearray, constants: bytearray, data: bytearray,
-                 count: int, keepalive: list, has_slots: bool):
+                 count: int, executables: list, has_slots: bool):
         arrays = [(ctypes.c_char * max(1, len(b))).from_buffer(b if b else bytearray(1))
                   for b in (cmds, refs, constants, data)]
-        self.program = Program(*(ctypes.addressof(arrays[0]),), count,
+        self.program = Program(ctypes.addressof(arrays[0]), count,
                                ctypes.addressof(arrays[1]), ctypes.addressof(arrays[2]),
                                ctypes.addressof(arrays[3]))
-        self.keepalive = (arrays, keepalive)
+        self.arrays = arrays
+        self.executables = executables
         self.has_slots = has_slots
         self.count = count
+
+    def entry_point_name(self, command: int) -> str:
+        """The name of the entry point that dispatch record ``command`` calls."""
+        fn = CMD.unpack_from(self.arrays[0], command * CMD.size)[2]
+        for exe in self.executables:
+            for i, f in enumerate(exe.native.functions):
+                if f == fn:
+                    return exe.entry_points[i].name
+        return "?"
 
 
 class _Encoder:
@@ -51,7 +61,7 @@ class _Encoder:
         self.data = bytearray()
         self.count = 0
         self.has_slots = False
-        self.keepalive: list = []
+        self.executables: list = []  # kept alive while the program may call them
 
     def ref(self, r: C.Ref, table: Any) -> tuple[int, int, int]:
         if r.alloc is None and table is not None:
@@ -106,8 +116,8 @@ class _Encoder:
         exe = cmd.executable
         native = exe.native
         entry = exe.entry_points[cmd.entry_point]
-        if not self.keepalive or self.keepalive[-1] is not exe:
-            self.keepalive.append(exe)
+        if not self.executables or self.executables[-1] is not exe:
+            self.executables.append(exe)
         # Consecutive dispatches usually share their bindings and constants (the front end
         # hands out the same objects while push state is unchanged): store them once.
         bindings = cmd.bindings
@@ -143,4 +153,4 @@ def encode(commands: list) -> EncodedProgram:
     enc = _Encoder()
     enc.encode(commands, None)
     return EncodedProgram(enc.cmds, enc.refs, enc.constants, enc.data, enc.count,
-                          enc.keepalive, enc.has_slots)
+                          enc.executables, enc.has_slots)
