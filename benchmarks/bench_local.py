@@ -24,11 +24,6 @@ import polyhal as hal
 from polyhal import bench
 
 
-def median(fn, reps):
-    fn()
-    return statistics.median(fn() for _ in range(reps))
-
-
 class DispatchState(ctypes.Structure):
     _fields_ = [("wsx", ctypes.c_uint32), ("wsy", ctypes.c_uint32), ("wsz", ctypes.c_uint16),
                 ("npc", ctypes.c_uint16), ("cx", ctypes.c_uint32), ("cy", ctypes.c_uint32),
@@ -62,7 +57,7 @@ def ctypes_python_driven(reps: int) -> float:
             fn(None, ctypes.byref(state), ctypes.byref(WorkgroupState()))
         return (time.perf_counter() - t) / n * 1e6
 
-    return median(loop, reps)
+    return bench.median(loop, reps)
 
 
 OPENCL = """
@@ -121,11 +116,11 @@ def pocl(reps: int) -> list[dict]:
 
     name = f"PoCL {device.name}"
     return [
-        {"name": "pocl_enqueue_us", "value": median(chain, reps), "unit": "us/dispatch",
+        {"name": "pocl_enqueue_us", "value": bench.median(chain, reps), "unit": "us/dispatch",
          "what": f"alternative: {name}, 1000 in-order enqueues + finish", "goal": ""},
-        {"name": "pocl_round_trip_us", "value": median(round_trip, reps), "unit": "us",
+        {"name": "pocl_round_trip_us", "value": bench.median(round_trip, reps), "unit": "us",
          "what": f"alternative: {name}, enqueue + finish", "goal": ""},
-        {"name": "pocl_axpb_ms", "value": median(kernel, reps), "unit": "ms",
+        {"name": "pocl_axpb_ms", "value": bench.median(kernel, reps), "unit": "ms",
          "what": f"alternative: {name}, y = x*s+o, local size 64", "goal": ""},
     ]
 

@@ -29,7 +29,8 @@ from . import (
 KERNELS = Path(__file__).parent / "kernels"
 
 
-def _median(fn: Callable[[], float], reps: int) -> float:
+def median(fn: Callable[[], float], reps: int) -> float:
+    """The median of ``reps`` calls of ``fn`` after one warm-up call."""
     fn()  # warm-up
     return statistics.median(fn() for _ in range(reps))
 
@@ -65,7 +66,7 @@ def _ctypes_loop(exe: Any, counter: Any, n: int, reps: int, add: Callable) -> No
             fn(None, state, wg)
         return (time.perf_counter() - t) / n * 1e6
 
-    add("ctypes_loop_us", _median(ctypes_loop, reps), "us/call",
+    add("ctypes_loop_us", median(ctypes_loop, reps), "us/call",
         "alternative: a Python loop calling the same kernel through ctypes")
 
 
@@ -117,7 +118,7 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
         sem.wait(value[0])
         return (time.perf_counter() - t) / n * 1e6
 
-    add("dispatch_overhead_us", _median(chain, reps), "us/dispatch",
+    add("dispatch_overhead_us", median(chain, reps), "us/dispatch",
         "reusable command buffer of 1000 one-workgroup dispatches + barriers", "<= 1")
 
     if device.driver in ("local", "local-sync"):
@@ -140,7 +141,7 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
             samples.append(time.perf_counter() - t)
         return statistics.median(samples) * 1e6
 
-    add("round_trip_us", _median(round_trip, reps), "us",
+    add("round_trip_us", median(round_trip, reps), "us",
         "queue_execute of a one-dispatch command buffer until its semaphore is signalled",
         "<= 20")
 
@@ -175,9 +176,9 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
         np.add(y_host, 7, out=y_host)
         return (time.perf_counter() - t) * 1e3
 
-    kernel_ms = _median(kernel, reps)
-    numpy_ms = _median(numpy_axpb, reps)
-    numpy_out_ms = _median(numpy_axpb_out, reps)
+    kernel_ms = median(kernel, reps)
+    numpy_ms = median(numpy_axpb, reps)
+    numpy_out_ms = median(numpy_axpb_out, reps)
     assert np.array_equal(y.to_numpy("int32"), x_host * 3 + 7), "axpb result is wrong"
     add("axpb_ms", kernel_ms, "ms", "y = x*s+o, 4M int32, 64-element workgroups")
     add("numpy_axpb_ms", numpy_ms, "ms", "alternative: numpy x*s+o")
@@ -213,9 +214,9 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
         c.end()
         return (time.perf_counter() - t) / m * 1e6
 
-    add("record_us", _median(record_dispatch, reps), "us/command",
+    add("record_us", median(record_dispatch, reps), "us/command",
         "one-shot dispatch with pushed state, recorded and encoded", "<= 2")
-    add("record_mixed_us", _median(record_mixed, reps), "us/command",
+    add("record_mixed_us", median(record_mixed, reps), "us/command",
         "dispatch with constants+bindings, barrier, fill, copy: recorded and encoded")
     step("done")
     if progress and sys.stderr.isatty():
