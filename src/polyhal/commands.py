@@ -13,6 +13,7 @@ from typing import Any
 
 from .drivers.base import Allocation
 from .executable import Executable
+from .types import WHOLE_BUFFER
 
 
 class Ref:
@@ -31,15 +32,12 @@ class Ref:
         if self.alloc is not None:
             return self.alloc, self.offset, self.length
         entry = table[self.slot]
-        length = entry.length - self.offset if self.length == WHOLE else self.length
+        length = entry.length - self.offset if self.length == WHOLE_BUFFER else self.length
         return entry.alloc, entry.offset + self.offset, length
 
     def __repr__(self) -> str:
         where = f"slot {self.slot}" if self.alloc is None else f"alloc {id(self.alloc):#x}"
         return f"Ref({where}, {self.offset}, {self.length})"
-
-
-WHOLE = 0xFFFF_FFFF_FFFF_FFFF
 
 
 @dataclass(slots=True)
