@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+# The suite runs in checked mode (guard pages on local, robust buffer access on vulkan,
+# hazard detection everywhere) unless the caller chose otherwise.
+os.environ.setdefault("POLYHAL_CHECKED", "1")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:

@@ -77,7 +77,25 @@ def create_device(uri: str | None = None, **options: Any) -> Device:
     if dispatch_type not in ("concurrent", "serial"):
         raise InvalidArgumentError(
             f"dispatch_type is 'concurrent' or 'serial', got {dispatch_type!r}")
-    return Device(name, module.create_device(name, index, options), uri)  # type: ignore[union-attr]
+    options = dict(options)
+    options["checked"] = _checked_option(options.get("checked"))
+    device = Device(name, module.create_device(name, index, options), uri)  # type: ignore[union-attr]
+    device.checked = options["checked"]
+    return device
+
+
+def _checked_option(value: Any) -> bool:
+    """``checked=`` of create_device; None means ``$POLYHAL_CHECKED`` (1/true/yes/on)."""
+    if value is None:
+        text = os.environ.get("POLYHAL_CHECKED", "").strip().lower()
+        if text in ("", "0", "false", "no", "off"):
+            return False
+        if text in ("1", "true", "yes", "on"):
+            return True
+        raise InvalidArgumentError(f"POLYHAL_CHECKED is 1 or 0, got {text!r}")
+    if not isinstance(value, bool):
+        raise InvalidArgumentError(f"checked is True or False, got {value!r}")
+    return value
 
 
 class _Submission:
@@ -157,6 +175,10 @@ class Device:
         self._issue_queue: _queue.SimpleQueue | None = None
         self._tls = threading.local()
         self._closed = False
+        #: Checked mode (create_device(checked=True) or POLYHAL_CHECKED=1): kernel faults
+        #: become typed submission failures where the driver can catch them, and hazards
+        #: raise FailedPreconditionError.
+        self.checked = False
 
     def __repr__(self) -> str:
         return f"Device({self.uri!r}, {self.name!r})"

@@ -40,13 +40,14 @@ class CudaDevice(DriverDevice):
     staging_memory_type = MemoryType.DEVICE_LOCAL
 
     def __init__(self, index: int, dispatch_type: str = "concurrent",
-                 streams: int = DEFAULT_STREAMS, **options: Any):
+                 streams: int = DEFAULT_STREAMS, checked: bool = False, **options: Any):
         if options:
             raise InvalidArgumentError(f"unknown cuda device options {sorted(options)}; "
-                                       "known: dispatch_type, streams")
+                                       "known: dispatch_type, streams, checked")
         if not 1 <= int(streams) <= launcher.MAX_STREAMS:
             raise InvalidArgumentError(f"streams is 1 to {launcher.MAX_STREAMS}, got {streams}")
         self.index = index
+        self.checked = checked
         self.serial = dispatch_type == "serial"
         self.closed = False
         self.stopping = False

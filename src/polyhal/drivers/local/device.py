@@ -23,10 +23,12 @@ class LocalDevice(DriverDevice):
     executable_formats = executable.FORMATS
 
     def __init__(self, sync: bool = False, dispatch_type: str = "concurrent",
-                 workers: int | None = None, spin_us: float = 50.0, **options: Any):
+                 workers: int | None = None, spin_us: float = 50.0, checked: bool = False,
+                 **options: Any):
         if options:
             raise InvalidArgumentError(f"unknown local device options {sorted(options)}")
         self.sync = sync
+        self.checked = checked
         self.serial = sync or dispatch_type == "serial"
         self.run_deferred_inline = sync
         self.lib = library()

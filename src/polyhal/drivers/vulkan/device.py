@@ -85,10 +85,12 @@ class VulkanDevice(DriverDevice):
 
     def __init__(self, index: int, dispatch_type: str = "concurrent",
                  validation: bool | str | None = None, push_descriptors: bool | None = None,
-                 synchronization2: bool | None = None, **options: Any):
+                 synchronization2: bool | None = None, checked: bool = False,
+                 **options: Any):
         if options:
             raise InvalidArgumentError(f"unknown vulkan device options {sorted(options)}")
         self.handle = None
+        self.checked = checked
         self.serial = dispatch_type == "serial"
         self.validation_messages: list[str] = []
         if validation is None:
