@@ -13,7 +13,7 @@ class HalError(Exception):
     def __init__(self, message: str = "", *, code: StatusCode | None = None):
         super().__init__(message)
         if code is not None:
-            self.code = StatusCode(code)
+            self.code = _status(code)
 
     @property
     def message(self) -> str:
@@ -92,7 +92,17 @@ _BY_CODE: dict[StatusCode, type[HalError]] = {
 
 
 def error_for(code: StatusCode | int, message: str = "") -> HalError:
-    """The exception instance of the class that carries ``code``."""
-    code = StatusCode(code)
+    """The exception instance of the class that carries ``code`` (UnknownError for a code
+    that is not a StatusCode)."""
+    code = _status(code)
     cls = _BY_CODE.get(code, UnknownError)
     return cls(message, code=code)
+
+
+def _status(code: StatusCode | int) -> StatusCode:
+    """``code`` as a StatusCode; UNKNOWN when it is none, so that building an error for a
+    foreign code never raises a second, untyped error."""
+    try:
+        return StatusCode(code)
+    except ValueError:
+        return StatusCode.UNKNOWN

@@ -8,13 +8,21 @@ is reached or the semaphore fails.
 
 from __future__ import annotations
 
+import math
+import numbers
+import operator
 import threading
 import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from .buffer import as_index
-from .errors import DeadlineExceededError, HalError, InvalidArgumentError, error_for
+from .errors import (
+    DeadlineExceededError,
+    HalError,
+    InvalidArgumentError,
+    OutOfRangeError,
+    error_for,
+)
 from .types import StatusCode
 
 if TYPE_CHECKING:
@@ -22,6 +30,54 @@ if TYPE_CHECKING:
 
 #: callback(semaphore) fired when a timepoint is reached or the semaphore fails.
 Timepoint = Callable[["Semaphore"], None]
+
+#: The largest semaphore payload: values are uint64, as IREE's.
+MAX_PAYLOAD = 2**64 - 1
+
+
+def check_payload(value: Any, what: str = "semaphore value") -> int:
+    """``value`` as a semaphore payload, an int in ``[0, 2**64 - 1]``.
+
+    InvalidArgumentError for anything that is not an integer (bools, floats and strings
+    included; numpy integers are fine); OutOfRangeError for an integer outside uint64, as
+    IREE's queue validation reports a payload above its maximum.
+    """
+    if type(value) is not int:
+        if isinstance(value, bool):
+            raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}")
+        try:
+            value = operator.index(value)
+        except TypeError:
+            raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}") from None
+    if not 0 <= value <= MAX_PAYLOAD:
+        raise OutOfRangeError(f"{what}: {value} is outside the uint64 payload range")
+    return value
+
+
+def check_timeout(timeout: Any, what: str = "timeout") -> float | None:
+    """A wait's ``timeout`` in seconds, as the value to hand to ``threading`` waits.
+
+    None means no timeout.  A real number ``>= 0`` is seconds (0 polls); ``+inf`` and values
+    at or above ``threading.TIMEOUT_MAX`` (hundreds of years on 64-bit hosts) also mean no
+    timeout and come back as None, since no wait can tell them apart from forever.  NaN,
+    negative values and anything that is not a real number (strings, bools, complex) raise
+    InvalidArgumentError.
+    """
+    if timeout is None:
+        return None
+    if isinstance(timeout, bool) or not isinstance(timeout, numbers.Real):
+        raise InvalidArgumentError(f"{what}: expected seconds >= 0 or None, got {timeout!r}")
+    try:
+        seconds = float(timeout)
+    except OverflowError:  # an int beyond float range: positive ones are "forever"
+        if timeout > 0:
+            return None
+        raise InvalidArgumentError(f"{what}: must be >= 0 seconds, got {timeout!r}") from None
+    if math.isnan(seconds) or seconds < 0:
+        raise InvalidArgumentError(f"{what}: must be >= 0 seconds or None, got {timeout!r}")
+    if seconds >= threading.TIMEOUT_MAX:
+        return None
+    return seconds
 
 
 class Semaphore:
@@ -31,9 +87,8 @@ class Semaphore:
                  "__weakref__")
 
     def __init__(self, device: Device | None = None, initial_value: int = 0):
-        initial_value = as_index(initial_value, "semaphore initial value")
-        if initial_value < 0:
-            raise InvalidArgumentError(f"initial value must be >= 0, got {initial_value}")
+        """A semaphore at ``initial_value``, a uint64 (see :func:`check_payload`)."""
+        initial_value = check_payload(initial_value, "semaphore initial value")
         self.device = device
         self._cond = threading.Condition(threading.Lock())
         self._value = int(initial_value)
@@ -60,8 +115,12 @@ class Semaphore:
         return self._value
 
     def signal(self, value: int) -> None:
-        """Moves the timeline to ``value``, which must exceed the current value."""
-        value = as_index(value, "semaphore signal")
+        """Moves the timeline to ``value``, which must exceed the current value.
+
+        ``value`` is a uint64 payload (:func:`check_payload`): InvalidArgumentError if it
+        is not an integer or does not advance, OutOfRangeError outside uint64.
+        """
+        value = check_payload(value, "semaphore signal")
         with self._cond:
             if self._failure is not None:
                 raise self._error()
@@ -99,10 +158,21 @@ class Semaphore:
             cb(self)
 
     def fail(self, code: StatusCode = StatusCode.ABORTED, message: str = "") -> None:
-        """Fails the semaphore: every waiter and dependent submission gets the error."""
-        code = StatusCode(code)
+        """Fails the semaphore: every waiter and dependent submission gets the error.
+
+        ``code`` is a non-OK :class:`StatusCode` (or its int value) and ``message`` a str;
+        anything else raises InvalidArgumentError.
+        """
+        try:
+            if isinstance(code, bool):
+                raise TypeError
+            code = StatusCode(operator.index(code))
+        except (TypeError, ValueError):
+            raise InvalidArgumentError(f"fail() takes a StatusCode, got {code!r}") from None
         if code == StatusCode.OK:
             raise InvalidArgumentError("fail() needs a non-OK status code")
+        if not isinstance(message, str):
+            raise InvalidArgumentError(f"fail() message is a str, got {type(message).__name__}")
         with self._cond:
             if self._failure is not None:
                 return
@@ -121,10 +191,13 @@ class Semaphore:
     def wait(self, value: int, timeout: float | None = None) -> None:
         """Blocks until the value is at least ``value``.
 
-        ``timeout`` in seconds (None: forever, 0: poll); DeadlineExceededError when it
-        passes; the failure's error if the semaphore failed.
+        ``value`` is a uint64 payload (:func:`check_payload`).  ``timeout`` in seconds as
+        :func:`check_timeout` takes it (None or +inf: forever, 0: poll; NaN or negative:
+        InvalidArgumentError); DeadlineExceededError when it passes; the failure's error if
+        the semaphore failed.
         """
-        value = as_index(value, "semaphore wait")
+        value = check_payload(value, "semaphore wait")
+        timeout = check_timeout(timeout, "semaphore wait timeout")
         with self._cond:
             if self._failure is None and self._value < value:
                 if timeout is not None and timeout <= 0:
