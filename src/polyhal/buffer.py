@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import operator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -14,15 +14,55 @@ if TYPE_CHECKING:
     from .device import Device
     from .drivers.base import Allocation
 
+UINT64_MAX = 2**64 - 1
+_Flag = TypeVar("_Flag", bound=int)
+
 
 def as_index(value: Any, what: str) -> int:
-    """``value`` as a Python int (numpy integers too); InvalidArgumentError otherwise."""
+    """``value`` as a Python int (numpy integers too); InvalidArgumentError otherwise.
+
+    Converting at the API boundary matters: a numpy ``uint8`` offset added to a Python int
+    would wrap in numpy's arithmetic instead of raising.
+    """
     if type(value) is int:
         return value
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}")
     try:
         return operator.index(value)
     except TypeError:
         raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}") from None
+
+
+def as_uint64(value: Any, what: str) -> int:
+    """``value`` as an int in [0, 2**64); InvalidArgumentError for a non-integer,
+    OutOfRangeError outside the range (offsets, lengths and payloads are 64-bit)."""
+    value = as_index(value, what)
+    if not 0 <= value <= UINT64_MAX:
+        raise OutOfRangeError(f"{what}: {value} is outside [0, 2**64)")
+    return value
+
+
+def as_flags(kind: type[_Flag], value: Any, what: str) -> _Flag:
+    """``value`` as a member (or combination) of the IntFlag/IntEnum ``kind``.
+
+    InvalidArgumentError for anything else: a string, None, a float, or bits the enum does
+    not define.
+    """
+    if type(value) is kind:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(f"{what}: expected a {kind.__name__}, got {value!r}")
+    try:
+        member = kind(int(value))
+    except ValueError:
+        raise InvalidArgumentError(f"{what}: {value!r} is not a {kind.__name__}") from None
+    known = 0
+    for m in kind:
+        known |= int(m)
+    if int(member) & ~known or int(member) < 0:
+        raise InvalidArgumentError(f"{what}: {value!r} has bits {kind.__name__} does not define")
+    return member
 
 
 def resolve_range(size: int, offset: int, length: int, what: str = "range") -> int:
@@ -73,8 +113,11 @@ class Buffer:
         return self.size
 
     def check_live(self) -> None:
+        """FailedPreconditionError once the buffer was deallocated or its device closed."""
         if self.alloc.released:
             raise FailedPreconditionError("buffer was deallocated (queue_dealloca)")
+        if self.device._closed:
+            raise FailedPreconditionError("buffer of a closed device")
 
     # -- interop: drivers whose allocations can export themselves provide the hooks ------
     @property
@@ -102,12 +145,14 @@ class Buffer:
 
     def subspan(self, offset: int, length: int = WHOLE_BUFFER) -> Buffer:
         """A view of ``length`` bytes at ``offset``; OutOfRangeError if outside this buffer."""
+        self.check_live()
         offset = as_index(offset, "subspan")
         length = resolve_range(self.size, offset, length, "subspan")
         return Buffer(self.device, self.alloc, self.offset + offset, length,
                       self.memory_type, self.usage, self.access)
 
-    def _host_range(self, offset: int, length: int, access: MemoryAccess) -> int:
+    def _host_range(self, offset: int, length: int, access: MemoryAccess) -> tuple[int, int]:
+        """(offset, length) of a host access as Python ints, checked against the buffer."""
         self.check_live()
         if not self.memory_type & MemoryType.HOST_VISIBLE and not (
                 self.usage & BufferUsage.MAPPING):
@@ -116,11 +161,12 @@ class Buffer:
                 "copy it into a HOST_VISIBLE buffer first")
         if not self.access & access:
             raise InvalidArgumentError(f"buffer access {self.access!r} does not allow {access!r}")
-        return resolve_range(self.size, offset, length, "host access")
+        offset, length = as_index(offset, "host access"), as_index(length, "host access")
+        return offset, resolve_range(self.size, offset, length, "host access")
 
     def read(self, offset: int = 0, length: int = WHOLE_BUFFER) -> bytes:
         """Copies ``length`` bytes at ``offset`` to the host."""
-        length = self._host_range(offset, length, MemoryAccess.READ)
+        offset, length = self._host_range(offset, length, MemoryAccess.READ)
         if length == 0:
             return b""
         return self.device._driver.read(self.alloc, self.offset + offset, length)
@@ -128,26 +174,50 @@ class Buffer:
     def write(self, data: Any, offset: int = 0) -> None:
         """Copies a bytes-like object or numpy array into the buffer at ``offset``."""
         view = _as_bytes_view(data)
-        self._host_range(offset, len(view), MemoryAccess.WRITE)
+        offset, _ = self._host_range(offset, len(view), MemoryAccess.WRITE)
         if len(view):
             self.device._driver.write(self.alloc, self.offset + offset, view)
 
     def to_numpy(self, dtype: Any = "uint8", shape: Any = None) -> np.ndarray:
         """A copy of the contents as a numpy array of ``dtype`` (and ``shape``)."""
-        dtype = np.dtype(dtype)
+        dtype = _dtype(dtype)
         if self.size % dtype.itemsize:
             raise InvalidArgumentError(
                 f"buffer of {self.size} bytes is not a whole number of {dtype} items")
         array = np.frombuffer(bytearray(self.read()), dtype=dtype)
-        return array.reshape(shape) if shape is not None else array
+        if shape is None:
+            return array
+        try:
+            return array.reshape(shape)
+        except (TypeError, ValueError) as e:
+            raise InvalidArgumentError(f"to_numpy: shape {shape!r}: {e}") from None
+
+
+def _dtype(dtype: Any) -> np.dtype:
+    """A numpy dtype with a size (no object or void-of-zero types); InvalidArgumentError."""
+    try:
+        out = np.dtype(dtype)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(f"not a numpy dtype: {dtype!r} ({e})") from None
+    if out.itemsize == 0 or out.hasobject:
+        raise InvalidArgumentError(f"dtype {out} has no fixed size in bytes")
+    return out
 
 
 def _as_bytes_view(data: Any) -> memoryview:
+    """The bytes of a bytes-like object or numpy array (made contiguous), as a flat view."""
     if isinstance(data, np.ndarray):
+        if data.dtype.hasobject:
+            raise InvalidArgumentError("a numpy array of Python objects has no bytes to copy")
         data = np.ascontiguousarray(data)
+    elif isinstance(data, str):
+        raise InvalidArgumentError("expected bytes, got str (encode it first)")
     try:
         view = memoryview(data)
-    except TypeError:
+        if not view.c_contiguous:
+            view = memoryview(view.tobytes())
+        return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+    except (TypeError, ValueError, NotImplementedError) as e:
         raise InvalidArgumentError(
-            f"expected a bytes-like object or numpy array, got {type(data).__name__}") from None
-    return view.cast("B") if view.format != "B" or view.ndim != 1 else view
+            f"expected a bytes-like object or numpy array, got {type(data).__name__} ({e})"
+        ) from None

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import commands as C
-from .buffer import Buffer, _as_bytes_view, as_index, resolve_range
+from .buffer import Buffer, _as_bytes_view, as_flags, as_index, as_uint64, resolve_range
 from .errors import (
     FailedPreconditionError,
     InvalidArgumentError,
@@ -81,6 +81,9 @@ class BufferBarrier:
 
 
 _INITIAL, _RECORDING, _EXECUTABLE = 0, 1, 2
+#: Binding-table entries a reusable command buffer may reference (a sanity bound: tables
+#: are Python sequences resolved at every submission).
+_MAX_BINDING_CAPACITY = 2**20
 _ANY, _DISPATCH, _TRANSFER = (int(CommandCategory.ANY), int(CommandCategory.DISPATCH),
                               int(CommandCategory.TRANSFER))
 
@@ -102,14 +105,18 @@ class CommandBuffer:
 
     def __init__(self, device: Device, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
                  categories: CommandCategory = CommandCategory.ANY, binding_capacity: int = 0):
-        if as_index(binding_capacity, "binding_capacity") < 0:
-            raise InvalidArgumentError(f"binding_capacity must be >= 0, got {binding_capacity}")
+        binding_capacity = as_index(binding_capacity, "binding_capacity")
+        if not 0 <= binding_capacity <= _MAX_BINDING_CAPACITY:
+            raise InvalidArgumentError(
+                f"binding_capacity must be in [0, {_MAX_BINDING_CAPACITY}], got {binding_capacity}")
+        mode = as_flags(CommandBufferMode, mode, "command buffer mode")
+        categories = as_flags(CommandCategory, categories, "command categories")
         if not categories & CommandCategory.ANY:
             raise InvalidArgumentError(f"categories {categories!r} allow no command")
         self.device = device
-        self.mode = CommandBufferMode(mode)
-        self.categories = CommandCategory(categories)
-        self.binding_capacity = as_index(binding_capacity, "binding_capacity")
+        self.mode = mode
+        self.categories = categories
+        self.binding_capacity = binding_capacity
         self._limits = device._driver.limits
         self._validate = not self.mode & CommandBufferMode.UNVALIDATED
         self._one_shot = bool(self.mode & CommandBufferMode.ONE_SHOT)
@@ -205,7 +212,7 @@ class CommandBuffer:
                      align: int) -> C.Ref:
         if type(buffer) is Slot:
             index = as_index(buffer.index, what)
-            offset, length = as_index(offset, what), as_index(length, what)
+            offset, length = as_uint64(offset, what), as_uint64(length, what)
             if not 0 <= index < self.binding_capacity:
                 raise InvalidArgumentError(
                     f"{what}: Slot({index}) is outside binding_capacity {self.binding_capacity}")
@@ -230,6 +237,7 @@ class CommandBuffer:
             raise PermissionDeniedError(
                 f"{what}: buffer usage {BufferUsage(buffer.usage)!r} lacks "
                 f"{BufferUsage(usage)!r}")
+        offset = as_index(offset, what)
         length = resolve_range(buffer.size, offset, length, what)
         if self._validate and align > 1 and (offset % align or length % align):
             raise InvalidArgumentError(
@@ -260,13 +268,14 @@ class CommandBuffer:
                 and not memory_barriers and not buffer_barriers):
             self._commands.append(_FULL_BARRIER)  # the common case, one shared object
             return
-        self._commands.append(C.Barrier(int(source_stage), int(target_stage), int(flags),
-                                        tuple(memory_barriers),
-                                        self._buffer_barriers(buffer_barriers)))
+        self._commands.append(C.Barrier(
+            _stage(source_stage, "source_stage"), _stage(target_stage, "target_stage"),
+            as_index(flags, "barrier flags"), _memory_barriers(memory_barriers),
+            self._buffer_barriers(buffer_barriers)))
 
     def _buffer_barriers(self, barriers: Sequence[BufferBarrier]) -> tuple:
         out = []
-        for b in barriers:
+        for b in _sequence(barriers, "buffer_barriers"):
             if not isinstance(b, BufferBarrier):
                 raise InvalidArgumentError(f"expected BufferBarrier, got {type(b).__name__}")
             ref = self._ref(b.buffer, b.offset, b.length, 0, "buffer barrier")
@@ -286,21 +295,23 @@ class CommandBuffer:
 
     def signal_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
         self._recording(_DISPATCH)
-        self._commands.append(C.SignalEvent(self._event(event), int(source_stage)))
+        stage = _stage(source_stage, "source_stage")
+        self._commands.append(C.SignalEvent(self._event(event), stage))
 
     def reset_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
         self._recording(_DISPATCH)
-        self._commands.append(C.ResetEvent(self._event(event), int(source_stage)))
+        stage = _stage(source_stage, "source_stage")
+        self._commands.append(C.ResetEvent(self._event(event), stage))
 
     def wait_events(self, events: Iterable[Any], source_stage: ExecutionStage = _FULL_STAGES,
                     target_stage: ExecutionStage = _FULL_STAGES,
                     memory_barriers: Sequence[MemoryBarrier] = (),
                     buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
         self._recording(_DISPATCH)
-        evs = tuple(self._event(e) for e in events)
-        self._commands.append(C.WaitEvents(evs, int(source_stage), int(target_stage),
-                                           tuple(memory_barriers),
-                                           self._buffer_barriers(buffer_barriers)))
+        evs = tuple(self._event(e) for e in _sequence(events, "events"))
+        self._commands.append(C.WaitEvents(
+            evs, _stage(source_stage, "source_stage"), _stage(target_stage, "target_stage"),
+            _memory_barriers(memory_barriers), self._buffer_barriers(buffer_barriers)))
 
     # -- transfer --------------------------------------------------------------------------
     def discard_buffer(self, buffer: Buffer | Slot) -> None:
@@ -357,6 +368,8 @@ class CommandBuffer:
         self._set_constants(layout, offset, values)
 
     def _set_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
+        if type(layout) is not PipelineLayout:
+            raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
         data = _constants(values)
         offset = as_index(offset, "push constant offset")
         if offset % 4 or offset < 0:
@@ -388,7 +401,7 @@ class CommandBuffer:
             raise InvalidArgumentError(
                 f"descriptor set {set} is not in the layout (it has {len(layout.set_layouts)})")
         if type(bindings) is not list:
-            bindings = list(bindings)
+            bindings = _sequence(bindings, "bindings")
         if len(bindings) > self._limits.max_bindings:
             raise ResourceExhaustedError(
                 f"{len(bindings)} bindings exceed the device's {self._limits.max_bindings}")
@@ -420,6 +433,8 @@ class CommandBuffer:
             try:
                 index, buffer, *rest = b
             except (TypeError, ValueError):
+                rest = [None, None, None]
+            if len(rest) > 2 or isinstance(b, (str, bytes)):
                 raise InvalidArgumentError(
                     f"a binding is hal.Binding or (binding, buffer[, offset[, length]]), "
                     f"got {b!r}") from None
@@ -584,12 +599,51 @@ class CommandBuffer:
         for src, dst in self._slot_copies:
             a_alloc, a_off, a_len = src.resolve(table)
             b_alloc, b_off, b_len = dst.resolve(table)
+            # A WHOLE_BUFFER length resolves against each end's own table entry: both ends
+            # must then name the same number of bytes, or a driver would read past the
+            # source or write past the target.
+            if a_len != b_len:
+                raise OutOfRangeError(
+                    f"copy through binding-table slots: the source range is {a_len} bytes and "
+                    f"the target range {b_len} bytes; a copy needs equal lengths (pass an "
+                    "explicit length instead of WHOLE_BUFFER)")
             if a_alloc is b_alloc and _overlap(a_off, a_len, b_off, b_len):
                 raise InvalidArgumentError("copy source and target overlap in one buffer")
 
 
 def _overlap(a: int, alen: int, b: int, blen: int) -> bool:
     return a < b + blen and b < a + alen
+
+
+_STAGE_BITS = int(ExecutionStage.COMMAND_ISSUE | ExecutionStage.COMMAND_PROCESS
+                  | ExecutionStage.DISPATCH | ExecutionStage.TRANSFER
+                  | ExecutionStage.COMMAND_RETIRE | ExecutionStage.HOST)
+
+
+def _stage(value: Any, what: str) -> int:
+    """An ExecutionStage mask as an int; InvalidArgumentError for anything else."""
+    if type(value) is int and not value & ~_STAGE_BITS and value >= 0:
+        return value
+    return int(as_flags(ExecutionStage, value, what))
+
+
+def _sequence(values: Any, what: str) -> list:
+    """A list of the items of a sequence argument; InvalidArgumentError for a non-sequence."""
+    if isinstance(values, (str, bytes, bytearray, memoryview)):
+        raise InvalidArgumentError(f"{what}: expected a sequence, got {type(values).__name__}")
+    try:
+        return list(values)
+    except TypeError:
+        raise InvalidArgumentError(
+            f"{what}: expected a sequence, got {type(values).__name__}") from None
+
+
+def _memory_barriers(barriers: Any) -> tuple:
+    items = tuple(_sequence(barriers, "memory_barriers"))
+    for b in items:
+        if not isinstance(b, MemoryBarrier):
+            raise InvalidArgumentError(f"expected MemoryBarrier, got {type(b).__name__}")
+    return items
 
 
 def _pattern(pattern: int | bytes, pattern_length: int | None) -> tuple[int, int]:
@@ -628,30 +682,58 @@ def _uint32s(count: int) -> struct.Struct:
 
 
 def _constants(values: Any) -> bytes:
+    """Push-constant words, little-endian: bytes (a multiple of 4), a numpy array, or a list.
+
+    List items: Python ints (one word, signed or unsigned 32-bit), Python floats (one
+    float32 word), numpy 32-bit scalars (one word, their bits), numpy 64-bit scalars (two
+    words, low word first); mixed freely.
+    """
     if isinstance(values, (bytes, bytearray, memoryview)):
         data = bytes(values)
     elif isinstance(values, np.ndarray):
+        if values.dtype.hasobject:
+            raise InvalidArgumentError("push constants: a numpy array of objects")
         data = np.ascontiguousarray(values).tobytes()
     else:
-        try:
-            data = _uint32s(len(values)).pack(*values)
-        except struct.error:  # negative values: their two's complement
-            data = None
-        except TypeError:
+        if isinstance(values, str) or not hasattr(values, "__len__"):
             raise InvalidArgumentError(
-                f"push constants are bytes, 32-bit ints or a numpy array, got {values!r}"
-            ) from None
-    if data is None:
-        try:
-            data = struct.pack(f"<{len(values)}I",
-                               *[v & 0xFFFFFFFF if -2**31 <= v < 0 else v for v in values])
-        except (TypeError, struct.error):
-            raise InvalidArgumentError(
-                f"push constants are bytes, 32-bit ints or a numpy array, got {values!r}"
-            ) from None
+                f"push constants are bytes, a numpy array or a list of numbers, got {values!r}")
+        data = None
+        if all(type(v) is int for v in values):
+            try:
+                data = _uint32s(len(values)).pack(*values)  # the common case: all uint32
+            except struct.error:
+                pass
+        if data is None:
+            data = b"".join([_constant_word(v) for v in values])
     if len(data) % 4:
         raise InvalidArgumentError(f"push constants of {len(data)} bytes: not whole 32-bit values")
     return data
+
+
+_WORD = struct.Struct("<I")
+_FLOAT = struct.Struct("<f")
+
+
+def _constant_word(value: Any) -> bytes:
+    """One push-constant item as its 4 (or, for numpy 64-bit scalars, 8) bytes."""
+    if type(value) is int:
+        if -2**31 <= value < 2**32:
+            return _WORD.pack(value & 0xFFFFFFFF)
+        raise InvalidArgumentError(f"push constant {value} does not fit in 32 bits")
+    if type(value) is float:
+        try:
+            return _FLOAT.pack(value)
+        except OverflowError:
+            raise InvalidArgumentError(
+                f"push constant {value} does not fit in a float32") from None
+    if isinstance(value, np.generic) and value.dtype.kind in "iuf" and value.dtype.itemsize in (
+            4, 8):
+        return value.astype(value.dtype.newbyteorder("<")).tobytes()
+    if isinstance(value, (int, np.integer)):  # bool, int subclasses, narrow numpy ints
+        return _constant_word(int(value))
+    raise InvalidArgumentError(
+        f"push constant {value!r}: expected an int, a float or a numpy 32/64-bit scalar")
 
 
 def _workgroup_count(count: Any, limit: tuple[int, int, int]) -> tuple[int, int, int]:

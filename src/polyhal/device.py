@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import drivers
-from .buffer import Buffer, _as_bytes_view, as_index, resolve_range
+from .buffer import Buffer, _as_bytes_view, as_flags, as_index, resolve_range
 from .command_buffer import CommandBuffer
 from .drivers.base import DriverDevice, ResolvedBinding, Work
 from .errors import (
@@ -34,7 +34,7 @@ from .errors import (
     UnimplementedError,
 )
 from .executable import Executable, ExecutableSource
-from .semaphore import Event, Semaphore
+from .semaphore import Event, Semaphore, check_payload, check_timeout
 from .types import (
     WHOLE_BUFFER,
     BufferUsage,
@@ -132,12 +132,16 @@ class _Submission:
             self.device._start(self, self.device._driver.run_deferred_inline)
 
     def run(self) -> None:
+        tls = self.device._tls
+        outer, tls.running = getattr(tls, "running", None), self
         try:
             self.action(self.complete)
         except HalError as e:
             self.complete(e)
         except Exception as e:  # a driver bug must still release the queue
             self.complete(InternalError(f"driver failed: {e!r}"))
+        finally:
+            tls.running = outer
 
     def complete(self, error: HalError | None) -> None:
         with self.lock:
@@ -174,7 +178,9 @@ class Device:
         self._idle_waiters = 0
         self._issue_queue: _queue.SimpleQueue | None = None
         self._tls = threading.local()
-        self._closed = False
+        self._closed = False  # close() was called: new work is refused
+        self._released = False  # the driver device was closed
+        self._release_when_idle = False  # close() came from inside queue work
         #: Checked mode (create_device(checked=True) or POLYHAL_CHECKED=1): kernel faults
         #: become typed submission failures where the driver can catch them, and hazards
         #: raise FailedPreconditionError.
@@ -195,13 +201,15 @@ class Device:
                         access: MemoryAccess = MemoryAccess.ALL) -> Buffer:
         """Allocates ``size`` bytes (0 is valid); contents are undefined."""
         self._check_open()
+        memory_type = as_flags(MemoryType, memory_type, "memory_type")
+        usage = as_flags(BufferUsage, usage, "usage")
+        access = as_flags(MemoryAccess, access, "access")
         size = as_index(size, "buffer size")
         if size < 0:
             raise InvalidArgumentError(f"buffer size must be >= 0, got {size}")
         if size > self._driver.limits.max_allocation_size:
             raise OutOfRangeError(f"buffer of {size} bytes exceeds the device's "
                                   f"{self._driver.limits.max_allocation_size}")
-        memory_type = MemoryType(memory_type)
         if memory_type & MemoryType.OPTIMAL or memory_type == MemoryType.NONE:
             memory_type = MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE
         alloc = self._driver.allocate(size, memory_type, int(usage))
@@ -211,6 +219,7 @@ class Device:
     def buffer_from(self, data: Any, *, usage: BufferUsage = BufferUsage.DEFAULT,
                     memory_type: MemoryType = MemoryType.OPTIMAL) -> Buffer:
         """A new buffer holding a copy of ``data`` (bytes-like or numpy array)."""
+        self._check_open()
         view = _as_bytes_view(data)
         buffer = self.allocate_buffer(len(view), memory_type=memory_type, usage=usage)
         if len(view):  # the driver stages the copy when the memory is not host-visible
@@ -253,9 +262,13 @@ class Device:
         return CommandBuffer(self, mode, categories, binding_capacity)
 
     def create_semaphore(self, initial_value: int = 0) -> Semaphore:
+        """A timeline semaphore starting at ``initial_value`` (a uint64)."""
+        self._check_open()
         return Semaphore(self, initial_value)
 
     def create_event(self) -> Event:
+        """An event for signal_event / wait_events inside command buffers."""
+        self._check_open()
         return Event(self)
 
     # -- the queue ---------------------------------------------------------------------------
@@ -265,9 +278,15 @@ class Device:
         """Runs command buffers (one after another) once every wait is reached, then
         signals.  Returns at once; never blocks on a wait."""
         self._check_open()
-        cbs = [command_buffers] if isinstance(command_buffers, CommandBuffer) else list(
-            command_buffers)
-        table = tuple(self._resolve_binding_table(binding_table)) if binding_table else ()
+        if isinstance(command_buffers, CommandBuffer):
+            cbs = [command_buffers]
+        elif isinstance(command_buffers, (list, tuple)):
+            cbs = list(command_buffers)
+        else:
+            raise InvalidArgumentError("queue_execute takes a CommandBuffer or a list of them, "
+                                       f"got {type(command_buffers).__name__}")
+        table = (tuple(self._resolve_binding_table(binding_table))
+                 if binding_table is not None else ())
         for cb in cbs:
             if not isinstance(cb, CommandBuffer):
                 raise InvalidArgumentError(f"expected CommandBuffer, got {type(cb).__name__}")
@@ -293,6 +312,7 @@ class Device:
 
     def _transfer(self, record: Callable[[CommandBuffer], None], wait: Pairs,
                   signal: Pairs) -> None:
+        self._check_open()
         cb = CommandBuffer(self, CommandBufferMode.ONE_SHOT, CommandCategory.TRANSFER)
         cb.begin()
         record(cb)
@@ -321,29 +341,38 @@ class Device:
                      usage: BufferUsage = BufferUsage.DEFAULT,
                      access: MemoryAccess = MemoryAccess.ALL) -> Buffer:
         """A buffer that may be used once ``signal`` fires."""
+        waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
         buffer = self.allocate_buffer(size, memory_type=memory_type, usage=usage, access=access)
-        self._submit(_noop, self._pairs(wait, "wait"), self._pairs(signal, "signal"), buffer)
+        self._submit(_noop, waits, signals, buffer)
         return buffer
 
     def queue_dealloca(self, buffer: Buffer, *, wait: Pairs = (), signal: Pairs = ()) -> None:
         """Releases ``buffer`` after the waits; any later use is FailedPreconditionError."""
+        self._check_open()
         if not isinstance(buffer, Buffer) or buffer.device is not self:
             raise InvalidArgumentError("queue_dealloca takes a Buffer of this device")
         buffer.check_live()
         alloc = buffer.alloc
+        waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
 
         def release(done: Callable) -> None:
             alloc.released = True
             self._driver.release(alloc)
             done(None)
 
-        self._submit(release, self._pairs(wait, "wait"), self._pairs(signal, "signal"), alloc)
+        self._submit(release, waits, signals, alloc)
 
     def queue_host_call(self, fn: Callable[[], Any], *, wait: Pairs = (),
                         signal: Pairs = ()) -> None:
-        """Calls ``fn()`` after the waits; if it raises, the signals fail."""
+        """Calls ``fn()`` after the waits; if it raises, the signals fail.
+
+        ``fn`` runs on a queue thread (or inline when its waits are already met); it may
+        call ``close()`` of this device, which then finishes once the queue drains.
+        """
+        self._check_open()
         if not callable(fn):
             raise InvalidArgumentError("queue_host_call takes a callable")
+        waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
 
         def call(done: Callable) -> None:
             try:
@@ -356,11 +385,17 @@ class Device:
                 return
             done(None)
 
-        self._submit(call, self._pairs(wait, "wait"), self._pairs(signal, "signal"), fn)
+        self._submit(call, waits, signals, fn)
 
     def wait_semaphores(self, pairs: Pairs, *, mode: WaitMode = WaitMode.ALL,
                         timeout: float | None = None) -> None:
-        """Waits for all (or any) ``(semaphore, value)`` pairs; timeout in seconds."""
+        """Waits for all (or any) ``(semaphore, value)`` pairs.
+
+        ``timeout`` in seconds (>= 0; None or +inf wait without limit; 0 polls):
+        DeadlineExceededError when it passes, InvalidArgumentError for NaN or a negative value.
+        """
+        mode = as_flags(WaitMode, mode, "wait mode")
+        timeout = check_timeout(timeout)
         items = self._pairs(pairs, "wait")
         if not items:
             return
@@ -387,7 +422,15 @@ class Device:
                 raise sem._error()
 
     def wait_idle(self, timeout: float | None = None) -> None:
-        """Waits until every submission completed; DeadlineExceededError on timeout."""
+        """Waits until every submission completed; DeadlineExceededError on timeout.
+
+        ``timeout`` as in :meth:`wait_semaphores`.  Called from inside queue work (a host
+        call) it raises FailedPreconditionError: that work could never finish.
+        """
+        timeout = check_timeout(timeout)
+        if getattr(self._tls, "running", None) is not None:
+            raise FailedPreconditionError("wait_idle() from inside a queue operation of the "
+                                          "same device would wait for itself")
         with self._lock:
             self._idle_waiters += 1
             try:
@@ -398,15 +441,44 @@ class Device:
                 self._idle_waiters -= 1
 
     def close(self) -> None:
-        """Cancels submissions still waiting, waits for running ones, releases the device."""
-        if self._closed:
-            return
+        """Refuses new work at once (FailedPreconditionError), cancels submissions still
+        waiting on semaphores, waits for running ones, then releases the device.
+
+        Later use of the device or of its buffers, executables and command buffers raises
+        FailedPreconditionError.  Called from inside queue work of this device (a
+        ``queue_host_call``), it returns at once and the release happens when the queue
+        drains.  Calling it again is a no-op.
+        """
         with self._lock:
+            if self._closed:
+                return
+            self._closed = True  # from here on _submit refuses new work
             parked = [s for s in self._inflight if s.pending]
         for sub in parked:
             sub.complete(CancelledError("device closed before the submission's waits were met"))
-        self.wait_idle()
-        self._closed = True
+        if getattr(self._tls, "running", None) is not None:
+            # Waiting here would wait for the very submission running this call.
+            with self._lock:
+                self._release_when_idle = True
+                if self._inflight:
+                    return
+                self._release_when_idle = False
+            self._release()
+            return
+        with self._lock:
+            self._idle_waiters += 1
+            try:
+                self._lock.wait_for(lambda: not self._inflight)
+            finally:
+                self._idle_waiters -= 1
+        self._release()
+
+    def _release(self) -> None:
+        """Stops the issue thread and closes the driver device (once, when idle)."""
+        with self._lock:
+            if self._released:
+                return
+            self._released = True
         if self._issue_queue is not None:
             self._issue_queue.put(None)
         self._driver.close()
@@ -414,13 +486,16 @@ class Device:
     # -- internals ---------------------------------------------------------------------------
     def _check_open(self) -> None:
         if self._closed:
-            raise FailedPreconditionError("device is closed")
+            raise FailedPreconditionError(f"device {self.uri!r} is closed")
 
     def _pairs(self, pairs: Any, what: str) -> list[tuple[Semaphore, int]]:
-        if not pairs:
+        if isinstance(pairs, (list, tuple)) and not pairs:
             return []
         if isinstance(pairs, tuple) and len(pairs) == 2 and isinstance(pairs[0], Semaphore):
             pairs = [pairs]
+        if not isinstance(pairs, (list, tuple)):
+            raise InvalidArgumentError(
+                f"{what} list takes a list of (Semaphore, value) pairs, got {pairs!r}")
         out = []
         for item in pairs:
             try:
@@ -430,23 +505,27 @@ class Device:
                     f"{what} list takes (Semaphore, value) pairs, got {item!r}") from None
             if not isinstance(sem, Semaphore):
                 raise InvalidArgumentError(f"{what}: expected a Semaphore, got {sem!r}")
-            out.append((sem, as_index(value, f"{what} value")))
+            out.append((sem, check_payload(value, f"{what} value")))
         return out
 
     def _resolve_binding_table(self, entries: Iterable[Any]) -> list[ResolvedBinding]:
+        if not isinstance(entries, (list, tuple)):
+            raise InvalidArgumentError(
+                f"binding_table is a list of Buffers or (buffer, offset, length), got "
+                f"{type(entries).__name__}")
         out = []
         for i, entry in enumerate(entries):
             if isinstance(entry, Buffer):
                 buffer, offset, length = entry, 0, WHOLE_BUFFER
             else:
-                try:
-                    buffer, *rest = entry
-                except TypeError:
+                if not isinstance(entry, (list, tuple)) or not 1 <= len(entry) <= 3:
                     raise InvalidArgumentError(
                         f"binding table entry {i} is a Buffer or (buffer, offset, length), "
-                        f"got {entry!r}") from None
+                        f"got {entry!r}")
+                buffer, *rest = entry
                 offset = as_index(rest[0], f"binding table entry {i}") if rest else 0
-                length = rest[1] if len(rest) > 1 else WHOLE_BUFFER
+                length = (as_index(rest[1], f"binding table entry {i}") if len(rest) > 1
+                          else WHOLE_BUFFER)
             if not isinstance(buffer, Buffer) or buffer.device is not self:
                 raise InvalidArgumentError(f"binding table entry {i} is not a Buffer of this "
                                            "device")
@@ -459,6 +538,8 @@ class Device:
     def _submit(self, action: Callable, waits: list, signals: list, keep: Any) -> None:
         sub = _Submission(self, action, signals, keep)
         with self._lock:
+            if self._closed:  # checked under the lock: close() may race with this call
+                raise FailedPreconditionError(f"device {self.uri!r} is closed")
             self._inflight.add(sub)
         pending = []
         for sem, value in waits:
@@ -514,8 +595,17 @@ class Device:
     def _retire(self, sub: _Submission) -> None:
         with self._lock:
             self._inflight.discard(sub)
-            if self._idle_waiters and not self._inflight:
+            idle = not self._inflight
+            if self._idle_waiters and idle:
                 self._lock.notify_all()
+            release = idle and self._release_when_idle
+            if release:
+                self._release_when_idle = False
+        if release:
+            # close() was called from queue work and the queue has drained.  This may be a
+            # driver's completion thread, which the driver's close() may join: release from
+            # a thread of its own.
+            threading.Thread(target=self._release, name="polyhal-close", daemon=True).start()
 
 
 def _noop(done: Callable[[HalError | None], None]) -> None:

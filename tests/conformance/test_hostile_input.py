@@ -1,0 +1,271 @@
+"""Regression tests of issue 11's front-end items, on every driver: hostile or careless
+calls raise their typed HalError, never a stray Python exception, a wrong result, a crash
+or a hang; closing a device refuses new work at once and never deadlocks."""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import polyhal as hal
+
+from .support import deterministic_bytes
+
+
+def _reusable(device: hal.Device, capacity: int) -> hal.CommandBuffer:
+    return device.create_command_buffer(hal.CommandBufferMode.DEFAULT,
+                                        binding_capacity=capacity)
+
+
+def _run(device: hal.Device, cb: hal.CommandBuffer, table=None) -> None:
+    sem = device.create_semaphore(0)
+    device.queue_execute(cb, signal=[(sem, 1)], binding_table=table)
+    sem.wait(1, timeout=30)
+
+
+# -- item 1: a copy through slots with WHOLE_BUFFER ------------------------------------------
+@pytest.mark.parametrize("sizes", [(4096, 3), (3, 4096)], ids=["big-to-small", "small-to-big"])
+def test_slot_copy_whole_buffer_needs_equal_lengths(device, sizes):
+    src_size, dst_size = sizes
+    src = device.buffer_from(deterministic_bytes(src_size))
+    dst = device.buffer_from(bytes([0xEE]) * dst_size)
+    guard = device.buffer_from(bytes([0x77]) * 256)
+    cb = _reusable(device, 2)
+    with cb:
+        cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, hal.WHOLE_BUFFER)
+    with pytest.raises(hal.OutOfRangeError, match="equal lengths"):
+        device.queue_execute(cb, binding_table=[src, dst])
+    device.wait_idle(10)
+    assert dst.read() == bytes([0xEE]) * dst_size
+    assert guard.read() == bytes([0x77]) * 256
+    # Equal ranges through the same recording copy exactly.
+    same = device.buffer_from(bytes(src_size))
+    _run(device, cb, [src, same])
+    assert same.read() == deterministic_bytes(src_size)
+
+
+def test_slot_copy_direct_source_whole_buffer_checks_target(device):
+    src = device.buffer_from(deterministic_bytes(64))
+    small = device.buffer_from(bytes(8))
+    cb = _reusable(device, 1)
+    with cb:
+        cb.copy_buffer(src, 0, hal.Slot(0), 0, hal.WHOLE_BUFFER)
+    with pytest.raises(hal.OutOfRangeError):
+        device.queue_execute(cb, binding_table=[small])
+    assert small.read() == bytes(8)
+
+
+def test_slot_ranges_are_checked_for_every_command(device):
+    small = device.buffer_from(bytes(4))
+    checks = {
+        "fill": lambda cb: cb.fill_buffer(hal.Slot(0), 0, 16, 0x11),
+        "update": lambda cb: cb.update_buffer(bytes(16), 0, hal.Slot(0), 0, 16),
+        "copy": lambda cb: cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, 16),
+        "offset": lambda cb: cb.fill_buffer(hal.Slot(0), 8, hal.WHOLE_BUFFER, 0x11),
+    }
+    big = device.buffer_from(bytes(64))
+    for name, record in checks.items():
+        cb = _reusable(device, 2)
+        with cb:
+            record(cb)
+        with pytest.raises(hal.OutOfRangeError):
+            device.queue_execute(cb, binding_table=[small, big])
+        assert small.read() == bytes(4), name
+
+
+def test_slot_offset_beyond_uint64_is_refused_when_recorded(device):
+    cb = _reusable(device, 1)
+    cb.begin()
+    with pytest.raises(hal.OutOfRangeError):
+        cb.fill_buffer(hal.Slot(0), 4 * 10**30, 4, 1)
+    with pytest.raises(hal.OutOfRangeError):
+        cb.fill_buffer(hal.Slot(0), 0, 2**64 + 4, 1)
+    cb.end()
+
+
+# -- item 4: numpy integer offsets never wrap ------------------------------------------------
+def test_numpy_offsets_do_not_wrap_in_host_access(device):
+    buf = device.buffer_from(bytes(512))
+    sub = buf.subspan(128)
+    sub.write(b"ABCD", np.uint8(200))
+    assert buf.read(328, 4) == b"ABCD"
+    assert buf.read().count(b"ABCD") == 1
+    assert sub.read(np.uint8(200), np.uint8(4)) == b"ABCD"
+    with pytest.raises(hal.OutOfRangeError):
+        sub.write(b"ABCD", np.uint16(60000))
+
+
+def test_numpy_offsets_do_not_wrap_in_command_buffers(device):
+    buf = device.buffer_from(bytes(512))
+    sub = buf.subspan(128)
+    cb = device.create_command_buffer()
+    with cb:
+        cb.fill_buffer(sub, np.uint8(200), np.uint8(4), 0x41)
+        cb.update_buffer(b"WXYZ", np.uint8(0), sub, np.uint8(252), np.uint8(4))
+    _run(device, cb)
+    data = buf.read()
+    assert data[328:332] == b"AAAA" and data[380:384] == b"WXYZ"
+    assert data.count(b"A") == 4
+
+
+# -- item 6: close -------------------------------------------------------------------------
+def test_close_from_a_host_call(driver):
+    dev = hal.create_device(driver)
+    done = hal.Semaphore(None, 0)
+    dev.queue_host_call(dev.close, signal=[(done, 1)])
+    done.wait(1, timeout=10)
+    with pytest.raises(hal.FailedPreconditionError):
+        dev.queue_barrier()
+    dev.close()  # a second close is a no-op
+
+
+def test_close_while_threads_submit_returns_and_refuses(driver):
+    dev = hal.create_device(driver)
+    errors: list[BaseException] = []
+    refused = []
+
+    def submit() -> None:
+        sem = hal.Semaphore(None, 0)
+        i = 0
+        try:
+            while i < 100_000:
+                i += 1
+                dev.queue_barrier(signal=[(sem, i)])
+        except hal.FailedPreconditionError:
+            refused.append(i)
+        except BaseException as e:  # noqa: BLE001 - the test reports anything else
+            errors.append(e)
+
+    threads = [threading.Thread(target=submit) for _ in range(4)]
+    for t in threads:
+        t.start()
+    time.sleep(0.2)
+    start = time.monotonic()
+    dev.close()
+    assert time.monotonic() - start < 10
+    for t in threads:
+        t.join(10)
+    assert not errors
+    assert len(refused) == 4
+
+
+def test_closed_device_and_its_objects_refuse_use(driver):
+    dev = hal.create_device(driver)
+    buf = dev.buffer_from(bytes(16))
+    dev.close()
+    calls = {
+        "read": lambda: buf.read(),
+        "write": lambda: buf.write(b"x"),
+        "subspan": lambda: buf.subspan(0, 4),
+        "allocate": lambda: dev.allocate_buffer(16),
+        "queue_fill": lambda: dev.queue_fill(buf, 0, 4, 1),
+        "queue_host_call": lambda: dev.queue_host_call(lambda: None),
+        "queue_dealloca": lambda: dev.queue_dealloca(buf),
+        "queue_alloca": lambda: dev.queue_alloca(16),
+        "create_command_buffer": lambda: dev.create_command_buffer(),
+        "create_semaphore": lambda: dev.create_semaphore(0),
+        "create_event": lambda: dev.create_event(),
+    }
+    for name, call in calls.items():
+        with pytest.raises(hal.FailedPreconditionError):
+            call()
+            pytest.fail(name)
+
+
+# -- items 7, 10, 11: untyped errors and accepted garbage ------------------------------------
+@pytest.mark.parametrize("timeout", [math.nan, "1", -1.0, [1]])
+def test_bad_timeouts(device, timeout):
+    with pytest.raises(hal.InvalidArgumentError):
+        device.wait_idle(timeout)
+    sem = device.create_semaphore(0)
+    with pytest.raises(hal.InvalidArgumentError):
+        device.wait_semaphores([(sem, 1)], timeout=timeout)
+
+
+def test_huge_timeout_means_no_limit(device):
+    sem = device.create_semaphore(1)
+    device.wait_idle(2**64)
+    device.wait_semaphores([(sem, 1)], timeout=math.inf)
+
+
+def test_payloads_are_uint64(device):
+    sem = device.create_semaphore(0)
+    with pytest.raises(hal.OutOfRangeError):
+        device.queue_barrier(wait=[(sem, 2**64)])
+    with pytest.raises(hal.OutOfRangeError):
+        device.queue_barrier(signal=[(sem, -1)])
+    with pytest.raises(hal.InvalidArgumentError):
+        device.queue_barrier(signal=[(sem, 1.5)])
+    device.wait_idle(10)
+    assert sem.query() == 0
+
+
+BAD_CALLS = {
+    "barrier str": lambda d, cb: cb.execution_barrier("x"),
+    "barrier None": lambda d, cb: cb.execution_barrier(None),
+    "barrier float": lambda d, cb: cb.execution_barrier(1.5),
+    "barrier unknown bits": lambda d, cb: cb.execution_barrier(1 << 40),
+    "barrier memory garbage": lambda d, cb: cb.execution_barrier(memory_barriers=5),
+    "barrier memory items": lambda d, cb: cb.execution_barrier(memory_barriers=[1]),
+    "barrier buffer garbage": lambda d, cb: cb.execution_barrier(buffer_barriers=[1]),
+    "signal_event stage": lambda d, cb: cb.signal_event(d.create_event(), "x"),
+    "wait_events not a list": lambda d, cb: cb.wait_events(5),
+    "push_constants layout str": lambda d, cb: cb.push_constants("layout", 0, [1]),
+    "push_constants str values": lambda d, cb: cb.push_constants(
+        hal.PipelineLayout([], 1), 0, "ab"),
+    "push_descriptor_set int": lambda d, cb: cb.push_descriptor_set(
+        hal.PipelineLayout([hal.DescriptorSetLayout([0])]), 0, 5),
+    "binding extra items": lambda d, cb: cb.push_descriptor_set(
+        hal.PipelineLayout([hal.DescriptorSetLayout([0])]), 0,
+        [(0, d.allocate_buffer(4), 0, 4, 99)]),
+    "queue_execute binding_table int": lambda d, cb: d.queue_execute(cb, binding_table=5),
+    "queue_execute None": lambda d, cb: d.queue_execute(None),
+    "queue_execute str": lambda d, cb: d.queue_execute("cb"),
+    "binding table entry extra": lambda d, cb: d.queue_execute(
+        [], binding_table=[(d.allocate_buffer(4), 0, 4, 7)]),
+    "binding table entry str": lambda d, cb: d.queue_execute([], binding_table=["abc"]),
+    "create_command_buffer categories str": lambda d, cb: d.create_command_buffer(
+        categories="x"),
+    "create_command_buffer mode None": lambda d, cb: d.create_command_buffer(mode=None),
+    "allocate memory_type None": lambda d, cb: d.allocate_buffer(16, memory_type=None),
+    "allocate usage str": lambda d, cb: d.allocate_buffer(16, usage="x"),
+    "allocate access float": lambda d, cb: d.allocate_buffer(16, access=1.0),
+    "to_numpy garbage": lambda d, cb: d.allocate_buffer(16).to_numpy("garbage"),
+    "to_numpy bad shape": lambda d, cb: d.allocate_buffer(16).to_numpy("uint8", (3, 3)),
+    "write str": lambda d, cb: d.allocate_buffer(16).write("abc"),
+    "wait_semaphores mode": lambda d, cb: d.wait_semaphores([], mode="any"),
+    "wait list garbage": lambda d, cb: d.queue_barrier(wait=5),
+    "signal list str": lambda d, cb: d.queue_barrier(signal="s"),
+    "host_call not callable": lambda d, cb: d.queue_host_call(5),
+    "dealloca not a buffer": lambda d, cb: d.queue_dealloca("b"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CALLS))
+def test_bad_calls_raise_typed_errors(device, name):
+    cb = device.create_command_buffer()
+    cb.begin()
+    with pytest.raises(hal.HalError):
+        BAD_CALLS[name](device, cb)
+    cb.end()
+    device.wait_idle(10)
+
+
+def test_push_constants_take_floats_and_numpy_scalars(device):
+    from polyhal.command_buffer import _constants
+
+    words = _constants([1, -1, 2.5, np.float32(-0.5), np.int32(-3), np.uint32(7)])
+    expected = np.array([1, -1], np.int32).tobytes() + np.array([2.5, -0.5], np.float32
+                                                                ).tobytes()
+    expected += np.array([-3], np.int32).tobytes() + np.array([7], np.uint32).tobytes()
+    assert words == expected
+    assert _constants([np.int64(-2), np.float64(1.0)]) == (
+        np.array([-2], np.int64).tobytes() + np.array([1.0], np.float64).tobytes())
+    with pytest.raises(hal.InvalidArgumentError):
+        _constants([2**33])
+    with pytest.raises(hal.InvalidArgumentError):
+        _constants([1e300])
