@@ -1,48 +1,112 @@
-"""The local device: host memory, C executables and the native executor."""
+"""The local device: host memory, C executables and the native executor.
+
+Where work runs: ``local-sync`` runs every submission inline on the thread that made it
+ready (the caller, or the thread that signalled its last wait), by definition.  ``local``
+runs only work known to be short on the caller's thread (at most ``inline_workgroups``
+workgroups and INLINE_TRANSFER_BYTES bytes of transfers, no indirect dispatch): that keeps
+a submit-to-signal round trip at a few microseconds.  Anything longer goes to the device's
+runner thread, so ``queue_execute`` returns at once and a wait's timeout bounds it.
+
+Checked mode (``checked=True``) places every allocation between guard pages and runs
+kernels and transfers under the executor's fault guard: an access fault inside a kernel
+fails the submission with DataLossError naming the entry point, the workgroup, the binding
+and the offset, and the process, every other buffer and the device carry on.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import os
 import platform
+import queue
+import signal
+import threading
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ...errors import HalError, InternalError, InvalidArgumentError, OutOfRangeError
+from ...errors import (
+    DataLossError,
+    HalError,
+    InternalError,
+    InvalidArgumentError,
+    OutOfRangeError,
+    ResourceExhaustedError,
+)
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
 from . import encoder, executable
 from .buffer import LocalAllocation
-from .executor import Result, Slot, library
+from .executor import (
+    ERROR_FAULT,
+    ERROR_INDIRECT_COUNT,
+    EXEC_CHECKED,
+    EXEC_SERIAL,
+    Result,
+    Slot,
+    library,
+)
 
-#: The executor's result code for indirect counts out of range (PH_ERROR_INDIRECT_COUNT).
-INDIRECT_COUNT_ERROR = -(2**31)
+#: Default of the ``inline_workgroups`` option: a submission of at most this many
+#: workgroups runs on the caller's thread (a trivial workgroup costs nanoseconds; one that
+#: loops for long is the kernel's own business).
+INLINE_WORKGROUPS = 4096
+#: Fills, copies and updates of at most this many bytes in all run on the caller's thread.
+INLINE_TRANSFER_BYTES = 4 << 20
+_ACCESS = {1: "read", 2: "write"}
+
+
+def _physical_memory() -> int:
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):  # not POSIX: no better figure to offer
+        return 2**40
 
 
 class LocalDevice(DriverDevice):
+    """The CPU.  Options: ``dispatch_type`` ("concurrent" or "serial"), ``workers``
+    (threads besides the caller; default one per CPU but one), ``spin_us`` (how long idle
+    workers spin before sleeping), ``inline_workgroups`` (see the module docstring; 0
+    hands every submission with a dispatch or transfer to the runner thread), ``checked``.
+    """
+
     executable_formats = executable.FORMATS
 
     def __init__(self, sync: bool = False, dispatch_type: str = "concurrent",
                  workers: int | None = None, spin_us: float = 50.0, checked: bool = False,
-                 **options: Any):
+                 inline_workgroups: int = INLINE_WORKGROUPS, **options: Any):
         if options:
             raise InvalidArgumentError(f"unknown local device options {sorted(options)}")
+        if type(inline_workgroups) is not int or inline_workgroups < 0:
+            raise InvalidArgumentError(
+                f"inline_workgroups is an int >= 0, got {inline_workgroups!r}")
         self.sync = sync
         self.checked = checked
         self.serial = sync or dispatch_type == "serial"
+        self.flags = (EXEC_SERIAL if self.serial else 0) | (EXEC_CHECKED if checked else 0)
         self.run_deferred_inline = sync
+        self.inline_workgroups = inline_workgroups
         self.lib = library()
+        if checked:
+            self.lib.ph_install_fault_handler()
+            # Checked allocations, to map a faulting address back to its buffer.
+            self.allocations: weakref.WeakSet[LocalAllocation] = weakref.WeakSet()
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)
         self.workers = 0 if sync else (cpus - 1 if workers is None else int(workers))
-        self.pool = self.lib.ph_pool_create(self.workers, int(spin_us * 1000)) if (
+        self.pool = self.lib.ph_pool_create(self.workers, int(spin_us * 1000), checked) if (
             self.workers > 0) else None
+        self.jobs: queue.SimpleQueue | None = None  # the runner thread's, once started
+        self.runner: threading.Thread | None = None
+        self.backlog = 0  # submissions handed to the runner and not finished
+        self.lock = threading.Lock()
         # A CPU workgroup is one call of the kernel: its "size" is whatever the kernel loops
         # over, bounded only by the ABI's field widths.
         self.limits = Limits(max_bindings=32, max_push_constants=64,
                              max_workgroup_size=(2**32 - 1, 2**32 - 1, 2**16 - 1),
                              max_workgroup_invocations=2**64 - 1,
-                             max_workgroup_count=(2**32 - 1, 2**32 - 1, 2**16 - 1))
+                             max_workgroup_count=(2**32 - 1, 2**32 - 1, 2**16 - 1),
+                             max_allocation_size=_physical_memory())
         kind = "inline on the caller" if sync else f"{self.workers + 1} threads"
         self.name = f"{platform.processor() or platform.machine()} CPU ({kind})"
         self.info = {"vendor": "CPU", "driver": "local-sync" if sync else "local",
@@ -52,8 +116,16 @@ class LocalDevice(DriverDevice):
 
     def allocate(self, size: int, memory_type: MemoryType, usage: int) -> LocalAllocation:
         # Host memory is all of these at once on the CPU.
-        return LocalAllocation(size, memory_type | MemoryType.HOST_LOCAL
-                               | MemoryType.DEVICE_LOCAL)
+        memory_type = memory_type | MemoryType.HOST_LOCAL | MemoryType.DEVICE_LOCAL
+        try:
+            alloc = LocalAllocation(size, memory_type, self.checked)
+        except (MemoryError, OSError) as e:
+            raise ResourceExhaustedError(
+                f"cannot allocate {size} bytes of host memory: {e or type(e).__name__}"
+            ) from None
+        if self.checked:
+            self.allocations.add(alloc)
+        return alloc
 
     def read(self, alloc: Any, offset: int, length: int) -> bytes:
         return alloc.read(offset, length)
@@ -68,33 +140,120 @@ class LocalDevice(DriverDevice):
         return encoder.encode(commands)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
+        """Runs ``work`` now on this thread if it is short (or on local-sync), else hands
+        it to the runner thread; either way ``done`` is called once."""
+        if self.sync or (not self.backlog and self._is_short(work)):
+            self._run(work, done)
+            return
+        with self.lock:
+            # Behind queued long work, short work queues too: submissions stay in order.
+            self.backlog += 1
+            if self.jobs is None:
+                self.jobs = queue.SimpleQueue()
+                self.runner = threading.Thread(target=self._runner_loop, args=(self.jobs,),
+                                               name="polyhal-local-runner", daemon=True)
+                self.runner.start()
+            self.jobs.put((work, done))
+
+    def _is_short(self, work: Sequence[Work]) -> bool:
+        workgroups = transfer_bytes = 0
+        for item in work:
+            program = item.encoded
+            if program.unbounded:
+                return False
+            workgroups += program.workgroups
+            transfer_bytes += program.transfer_bytes
+        return workgroups <= self.inline_workgroups and transfer_bytes <= INLINE_TRANSFER_BYTES
+
+    def _runner_loop(self, jobs: queue.SimpleQueue) -> None:
+        while (job := jobs.get()) is not None:
+            work, done = job
+            try:
+                self._run(work, done)
+            except Exception as e:  # a bug here must still complete the submission
+                done(InternalError(f"local driver failed: {e!r}"))
+            finally:
+                with self.lock:
+                    self.backlog -= 1
+
+    def _run(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         execute = self.lib.ph_execute
         result = Result()
         for item in work:
             program = item.encoded
             slots = None
-            if program.has_slots and item.binding_table:
-                table = item.binding_table
+            table = item.binding_table
+            if program.has_slots and table:
                 slots = (Slot * len(table))(*[(e.alloc.ptr + e.offset, e.length) for e in table])
             if program.count and execute(self.pool, ctypes.byref(program.program), slots,
-                                         self.serial, ctypes.byref(result)):
-                done(self._kernel_error(program, result))
+                                         self.flags, ctypes.byref(result)):
+                done(self._failure(program, result, table))
                 return
         done(None)
 
-    @staticmethod
-    def _kernel_error(program: encoder.EncodedProgram, result: Result) -> HalError:
+    def _failure(self, program: encoder.EncodedProgram, result: Result,
+                 table: Sequence[Any]) -> HalError:
         index = result.failed_command
-        name = program.entry_point_name(index)
         wg = tuple(result.workgroup)
-        if result.code == INDIRECT_COUNT_ERROR:
+        if result.code == ERROR_FAULT:
+            return self._fault(program, result, table)
+        name = program.entry_point_name(index)
+        if result.code == ERROR_INDIRECT_COUNT:
             return OutOfRangeError(
                 f"dispatch_indirect of {name!r}: workgroup count {wg} read from the buffer is "
                 f"out of range (z <= 65535, at most 2**32 workgroups; command {index})")
         return InternalError(f"entry point {name!r} returned {result.code} in workgroup {wg} "
                              f"(command {index})")
 
+    def _fault(self, program: encoder.EncodedProgram, result: Result,
+               table: Sequence[Any]) -> DataLossError:
+        # DataLossError: the submission stopped part-way, so what it wrote into its own
+        # buffers is lost (the signal semaphores fail); nothing else was touched when the
+        # access hit a guard page, and the process and device carry on.  It is the class
+        # CUDA's illegal-address error maps to as well.
+        index = result.failed_command
+        address = result.fault_address
+        what = f"{_signal_name(result.fault_signal)}, " + (
+            f"{_ACCESS[result.fault_access]} " if result.fault_access in _ACCESS else "") + (
+            f"at address {address:#x}")
+        op = program.operation(index)
+        if op != encoder.OP_DISPATCH:
+            kind = {encoder.OP_FILL: "fill", encoder.OP_COPY: "copy"}.get(op, "update")
+            return DataLossError(f"{kind} (command {index}) faulted ({what})")
+        name = program.entry_point_name(index)
+        where = self._locate(address, program.bindings(index, table))
+        return DataLossError(f"entry point {name!r} faulted in workgroup "
+                             f"{tuple(result.workgroup)} ({what}): {where} (command {index})")
+
+    def _locate(self, address: int, bindings: list[tuple[int, int]]) -> str:
+        """Names the binding whose buffer (guard pages included) holds ``address``."""
+        regions = [a.region for a in list(self.allocations)]
+        best = None
+        for i, (ptr, length) in enumerate(bindings):
+            region = next((r for r in regions if r[0] <= ptr < r[1]), None)
+            if region is None or not region[0] <= address < region[1]:
+                continue
+            offset = address - ptr
+            # Several bindings may share a buffer: the nearest one below the address wins.
+            rank = (offset < 0, offset if offset >= 0 else -offset)
+            if best is None or rank < best[0]:
+                best = (rank, i, offset, length)
+        if best is None:
+            return (f"the address is in none of its {len(bindings)} bindings "
+                    f"(a wild pointer, or a stack overflow)")
+        _, i, offset, length = best
+        if offset >= length:
+            return f"binding {i} at byte offset {offset}, past the end of its {length} bytes"
+        if offset < 0:
+            return f"binding {i} at byte offset {offset}, {-offset} bytes before its start"
+        return f"binding {i} at byte offset {offset}, inside its {length} bytes"
+
     def close(self) -> None:
+        runner, self.runner = self.runner, None
+        if runner is not None:
+            self.jobs.put(None)  # after whatever is queued: the front end drained the queue
+            if runner is not threading.current_thread():
+                runner.join()
         if self.pool:
             self.lib.ph_pool_destroy(self.pool)
             self.pool = None
@@ -104,3 +263,10 @@ class LocalDevice(DriverDevice):
             self.close()
         except Exception:
             pass
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"

@@ -4,6 +4,8 @@ Layout (must match native/executor.c): 128-byte ph_cmd_t records, 24-byte ph_ref
 binding references, a uint32 push-constant pool and a byte pool of update payloads.
 Direct buffer references become absolute addresses; slots stay slot numbers and are
 resolved from the binding table at each execution.  Nested command buffers are inlined.
+The program also records how much work it holds (workgroups, transfer bytes), which is
+how the device tells short work, run on the caller's thread, from long work.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import struct
 from typing import Any
 
 from ... import commands as C
+from ...types import WHOLE_BUFFER
 from .executor import Program
 
 OP_DISPATCH, OP_FILL, OP_COPY, OP_UPDATE, OP_BARRIER = 1, 2, 3, 4, 5
@@ -24,12 +27,20 @@ assert CMD.size == 128 and REF.size == 24
 
 
 class EncodedProgram:
-    """The executor's program plus the buffers and executables whose addresses it holds."""
+    """The executor's program plus the buffers and executables whose addresses it holds.
 
-    __slots__ = ("program", "arrays", "executables", "has_slots", "count")
+    ``workgroups`` counts the workgroups of its direct dispatches, ``transfer_bytes`` the
+    bytes its fills, copies and updates write where known when encoding; ``unbounded`` is
+    True when the program holds work whose size only execution tells (indirect dispatches,
+    whole-slot transfers).
+    """
+
+    __slots__ = ("program", "arrays", "executables", "has_slots", "count", "workgroups",
+                 "transfer_bytes", "unbounded")
 
     def __init__(self, cmds: bytearray, refs: bytearray, constants: bytearray, data: bytearray,
-                 count: int, executables: list, has_slots: bool):
+                 count: int, executables: list, has_slots: bool, workgroups: int = 0,
+                 transfer_bytes: int = 0, unbounded: bool = False):
         arrays = [(ctypes.c_char * max(1, len(b))).from_buffer(b if b else bytearray(1))
                   for b in (cmds, refs, constants, data)]
         self.program = Program(ctypes.addressof(arrays[0]), count,
@@ -39,6 +50,30 @@ class EncodedProgram:
         self.executables = executables
         self.has_slots = has_slots
         self.count = count
+        self.workgroups = workgroups
+        self.transfer_bytes = transfer_bytes
+        self.unbounded = unbounded
+
+    def operation(self, command: int) -> int:
+        """The OP_* code of record ``command``."""
+        return CMD.unpack_from(self.arrays[0], command * CMD.size)[0]
+
+    def bindings(self, command: int, table: Any) -> list[tuple[int, int]]:
+        """(address, length) of each binding of dispatch record ``command``, in binding
+        order, with slots resolved from ``table`` (what the kernel received)."""
+        record = CMD.unpack_from(self.arrays[0], command * CMD.size)
+        count, first = record[12], record[13]
+        out = []
+        for i in range(first, first + count):
+            slot, offset, length = REF.unpack_from(self.arrays[1], i * REF.size)
+            if slot < 0:
+                out.append((offset, length))
+                continue
+            entry = table[slot]
+            if length == WHOLE_BUFFER:
+                length = entry.length - offset
+            out.append((entry.alloc.ptr + entry.offset + offset, length))
+        return out
 
     def entry_point_name(self, command: int) -> str:
         """The name of the entry point that dispatch record ``command`` calls."""
@@ -62,6 +97,9 @@ class _Encoder:
         self.count = 0
         self.has_slots = False
         self.executables: list = []  # kept alive while the program may call them
+        self.workgroups = 0
+        self.transfer_bytes = 0
+        self.unbounded = False
 
     def ref(self, r: C.Ref, table: Any) -> tuple[int, int, int]:
         if r.alloc is None and table is not None:
@@ -81,17 +119,28 @@ class _Encoder:
                               bind_index, local_mem, pattern, data_offset, *a, *b)
         self.count += 1
 
+    def count_bytes(self, target: C.Ref, table: Any) -> None:
+        if target.length != WHOLE_BUFFER:
+            self.transfer_bytes += target.length
+        elif table is not None:
+            self.transfer_bytes += target.resolve(table)[2]
+        else:
+            self.unbounded = True
+
     def encode(self, commands: list, table: Any) -> None:
         for cmd in commands:
             kind = type(cmd)
             if kind is C.Dispatch:
                 self.dispatch(cmd, table)
             elif kind is C.Fill:
+                self.count_bytes(cmd.target, table)
                 self.emit(OP_FILL, aux=cmd.pattern_length, pattern=cmd.pattern,
                           a=self.ref(cmd.target, table))
             elif kind is C.Copy:
+                self.count_bytes(cmd.target, table)
                 self.emit(OP_COPY, a=self.ref(cmd.target, table), b=self.ref(cmd.source, table))
             elif kind is C.Update:
+                self.count_bytes(cmd.target, table)
                 offset = len(self.data)
                 self.data += cmd.data
                 self.emit(OP_UPDATE, data_offset=offset, a=self.ref(cmd.target, table))
@@ -103,6 +152,11 @@ class _Encoder:
             # Discard and debug groups need nothing on the CPU.
 
     def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
+        counts = cmd.workgroup_count
+        if counts is None:
+            self.unbounded = True
+        else:
+            self.workgroups += counts[0] * counts[1] * counts[2]
         last = self.last_dispatch
         if last is not None and last[0] is cmd and last[1] is table:
             self.cmds += last[2]  # the front end repeats identical dispatches as one object
@@ -153,4 +207,5 @@ def encode(commands: list) -> EncodedProgram:
     enc = _Encoder()
     enc.encode(commands, None)
     return EncodedProgram(enc.cmds, enc.refs, enc.constants, enc.data, enc.count,
-                          enc.executables, enc.has_slots)
+                          enc.executables, enc.has_slots, enc.workgroups, enc.transfer_bytes,
+                          enc.unbounded)

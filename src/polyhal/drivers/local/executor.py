@@ -26,7 +26,13 @@ class Program(ctypes.Structure):
 
 class Result(ctypes.Structure):
     _fields_ = [("failed_command", ctypes.c_int64), ("code", ctypes.c_int32),
-                ("workgroup", ctypes.c_uint32 * 3)]
+                ("workgroup", ctypes.c_uint32 * 3), ("fault_address", ctypes.c_uint64),
+                ("fault_signal", ctypes.c_int32), ("fault_access", ctypes.c_int32)]
+
+
+#: ph_execute flags and result codes (native/executor.c).
+EXEC_SERIAL, EXEC_CHECKED = 1, 2
+ERROR_INDIRECT_COUNT, ERROR_FAULT = -(2**31), -(2**31) + 1
 
 
 @functools.cache
@@ -34,11 +40,13 @@ def library() -> ctypes.CDLL:
     source = (Path(__file__).parent / "native" / "executor.c").read_text()
     lib = ctypes.CDLL(str(compile_shared(source, ("-O2",), "executor")))
     lib.ph_pool_create.restype = ctypes.c_void_p
-    lib.ph_pool_create.argtypes = [ctypes.c_int, ctypes.c_long]
+    lib.ph_pool_create.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_int]
     lib.ph_pool_destroy.restype = None
     lib.ph_pool_destroy.argtypes = [ctypes.c_void_p]
     lib.ph_execute.restype = ctypes.c_int
     lib.ph_execute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
                                ctypes.c_void_p]
     lib.ph_cmd_size.restype = ctypes.c_uint64
+    lib.ph_install_fault_handler.restype = None
+    lib.ph_install_fault_handler.argtypes = []
     return lib

@@ -10,20 +10,33 @@
  *
  * The ticket carries the job's generation in its high bits, so a worker that wakes late
  * can never take a workgroup of a job that has already moved on.
+ *
+ * Checked mode (PH_EXEC_CHECKED) runs every kernel call and transfer under a fault guard:
+ * a SIGSEGV/SIGBUS raised while a thread is inside one jumps back to the executor, which
+ * fails the command with PH_ERROR_FAULT and the faulting address, instead of letting the
+ * process die.  Unchecked execution never touches the guard (separate loop instances), so
+ * it costs nothing there.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <sched.h>
+#include <setjmp.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <ucontext.h>
 
 #define PH_MAX_BINDINGS 64
 #define PH_MAX_REGION 256
 #define PH_MAX_INDIRECT_WORKGROUPS (UINT64_C(1) << 32)
 #define PH_ERROR_INDIRECT_COUNT INT32_MIN  /* result code: counts out of range */
+#define PH_ERROR_FAULT (INT32_MIN + 1)     /* result code: SIGSEGV/SIGBUS in checked mode */
+#define PH_EXEC_SERIAL 1
+#define PH_EXEC_CHECKED 2
+#define PH_ALTSTACK_SIZE (64 * 1024)
 #define PH_GEN_SHIFT 40
 #define PH_INDEX_MASK ((UINT64_C(1) << PH_GEN_SHIFT) - 1)
 
@@ -56,7 +69,17 @@ typedef struct {
   int64_t failed_command;  /* index of the command that failed, -1 if none */
   int32_t code;            /* what the kernel returned */
   uint32_t workgroup[3];
+  uint64_t fault_address;  /* PH_ERROR_FAULT: the address that faulted */
+  int32_t fault_signal;    /* PH_ERROR_FAULT: SIGSEGV or SIGBUS */
+  int32_t fault_access;    /* PH_ERROR_FAULT: 1 read, 2 write, 0 unknown */
 } ph_result_t;
+
+/* Where a guarded call jumps back to, and what the signal handler saw. */
+typedef struct {
+  sigjmp_buf jump;
+  uint64_t address;
+  int32_t signal, access;
+} ph_guard_t;
 
 /* The kernel ABI (IREE executable library v0). */
 typedef struct {
@@ -108,6 +131,7 @@ typedef struct ph_pool {
   _Atomic int error;
   _Atomic int shutdown;
   long spin_ns;
+  int checked;  /* workers run the region's kernels under the fault guard */
   /* the current job (written by the owner before publishing the generation) */
   ph_prepared_t* region;
   int region_count;
@@ -117,6 +141,101 @@ typedef struct ph_pool {
 
 static __thread void* tls_local_memory;
 static __thread uint32_t tls_local_memory_size;
+
+/* The guard of the call this thread is inside (checked mode), else NULL.  initial-exec:
+ * the signal handler reads it, and a dynamic TLS access there could call malloc. */
+static __thread ph_guard_t* tls_guard __attribute__((tls_model("initial-exec")));
+static __thread int tls_altstack __attribute__((tls_model("initial-exec")));
+
+static struct sigaction ph_previous_segv, ph_previous_bus;
+static pthread_once_t ph_handler_once = PTHREAD_ONCE_INIT;
+static pthread_key_t ph_altstack_key;
+
+static int fault_access(void* context) {
+#if defined(__x86_64__) && defined(REG_ERR)
+  /* Bit 1 of the page-fault error code: the access was a write. */
+  return (((ucontext_t*)context)->uc_mcontext.gregs[REG_ERR] & 2) ? 2 : 1;
+#else
+  (void)context;
+  return 0;
+#endif
+}
+
+/* A fault inside a guarded call (raised by the hardware, si_code > 0) returns to that
+ * call's sigsetjmp; anything else is passed on to whoever handled the signal before us
+ * (Python's faulthandler, say), or gets the default action: the process dies as it
+ * would have without polyhal. */
+static void on_fault(int sig, siginfo_t* info, void* context) {
+  ph_guard_t* guard = tls_guard;
+  if (guard && info->si_code > 0) {
+    tls_guard = NULL;
+    guard->address = (uint64_t)(uintptr_t)info->si_addr;
+    guard->signal = sig;
+    guard->access = fault_access(context);
+    siglongjmp(guard->jump, 1);
+  }
+  const struct sigaction* previous = sig == SIGBUS ? &ph_previous_bus : &ph_previous_segv;
+  if (previous->sa_flags & SA_SIGINFO) {
+    previous->sa_sigaction(sig, info, context);
+    return;
+  }
+  if (previous->sa_handler != SIG_DFL && previous->sa_handler != SIG_IGN) {
+    previous->sa_handler(sig);
+    return;
+  }
+  /* Default action: restore it; a hardware fault recurs on return, a sent signal is
+   * raised again (pending until this handler returns). */
+  signal(sig, SIG_DFL);
+  if (info->si_code <= 0) raise(sig);
+}
+
+static void free_altstack(void* memory) {
+  stack_t off = {.ss_flags = SS_DISABLE};
+  sigaltstack(&off, NULL);
+  free(memory);
+}
+
+static void install_handler(void) {
+  struct sigaction action;
+  memset(&action, 0, sizeof(action));
+  action.sa_sigaction = on_fault;
+  /* SA_ONSTACK: a kernel that overflows its stack still reaches the handler. */
+  action.sa_flags = SA_SIGINFO | SA_ONSTACK;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGSEGV, &action, &ph_previous_segv);
+  sigaction(SIGBUS, &action, &ph_previous_bus);
+  pthread_key_create(&ph_altstack_key, free_altstack);
+}
+
+/* Installs the SIGSEGV/SIGBUS handler once per process (checked devices call this). */
+void ph_install_fault_handler(void) { pthread_once(&ph_handler_once, install_handler); }
+
+/* Gives this thread an alternate signal stack unless it has one (freed at thread exit). */
+static void ensure_altstack(void) {
+  if (tls_altstack) return;
+  tls_altstack = 1;
+  ph_install_fault_handler();  /* also creates the key that frees the stack */
+  stack_t current;
+  if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
+  void* memory = malloc(PH_ALTSTACK_SIZE);
+  if (!memory) return;
+  stack_t stack = {.ss_sp = memory, .ss_size = PH_ALTSTACK_SIZE, .ss_flags = 0};
+  if (sigaltstack(&stack, NULL) != 0) {
+    free(memory);
+    return;
+  }
+  pthread_setspecific(ph_altstack_key, memory);
+}
+
+/* After a siglongjmp out of the handler the signal is still blocked on this thread (the
+ * jump buffer does not save the mask: saving it would cost a system call per call). */
+static void unblock_fault_signals(void) {
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGSEGV);
+  sigaddset(&set, SIGBUS);
+  pthread_sigmask(SIG_UNBLOCK, &set, NULL);
+}
 
 static void* local_memory(uint32_t size) {
   if (size > tls_local_memory_size) {
@@ -186,18 +305,24 @@ static uint64_t prepare(ph_prepared_t* p, const ph_program_t* prog, uint64_t ind
   return p->total;
 }
 
+static inline void workgroup_state(const ph_prepared_t* p, uint64_t flat, uint32_t processor,
+                                   ph_workgroup_state_t* wg) {
+  uint64_t cx = p->state.workgroup_count_x, cy = p->state.workgroup_count_y;
+  wg->workgroup_id_x = (uint32_t)(flat % cx);
+  wg->workgroup_id_y = (uint32_t)((flat / cx) % cy);
+  wg->workgroup_id_z = (uint16_t)(flat / (cx * cy));
+  wg->reserved = 0;
+  wg->processor_id = processor;
+  wg->local_memory_size = p->local_memory_size;
+  wg->local_memory = p->local_memory_size ? local_memory(p->local_memory_size) : NULL;
+}
+
 /* Runs workgroup `flat` of dispatch p; returns the kernel's status. */
 static inline int run_workgroup(const ph_prepared_t* p, uint64_t flat, uint32_t processor,
-                                uint32_t* id_out) {
+                                uint32_t* id_out, ph_guard_t* fault) {
   ph_workgroup_state_t wg;
-  uint64_t cx = p->state.workgroup_count_x, cy = p->state.workgroup_count_y;
-  wg.workgroup_id_x = (uint32_t)(flat % cx);
-  wg.workgroup_id_y = (uint32_t)((flat / cx) % cy);
-  wg.workgroup_id_z = (uint16_t)(flat / (cx * cy));
-  wg.reserved = 0;
-  wg.processor_id = processor;
-  wg.local_memory_size = p->local_memory_size;
-  wg.local_memory = p->local_memory_size ? local_memory(p->local_memory_size) : NULL;
+  workgroup_state(p, flat, processor, &wg);
+  (void)fault;
   int rc = p->fn(p->env, &p->state, &wg);
   if (rc && id_out) {
     id_out[0] = wg.workgroup_id_x;
@@ -207,17 +332,52 @@ static inline int run_workgroup(const ph_prepared_t* p, uint64_t flat, uint32_t 
   return rc;
 }
 
+/* run_workgroup under the fault guard: a fault returns PH_ERROR_FAULT with `fault` set. */
+static __attribute__((noinline)) int run_workgroup_checked(const ph_prepared_t* p, uint64_t flat,
+                                                           uint32_t processor, uint32_t* id_out,
+                                                           ph_guard_t* fault) {
+  ph_workgroup_state_t wg;
+  workgroup_state(p, flat, processor, &wg);
+  ph_guard_t guard;
+  int rc;
+  if (sigsetjmp(guard.jump, 0)) {
+    unblock_fault_signals();
+    *fault = guard;
+    rc = PH_ERROR_FAULT;
+  } else {
+    tls_guard = &guard;
+    rc = p->fn(p->env, &p->state, &wg);
+    tls_guard = NULL;
+  }
+  if (rc && id_out) {
+    id_out[0] = wg.workgroup_id_x;
+    id_out[1] = wg.workgroup_id_y;
+    id_out[2] = wg.workgroup_id_z;
+  }
+  return rc;
+}
+
 static void record_error(ph_pool_t* pool, ph_result_t* result, const ph_prepared_t* p, int rc,
-                         const uint32_t* id) {
+                         const uint32_t* id, const ph_guard_t* fault) {
   int expected = 0;
   if (pool && !atomic_compare_exchange_strong(&pool->error, &expected, 1)) return;
   result->failed_command = p->command;
   result->code = rc;
   memcpy(result->workgroup, id, sizeof(result->workgroup));
+  if (rc == PH_ERROR_FAULT) {
+    result->fault_address = fault->address;
+    result->fault_signal = fault->signal;
+    result->fault_access = fault->access;
+  }
 }
 
-/* Takes chunks of the current job until none are left (or another generation began). */
-static void work(ph_pool_t* pool, uint64_t generation, uint32_t processor) {
+typedef int (*ph_run_fn)(const ph_prepared_t*, uint64_t, uint32_t, uint32_t*, ph_guard_t*);
+
+/* Takes chunks of the current job until none are left (or another generation began).
+ * Inlined once per `run` so the unchecked loop carries no trace of the checked one. */
+static inline __attribute__((always_inline)) void work_with(ph_pool_t* pool,
+                                                            uint64_t generation,
+                                                            uint32_t processor, ph_run_fn run) {
   const uint64_t tag = generation << PH_GEN_SHIFT;
   for (;;) {
     uint64_t t = atomic_load_explicit(&pool->ticket, memory_order_acquire);
@@ -236,17 +396,26 @@ static void work(ph_pool_t* pool, uint64_t generation, uint32_t processor) {
       if (atomic_load_explicit(&pool->error, memory_order_relaxed)) continue;
       const ph_prepared_t* p = &pool->region[d];
       uint32_t id[3];
-      int rc = run_workgroup(p, i - p->first, processor, id);
-      if (rc) record_error(pool, &pool->result, p, rc, id);
+      ph_guard_t fault;
+      int rc = run(p, i - p->first, processor, id, &fault);
+      if (rc) record_error(pool, &pool->result, p, rc, id, &fault);
     }
     atomic_fetch_add_explicit(&pool->completed, end - begin, memory_order_acq_rel);
   }
+}
+
+static void work(ph_pool_t* pool, uint64_t generation, uint32_t processor) {
+  if (pool->checked)
+    work_with(pool, generation, processor, run_workgroup_checked);
+  else
+    work_with(pool, generation, processor, run_workgroup);
 }
 
 static void* worker_main(void* arg) {
   ph_pool_t* pool = (ph_pool_t*)arg;
   static _Atomic uint32_t next_id = 1;
   uint32_t processor = atomic_fetch_add(&next_id, 1);
+  if (pool->checked) ensure_altstack();
   uint64_t seen = atomic_load(&pool->generation);
   for (;;) {
     uint64_t gen = atomic_load_explicit(&pool->generation, memory_order_acquire);
@@ -271,7 +440,7 @@ static void* worker_main(void* arg) {
   }
 }
 
-ph_pool_t* ph_pool_create(int nworkers, long spin_ns) {
+ph_pool_t* ph_pool_create(int nworkers, long spin_ns, int checked) {
   ph_pool_t* pool = calloc(1, sizeof(ph_pool_t));
   if (!pool) return NULL;
   pool->region = calloc(PH_MAX_REGION, sizeof(ph_prepared_t));
@@ -286,6 +455,7 @@ ph_pool_t* ph_pool_create(int nworkers, long spin_ns) {
   pthread_cond_init(&pool->cv, NULL);
   pthread_mutex_init(&pool->job_mu, NULL);
   pool->spin_ns = spin_ns;
+  pool->checked = checked;
   for (int i = 0; i < nworkers; ++i) {
     if (pthread_create(&pool->threads[i], NULL, worker_main, pool) != 0) break;
     pool->nworkers = i + 1;
@@ -320,8 +490,10 @@ static int run_region(ph_pool_t* pool, ph_result_t* result) {
     for (int d = 0; d < pool->region_count; ++d) {
       if (!pool->region[d].total) continue;
       uint32_t id[3];
-      int rc = run_workgroup(&pool->region[d], 0, 0, id);
-      if (rc) { record_error(NULL, result, &pool->region[d], rc, id); return -1; }
+      ph_guard_t fault;
+      int rc = pool->checked ? run_workgroup_checked(&pool->region[d], 0, 0, id, &fault)
+                             : run_workgroup(&pool->region[d], 0, 0, id, &fault);
+      if (rc) { record_error(NULL, result, &pool->region[d], rc, id, &fault); return -1; }
     }
     return 0;
   }
@@ -368,12 +540,65 @@ static void fill(uint8_t* dst, uint64_t length, uint32_t pattern, uint32_t plen)
   memcpy(dst, block, length);
 }
 
-/* Executes a whole program.  Returns 0, or -1 with `result` naming the failure. */
-int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots, int serial,
+/* Runs a fill, copy or update. */
+static void transfer(const ph_cmd_t* c, const ph_program_t* prog, const ph_slot_t* slots) {
+  uint64_t len;
+  uint8_t* dst = resolve(&c->a, slots, &len);
+  switch (c->op) {
+    case PH_FILL:
+      fill(dst, len, c->pattern, c->aux);
+      break;
+    case PH_COPY:
+      memmove(dst, resolve(&c->b, slots, NULL), len);
+      break;
+    case PH_UPDATE:
+      memcpy(dst, prog->data + c->data_offset, len);
+      break;
+  }
+}
+
+/* transfer under the fault guard; returns PH_ERROR_FAULT with `fault` set on a fault. */
+static __attribute__((noinline)) int transfer_checked(const ph_cmd_t* c,
+                                                      const ph_program_t* prog,
+                                                      const ph_slot_t* slots, ph_guard_t* fault) {
+  ph_guard_t guard;
+  if (sigsetjmp(guard.jump, 0)) {
+    unblock_fault_signals();
+    *fault = guard;
+    return PH_ERROR_FAULT;
+  }
+  tls_guard = &guard;
+  transfer(c, prog, slots);
+  tls_guard = NULL;
+  return 0;
+}
+
+/* Runs every workgroup of one dispatch on this thread; stops at the first failure. */
+static inline __attribute__((always_inline)) int run_serial(const ph_prepared_t* p,
+                                                            ph_result_t* result,
+                                                            ph_run_fn run) {
+  for (uint64_t w = 0; w < p->total; ++w) {
+    uint32_t id[3];
+    ph_guard_t fault;
+    int rc = run(p, w, 0, id, &fault);
+    if (rc) {
+      record_error(NULL, result, p, rc, id, &fault);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* Executes a whole program.  `flags`: PH_EXEC_SERIAL (one dispatch at a time, on this
+ * thread), PH_EXEC_CHECKED (kernels and transfers under the fault guard; the pool must
+ * have been created checked).  Returns 0, or -1 with `result` naming the failure. */
+int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots, int flags,
                ph_result_t* result) {
   result->failed_command = -1;
   result->code = 0;
-  int parallel = pool && pool->nworkers > 0 && !serial &&
+  int checked = flags & PH_EXEC_CHECKED;
+  if (checked) ensure_altstack();
+  int parallel = pool && pool->nworkers > 0 && !(flags & PH_EXEC_SERIAL) &&
                  pthread_mutex_trylock(&pool->job_mu) == 0;
   int concurrency = parallel ? pool->nworkers + 1 : 1;
   int status = 0;
@@ -389,7 +614,7 @@ int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots
                  pool->region_count < PH_MAX_REGION) {
             ph_prepared_t* p = &pool->region[pool->region_count++];
             if (prepare(p, prog, i, slots, concurrency) == UINT64_MAX) {
-              record_error(NULL, result, p, PH_ERROR_INDIRECT_COUNT, p->bad_count);
+              record_error(NULL, result, p, PH_ERROR_INDIRECT_COUNT, p->bad_count, NULL);
               status = -1;
               break;
             }
@@ -399,39 +624,28 @@ int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots
           continue;
         }
         if (prepare(&single, prog, i, slots, 1) == UINT64_MAX) {
-          record_error(NULL, result, &single, PH_ERROR_INDIRECT_COUNT, single.bad_count);
+          record_error(NULL, result, &single, PH_ERROR_INDIRECT_COUNT, single.bad_count, NULL);
           status = -1;
           break;
         }
-        for (uint64_t w = 0; w < single.total; ++w) {
-          uint32_t id[3];
-          int rc = run_workgroup(&single, w, 0, id);
-          if (rc) {
-            record_error(NULL, result, &single, rc, id);
+        status = checked ? run_serial(&single, result, run_workgroup_checked)
+                         : run_serial(&single, result, run_workgroup);
+        break;
+      case PH_FILL:
+      case PH_COPY:
+      case PH_UPDATE:
+        if (checked) {
+          ph_guard_t fault;
+          if (transfer_checked(c, prog, slots, &fault)) {
+            static const uint32_t none[3] = {0, 0, 0};
+            single.command = (int64_t)i;
+            record_error(NULL, result, &single, PH_ERROR_FAULT, none, &fault);
             status = -1;
-            break;
           }
+        } else {
+          transfer(c, prog, slots);
         }
         break;
-      case PH_FILL: {
-        uint64_t len;
-        uint8_t* dst = resolve(&c->a, slots, &len);
-        fill(dst, len, c->pattern, c->aux);
-        break;
-      }
-      case PH_COPY: {
-        uint64_t len;
-        uint8_t* dst = resolve(&c->a, slots, &len);
-        const uint8_t* src = resolve(&c->b, slots, NULL);
-        memmove(dst, src, len);
-        break;
-      }
-      case PH_UPDATE: {
-        uint64_t len;
-        uint8_t* dst = resolve(&c->a, slots, &len);
-        memcpy(dst, prog->data + c->data_offset, len);
-        break;
-      }
       default:  /* barriers and events: the region already joined */
         break;
     }
