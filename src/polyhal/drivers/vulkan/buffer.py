@@ -10,6 +10,12 @@ memory is mapped once, for the allocation's life.
 Every VkBuffer carries all the usages the driver needs (storage, transfer, indirect) and
 is rounded up to whole 32-bit words, so the byte-writing shader can reach the last
 partial word of any buffer.
+
+Lifetime: a recording that references an allocation *pins* it (see ``VulkanDevice.pin``)
+until the recording is destroyed, which is never before the GPU finished with it.  A
+``queue_dealloca`` frees the memory at once when nothing pins it, else when the last pin
+goes: a submission parked on a semaphore holds its recording, so its buffers outlive a
+dealloca that runs first.
 """
 
 from __future__ import annotations
@@ -90,7 +96,7 @@ class VulkanAllocation(Allocation):
     the allocation is gone.
     """
 
-    __slots__ = ("device", "buffer", "memory", "mapped", "vk_size", "serial")
+    __slots__ = ("device", "buffer", "memory", "mapped", "vk_size", "serial", "pins")
 
     def __init__(self, device: VulkanDevice, size: int, memory_type: MemoryType):
         super().__init__(size, memory_type)
@@ -100,6 +106,7 @@ class VulkanAllocation(Allocation):
         self.mapped: Any = None
         self.vk_size = max(4, (size + 3) & ~3)
         self.serial = next(_serials)
+        self.pins = 0  # recordings (and host transfers) using it; see VulkanDevice.pin
         dev = device.handle
         info = new("VkBufferCreateInfo*", {
             "sType": vk.VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, "size": self.vk_size,
@@ -147,17 +154,21 @@ class VulkanAllocation(Allocation):
         ffi.memmove(self.mapped + offset, data, len(data))
 
     def free(self) -> None:
-        """Destroys the buffer and its memory now (the caller knows nothing uses them)."""
+        """Destroys the buffer and its memory now (the caller knows nothing uses them).
+
+        Idempotent and safe from any thread (a release, a last unpin, a collection and
+        the device's close may race): the handles are taken under the device's lock.
+        """
         device = self.device
-        if device.handle is None:
-            return
-        if self.buffer is not None:
-            lib.vkDestroyBuffer(device.handle, self.buffer, ffi.NULL)
-            self.buffer = None
-        if self.memory is not None:
-            lib.vkFreeMemory(device.handle, self.memory, ffi.NULL)  # unmaps too
-            self.memory = None
-            self.mapped = None
+        with device.memory_lock:
+            if device.handle is None:
+                return
+            buffer, memory = self.buffer, self.memory
+            self.buffer = self.memory = self.mapped = None
+            if buffer is not None:
+                lib.vkDestroyBuffer(device.handle, buffer, ffi.NULL)
+            if memory is not None:
+                lib.vkFreeMemory(device.handle, memory, ffi.NULL)  # unmaps too
 
     def __del__(self) -> None:
         try:

@@ -9,11 +9,29 @@ devices without them).  Options: ``dispatch_type`` ("concurrent" | "serial"),
 ``push_descriptors`` and ``synchronization2`` (None: when present; False: never; defaults
 ``$POLYHAL_VULKAN_PUSH_DESCRIPTORS`` and ``$POLYHAL_VULKAN_SYNCHRONIZATION2``, so a whole
 test suite can run on the fallback paths).
+
+Checked mode (``checked=True``) enables ``robustBufferAccess``, and ``robustBufferAccess2``
+(VK_EXT_robustness2) where the device has it: a kernel's out-of-bounds reads then return
+zero (or values from inside its binding) and its out-of-bounds writes are dropped, so it
+cannot touch memory outside the range bound to it; ``info["robust_buffer_access"]``
+says which is on.  Descriptors always cover exactly the bound range.
+
+Indirect workgroup counts are checked on the device, in every mode: before each
+vkCmdDispatchIndirect a one-invocation shader (``indirect_check``) copies the counts into
+scratch arguments, or zeros and a note in a host-visible status slot when they exceed
+``maxComputeWorkGroupCount`` or 2**32 workgroups in all; the dispatch reads the scratch
+arguments, and the submission then fails with OutOfRangeError.  Each submission with such
+checks takes one status slot, whose index a short prologue command buffer stores where
+the shader finds it (a recording is reused across submissions, so it cannot hold it).
+
+After ``close()`` every method raises FailedPreconditionError.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
+import struct
 import sys
 import threading
 import weakref
@@ -22,11 +40,17 @@ from typing import Any
 
 import vulkan as vk
 
-from ...errors import FailedPreconditionError, HalError, InvalidArgumentError, NotFoundError
+from ...errors import (
+    FailedPreconditionError,
+    HalError,
+    InvalidArgumentError,
+    NotFoundError,
+    OutOfRangeError,
+)
 from ...executable import EntryPoint
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
-from . import encoder, executable
+from . import encoder, executable, indirect_check
 from .buffer import VulkanAllocation
 from .executable import EntryPipeline
 from .instance import (
@@ -43,6 +67,9 @@ from .instance import (
 from .queue import Queue
 
 _MAX_CACHED_WRITES = 4096
+#: Status slots, so submissions with indirect dispatches in flight at once; one more
+#: waits for a slot to come back.
+_STATUS_SLOTS = 1024
 
 #: Device functions the encoder calls: attribute → (core name, extension name…).
 _FUNCTIONS = {
@@ -91,6 +118,9 @@ class VulkanDevice(DriverDevice):
             raise InvalidArgumentError(f"unknown vulkan device options {sorted(options)}")
         self.handle = None
         self.checked = checked
+        # Guards pins and frees of allocations (re-entrant: a collection can free an
+        # allocation while this thread already holds it).
+        self.memory_lock = threading.RLock()
         self.serial = dispatch_type == "serial"
         self.validation_messages: list[str] = []
         if validation is None:
@@ -135,10 +165,20 @@ class VulkanDevice(DriverDevice):
               "vkCreatePipelineCache")
         self.pipeline_cache = out[0]
         self.full_barrier = encoder.full_barrier(self)
+        self.check_barrier = encoder.check_barrier(self)
         # Between the command buffers of a submission (the HAL runs them one after
         # another), and after its last one (the host may read what it wrote).
         self._between = encoder.record_barrier_only(self, self.full_barrier)
         self._to_host = encoder.record_barrier_only(self, encoder.host_barrier(self))
+        # An empty binding is bound to these 4 bytes: Vulkan has no empty range, and
+        # VK_WHOLE_SIZE would hand the kernel the rest of the buffer.
+        self.empty_binding = VulkanAllocation(self, 4, MemoryType.DEVICE_LOCAL)
+        self._check_entry: EntryPipeline | None = None
+        self._status: VulkanAllocation | None = None
+        self._status_free: list[int] = []
+        self._status_cond = threading.Condition(threading.Lock())
+        self._prologues: dict[int, encoder.Recording] = {}
+        self._sites = itertools.count(1)
 
     # -- creation -----------------------------------------------------------------------------
     def _create_messenger(self) -> Any:
@@ -181,8 +221,13 @@ class VulkanDevice(DriverDevice):
             else ffi.NULL})
         f11 = new("VkPhysicalDeviceVulkan11Features*", {
             "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, "pNext": f12})
+        robust2 = new("VkPhysicalDeviceRobustness2FeaturesEXT*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
+            "pNext": f11})
+        has_robust2 = "VK_EXT_robustness2" in exts
         f2 = new("VkPhysicalDeviceFeatures2*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, "pNext": f11})
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+            "pNext": robust2 if has_robust2 else f11})
         lib.vkGetPhysicalDeviceFeatures2(physical.handle, f2)
         has_sync2 = bool(f13.synchronization2 if api_1_3 else sync2_khr.synchronization2)
 
@@ -194,6 +239,12 @@ class VulkanDevice(DriverDevice):
         extensions = []
         if self.push_descriptors:
             extensions.append("VK_KHR_push_descriptor")
+        robust = self.checked and bool(f2.features.robustBufferAccess)
+        robust2 = robust and has_robust2 and bool(robust2.robustBufferAccess2)
+        if robust2:
+            extensions.append("VK_EXT_robustness2")
+        self.robust_access = ("robustBufferAccess2" if robust2
+                              else "robustBufferAccess" if robust else False)
 
         e13 = new("VkPhysicalDeviceVulkan13Features*",
                   {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
@@ -213,9 +264,14 @@ class VulkanDevice(DriverDevice):
         e11 = new("VkPhysicalDeviceVulkan11Features*", {
             "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, "pNext": e12,
             **{name: getattr(f11, name) for name in _FEATURES_11}})
+        e_robust2 = new("VkPhysicalDeviceRobustness2FeaturesEXT*", {
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
+            "pNext": e11, "robustBufferAccess2": 1})
         e2 = new("VkPhysicalDeviceFeatures2*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, "pNext": e11,
-            "features": {name: getattr(f2.features, name) for name in _FEATURES}})
+            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+            "pNext": e_robust2 if robust2 else e11,
+            "features": {**{name: getattr(f2.features, name) for name in _FEATURES},
+                         "robustBufferAccess": robust}})
         priority = ffi.new("float[1]", [1.0])
         queue_info = new("VkDeviceQueueCreateInfo*", {
             "sType": vk.VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
@@ -271,33 +327,75 @@ class VulkanDevice(DriverDevice):
             "debug_utils": self.begin_label is not None,
             "validation": self.instance.validation,
             "dispatch_type": "serial" if self.serial else "concurrent",
+            "checked": self.checked,
+            "robust_buffer_access": self.robust_access,
             "min_storage_buffer_offset_alignment": self.storage_alignment,
             "limits": self.limits.as_dict(),
         }
 
     # -- memory ---------------------------------------------------------------------------------
     def allocate(self, size: int, memory_type: MemoryType, usage: int) -> VulkanAllocation:
+        self._check_open()
         return VulkanAllocation(self, size, memory_type)
 
+    @property
+    def live_allocations(self) -> int:
+        """How many allocations (the driver's own included) still hold device memory."""
+        return sum(1 for alloc in list(self.allocations) if alloc.memory is not None)
+
+    def pin(self, alloc: VulkanAllocation) -> None:
+        """Keeps ``alloc``'s memory until the matching ``unpin``.
+
+        FailedPreconditionError when it is already freed: a binding table entry (which
+        nothing pins before its submission runs) deallocated by a ``queue_dealloca`` that
+        ran first, or a closed device.
+        """
+        with self.memory_lock:
+            if alloc.buffer is None:
+                self._check_open()
+                raise FailedPreconditionError(
+                    "a buffer this work uses was deallocated (queue_dealloca) before it ran")
+            alloc.pins += 1
+
+    def unpin(self, alloc: VulkanAllocation) -> None:
+        """Drops a pin; the last one frees a released allocation."""
+        with self.memory_lock:
+            alloc.pins -= 1
+            if not alloc.pins and alloc.released:
+                alloc.free()
+
     def release(self, alloc: Any) -> None:
-        self.queue.after_pending(alloc.free)
+        """Frees the memory now, or when the last recording using it goes (see ``pin``)."""
+        self._check_open()
+        with self.memory_lock:
+            alloc.released = True
+            if not alloc.pins:
+                alloc.free()
 
     def read(self, alloc: Any, offset: int, length: int) -> bytes:
         self._check_open()
-        if alloc.mapped is not None:
-            return alloc.read(offset, length)
-        staging = VulkanAllocation(self, length, MemoryType.HOST_LOCAL)
-        self._run(encoder.record_copy(self, alloc, offset, staging, 0, length))
-        return staging.read(0, length)
+        self.pin(alloc)
+        try:
+            if alloc.mapped is not None:
+                return alloc.read(offset, length)
+            staging = VulkanAllocation(self, length, MemoryType.HOST_LOCAL)
+            self._run(encoder.record_copy(self, alloc, offset, staging, 0, length))
+            return staging.read(0, length)
+        finally:
+            self.unpin(alloc)
 
     def write(self, alloc: Any, offset: int, data: memoryview) -> None:
         self._check_open()
-        if alloc.mapped is not None:
-            alloc.write(offset, data)
-            return
-        staging = VulkanAllocation(self, len(data), MemoryType.HOST_LOCAL)
-        staging.write(0, data)
-        self._run(encoder.record_copy(self, staging, 0, alloc, offset, len(data)))
+        self.pin(alloc)
+        try:
+            if alloc.mapped is not None:
+                alloc.write(offset, data)
+                return
+            staging = VulkanAllocation(self, len(data), MemoryType.HOST_LOCAL)
+            staging.write(0, data)
+            self._run(encoder.record_copy(self, staging, 0, alloc, offset, len(data)))
+        finally:
+            self.unpin(alloc)
 
     def _check_open(self) -> None:
         if self.handle is None:
@@ -319,6 +417,7 @@ class VulkanDevice(DriverDevice):
 
     # -- executables ------------------------------------------------------------------------------
     def load_executable(self, fmt: str, payload: Any, entry_points: Sequence[Any]) -> Any:
+        self._check_open()
         return executable.load(self, fmt, payload, entry_points)
 
     def pipeline(self, code: bytes, spirv_name: str, ep: EntryPoint) -> EntryPipeline:
@@ -352,7 +451,9 @@ class VulkanDevice(DriverDevice):
 
     # -- encoder caches ---------------------------------------------------------------------------
     def cache_descriptor_writes(self, entry: EntryPipeline, key: tuple, ranges: list) -> list:
-        groups, keep = encoder.make_descriptor_writes(entry, ranges)
+        empty = self.empty_binding
+        groups, keep = encoder.make_descriptor_writes(
+            entry, [r if r[2] else (empty, 0, 4) for r in ranges])
         with self.cache_lock:
             if len(self.descriptor_writes) >= _MAX_CACHED_WRITES:
                 # Recorded commands copied what they pushed, so dropping entries is safe.
@@ -393,10 +494,13 @@ class VulkanDevice(DriverDevice):
 
     # -- command buffers and the queue ----------------------------------------------------------
     def encode(self, commands: list, mode: Any = None) -> encoder.Program:
+        self._check_open()
         return encoder.Program(self, commands)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
+        self._check_open()
         cbs, keep = [], []
+        sites: dict[int, str] = {}
         for item in work:
             rec = item.encoded.recording(item.binding_table)
             if rec is None:
@@ -405,11 +509,87 @@ class VulkanDevice(DriverDevice):
                 cbs.append(self._between.cb)
             cbs.append(rec.cb)
             keep.append(rec)
+            if rec.sites:
+                sites.update(rec.sites)
         if not cbs:
             done(None)
             return
         cbs.append(self._to_host.cb)
-        self.queue.submit(cbs, done, keep)
+        if not sites:
+            self.queue.submit(cbs, done, keep)
+            return
+        slot = self._take_status_slot()
+        try:
+            self.queue.submit([self._prologue(slot).cb, *cbs],
+                              self._checked_done(slot, sites, done), keep)
+        except BaseException:
+            self._give_status_slot(slot)
+            raise
+
+    # -- indirect count checks ----------------------------------------------------------------
+    def indirect_check(self) -> tuple[EntryPipeline, VulkanAllocation]:
+        """The count-checking pipeline and the status buffer, made at first use.
+
+        The status buffer holds the slot index of the running submission in word 0 and
+        slot ``i`` at words 4 + 4i: [site, x, y, z] of the first failed check, or zeros.
+        """
+        with self.cache_lock:
+            if self._check_entry is None:
+                status = VulkanAllocation(self, 16 * (_STATUS_SLOTS + 1), MemoryType.HOST_LOCAL)
+                status.write(0, memoryview(bytes(status.size)))
+                self._status = status
+                self._status_free = list(range(_STATUS_SLOTS - 1, -1, -1))
+        if self._check_entry is None:
+            entry = self.pipeline(indirect_check.spirv(), "main", indirect_check.ENTRY_POINT)
+            self._check_entry = entry
+        assert self._status is not None
+        return self._check_entry, self._status
+
+    def new_site(self) -> int:
+        """A nonzero id for one recorded count check (what a failed one reports)."""
+        return next(self._sites) & 0xFFFF_FFFF or 1
+
+    def _take_status_slot(self) -> int:
+        with self._status_cond:
+            while not self._status_free:
+                self._status_cond.wait()
+            return self._status_free.pop()
+
+    def _give_status_slot(self, slot: int) -> None:
+        with self._status_cond:
+            self._status_free.append(slot)
+            self._status_cond.notify()
+
+    def _prologue(self, slot: int) -> encoder.Recording:
+        rec = self._prologues.get(slot)
+        if rec is None:
+            with self.cache_lock:
+                rec = self._prologues.get(slot)
+                if rec is None:
+                    assert self._status is not None
+                    rec = self._prologues[slot] = encoder.record_status_prologue(
+                        self, self._status, slot)
+        return rec
+
+    def _checked_done(self, slot: int, sites: dict[int, str],
+                      done: Callable[[HalError | None], None]) -> Callable:
+        """``done`` preceded by reading (and clearing) the submission's status slot."""
+        def checked(error: HalError | None) -> None:
+            status = self._status
+            assert status is not None
+            site, x, y, z = struct.unpack("<4I", status.read(16 * (slot + 1), 16))
+            if site:
+                status.write(16 * (slot + 1), memoryview(bytes(16)))
+                if error is None:
+                    limit = self.limits.max_workgroup_count
+                    error = OutOfRangeError(
+                        f"dispatch_indirect of {sites.get(site, '?')!r}: workgroup count "
+                        f"{(x, y, z)} read from the buffer is out of range (at most {limit} "
+                        "per dimension and 2**32 workgroups in all); it did not run")
+            self._give_status_slot(slot)
+            done(error)
+
+        return checked
 
     def close(self) -> None:
         if self.handle is None:
@@ -417,6 +597,7 @@ class VulkanDevice(DriverDevice):
         self.queue.close()
         for rec in list(self.recordings):
             rec.destroy()
+        self._prologues.clear()
         for alloc in list(self.allocations):
             alloc.free()
         for vk_event in list(self._events.values()):
@@ -429,8 +610,9 @@ class VulkanDevice(DriverDevice):
         for set_layout in self._set_layouts.values():
             lib.vkDestroyDescriptorSetLayout(self.handle, set_layout, ffi.NULL)
         lib.vkDestroyPipelineCache(self.handle, self.pipeline_cache, ffi.NULL)
-        lib.vkDestroyDevice(self.handle, ffi.NULL)
-        self.handle = None
+        with self.memory_lock:  # an allocation collected now must not free on a dead device
+            lib.vkDestroyDevice(self.handle, ffi.NULL)
+            self.handle = None
         if self._messenger is not None:
             destroy = self.instance.proc("vkDestroyDebugUtilsMessengerEXT")
             destroy(self.instance.handle, self._messenger, ffi.NULL)

@@ -19,11 +19,18 @@ program did not ask for, except around the two slow paths Vulkan forces:
   small host-visible staging buffer that the recording owns (``vkCmdCopyBuffer`` is
   byte-exact, so no neighbouring byte is touched and no compute is involved).
 
+Every ``dispatch_indirect`` is preceded by the count check (device.py, indirect_check.py):
+a one-invocation dispatch that copies the counts into scratch arguments of the recording
+(zeros when out of range), then a barrier from its writes to the indirect read.
+
+A recording pins the allocations it references until it is destroyed (buffer.py).
+
 Nested command buffers are recorded inline, with their own binding table.
 """
 
 from __future__ import annotations
 
+import struct
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -46,6 +53,7 @@ _WRITE_DESCRIPTOR_SET = vk.VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
 _UPDATE_CHUNK = 65536  # vkCmdUpdateBuffer's limit
 _RECORDINGS_PER_PROGRAM = 4  # binding tables remembered per reusable command buffer
 _STAGING_CHUNK = 1024  # bytes of host-visible staging memory a recording takes at once
+_ARGS_CHUNK = 64  # indirect-check argument slots (16 bytes each) a recording takes at once
 _NULL = ffi.NULL
 
 # -- HAL → Vulkan stages and access (the sync1 and sync2 bits of these are equal) ----------
@@ -57,19 +65,20 @@ _INDIRECT = vk.VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT
 _TRANSFER = vk.VK_PIPELINE_STAGE_TRANSFER_BIT
 _HOST = vk.VK_PIPELINE_STAGE_HOST_BIT
 _S = ExecutionStage
-#: A dispatch reads its indirect counts in the DRAW_INDIRECT stage.  "Retire" as a
-#: source and "issue" as a target mean every command (Vulkan's bottom and top of pipe
-#: there would carry no memory dependency).
+#: A dispatch reads its indirect counts in the DRAW_INDIRECT stage, and the count check
+#: before it in a compute shader: as a target, "process" and an indirect command read
+#: include that shader read.  "Retire" as a source and "issue" as a target mean every
+#: command (Vulkan's bottom and top of pipe there would carry no memory dependency).
 _SOURCE_STAGES = ((_S.COMMAND_ISSUE, _TOP), (_S.COMMAND_PROCESS, _INDIRECT),
                   (_S.DISPATCH, _SHADER | _INDIRECT), (_S.TRANSFER, _TRANSFER),
                   (_S.COMMAND_RETIRE, _ALL), (_S.HOST, _HOST))
-_TARGET_STAGES = ((_S.COMMAND_ISSUE, _ALL), (_S.COMMAND_PROCESS, _INDIRECT),
+_TARGET_STAGES = ((_S.COMMAND_ISSUE, _ALL), (_S.COMMAND_PROCESS, _INDIRECT | _SHADER),
                   (_S.DISPATCH, _SHADER | _INDIRECT), (_S.TRANSFER, _TRANSFER),
                   (_S.COMMAND_RETIRE, _BOTTOM), (_S.HOST, _HOST))
 _A = AccessScope
 _SHADER_READ, _SHADER_WRITE = vk.VK_ACCESS_SHADER_READ_BIT, vk.VK_ACCESS_SHADER_WRITE_BIT
 _MEMORY_READ, _MEMORY_WRITE = vk.VK_ACCESS_MEMORY_READ_BIT, vk.VK_ACCESS_MEMORY_WRITE_BIT
-_ACCESS = ((_A.INDIRECT_COMMAND_READ, vk.VK_ACCESS_INDIRECT_COMMAND_READ_BIT),
+_ACCESS = ((_A.INDIRECT_COMMAND_READ, vk.VK_ACCESS_INDIRECT_COMMAND_READ_BIT | _SHADER_READ),
            (_A.CONSTANT_READ, vk.VK_ACCESS_UNIFORM_READ_BIT),
            (_A.DISPATCH_READ, _SHADER_READ), (_A.DISPATCH_WRITE, _SHADER_WRITE),
            (_A.TRANSFER_READ, vk.VK_ACCESS_TRANSFER_READ_BIT),
@@ -182,6 +191,12 @@ def full_barrier(device: VulkanDevice) -> Barrier:
     return Barrier(device, _ALL, _ALL, _MEMORY_WRITE, _MEMORY_READ | _MEMORY_WRITE)
 
 
+def check_barrier(device: VulkanDevice) -> Barrier:
+    """From the count check's writes to the indirect read of its arguments."""
+    return Barrier(device, _SHADER, _INDIRECT, _SHADER_WRITE,
+                   vk.VK_ACCESS_INDIRECT_COMMAND_READ_BIT)
+
+
 def host_barrier(device: VulkanDevice) -> Barrier:
     """Makes every device write available to the host (Buffer.read after a wait)."""
     return Barrier(device, _ALL, _HOST, _MEMORY_WRITE,
@@ -208,15 +223,21 @@ class Recording:
     A pool per recording lets any thread record without locking the others, and frees
     everything (descriptor sets too) in one call.  Destroyed when collected: a pending
     submission holds its recordings, so that is never while the GPU may use it.
+    ``held`` are the allocations it pins; ``sites`` names its count checks (site id →
+    entry point name).
     """
 
-    __slots__ = ("device", "pool", "cb", "descriptor_pools", "sets", "keep", "__weakref__")
+    __slots__ = ("device", "pool", "cb", "descriptor_pools", "sets", "keep", "held", "sites",
+                 "__weakref__")
 
     def __init__(self, device: VulkanDevice):
         self.device = device
         self.descriptor_pools: list = []
         self.sets: dict = {}
         self.keep: list = []
+        self.held: set = set()
+        self.sites: dict[int, str] = {}
+        self.pool = None
         info = new("VkCommandPoolCreateInfo*", {
             "sType": vk.VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
             "queueFamilyIndex": device.queue_family})
@@ -258,7 +279,16 @@ class Recording:
               "vkAllocateDescriptorSets")
         return out
 
+    def hold(self, alloc: VulkanAllocation) -> None:
+        """Pins ``alloc`` for this recording's life (FailedPreconditionError if freed)."""
+        if alloc not in self.held:
+            self.device.pin(alloc)
+            self.held.add(alloc)
+
     def destroy(self) -> None:
+        held, self.held = self.held, set()
+        for alloc in held:
+            self.device.unpin(alloc)
         dev = self.device.handle
         if dev is None or self.pool is None:
             return
@@ -355,6 +385,25 @@ def record_barrier_only(device: VulkanDevice, barrier: Barrier) -> Recording:
     return rec
 
 
+def record_status_prologue(device: VulkanDevice, status: VulkanAllocation,
+                           slot: int) -> Recording:
+    """The recording that runs first in a submission holding count checks: it stores
+    ``slot`` in word 0 of the status buffer, after everything submitted before (earlier
+    submissions' checks read that word and reuse the same scratch arguments)."""
+    rec = Recording(device)
+    begin = new("VkCommandBufferBeginInfo*", {
+        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
+        "flags": vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT})
+    fn = device.fn
+    check(fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
+    device.full_barrier.record(fn, rec.cb)
+    fn.fill_buffer(rec.cb, status.buffer, 0, 4, slot)
+    Barrier(device, _TRANSFER, _SHADER, vk.VK_ACCESS_TRANSFER_WRITE_BIT,
+            _SHADER_READ).record(fn, rec.cb)
+    check(fn.end_command_buffer(rec.cb), "vkEndCommandBuffer")
+    return rec
+
+
 def record_copy(device: VulkanDevice, src: VulkanAllocation, src_offset: int,
                 dst: VulkanAllocation, dst_offset: int, length: int) -> Recording:
     """A recording of one copy (the staging path of host reads and writes)."""
@@ -381,6 +430,8 @@ class _Recorder:
         self.serial = device.serial
         self.staging: VulkanAllocation | None = None
         self.staged = 0
+        self.args: VulkanAllocation | None = None  # count-check arguments
+        self.args_used = 0
         self.last_barrier_key: tuple | None = None
         self.last_barrier: Barrier | None = None
         fn = self.fn
@@ -439,6 +490,9 @@ class _Recorder:
 
     def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
         entry = cmd.executable.native.entries[cmd.entry_point]
+        indirect = None
+        if cmd.workgroup_count is None:
+            indirect = self.check_indirect(entry.name, cmd.indirect, table)
         if entry.layout is not self.layout or entry.pipeline is not self.pipeline:
             self.use(entry)
         constants = cmd.constants
@@ -450,30 +504,33 @@ class _Recorder:
         if bindings and bindings != self.bindings:
             key = [entry.plan_id]
             misaligned = False
+            held = self.rec.held
             for ref in bindings:
                 alloc = ref.alloc
                 if alloc is None:
                     alloc, offset, length = ref.resolve(table)
                 else:
                     offset, length = ref.offset, ref.length
+                if alloc not in held:
+                    self.rec.hold(alloc)
                 if offset & self.align_mask:
                     misaligned = True
                 key += (alloc.serial, offset, length)
             if misaligned:
-                self.dispatch_shadowed(entry, cmd, table)
+                self.dispatch_shadowed(entry, cmd, table, indirect)
                 return
             key = tuple(key)
             if key != self.bound_key:
                 self.bind(entry, key, lambda: [r.resolve(table) for r in bindings])
                 self.bound_key = key
             self.bindings = bindings
-        if cmd.workgroup_count is not None:
+        if indirect is None:
             self.vk_dispatch(self.cb, *cmd.workgroup_count)
             if not self.serial:
                 self.last_dispatch = cmd
                 return
         else:
-            self.dispatch_indirect(cmd.indirect, table)
+            self.fn.dispatch_indirect(self.cb, *indirect)
         self.last_dispatch = None
         if self.serial:
             self.device.full_barrier.record(self.fn, self.cb)
@@ -511,17 +568,51 @@ class _Recorder:
             self.fn.bind_descriptor_sets(self.cb, _COMPUTE, entry.layout, set_index, 1, vk_set,
                                          0, _NULL)
 
-    def dispatch_indirect(self, ref: C.Ref, table: Any) -> None:
-        alloc, offset, _ = ref.resolve(table)
-        if offset & 3:  # vkCmdDispatchIndirect wants a 4-byte aligned offset
+    def check_indirect(self, name: str, ref: C.Ref, table: Any) -> tuple[Any, int]:
+        """Records the count check of an indirect dispatch of entry point ``name``;
+        returns the (VkBuffer, offset) of the checked arguments for vkCmdDispatchIndirect.
+
+        Leaves the check's pipeline and descriptors bound, so the recorder forgets what
+        it knew to be bound.
+        """
+        alloc, offset, _ = self.resolve(ref, table)
+        if offset & 3:  # the check reads whole words
             scratch = self.scratch(12)
             self.device.full_barrier.record(self.fn, self.cb)
             self.copy_raw(alloc, offset, scratch, 0, 12)
             self.device.full_barrier.record(self.fn, self.cb)
             alloc, offset = scratch, 0
-        self.fn.dispatch_indirect(self.cb, alloc.buffer, offset)
+        entry, status = self.device.indirect_check()
+        if self.args is None or self.args_used == _ARGS_CHUNK:
+            self.args = self.scratch(16 * _ARGS_CHUNK)
+            self.args_used = 0
+        args, args_word = self.args, 4 * self.args_used
+        self.args_used += 1
+        site = self.device.new_site()
+        self.rec.sites[site] = name
+        base = offset & ~self.align_mask  # a storage binding's offset must be aligned
+        self.forget()
+        self.use(entry)
+        self.vk_push_constants(self.cb, entry.layout, _STAGE_COMPUTE, 0, 24, struct.pack(
+            "<6I", *self.device.limits.max_workgroup_count, site, (offset - base) // 4,
+            args_word))
+        ranges = [(alloc, base, offset - base + 12), (args, 0, args.size), (status, 0, status.size)]
+        self.bind(entry, (entry.plan_id, *[x for a, o, n in ranges for x in (a.serial, o, n)]),
+                  ranges)
+        self.vk_dispatch(self.cb, 1, 1, 1)
+        self.device.check_barrier.record(self.fn, self.cb)
+        self.forget()
+        return args.buffer, 4 * args_word
 
-    def dispatch_shadowed(self, entry: EntryPipeline, cmd: C.Dispatch, table: Any) -> None:
+    def resolve(self, ref: C.Ref, table: Any) -> tuple[VulkanAllocation, int, int]:
+        """``ref.resolve(table)``, pinning the allocation for the recording."""
+        alloc, offset, length = ref.resolve(table)
+        if alloc not in self.rec.held:
+            self.rec.hold(alloc)
+        return alloc, offset, length
+
+    def dispatch_shadowed(self, entry: EntryPipeline, cmd: C.Dispatch, table: Any,
+                          indirect: tuple[Any, int] | None) -> None:
         """A dispatch with bindings Vulkan cannot bind where they are: it runs on aligned
         copies of those ranges, and the writable ones are copied back."""
         shadows: dict[tuple, list] = {}  # (serial, offset, length) → [scratch, written, alloc]
@@ -542,10 +633,10 @@ class _Recorder:
         full.record(self.fn, self.cb)
         self.bind(entry, tuple(key), ranges)
         self.bindings = self.bound_key = self.last_dispatch = None
-        if cmd.workgroup_count is not None:
+        if indirect is None:
             self.fn.dispatch(self.cb, *cmd.workgroup_count)
         else:
-            self.dispatch_indirect(cmd.indirect, table)
+            self.fn.dispatch_indirect(self.cb, *indirect)
         full.record(self.fn, self.cb)
         for (_, offset, length), (scratch, written, alloc) in shadows.items():
             if written:
@@ -559,7 +650,7 @@ class _Recorder:
 
     # -- transfers --------------------------------------------------------------------------
     def fill(self, cmd: C.Fill, table: Any) -> None:
-        alloc, offset, length = cmd.target.resolve(table)
+        alloc, offset, length = self.resolve(cmd.target, table)
         if not length:
             return
         pattern, plen = cmd.pattern, cmd.pattern_length
@@ -578,7 +669,7 @@ class _Recorder:
             self.device.full_barrier.record(self.fn, self.cb)
 
     def update(self, cmd: C.Update, table: Any) -> None:
-        alloc, offset, length = cmd.target.resolve(table)
+        alloc, offset, length = self.resolve(cmd.target, table)
         if not length:
             return
         data = cmd.data
@@ -621,8 +712,8 @@ class _Recorder:
         return staging, offset
 
     def copy(self, cmd: C.Copy, table: Any) -> None:
-        src, src_offset, length = cmd.source.resolve(table)
-        dst, dst_offset, _ = cmd.target.resolve(table)
+        src, src_offset, length = self.resolve(cmd.source, table)
+        dst, dst_offset, _ = self.resolve(cmd.target, table)
         if length:
             self.copy_raw(src, src_offset, dst, dst_offset, length)
         if self.serial:
@@ -648,11 +739,10 @@ class _Recorder:
                 self.last_barrier_key = key
         barrier.record(self.fn, self.cb)
 
-    @staticmethod
-    def buffer_barriers(barriers: tuple, table: Any) -> list:
+    def buffer_barriers(self, barriers: tuple, table: Any) -> list:
         out = []
         for source_scope, target_scope, ref in barriers:
-            alloc, offset, length = ref.resolve(table)
+            alloc, offset, length = self.resolve(ref, table)
             out.append((source_scope, target_scope, alloc.buffer, offset, length or WHOLE_SIZE))
         return out
 
@@ -708,12 +798,13 @@ class _Recorder:
 
 def make_descriptor_writes(entry: EntryPipeline, ranges: list) -> tuple[list, list]:
     """([(set index, count, VkWriteDescriptorSet array)], what keeps them valid) binding
-    ``ranges`` = [(alloc, offset, length)] in the entry's binding order."""
+    ``ranges`` = [(alloc, offset, length > 0)] in the entry's binding order; each
+    descriptor covers exactly its range (what robust buffer access bounds accesses to)."""
     groups, keep = [], []
     for set_index, indices, first in entry.sets:
         count = len(indices)
         infos = new("VkDescriptorBufferInfo[]", [
-            (alloc.buffer, offset, length or WHOLE_SIZE)
+            (alloc.buffer, offset, length)
             for alloc, offset, length in ranges[first:first + count]])
         writes = new("VkWriteDescriptorSet[]", count)
         for i, binding in enumerate(indices):

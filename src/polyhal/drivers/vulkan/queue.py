@@ -49,7 +49,7 @@ class Queue:
         self.completed = 0
         self._lock = threading.Lock()  # vkQueueSubmit needs the queue externally synced
         self._cond = threading.Condition(threading.Lock())
-        self._pending: deque[tuple[int, Callable | None, Any]] = deque()
+        self._pending: deque[tuple[int, Callable, Any]] = deque()
         self._closing = False
         self._failure: HalError | None = None
         self._thread: threading.Thread | None = None
@@ -92,18 +92,6 @@ class Queue:
                 self._pending.append((value, done, keep))
                 self._cond.notify()
         self._ensure_thread()
-
-    def after_pending(self, fn: Callable[[], None]) -> None:
-        """Runs ``fn()`` once everything submitted so far completed (now if nothing is)."""
-        with self._lock, self._cond:
-            if self.completed < self.submitted and self._failure is None:
-                self._pending.append((self.submitted, None, fn))
-                self._cond.notify()
-                fn = None  # type: ignore[assignment]
-        if fn is not None:
-            fn()
-        else:
-            self._ensure_thread()
 
     def wait_value(self, value: int) -> None:
         """Blocks the calling thread until the timeline reaches ``value``."""
@@ -165,15 +153,11 @@ class Queue:
                 self.completed = reached
                 while self._pending and self._pending[0][0] <= reached:
                     finished.append(self._pending.popleft())
-        for _, done, keep in finished:
+        for _, done, _keep in finished:
             try:
-                if done is not None:
-                    done(failure)
-                elif failure is None:
-                    keep()
+                done(failure)
             except Exception as e:  # a callback's bug must not stop completions
-                if done is not None:
-                    done(InternalError(f"completion failed: {e!r}"))
+                done(InternalError(f"completion failed: {e!r}"))
 
     def close(self) -> None:
         """Waits for the GPU, stops the completion thread, destroys the timeline."""
