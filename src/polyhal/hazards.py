@@ -1,0 +1,470 @@
+"""Checked mode's hazard detection: races inside a command buffer, host access to memory
+that pending submissions use.
+
+Both checks run only on devices created with ``checked=True`` (or ``POLYHAL_CHECKED=1``);
+the front end calls in here behind one ``device.checked`` test, so an unchecked device
+pays nothing else.  Every hazard is a FailedPreconditionError naming both sides.
+
+**Races.**  The commands of one command buffer between two barriers form a *group*, and
+the commands of a group may run concurrently and in any order: ``vulkan`` orders nothing
+without a pipeline barrier (dispatches, fills, copies and updates alike), ``local`` runs
+consecutive dispatches concurrently.  Two commands of a group race when their ranges of
+one allocation overlap and at least one of them writes.  What a command reads and writes:
+
+- dispatch: bindings flagged READ_ONLY in the entry point's layout are read, every other
+  binding may be written; an indirect dispatch also reads its workgroups buffer;
+- fill_buffer and update_buffer write their target; copy_buffer reads its source and
+  writes its target; a collective reads its send and writes its recv binding;
+- discard_buffer, events and debug groups touch no bytes.
+
+Groups are split by ``execution_barrier`` and ``wait_events`` whatever their stage masks
+and memory or buffer barriers (a too-narrow barrier is not diagnosed, so a correct
+program never is); ``signal_event`` / ``reset_event`` order nothing and split nothing.
+``execute_commands`` adds no barrier: drivers record the nested commands inline, so they
+join the enclosing group (the nested buffer's own barriers split groups as usual).  The
+command buffers of one ``queue_execute`` are separate (they run as if a full barrier stood
+between them).  Two bindings of one dispatch may alias: that is not a race between
+commands.  Races are reported on every device, ``dispatch_type="serial"`` and
+``local-sync`` included: a command buffer is meant to run on any driver.  Direct buffer
+ranges are checked at ``end()``; a group that uses binding-table slots is checked again
+at ``queue_execute``, once the table resolves them.
+
+**Host access.**  From ``queue_execute`` (and the queue_fill/update/copy helpers) until
+the submission completes, successfully or not, its ranges are registered with the
+device's tracker: ``Buffer.read``/``to_numpy`` of a range that it writes, and
+``Buffer.write`` of a range that it reads or writes, raise FailedPreconditionError, or
+with ``wait=`` wait for those submissions.  A submission's ranges are released before
+its signal semaphores are signalled, so a host that waits on the semaphore first never
+sees a hazard.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import threading
+import time
+import weakref
+from bisect import bisect_left, bisect_right
+from typing import TYPE_CHECKING, Any
+
+from . import commands as C
+from .errors import DeadlineExceededError, FailedPreconditionError, InvalidArgumentError
+from .types import DescriptorFlags
+
+if TYPE_CHECKING:
+    from .buffer import Buffer
+    from .command_buffer import CommandBuffer
+    from .device import Device, _Submission
+    from .drivers.base import Allocation
+
+_READ_ONLY = int(DescriptorFlags.READ_ONLY)
+_SEPARATORS = (C.Barrier, C.WaitEvents)
+
+# An access is (allocation, start, end, writes, where): absolute byte range [start, end)
+# of the allocation; ``where`` is (command path, command, role) and only matters for the
+# message.  A deferred access is (Ref, writes, where): a slot the binding table resolves.
+
+
+# -- what each command touches ------------------------------------------------------------
+def _write_flags(layout: Any, cache: dict) -> tuple[bool, ...]:
+    """Per binding in ``binding_slots`` order: may the kernel write it?"""
+    flags = cache.get(id(layout))
+    if flags is None:
+        flags = cache[id(layout)] = tuple(
+            not int(b.flags) & _READ_ONLY for s in layout.set_layouts for b in s.bindings)
+    return flags
+
+
+def _uses(cmd: Any, kind: type, layouts: dict) -> list[tuple[C.Ref, bool, str]]:
+    """(ref, writes, role) of every buffer range ``cmd`` touches."""
+    if kind is C.Dispatch:
+        layout = cmd.executable.entry_points[cmd.entry_point].layout
+        uses = [(ref, w, f"binding {i}") for i, (ref, w) in
+                enumerate(zip(cmd.bindings, _write_flags(layout, layouts), strict=True))]
+        if cmd.indirect is not None:
+            uses.append((cmd.indirect, False, "workgroups buffer"))
+        return uses
+    if kind is C.Fill or kind is C.Update:
+        return [(cmd.target, True, "target")]
+    if kind is C.Copy:
+        return [(cmd.source, False, "source"), (cmd.target, True, "target")]
+    if kind is C.Collective:
+        return [(ref, w, role) for ref, w, role in
+                ((cmd.send, False, "send"), (cmd.recv, True, "recv")) if ref is not None]
+    return []
+
+
+def _describe(where: tuple) -> str:
+    path, cmd, role = where
+    index = ".".join(str(i) for i in path)
+    kind = type(cmd)
+    if kind is C.Dispatch:
+        name = cmd.executable.entry_points[cmd.entry_point].name
+        what = f"dispatch{'_indirect' if cmd.workgroup_count is None else ''} of {name!r}"
+    else:
+        what = {C.Fill: "fill_buffer", C.Update: "update_buffer", C.Copy: "copy_buffer",
+                C.Collective: "collective"}.get(kind, kind.__name__)
+    nested = " (nested)" if len(path) > 1 else ""
+    return f"command {index}{nested} ({what}, {role})"
+
+
+def _alloc_name(alloc: Allocation) -> str:
+    return f"allocation {id(alloc):#x} ({alloc.size} bytes)"
+
+
+# -- groups and the race check --------------------------------------------------------------
+class _Intervals:
+    """A union of half-open ranges kept as sorted, disjoint (starts, ends)."""
+
+    __slots__ = ("starts", "ends")
+
+    def __init__(self) -> None:
+        self.starts: list[int] = []
+        self.ends: list[int] = []
+
+    def overlaps(self, start: int, end: int) -> bool:
+        # Only the last range starting before ``end`` can reach past ``start``: the ranges
+        # are disjoint, so their ends are sorted too.
+        i = bisect_left(self.starts, end) - 1
+        return i >= 0 and self.ends[i] > start
+
+    def add(self, start: int, end: int) -> None:
+        starts, ends = self.starts, self.ends
+        lo, hi = bisect_left(ends, start), bisect_right(starts, end)
+        if lo < hi:
+            start, end = min(start, starts[lo]), max(end, ends[hi - 1])
+        starts[lo:hi] = [start]
+        ends[lo:hi] = [end]
+
+
+class _Group:
+    """The accesses of one group so far, per allocation: writes, reads and a log."""
+
+    __slots__ = ("allocs",)
+
+    def __init__(self) -> None:
+        self.allocs: dict[Any, tuple[_Intervals, _Intervals, list]] = {}
+
+    def check(self, access: tuple) -> None:
+        alloc, start, end, writes, where = access
+        state = self.allocs.get(alloc)
+        if state is None:
+            return
+        written, read, log = state
+        if written.overlaps(start, end) or (writes and read.overlaps(start, end)):
+            other = next(a for a in log if a[1] < end and start < a[2] and (a[3] or writes))
+            raise FailedPreconditionError(_race_message(other, access))
+
+    def add(self, access: tuple) -> None:
+        alloc, start, end, writes, _ = access
+        state = self.allocs.get(alloc)
+        if state is None:
+            state = self.allocs[alloc] = (_Intervals(), _Intervals(), [])
+        (state[0] if writes else state[1]).add(start, end)
+        state[2].append(access)
+
+
+def _race_message(first: tuple, second: tuple) -> str:
+    alloc = first[0]
+    start, end = max(first[1], second[1]), min(first[2], second[2])
+
+    def side(a: tuple) -> str:
+        return f"{_describe(a[4])} {'writes' if a[3] else 'reads'} [{a[1]}, {a[2]})"
+
+    return (f"race in a command buffer: {side(first)} and {side(second)} of "
+            f"{_alloc_name(alloc)} overlap at [{start}, {end}) with no execution_barrier "
+            "between them; commands between barriers may run concurrently, so put a "
+            "barrier between them")
+
+
+def check_group(accesses: list) -> None:
+    """Raises FailedPreconditionError if two commands of one group race."""
+    group = _Group()
+    pending: list = []  # the current command's accesses: a command never races itself
+    path = None
+    for access in accesses:
+        if access[4][0] != path:
+            for a in pending:
+                group.add(a)
+            pending.clear()
+            path = access[4][0]
+        group.check(access)
+        pending.append(access)
+
+
+class _Walk:
+    """One pass over a command list: its groups, resolved where the table is known."""
+
+    __slots__ = ("groups", "layouts", "uses")
+
+    def __init__(self) -> None:
+        self.groups: list[tuple[list, list]] = [([], [])]  # (resolved, deferred) accesses
+        self.layouts: dict = {}
+        self.uses: dict[int, list] = {}  # by id(command): the front end repeats objects
+
+    def walk(self, commands: list, table: Any, path: tuple) -> None:
+        for i, cmd in enumerate(commands):
+            kind = type(cmd)
+            if kind in _SEPARATORS:
+                if self.groups[-1][0] or self.groups[-1][1]:
+                    self.groups.append(([], []))
+            elif kind is C.Execute:
+                inner = cmd.binding_table if cmd.binding_table is not None else table
+                self.walk(cmd.commands, inner, (*path, i))
+            else:
+                uses = self.uses.get(id(cmd))
+                if uses is None:
+                    uses = self.uses[id(cmd)] = _uses(cmd, kind, self.layouts)
+                resolved, deferred = self.groups[-1]
+                cmd_path = (*path, i)
+                for ref, writes, role in uses:
+                    where = (cmd_path, cmd, role)
+                    if ref.alloc is None and table is None:
+                        deferred.append((ref, writes, where))
+                        continue
+                    alloc, start, length = ref.resolve(table)
+                    if length:
+                        resolved.append((alloc, start, start + length, writes, where))
+
+
+def _resolve(deferred: list, table: Any) -> list:
+    out = []
+    for ref, writes, where in deferred:
+        alloc, start, length = ref.resolve(table)
+        if length:
+            out.append((alloc, start, start + length, writes, where))
+    return out
+
+
+class _Plan:
+    """What end() leaves for submit: groups that need the binding table, and the ranges
+    the command buffer touches (direct ones resolved, slots deferred)."""
+
+    __slots__ = ("slot_groups", "ranges", "deferred")
+
+    def __init__(self, walk: _Walk):
+        # Each group's accesses in command order, so the race message names the earlier
+        # command first.
+        self.slot_groups = [(resolved, deferred) for resolved, deferred in walk.groups
+                            if deferred]
+        ranges: dict[Any, dict[tuple, tuple]] = {}
+        for resolved, _ in walk.groups:
+            for alloc, start, end, writes, where in resolved:
+                ranges.setdefault(alloc, {}).setdefault((start, end, writes), where)
+        self.ranges = {alloc: [(*key, where) for key, where in entries.items()]
+                       for alloc, entries in ranges.items()}
+        self.deferred = [d for _, deferred in walk.groups for d in deferred]
+
+
+_plans: weakref.WeakKeyDictionary[CommandBuffer, _Plan] = weakref.WeakKeyDictionary()
+
+
+def check_recording(cb: CommandBuffer) -> None:
+    """At ``end()``: FailedPreconditionError if two commands with direct buffer ranges
+    race; keeps what the submit-time checks need."""
+    walk = _Walk()
+    walk.walk(cb.commands, None, ())
+    for resolved, _ in walk.groups:
+        if len(resolved) > 1:
+            check_group(resolved)
+    _plans[cb] = _Plan(walk)
+
+
+def _plan(cb: CommandBuffer) -> _Plan:
+    plan = _plans.get(cb)
+    if plan is None:  # ended before its device was checked: cannot happen through the API
+        check_recording(cb)
+        plan = _plans[cb]
+    return plan
+
+
+def _ordered(accesses: list) -> list:
+    return sorted(accesses, key=lambda a: a[4][0])
+
+
+# -- submissions and the host ---------------------------------------------------------------
+class Footprint:
+    """A checked submission's ``keep``: what it keeps alive plus the ranges it touches.
+
+    Built by ``queue_execute`` (which raises FailedPreconditionError here if slots make two
+    commands race), registered when the submission is queued and released when it
+    completes.
+    """
+
+    __slots__ = ("keep", "operation", "ranges", "submission")
+
+    def __init__(self, cbs: list, table: Any, keep: Any):
+        self.keep = keep
+        self.operation = _operation()
+        self.submission: _Submission | None = None
+        ranges: dict[Any, list] = {}
+        for cb in cbs:
+            plan = _plan(cb)
+            for resolved, deferred in plan.slot_groups:
+                check_group(_ordered(resolved + _resolve(deferred, table)))
+            extra = _resolve(plan.deferred, table) if plan.deferred else ()
+            if len(cbs) == 1 and not extra:
+                ranges = plan.ranges  # shared, never modified
+                break
+            for alloc, entries in plan.ranges.items():
+                ranges.setdefault(alloc, []).extend(entries)
+            for alloc, start, end, writes, where in extra:
+                ranges.setdefault(alloc, []).append((start, end, writes, where))
+        self.ranges = ranges
+
+    def describe(self) -> str:
+        sub = self.submission
+        if sub is None or not sub.pending:
+            state = "running"
+        else:
+            state = f"parked on {sub.pending} unmet wait(s)"
+        signals = ", ".join(f"semaphore {id(s):#x} to {v}" for s, v in sub.signals) if (
+            sub is not None and sub.signals) else "nothing"
+        return f"a pending {self.operation} ({state}; it signals {signals})"
+
+
+def _operation() -> str:
+    """The public queue call that is submitting: queue_execute, or the queue_fill /
+    queue_update / queue_copy helper that called it (found on the stack, since the helpers
+    share one path; only the message uses it)."""
+    frame = sys._getframe(2)  # _operation ← Footprint ← queue_execute
+    caller = frame.f_back
+    if caller is not None and caller.f_code.co_name == "_transfer" and caller.f_back:
+        return caller.f_back.f_code.co_name
+    return "queue_execute"
+
+
+class _Tracker:
+    """A device's pending ranges: allocation → {footprint: [(start, end, writes, where)]}."""
+
+    __slots__ = ("cond", "pending", "waiters")
+
+    def __init__(self) -> None:
+        self.cond = threading.Condition(threading.Lock())
+        self.pending: dict[Any, dict[Footprint, list]] = {}
+        self.waiters = 0
+
+    def conflict(self, alloc: Any, start: int, end: int, writes: bool) -> tuple | None:
+        """Under the lock: (footprint, entry) of a pending access that conflicts."""
+        subs = self.pending.get(alloc)
+        if not subs:
+            return None
+        for fp, entries in subs.items():
+            for entry in entries:
+                if entry[0] < end and start < entry[1] and (writes or entry[2]):
+                    return fp, entry
+        return None
+
+
+_trackers: weakref.WeakKeyDictionary[Device, _Tracker] = weakref.WeakKeyDictionary()
+_trackers_lock = threading.Lock()
+
+
+def _tracker(device: Device) -> _Tracker:
+    tracker = _trackers.get(device)
+    if tracker is None:
+        with _trackers_lock:
+            tracker = _trackers.get(device)
+            if tracker is None:
+                tracker = _trackers[device] = _Tracker()
+    return tracker
+
+
+def track(sub: _Submission) -> None:
+    """Registers a queued submission's ranges (a no-op for other queue operations)."""
+    fp = sub.keep
+    if type(fp) is not Footprint or not fp.ranges:
+        return
+    fp.submission = sub
+    tracker = _tracker(sub.device)
+    with tracker.cond:
+        pending = tracker.pending
+        for alloc, entries in fp.ranges.items():
+            subs = pending.get(alloc)
+            if subs is None:
+                subs = pending[alloc] = {}
+            subs[fp] = entries
+
+
+def untrack(sub: _Submission) -> None:
+    """Releases a completing submission's ranges, before its semaphores are signalled."""
+    fp = sub.keep
+    if type(fp) is not Footprint or fp.submission is None:
+        return
+    tracker = _tracker(sub.device)
+    with tracker.cond:
+        pending = tracker.pending
+        for alloc in fp.ranges:
+            subs = pending.get(alloc)
+            if subs is not None:
+                subs.pop(fp, None)
+                if not subs:
+                    del pending[alloc]
+        if tracker.waiters:
+            tracker.cond.notify_all()
+
+
+def _timeout(wait: Any) -> float | None:
+    """``wait=`` of the host accesses: True → None (forever), seconds → seconds."""
+    if wait is True:
+        return None
+    if isinstance(wait, (int, float)) and not isinstance(wait, bool):
+        seconds = float(wait)
+        if seconds >= 0 and not math.isnan(seconds):
+            return seconds
+    raise InvalidArgumentError(f"wait is True, False or a timeout in seconds >= 0, got {wait!r}")
+
+
+def host_access(buffer: Buffer, offset: int, length: int, writes: bool, wait: Any) -> None:
+    """Before a host ``read``/``write`` of ``[offset, offset+length)`` of ``buffer``.
+
+    Checked device: FailedPreconditionError if a pending submission writes that range (or,
+    for a write, reads it); with ``wait`` True or a timeout in seconds, waits for those
+    submissions instead (DeadlineExceededError when the timeout passes).  Unchecked
+    device: tracks nothing, so ``wait`` waits for the whole device to be idle.
+    """
+    timeout = None if wait is False else _timeout(wait)
+    device = buffer.device
+    if not device.checked:
+        if wait is not False:
+            device.wait_idle(timeout)
+        return
+    tracker = _trackers.get(device)
+    if tracker is None or not tracker.pending or not length:
+        return  # nothing pending: the common case, checked without the lock
+    alloc = buffer.alloc
+    start = buffer.offset + offset
+    end = start + length
+    with tracker.cond:
+        found = tracker.conflict(alloc, start, end, writes)
+        if found is None:
+            return
+        if wait is False:
+            raise FailedPreconditionError(_host_message(buffer, offset, length, writes, found)
+                                          + "; wait on its signal semaphore first, or pass "
+                                          "wait=True (or a timeout in seconds)")
+        deadline = None if timeout is None else time.monotonic() + timeout
+        tracker.waiters += 1
+        try:
+            while found is not None:
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    raise DeadlineExceededError(
+                        _host_message(buffer, offset, length, writes, found)
+                        + f"; still pending after {timeout} s")
+                tracker.cond.wait(remaining)
+                found = tracker.conflict(alloc, start, end, writes)
+        finally:
+            tracker.waiters -= 1
+
+
+def _host_message(buffer: Buffer, offset: int, length: int, writes: bool,
+                  found: tuple) -> str:
+    fp, (start, end, pending_writes, where) = found
+    access = "write" if writes else "read"
+    absolute = buffer.offset + offset
+    return (f"host {access} of bytes [{offset}, {offset + length}) of a buffer "
+            f"([{absolute}, {absolute + length}) of {_alloc_name(buffer.alloc)}) while "
+            f"{fp.describe()} {'writes' if pending_writes else 'reads'} [{start}, {end}) "
+            f"there: {_describe(where)}")
