@@ -6,9 +6,11 @@ program did not ask for, and the Khronos validation layer kept silent."""
 from __future__ import annotations
 
 import os
+import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -311,3 +313,215 @@ def test_conformance_suite_is_silent_under_validation(environment):
     messages = [line for line in output.splitlines() if "[vulkan validation]" in line]
     assert proc.returncode == 0, output[-3000:]
     assert not messages, "\n".join(messages[:5])
+
+
+# -- issue 11: lifetimes, checked mode, indirect counts, close --------------------------------
+def test_dealloca_waits_for_a_parked_submission(device, negate):
+    """A queue_dealloca without waits, while an earlier submission that uses the buffer
+    is parked on a semaphore: the memory stays until that submission ran (correctly),
+    then it is freed."""
+    driver = device._driver
+    source = device.buffer_from(struct.pack("<4i", 1, 2, 3, 4))
+    target = device.allocate_buffer(16)
+    baseline = driver.live_allocations
+    cb = device.create_command_buffer()
+    with cb:
+        cb.dispatch(negate, 0, 4, bindings=[(0, source), (1, target)])
+    gate, done = device.create_semaphore(0), device.create_semaphore(0)
+    device.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)])
+    freed = device.create_semaphore(0)
+    device.queue_dealloca(source, signal=[(freed, 1)])
+    freed.wait(1, timeout=30)
+    assert driver.live_allocations == baseline  # still held by the parked submission
+    gate.signal(1)
+    done.wait(1, timeout=30)
+    assert struct.unpack("<4i", target.read()) == (-1, -2, -3, -4)
+    del cb, source
+    assert driver.live_allocations == baseline - 1
+
+
+def test_dealloca_of_a_parked_binding_table_entry_fails_that_submission(device, negate):
+    """A binding table entry is only known to the driver when its submission runs: one
+    deallocated before that fails the submission with a typed error, nothing crashes."""
+    driver = device._driver
+    baseline = driver.live_allocations
+    source = device.buffer_from(struct.pack("<4i", 1, 2, 3, 4))
+    target = device.allocate_buffer(16)
+    cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
+    with cb:
+        cb.dispatch(negate, 0, 4, bindings=[(0, hal.Slot(0)), (1, hal.Slot(1))])
+    gate, done = device.create_semaphore(0), device.create_semaphore(0)
+    device.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)],
+                         binding_table=[source, target])
+    device.queue_dealloca(source)
+    gate.signal(1)
+    with pytest.raises(hal.FailedPreconditionError, match="deallocated"):
+        done.wait(1, timeout=30)
+    # The same command buffer still runs with live buffers.
+    other = device.buffer_from(struct.pack("<4i", 5, 6, 7, 8))
+    again = device.create_semaphore(0)
+    device.queue_execute(cb, signal=[(again, 1)], binding_table=[other, target])
+    again.wait(1, timeout=30)
+    assert struct.unpack("<4i", target.read()) == (-5, -6, -7, -8)
+    del source, cb
+    assert driver.live_allocations == baseline + 2  # other and target
+
+
+WRITE_64 = """#version 450
+layout(local_size_x = 64) in;
+layout(std430, set = 0, binding = 0) buffer Small { float small[]; };
+layout(std430, set = 0, binding = 1) readonly buffer Next { float next[]; };
+void main() { small[gl_GlobalInvocationID.x] = 1.0 + next[gl_GlobalInvocationID.x]; }
+"""
+
+
+def test_robust_buffer_access_only_in_checked_mode():
+    for checked in (True, False):
+        with hal.create_device("vulkan", checked=checked) as device:
+            robust2 = "VK_EXT_robustness2" in device._driver.physical.extensions
+            assert device.info["checked"] is checked
+            assert device.info["robust_buffer_access"] == (
+                ("robustBufferAccess2" if robust2 else "robustBufferAccess") if checked
+                else False)
+
+
+@pytest.mark.parametrize("length", [8, 0])
+def test_checked_mode_keeps_out_of_bounds_writes_in_their_binding(length):
+    """A kernel writing 64 floats through an 8-byte (or empty) binding: in checked mode
+    no byte outside the binding changes, neither a neighbouring binding nor the rest of
+    the same VkBuffer (an empty binding is bound to a scratch word, not to the rest of
+    the buffer as VK_WHOLE_SIZE would)."""
+    with hal.create_device("vulkan", validation=HAS_LAYER, checked=True) as device:
+        if "glsl" not in device.info["executable_formats"]:
+            pytest.skip("glslangValidator is not installed")
+        layout = hal.PipelineLayout([hal.DescriptorSetLayout([
+            hal.DescriptorSetLayoutBinding(0),
+            hal.DescriptorSetLayoutBinding(1, hal.DescriptorFlags.READ_ONLY)])])
+        exe = device.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("write_64", layout, (64, 1, 1))], {"glsl": WRITE_64}))
+        buffer = device.buffer_from(b"\xEE" * 1024)
+        run(device, lambda cb: cb.dispatch(exe, 0, 1, bindings=[
+            (0, buffer, 256, length), (1, buffer, 512, 64)]))
+        data = buffer.read()
+        value = 1.0 + struct.unpack("<f", b"\xEE" * 4)[0]
+        assert data[256:256 + length] == struct.pack("<f", value) * (length // 4)
+        assert data[:256] + data[256 + length:] == b"\xEE" * (1024 - length)
+        assert device._driver.validation_messages == []
+
+
+def test_indirect_check_shader_matches_its_source():
+    """The shipped SPIR-V words are what glslangValidator makes of the GLSL beside them."""
+    from polyhal.drivers.vulkan import indirect_check
+
+    if not shutil.which("glslangValidator"):
+        pytest.skip("glslangValidator is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        source, out = Path(tmp) / "check.comp", Path(tmp) / "check.spv"
+        source.write_text(indirect_check.GLSL)
+        subprocess.run(["glslangValidator", "-V", "-g0", "--target-env", "vulkan1.2", "-S",
+                        "comp", "-o", str(out), str(source)], check=True, capture_output=True)
+        assert out.read_bytes() == indirect_check.spirv()
+
+
+@pytest.mark.parametrize("counts", [(1, 1, 70000), (2**32 - 1, 1, 1), (70000, 70000, 1)])
+def test_indirect_counts_beyond_the_limits_fail_the_submission(device, workgroup_ids, counts):
+    """Counts over maxComputeWorkGroupCount (or 2**32 workgroups in all) are refused on
+    the device: the dispatch does not run and the submission fails with OutOfRangeError
+    naming the entry point and the counts; the device keeps working."""
+    limits = device.info["limits"]["max_workgroup_count"]
+    if all(c <= m for c, m in zip(counts, limits, strict=True)) and (
+            counts[0] * counts[1] * counts[2] <= 2**32):
+        pytest.skip(f"{counts} is within this device's limits {limits}")
+    raw = device.buffer_from(struct.pack("<3I", *counts))
+    out = device.buffer_from(struct.pack("<4I", *[0xCD] * 4))
+    cb = device.create_command_buffer()
+    with cb:
+        cb.dispatch_indirect(workgroup_ids, 0, raw, 0, bindings=[(0, out)])
+    done = device.create_semaphore(0)
+    device.queue_execute(cb, signal=[(done, 1)])
+    with pytest.raises(hal.OutOfRangeError, match=r"write_workgroup_ids.*"
+                       + r", ".join(str(c) for c in counts)):
+        done.wait(1, timeout=30)
+    assert out.read() == struct.pack("<4I", *[0xCD] * 4)
+    good = device.buffer_from(struct.pack("<3I", 2, 1, 1))
+    run(device, lambda cb: cb.dispatch_indirect(workgroup_ids, 0, good, 0,
+                                                bindings=[(0, out)]))
+    assert struct.unpack("<4I", out.read()) == (0, 1, 0xCD, 0xCD)
+
+
+def test_indirect_checks_per_submission_of_a_reusable_command_buffer(device, workgroup_ids):
+    """One recording submitted many times, with counts that change between submissions
+    and several submissions in flight: each fails or passes on its own counts."""
+    counts = device.buffer_from(struct.pack("<3I", 1, 1, 1))
+    out = device.allocate_buffer(64)
+    cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+    with cb:
+        cb.dispatch_indirect(workgroup_ids, 0, counts, 0, bindings=[(0, out)])
+        cb.execution_barrier()
+        cb.dispatch_indirect(workgroup_ids, 0, counts, 0, bindings=[(0, out)])
+    results = []
+    for bad in [False, True, False, True, True, False]:
+        gate = device.create_semaphore(0)
+        device.queue_update(struct.pack("<3I", 1, 1, 99999 if bad else 3), 0, counts, 0, 12,
+                            signal=[(gate, 1)])
+        gate.wait(1, timeout=30)
+        done = device.create_semaphore(0)
+        device.queue_execute(cb, signal=[(done, 1)])
+        try:
+            done.wait(1, timeout=30)
+            results.append(False)
+        except hal.OutOfRangeError:
+            results.append(True)
+    assert results == [False, True, False, True, True, False]
+
+
+def test_many_indirect_submissions_in_flight(device, workgroup_ids):
+    counts_ok = device.buffer_from(struct.pack("<3I", 1, 1, 1))
+    counts_bad = device.buffer_from(struct.pack("<3I", 1, 1, 2**20))
+    out = device.allocate_buffer(16)
+    gate = device.create_semaphore(0)
+    dones = []
+    for i in range(40):
+        cb = device.create_command_buffer()
+        with cb:
+            cb.dispatch_indirect(workgroup_ids, 0, counts_bad if i % 3 == 0 else counts_ok,
+                                 0, bindings=[(0, out)])
+        done = device.create_semaphore(0)
+        device.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)])
+        dones.append(done)
+    gate.signal(1)
+    for i, done in enumerate(dones):
+        if i % 3 == 0:
+            with pytest.raises(hal.OutOfRangeError):
+                done.wait(1, timeout=30)
+        else:
+            done.wait(1, timeout=30)
+
+
+def test_driver_methods_after_close_raise_failed_precondition():
+    device = hal.create_device("vulkan")
+    driver = device._driver
+    buffer = device.allocate_buffer(16)
+    cb = device.create_command_buffer()
+    with cb:
+        cb.fill_buffer(buffer, 0, 16, 1, 1)
+    alloc = buffer.alloc
+    device.close()
+    calls = {
+        "allocate": lambda: driver.allocate(16, hal.MemoryType.DEVICE_LOCAL, 0),
+        "release": lambda: driver.release(alloc),
+        "read": lambda: driver.read(alloc, 0, 4),
+        "write": lambda: driver.write(alloc, 0, memoryview(b"abcd")),
+        "load_executable": lambda: driver.load_executable(
+            "spirv", (KERNELS / "negate.spv").read_bytes(), [hal.EntryPoint("negate", TWO)]),
+        "encode": lambda: driver.encode([]),
+        "execute": lambda: driver.execute([hal.drivers.base.Work(cb.encoded)], lambda e: None),
+        "pin": lambda: driver.pin(alloc),
+    }
+    for name, call in calls.items():
+        with pytest.raises(hal.FailedPreconditionError, match="closed"):
+            call()
+            pytest.fail(f"{name} after close returned")
+    driver.close()  # twice is harmless
+    with pytest.raises(hal.FailedPreconditionError):
+        device.queue_fill(buffer, 0, 16, 1)

@@ -365,9 +365,13 @@ def record(device: VulkanDevice, commands: list, table: Any) -> Recording:
         "flags": vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT})
     fn = device.fn
     check(fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
+    recorder = _Recorder(device, rec)
     try:
-        _Recorder(device, rec).record(commands, table)
+        recorder.record(commands, table)
     finally:
+        # Its handlers (bound methods) make a cycle that would keep the recording, and
+        # so the allocations it pins, until the next garbage collection.
+        recorder.handlers.clear()
         check(fn.end_command_buffer(rec.cb), "vkEndCommandBuffer")
     return rec
 
