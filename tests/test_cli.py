@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -52,3 +54,75 @@ def test_bench_quick_json(tmp_path, uri):
     assert {"dispatch_overhead_us", "round_trip_us", "record_us"} <= names
     for row in data["results"]:
         assert row["value"] > 0
+
+
+def test_version_is_the_installed_one(capsys):
+    with pytest.raises(SystemExit) as exc:
+        cli.main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"polyhal {cli._version()}"
+    proc = subprocess.run([sys.executable, "-m", "polyhal.cli", "--version"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and proc.stdout.startswith("polyhal 0.")
+
+
+def _parsers(parser):
+    yield parser
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _parsers(sub)
+
+
+def test_every_option_has_help_and_descriptions_are_plain_text():
+    for parser in _parsers(cli.build_parser()):
+        assert parser.description, parser.prog
+        assert "``" not in parser.description and ":func:" not in parser.description
+        for action in parser._actions:
+            if isinstance(action, argparse._SubParsersAction):
+                assert all(choice.help for choice in action._choices_actions)
+                continue
+            assert action.help and action.help != argparse.SUPPRESS, (parser.prog,
+                                                                       action.dest)
+
+
+@pytest.mark.parametrize("command", ["demo", "bench"])
+def test_plot_without_matplotlib_fails_before_any_work(command, tmp_path, monkeypatch,
+                                                       capsys):
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
+    start = time.perf_counter()
+    assert cli.main([command, "--plot", str(tmp_path / "x.png")]) == 2
+    assert time.perf_counter() - start < 1.0
+    out, err = capsys.readouterr()
+    assert out == "" and "matplotlib" in err and "pip install" in err
+    assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("args", [["--steps", "30", "--steps-per-submit", "20"],
+                                  ["--steps-per-submit", "3"], ["--size", "0"]])
+def test_bad_demo_arguments_exit_2_before_any_work(args, capsys):
+    assert cli.main(["demo", *args]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and err.startswith("polyhal: --")
+
+
+def test_demo_picture_has_axes_colorbar_device_and_grid():
+    pytest.importorskip("matplotlib")
+    from polyhal import demo
+
+    with hal.create_device("local") as device:
+        result = demo.run(device, n=32, steps=20, steps_per_submit=10, progress=False)
+    fig = demo.figure(result)
+    image_axes, colorbar_axes = fig.axes
+    title = image_axes.get_title()
+    assert "32x32 grid" in title and "20 steps" in title and device.name in title
+    assert image_axes.get_xlabel() and image_axes.get_ylabel()
+    assert image_axes.axison and colorbar_axes.get_ylabel().startswith("temperature")
+
+
+def test_verbose_logs_driver_selection():
+    proc = subprocess.run([sys.executable, "-m", "polyhal.cli", "-v", "demo", "--size", "16",
+                           "--steps", "10", "--steps-per-submit", "10"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert "polyhal.device: create_device('local'):" in proc.stderr

@@ -3,15 +3,24 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import os
 import sys
-from collections.abc import Callable
-from typing import Any
 
-from . import drivers
+from . import drivers, tracing
 from .device import create_device
 from .errors import HalError
+
+DESCRIPTION = """\
+polyhal: a hardware abstraction layer for compute (command buffers and timeline
+semaphores over the CPU, Vulkan and CUDA).  "polyhal COMMAND --help" describes each
+command.
+
+Environment: POLYHAL_DEVICE (the default device), POLYHAL_CHECKED=1 (checked mode),
+POLYHAL_TRACE=FILE (a Chrome/Perfetto trace of every device's queue).
+"""
 
 ENABLE_HINTS = {
     "vulkan": "pip install 'polyhal[vulkan]' and a Vulkan 1.2 driver "
@@ -47,7 +56,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
-    with create_device(args.device) as device:
+    with _traced(args.trace), create_device(args.device) as device:
         print(f"heat diffusion on {device.uri} ({device.name}): {args.size}x{args.size} grid, "
               f"{args.steps} steps, {args.steps // args.steps_per_submit} submissions of one "
               f"reusable command buffer")
@@ -59,53 +68,130 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"time {result.seconds * 1e3:.1f} ms: {per_step * 1e6:.1f} us per step "
           f"(dispatch + barrier), {cells / 1e6:.1f} M cell updates/s")
     print(f"max |polyhal - numpy| = {result.max_error:.2e}: {'OK' if ok else 'MISMATCH'}")
-    if args.plot and not _plot(demo.plot, result, args.plot):
-        return 2
+    if args.plot:
+        demo.plot(result, args.plot)
+        print(f"wrote {args.plot}")
+    if args.trace:
+        print(f"wrote {args.trace}")
     return 0 if ok else 1
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
     from . import bench
 
-    results = bench.run(args.device, quick=args.quick, progress=True)
+    with _traced(args.trace):
+        results = bench.run(args.device, quick=args.quick, progress=True)
     print(bench.table(results))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=2)
         print(f"wrote {args.json}")
-    if args.plot and not _plot(bench.plot, results, args.plot):
-        return 2
+    if args.plot:
+        bench.plot(results, args.plot)
+        print(f"wrote {args.plot}")
+    if args.trace:
+        print(f"wrote {args.trace}")
     return 0
 
 
-def _plot(plot: Callable[[Any, str], None], data: Any, path: str) -> bool:
-    """Writes a plot; False (with a hint) where matplotlib is missing."""
+def _traced(path: str | None) -> contextlib.AbstractContextManager:
+    """Traces every device opened in the block into ``path`` (nothing when None)."""
+    return tracing.trace_all(path) if path else contextlib.nullcontext()
+
+
+def _missing_plot_support(args: argparse.Namespace) -> str | None:
+    """Why ``--plot`` cannot work here (matplotlib missing), checked before any work."""
+    if not getattr(args, "plot", None):
+        return None
     try:
-        plot(data, path)
+        import matplotlib  # noqa: F401
     except ImportError:
-        print("--plot needs matplotlib: pip install 'polyhal[plot]'", file=sys.stderr)
-        return False
-    print(f"wrote {path}")
-    return True
+        return "--plot needs matplotlib: pip install 'polyhal[plot]'"
+    return None
+
+
+def _bad_demo_arguments(args: argparse.Namespace) -> str | None:
+    """What is wrong with ``demo``'s grid and step counts, before any work."""
+    if args.command != "demo":
+        return None
+    if args.size < 3:
+        return f"--size must be at least 3, got {args.size}"
+    if args.steps_per_submit < 2 or args.steps_per_submit % 2:
+        return f"--steps-per-submit must be even and positive, got {args.steps_per_submit}"
+    if args.steps <= 0 or args.steps % args.steps_per_submit:
+        return (f"--steps must be a positive multiple of --steps-per-submit "
+                f"({args.steps_per_submit}), got {args.steps}")
+    return None
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import PackageNotFoundError, version
+
+        return version("polyhal")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        from . import __version__
+
+        return __version__
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``polyhal`` command (every option has its help)."""
+    device_help = "device URI: local, local-sync, vulkan[:N], cuda[:N] (default: " \
+                  "$POLYHAL_DEVICE, else local)"
+    trace_help = "write a Chrome/Perfetto trace of the queue to FILE (open it in " \
+                 "ui.perfetto.dev)"
+    parser = argparse.ArgumentParser(prog="polyhal", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"polyhal {_version()}",
+                        help="print the installed version and exit")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="log what polyhal does on stderr (-v: driver selection, "
+                             "fallbacks and slow paths; -vv: debug detail)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("devices", help="list drivers, devices and limits, and what is missing "
+                   "for the others",
+                   description="List every driver: its devices with their executable "
+                   "formats and limits, or why it is unavailable and how to enable it.")
+    demo = sub.add_parser(
+        "demo", help="run 2-D heat diffusion and check it against numpy",
+        description="2-D heat diffusion: one dispatch and one barrier per time step, "
+        "recorded once as a reusable command buffer and submitted in a chain of timeline "
+        "semaphore values; the result is checked against numpy (exit code 1 on a mismatch).")
+    demo.add_argument("--device", default=None, metavar="URI", help=device_help)
+    demo.add_argument("--size", type=int, default=256, metavar="N",
+                      help="grid size: N x N cells (default 256)")
+    demo.add_argument("--steps", type=int, default=400,
+                      help="time steps, a multiple of --steps-per-submit (default 400)")
+    demo.add_argument("--steps-per-submit", type=int, default=20, metavar="K",
+                      help="time steps recorded in the command buffer, submitted "
+                           "steps/K times; must be even (default 20)")
+    demo.add_argument("--plot", metavar="FILE",
+                      help="write a PNG of the final temperature field (needs matplotlib)")
+    demo.add_argument("--trace", metavar="FILE", help=trace_help)
+    bench = sub.add_parser(
+        "bench", help="measure dispatch overhead, round trips, bandwidth and recording",
+        description="Measure dispatch overhead, submission round trips, kernel bandwidth "
+        "and recording cost on one device; each figure is the median of several runs.")
+    bench.add_argument("--device", default=None, metavar="URI", help=device_help)
+    bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
+    bench.add_argument("--plot", metavar="FILE",
+                       help="write a PNG chart of the results (needs matplotlib)")
+    bench.add_argument("--quick", action="store_true",
+                       help="fewer repetitions: a fast check, noisier figures")
+    bench.add_argument("--trace", metavar="FILE", help=trace_help)
+    return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="polyhal", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("devices", help="list drivers, devices and limits")
-    demo = sub.add_parser("demo", help="run the heat-diffusion pipeline and check it")
-    demo.add_argument("--device", default=None, help="device URI (default $POLYHAL_DEVICE "
-                      "or local)")
-    demo.add_argument("--size", type=int, default=256)
-    demo.add_argument("--steps", type=int, default=400)
-    demo.add_argument("--steps-per-submit", type=int, default=20)
-    demo.add_argument("--plot", metavar="FILE", help="write a PNG of the result")
-    bench = sub.add_parser("bench", help="measure dispatch overhead, round trips, bandwidth")
-    bench.add_argument("--device", default=None)
-    bench.add_argument("--json", metavar="FILE")
-    bench.add_argument("--plot", metavar="FILE")
-    bench.add_argument("--quick", action="store_true", help="fewer repetitions")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO,
+                            format="%(name)s: %(message)s")
+    problem = _missing_plot_support(args) or _bad_demo_arguments(args)
+    if problem:
+        print(f"polyhal: {problem}", file=sys.stderr)
+        return 2
     handler = {"devices": cmd_devices, "demo": cmd_demo, "bench": cmd_bench}[args.command]
     try:
         return handler(args)

@@ -12,6 +12,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -31,12 +32,17 @@ TILE = 16
 
 @dataclass
 class DemoResult:
+    """What :func:`run` computed: the final grid, numpy's, their largest difference, the
+    wall time in seconds of the submissions, and how many steps and submissions ran."""
+
     grid: np.ndarray
     reference: np.ndarray
     max_error: float
     seconds: float
     steps: int
     submissions: int
+    #: The device it ran on, as "uri (name)".
+    device: str = ""
 
 
 def heat_source() -> ExecutableSource:
@@ -113,7 +119,8 @@ def run(device: Device, n: int = 256, steps: int = 400, steps_per_submit: int = 
     result = a.to_numpy("float32", (n, n))
     expected = reference(grid, steps, alpha)
     error = float(np.max(np.abs(result - expected)))
-    return DemoResult(result, expected, error, seconds, steps, rounds)
+    return DemoResult(result, expected, error, seconds, steps, rounds,
+                      f"{device.uri} ({device.name})")
 
 
 class _Progress:
@@ -140,17 +147,29 @@ class _Progress:
 
 
 def plot(result: DemoResult, path: str) -> None:
-    """Writes a PNG of the final temperature field (needs matplotlib)."""
+    """Writes a PNG of the final temperature field to ``path`` (needs matplotlib)."""
+    import matplotlib.pyplot as plt
+
+    fig = figure(result)
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def figure(result: DemoResult) -> Any:
+    """The picture of :func:`plot` as a matplotlib Figure: the field with axes in cells, a
+    colorbar, and the device and grid size in the title (needs matplotlib)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(5, 4.4), dpi=120)
-    im = ax.imshow(result.grid, cmap="inferno", origin="upper")
-    ax.set_title(f"heat diffusion after {result.steps} steps")
-    ax.set_axis_off()
-    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="temperature")
+    n = result.grid.shape[0]
+    fig, ax = plt.subplots(figsize=(5.6, 5.2), dpi=120)
+    im = ax.imshow(result.grid, cmap="inferno", origin="upper", extent=(0, n, n, 0))
+    ax.set_title(f"heat diffusion, {n}x{n} grid, {result.steps} steps\n"
+                 f"on {result.device or 'an unnamed device'}", fontsize=10)
+    ax.set_xlabel("x (cell)")
+    ax.set_ylabel("y (cell)")
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="temperature (hot edge = 100)")
     fig.tight_layout()
-    fig.savefig(path)
-    plt.close(fig)
+    return fig

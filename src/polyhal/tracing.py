@@ -1,0 +1,356 @@
+"""Chrome / Perfetto traces of the queue: when each queue operation was submitted, when
+it started and completed, what it waited on and signalled, and how long the host blocked
+in semaphore waits.
+
+Turn it on for one device with ``with device.trace("out.json"): ...`` (the file is
+written when the block ends), or for every device of the process with
+``POLYHAL_TRACE=out.json`` or :func:`trace_all` (one file; events are appended as devices
+close and the file is finished at exit, or when :func:`trace_all`'s block ends).
+
+The file is the JSON-array form of the trace-event format; open it in
+https://ui.perfetto.dev or ``chrome://tracing``.  What it holds:
+
+- every device is a process, named after its URI and device name;
+- every queue operation is an async slice named after the call (``queue_execute``,
+  ``queue_fill``, ``queue_copy``, ``queue_update``, ``queue_alloca``, ``queue_dealloca``,
+  ``queue_host_call``, ``queue_barrier``) from its submission to its completion, with two
+  nested slices: ``waiting`` (submitted, its waits not yet met; shown for an operation
+  with waits when it lasted at least 1 µs) and ``running`` (started on the queue until
+  the driver reported completion).  Its args list the waits and signals as ``"s<N> >= value"`` /
+  ``"s<N> = value"`` (``s<N>`` numbers each semaphore in the order the trace first saw it)
+  and, for a failed or cancelled operation, its status code and message;
+- every host semaphore wait that blocked is a slice ``wait s<N> >= value`` on the thread
+  that waited, with how it ended (reached, failed, timed out).
+
+Drivers may add device-side events (per-dispatch timestamps) with
+:meth:`Tracer.complete_event`, on the host clock :meth:`Tracer.now_us`.
+
+Off, tracing costs one attribute check (``device._tracer is not None``) in each of the
+places it hooks: submission, start and completion of a queue operation, and the end of a
+blocking semaphore wait.
+"""
+
+from __future__ import annotations
+
+import atexit
+import itertools
+import json
+import os
+import sys
+import threading
+import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any
+
+from .errors import HalError, InvalidArgumentError
+
+if TYPE_CHECKING:
+    from .device import Device
+    from .semaphore import Semaphore
+
+#: The environment variable that traces every device of the process into one file.
+TRACE_ENV = "POLYHAL_TRACE"
+
+# One clock for every tracer of the process, so that traces of several devices line up.
+_EPOCH_NS = time.perf_counter_ns()
+_DEVICE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "device.py")
+
+
+def now_ns() -> int:
+    """The trace clock: ``time.perf_counter_ns()``, the clock every event is measured on."""
+    return time.perf_counter_ns()
+
+
+def _us(ns: int) -> float:
+    return (ns - _EPOCH_NS) / 1000.0
+
+
+class _Record:
+    """One queue operation: raw numbers only, turned into events when written, so that
+    tracing adds little to each operation."""
+
+    __slots__ = ("seq", "op", "pid", "tid", "waits", "signals", "submitted", "started",
+                 "ended", "error", "state")
+
+    def __init__(self, seq: int, op: str, pid: int, tid: int, waits: tuple, signals: tuple):
+        self.seq, self.op, self.pid, self.tid = seq, op, pid, tid
+        self.waits, self.signals = waits, signals  # ((semaphore number, value), …)
+        self.submitted = now_ns()
+        self.started: int | None = None
+        self.ended = 0
+        self.error: str | None = None
+        self.state: str | None = None
+
+    def events(self) -> list[dict[str, Any]]:
+        """The async slices of the trace-event format for this operation."""
+        args: dict[str, Any] = {}
+        if self.waits:
+            args["waits"] = [f"s{n} >= {v}" for n, v in self.waits]
+        if self.signals:
+            args["signals"] = [f"s{n} = {v}" for n, v in self.signals]
+        if self.error is not None:
+            args["error"] = self.error
+        if self.state is not None:
+            args["state"] = self.state
+        common = {"cat": "queue", "id": self.seq, "pid": self.pid, "tid": self.tid}
+        events = [{"ph": "b", "name": self.op, "ts": _us(self.submitted), "args": args,
+                   **common}]
+        if self.started is not None:
+            if self.waits and self.started - self.submitted >= 1000:
+                events += [{"ph": "b", "name": "waiting", "ts": _us(self.submitted), **common},
+                           {"ph": "e", "name": "waiting", "ts": _us(self.started), **common}]
+            events += [{"ph": "b", "name": "running", "ts": _us(self.started), **common},
+                       {"ph": "e", "name": "running", "ts": _us(self.ended), **common}]
+        events.append({"ph": "e", "name": self.op, "ts": _us(self.ended), **common})
+        return events
+
+
+class Tracer:
+    """Collects trace events and writes them to ``path`` (JSON trace-event array).
+
+    Thread-safe: queue threads, completion threads and the host all report into it.
+    Events are kept in memory until :meth:`flush` (or :meth:`close`) appends them to the
+    file; :meth:`close` finishes the JSON array.  Open a tracer with
+    :meth:`polyhal.Device.trace` or :func:`trace_all` rather than directly.
+    """
+
+    def __init__(self, path: str | os.PathLike[str]):
+        """A tracer writing to ``path``; InvalidArgumentError if it is not a path."""
+        if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
+            raise InvalidArgumentError(f"trace path is a file name, got {path!r}")
+        self.path = os.fspath(path)
+        self._lock = threading.Lock()
+        self._events: list[Any] = []  # event dicts and _Records, in order
+        self._records: dict[Any, _Record] = {}
+        self._seq = itertools.count(1)
+        self._pids: weakref.WeakKeyDictionary[Device, int] = weakref.WeakKeyDictionary()
+        self._sems: weakref.WeakKeyDictionary[Semaphore, int] = weakref.WeakKeyDictionary()
+        self._tids: dict[tuple[int, Any], int] = {}
+        self._next_pid = self._next_sem = 0  # numbers are never reused, unlike weak keys
+        self._file: Any = None
+        self._written = 0
+        self.closed = False
+
+    # -- the clock and events a driver may add --------------------------------------------
+    @staticmethod
+    def now_us() -> float:
+        """Now on the trace clock, in microseconds since the trace epoch."""
+        return _us(now_ns())
+
+    @staticmethod
+    def ns_to_us(ns: int) -> float:
+        """A ``time.perf_counter_ns()`` reading as a trace timestamp in microseconds."""
+        return _us(ns)
+
+    def complete_event(self, name: str, start_us: float, dur_us: float, *,
+                       device: Device | None = None, tid: int | str | None = None,
+                       cat: str = "device", args: dict[str, Any] | None = None) -> None:
+        """Adds one slice: ``name`` from ``start_us`` lasting ``dur_us`` (microseconds on
+        the trace clock, see :meth:`now_us`).
+
+        ``device`` puts it in that device's process; ``tid`` names its track (an int, or a
+        label such as ``"dispatch"`` that becomes a named track of its own).
+        """
+        pid = self._pid(device) if device is not None else 0
+        event = {"ph": "X", "name": name, "cat": cat, "pid": pid, "tid": self._tid(tid, pid),
+                 "ts": start_us, "dur": max(dur_us, 0.0)}
+        if args:
+            event["args"] = args
+        with self._lock:
+            self._events.append(event)
+
+    # -- hooks called by the front end (device.py, semaphore.py) --------------------------
+    def submitted(self, sub: Any, waits: list, signals: list) -> None:
+        """A queue operation ``sub`` was submitted with these (semaphore, value) lists."""
+        pid = self._pids.get(sub.device) or self._pid(sub.device)
+        tid = self._tids.get((pid, threading.get_ident())) or self._tid(None, pid)
+        sems = self._sems
+        record = _Record(next(self._seq), _operation_name(), pid, tid,
+                         tuple((sems.get(s) or self._sem(s), v) for s, v in waits),
+                         tuple((sems.get(s) or self._sem(s), v) for s, v in signals))
+        self._records[sub] = record
+
+    def started(self, sub: Any) -> None:
+        """``sub`` started running on the queue (its waits were met)."""
+        record = self._records.get(sub)
+        if record is not None:
+            record.started = now_ns()
+
+    def completed(self, sub: Any, error: HalError | None) -> None:
+        """``sub`` completed (``error`` None) or failed / was cancelled."""
+        end = now_ns()
+        record = self._records.pop(sub, None)
+        if record is None:  # submitted before this tracer was attached
+            return
+        record.ended = end
+        if error is not None:
+            record.error = f"{error.code.name}: {error}"
+        with self._lock:
+            self._events.append(record)
+
+    def host_wait(self, semaphore: Semaphore, value: int, started_ns: int) -> None:
+        """The calling thread blocked in ``semaphore.wait(value)`` since ``started_ns``.
+
+        Called with the semaphore's lock held, so its state tells how the wait ended.
+        """
+        end = now_ns()
+        if semaphore._failure is not None:
+            outcome = "failed"
+        elif semaphore._value >= value:
+            outcome = "reached"
+        else:
+            outcome = "timed out"
+        device = semaphore.device
+        pid = self._pid(device) if device is not None else 0
+        event = {"ph": "X", "cat": "host", "name": f"wait s{self._sem(semaphore)} >= {value}",
+                 "pid": pid, "tid": self._tid(None, pid), "ts": _us(started_ns),
+                 "dur": (end - started_ns) / 1000.0, "args": {"outcome": outcome}}
+        with self._lock:
+            self._events.append(event)
+
+    def device_closed(self, device: Device) -> None:
+        """``device`` was released: write what was collected so far."""
+        self.flush()
+
+    # -- output -------------------------------------------------------------------------
+    def flush(self) -> None:
+        """Appends the events collected so far to the file (opening it if needed)."""
+        with self._lock:
+            if self.closed:
+                return
+            events, self._events = self._events, []
+            self._write(events)
+
+    def close(self) -> None:
+        """Writes everything, operations still pending marked as such, and finishes the
+        JSON array.  Later calls do nothing."""
+        end = now_ns()
+        with self._lock:
+            if self.closed:
+                return
+            pending, self._records = list(self._records.values()), {}
+        for record in pending:
+            record.ended, record.state = end, "still pending when the trace ended"
+        with self._lock:
+            self._events.extend(pending)
+            events, self._events = self._events, []
+            self._write(events)
+            self._file.write("\n]\n")
+            self._file.close()
+            self.closed = True
+
+    def _write(self, events: list[dict[str, Any]]) -> None:
+        """Under the lock: appends events; the first write opens the file and the array."""
+        if self._file is None:
+            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - kept open
+            self._file.write("[")
+        for item in events:
+            for event in item.events() if isinstance(item, _Record) else (item,):
+                self._file.write(",\n" if self._written else "\n")
+                self._file.write(json.dumps(event, separators=(",", ":"), default=str))
+                self._written += 1
+        self._file.flush()
+
+    # -- internals ----------------------------------------------------------------------
+    def _pid(self, device: Device) -> int:
+        with self._lock:
+            pid = self._pids.get(device)
+            if pid is None:
+                self._next_pid += 1
+                pid = self._pids[device] = self._next_pid
+                self._events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
+                                     "args": {"name": f"polyhal {device.uri} ({device.name})"}})
+            return pid
+
+    def _tid(self, label: int | str | None, pid: int) -> int:
+        """A small track number for ``label`` (None: the calling thread) in process ``pid``."""
+        key: Any = (pid, threading.get_ident() if label is None else label)
+        with self._lock:
+            tid = self._tids.get(key)
+            if tid is None:
+                tid = self._tids[key] = len(self._tids) + 1
+                name = threading.current_thread().name if label is None else str(label)
+                self._events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
+                                     "args": {"name": name}})
+            return tid
+
+    def _sem(self, semaphore: Semaphore) -> int:
+        """The semaphore's number in this trace (``s<N>``), given at first sight."""
+        with self._lock:
+            n = self._sems.get(semaphore)
+            if n is None:
+                self._next_sem += 1
+                n = self._sems[semaphore] = self._next_sem
+            return n
+
+
+def _operation_name() -> str:
+    """The public queue call that led to this submission (``queue_fill`` and the like).
+
+    Every queue operation funnels into ``Device._submit``, and the transfer calls go
+    through ``queue_execute``: the outermost ``queue_*`` frame of device.py above the
+    hook names the operation.  Only reached with tracing on.
+    """
+    name = "queue_execute"
+    frame = sys._getframe(3)  # _operation_name ← submitted ← Device._submit ← its caller
+    while frame is not None and frame.f_code.co_filename == _DEVICE_FILE:
+        if frame.f_code.co_name.startswith("queue_"):
+            name = frame.f_code.co_name
+        frame = frame.f_back
+    return name
+
+
+# -- turning it on ---------------------------------------------------------------------------
+_process_lock = threading.Lock()
+_process_tracer: Tracer | None = None
+_env_checked = False
+
+
+def attach(device: Device) -> None:
+    """Called by ``create_device``: traces ``device`` into the process-wide tracer when
+    :func:`trace_all` is active or ``POLYHAL_TRACE`` is set."""
+    global _process_tracer, _env_checked
+    if _process_tracer is None and not _env_checked:
+        with _process_lock:
+            path = os.environ.get(TRACE_ENV)
+            if path and _process_tracer is None and not _env_checked:
+                _process_tracer = Tracer(path)
+                atexit.register(_process_tracer.close)
+            _env_checked = True
+    if _process_tracer is not None and not _process_tracer.closed:
+        device._tracer = _process_tracer
+
+
+@contextmanager
+def trace_device(device: Device, path: str | os.PathLike[str]) -> Iterator[Tracer]:
+    """``Device.trace``: traces ``device`` into ``path`` while the block runs.
+
+    The tracer replaces any process-wide one for this device during the block and gives
+    the device back to it afterwards.  The file is complete when the block ends.
+    """
+    tracer = Tracer(path)
+    previous = device._tracer
+    device._tracer = tracer
+    try:
+        yield tracer
+    finally:
+        device._tracer = previous
+        tracer.close()
+
+
+@contextmanager
+def trace_all(path: str | os.PathLike[str]) -> Iterator[Tracer]:
+    """Traces every device created while the block runs into ``path`` (what
+    ``POLYHAL_TRACE`` does for a whole process); the file is complete when it ends."""
+    global _process_tracer
+    tracer = Tracer(path)
+    with _process_lock:
+        previous, _process_tracer = _process_tracer, tracer
+    try:
+        yield tracer
+    finally:
+        with _process_lock:
+            _process_tracer = previous
+        tracer.close()

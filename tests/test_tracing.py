@@ -1,0 +1,165 @@
+"""Tracing: ``device.trace(path)``, ``POLYHAL_TRACE`` and ``polyhal bench --trace`` write a
+valid Chrome/Perfetto trace (JSON trace-event array) of the queue and of host waits."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import threading
+from collections import Counter
+
+import numpy as np
+import pytest
+
+import polyhal as hal
+from polyhal import tracing
+
+DRIVERS = ["local", "local-sync", "vulkan"]
+
+
+@pytest.fixture(params=DRIVERS)
+def device(request):
+    if request.param.split("-")[0] not in hal.available_drivers():
+        pytest.skip(f"no {request.param} device here")
+    with hal.create_device(request.param) as dev:
+        yield dev
+
+
+def _operations(events):
+    """{id: (name, args, [nested slice names])} of the async queue slices, checked for
+    balance: every "b" has its "e", nested ones inside their parent."""
+    ops: dict[int, list] = {}
+    for e in events:
+        if e.get("cat") == "queue":
+            ops.setdefault(e["id"], []).append(e)
+    out = {}
+    for op_id, evs in ops.items():
+        outer_b, *inner, outer_e = evs
+        assert outer_b["ph"] == "b" and outer_e["ph"] == "e"
+        assert outer_b["name"] == outer_e["name"] and outer_b["ts"] <= outer_e["ts"]
+        assert len(inner) % 2 == 0
+        for b, e in zip(inner[::2], inner[1::2], strict=True):
+            assert (b["ph"], e["ph"]) == ("b", "e") and b["name"] == e["name"]
+            assert outer_b["ts"] <= b["ts"] <= e["ts"] <= outer_e["ts"]
+        out[op_id] = (outer_b["name"], outer_b.get("args", {}), [b["name"] for b in inner[::2]])
+    return out
+
+
+def test_traced_program_writes_every_queue_operation(device, tmp_path):
+    path = tmp_path / "trace.json"
+    with device.trace(path):
+        timeline = device.create_semaphore(0)
+        a = device.buffer_from(np.arange(16, dtype=np.uint32))
+        b = device.allocate_buffer(64)
+        device.queue_fill(b, 0, 64, 7, wait=[(timeline, 1)], signal=[(timeline, 2)])
+        device.queue_copy(a, 0, b, 0, 32, wait=[(timeline, 2)], signal=[(timeline, 3)])
+        device.queue_update(b"abcd", 0, b, 60, 4, wait=[(timeline, 3)], signal=[(timeline, 4)])
+        cb = device.create_command_buffer()
+        with cb:
+            cb.fill_buffer(a, 0, 16, 0)
+        device.queue_execute(cb, wait=[(timeline, 4)], signal=[(timeline, 5)])
+        device.queue_host_call(lambda: None, wait=[(timeline, 5)], signal=[(timeline, 6)])
+        scratch = device.queue_alloca(64, wait=[(timeline, 6)], signal=[(timeline, 7)])
+        device.queue_dealloca(scratch, wait=[(timeline, 7)], signal=[(timeline, 8)])
+        device.queue_barrier(wait=[(timeline, 8)], signal=[(timeline, 9)])
+        timeline.signal(1)  # releases the chain; the host blocks below until it is done
+        timeline.wait(9, timeout=30)
+        failed = device.create_semaphore(0)
+        failed.fail(hal.StatusCode.ABORTED, "on purpose")
+        device.queue_barrier(wait=[(failed, 1)], signal=[(device.create_semaphore(0), 1)])
+        tracing_copy = b.read()  # host access is not traced, only queue work and waits
+        later = device.create_semaphore(0)
+        threading.Timer(0.05, later.signal, (1,)).start()
+        later.wait(1, timeout=30)  # blocks: a host wait that is reached
+        with pytest.raises(hal.DeadlineExceededError):
+            later.wait(2, timeout=0.01)  # a host wait that times out
+    assert tracing_copy[60:] == b"abcd"
+    events = json.loads(path.read_text())
+    ops = _operations(events)
+    names = [name for name, _, _ in ops.values()]
+    assert names == ["queue_fill", "queue_copy", "queue_update", "queue_execute",
+                     "queue_host_call", "queue_alloca", "queue_dealloca", "queue_barrier",
+                     "queue_barrier"]
+    fill_args, fill_inner = ops[1][1], ops[1][2]
+    assert fill_args["waits"] == ["s1 >= 1"] and fill_args["signals"] == ["s1 = 2"]
+    assert fill_inner == ["waiting", "running"]  # parked until the host signalled 1
+    assert all("running" in inner for name, _, inner in list(ops.values())[:-1])
+    last_args, last_inner = ops[9][1], ops[9][2]
+    assert last_args["error"] == "ABORTED: on purpose" and "running" not in last_inner
+    waits = {e["name"]: e for e in events if e.get("cat") == "host"}
+    assert all(e["ph"] == "X" and e["dur"] >= 0 for e in waits.values())
+    later = "s4"  # numbered after the timeline, the failed semaphore and its signal
+    assert waits[f"wait {later} >= 1"]["args"]["outcome"] == "reached"
+    assert waits[f"wait {later} >= 1"]["dur"] >= 20_000  # µs: the timer fired after 50 ms
+    assert waits[f"wait {later} >= 2"]["args"]["outcome"] == "timed out"
+    processes = [e for e in events if e["ph"] == "M" and e["name"] == "process_name"]
+    assert [p["args"]["name"] for p in processes] == [f"polyhal {device.uri} ({device.name})"]
+
+
+def test_trace_ends_with_pending_work_marked_and_tracing_off_again(device, tmp_path):
+    path = tmp_path / "trace.json"
+    gate = device.create_semaphore(0)
+    with device.trace(path) as tracer:
+        device.queue_barrier(wait=[(gate, 1)], signal=[(gate, 2)])
+        tracer.complete_event("kernel", tracer.now_us(), 12.5, device=device, tid="dispatch",
+                              args={"entry_point": "k"})
+    assert device._tracer is None
+    gate.signal(1)
+    gate.wait(2, timeout=30)
+    events = json.loads(path.read_text())
+    (name, args, inner), = _operations(events).values()
+    assert name == "queue_barrier" and args["state"].startswith("still pending")
+    kernel, = [e for e in events if e["name"] == "kernel"]
+    assert kernel["ph"] == "X" and kernel["dur"] == 12.5 and kernel["cat"] == "device"
+    track = [e for e in events if e["ph"] == "M" and e["name"] == "thread_name"
+             and e["tid"] == kernel["tid"]]
+    assert track[0]["args"]["name"] == "dispatch"
+
+
+def test_bad_trace_path_is_invalid_argument():
+    with hal.create_device("local-sync") as dev:
+        with pytest.raises(hal.InvalidArgumentError):
+            dev.trace(None).__enter__()
+        assert dev._tracer is None
+
+
+def test_polyhal_trace_env_traces_every_device_of_the_process(tmp_path):
+    path = tmp_path / "env.json"
+    program = textwrap.dedent("""
+        import polyhal as hal
+        for uri in ("local", "local-sync"):
+            with hal.create_device(uri) as dev:
+                s = dev.create_semaphore(0)
+                dev.queue_barrier(signal=[(s, 1)])
+                s.wait(1, timeout=10)
+    """)
+    env = dict(os.environ, POLYHAL_TRACE=str(path))
+    proc = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    events = json.loads(path.read_text())
+    processes = {e["pid"]: e["args"]["name"] for e in events
+                 if e["ph"] == "M" and e["name"] == "process_name"}
+    assert sorted(name.split()[1] for name in processes.values()) == ["local", "local-sync"]
+    per_process = Counter(e["pid"] for e in events if e.get("cat") == "queue")
+    assert set(per_process) == set(processes)
+
+
+def test_bench_trace_writes_a_trace(tmp_path):
+    path = tmp_path / "bench.json"
+    proc = subprocess.run([sys.executable, "-m", "polyhal.cli", "bench", "--quick", "--device",
+                           "local", "--trace", str(path)], capture_output=True, text=True,
+                          timeout=180)
+    assert proc.returncode == 0, proc.stderr
+    assert f"wrote {path}" in proc.stdout
+    ops = _operations(json.loads(path.read_text()))
+    assert Counter(name for name, _, _ in ops.values())["queue_execute"] > 100
+
+
+def test_tracer_is_off_by_default():
+    with hal.create_device("local") as dev:
+        assert dev._tracer is None
+    assert tracing.TRACE_ENV not in os.environ
