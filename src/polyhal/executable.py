@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from .errors import InvalidArgumentError, NotFoundError
 from .types import DescriptorFlags
+
+#: Formats whose payload is source text: bytes given for them must be UTF-8.
+TEXT_FORMATS = ("c", "glsl", "cuda", "msl")
+_UINT32_MAX = 2**32 - 1
+
+
+def _count(value: Any, what: str, low: int = 0) -> int:
+    """``value`` as an int in ``[low, 2**32)``: the ABI's counts and indices are 32-bit.
+    InvalidArgumentError for anything else (floats, bools, strings, out of range)."""
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        number = operator.index(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}") from None
+    if not low <= number <= _UINT32_MAX:
+        raise InvalidArgumentError(f"{what}: {number} is outside [{low}, 2**32)")
+    return number
 
 if TYPE_CHECKING:
     from .device import Device
@@ -20,6 +39,16 @@ class DescriptorSetLayoutBinding:
     index: int
     flags: DescriptorFlags = DescriptorFlags.NONE
 
+    def __post_init__(self) -> None:
+        """InvalidArgumentError unless ``index`` is a 32-bit binding number and ``flags``
+        a combination of DescriptorFlags."""
+        object.__setattr__(self, "index", _count(self.index, "descriptor binding index"))
+        flags = _count(self.flags, "descriptor binding flags")
+        if flags & ~int(DescriptorFlags.READ_ONLY):
+            raise InvalidArgumentError(f"descriptor binding flags {self.flags!r} are not "
+                                       "DescriptorFlags")
+        object.__setattr__(self, "flags", DescriptorFlags(flags))
+
 
 class DescriptorSetLayout:
     """The bindings of one descriptor set, kept sorted by index."""
@@ -27,12 +56,18 @@ class DescriptorSetLayout:
     __slots__ = ("bindings", "indices")
 
     def __init__(self, bindings: Iterable[DescriptorSetLayoutBinding | int]):
-        items = [
-            b if isinstance(b, DescriptorSetLayoutBinding) else DescriptorSetLayoutBinding(int(b))
-            for b in bindings
-        ]
+        """``bindings``: DescriptorSetLayoutBinding objects or binding numbers (ints), each
+        unique; InvalidArgumentError otherwise."""
+        try:
+            items = [
+                b if isinstance(b, DescriptorSetLayoutBinding) else DescriptorSetLayoutBinding(b)
+                for b in bindings
+            ]
+        except TypeError:
+            raise InvalidArgumentError(
+                f"a descriptor set layout takes a list of bindings, got {bindings!r}") from None
         indices = [b.index for b in items]
-        if any(i < 0 for i in indices) or len(set(indices)) != len(indices):
+        if len(set(indices)) != len(indices):
             raise InvalidArgumentError(
                 f"descriptor set binding indices must be unique and >= 0: {indices}")
         self.bindings: tuple[DescriptorSetLayoutBinding, ...] = tuple(
@@ -53,9 +88,14 @@ class PipelineLayout:
     __slots__ = ("set_layouts", "push_constants", "binding_slots")
 
     def __init__(self, set_layouts: Sequence[DescriptorSetLayout] = (), push_constants: int = 0):
-        if push_constants < 0:
-            raise InvalidArgumentError(f"push_constants must be >= 0, got {push_constants}")
-        self.set_layouts: tuple[DescriptorSetLayout, ...] = tuple(set_layouts)
+        """InvalidArgumentError unless ``set_layouts`` is a sequence of DescriptorSetLayout
+        and ``push_constants`` a count of 32-bit values in ``[0, 2**32)``."""
+        push_constants = _count(push_constants, "push_constants")
+        try:
+            self.set_layouts: tuple[DescriptorSetLayout, ...] = tuple(set_layouts)
+        except TypeError:
+            raise InvalidArgumentError(
+                f"set_layouts is a list of DescriptorSetLayout, got {set_layouts!r}") from None
         for s in self.set_layouts:
             if not isinstance(s, DescriptorSetLayout):
                 raise InvalidArgumentError(f"expected DescriptorSetLayout, got {type(s).__name__}")
@@ -84,17 +124,25 @@ class EntryPoint:
     local_memory_size: int = 0
 
     def __post_init__(self) -> None:
-        from .buffer import as_index
-
-        try:
-            ws = tuple(as_index(v, "workgroup_size") for v in self.workgroup_size)
-        except TypeError:
+        """InvalidArgumentError unless ``name`` is a str, ``layout`` a PipelineLayout,
+        ``workgroup_size`` three 32-bit counts >= 1 and ``local_memory_size`` a 32-bit count."""
+        if not isinstance(self.name, str):
+            raise InvalidArgumentError(f"entry point name must be a str, got {self.name!r}")
+        if not isinstance(self.layout, PipelineLayout):
             raise InvalidArgumentError(
-                f"workgroup_size must be three counts >= 1, got {self.workgroup_size!r}"
+                f"entry point {self.name!r}: layout must be a PipelineLayout, got "
+                f"{type(self.layout).__name__}")
+        try:
+            ws = tuple(_count(v, "workgroup_size", 1) for v in self.workgroup_size)
+        except (TypeError, InvalidArgumentError):
+            raise InvalidArgumentError(
+                f"workgroup_size must be three 32-bit counts >= 1, got {self.workgroup_size!r}"
             ) from None
-        if len(ws) != 3 or any(v < 1 for v in ws):
+        if len(ws) != 3:
             raise InvalidArgumentError(f"workgroup_size must be three counts >= 1, got {ws}")
         object.__setattr__(self, "workgroup_size", ws)
+        object.__setattr__(self, "local_memory_size",
+                           _count(self.local_memory_size, "local_memory_size"))
 
 
 @dataclass
@@ -107,6 +155,47 @@ class ExecutableSource:
 
     entry_points: Sequence[EntryPoint]
     formats: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        """InvalidArgumentError unless ``entry_points`` is a sequence of EntryPoint and
+        ``formats`` a mapping from format names (str) to payloads.  Bytes given for a
+        text format (:data:`TEXT_FORMATS`, also inside a per-entry-point mapping) are
+        decoded as UTF-8 here, so that drivers only ever see text for them."""
+        if isinstance(self.entry_points, (str, bytes)) or not isinstance(
+                self.entry_points, Iterable):
+            raise InvalidArgumentError(
+                f"entry_points is a list of EntryPoint, got {self.entry_points!r}")
+        if not isinstance(self.entry_points, Sequence):
+            self.entry_points = tuple(self.entry_points)
+        for ep in self.entry_points:
+            if not isinstance(ep, EntryPoint):
+                raise InvalidArgumentError(f"expected EntryPoint, got {type(ep).__name__}")
+        if not isinstance(self.formats, Mapping):
+            raise InvalidArgumentError(
+                f"formats maps format names to payloads, got {type(self.formats).__name__}")
+        decoded = {}
+        for fmt, payload in self.formats.items():
+            if not isinstance(fmt, str):
+                raise InvalidArgumentError(f"format names are str, got {fmt!r}")
+            if fmt in TEXT_FORMATS:
+                payload = _text_payload(fmt, payload)
+            decoded[fmt] = payload
+        if any(decoded[k] is not v for k, v in self.formats.items()):
+            self.formats = decoded
+
+
+def _text_payload(fmt: str, payload: Any) -> Any:
+    """A text format's payload with bytes decoded (strict UTF-8)."""
+    if isinstance(payload, Mapping):
+        decoded = {name: _text_payload(fmt, module) for name, module in payload.items()}
+        return payload if all(decoded[k] is v for k, v in payload.items()) else decoded
+    if isinstance(payload, (bytes, bytearray, memoryview)):
+        try:
+            return bytes(payload).decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InvalidArgumentError(f"format {fmt!r}: source is not UTF-8 text ({e})"
+                                       ) from None
+    return payload
 
 
 class Executable:
@@ -122,7 +211,10 @@ class Executable:
         self._by_name = {e.name: i for i, e in enumerate(self.entry_points)}
 
     def lookup(self, name: str) -> int:
-        """The index of the entry point called ``name``; NotFoundError if none."""
+        """The index of the entry point called ``name``; NotFoundError if none,
+        InvalidArgumentError if ``name`` is not a str."""
+        if not isinstance(name, str):
+            raise InvalidArgumentError(f"entry point names are str, got {name!r}")
         try:
             return self._by_name[name]
         except KeyError:
@@ -131,10 +223,17 @@ class Executable:
             ) from None
 
     def resolve(self, entry_point: int | str) -> int:
-        """An entry point index from an index or a name."""
+        """An entry point index from an index or a name; InvalidArgumentError for anything
+        else or an index out of range, NotFoundError for an unknown name."""
         if isinstance(entry_point, str):
             return self.lookup(entry_point)
-        index = int(entry_point)
+        try:
+            if isinstance(entry_point, bool):
+                raise TypeError
+            index = operator.index(entry_point)
+        except TypeError:
+            raise InvalidArgumentError(
+                f"entry point is an index or a name, got {entry_point!r}") from None
         if not 0 <= index < len(self.entry_points):
             raise InvalidArgumentError(
                 f"entry point index {index} out of range; executable has {len(self.entry_points)}"
