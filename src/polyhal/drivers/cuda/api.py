@@ -16,7 +16,7 @@ from cuda.bindings import nvrtc
 from ...errors import HalError, error_for
 from ...types import StatusCode
 
-__all__ = ["check", "check_nvrtc", "cu", "cuda_error", "nvrtc"]
+__all__ = ["STICKY", "check", "check_nvrtc", "cu", "cuda_error", "nvrtc", "result_name"]
 
 _SUCCESS = cu.CUresult.CUDA_SUCCESS
 
@@ -33,12 +33,19 @@ _CODES = {
     "CUDA_ERROR_NO_DEVICE": StatusCode.UNAVAILABLE,
     "CUDA_ERROR_NOT_INITIALIZED": StatusCode.UNAVAILABLE,
     "CUDA_ERROR_DEINITIALIZED": StatusCode.UNAVAILABLE,
-    "CUDA_ERROR_ILLEGAL_ADDRESS": StatusCode.DATA_LOSS,
-    "CUDA_ERROR_LAUNCH_FAILED": StatusCode.DATA_LOSS,
-    "CUDA_ERROR_ILLEGAL_INSTRUCTION": StatusCode.DATA_LOSS,
-    "CUDA_ERROR_MISALIGNED_ADDRESS": StatusCode.DATA_LOSS,
-    "CUDA_ERROR_HARDWARE_STACK_ERROR": StatusCode.DATA_LOSS,
 }
+
+#: Errors of a kernel that leave the context unusable: every later call returns them too
+#: ("the process must be terminated and relaunched", says the CUDA documentation).  They are
+#: DATA_LOSS (the device's memory can no longer be trusted, nor reached), which is what a
+#: lost device is; the driver reports them as such (device.py).
+STICKY = frozenset({
+    "CUDA_ERROR_ILLEGAL_ADDRESS", "CUDA_ERROR_LAUNCH_FAILED", "CUDA_ERROR_ILLEGAL_INSTRUCTION",
+    "CUDA_ERROR_MISALIGNED_ADDRESS", "CUDA_ERROR_HARDWARE_STACK_ERROR",
+    "CUDA_ERROR_INVALID_ADDRESS_SPACE", "CUDA_ERROR_INVALID_PC", "CUDA_ERROR_ASSERT",
+    "CUDA_ERROR_LAUNCH_TIMEOUT", "CUDA_ERROR_ECC_UNCORRECTABLE",
+})
+_CODES.update(dict.fromkeys(STICKY, StatusCode.DATA_LOSS))
 
 
 def result_name(code: Any) -> str:
@@ -54,6 +61,8 @@ def cuda_error(code: Any, what: str) -> HalError:
     name = result_name(code)
     err, text = cu.cuGetErrorString(cu.CUresult(int(code))) if name.startswith("CUDA") else (1, b"")
     detail = f": {text.decode()}" if err == _SUCCESS and text else ""
+    if name in STICKY:
+        detail += " (the device is lost: a kernel fault poisoned the CUDA context)"
     return error_for(_CODES.get(name, StatusCode.INTERNAL), f"{what} failed with {name}{detail}")
 
 

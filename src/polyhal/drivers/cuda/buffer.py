@@ -56,8 +56,8 @@ class CudaAllocation(Allocation):
 
     def __del__(self) -> None:
         try:
-            self.device.memory.free(self)
-        except Exception:  # interpreter shutdown, or the device is gone
+            self.device.memory.discard(self)
+        except Exception:  # interpreter shutdown: the device's attributes may be gone
             pass
 
     # Interop hooks: the core Buffer forwards __cuda_array_interface__ / __dlpack__ here.
@@ -86,6 +86,8 @@ class Memory:
         self.host_stream = check(cu.cuStreamCreate(cu.CUstream_flags.CU_STREAM_NON_BLOCKING),
                                  "cuStreamCreate")
         self.pool = self._create_pool() if device.attribute("MEMORY_POOLS_SUPPORTED") else None
+        #: ptr → kind of every allocation not yet freed; close() frees what is left.
+        self.live: dict[int, str] = {}
 
     def _create_pool(self) -> Any:
         props = cu.CUmemPoolProps()
@@ -104,9 +106,11 @@ class Memory:
         dev.bind()
         if not memory_type & _DEVICE_LOCAL_BIT:
             flags = cu.CU_MEMHOSTALLOC_PORTABLE | cu.CU_MEMHOSTALLOC_DEVICEMAP
-            ptr = check(cu.cuMemHostAlloc(size, flags), "cuMemHostAlloc") if size else 0
+            ptr = int(check(cu.cuMemHostAlloc(size, flags), "cuMemHostAlloc")) if size else 0
+            if ptr:
+                self.live[ptr] = HOST
             kind = MemoryType.HOST_LOCAL | MemoryType.DEVICE_VISIBLE | memory_type
-            return CudaAllocation(dev, size, kind, HOST, int(ptr))
+            return CudaAllocation(dev, size, kind, HOST, ptr)
         ready = None
         if not size:
             ptr = 0
@@ -117,6 +121,8 @@ class Memory:
             check(cu.cuEventRecord(ready, dev.stream), "cuEventRecord")
         else:
             ptr = check(cu.cuMemAlloc(size), "cuMemAlloc")
+        if ptr:
+            self.live[int(ptr)] = DEVICE
         return CudaAllocation(dev, size, memory_type | MemoryType.DEVICE_LOCAL, DEVICE, int(ptr),
                               ready)
 
@@ -125,7 +131,8 @@ class Memory:
         return CudaAllocation(self.device, size, memory_type, EXTERNAL, ptr, owner=owner)
 
     def free(self, alloc: CudaAllocation) -> None:
-        """Returns the storage once the work queued so far is done with it."""
+        """Returns the storage once the work queued so far is done with it (the front end's
+        release, queue_dealloca: earlier submissions may still use the buffer)."""
         if alloc.freed:
             return
         alloc.freed = True
@@ -138,18 +145,48 @@ class Memory:
             return
         if not alloc.ptr:
             return
+        if self.live.pop(alloc.ptr, None) is None:
+            return
         dev.bind()
+        ptr = alloc.ptr
         if alloc.kind == HOST:
             # cuMemFreeHost does not wait for the stream: free after the work queued so far.
-            ptr = alloc.ptr
-            dev.after_queued_work(lambda: check(cu.cuMemFreeHost(ptr), "cuMemFreeHost"))
-        elif self.pool is not None and not dev.stopping:
-            dev.drain()  # behind every queued submission, which may still use it
-            check(cu.cuMemFreeAsync(alloc.ptr, dev.stream), "cuMemFreeAsync")
+            dev.after_queued_work(lambda: cu.cuMemFreeHost(ptr))
         elif self.pool is not None:
-            check(cu.cuMemFreeAsync(alloc.ptr, 0), "cuMemFreeAsync")
+            dev.drain()  # behind every queued submission, which may still use it
+            check(cu.cuMemFreeAsync(ptr, dev.stream), "cuMemFreeAsync")
         else:
-            check(cu.cuMemFree(alloc.ptr), "cuMemFree")
+            check(cu.cuMemFree(ptr), "cuMemFree")
+
+    def discard(self, alloc: CudaAllocation) -> None:
+        """The release of an allocation nothing references any more (its destructor).
+
+        The front end keeps every buffer of a pending submission alive, so nothing on the
+        device uses this one: its storage goes back on the completion thread, in the
+        queue's stream order, with no wait; here only the handle is queued (see
+        CudaDevice.defer).
+        """
+        if alloc.freed:
+            return
+        alloc.freed = True
+        ready, alloc.ready = alloc.ready, None
+        alloc.owner = None
+        ptr = alloc.ptr if alloc.kind != EXTERNAL else 0
+        if ptr or ready is not None:
+            self.device.defer(self._release, ptr, ready)
+
+    def _release(self, ptr: int, ready: Any) -> None:
+        """Frees ``ptr`` (if still live) and takes back the ``ready`` event; never raises,
+        as it runs on the completion thread (a failure leaks the memory, nothing else)."""
+        if ready is not None:
+            self.device.give_event(ready)
+        kind = self.live.pop(ptr, None)
+        if kind == HOST:
+            cu.cuMemFreeHost(ptr)
+        elif kind == DEVICE and self.pool is not None:
+            cu.cuMemFreeAsync(ptr, self.device.stream)
+        elif kind == DEVICE:
+            cu.cuMemFree(ptr)
 
     def read(self, alloc: CudaAllocation, offset: int, length: int) -> bytes:
         out = np.empty(length, np.uint8)
@@ -177,4 +214,17 @@ class Memory:
             check(cu.cuStreamSynchronize(self.host_stream), "cuStreamSynchronize")
 
     def close(self) -> None:
+        """Frees every allocation still live, the pool and the host stream (device close,
+        after the queue stopped and the context synchronized)."""
+        while self.live:
+            ptr, kind = self.live.popitem()
+            if kind == HOST:
+                cu.cuMemFreeHost(ptr)
+            elif self.pool is not None:
+                cu.cuMemFreeAsync(ptr, 0)
+            else:
+                cu.cuMemFree(ptr)
+        if self.pool is not None:
+            cu.cuCtxSynchronize()
+            cu.cuMemPoolDestroy(self.pool)
         cu.cuStreamDestroy(self.host_stream)

@@ -13,25 +13,50 @@ Submissions whose waits the front end already saw met are enqueued at once, on t
 caller's thread, and run in queue order on the device; submissions that wait for another
 submission are enqueued by the front end's issue thread once it completes, so a caller
 never blocks on a wait.
+
+Lifetimes: destructors (of graphs, allocations, modules) never call the driver.  They hand
+their handles to :meth:`CudaDevice.defer`; the completion thread destroys them after the
+submission it is completing, and ``close`` destroys what is left, and everything still
+alive, before it releases the primary context.  (A driver call from a destructor can run
+after ``close`` released the context, and ``cuGraphExecDestroy`` then blocks forever: that
+was ``polyhal bench --device cuda`` hanging at exit.)
+
+Device loss: a kernel fault (an illegal address, say) poisons the CUDA context, and every
+later driver call returns the same error.  The submission that ran the faulting kernel
+fails with DataLossError naming its entry points, and every later call on the device
+raises the same error, until ``close``.  Indirect workgroup counts beyond the device's grid
+limits fail their submission with OutOfRangeError (see graph.py).
 """
 
 from __future__ import annotations
 
 import ctypes
 import itertools
+import sys
 import threading
+from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ...errors import HalError, InvalidArgumentError, ResourceExhaustedError
+from ... import commands as C
+from ...errors import (
+    DataLossError,
+    FailedPreconditionError,
+    HalError,
+    InternalError,
+    InvalidArgumentError,
+    OutOfRangeError,
+    ResourceExhaustedError,
+)
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
 from . import encoder, executable, kernels, launcher
-from .api import check, cu, cuda_error
+from .api import STICKY, check, cu, cuda_error, result_name
 from .buffer import CudaAllocation, Memory
 
 DEFAULT_STREAMS = 8
 _STOP = 0  # the token that stops the completion thread (submissions count from 1)
+_REAP = 2**64 - 1  # the token that only makes the completion thread run the deferred work
 _ATTR = cu.CUdevice_attribute
 
 
@@ -51,10 +76,21 @@ class CudaDevice(DriverDevice):
         self.serial = dispatch_type == "serial"
         self.closed = False
         self.stopping = False
+        #: The device-lost message once a kernel fault poisoned the context, else None.
+        self.lost: str | None = None
+        self._deferred: deque = deque()  # (fn, args): driver handles released by destructors
+        self._reap_queued = False
+        self._queue_lock = threading.Lock()  # orders pushes to the completion queue and close
+        self._graphs: dict[int, tuple] = {}  # id(CudaGraph) → (graph, exec) of live graphs
         check(cu.cuInit(0), "cuInit")
         self.cu_device = check(cu.cuDeviceGet(index), "cuDeviceGet")
-        self.context = check(cu.cuDevicePrimaryCtxRetain(self.cu_device),
-                             "cuDevicePrimaryCtxRetain")
+        err, context = cu.cuDevicePrimaryCtxRetain(self.cu_device)
+        if result_name(err) in STICKY:
+            raise DataLossError(
+                f"cuda device {index} cannot be created: the CUDA driver still reports "
+                f"{result_name(err)} from a device lost earlier in this process; CUDA makes "
+                "that error permanent for the process, so only a new process can use the GPU")
+        self.context = check((err, context), "cuDevicePrimaryCtxRetain")
         self._tls = threading.local()
         self.bind()
         self._describe()
@@ -75,6 +111,7 @@ class CudaDevice(DriverDevice):
             self.lib.ph_pool_create(self.native_ptr, len(self.streams) - 1)
         self._transfer: tuple | None = None
         self._indirect: tuple | None = None
+        self._indirect_ids = itertools.count(1)
         try:
             self.transfer_kernels()
         except HalError as e:  # no NVRTC: stream programs still run; graphs will say why
@@ -84,7 +121,7 @@ class CudaDevice(DriverDevice):
     def _start_queue(self) -> None:
         self._submit_lock = threading.Lock()
         self._tokens = itertools.count(1)
-        self._pending: dict[int, tuple] = {}  # token → (event, done, error)
+        self._pending: dict[int, tuple] = {}  # token → (event, done, error, work)
         if self.lib.ph_queue_create(self.native_ptr):
             raise ResourceExhaustedError("could not start the cuda submit thread")
         self._completion_thread = threading.Thread(
@@ -133,6 +170,49 @@ class CudaDevice(DriverDevice):
             check(cu.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
             tls.context = self.context
 
+    def check_usable(self) -> None:
+        """Raises FailedPreconditionError once ``close`` has begun, and the device-lost
+        DataLossError once a kernel fault poisoned the context; every entry point calls it."""
+        if self.stopping:
+            raise FailedPreconditionError(f"cuda device {self.index} is closed")
+        if self.lost is not None:
+            raise DataLossError(self.lost)
+
+    # -- deferred release ---------------------------------------------------------------
+    def defer(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Queues ``fn(*args)``, a release of driver handles, for the completion thread.
+
+        What destructors call instead of the driver: a destructor runs wherever the garbage
+        collector does (inside a driver call's caller, in a completion callback, after
+        ``close``), where a driver call can block or touch a released context.  Only a
+        deque append happens here.  Handles deferred after ``close`` are gone already (close
+        released everything the device made).
+        """
+        if not self.closed:
+            self._deferred.append((fn, args))
+
+    def _kick(self) -> None:
+        """Has the completion thread run the deferred releases soon (an entry point calls
+        this, never a destructor: it takes the queue lock)."""
+        if self._deferred and not self._reap_queued:
+            with self._queue_lock:
+                if not self.stopping:
+                    self._reap_queued = True
+                    self.lib.ph_complete_push(self.native_ptr, _REAP)
+
+    def _reap(self) -> None:
+        """Runs the deferred releases (completion thread, or close once that has stopped)."""
+        self._reap_queued = False
+        if not self._deferred:
+            return
+        self.bind()
+        while True:
+            try:
+                fn, args = self._deferred.popleft()
+            except IndexError:
+                return
+            fn(*args)
+
     # -- events ---------------------------------------------------------------------------
     def _new_event(self) -> int:
         return int(check(cu.cuEventCreate(cu.CUevent_flags.CU_EVENT_DISABLE_TIMING),
@@ -150,35 +230,42 @@ class CudaDevice(DriverDevice):
 
     def after_queued_work(self, fn: Callable[[], Any]) -> None:
         """Calls ``fn()`` on the completion thread once the work queued so far is done."""
-        # No submit lock: this runs from __del__ too, maybe on a thread inside execute.
-        if self.stopping:  # the queue is idle (the front end drained it) and stopping
-            fn()
-            return
+        self.check_usable()
         event = self.take_event()
-        token = next(self._tokens)
-        self._pending[token] = (event, lambda _error: fn(), None)
-        self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event, token)
+        with self._queue_lock:
+            self.check_usable()
+            token = next(self._tokens)
+            self._pending[token] = (event, lambda _error: fn(), None, ())
+            self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event,
+                               token)
 
     def drain(self) -> None:
         """Waits until every queued submission is on the device's stream (not done)."""
-        if not self.stopping:
-            self.lib.ph_submit_drain(self.native_ptr)
+        self.check_usable()
+        self.lib.ph_submit_drain(self.native_ptr)
 
     # -- memory ---------------------------------------------------------------------------
     def allocate(self, size: int, memory_type: MemoryType, usage: int) -> CudaAllocation:
+        self.check_usable()
+        self._kick()
         return self.memory.allocate(size, memory_type)
 
     def release(self, alloc: Any) -> None:
+        self.check_usable()
         self.memory.free(alloc)
 
     def read(self, alloc: Any, offset: int, length: int) -> bytes:
+        self.check_usable()
         return self.memory.read(alloc, offset, length)
 
     def write(self, alloc: Any, offset: int, data: memoryview) -> None:
+        self.check_usable()
         self.memory.write(alloc, offset, data)
 
     # -- executables ----------------------------------------------------------------------
     def load_executable(self, fmt: str, payload: Any, entry_points: Sequence[Any]) -> Any:
+        self.check_usable()
+        self._kick()
         self.bind()
         exe = executable.load(fmt, payload, entry_points, self.compute_capability,
                               self.max_shared_memory)
@@ -186,39 +273,54 @@ class CudaDevice(DriverDevice):
         return exe
 
     def _unload(self, module: Any) -> None:
-        if not self.closed:
-            self.bind()
-            cu.cuModuleUnload(module)
+        self.defer(cu.cuModuleUnload, module)  # called from CudaExecutable.__del__
 
     def transfer_kernels(self) -> tuple[int, int]:
         """(fill, copy) function handles of the builtin transfer kernels."""
         if self._transfer is None:
+            self.check_usable()
             self.bind()
             module, fill, copy = kernels.load_transfer_kernels(self.compute_capability)
             self._transfer = (module, int(fill), int(copy))
             self.native.fill_kernel, self.native.copy_kernel = int(fill), int(copy)
         return self._transfer[1], self._transfer[2]
 
-    def indirect_kernel(self) -> int:
-        """The handle of ``polyhal_indirect_update`` (graph.py), built at first use."""
+    def indirect_kernel(self) -> tuple[int, kernels.IndirectStatus]:
+        """The handle of ``polyhal_indirect_update`` (graph.py), built at first use, and the
+        status memory through which it reports counts out of range."""
         if self._indirect is None:
+            self.check_usable()
             self.bind()
             module, fn, how = kernels.load_indirect_kernel(self.compute_capability)
-            self._indirect = (module, int(fn))
+            try:
+                status = kernels.IndirectStatus()
+            except BaseException:
+                cu.cuModuleUnload(module)
+                raise
+            self._indirect = (module, int(fn), status)
             self.info["indirect_dispatch"] = f"device-updatable graph node, updater built by {how}"
-        return self._indirect[1]
+        return self._indirect[1], self._indirect[2]
+
+    def next_indirect_id(self) -> int:
+        """A number naming one indirect dispatch in the status records (graph.py)."""
+        return next(self._indirect_ids) & 0xFFFFFFFF
 
     # -- command buffers and the queue ----------------------------------------------------
     def encode(self, commands: list, mode: Any = None) -> encoder.Encoded:
+        self.check_usable()
+        self._kick()
         self.bind()
         return encoder.encode(self, commands, mode)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
+        self.check_usable()
+        self._kick()
         self.bind()
         with self._submit_lock:
+            self.check_usable()  # close() may have begun meanwhile: the queue must stay up
             token = next(self._tokens)
             event = self.take_event()
-            self._pending[token] = (event, done, None)
+            self._pending[token] = (event, done, None, work)
             try:
                 last = work[-1]
                 for item in work:
@@ -226,47 +328,134 @@ class CudaDevice(DriverDevice):
                                         event if item is last else None, token)
             except HalError as e:
                 # Complete the submission behind whatever of it was queued.
-                self._pending[token] = (event, done, e)
+                self._pending[token] = (event, done, e, work)
                 self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event,
                                    token)
 
     def _complete(self) -> None:
-        """The completion thread: reports each submission's end in queue order."""
+        """The completion thread: reports each submission's end in queue order, then runs
+        the releases that destructors deferred meanwhile."""
         token, failed = ctypes.c_uint64(), ctypes.c_int64()
         while True:
             rc = self.lib.ph_complete_next(self.native_ptr, ctypes.byref(token),
                                            ctypes.byref(failed))
             if token.value == _STOP:
                 return
-            event, done, error = self._pending.pop(token.value)
-            self.give_event(event)
-            if rc and error is None:
-                where = (f"command {failed.value} of a command buffer" if failed.value >= 0
-                         else "work on the device")
-                error = cuda_error(rc, where)
+            if token.value != _REAP:
+                self._finish(token.value, rc, failed.value)
             try:
-                done(error)
-            except Exception:  # a completion callback must not stop the queue
-                pass
+                self._reap()
+            except Exception:  # a failed release leaks a handle; the queue must go on
+                self._report()
+
+    def _finish(self, token: int, rc: int, failed: int) -> None:
+        event, done, error, work = self._pending.pop(token)
+        self.give_event(event)
+        if error is None:
+            try:
+                error = self._outcome(token, rc, failed, work)
+            except Exception as e:  # the submission must still complete, with a typed error
+                error = InternalError(f"cuda: completing the submission failed: {e!r}")
+        try:
+            done(error)
+        except Exception:  # the front end's callback: report it, and keep the queue going
+            self._report()
+
+    @staticmethod
+    def _report() -> None:
+        """Reports the exception being handled as an uncaught one of the current thread."""
+        threading.excepthook(threading.ExceptHookArgs((*sys.exc_info(),
+                                                       threading.current_thread())))
+
+    def _outcome(self, token: int, rc: int, failed: int, work: Sequence[Work]) -> HalError | None:
+        """The error a completed submission ends with, or None."""
+        if rc:
+            if result_name(rc) in STICKY:
+                if self.lost is None:
+                    self.lost = self._lost_message(rc, work)
+                return DataLossError(self.lost)
+            where = (f"command {failed} of a command buffer" if failed >= 0
+                     else "work on the device")
+            return cuda_error(rc, where)
+        if self._indirect is not None:
+            return self._indirect_error(token, work)
+        return None
+
+    def _lost_message(self, rc: int, work: Sequence[Work]) -> str:
+        names = sorted({name for item in work for name in _entry_points(item.encoded.commands)})
+        ran = (f"a submission running {', '.join(repr(n) for n in names)}" if names
+               else "a submission")
+        err, text = cu.cuGetErrorString(cu.CUresult(rc))
+        detail = f" ({text.decode()})" if err == cu.CUresult.CUDA_SUCCESS and text else ""
+        return (f"cuda device {self.index} lost: {result_name(rc)}{detail} in {ran}; the CUDA "
+                "context is unusable, so every later call on this device fails; close it")
+
+    def _indirect_error(self, token: int, work: Sequence[Work]) -> HalError | None:
+        """OutOfRangeError when an indirect dispatch of the submission read counts beyond
+        the device's grid limits (and was skipped), from the updater's status record."""
+        record = self._indirect[2].record(token)
+        if record is None:
+            return None
+        dispatch, counts = record
+        for item in work:
+            graph = getattr(item.encoded, "graph", None)
+            name = graph.indirect_names.get(dispatch) if graph is not None else None
+            if name is not None:
+                return OutOfRangeError(
+                    f"dispatch_indirect of {name!r}: workgroup count {counts} read from the "
+                    f"buffer is out of range (the device allows at most "
+                    f"{self.limits.max_workgroup_count}); the dispatch was skipped")
+        return None
 
     def close(self) -> None:
-        if self.closed:
+        if self.stopping:
             return
-        # From here a garbage-collected buffer (on any thread, during the joins below) must
-        # neither wait for the stopped submit thread nor queue work behind it.
-        self.stopping = True
+        if threading.current_thread() is self._completion_thread:
+            raise FailedPreconditionError(
+                "a cuda device cannot be closed from its own completion callbacks (close "
+                "waits for the thread that runs them)")
+        # From here every entry point raises FailedPreconditionError, and nothing more is
+        # pushed to the completion queue.
+        with self._submit_lock, self._queue_lock:
+            self.stopping = True
         self.lib.ph_queue_stop(self.native_ptr)
         self.lib.ph_complete_push(self.native_ptr, _STOP)
         self._completion_thread.join()
         self.lib.ph_queue_destroy(self.native_ptr)
-        self.closed = True
         self.lib.ph_pool_destroy(self.native_ptr)
         self.bind()
         cu.cuCtxSynchronize()
+        # Release everything the device made while its context lives: deferred handles,
+        # then graphs and allocations still referenced (later use raises, see check_usable).
+        self._reap()
+        while self._graphs:
+            _, (graph, exec_) = self._graphs.popitem()
+            cu.cuGraphExecDestroy(exec_)
+            cu.cuGraphDestroy(graph)
+        for builtin in (self._transfer, self._indirect):
+            if builtin is not None:
+                cu.cuModuleUnload(builtin[0])
+        if self._indirect is not None:
+            self._indirect[2].close()
         for s in self.streams:
             cu.cuStreamDestroy(s)
         self.memory.close()
         for event in self._events:
             cu.cuEventDestroy(event)
         self._events = []
+        self.closed = True
         cu.cuDevicePrimaryCtxRelease(self.cu_device)
+        if self.lost is not None:
+            # The poisoned primary context must not be handed to the next retain as it is.
+            cu.cuDevicePrimaryCtxReset(self.cu_device)
+
+
+def _entry_points(commands: list) -> list[str]:
+    """Names of the entry points the commands dispatch, nested command buffers included."""
+    names = []
+    for cmd in commands:
+        if type(cmd) is C.Dispatch:
+            names.append(cmd.executable.entry_points[cmd.entry_point].name)
+        elif type(cmd) is C.Execute:
+            names.extend(_entry_points(cmd.commands))
+    return names

@@ -19,6 +19,10 @@ dispatch's kernel node, made *device-updatable* (CUDA 12.4).  When the graph run
 first node reads the three counts written by whatever ran before it and sets the second
 node's grid (or disables it for a zero count) with the device-side graph API; the change
 takes effect in the same launch.  No host round trip, no stall, any kernel format.
+Counts beyond the device's grid limits disable the node too, and the updater writes them
+to a status record of the submission (kernels.IndirectStatus, pinned host memory; the
+launcher stores the submission's token on the device before each launch of such a graph),
+which the completion thread reads to fail the submission with OutOfRangeError.
 The alternatives were weaker: a conditional node only chooses whether a body runs, not its
 grid; device-side graph launch needs the whole graph instantiated for device launch
 (no host-memory nodes, one more graph per dispatch, tail-launch ordering rules); a launcher
@@ -64,27 +68,32 @@ def transfer_blocks(length: int) -> int:
 class CudaGraph:
     """An instantiated graph, the nodes a binding table re-parameterizes, and what they use."""
 
-    __slots__ = ("device", "graph", "exec", "native", "native_ptr", "slot_count", "keepalive",
-                 "node_count")
+    __slots__ = ("device", "native", "native_ptr", "slot_count", "keepalive", "node_count",
+                 "indirect_names")
 
     def __init__(self, device: CudaDevice, graph: Any, exec_: Any, native: Graph,
-                 keepalive: list, node_count: int):
+                 keepalive: list, node_count: int, indirect_names: dict[int, str]):
         self.device = device
         self.slot_count = native.capacity  # binding-table entries the graph's nodes use
-        self.graph = graph
-        self.exec = exec_
         self.native = native
         self.native_ptr = ctypes.addressof(native)
         self.keepalive = keepalive
         self.node_count = node_count
+        self.indirect_names = indirect_names  # status-record dispatch number → entry point
+        # The device owns the handles: close() destroys those of graphs still alive.
+        device._graphs[id(self)] = (graph, exec_)
 
     def __del__(self) -> None:
-        try:
-            self.device.bind()
-            cu.cuGraphExecDestroy(self.exec)
-            cu.cuGraphDestroy(self.graph)
-        except Exception:
-            pass
+        # No driver call here (see CudaDevice.defer): the handles go to the completion thread.
+        handles = self.device._graphs.pop(id(self), None)
+        if handles is not None:
+            self.device.defer(destroy, *handles)
+
+
+def destroy(graph: Any, exec_: Any) -> None:
+    """Destroys a graph and its executable graph (results ignored: a failure leaks them)."""
+    cu.cuGraphExecDestroy(exec_)
+    cu.cuGraphDestroy(graph)
 
 
 def build(device: CudaDevice, commands: list) -> CudaGraph:
@@ -127,6 +136,8 @@ class GraphBuilder:
             if staging_size else None
         self.staged = bytearray()
         self.transfer: tuple[int, int] | None = None
+        self.indirect_names: dict[int, str] = {}
+        self.token_word = 0  # where launches store the submission's token (indirect only)
 
     # -- nodes ------------------------------------------------------------------------------
     def kernel(self, fn: int, grid: tuple, block: tuple, shared: int, values: list[int],
@@ -207,18 +218,24 @@ class GraphBuilder:
                                 cmd.bindings, table, cmd.constants)
             self.add(node)
             return
-        # Indirect: an updater node sets the dispatch node's grid on the device.
-        updater = self.device.indirect_kernel()
+        # Indirect: an updater node sets the dispatch node's grid on the device, or skips it
+        # and reports counts out of range (see the module docstring).
+        updater, status = self.device.indirect_kernel()
+        dispatch = self.device.next_indirect_id()
+        self.indirect_names[dispatch] = cmd.executable.entry_points[cmd.entry_point].name
         counts, _, counts_slot = self.address(cmd.indirect, table)
         first = self.kernel(updater, (1, 1, 1), (1, 1, 1), 0, [counts, 0], self.frontier)
         node = self.kernel(fn, (1, 1, 1), (bx, by, bz), shared, values, [first])
         device_node = _make_device_updatable(node)
-        params, _storage = _kernel_params(updater, (1, 1, 1), (1, 1, 1), 0,
-                                          [counts, device_node])
+        # polyhal_indirect_update(counts, node, token, records, dispatch, max x, y, z)
+        rest = [device_node, status.token_word, status.records, dispatch,
+                *self.device.limits.max_workgroup_count]
+        params, _storage = _kernel_params(updater, (1, 1, 1), (1, 1, 1), 0, [counts, *rest])
         check(cu.cuGraphKernelNodeSetParams(first, params), "cuGraphKernelNodeSetParams")
+        self.token_word = status.token_word
         if counts_slot:
             self.slots.emit(OP_INDIRECT_UPDATE, updater, int(first), (1, 1, 1), (1, 1, 1), 0,
-                            (cmd.indirect,), table, struct.pack("<Q", device_node))
+                            (cmd.indirect,), table, struct.pack("<3Q4I", *rest))
         if uses_slots:
             self.slots.emit(OP_DISPATCH, fn, int(node), (1, 1, 1), (bx, by, bz), shared,
                             cmd.bindings, table, cmd.constants, flags=FLAG_DEVICE_UPDATABLE)
@@ -260,9 +277,11 @@ class GraphBuilder:
         program, arrays = self.slots.program()
         capacity = self.slots.slot_count
         last_table = (Slot * max(1, capacity))()
-        native = Graph(int(exec_), program, ctypes.addressof(last_table), 2**64 - 1, capacity, 0)
+        native = Graph(int(exec_), program, ctypes.addressof(last_table), 2**64 - 1, capacity, 0,
+                       self.token_word)
         keepalive = [arrays, last_table, self.staging, self.keepalive, self.slots]
-        return CudaGraph(device, self.graph, exec_, native, keepalive, self.nodes)
+        return CudaGraph(device, self.graph, exec_, native, keepalive, self.nodes,
+                         self.indirect_names)
 
 
 def _kernel_params(fn: int, grid: tuple, block: tuple, shared: int,

@@ -58,6 +58,7 @@ def dlpack_capsule(alloc: CudaAllocation, offset: int, size: int, stream: Any = 
     it is made to wait for the work queued on the device so far.
     """
     dtype, shape = _typed(size, dtype, shape)
+    alloc.device.check_usable()
     if stream != -1:
         device = alloc.device
         device.drain()
@@ -123,6 +124,7 @@ def import_buffer(device: Any, array: Any, *,
         raise InvalidArgumentError("import_buffer takes a device of the cuda driver")
     interface = getattr(array, "__cuda_array_interface__", None)
     driver = device._driver
+    driver.check_usable()
     driver.bind()
     if interface is not None:
         ptr, size = _from_interface(interface)

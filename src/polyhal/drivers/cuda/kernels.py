@@ -8,7 +8,9 @@
 - ``polyhal_indirect_update``: the first node of an indirect dispatch (see graph.py).  It
   reads the three workgroup counts on the device and, through the CUDA 12.4 device-side
   graph API, sets the grid of the dispatch's kernel node, or disables the node when a
-  count is zero, in the same launch of the graph: no round trip through the host.
+  count is zero, in the same launch of the graph: no round trip through the host.  Counts
+  beyond the device's grid limits disable the node too and are written, with the number of
+  the dispatch, to the status record of the submission (:class:`IndirectStatus`).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import ctypes
 import os
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ...errors import UnavailableError
 from .api import check, cu
@@ -60,17 +64,37 @@ extern "C" __global__ void polyhal_copy(unsigned char* dst, const unsigned char*
 }
 """
 
+#: Status records: one per submission token modulo this many (submissions in flight).
+STATUS_RECORDS = 1024
+#: A record: token, dispatch number, x, y, z, three words of padding (32 bytes).
+STATUS_WORDS = 8
+
 INDIRECT_SOURCE = r"""
 // Sets the grid of the device-updatable kernel node `node` from counts[0..3), or disables
-// it when a count is zero or beyond the device's grid limits.
-extern "C" __global__ void polyhal_indirect_update(const unsigned int* counts,
-                                                   cudaGraphDeviceNode_t node) {
+// it when a count is zero or beyond the device's grid limits; counts out of range go to the
+// record of the submission whose token the launch stored at `token` (the first of them
+// wins), which the host reads once the submission completed.
+struct polyhal_indirect_record { unsigned int token, dispatch, x, y, z, pad[3]; };
+extern "C" __global__ void polyhal_indirect_update(
+    const unsigned int* counts, cudaGraphDeviceNode_t node, const unsigned int* token,
+    polyhal_indirect_record* records, unsigned int dispatch, unsigned int max_x,
+    unsigned int max_y, unsigned int max_z) {
   const unsigned int x = counts[0], y = counts[1], z = counts[2];
-  const bool run = x && y && z && x <= 0x7fffffffu && y <= 65535u && z <= 65535u;
+  const bool in_range = x <= max_x && y <= max_y && z <= max_z;
+  const bool run = x && y && z && in_range;
   set_enabled(node, run);
   if (run) set_grid(node, x, y, z);
+  if (!in_range) {
+    const unsigned int t = *token;
+    polyhal_indirect_record* r = &records[t % RECORDS];
+    if (r->token != t) {
+      r->dispatch = dispatch; r->x = x; r->y = y; r->z = z;
+      __threadfence_system();  // the host sees the counts before the token that marks them
+      r->token = t;
+    }
+  }
 }
-"""
+""".replace("RECORDS", f"{STATUS_RECORDS}u")
 
 #: The device-side graph API as the CUDA headers (and recent NVRTC) declare it.
 TOOLKIT_API = r"""
@@ -99,6 +123,38 @@ __device__ void set_grid(cudaGraphDeviceNode_t node, unsigned x, unsigned y, uns
   cudaGraphKernelNodeUpdatesApply(&u, 1);
 }
 """
+
+
+class IndirectStatus:
+    """Where indirect dispatches report counts out of range: a device word each launch of a
+    graph with indirect dispatches first sets to its submission's token (launcher.c), and
+    :data:`STATUS_RECORDS` records in pinned host memory the updater writes (through unified
+    addressing, the host address is the device address)."""
+
+    def __init__(self) -> None:
+        self.token_word = int(check(cu.cuMemAlloc(4), "cuMemAlloc"))
+        size = STATUS_RECORDS * STATUS_WORDS * 4
+        try:
+            flags = cu.CU_MEMHOSTALLOC_PORTABLE | cu.CU_MEMHOSTALLOC_DEVICEMAP
+            self.records = int(check(cu.cuMemHostAlloc(size, flags), "cuMemHostAlloc"))
+        except BaseException:
+            cu.cuMemFree(self.token_word)
+            raise
+        ctypes.memset(self.records, 0, size)  # token 0 is never a submission's
+        self.view = np.ctypeslib.as_array(
+            (ctypes.c_uint32 * (STATUS_RECORDS * STATUS_WORDS)).from_address(self.records)
+        ).reshape(STATUS_RECORDS, STATUS_WORDS)
+
+    def record(self, token: int) -> tuple[int, tuple[int, int, int]] | None:
+        """(dispatch number, counts) reported by submission ``token``, which completed."""
+        r = self.view[token % STATUS_RECORDS]
+        if int(r[0]) != token & 0xFFFFFFFF:
+            return None
+        return int(r[1]), (int(r[2]), int(r[3]), int(r[4]))
+
+    def close(self) -> None:
+        cu.cuMemFree(self.token_word)
+        cu.cuMemFreeHost(self.records)
 
 
 def load_transfer_kernels(compute_capability: tuple[int, int]) -> tuple[Any, Any, Any]:

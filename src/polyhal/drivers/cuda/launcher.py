@@ -52,7 +52,8 @@ class Program(ctypes.Structure):
 class Graph(ctypes.Structure):
     _fields_ = [("exec", ctypes.c_void_p), ("slot_nodes", Program),
                 ("last_table", ctypes.c_void_p), ("last_count", ctypes.c_uint64),
-                ("capacity", ctypes.c_uint64), ("needs_upload", ctypes.c_uint32)]
+                ("capacity", ctypes.c_uint64), ("needs_upload", ctypes.c_uint32),
+                ("token_word", ctypes.c_uint64)]
 
 
 class Device(ctypes.Structure):

@@ -88,6 +88,8 @@ typedef struct {
   uint64_t last_count;     /* UINT64_MAX: never updated */
   uint64_t capacity;
   uint32_t needs_upload;
+  CUdeviceptr token_word;  /* 0, or where each launch first stores its submission's token
+                            * (graphs with indirect dispatches: their status records) */
 } ph_graph_t;
 
 typedef struct {
@@ -204,12 +206,16 @@ static void kernel_launch(const ph_device_t* dev, const ph_program_t* prog,
       k->grid_x = transfer_blocks(blen); k->grid_y = k->grid_z = 1;
       k->block_x = PH_COPY_THREADS; k->block_y = k->block_z = 1;
       break;
-    case PH_INDIRECT_UPDATE: /* polyhal_indirect_update(counts, node) */
+    case PH_INDIRECT_UPDATE: {
+      /* polyhal_indirect_update(counts, node, token, records, dispatch, max x, y, z): the
+       * constants are three 64-bit values, then four 32-bit ones. */
+      const uint32_t* k32 = prog->constants + c->constant_index;
       resolve(&refs[0], table, &a, &alen);
       push(p, a);
-      push(p, (uint64_t)prog->constants[c->constant_index]
-                  | (uint64_t)prog->constants[c->constant_index + 1] << 32);
+      for (int j = 0; j < 6; j += 2) push(p, (uint64_t)k32[j] | (uint64_t)k32[j + 1] << 32);
+      for (int j = 6; j < 10; j++) push(p, k32[j]);
       break;
+    }
   }
   k->params = p->pointers;
 }
@@ -407,7 +413,7 @@ static void stream_execute(const ph_device_t* dev, const ph_program_t* prog,
 /* Launches a graph on stream 0, first rebuilding the parameters of its slot-dependent
  * nodes when the binding table differs from the one they were last set for. */
 static void graph_launch(const ph_device_t* dev, ph_graph_t* g, const ph_slot_t* table,
-                         uint64_t table_count, ph_result_t* result) {
+                         uint64_t table_count, uint64_t token, ph_result_t* result) {
   const ph_api_t* api = dev->api;
   const ph_program_t* prog = &g->slot_nodes;
   ph_params_t params;
@@ -436,6 +442,8 @@ static void graph_launch(const ph_device_t* dev, ph_graph_t* g, const ph_slot_t*
     rc = api->graph_upload(g->exec, dev->streams[0]);
     g->needs_upload = 0;
   }
+  if (!rc && g->token_word)
+    rc = api->memset_d32(g->token_word, (unsigned int)token, 1, dev->streams[0]);
   if (!rc) rc = api->graph_launch(g->exec, dev->streams[0]);
   result->code = rc;
 }
@@ -547,7 +555,8 @@ static void run_job(const ph_device_t* dev, const ph_job_t* job, uint64_t* faile
     if (job->kind == PH_JOB_STREAM)
       stream_execute(dev, job->target, job->table, &result);
     else if (job->kind == PH_JOB_GRAPH)
-      graph_launch(dev, (ph_graph_t*)job->target, job->table, job->table_count, &result);
+      graph_launch(dev, (ph_graph_t*)job->target, job->table, job->table_count, job->token,
+                   &result);
     if (result.code) {
       *failed_token = job->token;
       *failure = result;
