@@ -340,6 +340,27 @@ def test_dealloca_waits_for_a_parked_submission(device, negate):
     assert driver.live_allocations == baseline - 1
 
 
+def test_dealloca_waits_for_a_parked_submission_with_slots(device, negate):
+    """The same with a command buffer that also takes a slot: it is recorded only when
+    it runs, and the buffer it names directly must still be there then."""
+    driver = device._driver
+    source = device.buffer_from(struct.pack("<4i", 1, 2, 3, 4))
+    target = device.allocate_buffer(16)
+    baseline = driver.live_allocations
+    cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=1)
+    with cb:
+        cb.dispatch(negate, 0, 4, bindings=[(0, source), (1, hal.Slot(0))])
+    gate, done = device.create_semaphore(0), device.create_semaphore(0)
+    device.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)], binding_table=[target])
+    device.queue_dealloca(source)
+    gate.signal(1)
+    done.wait(1, timeout=30)
+    assert struct.unpack("<4i", target.read()) == (-1, -2, -3, -4)
+    assert driver.live_allocations == baseline
+    del cb, source
+    assert driver.live_allocations == baseline - 1
+
+
 def test_dealloca_of_a_parked_binding_table_entry_fails_that_submission(device, negate):
     """A binding table entry is only known to the driver when its submission runs: one
     deallocated before that fails the submission with a typed error, nothing crashes."""

@@ -307,9 +307,13 @@ class Recording:
 
 
 class Program:
-    """What ``encode`` returns: a fixed recording, or recordings per binding table."""
+    """What ``encode`` returns: a fixed recording, or recordings per binding table.
 
-    __slots__ = ("device", "commands", "has_slots", "fixed", "recordings", "lock")
+    A program with slots pins the buffers it names directly (its recordings are made
+    only when it runs, and a submission parked until then must find them).
+    """
+
+    __slots__ = ("device", "commands", "has_slots", "fixed", "recordings", "lock", "held")
 
     def __init__(self, device: VulkanDevice, commands: list):
         self.device = device
@@ -318,6 +322,7 @@ class Program:
         self.lock = threading.Lock()
         self.fixed = None
         self.has_slots = False
+        self.held: list = []
         if commands:
             # Recorded at once; the first slot reference met stops that: then the
             # program is recorded per binding table at submission.
@@ -325,6 +330,14 @@ class Program:
                 self.fixed = record(device, commands, _NO_TABLE)
             except _NeedsTable:
                 self.has_slots = True
+                for alloc in direct_allocations(commands, set()):
+                    device.pin(alloc)
+                    self.held.append(alloc)
+
+    def __del__(self) -> None:
+        held, self.held = self.held, []
+        for alloc in held:
+            self.device.unpin(alloc)
 
     def recording(self, table: Any) -> Recording | None:
         """The recording to submit with ``table`` (None when there is nothing to run)."""
@@ -341,6 +354,29 @@ class Program:
             if len(self.recordings) > _RECORDINGS_PER_PROGRAM:
                 self.recordings.popitem(last=False)
             return rec
+
+
+def direct_allocations(commands: list, out: set) -> set:
+    """Adds to ``out`` every allocation that ``commands`` name directly (not by slot)."""
+    for cmd in commands:
+        kind = type(cmd)
+        if kind is C.Dispatch:
+            refs: Any = (*cmd.bindings, cmd.indirect)
+        elif kind is C.Fill or kind is C.Update:
+            refs = (cmd.target,)
+        elif kind is C.Copy:
+            refs = (cmd.source, cmd.target)
+        elif kind is C.Barrier or kind is C.WaitEvents:
+            refs = [ref for _, _, ref in cmd.buffer_barriers]
+        elif kind is C.Execute:
+            direct_allocations(cmd.commands, out)
+            refs = ()
+            if cmd.binding_table is not None:
+                out.update(entry.alloc for entry in cmd.binding_table)
+        else:
+            continue
+        out.update(ref.alloc for ref in refs if ref is not None and ref.alloc is not None)
+    return out
 
 
 class _NeedsTable(Exception):
