@@ -60,7 +60,7 @@ def test_host_read_under_parked_write_raises_naming_the_submission(device, negat
         y.read()
     message = str(info.value)
     for part in ("host read of bytes [0, 16)", "pending queue_execute", "parked on 1",
-                 "command 0", "dispatch of 'negate'", "binding 1", "writes [0, 16)"):
+                 "command 0", "dispatch of 'negate'", "set 0 binding 1", "writes [0, 16)"):
         assert part in message, (part, message)
     with pytest.raises(hal.FailedPreconditionError):
         y.to_numpy("<i4")
@@ -185,8 +185,8 @@ def test_overlapping_writes_without_a_barrier_race_at_end(device, negate):
     with pytest.raises(hal.FailedPreconditionError) as info:
         cb.end()
     message = str(info.value)
-    for part in ("command 0 (dispatch of 'negate', binding 1) writes [0, 8)",
-                 "command 1 (dispatch of 'double_values', binding 1) writes [4, 12)",
+    for part in ("command 0 (dispatch of 'negate', set 0 binding 1) writes [0, 8)",
+                 "command 1 (dispatch of 'double_values', set 0 binding 1) writes [4, 12)",
                  "overlap at [4, 8)", "execution_barrier"):
         assert part in message, (part, message)
 
@@ -225,14 +225,14 @@ def test_read_only_overlaps_and_disjoint_writes_are_fine(device, negate):
 def test_read_after_write_races_and_transfers_count(device, negate):
     x, y = device.buffer_from(ints(1, 2, 3, 4)), device.buffer_from(bytes(16))
     with pytest.raises(hal.FailedPreconditionError,
-                       match=r"command 0 \(dispatch of 'negate', binding 1\) writes .* "
-                             r"command 1 \(dispatch of 'double_values', binding 0\) reads"):
+                       match=r"command 0 \(dispatch of 'negate', set 0 binding 1\) writes .* "
+                             r"command 1 \(dispatch of 'double_values', set 0 binding 0\) reads"):
         record(device, lambda cb: (
             cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
             cb.dispatch(negate, "double_values", 4, bindings=[(0, y), (1, x)])))
     with pytest.raises(hal.FailedPreconditionError,
                        match=r"command 0 \(fill_buffer, target\) writes \[0, 4\).*"
-                             r"command 1 \(dispatch of 'negate', binding 0\) reads"):
+                             r"command 1 \(dispatch of 'negate', set 0 binding 0\) reads"):
         record(device, lambda cb: (
             cb.fill_buffer(x, 0, 4, 0, 4),
             cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)])))

@@ -32,10 +32,17 @@ at ``queue_execute``, once the table resolves them.
 **Host access.**  From ``queue_execute`` (and the queue_fill/update/copy helpers) until
 the submission completes, successfully or not, its ranges are registered with the
 device's tracker: ``Buffer.read``/``to_numpy`` of a range that it writes, and
-``Buffer.write`` of a range that it reads or writes, raise FailedPreconditionError, or
-with ``wait=`` wait for those submissions.  A submission's ranges are released before
-its signal semaphores are signalled, so a host that waits on the semaphore first never
-sees a hazard.
+``Buffer.write`` of a range that it reads or writes, raise FailedPreconditionError
+naming the access and the submission (operation, parked or running, its signals, the
+command and range), or with ``wait=`` wait for those submissions.  Parked submissions
+count too (another thread may meet their waits at any moment), except, for an access
+from inside a ``queue_host_call``, those that wait (directly or through other parked
+submissions) on a semaphore that the host call signals: they cannot start before it
+returns.  A submission's ranges are released before its signal semaphores are
+signalled, so a host that waits on the semaphore first never sees a hazard.
+``unsynchronized=True`` on the host access skips the check, for a caller that wants
+whatever bytes are there (say, to show that parked work has not run yet).  Unchecked
+devices track nothing: there ``wait=`` waits for the whole device to be idle.
 """
 
 from __future__ import annotations
@@ -61,27 +68,29 @@ if TYPE_CHECKING:
 _READ_ONLY = int(DescriptorFlags.READ_ONLY)
 _SEPARATORS = (C.Barrier, C.WaitEvents)
 
-# An access is (allocation, start, end, writes, where): absolute byte range [start, end)
-# of the allocation; ``where`` is (command path, command, role) and only matters for the
-# message.  A deferred access is (Ref, writes, where): a slot the binding table resolves.
+# An access is (allocation, start, end, writes, path, command, role): the absolute byte
+# range [start, end) of the allocation, and which command (its index path) touches it in
+# which role, for the message.  A deferred access is (Ref, writes, path, command, role): a
+# slot that only the binding table resolves.
 
 
 # -- what each command touches ------------------------------------------------------------
-def _write_flags(layout: Any, cache: dict) -> tuple[bool, ...]:
-    """Per binding in ``binding_slots`` order: may the kernel write it?"""
-    flags = cache.get(id(layout))
-    if flags is None:
-        flags = cache[id(layout)] = tuple(
-            not int(b.flags) & _READ_ONLY for s in layout.set_layouts for b in s.bindings)
-    return flags
+def _binding_uses(layout: Any, cache: dict) -> tuple[tuple[bool, str], ...]:
+    """Per binding in ``binding_slots`` order: (may the kernel write it?, its name)."""
+    uses = cache.get(id(layout))
+    if uses is None:
+        uses = cache[id(layout)] = tuple(
+            (not int(b.flags) & _READ_ONLY, f"set {si} binding {b.index}")
+            for si, s in enumerate(layout.set_layouts) for b in s.bindings)
+    return uses
 
 
 def _uses(cmd: Any, kind: type, layouts: dict) -> list[tuple[C.Ref, bool, str]]:
     """(ref, writes, role) of every buffer range ``cmd`` touches."""
     if kind is C.Dispatch:
         layout = cmd.executable.entry_points[cmd.entry_point].layout
-        uses = [(ref, w, f"binding {i}") for i, (ref, w) in
-                enumerate(zip(cmd.bindings, _write_flags(layout, layouts), strict=True))]
+        uses = [(ref, w, role) for ref, (w, role) in
+                zip(cmd.bindings, _binding_uses(layout, layouts), strict=True)]
         if cmd.indirect is not None:
             uses.append((cmd.indirect, False, "workgroups buffer"))
         return uses
@@ -95,8 +104,7 @@ def _uses(cmd: Any, kind: type, layouts: dict) -> list[tuple[C.Ref, bool, str]]:
     return []
 
 
-def _describe(where: tuple) -> str:
-    path, cmd, role = where
+def _describe(path: tuple, cmd: Any, role: str) -> str:
     index = ".".join(str(i) for i in path)
     kind = type(cmd)
     if kind is C.Dispatch:
@@ -132,6 +140,8 @@ class _Intervals:
     def add(self, start: int, end: int) -> None:
         starts, ends = self.starts, self.ends
         lo, hi = bisect_left(ends, start), bisect_right(starts, end)
+        if hi - lo == 1 and starts[lo] <= start and end <= ends[lo]:
+            return  # already covered (a range many commands read)
         if lo < hi:
             start, end = min(start, starts[lo]), max(end, ends[hi - 1])
         starts[lo:hi] = [start]
@@ -146,23 +156,24 @@ class _Group:
     def __init__(self) -> None:
         self.allocs: dict[Any, tuple[_Intervals, _Intervals, list]] = {}
 
-    def check(self, access: tuple) -> None:
-        alloc, start, end, writes, where = access
-        state = self.allocs.get(alloc)
-        if state is None:
-            return
-        written, read, log = state
-        if written.overlaps(start, end) or (writes and read.overlaps(start, end)):
-            other = next(a for a in log if a[1] < end and start < a[2] and (a[3] or writes))
-            raise FailedPreconditionError(_race_message(other, access))
-
-    def add(self, access: tuple) -> None:
-        alloc, start, end, writes, _ = access
-        state = self.allocs.get(alloc)
-        if state is None:
-            state = self.allocs[alloc] = (_Intervals(), _Intervals(), [])
-        (state[0] if writes else state[1]).add(start, end)
-        state[2].append(access)
+    def add_command(self, accesses: list) -> None:
+        """Checks one command's accesses against the group, then adds them (a command
+        never races itself)."""
+        allocs = self.allocs
+        for access in accesses:
+            state = allocs.get(access[0])
+            if state is not None:
+                start, end, writes = access[1], access[2], access[3]
+                if state[0].overlaps(start, end) or (writes and state[1].overlaps(start, end)):
+                    other = next(a for a in state[2]
+                                 if a[1] < end and start < a[2] and (a[3] or writes))
+                    raise FailedPreconditionError(_race_message(other, access))
+        for access in accesses:
+            state = allocs.get(access[0])
+            if state is None:
+                state = allocs[access[0]] = (_Intervals(), _Intervals(), [])
+            state[0 if access[3] else 1].add(access[1], access[2])
+            state[2].append(access)
 
 
 def _race_message(first: tuple, second: tuple) -> str:
@@ -170,7 +181,7 @@ def _race_message(first: tuple, second: tuple) -> str:
     start, end = max(first[1], second[1]), min(first[2], second[2])
 
     def side(a: tuple) -> str:
-        return f"{_describe(a[4])} {'writes' if a[3] else 'reads'} [{a[1]}, {a[2]})"
+        return f"{_describe(*a[4:])} {'writes' if a[3] else 'reads'} [{a[1]}, {a[2]})"
 
     return (f"race in a command buffer: {side(first)} and {side(second)} of "
             f"{_alloc_name(alloc)} overlap at [{start}, {end}) with no execution_barrier "
@@ -178,83 +189,112 @@ def _race_message(first: tuple, second: tuple) -> str:
             "barrier between them")
 
 
-def check_group(accesses: list) -> None:
-    """Raises FailedPreconditionError if two commands of one group race."""
-    group = _Group()
-    pending: list = []  # the current command's accesses: a command never races itself
-    path = None
-    for access in accesses:
-        if access[4][0] != path:
-            for a in pending:
-                group.add(a)
-            pending.clear()
-            path = access[4][0]
-        group.check(access)
-        pending.append(access)
+def _accesses(path: tuple, cmd: Any, direct: list) -> list:
+    return [(alloc, start, end, writes, path, cmd, role)
+            for alloc, start, end, writes, role in direct]
 
 
 class _Walk:
-    """One pass over a command list: its groups, resolved where the table is known."""
+    """One pass over a command list at end(): checks each group's direct ranges as it goes
+    and keeps what submit needs.
 
-    __slots__ = ("groups", "layouts", "uses")
+    A group is kept as one entry per command, (path, command, direct ranges, deferred
+    slots), and flattened into a :class:`_Group` only once a second command joins it, so
+    a command between two barriers costs little.
+    """
+
+    __slots__ = ("layouts", "seen", "entries", "direct", "group", "slot_groups", "ranges",
+                 "deferred")
 
     def __init__(self) -> None:
-        self.groups: list[tuple[list, list]] = [([], [])]  # (resolved, deferred) accesses
         self.layouts: dict = {}
-        self.uses: dict[int, list] = {}  # by id(command): the front end repeats objects
+        # (id(command), id(table)) → (direct [(alloc, start, end, writes, role)], deferred
+        # [(ref, writes, role)]): the front end repeats one object for a repeated dispatch.
+        self.seen: dict[tuple[int, int], tuple[list, list]] = {}
+        self.entries: list[tuple] = []  # the current group's commands
+        self.direct = False  # whether one of them has a direct range
+        self.group: _Group | None = None
+        self.slot_groups: list[list[tuple]] = []  # groups with slots, checked at submit
+        self.ranges: dict[tuple, tuple] = {}  # (alloc, start, end, writes) → first toucher
+        self.deferred: list[tuple] = []  # every deferred access
 
     def walk(self, commands: list, table: Any, path: tuple) -> None:
         for i, cmd in enumerate(commands):
             kind = type(cmd)
             if kind in _SEPARATORS:
-                if self.groups[-1][0] or self.groups[-1][1]:
-                    self.groups.append(([], []))
+                self.end_group()
             elif kind is C.Execute:
                 inner = cmd.binding_table if cmd.binding_table is not None else table
                 self.walk(cmd.commands, inner, (*path, i))
             else:
-                uses = self.uses.get(id(cmd))
-                if uses is None:
-                    uses = self.uses[id(cmd)] = _uses(cmd, kind, self.layouts)
-                resolved, deferred = self.groups[-1]
-                cmd_path = (*path, i)
-                for ref, writes, role in uses:
-                    where = (cmd_path, cmd, role)
-                    if ref.alloc is None and table is None:
-                        deferred.append((ref, writes, where))
-                        continue
-                    alloc, start, length = ref.resolve(table)
-                    if length:
-                        resolved.append((alloc, start, start + length, writes, where))
+                self.command((*path, i), cmd, kind, table)
+
+    def command(self, path: tuple, cmd: Any, kind: type, table: Any) -> None:
+        key = (id(cmd), id(table))
+        known = self.seen.get(key)
+        if known is None:
+            direct, deferred = [], []
+            for ref, writes, role in _uses(cmd, kind, self.layouts):
+                if ref.alloc is None and table is None:
+                    deferred.append((ref, writes, role))
+                    continue
+                alloc, start, length = ref.resolve(table)
+                if length:
+                    direct.append((alloc, start, start + length, writes, role))
+            known = self.seen[key] = (direct, deferred)
+            for alloc, start, end, writes, role in direct:
+                self.ranges.setdefault((alloc, start, end, writes), (path, cmd, role))
+        direct, deferred = known
+        if not direct and not deferred:
+            return
+        if deferred:
+            self.deferred += [(ref, writes, path, cmd, role) for ref, writes, role in deferred]
+        entries = self.entries
+        if direct:
+            group = self.group
+            if group is None and self.direct:
+                group = self.group = _Group()
+                for e in entries:
+                    group.add_command(_accesses(*e[:3]))
+            if group is not None:
+                group.add_command(_accesses(path, cmd, direct))
+            self.direct = True
+        entries.append((path, cmd, direct, deferred))
+
+    def end_group(self) -> None:
+        if any(e[3] for e in self.entries):
+            self.slot_groups.append(self.entries)
+        self.entries = []
+        self.direct = False
+        self.group = None
 
 
-def _resolve(deferred: list, table: Any) -> list:
-    out = []
-    for ref, writes, where in deferred:
-        alloc, start, length = ref.resolve(table)
-        if length:
-            out.append((alloc, start, start + length, writes, where))
-    return out
+def check_slot_group(entries: list, table: Any) -> None:
+    """Raises FailedPreconditionError if two commands of a group race once ``table``
+    resolves its slots."""
+    group = _Group()
+    for path, cmd, direct, deferred in entries:
+        accesses = _accesses(path, cmd, direct)
+        for ref, writes, role in deferred:
+            alloc, start, length = ref.resolve(table)
+            if length:
+                accesses.append((alloc, start, start + length, writes, path, cmd, role))
+        group.add_command(accesses)
 
 
 class _Plan:
-    """What end() leaves for submit: groups that need the binding table, and the ranges
-    the command buffer touches (direct ones resolved, slots deferred)."""
+    """What end() leaves for submit: the groups that need the binding table, and the ranges
+    the command buffer touches (direct ones by allocation, slots deferred)."""
 
     __slots__ = ("slot_groups", "ranges", "deferred")
 
     def __init__(self, walk: _Walk):
-        # Each group's accesses in command order, so the race message names the earlier
-        # command first.
-        self.slot_groups = [(resolved, deferred) for resolved, deferred in walk.groups
-                            if deferred]
-        ranges: dict[Any, dict[tuple, tuple]] = {}
-        for resolved, _ in walk.groups:
-            for alloc, start, end, writes, where in resolved:
-                ranges.setdefault(alloc, {}).setdefault((start, end, writes), where)
-        self.ranges = {alloc: [(*key, where) for key, where in entries.items()]
-                       for alloc, entries in ranges.items()}
-        self.deferred = [d for _, deferred in walk.groups for d in deferred]
+        self.slot_groups = walk.slot_groups
+        ranges: dict[Any, list] = {}
+        for (alloc, start, end, writes), where in walk.ranges.items():
+            ranges.setdefault(alloc, []).append((start, end, writes, *where))
+        self.ranges = ranges
+        self.deferred = walk.deferred
 
 
 _plans: weakref.WeakKeyDictionary[CommandBuffer, _Plan] = weakref.WeakKeyDictionary()
@@ -265,9 +305,7 @@ def check_recording(cb: CommandBuffer) -> None:
     race; keeps what the submit-time checks need."""
     walk = _Walk()
     walk.walk(cb.commands, None, ())
-    for resolved, _ in walk.groups:
-        if len(resolved) > 1:
-            check_group(resolved)
+    walk.end_group()
     _plans[cb] = _Plan(walk)
 
 
@@ -279,10 +317,6 @@ def _plan(cb: CommandBuffer) -> _Plan:
     return plan
 
 
-def _ordered(accesses: list) -> list:
-    return sorted(accesses, key=lambda a: a[4][0])
-
-
 # -- submissions and the host ---------------------------------------------------------------
 class Footprint:
     """A checked submission's ``keep``: what it keeps alive plus the ranges it touches.
@@ -292,7 +326,7 @@ class Footprint:
     completes.
     """
 
-    __slots__ = ("keep", "operation", "ranges", "submission")
+    __slots__ = ("keep", "operation", "ranges", "submission", "tracker")
 
     def __init__(self, cbs: list, table: Any, keep: Any):
         self.keep = keep
@@ -301,17 +335,19 @@ class Footprint:
         ranges: dict[Any, list] = {}
         for cb in cbs:
             plan = _plan(cb)
-            for resolved, deferred in plan.slot_groups:
-                check_group(_ordered(resolved + _resolve(deferred, table)))
-            extra = _resolve(plan.deferred, table) if plan.deferred else ()
-            if len(cbs) == 1 and not extra:
+            for entries in plan.slot_groups:
+                check_slot_group(entries, table)
+            if len(cbs) == 1 and not plan.deferred:
                 ranges = plan.ranges  # shared, never modified
                 break
             for alloc, entries in plan.ranges.items():
                 ranges.setdefault(alloc, []).extend(entries)
-            for alloc, start, end, writes, where in extra:
-                ranges.setdefault(alloc, []).append((start, end, writes, where))
+            for ref, writes, *where in plan.deferred:
+                alloc, start, length = ref.resolve(table)
+                if length:
+                    ranges.setdefault(alloc, []).append((start, start + length, writes, *where))
         self.ranges = ranges
+        self.tracker = _tracker(cbs[0].device) if ranges else None
 
     def describe(self) -> str:
         sub = self.submission
@@ -336,12 +372,14 @@ def _operation() -> str:
 
 
 class _Tracker:
-    """A device's pending ranges: allocation → {footprint: [(start, end, writes, where)]}."""
+    """A device's pending ranges: allocation → {footprint: [(start, end, writes, path,
+    command, role)]}."""
 
-    __slots__ = ("cond", "pending", "waiters")
+    __slots__ = ("lock", "cond", "pending", "waiters")
 
     def __init__(self) -> None:
-        self.cond = threading.Condition(threading.Lock())
+        self.lock = threading.Lock()  # taken directly on the submit path: cheaper than cond
+        self.cond = threading.Condition(self.lock)
         self.pending: dict[Any, dict[Footprint, list]] = {}
         self.waiters = 0
 
@@ -350,11 +388,50 @@ class _Tracker:
         subs = self.pending.get(alloc)
         if not subs:
             return None
+        behind = None
         for fp, entries in subs.items():
             for entry in entries:
                 if entry[0] < end and start < entry[1] and (writes or entry[2]):
-                    return fp, entry
+                    if behind is None:
+                        behind = _behind_this_host_call(fp)
+                    if fp.submission not in behind:
+                        return fp, entry
+                    break
         return None
+
+
+def _behind_this_host_call(fp: Footprint) -> set:
+    """The parked submissions that cannot start before the queue_host_call running on this
+    thread completes (an access from inside it cannot race them): those waiting, directly
+    or through other parked submissions, on a value of a semaphore that it signals."""
+    sub = fp.submission
+    if sub is None:
+        return set()
+    device = sub.device
+    host_call = _running_submission(device)
+    if host_call is None:
+        return set()
+    with device._lock:
+        parked = [s for s in device._inflight if s.pending]
+    blocked = {sem for sem, _ in host_call.signals}
+    behind: set = set()
+    grew = True
+    while grew:
+        grew = False
+        for s in parked:
+            # A timepoint handle is [value, callback]; a met one is no longer a blocker.
+            if s not in behind and any(sem in blocked and not sem.reached(handle[0])
+                                       for sem, handle in list(s.handles)):
+                behind.add(s)
+                blocked.update(sem for sem, _ in s.signals)
+                grew = True
+    return behind
+
+
+def _running_submission(device: Device) -> _Submission | None:
+    """The submission of ``device`` whose action runs on this thread (a queue_host_call's
+    function), as the queue records it."""
+    return getattr(device._tls, "running", None)
 
 
 _trackers: weakref.WeakKeyDictionary[Device, _Tracker] = weakref.WeakKeyDictionary()
@@ -374,17 +451,18 @@ def _tracker(device: Device) -> _Tracker:
 def track(sub: _Submission) -> None:
     """Registers a queued submission's ranges (a no-op for other queue operations)."""
     fp = sub.keep
-    if type(fp) is not Footprint or not fp.ranges:
+    if type(fp) is not Footprint or fp.tracker is None:
         return
     fp.submission = sub
-    tracker = _tracker(sub.device)
-    with tracker.cond:
+    tracker = fp.tracker
+    with tracker.lock:
         pending = tracker.pending
         for alloc, entries in fp.ranges.items():
             subs = pending.get(alloc)
             if subs is None:
-                subs = pending[alloc] = {}
-            subs[fp] = entries
+                pending[alloc] = {fp: entries}
+            else:
+                subs[fp] = entries
 
 
 def untrack(sub: _Submission) -> None:
@@ -392,8 +470,8 @@ def untrack(sub: _Submission) -> None:
     fp = sub.keep
     if type(fp) is not Footprint or fp.submission is None:
         return
-    tracker = _tracker(sub.device)
-    with tracker.cond:
+    tracker = fp.tracker
+    with tracker.lock:
         pending = tracker.pending
         for alloc in fp.ranges:
             subs = pending.get(alloc)
@@ -461,10 +539,10 @@ def host_access(buffer: Buffer, offset: int, length: int, writes: bool, wait: An
 
 def _host_message(buffer: Buffer, offset: int, length: int, writes: bool,
                   found: tuple) -> str:
-    fp, (start, end, pending_writes, where) = found
+    fp, (start, end, pending_writes, *where) = found
     access = "write" if writes else "read"
     absolute = buffer.offset + offset
     return (f"host {access} of bytes [{offset}, {offset + length}) of a buffer "
             f"([{absolute}, {absolute + length}) of {_alloc_name(buffer.alloc)}) while "
             f"{fp.describe()} {'writes' if pending_writes else 'reads'} [{start}, {end}) "
-            f"there: {_describe(where)}")
+            f"there: {_describe(*where)}")
