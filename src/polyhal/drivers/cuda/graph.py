@@ -224,12 +224,13 @@ class GraphBuilder:
         dispatch = self.device.next_indirect_id()
         self.indirect_names[dispatch] = cmd.executable.entry_points[cmd.entry_point].name
         counts, _, counts_slot = self.address(cmd.indirect, table)
-        first = self.kernel(updater, (1, 1, 1), (1, 1, 1), 0, [counts, 0], self.frontier)
-        node = self.kernel(fn, (1, 1, 1), (bx, by, bz), shared, values, [first])
-        device_node = _make_device_updatable(node)
-        # polyhal_indirect_update(counts, node, token, records, dispatch, max x, y, z)
-        rest = [device_node, status.token_word, status.records, dispatch,
+        # polyhal_indirect_update(counts, node, token, records, dispatch, max x, y, z); the
+        # node's device handle exists once the node does, so it is set afterwards.
+        rest = [0, status.token_word, status.records, dispatch,
                 *self.device.limits.max_workgroup_count]
+        first = self.kernel(updater, (1, 1, 1), (1, 1, 1), 0, [counts, *rest], self.frontier)
+        node = self.kernel(fn, (1, 1, 1), (bx, by, bz), shared, values, [first])
+        rest[0] = _make_device_updatable(node)
         params, _storage = _kernel_params(updater, (1, 1, 1), (1, 1, 1), 0, [counts, *rest])
         check(cu.cuGraphKernelNodeSetParams(first, params), "cuGraphKernelNodeSetParams")
         self.token_word = status.token_word
