@@ -534,3 +534,19 @@ def test_driver_methods_after_close_raise_failed_precondition():
     driver.close()  # twice is harmless
     with pytest.raises(hal.FailedPreconditionError):
         device.queue_fill(buffer, 0, 16, 1)
+
+
+@pytest.mark.parametrize("options", [{"push_descriptors": 5}, {"synchronization2": "maybe"},
+                                     {"validation": "bogus"}, {"validation": object()}])
+def test_bad_device_options_are_refused(options):
+    with pytest.raises(hal.InvalidArgumentError, match="True, False or None"):
+        hal.create_device("vulkan", **options)
+
+
+def test_bad_environment_flags_are_refused(monkeypatch):
+    monkeypatch.setenv("POLYHAL_VULKAN_PUSH_DESCRIPTORS", "maybe")
+    with pytest.raises(hal.InvalidArgumentError, match="POLYHAL_VULKAN_PUSH_DESCRIPTORS"):
+        hal.create_device("vulkan")
+    monkeypatch.setenv("POLYHAL_VULKAN_PUSH_DESCRIPTORS", "off")
+    with hal.create_device("vulkan") as device:
+        assert device.info["push_descriptors"] is False

@@ -99,12 +99,19 @@ _FEATURES_12 = ("shaderInt8", "shaderFloat16", "storageBuffer8BitAccess",
                 "timelineSemaphore")
 
 
-def _flag(value: Any, default: bool | None) -> bool | None:
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
+
+
+def _flag(value: Any, default: bool, what: str) -> bool:
+    """An on/off option: None (``default``), a bool, or one of the strings an environment
+    variable may hold; InvalidArgumentError for anything else."""
     if value is None:
         return default
-    if isinstance(value, str):
-        return value.lower() not in ("", "0", "false", "no", "off")
-    return bool(value)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in _TRUE + _FALSE:
+        return value.lower() in _TRUE
+    raise InvalidArgumentError(f"{what} is True, False or None, got {value!r}")
 
 
 class VulkanDevice(DriverDevice):
@@ -123,18 +130,32 @@ class VulkanDevice(DriverDevice):
         self.memory_lock = threading.RLock()
         self.serial = dispatch_type == "serial"
         self.validation_messages: list[str] = []
+        # Every option is checked before anything is created.
+        env = os.environ.get
+        push_descriptors = _flag(push_descriptors, _flag(
+            env("POLYHAL_VULKAN_PUSH_DESCRIPTORS"), True, "$POLYHAL_VULKAN_PUSH_DESCRIPTORS"),
+            "push_descriptors")
+        synchronization2 = _flag(synchronization2, _flag(
+            env("POLYHAL_VULKAN_SYNCHRONIZATION2"), True, "$POLYHAL_VULKAN_SYNCHRONIZATION2"),
+            "synchronization2")
+        what = "validation"
         if validation is None:
-            validation = os.environ.get("POLYHAL_VULKAN_VALIDATION")
-        sync_validation = str(validation).lower() == "sync"
-        validation = bool(_flag(validation, False))
+            what = "$POLYHAL_VULKAN_VALIDATION"
+            validation = os.environ.get(what[1:])
+        sync_validation = isinstance(validation, str) and validation.lower() == "sync"
+        validation = sync_validation or _flag(validation, False, f'{what} (or "sync")')
         self.instance = create_instance(validation, sync_validation)
-        self._messenger = self._create_messenger() if validation else None
         devices, _ = physical_devices(self.instance)
         if not 0 <= index < len(devices):
             raise NotFoundError(f"no Vulkan device {index}; there are {len(devices)}")
         self.physical = physical = devices[index]
         self.queue_family = physical.queue_family
-        self._create_device(push_descriptors, synchronization2)
+        self._messenger = self._create_messenger() if validation else None
+        try:
+            self._create_device(push_descriptors, synchronization2)
+        except BaseException:
+            self._destroy_messenger()
+            raise
         self.fn = DeviceFunctions(self.handle, _FUNCTIONS | {
             "push_descriptor_set": ("vkCmdPushDescriptorSetKHR",) if self.push_descriptors
             else (),
@@ -206,8 +227,7 @@ class VulkanDevice(DriverDevice):
               "vkCreateDebugUtilsMessengerEXT")
         return out[0]
 
-    def _create_device(self, push_descriptors: bool | None,
-                       synchronization2: bool | None) -> None:
+    def _create_device(self, push_descriptors: bool, synchronization2: bool) -> None:
         physical = self.physical
         exts = physical.extensions
         api_1_3 = physical.api_version >= API_1_3
@@ -231,11 +251,8 @@ class VulkanDevice(DriverDevice):
         lib.vkGetPhysicalDeviceFeatures2(physical.handle, f2)
         has_sync2 = bool(f13.synchronization2 if api_1_3 else sync2_khr.synchronization2)
 
-        env = os.environ.get
-        self.synchronization2 = bool(_flag(synchronization2, _flag(
-            env("POLYHAL_VULKAN_SYNCHRONIZATION2"), True))) and has_sync2
-        self.push_descriptors = bool(_flag(push_descriptors, _flag(
-            env("POLYHAL_VULKAN_PUSH_DESCRIPTORS"), True))) and "VK_KHR_push_descriptor" in exts
+        self.synchronization2 = synchronization2 and has_sync2
+        self.push_descriptors = push_descriptors and "VK_KHR_push_descriptor" in exts
         extensions = []
         if self.push_descriptors:
             extensions.append("VK_KHR_push_descriptor")
@@ -613,6 +630,10 @@ class VulkanDevice(DriverDevice):
         with self.memory_lock:  # an allocation collected now must not free on a dead device
             lib.vkDestroyDevice(self.handle, ffi.NULL)
             self.handle = None
+        self._destroy_messenger()
+
+    def _destroy_messenger(self) -> None:
         if self._messenger is not None:
             destroy = self.instance.proc("vkDestroyDebugUtilsMessengerEXT")
             destroy(self.instance.handle, self._messenger, ffi.NULL)
+            self._messenger = None
