@@ -550,3 +550,28 @@ def test_bad_environment_flags_are_refused(monkeypatch):
     monkeypatch.setenv("POLYHAL_VULKAN_PUSH_DESCRIPTORS", "off")
     with hal.create_device("vulkan") as device:
         assert device.info["push_descriptors"] is False
+
+
+def test_the_encoder_refuses_ranges_outside_an_allocation(device):
+    """Defence in depth under the front end's checks: a command whose range leaves its
+    allocation never reaches Vulkan (issue 11: a slot copy of WHOLE_BUFFER from 4096
+    bytes into 3 wrote past the target)."""
+    from polyhal import commands as C
+
+    driver = device._driver
+    big, small = device.allocate_buffer(4096), device.allocate_buffer(3)
+    for commands in (
+            [C.Copy(C.Ref(big.alloc, 0, 0, 4096), C.Ref(small.alloc, 0, 0, 4096))],
+            [C.Fill(C.Ref(small.alloc, 0, 2, 4), 1, 1)],
+            [C.Update(b"abcd", C.Ref(small.alloc, 0, 0, 4))]):
+        with pytest.raises(hal.OutOfRangeError, match="outside an allocation of 3 bytes"):
+            driver.encode(commands)
+    cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
+    with cb:
+        cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, hal.WHOLE_BUFFER)
+    small.write(b"xyz")
+    with pytest.raises(hal.HalError):  # at submit (front end) or as a failed submission
+        done = device.create_semaphore(0)
+        device.queue_execute(cb, signal=[(done, 1)], binding_table=[big, small])
+        done.wait(1, timeout=30)
+    assert small.read() == b"xyz"

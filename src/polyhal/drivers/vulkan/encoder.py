@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import vulkan as vk
 
 from ... import commands as C
+from ...errors import OutOfRangeError
 from ...types import AccessScope, ExecutionStage, MemoryType
 from .buffer import VulkanAllocation
 from .executable import EntryPipeline
@@ -553,6 +554,9 @@ class _Recorder:
                     offset, length = ref.offset, ref.length
                 if alloc not in held:
                     self.rec.hold(alloc)
+                if offset + length > alloc.size or offset < 0 or length < 0:
+                    raise OutOfRangeError(f"binding [{offset}, {offset + length}) is outside "
+                                          f"an allocation of {alloc.size} bytes")
                 if offset & self.align_mask:
                     misaligned = True
                 key += (alloc.serial, offset, length)
@@ -615,7 +619,7 @@ class _Recorder:
         Leaves the check's pipeline and descriptors bound, so the recorder forgets what
         it knew to be bound.
         """
-        alloc, offset, _ = self.resolve(ref, table)
+        alloc, offset, _ = self.resolve(ref, table, 12)
         if offset & 3:  # the check reads whole words
             scratch = self.scratch(12)
             self.device.full_barrier.record(self.fn, self.cb)
@@ -644,11 +648,20 @@ class _Recorder:
         self.forget()
         return args.buffer, 4 * args_word
 
-    def resolve(self, ref: C.Ref, table: Any) -> tuple[VulkanAllocation, int, int]:
-        """``ref.resolve(table)``, pinning the allocation for the recording."""
-        alloc, offset, length = ref.resolve(table)
+    def resolve(self, ref: C.Ref, table: Any, length: int | None = None,
+                ) -> tuple[VulkanAllocation, int, int]:
+        """``ref.resolve(table)`` (with ``length`` instead of the ref's, when given),
+        pinning the allocation for the recording and checking that the range is inside
+        it: the front end checks every range first, and this keeps a range it missed
+        from reaching Vulkan, where it would touch other memory."""
+        alloc, offset, ref_length = ref.resolve(table)
+        if length is None:
+            length = ref_length
         if alloc not in self.rec.held:
             self.rec.hold(alloc)
+        if offset < 0 or length < 0 or offset + length > alloc.size:
+            raise OutOfRangeError(f"bytes [{offset}, {offset + length}) are outside an "
+                                  f"allocation of {alloc.size} bytes")
         return alloc, offset, length
 
     def dispatch_shadowed(self, entry: EntryPipeline, cmd: C.Dispatch, table: Any,
@@ -753,7 +766,7 @@ class _Recorder:
 
     def copy(self, cmd: C.Copy, table: Any) -> None:
         src, src_offset, length = self.resolve(cmd.source, table)
-        dst, dst_offset, _ = self.resolve(cmd.target, table)
+        dst, dst_offset, _ = self.resolve(cmd.target, table, length)
         if length:
             self.copy_raw(src, src_offset, dst, dst_offset, length)
         if self.serial:
