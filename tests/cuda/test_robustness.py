@@ -55,7 +55,9 @@ def test_graphs_and_buffers_outliving_their_device_are_released_without_blocking
             cb = d.create_command_buffer(mode)
             with cb:
                 cb.fill_buffer(b, 0, 64, 1)
+                cb.execution_barrier()
                 cb.update_buffer(b"abcd", 0, b, 0, 4)
+                cb.execution_barrier()
                 cb.copy_buffer(b, 0, h, 0, 64)
             keep += [b, h, cb]
         # Cycles: collected only by the garbage collector, at some later allocation.
@@ -136,6 +138,9 @@ exe = d.create_executable(hal.ExecutableSource(
     [hal.EntryPoint("wild", LAYOUT, (32, 1, 1)), hal.EntryPoint("add_one", ONE, (32, 1, 1))],
     {"cuda": SOURCE}))
 target = d.allocate_buffer(128)
+later = d.create_command_buffer(hal.CommandBufferMode.DEFAULT)  # recorded before the fault
+with later:
+    later.dispatch(exe, "add_one", 1, bindings=[(0, target)])
 cb = d.create_command_buffer()
 with cb:
     cb.dispatch(exe, "wild", 1, constants=[0x10, 0], bindings=[(0, target)])
@@ -146,7 +151,7 @@ out["allocate"] = outcome(lambda: d.allocate_buffer(16))
 out["read"] = outcome(lambda: target.read())
 again = d.create_semaphore(0)
 def submit_again():
-    d.queue_execute(cb, signal=[(again, 1)])
+    d.queue_execute(later, signal=[(again, 1)])
     again.wait(1, timeout=60)
 out["submit"] = outcome(submit_again)
 out["close"] = outcome(d.close)
