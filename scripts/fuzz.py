@@ -588,8 +588,8 @@ class _Child:
                            hal.CommandBufferMode.ONE_SHOT
                            | hal.CommandBufferMode.ALLOW_INLINE_EXECUTION,
                            hal.CommandBufferMode.UNVALIDATED])
-        categories = rng.choice([hal.CommandCategory.ANY, hal.CommandCategory.TRANSFER,
-                                 hal.CommandCategory.DISPATCH])
+        categories = rng.choice([hal.CommandCategory.ANY, hal.CommandCategory.ANY,
+                                 hal.CommandCategory.TRANSFER, hal.CommandCategory.DISPATCH])
         cb = self.dev.create_command_buffer(mode, categories, rng.choice([0, 0, 1, 2, 4]))
         state = rng.random()
         if state < 0.75:
@@ -638,7 +638,7 @@ class _Child:
         op(self)
 
     # -- argument generators -----------------------------------------------------------------
-    def num(self, kind: str, valid: Sequence[int] = (), p_valid: float = 0.6) -> Arg:
+    def num(self, kind: str, valid: Sequence[int] = (), p_valid: float = 0.75) -> Arg:
         if valid and self.rng.random() < p_valid:
             v = self.rng.choice(list(valid))
             return Arg(repr(v), v, int_badness(kind, v))
@@ -766,7 +766,7 @@ class _Child:
     # -- operations: the device ----------------------------------------------------------------
     def _dev(self) -> tuple[str, Any, bool]:
         r = self.rng.random()
-        if r < 0.88:
+        if r < 0.93:
             return "dev", self.dev, False
         return "closed_dev", self.closed_dev, True
 
@@ -1243,10 +1243,16 @@ class _Child:
     def _cb(self) -> tuple[str, Any, bool]:
         """A command buffer to record into; the third item is whether it is invalid for
         recording whatever the arguments are (closed device)."""
-        if self.rng.random() < 0.06:
+        if self.rng.random() < 0.05:
             label, cb = self.rng.choice([o for o in self.closed_objs if ".cb" in o[0]])
             return label, cb, True
-        label, cb = self.rng.choice(self.cbs)
+        # Mostly one that records (the internal state, read for depth only), so that the
+        # arguments are what gets checked.
+        recording = [c for c in self.cbs if c[1]._state == 1]
+        if recording and self.rng.random() < 0.8:
+            label, cb = self.rng.choice(recording)
+        else:
+            label, cb = self.rng.choice(self.cbs)
         return label, cb, False
 
     def _strict(self, cb: Any) -> bool:
