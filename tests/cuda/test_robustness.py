@@ -13,11 +13,13 @@ import struct
 import subprocess
 import sys
 import textwrap
+import threading
 
 import pytest
 
 import polyhal as hal
 from polyhal import drivers
+from polyhal.drivers.base import Work
 from polyhal.types import MemoryType
 
 COUNT, REASON = drivers.probe("cuda")
@@ -239,3 +241,25 @@ def test_indirect_counts_beyond_the_grid_limits_fail_the_submission(device, mode
         got = out.to_numpy("uint32").tolist()
         assert got[3] == runs, (grid, got)  # the refused dispatches did not run
     assert got[:3] == [3, 2, 1]
+
+
+def test_a_failing_completion_callback_is_reported_and_the_queue_goes_on(device, monkeypatch):
+    """Issue 11: the completion thread swallowed exceptions with `except Exception: pass`;
+    now they reach threading.excepthook, and later submissions still complete."""
+    seen = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: seen.append(args.exc_value))
+    buf = device.allocate_buffer(16)
+    cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+    with cb:
+        cb.fill_buffer(buf, 0, 16, 7)
+    driver = device._driver
+
+    def failing(error):
+        raise RuntimeError("callback failed")
+
+    finished, results = threading.Event(), []
+    driver.execute([Work(cb.encoded)], failing)
+    driver.execute([Work(cb.encoded)], lambda error: (results.append(error), finished.set()))
+    assert finished.wait(30) and results == [None]
+    assert [str(e) for e in seen] == ["callback failed"]
+    assert buf.read() == bytes([7]) * 16

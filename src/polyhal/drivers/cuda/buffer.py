@@ -12,6 +12,10 @@ it: the host bytes are staged by the driver, so the call returns once the copy i
 The first host access to a new pool allocation waits for the queue to reach the
 allocation (an event recorded when it was made); kernels are ordered after it by the
 stream itself.
+
+An allocation nothing references any more is freed on the device's completion thread
+(:meth:`Memory.discard`, through ``CudaDevice.defer``), never by its destructor; ``close``
+frees whatever is still live, and the pool.
 """
 
 from __future__ import annotations

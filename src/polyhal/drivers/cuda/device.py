@@ -393,19 +393,19 @@ class CudaDevice(DriverDevice):
     def _indirect_error(self, token: int, work: Sequence[Work]) -> HalError | None:
         """OutOfRangeError when an indirect dispatch of the submission read counts beyond
         the device's grid limits (and was skipped), from the updater's status record."""
-        record = self._indirect[2].record(token)
-        if record is None:
-            return None
-        dispatch, counts = record
+        names: dict[int, str] = {}
         for item in work:
             graph = getattr(item.encoded, "graph", None)
-            name = graph.indirect_names.get(dispatch) if graph is not None else None
-            if name is not None:
-                return OutOfRangeError(
-                    f"dispatch_indirect of {name!r}: workgroup count {counts} read from the "
-                    f"buffer is out of range (the device allows at most "
-                    f"{self.limits.max_workgroup_count}); the dispatch was skipped")
-        return None
+            if graph is not None:
+                names.update(graph.indirect_names)
+        record = self._indirect[2].record(token) if names else None
+        if record is None or record[0] not in names:
+            return None
+        dispatch, counts = record
+        return OutOfRangeError(
+            f"dispatch_indirect of {names[dispatch]!r}: workgroup count {counts} read from the "
+            f"buffer is out of range (the device allows at most "
+            f"{self.limits.max_workgroup_count}); the dispatch was skipped")
 
     def close(self) -> None:
         if self.stopping:
