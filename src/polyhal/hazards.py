@@ -349,9 +349,13 @@ class Footprint:
         self.ranges = ranges
         self.tracker = _tracker(cbs[0].device) if ranges else None
 
+    def parked(self) -> bool:
+        """Whether the submission still waits on semaphores (else it runs)."""
+        return self.submission is not None and self.submission.pending > 0
+
     def describe(self) -> str:
         sub = self.submission
-        if sub is None or not sub.pending:
+        if not self.parked():
             state = "running"
         else:
             state = f"parked on {sub.pending} unmet wait(s)"
@@ -411,8 +415,9 @@ def _behind_this_host_call(fp: Footprint) -> set:
     host_call = _running_submission(device)
     if host_call is None:
         return set()
-    with device._lock:
-        parked = [s for s in device._inflight if s.pending]
+    # A snapshot without the device's lock (copying a set is atomic under the GIL), so the
+    # tracker's lock, held here, is never held while another is taken.
+    parked = [s for s in tuple(device._inflight) if s.pending]
     blocked = {sem for sem, _ in host_call.signals}
     behind: set = set()
     grew = True
@@ -526,6 +531,13 @@ def host_access(buffer: Buffer, offset: int, length: int, writes: bool, wait: An
         tracker.waiters += 1
         try:
             while found is not None:
+                if timeout is None and found[0].parked() and _running_submission(device):
+                    # Parked work may have to start on this very thread (the issue thread
+                    # runs queue_host_call functions): waiting without a bound could hang.
+                    raise FailedPreconditionError(
+                        _host_message(buffer, offset, length, writes, found)
+                        + "; wait=True inside a queue operation of the same device could "
+                        "wait for itself: give a timeout in seconds")
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise DeadlineExceededError(
