@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from . import commands as C
+from . import hazards
 from .buffer import Buffer, _as_bytes_view, as_flags, as_index, as_uint64, resolve_range
 from .errors import (
     FailedPreconditionError,
@@ -160,6 +161,8 @@ class CommandBuffer:
         if self._debug_depth:
             raise FailedPreconditionError(
                 f"end() with {self._debug_depth} debug group(s) still open")
+        if self.device.checked:
+            hazards.check_recording(self)
         self.encoded = self.device._driver.encode(self._commands, self.mode)
         self._state = _EXECUTABLE
         self._sets = {}
@@ -553,6 +556,7 @@ class CommandBuffer:
         if binding_table is not None:
             table = tuple(self.device._resolve_binding_table(binding_table))
             command_buffer.check_slots(table)
+            self._allocs.update(entry.alloc for entry in table)
         else:
             if command_buffer._slot_checks and (
                     command_buffer.binding_capacity > self.binding_capacity):

@@ -9,6 +9,8 @@ submission holds every resource it uses until the driver reports completion.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
 import queue as _queue
 import threading
@@ -17,7 +19,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from . import drivers
+from . import drivers, hazards, tracing
 from .buffer import Buffer, _as_bytes_view, as_flags, as_index, resolve_range
 from .command_buffer import CommandBuffer
 from .drivers.base import DriverDevice, ResolvedBinding, Work
@@ -30,7 +32,7 @@ from .errors import (
     InternalError,
     InvalidArgumentError,
     NotFoundError,
-    OutOfRangeError,
+    ResourceExhaustedError,
     UnimplementedError,
 )
 from .executable import Executable, ExecutableSource
@@ -46,6 +48,8 @@ from .types import (
 )
 
 Pairs = Sequence[tuple[Semaphore, int]]
+
+_log = logging.getLogger(__name__)
 
 
 def available_drivers() -> list[str]:
@@ -81,6 +85,8 @@ def create_device(uri: str | None = None, **options: Any) -> Device:
     options["checked"] = _checked_option(options.get("checked"))
     device = Device(name, module.create_device(name, index, options), uri)  # type: ignore[union-attr]
     device.checked = options["checked"]
+    _log.info("create_device(%r): %s (checked=%s)", uri, device.name, device.checked)
+    tracing.attach(device)
     return device
 
 
@@ -102,7 +108,7 @@ class _Submission:
     """One queue operation: its waits, its action, its signals, what it keeps alive."""
 
     __slots__ = ("device", "action", "signals", "keep", "pending", "lock", "finished",
-                 "handles")
+                 "handles", "uses")
 
     def __init__(self, device: Device, action: Callable, signals: list, keep: Any):
         self.device = device
@@ -113,6 +119,7 @@ class _Submission:
         self.lock = threading.Lock()
         self.finished = False
         self.handles: list = []
+        self.uses: Any = ()  # allocations named by this submission (see Device._submit)
 
     def on_timepoint(self, semaphore: Semaphore) -> None:
         with self.lock:
@@ -132,6 +139,8 @@ class _Submission:
             self.device._start(self, self.device._driver.run_deferred_inline)
 
     def run(self) -> None:
+        if self.device._tracer is not None:
+            self.device._tracer.started(self)
         tls = self.device._tls
         outer, tls.running = getattr(tls, "running", None), self
         try:
@@ -149,8 +158,12 @@ class _Submission:
                 return
             self.finished = True
             handles, self.handles = self.handles, []
+        if self.device._tracer is not None:
+            self.device._tracer.completed(self, error)
         for sem, handle in handles:
             sem.remove_timepoint(handle)
+        if self.device.checked:  # before the signals: a host that waited may access at once
+            hazards.untrack(self)
         if error is None:
             for sem, value in self.signals:
                 sem.signal_from_queue(value)
@@ -185,6 +198,7 @@ class Device:
         #: become typed submission failures where the driver can catch them, and hazards
         #: raise FailedPreconditionError.
         self.checked = False
+        self._tracer: tracing.Tracer | None = None  # set while a trace is recorded
 
     def __repr__(self) -> str:
         return f"Device({self.uri!r}, {self.name!r})"
@@ -208,8 +222,8 @@ class Device:
         if size < 0:
             raise InvalidArgumentError(f"buffer size must be >= 0, got {size}")
         if size > self._driver.limits.max_allocation_size:
-            raise OutOfRangeError(f"buffer of {size} bytes exceeds the device's "
-                                  f"{self._driver.limits.max_allocation_size}")
+            raise ResourceExhaustedError(f"buffer of {size} bytes exceeds the device's "
+                                         f"{self._driver.limits.max_allocation_size}")
         if memory_type & MemoryType.OPTIMAL or memory_type == MemoryType.NONE:
             memory_type = MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE
         alloc = self._driver.allocate(size, memory_type, int(usage))
@@ -296,6 +310,9 @@ class Device:
             if cb._slot_checks:
                 cb.check_slots(table)
         waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
+        keep: Any = (cbs, binding_table)
+        if self.checked:  # races through slots raise here; the tracker gets the ranges
+            keep = hazards.Footprint(cbs, table, keep)
         for cb in cbs:
             cb._submitted = True
         if not cbs:
@@ -303,8 +320,9 @@ class Device:
             return
         work = [Work(cb.encoded, table) for cb in cbs]
         execute = self._driver.execute
-        self._submit(lambda done: execute(work, done), waits, signals,
-                     (cbs, binding_table))
+        uses = set().union(*[cb._allocs for cb in cbs]) if len(cbs) > 1 else set(cbs[0]._allocs)
+        uses.update(entry.alloc for entry in table)
+        self._submit(lambda done: execute(work, done), waits, signals, keep, uses)
 
     def queue_barrier(self, *, wait: Pairs = (), signal: Pairs = ()) -> None:
         """Signals once every wait is reached."""
@@ -356,8 +374,13 @@ class Device:
         waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
 
         def release(done: Callable) -> None:
-            alloc.released = True
-            self._driver.release(alloc)
+            with self._lock:
+                alloc.released = True
+                # Work submitted earlier that names the buffer (parked on a semaphore, or
+                # running) keeps its memory: the last of it to retire releases it.
+                alloc.release_deferred = alloc.pending_uses > 0
+            if not alloc.release_deferred:
+                self._driver.release(alloc)
             done(None)
 
         self._submit(release, waits, signals, alloc)
@@ -440,6 +463,12 @@ class Device:
             finally:
                 self._idle_waiters -= 1
 
+    def trace(self, path: str | os.PathLike[str]) -> contextlib.AbstractContextManager:
+        """``with device.trace("out.json"):`` writes a Chrome/Perfetto trace of this
+        device's queue operations and host semaphore waits during the block to ``path``
+        (see :mod:`polyhal.tracing`); InvalidArgumentError if ``path`` is not a path."""
+        return tracing.trace_device(self, path)
+
     def close(self) -> None:
         """Refuses new work at once (FailedPreconditionError), cancels submissions still
         waiting on semaphores, waits for running ones, then releases the device.
@@ -482,6 +511,8 @@ class Device:
         if self._issue_queue is not None:
             self._issue_queue.put(None)
         self._driver.close()
+        if self._tracer is not None:
+            self._tracer.device_closed(self)
 
     # -- internals ---------------------------------------------------------------------------
     def _check_open(self) -> None:
@@ -535,12 +566,23 @@ class Device:
                                        int(buffer.usage)))
         return out
 
-    def _submit(self, action: Callable, waits: list, signals: list, keep: Any) -> None:
+    def _submit(self, action: Callable, waits: list, signals: list, keep: Any,
+                uses: set | None = None) -> None:
+        """Queues ``action`` behind ``waits``; ``uses``: the allocations it names, whose
+        release a dealloca defers until this submission retires."""
         sub = _Submission(self, action, signals, keep)
         with self._lock:
             if self._closed:  # checked under the lock: close() may race with this call
                 raise FailedPreconditionError(f"device {self.uri!r} is closed")
             self._inflight.add(sub)
+            if uses:
+                sub.uses = uses
+                for alloc in uses:
+                    alloc.pending_uses += 1
+        if self._tracer is not None:
+            self._tracer.submitted(sub, waits, signals)
+        if self.checked:
+            hazards.track(sub)
         pending = []
         for sem, value in waits:
             if sem.failed:
@@ -593,14 +635,24 @@ class Device:
             self._start(sub, True)
 
     def _retire(self, sub: _Submission) -> None:
+        freed = []
         with self._lock:
             self._inflight.discard(sub)
+            for alloc in sub.uses:
+                alloc.pending_uses -= 1
+                if alloc.release_deferred and not alloc.pending_uses:
+                    alloc.release_deferred = False
+                    freed.append(alloc)
+            sub.uses = ()
             idle = not self._inflight
             if self._idle_waiters and idle:
                 self._lock.notify_all()
             release = idle and self._release_when_idle
             if release:
                 self._release_when_idle = False
+        for alloc in freed:  # deallocated while this submission used them
+            if not self._released:  # a released driver device freed everything already
+                self._driver.release(alloc)
         if release:
             # close() was called from queue work and the queue has drained.  This may be a
             # driver's completion thread, which the driver's close() may join: release from

@@ -269,3 +269,29 @@ def test_push_constants_take_floats_and_numpy_scalars(device):
         _constants([2**33])
     with pytest.raises(hal.InvalidArgumentError):
         _constants([1e300])
+
+
+# -- item 2: a dealloca never frees memory that pending work names ---------------------------
+@pytest.mark.parametrize("through", ["table", "direct"])
+def test_dealloca_waits_for_parked_work(device, through):
+    src = device.buffer_from(np.arange(1024, dtype=np.uint32))
+    dst = device.buffer_from(bytes(4096))
+    gate, done = device.create_semaphore(0), device.create_semaphore(0)
+    if through == "table":
+        cb = _reusable(device, 2)
+        with cb:
+            cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, 4096)
+        table = [src, dst]
+    else:
+        cb = device.create_command_buffer()
+        with cb:
+            cb.copy_buffer(src, 0, dst, 0, 4096)
+        table = None
+    device.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)], binding_table=table)
+    device.queue_dealloca(src)  # no waits: runs now, while the copy is parked
+    with pytest.raises(hal.FailedPreconditionError):
+        src.read()
+    gate.signal(1)
+    done.wait(1, timeout=30)
+    assert (dst.to_numpy("uint32") == np.arange(1024)).all()
+    assert src.alloc.pending_uses == 0 and not src.alloc.release_deferred

@@ -20,15 +20,21 @@ class Allocation:
     """Driver storage behind a root Buffer and all its subspans.
 
     ``released`` is set by ``queue_dealloca``; the front end refuses any later use.
+    ``pending_uses`` counts the submissions in flight that name the allocation (kept by the
+    front end under the device's queue lock); a dealloca that finds it non-zero sets
+    ``release_deferred`` and the driver's ``release`` runs when the last of them retires.
     Drivers subclass this to hold their handles (a pointer, a VkBuffer, a CUdeviceptr).
     """
 
-    __slots__ = ("size", "memory_type", "released", "__weakref__")
+    __slots__ = ("size", "memory_type", "released", "pending_uses", "release_deferred",
+                 "__weakref__")
 
     def __init__(self, size: int, memory_type: MemoryType):
         self.size = size
         self.memory_type = memory_type
         self.released = False
+        self.pending_uses = 0
+        self.release_deferred = False
 
 
 @dataclass
