@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
+from . import hazards
 from .errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
 from .types import WHOLE_BUFFER, BufferUsage, MemoryAccess, MemoryType
 
@@ -164,27 +165,48 @@ class Buffer:
         offset, length = as_index(offset, "host access"), as_index(length, "host access")
         return offset, resolve_range(self.size, offset, length, "host access")
 
-    def read(self, offset: int = 0, length: int = WHOLE_BUFFER) -> bytes:
-        """Copies ``length`` bytes at ``offset`` to the host."""
+    def read(self, offset: int = 0, length: int = WHOLE_BUFFER, *,
+             wait: bool | float = False, unsynchronized: bool = False) -> bytes:
+        """Copies ``length`` bytes at ``offset`` to the host.
+
+        On a checked device, FailedPreconditionError if a pending submission (queued, not
+        yet complete) writes any of those bytes.  ``wait=True`` waits for such submissions
+        instead, a number waits at most that many seconds (then DeadlineExceededError).  An
+        unchecked device tracks no ranges: there ``wait`` waits for the device to be idle.
+        ``unsynchronized=True`` neither checks nor waits: the caller accepts whatever bytes
+        are there (say, to see that parked work has not run yet).
+        """
         offset, length = self._host_range(offset, length, MemoryAccess.READ)
+        if (wait is not False or self.device.checked) and not unsynchronized:
+            hazards.host_access(self, offset, length, False, wait)
         if length == 0:
             return b""
         return self.device._driver.read(self.alloc, self.offset + offset, length)
 
-    def write(self, data: Any, offset: int = 0) -> None:
-        """Copies a bytes-like object or numpy array into the buffer at ``offset``."""
+    def write(self, data: Any, offset: int = 0, *, wait: bool | float = False,
+              unsynchronized: bool = False) -> None:
+        """Copies a bytes-like object or numpy array into the buffer at ``offset``.
+
+        On a checked device, FailedPreconditionError if a pending submission reads or
+        writes any of those bytes; ``wait`` and ``unsynchronized`` as in :meth:`read`.
+        """
         view = _as_bytes_view(data)
         offset, _ = self._host_range(offset, len(view), MemoryAccess.WRITE)
+        if (wait is not False or self.device.checked) and not unsynchronized:
+            hazards.host_access(self, offset, len(view), True, wait)
         if len(view):
             self.device._driver.write(self.alloc, self.offset + offset, view)
 
-    def to_numpy(self, dtype: Any = "uint8", shape: Any = None) -> np.ndarray:
-        """A copy of the contents as a numpy array of ``dtype`` (and ``shape``)."""
+    def to_numpy(self, dtype: Any = "uint8", shape: Any = None, *,
+                 wait: bool | float = False, unsynchronized: bool = False) -> np.ndarray:
+        """A copy of the contents as a numpy array of ``dtype`` (and ``shape``); ``wait``,
+        ``unsynchronized`` and the checked-mode hazard check as in :meth:`read`."""
         dtype = _dtype(dtype)
         if self.size % dtype.itemsize:
             raise InvalidArgumentError(
                 f"buffer of {self.size} bytes is not a whole number of {dtype} items")
-        array = np.frombuffer(bytearray(self.read()), dtype=dtype)
+        array = np.frombuffer(bytearray(self.read(wait=wait, unsynchronized=unsynchronized)),
+                              dtype=dtype)
         if shape is None:
             return array
         try:

@@ -66,7 +66,8 @@ def test_submission_waits_for_host_signal(device):
     returns_at_once(device.queue_execute, cb, wait=[(gate, 1)], signal=[(done, 6)])
     still_pending(done, 6)
     assert done.query() == 5
-    assert target.read() == bytes(16)
+    # The parked fill must not have run: a deliberate read under its pending write.
+    assert target.read(unsynchronized=True) == bytes(16)
     gate.signal(1)
     wait(done, 6)
     assert target.read() == b"\x33" * 16
@@ -212,7 +213,7 @@ def test_queue_fill(device):
     returns_at_once(device.queue_fill, target, 4, 24, b"\x12\x34\x56\x78",
                     wait=[(gate, 1)], signal=[(done, 1)])
     still_pending(done, 1)
-    assert target.read() == bytes(32)
+    assert target.read(unsynchronized=True) == bytes(32)  # parked: must not have run
     gate.signal(1)
     wait(done, 1)
     assert target.read() == bytes(4) + b"\x12\x34\x56\x78" * 6 + bytes(4)
@@ -227,7 +228,7 @@ def test_queue_update_captures_source(device):
                     wait=[(gate, 1)], signal=[(done, 1)])
     source[:] = b"\xFF" * 32
     still_pending(done, 1)
-    assert target.read() == bytes(16)
+    assert target.read(unsynchronized=True) == bytes(16)  # parked: must not have run
     gate.signal(1)
     wait(done, 1)
     assert target.read() == expected
