@@ -326,8 +326,10 @@ class CudaDevice(DriverDevice):
                 for item in work:
                     item.encoded.submit(self, item.binding_table,
                                         event if item is last else None, token)
-            except HalError as e:
-                # Complete the submission behind whatever of it was queued.
+            except Exception as e:
+                # Complete the submission behind whatever of it was queued, with a typed error.
+                if not isinstance(e, HalError):
+                    e = InternalError(f"cuda: queueing the submission failed: {e!r}")
                 self._pending[token] = (event, done, e, work)
                 self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event,
                                    token)
@@ -388,7 +390,9 @@ class CudaDevice(DriverDevice):
         err, text = cu.cuGetErrorString(cu.CUresult(rc))
         detail = f" ({text.decode()})" if err == cu.CUresult.CUDA_SUCCESS and text else ""
         return (f"cuda device {self.index} lost: {result_name(rc)}{detail} in {ran}; the CUDA "
-                "context is unusable, so every later call on this device fails; close it")
+                "context is unusable, so every later call on this device fails; close it (CUDA "
+                "keeps this error for the rest of the process: only a new process can use the "
+                "GPU again)")
 
     def _indirect_error(self, token: int, work: Sequence[Work]) -> HalError | None:
         """OutOfRangeError when an indirect dispatch of the submission read counts beyond
@@ -408,6 +412,9 @@ class CudaDevice(DriverDevice):
             f"{self.limits.max_workgroup_count}); the dispatch was skipped")
 
     def close(self) -> None:
+        """Refuses new work, finishes what is queued, then destroys everything the device
+        made (whatever still references it raises FailedPreconditionError) and releases the
+        primary context, resetting it when a kernel fault poisoned it."""
         if self.stopping:
             return
         if threading.current_thread() is self._completion_thread:
