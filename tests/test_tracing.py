@@ -17,7 +17,7 @@ import pytest
 import polyhal as hal
 from polyhal import tracing
 
-DRIVERS = ["local", "local-sync", "vulkan"]
+DRIVERS = ["local", "local-sync", "vulkan", "cuda"]
 
 
 @pytest.fixture(params=DRIVERS)

@@ -204,6 +204,7 @@ class Semaphore:
                     raise DeadlineExceededError(
                         f"semaphore at {self._value}, waiting for {value} (poll)")
                 deadline = None if timeout is None else time.monotonic() + timeout
+                started = time.perf_counter_ns()  # the trace clock (polyhal.tracing)
                 self._waiters += 1
                 try:
                     while self._failure is None and self._value < value:
@@ -215,6 +216,8 @@ class Semaphore:
                         self._cond.wait(remaining)
                 finally:
                     self._waiters -= 1
+                    if self.device is not None and self.device._tracer is not None:
+                        self.device._tracer.host_wait(self, value, started)
             if self._failure is not None:
                 raise self._error()
 
