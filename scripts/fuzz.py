@@ -88,7 +88,7 @@ class Finding:
         return owner_guess(self.site, self.call)
 
     def line(self) -> str:
-        return (f"- {self.driver} | {self.kind} | `{_short(self.call, 160)}` | "
+        return (f"- {self.driver} | {self.kind} | `{_short(self.call, 400)}` | "
                 f"{_short(self.exception, 160)} | {self.site or '?'} | {self.owner}"
                 + (f" | seen {self.count}x" if self.count > 1 else ""))
 
@@ -416,7 +416,10 @@ def child_main(driver: str, seed: int, index: int, calls: int, log: str) -> int:
     fuzzer.phase("setup")
     fuzzer.setup()
     fuzzer.phase("calls")
-    for _ in range(calls):
+    selftest = os.environ.get("POLYHAL_FUZZ_SELFTEST")
+    for i in range(calls):
+        if selftest and i == calls // 2:
+            fuzzer.selftest(selftest)
         fuzzer.step()
     fuzzer.phase("drain")
     fuzzer.finish()
@@ -600,6 +603,21 @@ class _Child:
         if len(self.cbs) >= 12:
             self.cbs.pop(rng.randrange(len(self.cbs)))
         self.cbs.append((label, cb))
+
+    def selftest(self, kind: str) -> None:
+        """Makes one finding of ``kind`` on purpose ($POLYHAL_FUZZ_SELFTEST), so tests can
+        see that the parent reports it."""
+        if kind == "corrupt":
+            buf, data = self.guards[0]
+            buf.write(bytes(b ^ 0xFF for b in data[:1]))
+        elif kind == "crash":
+            self.call("selftest crash", lambda: os.kill(os.getpid(), signal.SIGSEGV))
+        elif kind == "hang":
+            self.call("selftest hang", lambda: time.sleep(3600))
+        elif kind == "untyped":
+            self.call("selftest untyped", lambda: {}["missing"])
+        elif kind == "accepted":
+            self.call("selftest accepted", lambda: None, bad=True)
 
     # -- the end of a batch -------------------------------------------------------------------
     def finish(self) -> None:
@@ -851,8 +869,9 @@ class _Child:
         ])
         fmt = dict(self.kernels["abs"].formats)
         label = f"{name}.create_executable(ExecutableSource({elabel}, abs.formats))"
+        # A large workgroup size is bad only beyond the device's limits.
         self.call(label, lambda: dev.create_executable(hal.ExecutableSource(entries(), fmt)),
-                  True)
+                  "4096" not in elabel)
 
     def op_constructors(self) -> None:
         hal, rng = self.hal, self.rng
@@ -1669,7 +1688,7 @@ class _Child:
         if len(picked) < 2:
             return
         (la, a), (lb, b) = picked
-        counts = rng.choice([(2**32 - 1, 1, 1), (1, 1, 70000), (65536, 65536, 1),
+        counts = rng.choice([(2**32 - 1, 1, 1), (1, 1, 70000), (65536, 65537, 1),
                              (0xABABABAB, 0xABABABAB, 0xABAB), (1, 1, 1), (0, 0, 0)])
         wg = self.dev.buffer_from(self.np.array(counts, dtype=self.np.uint32))
         exe = dict(self.exes)["exe.abs"]

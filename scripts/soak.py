@@ -292,10 +292,11 @@ def soak(driver: str = "local", threads: int = 4, submissions: int = 20000, *, s
         t.start()
     next_mark = every
     while any(t.is_alive() for t in pool):
-        time.sleep(0.005)
+        time.sleep(0.001)
         if state.submissions >= next_mark:
             result.samples.append(sample(state.submissions))
-            next_mark += every
+            while next_mark <= state.submissions:
+                next_mark += every
             if report:
                 report(result.samples[-1].line())
     for t in pool:
@@ -305,10 +306,12 @@ def soak(driver: str = "local", threads: int = 4, submissions: int = 20000, *, s
     except state.hal.HalError as e:
         state.error(f"wait_idle after the soak: {type(e).__name__}: {e}")
     result.seconds = time.monotonic() - start
-    result.samples.append(sample(state.submissions))
+    result.samples.append(sample(state.submissions))  # idle, before close: steady state
     if report:
         report(result.samples[-1].line())
     state.dev.close()
+    if report:
+        report(sample(state.submissions).line() + "  (after close)")
     result.submissions = state.submissions
     result.failures_injected = state.failures_injected
     result.failures_seen = state.failures_seen
