@@ -179,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                        help="write a PNG chart of the results (needs matplotlib)")
     bench.add_argument("--quick", action="store_true",
                        help="fewer repetitions: a fast check, noisier figures")
-    bench.add_argument("--trace", metavar="FILE", help=trace_help)
+    bench.add_argument("--trace", metavar="FILE",
+                       help=trace_help + "; the figures then include tracing's cost")
     return parser
 
 

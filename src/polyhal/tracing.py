@@ -35,6 +35,7 @@ from __future__ import annotations
 import atexit
 import itertools
 import json
+import logging
 import os
 import sys
 import threading
@@ -52,6 +53,8 @@ if TYPE_CHECKING:
 
 #: The environment variable that traces every device of the process into one file.
 TRACE_ENV = "POLYHAL_TRACE"
+
+_log = logging.getLogger(__name__)
 
 # One clock for every tracer of the process, so that traces of several devices line up.
 _EPOCH_NS = time.perf_counter_ns()
@@ -318,6 +321,7 @@ def attach(device: Device) -> None:
             if path and _process_tracer is None and not _env_checked:
                 _process_tracer = Tracer(path)
                 atexit.register(_process_tracer.close)
+                _log.info("tracing every device of this process to %s (%s)", path, TRACE_ENV)
             _env_checked = True
     if _process_tracer is not None and not _process_tracer.closed:
         device._tracer = _process_tracer
@@ -333,6 +337,7 @@ def trace_device(device: Device, path: str | os.PathLike[str]) -> Iterator[Trace
     tracer = Tracer(path)
     previous = device._tracer
     device._tracer = tracer
+    _log.info("tracing %s to %s", device.uri, tracer.path)
     try:
         yield tracer
     finally:
