@@ -27,7 +27,6 @@ version = release
 extensions = [
     "myst_parser",
     "sphinx.ext.autodoc",
-    "sphinx.ext.napoleon",
     "sphinx.ext.viewcode",
 ]
 source_suffix = {".md": "markdown", ".rst": "restructuredtext"}
@@ -40,7 +39,8 @@ autodoc_default_options = {
     "member-order": "bysource",
     "show-inheritance": True,
 }
-autodoc_typehints = "description"
+autodoc_typehints = "signature"
+autodoc_preserve_defaults = True  # "BufferUsage.DEFAULT", not the flag's integer repr
 
 html_theme = "furo"
 html_title = f"polyhal {release}"
