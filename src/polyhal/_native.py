@@ -1,40 +1,129 @@
 """Building native code at first use: C compiled with the system compiler, cached.
 
-Objects are cached by a hash of the source, the flags and the compiler, in
-``$POLYHAL_CACHE_DIR`` or the user's cache directory (``$XDG_CACHE_HOME/polyhal``).
+Libraries are cached by a hash of the source, the flags, the compiler's identity and
+version (``$CC --version``) and, for ``-march=native`` builds, the host CPU's model and
+features, so a cache shared between hosts or compilers never serves a foreign build.  The
+cache is ``$POLYHAL_CACHE_DIR`` or the user's cache directory (``$XDG_CACHE_HOME/polyhal``);
+when that cannot be written, a private temporary folder of this process (with a warning).
 Writes are atomic (compile to a temporary name, then rename), so concurrent processes
-sharing the cache never load a half-written library.
+sharing the cache never load a half-written library; a cached library that is truncated,
+empty or not a library is rebuilt.
 """
 
 from __future__ import annotations
 
+import atexit
+import ctypes
+import functools
 import hashlib
 import os
+import shlex
 import shutil
+import struct
 import subprocess
 import tempfile
+import warnings
 from pathlib import Path
 
 from .errors import InvalidArgumentError, UnavailableError
 
+_usable_dirs: dict[Path, Path] = {}  # a configured cache folder → the folder used for it
+_private_dir: Path | None = None
+
 
 def cache_dir() -> Path:
+    """The folder to cache built files in: the configured one when it can be written,
+    else a private temporary folder, removed when the process exits."""
     base = os.environ.get("POLYHAL_CACHE_DIR")
     if base:
         path = Path(base)
     else:
         xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
         path = Path(xdg) / "polyhal"
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    usable = _usable_dirs.get(path)
+    if usable is None:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+            with tempfile.TemporaryFile(dir=path):  # permissions alone mislead root
+                pass
+            usable = path
+        except OSError as e:
+            usable = _private_cache()
+            warnings.warn(f"polyhal: cannot write the cache folder {str(path)!r} ({e}); "
+                          f"caching in {str(usable)!r} for this process", RuntimeWarning,
+                          stacklevel=2)
+        _usable_dirs[path] = usable
+    return usable
 
 
-def c_compiler() -> str | None:
-    """The C compiler to use ($CC, cc, gcc or clang), or None if there is none."""
-    for candidate in (os.environ.get("CC"), "cc", "gcc", "clang"):
-        if candidate and shutil.which(candidate):
+def _private_cache() -> Path:
+    global _private_dir
+    if _private_dir is None:
+        _private_dir = Path(tempfile.mkdtemp(prefix="polyhal-cache-"))
+        atexit.register(shutil.rmtree, _private_dir, True)
+    return _private_dir
+
+
+def c_compiler() -> str:
+    """The C compiler command: ``$CC`` when set, else cc, gcc or clang.
+
+    UnavailableError when ``$CC`` names no program (it is never silently replaced by
+    another compiler) or when there is no compiler at all.
+    """
+    cc = os.environ.get("CC")
+    if cc:
+        words = shlex.split(cc)
+        if not words or shutil.which(words[0]) is None:
+            raise UnavailableError(f"$CC is {cc!r}, which is not a program on this machine; "
+                                   f"set $CC to a C compiler or unset it")
+        return cc
+    for candidate in ("cc", "gcc", "clang"):
+        if shutil.which(candidate):
             return candidate
-    return None
+    raise UnavailableError("no C compiler found (install gcc or clang, or set $CC)")
+
+
+@functools.cache
+def compiler_identity(cc: str) -> str:
+    """The compiler's resolved path and ``--version`` output (once per process)."""
+    words = shlex.split(cc)
+    try:
+        proc = subprocess.run([*words, "--version"], capture_output=True, text=True,
+                              timeout=60)
+    except (OSError, subprocess.SubprocessError) as e:
+        raise UnavailableError(f"the C compiler {cc!r} does not run: {e}") from None
+    if proc.returncode != 0:
+        raise UnavailableError(f"the C compiler {cc!r} does not run: `{cc} --version` exited "
+                               f"with {proc.returncode}: {proc.stderr.strip()[:500]}")
+    program = os.path.realpath(shutil.which(words[0]) or words[0])
+    return "\0".join((program, *words[1:], proc.stdout))
+
+
+@functools.cache
+def target_cpu() -> str:
+    """What ``-march=native`` builds for: the first CPU's identity and feature flags from
+    /proc/cpuinfo (Linux), else the platform's names for the machine (once per process)."""
+    keys = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags",
+            "CPU implementer", "CPU architecture", "CPU variant", "CPU part", "Features",
+            "isa", "uarch")
+    try:
+        lines = []
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
+            for line in f:
+                if not line.strip():
+                    if lines:
+                        break  # the first processor's block is enough
+                    continue
+                key = line.partition(":")[0].strip()
+                if key in keys:
+                    lines.append(line.strip())
+        if lines:
+            return "\n".join(lines)
+    except OSError:
+        pass
+    import platform
+
+    return f"{platform.machine()} {platform.processor()}"
 
 
 def include_dir() -> str:
@@ -45,23 +134,95 @@ def include_dir() -> str:
 def compile_shared(source: str, flags: tuple[str, ...] = ("-O3",), stem: str = "kernel") -> Path:
     """Compiles C ``source`` to a shared library and returns its cached path.
 
-    InvalidArgumentError carries the compiler's message when the source does not compile.
+    InvalidArgumentError carries the compiler's message when the source does not compile;
+    UnavailableError when there is no working compiler.
     """
+    return _build(source, flags, stem, rebuild=False)
+
+
+def load_shared(source: str, flags: tuple[str, ...] = ("-O3",),
+                stem: str = "kernel") -> ctypes.CDLL:
+    """compile_shared, then loads the library with every symbol resolved now.
+
+    A cached library that does not load is rebuilt once.  InvalidArgumentError when a
+    freshly built one does not load (an undefined symbol, say), with the loader's message.
+    """
+    path = _build(source, flags, stem, rebuild=False)
+    try:
+        return ctypes.CDLL(str(path), mode=os.RTLD_NOW)
+    except OSError:
+        path = _build(source, flags, stem, rebuild=True)
+    try:
+        return ctypes.CDLL(str(path), mode=os.RTLD_NOW)
+    except OSError as e:
+        raise InvalidArgumentError(f"the library built from the C source does not load: "
+                                   f"{e}") from None
+
+
+def _build(source: str, flags: tuple[str, ...], stem: str, rebuild: bool) -> Path:
     cc = c_compiler()
-    if cc is None:
-        raise UnavailableError("no C compiler found (set $CC or install gcc/clang)")
     full_flags = ("-shared", "-fPIC", "-pthread", f"-I{include_dir()}", *flags)
-    key = hashlib.sha256("\0".join((cc, *full_flags, source)).encode()).hexdigest()[:24]
-    out = cache_dir() / f"{stem}-{key}.so"
-    if out.exists():
+    native = any(f.startswith(("-march=native", "-mcpu=native", "-mtune=native"))
+                 for f in flags)
+    key = hashlib.sha256("\0".join((compiler_identity(cc), target_cpu() if native else "",
+                                    *full_flags, source)).encode()).hexdigest()[:24]
+    name = f"{stem}-{key}.so"
+    out = cache_dir() / name
+    if not rebuild and is_complete_elf(out):
         return out
-    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
+    try:
+        _compile(cc, full_flags, source, out, stem)
+    except OSError:  # the folder stopped being writable since it was chosen
+        out = _private_cache() / name
+        _compile(cc, full_flags, source, out, stem)
+    return out
+
+
+def _compile(cc: str, flags: tuple[str, ...], source: str, out: Path, stem: str) -> None:
+    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         src = Path(tmp) / f"{stem}.c"
         src.write_text(source)
         tmp_out = Path(tmp) / "out.so"
-        proc = subprocess.run([cc, *full_flags, str(src), "-o", str(tmp_out)],
+        proc = subprocess.run([*shlex.split(cc), *flags, str(src), "-o", str(tmp_out)],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise InvalidArgumentError(f"C compilation failed ({cc}):\n{proc.stderr.strip()}")
         os.replace(tmp_out, out)
-    return out
+
+
+def is_complete_elf(path: Path) -> bool:
+    """True when ``path`` is an ELF file that holds every byte its headers point at.
+
+    A truncated library would otherwise load and then fault (SIGBUS) when the loader or a
+    kernel touches a page past the end of the file.
+    """
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+            size = os.fstat(f.fileno()).st_size
+    except OSError:
+        return False
+    if len(head) < 52 or head[:4] != b"\x7fELF" or head[4] not in (1, 2) or head[5] not in (1, 2):
+        return False
+    order = "<" if head[5] == 1 else ">"
+    if head[4] == 2:  # 64-bit
+        if len(head) < 64:
+            return False
+        phoff, shoff = struct.unpack_from(order + "QQ", head, 32)
+        phentsize, phnum, shentsize, shnum = struct.unpack_from(order + "HHHH", head, 54)
+        segment = struct.Struct(order + "IIQQQQ")  # type, flags, offset, vaddr, paddr, filesz
+        offset_field, size_field = 2, 5
+    else:
+        phoff, shoff = struct.unpack_from(order + "II", head, 28)
+        phentsize, phnum, shentsize, shnum = struct.unpack_from(order + "HHHH", head, 42)
+        segment = struct.Struct(order + "IIIIII")  # type, offset, vaddr, paddr, filesz, memsz
+        offset_field, size_field = 1, 4
+    if shoff + shentsize * shnum > size or phoff + phentsize * phnum > size or phnum == 0:
+        return False
+    if phoff + phentsize * phnum > len(head) or phentsize < segment.size:
+        return True  # headers beyond the first page: the size checks above must do
+    for i in range(phnum):
+        fields = segment.unpack_from(head, phoff + i * phentsize)
+        if fields[0] == 1 and fields[offset_field] + fields[size_field] > size:  # PT_LOAD
+            return False
+    return True

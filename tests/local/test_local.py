@@ -3,6 +3,12 @@ kernel failures and compile errors, and local against local-sync."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+import textwrap
+import time
+
 import numpy as np
 import pytest
 
@@ -223,3 +229,114 @@ def test_indirect_counts_out_of_range_fail_the_submission(device, exe, counts):
     with pytest.raises(hal.OutOfRangeError, match="add_one"):
         sem.wait(1, timeout=30)
     run(device, lambda c: c.dispatch(exe, "add_one", 1, bindings=[(0, out)], constants=[0]))
+
+
+DEADLINE_SOURCE = r"""
+#include <time.h>
+#include "polyhal.h"
+POLYHAL_ENTRY(until) {           /* spins until CLOCK_MONOTONIC (ms) reaches the constants */
+  uint64_t deadline = ((uint64_t)dispatch->push_constants[1] << 32) | dispatch->push_constants[0];
+  struct timespec t;
+  do clock_gettime(CLOCK_MONOTONIC, &t);
+  while ((uint64_t)t.tv_sec * 1000u + (uint64_t)t.tv_nsec / 1000000u < deadline);
+  return 0;
+}
+"""
+
+
+def _deadline_dispatch(device, workgroups, seconds):
+    """A command buffer whose workgroups all spin until `seconds` from now (Python's
+    time.monotonic is CLOCK_MONOTONIC too), so it lasts that long on any machine."""
+    layout = hal.PipelineLayout([], push_constants=2)
+    exe = device.create_executable(hal.ExecutableSource([hal.EntryPoint("until", layout)],
+                                                        {"c": DEADLINE_SOURCE}))
+    deadline = int(time.monotonic() * 1000 + seconds * 1000)
+    cb = device.create_command_buffer()
+    with cb:
+        cb.dispatch(exe, 0, workgroups, constants=[deadline & 0xFFFFFFFF, deadline >> 32])
+    return cb
+
+
+def test_long_work_returns_at_once_and_a_wait_timeout_bounds_it():
+    """Item 9: a dispatch of many workgroups runs on the runner thread, not inside
+    queue_execute; a wait with a timeout raises DeadlineExceededError meanwhile."""
+    with hal.create_device("local") as device:
+        cb = _deadline_dispatch(device, 2**20, 1.5)
+        sem = device.create_semaphore()
+        start = time.monotonic()
+        device.queue_execute(cb, signal=[(sem, 1)])
+        assert time.monotonic() - start < 0.5
+        with pytest.raises(hal.DeadlineExceededError):
+            sem.wait(1, timeout=0.05)
+        # Short work queued behind it keeps the submission order.
+        out = device.allocate_buffer(4)
+        device.queue_fill(out, 0, 4, b"\x01\x02\x03\x04", signal=[(sem, 2)])
+        assert not sem.reached(2)
+        sem.wait(2, timeout=60)
+        assert sem.reached(1) and out.read() == b"\x01\x02\x03\x04"
+
+
+def test_short_work_completes_inside_queue_execute():
+    """The fast path stays: a small dispatch is done when queue_execute returns."""
+    with hal.create_device("local") as device:
+        cb = _deadline_dispatch(device, 64, 0)
+        sem = device.create_semaphore()
+        device.queue_execute(cb, signal=[(sem, 1)])
+        assert sem.reached(1)
+
+
+def test_inline_workgroups_zero_hands_everything_to_the_runner():
+    with hal.create_device("local", inline_workgroups=0) as device:
+        cb = _deadline_dispatch(device, 1, 1.0)
+        sem = device.create_semaphore()
+        start = time.monotonic()
+        device.queue_execute(cb, signal=[(sem, 1)])
+        assert time.monotonic() - start < 0.5
+        sem.wait(1, timeout=60)
+    with pytest.raises(hal.InvalidArgumentError, match="inline_workgroups"):
+        hal.create_device("local", inline_workgroups=-1)
+
+
+def test_local_sync_runs_inline_by_definition():
+    with hal.create_device("local-sync") as device:
+        cb = _deadline_dispatch(device, 2**13, 0.2)
+        sem = device.create_semaphore()
+        device.queue_execute(cb, signal=[(sem, 1)])
+        assert sem.reached(1)
+
+
+@pytest.mark.parametrize("checked", [False, True])
+def test_an_allocation_too_large_for_the_host_is_resource_exhausted(device, checked):
+    """Item 4: 32 GiB is ResourceExhaustedError, never MemoryError: refused by the front
+    end where it exceeds the limit (physical memory), else by the driver when the host
+    cannot back it."""
+    limit = device.info["limits"]["max_allocation_size"]
+    assert 0 < limit <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    with hal.create_device(device.driver, checked=checked) as d:
+        with pytest.raises(hal.ResourceExhaustedError):
+            d.allocate_buffer(32 << 30)
+        d.allocate_buffer(4096).write(b"\x00" * 4096)  # and it still allocates
+
+
+def test_a_failed_host_allocation_is_resource_exhausted():
+    """The driver's own failure (here under an address-space limit) is typed too, for plain
+    and guarded allocations, and the device carries on."""
+    script = textwrap.dedent("""
+        import resource
+        import polyhal as hal
+        for uri in ("local", "local-sync"):
+            for checked in (False, True):
+                device = hal.create_device(uri, checked=checked)
+                resource.setrlimit(resource.RLIMIT_AS, (8 << 30, resource.RLIM_INFINITY))
+                try:
+                    device.allocate_buffer(12 << 30)
+                except hal.ResourceExhaustedError as e:
+                    print("typed", e)
+                resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)
+                device.allocate_buffer(4096).write(bytes(4096))
+                device.close()
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("typed cannot allocate 12884901888 bytes") == 4, proc.stdout

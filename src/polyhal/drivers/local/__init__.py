@@ -8,13 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..._native import c_compiler
+from ...errors import HalError
 from .device import LocalDevice
+from .executor import library
 
 
 def probe(name: str) -> tuple[int, str]:
-    if c_compiler() is None:
-        return 0, "no C compiler found (install gcc or set $CC)"
+    # The device exists when its executor builds and loads, which also needs the compiler.
+    try:
+        library()
+    except HalError as e:
+        return 0, str(e)
     return 1, ""
 
 

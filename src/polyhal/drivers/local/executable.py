@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..._native import compile_shared
+from ..._native import load_shared
 from ...errors import InvalidArgumentError
 from ...executable import EntryPoint
 
@@ -39,7 +39,7 @@ def _load_c(source: Any, entry_points: Sequence[EntryPoint]) -> LocalExecutable:
         raise InvalidArgumentError(f"format 'c' takes C source text, got {type(source).__name__}")
     if not entry_points:
         raise InvalidArgumentError("format 'c' needs the entry points to be named")
-    lib = ctypes.CDLL(str(compile_shared(source, ("-O3", "-march=native"))))
+    lib = load_shared(source, ("-O3", "-march=native"))
     functions = []
     for ep in entry_points:
         try:

@@ -6,7 +6,8 @@ import ctypes
 import functools
 from pathlib import Path
 
-from ..._native import compile_shared
+from ..._native import load_shared
+from ...errors import HalError, UnavailableError
 
 
 class Ref(ctypes.Structure):
@@ -37,8 +38,15 @@ ERROR_INDIRECT_COUNT, ERROR_FAULT = -(2**31), -(2**31) + 1
 
 @functools.cache
 def library() -> ctypes.CDLL:
+    """The executor, built (or found in the cache) once per process.
+
+    UnavailableError when it cannot be built or loaded: the local drivers are then absent.
+    """
     source = (Path(__file__).parent / "native" / "executor.c").read_text()
-    lib = ctypes.CDLL(str(compile_shared(source, ("-O2",), "executor")))
+    try:
+        lib = load_shared(source, ("-O2",), "executor")
+    except HalError as e:
+        raise UnavailableError(f"the local executor cannot be built: {e}") from None
     lib.ph_pool_create.restype = ctypes.c_void_p
     lib.ph_pool_create.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_int]
     lib.ph_pool_destroy.restype = None

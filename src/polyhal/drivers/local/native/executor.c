@@ -416,7 +416,8 @@ static void* worker_main(void* arg) {
   static _Atomic uint32_t next_id = 1;
   uint32_t processor = atomic_fetch_add(&next_id, 1);
   if (pool->checked) ensure_altstack();
-  uint64_t seen = atomic_load(&pool->generation);
+  uint64_t seen = 0;  /* the generation at creation: a job published before this thread
+                        * first looked is still its to join */
   for (;;) {
     uint64_t gen = atomic_load_explicit(&pool->generation, memory_order_acquire);
     if (gen == seen) {
