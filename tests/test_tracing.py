@@ -119,11 +119,29 @@ def test_trace_ends_with_pending_work_marked_and_tracing_off_again(device, tmp_p
     assert track[0]["args"]["name"] == "dispatch"
 
 
-def test_bad_trace_path_is_invalid_argument():
+def test_bad_trace_path_is_invalid_argument(tmp_path):
     with hal.create_device("local-sync") as dev:
-        with pytest.raises(hal.InvalidArgumentError):
-            dev.trace(None).__enter__()
+        for path in (None, "", tmp_path / "no-such-dir" / "t.json", tmp_path):
+            with pytest.raises(hal.InvalidArgumentError):
+                dev.trace(path).__enter__()
         assert dev._tracer is None
+
+
+def test_unwritable_polyhal_trace_warns_and_runs_untraced(tmp_path):
+    program = textwrap.dedent("""
+        import polyhal as hal
+        with hal.create_device("local") as dev:
+            assert dev._tracer is None
+            s = dev.create_semaphore(0)
+            dev.queue_barrier(signal=[(s, 1)])
+            s.wait(1, timeout=10)
+        print("ran")
+    """)
+    env = dict(os.environ, POLYHAL_TRACE=str(tmp_path / "missing" / "t.json"))
+    proc = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
+                          text=True, timeout=120)
+    assert proc.returncode == 0 and proc.stdout.strip() == "ran", proc.stderr
+    assert "POLYHAL_TRACE" in proc.stderr and "cannot write the trace" in proc.stderr
 
 
 def test_polyhal_trace_env_traces_every_device_of_the_process(tmp_path):

@@ -33,6 +33,7 @@ blocking semaphore wait.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import json
 import logging
@@ -120,10 +121,18 @@ class Tracer:
     """
 
     def __init__(self, path: str | os.PathLike[str]):
-        """A tracer writing to ``path``; InvalidArgumentError if it is not a path."""
+        """A tracer writing to ``path``, created (or truncated) at once.
+
+        InvalidArgumentError if ``path`` is not a path or the file cannot be created.
+        """
         if not isinstance(path, (str, os.PathLike)) or not os.fspath(path):
             raise InvalidArgumentError(f"trace path is a file name, got {path!r}")
         self.path = os.fspath(path)
+        try:
+            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - kept open
+            self._file.write("[")
+        except OSError as e:  # a bad path should fail where it is given, not at close()
+            raise InvalidArgumentError(f"cannot write the trace to {self.path!r}: {e}") from None
         self._lock = threading.Lock()
         self._events: list[Any] = []  # event dicts and _Records, in order
         self._records: dict[Any, _Record] = {}
@@ -132,7 +141,6 @@ class Tracer:
         self._sems: weakref.WeakKeyDictionary[Semaphore, int] = weakref.WeakKeyDictionary()
         self._tids: dict[tuple[int, Any], int] = {}
         self._next_pid = self._next_sem = 0  # numbers are never reused, unlike weak keys
-        self._file: Any = None
         self._written = 0
         self.closed = False
 
@@ -240,21 +248,26 @@ class Tracer:
             self._events.extend(pending)
             events, self._events = self._events, []
             self._write(events)
-            self._file.write("\n]\n")
+            if not self.closed:
+                self._file.write("\n]\n")
             self._file.close()
             self.closed = True
 
     def _write(self, events: list[dict[str, Any]]) -> None:
-        """Under the lock: appends events; the first write opens the file and the array."""
-        if self._file is None:
-            self._file = open(self.path, "w", encoding="utf-8")  # noqa: SIM115 - kept open
-            self._file.write("[")
-        for item in events:
-            for event in item.events() if isinstance(item, _Record) else (item,):
-                self._file.write(",\n" if self._written else "\n")
-                self._file.write(json.dumps(event, separators=(",", ":"), default=str))
-                self._written += 1
-        self._file.flush()
+        """Under the lock: appends events to the file.  A write that fails (a full disk)
+        stops the trace with a warning: tracing must never fail the traced program."""
+        try:
+            for item in events:
+                for event in item.events() if isinstance(item, _Record) else (item,):
+                    self._file.write(",\n" if self._written else "\n")
+                    self._file.write(json.dumps(event, separators=(",", ":"), default=str))
+                    self._written += 1
+            self._file.flush()
+        except OSError as e:
+            _log.warning("trace %s stopped: %s", self.path, e)
+            self.closed = True
+            with contextlib.suppress(OSError):
+                self._file.close()
 
     # -- internals ----------------------------------------------------------------------
     def _pid(self, device: Device) -> int:
@@ -318,11 +331,15 @@ def attach(device: Device) -> None:
     if _process_tracer is None and not _env_checked:
         with _process_lock:
             path = os.environ.get(TRACE_ENV)
-            if path and _process_tracer is None and not _env_checked:
-                _process_tracer = Tracer(path)
+            _env_checked = True
+            if path and _process_tracer is None:
+                try:
+                    _process_tracer = Tracer(path)
+                except InvalidArgumentError as e:  # the program runs on, untraced
+                    _log.warning("%s=%s: %s", TRACE_ENV, path, e)
+                    return
                 atexit.register(_process_tracer.close)
                 _log.info("tracing every device of this process to %s (%s)", path, TRACE_ENV)
-            _env_checked = True
     if _process_tracer is not None and not _process_tracer.closed:
         device._tracer = _process_tracer
 
