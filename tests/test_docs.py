@@ -32,6 +32,7 @@ PROGRAMS = {
     "reusable.py": PORTABLE,
     "semaphores.py": PORTABLE,
     "iree_add.py": PORTABLE,
+    "timeline.py": PORTABLE,
 }
 
 
