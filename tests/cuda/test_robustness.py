@@ -263,3 +263,39 @@ def test_a_failing_completion_callback_is_reported_and_the_queue_goes_on(device,
     assert finished.wait(30) and results == [None]
     assert [str(e) for e in seen] == ["callback failed"]
     assert buf.read() == bytes([7]) * 16
+
+
+@pytest.mark.parametrize("start", [1, 2, 6])
+def test_indirect_counts_at_any_byte_address(device, start):
+    """A subspan may start at any byte: the updater must not fault on a misaligned word
+    (a fault loses the device; the fuzzer of issue 11 found it)."""
+    exe = device.create_executable(hal.ExecutableSource([GRID_SIZE], {"cuda": SOURCE}))
+    root = device.allocate_buffer(32)
+    counts = root.subspan(start, 12)
+    out = device.allocate_buffer(16)
+    out.write(bytes(16))
+    counts.write(struct.pack("<3I", 3, 2, 1))
+    for mode in (hal.CommandBufferMode.ONE_SHOT, hal.CommandBufferMode.DEFAULT):
+        cb = device.create_command_buffer(mode)
+        with cb:
+            cb.dispatch_indirect(exe, 0, counts, 0, bindings=[(0, out)])
+        sem = device.create_semaphore(0)
+        device.queue_execute(cb, signal=[(sem, 1)])
+        sem.wait(1, timeout=30)
+    assert out.to_numpy("uint32").tolist() == [3, 2, 1, 2]
+
+
+def test_pinned_host_memory_beyond_what_the_host_has_is_refused(device):
+    """Pinned pages cannot be paged out: a huge host allocation got the fuzzer's child
+    SIGKILLed by the OOM killer instead of raising."""
+    from polyhal.drivers.cuda.buffer import _host_memory_available
+
+    available = _host_memory_available()
+    if available is None:
+        pytest.skip("no MemAvailable in /proc/meminfo")
+    size = min(available, device.info["limits"]["max_allocation_size"])
+    if size <= available // 2:
+        pytest.skip("the device's allocation limit is below half the host's memory")
+    with pytest.raises(hal.ResourceExhaustedError):
+        device.allocate_buffer(size, memory_type=hal.MemoryType.HOST_LOCAL)
+    assert device.allocate_buffer(16, memory_type=hal.MemoryType.HOST_LOCAL).size == 16

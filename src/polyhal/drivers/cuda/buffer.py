@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from ...errors import ResourceExhaustedError
 from ...types import MemoryType
 from ..base import Allocation
 from .api import check, cu
@@ -81,6 +82,18 @@ class CudaAllocation(Allocation):
         return dlpack_device(self)
 
 
+def _host_memory_available() -> int | None:
+    """MemAvailable of /proc/meminfo in bytes, or None where there is none."""
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
 class Memory:
     """Allocation, release and host access for one device."""
 
@@ -109,6 +122,13 @@ class Memory:
         dev = self.device
         dev.bind()
         if not memory_type & _DEVICE_LOCAL_BIT:
+            available = _host_memory_available()
+            if available is not None and size > available // 2:
+                # Pinned pages cannot be paged out: past this the kernel's OOM killer, not an
+                # error, answers (a SIGKILL of the whole process).
+                raise ResourceExhaustedError(
+                    f"{size} bytes of pinned host memory: the host has {available} bytes "
+                    "available, and a pinned allocation may take at most half of that")
             flags = cu.CU_MEMHOSTALLOC_PORTABLE | cu.CU_MEMHOSTALLOC_DEVICEMAP
             ptr = int(check(cu.cuMemHostAlloc(size, flags), "cuMemHostAlloc")) if size else 0
             if ptr:

@@ -75,11 +75,17 @@ INDIRECT_SOURCE = r"""
 // record of the submission whose token the launch stored at `token` (the first of them
 // wins), which the host reads once the submission completed.
 struct polyhal_indirect_record { unsigned int token, dispatch, x, y, z, pad[3]; };
+__device__ unsigned int polyhal_u32(const unsigned char* p) {
+  return p[0] | p[1] << 8 | p[2] << 16 | (unsigned int)p[3] << 24;
+}
 extern "C" __global__ void polyhal_indirect_update(
-    const unsigned int* counts, cudaGraphDeviceNode_t node, const unsigned int* token,
+    const unsigned char* counts, cudaGraphDeviceNode_t node, const unsigned int* token,
     polyhal_indirect_record* records, unsigned int dispatch, unsigned int max_x,
     unsigned int max_y, unsigned int max_z) {
-  const unsigned int x = counts[0], y = counts[1], z = counts[2];
+  // Byte loads: the counts may start at any address (a subspan's offset is any byte), and
+  // a misaligned word load would be a kernel fault, which loses the device.
+  const unsigned int x = polyhal_u32(counts), y = polyhal_u32(counts + 4),
+                     z = polyhal_u32(counts + 8);
   const bool in_range = x <= max_x && y <= max_y && z <= max_z;
   const bool run = x && y && z && in_range;
   set_enabled(node, run);
