@@ -75,8 +75,13 @@ typedef struct {
 } ph_result_t;
 
 /* Where a guarded call jumps back to, and what the signal handler saw. */
+typedef struct ph_prepared ph_prepared_t;
+
+/* Where a guarded call jumps back to, what it was running and what the handler saw. */
 typedef struct {
   sigjmp_buf jump;
+  const ph_prepared_t* dispatch;  /* the dispatch and workgroup being called */
+  uint64_t flat;
   uint64_t address;
   int32_t signal, access;
 } ph_guard_t;
@@ -103,7 +108,7 @@ typedef struct {
 
 typedef int (*ph_fn_t)(const void*, const ph_dispatch_state_t*, const ph_workgroup_state_t*);
 
-typedef struct {
+struct ph_prepared {
   ph_dispatch_state_t state;
   void* ptrs[PH_MAX_BINDINGS];
   size_t lens[PH_MAX_BINDINGS];
@@ -114,7 +119,7 @@ typedef struct {
   uint32_t local_memory_size;
   int64_t command;
   uint32_t bad_count[3];  /* the indirect counts prepare() refused */
-} ph_prepared_t;
+};
 
 /* A zeroed environment for kernels that read one (IREE libraries get their own). */
 static const uint64_t ph_default_env[64];
@@ -317,43 +322,27 @@ static inline void workgroup_state(const ph_prepared_t* p, uint64_t flat, uint32
   wg->local_memory = p->local_memory_size ? local_memory(p->local_memory_size) : NULL;
 }
 
-/* Runs workgroup `flat` of dispatch p; returns the kernel's status. */
-static inline int run_workgroup(const ph_prepared_t* p, uint64_t flat, uint32_t processor,
-                                uint32_t* id_out, ph_guard_t* fault) {
+static inline void workgroup_id(const ph_prepared_t* p, uint64_t flat, uint32_t* id) {
   ph_workgroup_state_t wg;
-  workgroup_state(p, flat, processor, &wg);
-  (void)fault;
-  int rc = p->fn(p->env, &p->state, &wg);
-  if (rc && id_out) {
-    id_out[0] = wg.workgroup_id_x;
-    id_out[1] = wg.workgroup_id_y;
-    id_out[2] = wg.workgroup_id_z;
-  }
-  return rc;
+  workgroup_state(p, flat, 0, &wg);
+  id[0] = wg.workgroup_id_x;
+  id[1] = wg.workgroup_id_y;
+  id[2] = wg.workgroup_id_z;
 }
 
-/* run_workgroup under the fault guard: a fault returns PH_ERROR_FAULT with `fault` set. */
-static __attribute__((noinline)) int run_workgroup_checked(const ph_prepared_t* p, uint64_t flat,
-                                                           uint32_t processor, uint32_t* id_out,
-                                                           ph_guard_t* fault) {
-  ph_workgroup_state_t wg;
-  workgroup_state(p, flat, processor, &wg);
-  ph_guard_t guard;
-  int rc;
-  if (sigsetjmp(guard.jump, 0)) {
-    unblock_fault_signals();
-    *fault = guard;
-    rc = PH_ERROR_FAULT;
-  } else {
-    tls_guard = &guard;
-    rc = p->fn(p->env, &p->state, &wg);
-    tls_guard = NULL;
-  }
-  if (rc && id_out) {
-    id_out[0] = wg.workgroup_id_x;
-    id_out[1] = wg.workgroup_id_y;
-    id_out[2] = wg.workgroup_id_z;
-  }
+/* Calls the kernel for one workgroup; with a guard (checked mode), inside it, so that a
+ * fault returns to the guard's sigsetjmp knowing which workgroup faulted.  Only the call
+ * itself is inside: a fault in the executor's own code (say in malloc) is not caught. */
+static inline __attribute__((always_inline)) int call_kernel(const ph_prepared_t* p,
+                                                             uint64_t flat,
+                                                             const ph_workgroup_state_t* wg,
+                                                             ph_guard_t* guard) {
+  if (!guard) return p->fn(p->env, &p->state, wg);
+  guard->dispatch = p;
+  guard->flat = flat;
+  tls_guard = guard;
+  int rc = p->fn(p->env, &p->state, wg);
+  tls_guard = NULL;
   return rc;
 }
 
@@ -371,13 +360,42 @@ static void record_error(ph_pool_t* pool, ph_result_t* result, const ph_prepared
   }
 }
 
-typedef int (*ph_run_fn)(const ph_prepared_t*, uint64_t, uint32_t, uint32_t*, ph_guard_t*);
+/* Runs flat workgroups [begin, end) of the current region; skips them once any failed. */
+static inline __attribute__((always_inline)) void run_chunk(ph_pool_t* pool, uint64_t begin,
+                                                            uint64_t end, uint32_t processor,
+                                                            ph_guard_t* guard) {
+  int d = 0;
+  while (d + 1 < pool->region_count && pool->region[d + 1].first <= begin) ++d;
+  for (uint64_t i = begin; i < end; ++i) {
+    while (i >= pool->region[d].first + pool->region[d].total) ++d;
+    if (atomic_load_explicit(&pool->error, memory_order_relaxed)) continue;
+    const ph_prepared_t* p = &pool->region[d];
+    ph_workgroup_state_t wg;
+    workgroup_state(p, i - p->first, processor, &wg);
+    int rc = call_kernel(p, i - p->first, &wg, guard);
+    if (rc) {
+      uint32_t id[3] = {wg.workgroup_id_x, wg.workgroup_id_y, wg.workgroup_id_z};
+      record_error(pool, &pool->result, p, rc, id, NULL);
+    }
+  }
+}
 
-/* Takes chunks of the current job until none are left (or another generation began).
- * Inlined once per `run` so the unchecked loop carries no trace of the checked one. */
-static inline __attribute__((always_inline)) void work_with(ph_pool_t* pool,
-                                                            uint64_t generation,
-                                                            uint32_t processor, ph_run_fn run) {
+/* run_chunk under one guard for the whole chunk (a sigsetjmp per chunk, not per call). */
+static __attribute__((noinline)) void run_chunk_checked(ph_pool_t* pool, uint64_t begin,
+                                                        uint64_t end, uint32_t processor) {
+  ph_guard_t guard;
+  if (sigsetjmp(guard.jump, 0)) {
+    unblock_fault_signals();
+    uint32_t id[3];
+    workgroup_id(guard.dispatch, guard.flat, id);
+    record_error(pool, &pool->result, guard.dispatch, PH_ERROR_FAULT, id, &guard);
+    return;  /* the error flag makes every thread skip what is left */
+  }
+  run_chunk(pool, begin, end, processor, &guard);
+}
+
+/* Takes chunks of the current job until none are left (or another generation began). */
+static void work(ph_pool_t* pool, uint64_t generation, uint32_t processor) {
   const uint64_t tag = generation << PH_GEN_SHIFT;
   for (;;) {
     uint64_t t = atomic_load_explicit(&pool->ticket, memory_order_acquire);
@@ -389,26 +407,43 @@ static inline __attribute__((always_inline)) void work_with(ph_pool_t* pool,
     if (!atomic_compare_exchange_weak_explicit(&pool->ticket, &t, tag | end,
                                                memory_order_acq_rel, memory_order_acquire))
       continue;
-    int d = 0;
-    while (d + 1 < pool->region_count && pool->region[d + 1].first <= begin) ++d;
-    for (uint64_t i = begin; i < end; ++i) {
-      while (i >= pool->region[d].first + pool->region[d].total) ++d;
-      if (atomic_load_explicit(&pool->error, memory_order_relaxed)) continue;
-      const ph_prepared_t* p = &pool->region[d];
-      uint32_t id[3];
-      ph_guard_t fault;
-      int rc = run(p, i - p->first, processor, id, &fault);
-      if (rc) record_error(pool, &pool->result, p, rc, id, &fault);
-    }
+    if (pool->checked)
+      run_chunk_checked(pool, begin, end, processor);
+    else
+      run_chunk(pool, begin, end, processor, NULL);
     atomic_fetch_add_explicit(&pool->completed, end - begin, memory_order_acq_rel);
   }
 }
 
-static void work(ph_pool_t* pool, uint64_t generation, uint32_t processor) {
-  if (pool->checked)
-    work_with(pool, generation, processor, run_workgroup_checked);
-  else
-    work_with(pool, generation, processor, run_workgroup);
+/* Runs every workgroup of one dispatch on this thread; stops at the first failure. */
+static inline __attribute__((always_inline)) int run_dispatch(const ph_prepared_t* p,
+                                                              ph_result_t* result,
+                                                              ph_guard_t* guard) {
+  for (uint64_t w = 0; w < p->total; ++w) {
+    ph_workgroup_state_t wg;
+    workgroup_state(p, w, 0, &wg);
+    int rc = call_kernel(p, w, &wg, guard);
+    if (rc) {
+      uint32_t id[3] = {wg.workgroup_id_x, wg.workgroup_id_y, wg.workgroup_id_z};
+      record_error(NULL, result, p, rc, id, NULL);
+      return -1;
+    }
+  }
+  return 0;
+}
+
+/* run_dispatch under one guard for the whole dispatch. */
+static __attribute__((noinline)) int run_dispatch_checked(const ph_prepared_t* p,
+                                                          ph_result_t* result) {
+  ph_guard_t guard;
+  if (sigsetjmp(guard.jump, 0)) {
+    unblock_fault_signals();
+    uint32_t id[3];
+    workgroup_id(guard.dispatch, guard.flat, id);
+    record_error(NULL, result, guard.dispatch, PH_ERROR_FAULT, id, &guard);
+    return -1;
+  }
+  return run_dispatch(p, result, &guard);
 }
 
 static void* worker_main(void* arg) {
@@ -490,11 +525,9 @@ static int run_region(ph_pool_t* pool, ph_result_t* result) {
   if (total == 1) {  /* not worth waking anyone */
     for (int d = 0; d < pool->region_count; ++d) {
       if (!pool->region[d].total) continue;
-      uint32_t id[3];
-      ph_guard_t fault;
-      int rc = pool->checked ? run_workgroup_checked(&pool->region[d], 0, 0, id, &fault)
-                             : run_workgroup(&pool->region[d], 0, 0, id, &fault);
-      if (rc) { record_error(NULL, result, &pool->region[d], rc, id, &fault); return -1; }
+      const ph_prepared_t* p = &pool->region[d];
+      if (pool->checked ? run_dispatch_checked(p, result) : run_dispatch(p, result, NULL))
+        return -1;
     }
     return 0;
   }
@@ -574,22 +607,6 @@ static __attribute__((noinline)) int transfer_checked(const ph_cmd_t* c,
   return 0;
 }
 
-/* Runs every workgroup of one dispatch on this thread; stops at the first failure. */
-static inline __attribute__((always_inline)) int run_serial(const ph_prepared_t* p,
-                                                            ph_result_t* result,
-                                                            ph_run_fn run) {
-  for (uint64_t w = 0; w < p->total; ++w) {
-    uint32_t id[3];
-    ph_guard_t fault;
-    int rc = run(p, w, 0, id, &fault);
-    if (rc) {
-      record_error(NULL, result, p, rc, id, &fault);
-      return -1;
-    }
-  }
-  return 0;
-}
-
 /* Executes a whole program.  `flags`: PH_EXEC_SERIAL (one dispatch at a time, on this
  * thread), PH_EXEC_CHECKED (kernels and transfers under the fault guard; the pool must
  * have been created checked).  Returns 0, or -1 with `result` naming the failure. */
@@ -629,8 +646,8 @@ int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots
           status = -1;
           break;
         }
-        status = checked ? run_serial(&single, result, run_workgroup_checked)
-                         : run_serial(&single, result, run_workgroup);
+        status = checked ? run_dispatch_checked(&single, result)
+                         : run_dispatch(&single, result, NULL);
         break;
       case PH_FILL:
       case PH_COPY:
