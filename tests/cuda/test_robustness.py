@@ -156,6 +156,7 @@ def submit_again():
     d.queue_execute(later, signal=[(again, 1)])
     again.wait(1, timeout=60)
 out["submit"] = outcome(submit_again)
+out["release"] = outcome(lambda: d._driver.release(target.alloc))  # from completion callbacks
 out["close"] = outcome(d.close)
 
 def new_device():
@@ -186,6 +187,7 @@ def test_a_kernel_fault_loses_the_device_with_a_typed_sticky_error():
     assert "lost" in message and "'wild'" in message and "ILLEGAL_ADDRESS" in message, message
     for call in ("allocate", "read", "submit"):
         assert out[call][:2] == ["DataLossError", message], (call, out[call])
+    assert out["release"][0] == "ok", out["release"]
     assert out["close"][0] == "ok", out["close"]
     # CUDA keeps the error for the rest of the process ("the process must be terminated and
     # relaunched"): a new device either works or says so, typed and at once.

@@ -251,7 +251,12 @@ class CudaDevice(DriverDevice):
         return self.memory.allocate(size, memory_type)
 
     def release(self, alloc: Any) -> None:
-        self.check_usable()
+        if self.stopping:
+            raise FailedPreconditionError(f"cuda device {self.index} is closed")
+        if self.lost is not None:
+            # Nothing can use the memory any more, and close() frees it; raising here would
+            # reach the front end's completion callbacks, which release deferred frees.
+            return
         self.memory.free(alloc)
 
     def read(self, alloc: Any, offset: int, length: int) -> bytes:
