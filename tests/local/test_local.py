@@ -3,10 +3,12 @@ kernel failures and compile errors, and local against local-sync."""
 
 from __future__ import annotations
 
+import gc
 import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 
 import numpy as np
@@ -340,3 +342,22 @@ def test_a_failed_host_allocation_is_resource_exhausted():
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("typed cannot allocate 12884901888 bytes") == 4, proc.stdout
+
+
+def test_a_device_dropped_without_close_stops_its_runner_thread():
+    def runners():
+        return [t for t in threading.enumerate() if t.name == "polyhal-local-runner"]
+
+    before = len(runners())
+    device = hal.create_device("local", inline_workgroups=0)
+    cb = _deadline_dispatch(device, 1, 0)
+    sem = device.create_semaphore()
+    device.queue_execute(cb, signal=[(sem, 1)])
+    sem.wait(1, timeout=30)
+    assert len(runners()) == before + 1
+    del device, cb, sem
+    gc.collect()
+    deadline = time.monotonic() + 10
+    while len(runners()) > before and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert len(runners()) == before

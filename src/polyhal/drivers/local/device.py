@@ -124,7 +124,8 @@ class LocalDevice(DriverDevice):
                 f"cannot allocate {size} bytes of host memory: {e or type(e).__name__}"
             ) from None
         if self.checked:
-            self.allocations.add(alloc)
+            with self.lock:
+                self.allocations.add(alloc)
         return alloc
 
     def read(self, alloc: Any, offset: int, length: int) -> bytes:
@@ -150,8 +151,9 @@ class LocalDevice(DriverDevice):
             self.backlog += 1
             if self.jobs is None:
                 self.jobs = queue.SimpleQueue()
-                self.runner = threading.Thread(target=self._runner_loop, args=(self.jobs,),
-                                               name="polyhal-local-runner", daemon=True)
+                self.runner = threading.Thread(
+                    target=_runner_loop, args=(weakref.ref(self), self.jobs),
+                    name="polyhal-local-runner", daemon=True)
                 self.runner.start()
             self.jobs.put((work, done))
 
@@ -165,16 +167,14 @@ class LocalDevice(DriverDevice):
             transfer_bytes += program.transfer_bytes
         return workgroups <= self.inline_workgroups and transfer_bytes <= INLINE_TRANSFER_BYTES
 
-    def _runner_loop(self, jobs: queue.SimpleQueue) -> None:
-        while (job := jobs.get()) is not None:
-            work, done = job
-            try:
-                self._run(work, done)
-            except Exception as e:  # a bug here must still complete the submission
-                done(InternalError(f"local driver failed: {e!r}"))
-            finally:
-                with self.lock:
-                    self.backlog -= 1
+    def _run_job(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
+        try:
+            self._run(work, done)
+        except Exception as e:  # a bug here must still complete the submission
+            done(InternalError(f"local driver failed: {e!r}"))
+        finally:
+            with self.lock:
+                self.backlog -= 1
 
     def _run(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         execute = self.lib.ph_execute
@@ -227,7 +227,8 @@ class LocalDevice(DriverDevice):
 
     def _locate(self, address: int, bindings: list[tuple[int, int]]) -> str:
         """Names the binding whose buffer (guard pages included) holds ``address``."""
-        regions = [a.region for a in list(self.allocations)]
+        with self.lock:
+            regions = [a.region for a in self.allocations]
         best = None
         for i, (ptr, length) in enumerate(bindings):
             region = next((r for r in regions if r[0] <= ptr < r[1]), None)
@@ -263,6 +264,17 @@ class LocalDevice(DriverDevice):
             self.close()
         except Exception:
             pass
+
+
+def _runner_loop(device_ref: weakref.ref, jobs: queue.SimpleQueue) -> None:
+    """The runner thread: holds its device only while running a job, so that a device
+    dropped without close() is still collected (its __del__ stops this thread)."""
+    while (job := jobs.get()) is not None:
+        device = device_ref()
+        if device is None:
+            return
+        device._run_job(*job)
+        del device, job  # the job's done() holds the front end's device too
 
 
 def _signal_name(number: int) -> str:
