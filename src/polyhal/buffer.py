@@ -54,6 +54,8 @@ def as_flags(kind: type[_Flag], value: Any, what: str) -> _Flag:
         return value
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
         raise InvalidArgumentError(f"{what}: expected a {kind.__name__}, got {value!r}")
+    if value < 0:  # IntFlag would take -1 as "every bit"
+        raise InvalidArgumentError(f"{what}: {value!r} is not a {kind.__name__}")
     try:
         member = kind(int(value))
     except ValueError:

@@ -152,12 +152,16 @@ class CommandBuffer:
         """Starts recording; FailedPreconditionError if it was begun before."""
         if self._state != _INITIAL:
             raise FailedPreconditionError("begin() on a command buffer that was already begun")
+        if self.device._closed:
+            raise FailedPreconditionError("begin() on a command buffer of a closed device")
         self._state = _RECORDING
 
     def end(self) -> None:
         """Finishes recording and encodes the commands for the driver."""
         if self._state != _RECORDING:
             raise FailedPreconditionError("end() on a command buffer that is not recording")
+        if self.device._closed:
+            raise FailedPreconditionError("end() on a command buffer of a closed device")
         if self._debug_depth:
             raise FailedPreconditionError(
                 f"end() with {self._debug_depth} debug group(s) still open")
@@ -181,7 +185,9 @@ class CommandBuffer:
         return self._commands
 
     def _recording(self, category: int) -> None:
-        if self._state != _RECORDING:
+        if self._state != _RECORDING or self.device._closed:
+            if self.device._closed:
+                raise FailedPreconditionError("command buffer of a closed device")
             raise FailedPreconditionError(
                 "command recorded outside begin()/end()" if self._state == _INITIAL
                 else "command recorded after end()")
@@ -273,7 +279,7 @@ class CommandBuffer:
             return
         self._commands.append(C.Barrier(
             _stage(source_stage, "source_stage"), _stage(target_stage, "target_stage"),
-            as_index(flags, "barrier flags"), _memory_barriers(memory_barriers),
+            _barrier_flags(flags), _memory_barriers(memory_barriers),
             self._buffer_barriers(buffer_barriers)))
 
     def _buffer_barriers(self, barriers: Sequence[BufferBarrier]) -> tuple:
@@ -281,6 +287,8 @@ class CommandBuffer:
         for b in _sequence(barriers, "buffer_barriers"):
             if not isinstance(b, BufferBarrier):
                 raise InvalidArgumentError(f"expected BufferBarrier, got {type(b).__name__}")
+            as_flags(AccessScope, b.source_scope, "buffer barrier source_scope")
+            as_flags(AccessScope, b.target_scope, "buffer barrier target_scope")
             ref = self._ref(b.buffer, b.offset, b.length, 0, "buffer barrier")
             out.append((b.source_scope, b.target_scope, ref))
         return tuple(out)
@@ -647,13 +655,24 @@ def _memory_barriers(barriers: Any) -> tuple:
     for b in items:
         if not isinstance(b, MemoryBarrier):
             raise InvalidArgumentError(f"expected MemoryBarrier, got {type(b).__name__}")
+        as_flags(AccessScope, b.source_scope, "memory barrier source_scope")
+        as_flags(AccessScope, b.target_scope, "memory barrier target_scope")
     return items
+
+
+def _barrier_flags(flags: Any) -> int:
+    """Execution barrier flags: a 32-bit mask (IREE defines none yet, so any mask is kept)."""
+    value = as_index(flags, "barrier flags")
+    if not 0 <= value < 2**32:
+        raise InvalidArgumentError(f"barrier flags {flags!r} are not a 32-bit mask")
+    return value
 
 
 def _pattern(pattern: int | bytes, pattern_length: int | None) -> tuple[int, int]:
     if isinstance(pattern, (bytes, bytearray, memoryview)):
         raw = bytes(pattern)
-        plen = len(raw) if pattern_length is None else pattern_length
+        plen = len(raw) if pattern_length is None else as_index(pattern_length,
+                                                                "pattern_length")
         if plen != len(raw):
             raise InvalidArgumentError(
                 f"pattern of {len(raw)} bytes with pattern_length {pattern_length}")
@@ -663,9 +682,11 @@ def _pattern(pattern: int | bytes, pattern_length: int | None) -> tuple[int, int
         if pattern_length is None:
             plen = 1 if 0 <= value <= 0xFF else 2 if 0 <= value <= 0xFFFF else 4
         else:
-            plen = pattern_length
+            plen = as_index(pattern_length, "pattern_length")
     if plen not in (1, 2, 4):
         raise InvalidArgumentError(f"pattern length must be 1, 2 or 4 bytes, got {plen}")
+    if value < -(1 << (8 * plen - 1)):
+        raise InvalidArgumentError(f"pattern {value} does not fit in {plen} bytes")
     if value < 0:
         value &= (1 << (8 * plen)) - 1
     if value >> (8 * plen):

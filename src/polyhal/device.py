@@ -63,6 +63,9 @@ def create_device(uri: str | None = None, **options: Any) -> Device:
 
     NotFoundError (listing what is available) for an unknown or unavailable driver.
     """
+    if uri is not None and not isinstance(uri, str):
+        raise InvalidArgumentError(f"device uri is a string like 'local' or 'vulkan:0', "
+                                   f"got {uri!r}")
     uri = uri or os.environ.get("POLYHAL_DEVICE") or "local"
     name, _, index_text = uri.partition(":")
     if name not in drivers.DRIVER_MODULES:

@@ -176,6 +176,23 @@ def test_closed_device_and_its_objects_refuse_use(driver):
             pytest.fail(name)
 
 
+def test_command_buffers_of_a_closed_device_refuse_recording(driver):
+    dev = hal.create_device(driver)
+    fresh = dev.create_command_buffer()
+    recording = dev.create_command_buffer()
+    recording.begin()
+    buf = dev.allocate_buffer(16)
+    dev.close()
+    with pytest.raises(hal.FailedPreconditionError):
+        fresh.begin()
+    with pytest.raises(hal.FailedPreconditionError):
+        recording.execution_barrier()
+    with pytest.raises(hal.FailedPreconditionError):
+        recording.fill_buffer(buf, 0, 4, 1)
+    with pytest.raises(hal.FailedPreconditionError):
+        recording.end()
+
+
 # -- items 7, 10, 11: untyped errors and accepted garbage ------------------------------------
 @pytest.mark.parametrize("timeout", [math.nan, "1", -1.0, [1]])
 def test_bad_timeouts(device, timeout):
@@ -242,6 +259,23 @@ BAD_CALLS = {
     "signal list str": lambda d, cb: d.queue_barrier(signal="s"),
     "host_call not callable": lambda d, cb: d.queue_host_call(5),
     "dealloca not a buffer": lambda d, cb: d.queue_dealloca("b"),
+    "allocate access -1": lambda d, cb: d.allocate_buffer(16, access=-1),
+    "create_command_buffer categories -1": lambda d, cb: d.create_command_buffer(
+        categories=-1),
+    "barrier target_stage -1": lambda d, cb: cb.execution_barrier(
+        hal.ExecutionStage.DISPATCH, -1),
+    "reset_event stage -1": lambda d, cb: cb.reset_event(d.create_event(), -1),
+    "memory barrier float scope": lambda d, cb: cb.execution_barrier(
+        memory_barriers=[hal.MemoryBarrier(1.5, hal.AccessScope.HOST_READ)]),
+    "buffer barrier negative scope": lambda d, cb: cb.execution_barrier(
+        buffer_barriers=[hal.BufferBarrier(-1, 1, d.allocate_buffer(4))]),
+    "barrier flags negative numpy": lambda d, cb: cb.execution_barrier(flags=np.int8(-56)),
+    "fill pattern too negative": lambda d, cb: cb.fill_buffer(d.allocate_buffer(8), 0, 8,
+                                                              -2**40),
+    "fill pattern_length float": lambda d, cb: cb.fill_buffer(d.allocate_buffer(8), 0, 8, 1,
+                                                              1.0),
+    "create_device int uri": lambda d, cb: hal.create_device(5),
+    "create_device checked str": lambda d, cb: hal.create_device("local", checked="yes"),
 }
 
 

@@ -40,6 +40,11 @@ class CudaExecutable:
     functions: list[Any]
     launch: list[tuple[int, int, int, int, int]]
     release: Any = field(default=None, repr=False)
+    #: Bindings' absolute offsets must be multiples of this.  Kernels receive bindings as
+    #: typed pointers, and a misaligned 32-bit access is a fault that loses the whole
+    #: CUDA context; 4 bytes keeps every 32-bit kernel safe (wider vector loads still
+    #: need the kernel's own care).
+    binding_alignment: int = 4
 
     def __del__(self) -> None:
         if self.release is not None:
