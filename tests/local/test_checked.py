@@ -42,6 +42,10 @@ POLYHAL_ENTRY(worker_store) {    /* workers store past binding 1; the caller daw
   ((float*)dispatch->binding_ptrs[1])[1024 + workgroup->workgroup_id_x] = 2.0f;
   return 0;
 }
+POLYHAL_ENTRY(store_just_past) {  /* one float right after binding 1's last byte */
+  *(float*)((char*)dispatch->binding_ptrs[1] + dispatch->binding_lengths[1]) = 1.0f;
+  return 0;
+}
 POLYHAL_ENTRY(iota) {            /* out[wg] = wg */
   ((uint32_t*)dispatch->binding_ptrs[0])[workgroup->workgroup_id_x] = workgroup->workgroup_id_x;
   return 0;
@@ -59,17 +63,24 @@ def device(request):
 
 @pytest.fixture
 def exe(device):
-    names = ("store4", "store_before", "wild", "worker_store", "iota")
+    names = ("store4", "store_before", "wild", "worker_store", "store_just_past", "iota")
     return device.create_executable(hal.ExecutableSource(
         [hal.EntryPoint(n, LAYOUT) for n in names], {"c": SOURCE}))
 
 
-def submit(device, exe, entry, count, bindings):
-    cb = device.create_command_buffer()
+def submit(device, exe, entry, count, bindings, naming="direct"):
+    """Runs one dispatch; ``naming="slot"``: through binding-table slots of a reusable
+    command buffer, which the executor resolves at each run."""
+    if naming == "slot":
+        cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT,
+                                          binding_capacity=len(bindings))
+        refs, table = [hal.Slot(i) for i in range(len(bindings))], list(bindings)
+    else:
+        cb, refs, table = device.create_command_buffer(), list(bindings), None
     with cb:
-        cb.dispatch(exe, entry, count, bindings=list(enumerate(bindings)))
+        cb.dispatch(exe, entry, count, bindings=list(enumerate(refs)))
     sem = device.create_semaphore()
-    device.queue_execute(cb, signal=[(sem, 1)])
+    device.queue_execute(cb, signal=[(sem, 1)], binding_table=table)
     return sem
 
 
@@ -79,7 +90,9 @@ def assert_device_still_works(device, exe):
     assert np.array_equal(out.to_numpy("uint32"), np.arange(100, dtype=np.uint32))
 
 
-def test_a_store_past_a_small_binding_fails_the_submission_and_harms_nothing(device, exe):
+@pytest.mark.parametrize("naming", ["direct", "slot"])
+def test_a_store_past_a_small_binding_fails_the_submission_and_harms_nothing(device, exe,
+                                                                             naming):
     """The issue's case: a kernel that writes 4 floats per workgroup into an 8-byte
     output.  The first store that leaves the buffer's 64-byte aligned block hits the
     guard page; the submission fails naming where; neighbouring buffers keep their bytes."""
@@ -87,7 +100,7 @@ def test_a_store_past_a_small_binding_fails_the_submission_and_harms_nothing(dev
     source = device.buffer_from(np.zeros(16, np.float32))
     out = device.allocate_buffer(8)
     after = device.buffer_from(np.full(256, 0x22, np.uint8))
-    sem = submit(device, exe, "store4", 64, [source, out])
+    sem = submit(device, exe, "store4", 64, [source, out], naming)
     with pytest.raises(hal.DataLossError) as info:
         sem.wait(1, timeout=30)
     message = str(info.value)
@@ -112,6 +125,26 @@ def test_a_store_before_a_binding_names_the_negative_offset(device, exe):
                              r"byte offset -4096, 4096 bytes before its start"):
         sem.wait(1, timeout=30)
     assert_device_still_works(device, exe)
+
+
+@pytest.mark.parametrize("naming", ["direct", "slot"])
+def test_a_store_just_past_the_end_inside_the_alignment_padding_is_caught(device, exe, naming):
+    """An 8-byte buffer ends 56 bytes before its guard page (64-byte alignment): a store
+    right after it does not fault, but the padding's canary shows it after the run."""
+    source = device.allocate_buffer(64)
+    out = device.allocate_buffer(8)
+    neighbour = device.buffer_from(np.full(64, 3, np.uint8))
+    sem = submit(device, exe, "store_just_past", 1, [source, out], naming)
+    with pytest.raises(hal.DataLossError,
+                       match=r"past the end of a 8-byte buffer, into its alignment padding.*"
+                             r"'store_just_past' binding 1 at byte offset 8, past the end of "
+                             r"its 8 bytes"):
+        sem.wait(1, timeout=30)
+    assert neighbour.read() == bytes([3]) * 64
+    assert_device_still_works(device, exe)
+    # The canary is restored: a correct dispatch on the same buffer passes.
+    submit(device, exe, "iota", 2, [out, out]).wait(1, timeout=30)
+    assert out.to_numpy("uint32").tolist() == [0, 1]
 
 
 def test_a_wild_pointer_in_a_kernel_fails_the_submission(device, exe):

@@ -19,6 +19,9 @@ PAGE = mmap.PAGESIZE
 GUARD_BEFORE = PAGE
 GUARD_AFTER = 16 * PAGE
 PROT_NONE = 0
+#: The byte pattern of a checked allocation's padding.
+CANARY = 0xCB
+CANARY_BYTES = bytes([CANARY]) * ALIGNMENT
 HUGE_PAGE = 2 << 20
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -30,11 +33,12 @@ class LocalAllocation(Allocation):
     """Host memory; ``ptr`` is its address, valid while this object lives.
 
     ``region`` is ``(start, end)`` of the whole mapping, guards included, for a checked
-    allocation, and None for a plain one.  Raises MemoryError or OSError when the memory
-    cannot be had.
+    allocation, and None for a plain one; ``padding`` the bytes between its end and the
+    trailing guard (filled with CANARY), None when there are none.  Raises MemoryError or
+    OSError when the memory cannot be had.
     """
 
-    __slots__ = ("array", "ptr", "region")
+    __slots__ = ("array", "ptr", "region", "padding")
 
     def __init__(self, size: int, memory_type: MemoryType, checked: bool = False):
         super().__init__(size, memory_type)
@@ -46,13 +50,16 @@ class LocalAllocation(Allocation):
         self.array = raw[start:start + size]
         self.ptr: int = raw.ctypes.data + start
         self.region: tuple[int, int] | None = None
+        self.padding: np.ndarray | None = None
 
     def _map_guarded(self, size: int) -> None:
         # The buffer ends as close to the trailing guard as the 64-byte alignment that IREE's
         # kernels assume (aligned vector loads) allows.  The trade-off: an overrun of fewer
-        # than (-size % 64) bytes stays inside this mapping and is not caught; any other
-        # overrun, and an underrun past the first page's slack, faults at once.  Exact
-        # placement (no slack) would misalign every buffer whose size is not a multiple of 64.
+        # than (-size % 64) bytes lands in this mapping's padding and does not fault; the
+        # padding holds a canary that the device checks after each submission instead
+        # (found later, without the workgroup).  Any other overrun, and an underrun past the
+        # first page's slack, faults at once.  Exact placement (no padding) would misalign
+        # every buffer whose size is not a multiple of 64.
         rounded = -(-size // ALIGNMENT) * ALIGNMENT
         data_end = GUARD_BEFORE + -(-rounded // PAGE) * PAGE
         total = data_end + GUARD_AFTER
@@ -73,6 +80,21 @@ class LocalAllocation(Allocation):
         self.array = np.frombuffer(mapping, dtype=np.uint8, count=size, offset=start)
         self.ptr = base + start
         self.region = (base, base + total)
+        self.padding = None
+        if rounded > size:
+            self.padding = np.frombuffer(mapping, dtype=np.uint8, count=rounded - size,
+                                         offset=start + size)
+            self.padding[:] = CANARY
+
+    def padding_damage(self) -> int:
+        """The index of the first padding byte that is no longer CANARY (restoring them
+        all), or -1 when the padding is intact or there is none."""
+        padding = self.padding
+        if padding is None or padding.tobytes() == CANARY_BYTES[:len(padding)]:
+            return -1
+        first = int(np.flatnonzero(padding != CANARY)[0])
+        padding[:] = CANARY
+        return first
 
     def read(self, offset: int, length: int) -> bytes:
         return self.array[offset:offset + length].tobytes()

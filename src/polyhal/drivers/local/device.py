@@ -189,7 +189,39 @@ class LocalDevice(DriverDevice):
                                          self.flags, ctypes.byref(result)):
                 done(self._failure(program, result, table))
                 return
+            if self.checked:
+                error = self._padding_error(program, table)
+                if error is not None:
+                    done(error)
+                    return
         done(None)
+
+    def _padding_error(self, program: encoder.EncodedProgram,
+                       table: Sequence[Any]) -> DataLossError | None:
+        """DataLossError when a dispatch wrote into a bound buffer's alignment padding (an
+        overrun too short to reach the guard page), naming the dispatches that bind it."""
+        allocations = program.padded
+        if program.has_slots and table:
+            allocations += tuple(e.alloc for e in table if e.alloc.padding is not None)
+        for alloc in allocations:
+            first = alloc.padding_damage()
+            if first < 0:
+                continue
+            address = alloc.ptr + alloc.size + first
+            suspects = []
+            for index in range(program.count):
+                if program.operation(index) != encoder.OP_DISPATCH:
+                    continue
+                for i, (ptr, length) in enumerate(program.bindings(index, table)):
+                    if alloc.ptr <= ptr <= alloc.ptr + alloc.size:
+                        suspects.append(f"entry point {program.entry_point_name(index)!r} "
+                                        f"binding {i} at byte offset {address - ptr}, past the "
+                                        f"end of its {length} bytes (command {index})")
+            return DataLossError(
+                f"a kernel wrote past the end of a {alloc.size}-byte buffer, into its "
+                f"alignment padding (found after the submission; the workgroup is unknown): "
+                + "; or ".join(suspects or ["by no dispatch of this submission"]))
+        return None
 
     def _failure(self, program: encoder.EncodedProgram, result: Result,
                  table: Sequence[Any]) -> HalError:

@@ -32,15 +32,16 @@ class EncodedProgram:
     ``workgroups`` counts the workgroups of its direct dispatches, ``transfer_bytes`` the
     bytes its fills, copies and updates write where known when encoding; ``unbounded`` is
     True when the program holds work whose size only execution tells (indirect dispatches,
-    whole-slot transfers).
+    whole-slot transfers).  ``padded`` holds the checked allocations with padding that its
+    dispatches bind directly, whose canaries the device checks after each run.
     """
 
     __slots__ = ("program", "arrays", "executables", "has_slots", "count", "workgroups",
-                 "transfer_bytes", "unbounded")
+                 "transfer_bytes", "unbounded", "padded")
 
     def __init__(self, cmds: bytearray, refs: bytearray, constants: bytearray, data: bytearray,
                  count: int, executables: list, has_slots: bool, workgroups: int = 0,
-                 transfer_bytes: int = 0, unbounded: bool = False):
+                 transfer_bytes: int = 0, unbounded: bool = False, padded: tuple = ()):
         arrays = [(ctypes.c_char * max(1, len(b))).from_buffer(b if b else bytearray(1))
                   for b in (cmds, refs, constants, data)]
         self.program = Program(ctypes.addressof(arrays[0]), count,
@@ -53,6 +54,7 @@ class EncodedProgram:
         self.workgroups = workgroups
         self.transfer_bytes = transfer_bytes
         self.unbounded = unbounded
+        self.padded = padded
 
     def operation(self, command: int) -> int:
         """The OP_* code of record ``command``."""
@@ -100,6 +102,7 @@ class _Encoder:
         self.workgroups = 0
         self.transfer_bytes = 0
         self.unbounded = False
+        self.padded: dict[int, Any] = {}  # id → checked allocation with padding, bound directly
 
     def ref(self, r: C.Ref, table: Any) -> tuple[int, int, int]:
         if r.alloc is None and table is not None:
@@ -182,6 +185,9 @@ class _Encoder:
             bind_index = len(self.refs) // REF.size
             for r in bindings:
                 self.refs += REF.pack(*self.ref(r, table))
+                alloc = r.alloc if r.alloc is not None or table is None else r.resolve(table)[0]
+                if alloc is not None and alloc.padding is not None:
+                    self.padded[id(alloc)] = alloc
             self.last_refs = (bindings, table, bind_index)
         constants = cmd.constants
         last = self.last_constants
@@ -208,4 +214,4 @@ def encode(commands: list) -> EncodedProgram:
     enc.encode(commands, None)
     return EncodedProgram(enc.cmds, enc.refs, enc.constants, enc.data, enc.count,
                           enc.executables, enc.has_slots, enc.workgroups, enc.transfer_bytes,
-                          enc.unbounded)
+                          enc.unbounded, tuple(enc.padded.values()))
