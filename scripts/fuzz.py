@@ -985,7 +985,7 @@ class _Child:
         dev = hal.create_device(self.driver)
         sem = dev.create_semaphore(0)
         buf = dev.allocate_buffer(64)
-        kind = rng.choice(["pending", "host_call_close", "twice", "dealloca_pending"])
+        kind = rng.choice(["pending", "host_call_close", "twice", "dealloca_pending", "race"])
         if kind == "pending":
             self.call("fresh.queue_fill(buf, 0, 64, 7, wait=[(s, 1)])",
                       lambda: dev.queue_fill(buf, 0, 64, 7, wait=[(sem, 1)]))
@@ -996,6 +996,23 @@ class _Child:
         elif kind == "twice":
             self.call("fresh.close()", dev.close)
             self.call("fresh.close() again", dev.close)
+        elif kind == "race":
+            import threading
+
+            def submit() -> None:
+                for i in range(200):
+                    try:
+                        dev.queue_fill(buf, 0, 64, i & 0xFF)
+                    except hal.HalError:
+                        pass  # FailedPreconditionError once closed: expected
+
+            thread = threading.Thread(target=submit, name="fuzz-close-race")
+            thread.start()
+            time.sleep(0.002)
+            self.call("fresh.close() while another thread submits", dev.close)
+            thread.join(30)
+            if thread.is_alive():
+                self.record("hang", "a thread submitting to a closing device never returned")
         else:
             self.call("fresh.queue_dealloca(buf, wait=[(s, 1)])",
                       lambda: dev.queue_dealloca(buf, wait=[(sem, 1)]))
@@ -1054,7 +1071,8 @@ class _Child:
                 if kind < 0.5:
                     entries.append(b.value)
                     labels.append(b.label)
-                    bad |= b.bad
+                    # A one-item list is a (buffer,) entry here, which is fine.
+                    bad |= b.bad and b.label != "[buf0]"
                 else:
                     off, ln = self.offset(self.size_of(b)), self.length(self.size_of(b))
                     extra = rng.random() < 0.1
@@ -1709,6 +1727,82 @@ class _Child:
 
         self.call(f"dispatch_indirect abs counts={counts} ({la}, {lb})", run)
 
+    def op_dealloca_race(self) -> None:
+        """A dealloca with no wait list while a parked submission still uses the buffer:
+        the memory must outlive the submission (issue 11, item 2)."""
+        rng = self.rng
+        size = rng.choice([64, 4096, 65536])
+        sem = self.dev.create_semaphore(0)
+
+        def run() -> None:
+            buf = self.dev.allocate_buffer(size)
+            other = self.dev.allocate_buffer(size)
+            kind = rng.choice(["fill", "copy", "dispatch"])
+            if kind == "fill":
+                self.dev.queue_fill(buf, 0, size, 0xAB, wait=[(sem, 1)])
+            elif kind == "copy":
+                self.dev.queue_copy(other, 0, buf, 0, size, wait=[(sem, 1)])
+            else:
+                cb = self.dev.create_command_buffer()
+                with cb:
+                    cb.dispatch(dict(self.exes)["exe.abs"], 0, size // 4,
+                                bindings=[(0, other), (1, buf)])
+                self.dev.queue_execute(cb, wait=[(sem, 1)])
+            self.dev.queue_dealloca(buf)
+            self.dev.queue_dealloca(other)
+            sem.signal(1)
+            self.dev.wait_idle(10)
+
+        self.call(f"dealloca race ({size} bytes)", run)
+
+    def op_slot_whole_copy(self) -> None:
+        """Copies and fills through slots with WHOLE_BUFFER, submitted with entries of
+        different sizes (issue 11, item 1)."""
+        hal, rng = self.hal, self.rng
+        src_size, dst_size = rng.choice([(4096, 3), (3, 4096), (64, 60), (100, 100), (0, 16)])
+        src = self.dev.allocate_buffer(src_size)
+        dst = self.dev.allocate_buffer(dst_size)
+        kind = rng.choice(["copy", "copy_direct_src", "fill", "update"])
+
+        def run() -> None:
+            cb = self.dev.create_command_buffer(hal.CommandBufferMode.DEFAULT,
+                                                binding_capacity=2)
+            with cb:
+                if kind == "copy":
+                    cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, WHOLE_BUFFER)
+                elif kind == "copy_direct_src":
+                    cb.copy_buffer(src, 0, hal.Slot(1), 0, WHOLE_BUFFER)
+                elif kind == "fill":
+                    cb.fill_buffer(hal.Slot(1), 0, WHOLE_BUFFER, 0x5A)
+                else:
+                    cb.update_buffer(bytes(64), 0, hal.Slot(1), 0, 16)
+            s = self.dev.create_semaphore(0)
+            self.dev.queue_execute(cb, binding_table=[src, dst], signal=[(s, 1)])
+            s.wait(1, timeout=10)
+
+        self.call(f"slot {kind} WHOLE_BUFFER {src_size} -> {dst_size}", run)
+
+    def op_deep_nesting(self) -> None:
+        """A chain of command buffers each executing the previous one."""
+        hal, rng = self.hal, self.rng
+        depth = rng.choice([8, 200, 3000])
+        label, buf = rng.choice(self.bufs[:12])
+
+        def run() -> None:
+            inner = self.dev.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+            with inner:
+                inner.fill_buffer(buf, 0, buf.size, 0x11)
+            for _ in range(depth):
+                outer = self.dev.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+                with outer:
+                    outer.execute_commands(inner)
+                inner = outer
+            s = self.dev.create_semaphore(0)
+            self.dev.queue_execute(inner, signal=[(s, 1)])
+            s.wait(1, timeout=10)
+
+        self.call(f"nested x{depth} fill of {label}", run)
+
     def op_signal_forward(self) -> None:
         label, s = self.sem()
         if s.failed:
@@ -1748,6 +1842,8 @@ _Child.OPS = [
     (_Child.op_executable, 0.7), (_Child.op_valid_transfer, 3), (_Child.op_valid_dispatch, 3),
     (_Child.op_kernel_overrun, 0.8), (_Child.op_indirect_counts, 0.6),
     (_Child.op_signal_forward, 3), (_Child.op_replace_sem, 0.5),
+    (_Child.op_dealloca_race, 0.6), (_Child.op_slot_whole_copy, 0.6),
+    (_Child.op_deep_nesting, 0.2),
 ]
 
 
