@@ -59,6 +59,8 @@ _log = logging.getLogger(__name__)
 
 # One clock for every tracer of the process, so that traces of several devices line up.
 _EPOCH_NS = time.perf_counter_ns()
+#: Events kept in memory before they are appended to the file.
+_FLUSH_EVERY = 4096
 _DEVICE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "device.py")
 
 
@@ -115,9 +117,10 @@ class Tracer:
     """Collects trace events and writes them to ``path`` (JSON trace-event array).
 
     Thread-safe: queue threads, completion threads and the host all report into it.
-    Events are kept in memory until :meth:`flush` (or :meth:`close`) appends them to the
-    file; :meth:`close` finishes the JSON array.  Open a tracer with
-    :meth:`polyhal.Device.trace` or :func:`trace_all` rather than directly.
+    Events are kept in memory until :meth:`flush` (or :meth:`close`, or every few
+    thousand operations) appends them to the file; :meth:`close` finishes the JSON array.
+    Open a tracer with :meth:`polyhal.Device.trace` or :func:`trace_all` rather than
+    directly.
     """
 
     def __init__(self, path: str | os.PathLike[str]):
@@ -200,6 +203,9 @@ class Tracer:
             record.error = f"{error.code.name}: {error}"
         with self._lock:
             self._events.append(record)
+            full = len(self._events) >= _FLUSH_EVERY
+        if full:  # bounded memory for long traces; the file grows instead
+            self.flush()
 
     def host_wait(self, semaphore: Semaphore, value: int, started_ns: int) -> None:
         """The calling thread blocked in ``semaphore.wait(value)`` since ``started_ns``.
@@ -227,7 +233,7 @@ class Tracer:
 
     # -- output -------------------------------------------------------------------------
     def flush(self) -> None:
-        """Appends the events collected so far to the file (opening it if needed)."""
+        """Appends the events collected so far to the file."""
         with self._lock:
             if self.closed:
                 return
