@@ -640,14 +640,23 @@ class _Child:
                 pass
         self.phase("guards")
         for i, (buf, data) in enumerate(self.guards):
-            got = buf.read()
+            try:
+                got = buf.read()
+            except hal.HalError as e:
+                # A lost device (cuda after a faulting kernel) refuses every later call:
+                # its memory cannot be compared, which is itself worth a look.
+                self.record("unchecked", f"guard {i} unreadable at the batch end", e)
+                continue
             if got != data:
                 diff = next(j for j in range(len(data)) if got[j] != data[j])
                 self.record("corruption",
                             f"guard {i} ({len(data)} bytes) differs from byte {diff}")
         self.phase("close")
-        self.other.close()
-        self.dev.close()
+        for dev in (self.other, self.dev):
+            try:
+                dev.close()
+            except hal.HalError as e:
+                self.record("unchecked", "close() at the batch end raised", e)
 
     # -- one step -------------------------------------------------------------------------------
     def step(self) -> None:
@@ -1668,6 +1677,9 @@ class _Child:
         """Dispatches that run past a binding: checked mode must fail the submission (or
         keep the writes in bounds), never corrupt a guard."""
         hal, rng = self.hal, self.rng
+        if self.driver.startswith("cuda"):
+            self._kernel_overrun_fresh()
+            return
         picked = self._victims(2, 4)
         if len(picked) < 2:
             return
@@ -1698,6 +1710,37 @@ class _Child:
                 pass
 
         self.call(f"kernel overrun {name}({la}) x{count}", run)
+
+    def _kernel_overrun_fresh(self) -> None:
+        """cuda: a faulting kernel loses its device for good, so it runs on a fresh one;
+        then a new device must work."""
+        if self.fresh_devices >= 3:
+            return
+        hal = self.hal
+        self.fresh_devices += 1
+
+        def run() -> None:
+            dev = hal.create_device(self.driver)
+            try:
+                a = dev.allocate_buffer(16)
+                b = dev.allocate_buffer(16)
+                exe = dev.create_executable(self.kernels["abs"])
+                sem = dev.create_semaphore(0)
+                cb = dev.create_command_buffer()
+                with cb:
+                    cb.dispatch(exe, 0, 1 << 20, bindings=[(0, a), (1, b)])
+                dev.queue_execute(cb, signal=[(sem, 1)])
+                try:
+                    sem.wait(1, timeout=30)
+                except hal.DeadlineExceededError:
+                    raise
+                except hal.HalError:
+                    pass
+            finally:
+                dev.close()
+            hal.create_device(self.driver).close()
+
+        self.call("kernel overrun abs x2**20 on a fresh device, then a new device", run)
 
     def op_indirect_counts(self) -> None:
         """An indirect dispatch whose counts in the buffer are out of range."""
