@@ -125,7 +125,9 @@ class DriverReport:
                 f"({self.seconds:.0f} s): ok {self.ok} (typed errors {self.typed}); "
                 f"untyped sites {self.count('untyped')}, crashes {self.events('crash')}, "
                 f"hangs {self.events('hang')}, corruptions {self.events('corruption')}, "
-                f"accepted garbage {self.count('accepted')}")
+                f"accepted garbage {self.count('accepted')}"
+                + (f", unchecked guards {self.events('unchecked')}"
+                   if self.events("unchecked") else ""))
 
 
 def owner_guess(site: str, call: str) -> str:
