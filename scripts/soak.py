@@ -5,7 +5,9 @@ reporting RSS, open file descriptors and threads every 1,000 submissions.
 Usage::
 
     python scripts/soak.py --driver local --threads 8 --submissions 20000
-    python scripts/soak.py --driver vulkan --threads 4 --submissions 8000
+    python scripts/soak.py --driver vulkan --threads 4 --submissions 20000
+
+(``--submissions`` per thread.)
 
 Each thread keeps its own timeline semaphore and chains every submission on it (wait for
 ``v``, signal ``v + 1``): reusable command buffers through a binding table, one-shot
@@ -277,15 +279,14 @@ class _Soak:
 def soak(driver: str = "local", threads: int = 4, submissions: int = 20000, *, seed: int = 1,
          every: int = 1000, stall: float = 60.0, max_growth_mb: float = 8.0,
          report: Callable[[str], None] | None = None) -> SoakResult:
-    """Runs the soak in this process; ``submissions`` in all, split over ``threads``."""
+    """Runs the soak in this process: ``threads`` threads of ``submissions`` each."""
     state = _Soak(driver, seed, stall)
     result = SoakResult(driver, max_growth=int(max_growth_mb * MiB))
     workers = [_Worker(state, i) for i in range(threads)]
     result.samples.append(sample(0))
     if report:
         report(result.samples[-1].line())
-    quota = -(-submissions // threads)
-    pool = [threading.Thread(target=w.run, args=(quota,), name=f"soak-{i}")
+    pool = [threading.Thread(target=w.run, args=(submissions,), name=f"soak-{i}")
             for i, w in enumerate(workers)]
     start = time.monotonic()
     for t in pool:
@@ -326,7 +327,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--driver", default="local")
     parser.add_argument("--threads", type=int, default=4)
-    parser.add_argument("--submissions", type=int, default=20000, help="in all threads")
+    parser.add_argument("--submissions", type=int, default=20000, help="per thread")
     parser.add_argument("--every", type=int, default=1000, help="submissions per sample")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--stall", type=float, default=60.0,
