@@ -187,6 +187,8 @@ class LocalDevice(DriverDevice):
                 slots = (Slot * len(table))(*[(e.alloc.ptr + e.offset, e.length) for e in table])
             if program.count and execute(self.pool, ctypes.byref(program.program), slots,
                                          self.flags, ctypes.byref(result)):
+                if self.checked:  # the failed run may have hit padding too: re-arm it
+                    self._padding_error(program, table)
                 done(self._failure(program, result, table))
                 return
             if self.checked:
@@ -199,29 +201,30 @@ class LocalDevice(DriverDevice):
     def _padding_error(self, program: encoder.EncodedProgram,
                        table: Sequence[Any]) -> DataLossError | None:
         """DataLossError when a dispatch wrote into a bound buffer's alignment padding (an
-        overrun too short to reach the guard page), naming the dispatches that bind it."""
+        overrun too short to reach the guard page), naming the dispatches that bind it.
+        Every damaged canary is restored, so the next submission starts clean."""
         allocations = program.padded
         if program.has_slots and table:
             allocations += tuple(e.alloc for e in table if e.alloc.padding is not None)
-        for alloc in allocations:
-            first = alloc.padding_damage()
-            if first < 0:
+        damaged = [(alloc, first) for alloc in allocations
+                   if (first := alloc.padding_damage()) >= 0]
+        if not damaged:
+            return None
+        alloc, first = damaged[0]
+        address = alloc.ptr + alloc.size + first
+        suspects = []
+        for index in range(program.count):
+            if program.operation(index) != encoder.OP_DISPATCH:
                 continue
-            address = alloc.ptr + alloc.size + first
-            suspects = []
-            for index in range(program.count):
-                if program.operation(index) != encoder.OP_DISPATCH:
-                    continue
-                for i, (ptr, length) in enumerate(program.bindings(index, table)):
-                    if alloc.ptr <= ptr <= alloc.ptr + alloc.size:
-                        suspects.append(f"entry point {program.entry_point_name(index)!r} "
-                                        f"binding {i} at byte offset {address - ptr}, past the "
-                                        f"end of its {length} bytes (command {index})")
-            return DataLossError(
-                f"a kernel wrote past the end of a {alloc.size}-byte buffer, into its "
-                f"alignment padding (found after the submission; the workgroup is unknown): "
-                + "; or ".join(suspects or ["by no dispatch of this submission"]))
-        return None
+            for i, (ptr, length) in enumerate(program.bindings(index, table)):
+                if alloc.ptr <= ptr <= alloc.ptr + alloc.size:
+                    suspects.append(f"entry point {program.entry_point_name(index)!r} "
+                                    f"binding {i} at byte offset {address - ptr}, past the "
+                                    f"end of its {length} bytes (command {index})")
+        return DataLossError(
+            f"a kernel wrote past the end of a {alloc.size}-byte buffer, into its alignment "
+            f"padding (found after the submission; the workgroup is unknown): "
+            + "; or ".join(suspects or ["by no dispatch of this submission"]))
 
     def _failure(self, program: encoder.EncodedProgram, result: Result,
                  table: Sequence[Any]) -> HalError:
