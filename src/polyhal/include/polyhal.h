@@ -5,6 +5,11 @@
  *             const polyhal_dispatch_state_t* dispatch,
  *             const polyhal_workgroup_state_t* workgroup);
  * returning 0 on success.  The field order and widths below are the ABI.
+ *
+ * A binding may be touched only within binding_lengths[i] bytes of binding_ptrs[i].  On a
+ * checked device (checked=True, POLYHAL_CHECKED=1) every buffer lies between guard pages:
+ * an access past them faults and fails the submission (DataLossError naming the entry
+ * point, workgroup, binding and offset) instead of corrupting the process.
  */
 #ifndef POLYHAL_H_
 #define POLYHAL_H_
