@@ -1,10 +1,11 @@
 """Building native code at first use: C compiled with the system compiler, cached.
 
-Libraries are cached by a hash of the source, the flags, the compiler's identity and
-version (``$CC --version``) and, for ``-march=native`` builds, the host CPU's model and
-features, so a cache shared between hosts or compilers never serves a foreign build.  The
-cache is ``$POLYHAL_CACHE_DIR`` or the user's cache directory (``$XDG_CACHE_HOME/polyhal``);
-when that cannot be written, a private temporary folder of this process (with a warning).
+Libraries are cached by a hash of the source, the flags, the kernel ABI header, the
+compiler's identity and version (``$CC --version``) and, for ``-march=native`` builds, the
+host CPU's model and features, so a cache shared between hosts or compilers never serves a
+foreign build.  The cache is ``$POLYHAL_CACHE_DIR`` or the user's cache directory
+(``$XDG_CACHE_HOME/polyhal``); when that cannot be written, a private temporary folder of
+this process (with a warning).
 Writes are atomic (compile to a temporary name, then rename), so concurrent processes
 sharing the cache never load a half-written library; a cached library that is truncated,
 empty or not a library is rebuilt.
@@ -126,6 +127,12 @@ def target_cpu() -> str:
     return f"{platform.machine()} {platform.processor()}"
 
 
+@functools.cache
+def _header() -> str:
+    """The kernel ABI header every build may include: part of the key, like the source."""
+    return (Path(include_dir()) / "polyhal.h").read_text()
+
+
 def include_dir() -> str:
     """The folder holding ``polyhal.h``, the kernel ABI header of the local driver."""
     return str(Path(__file__).parent / "include")
@@ -165,7 +172,7 @@ def _build(source: str, flags: tuple[str, ...], stem: str, rebuild: bool) -> Pat
     native = any(f.startswith(("-march=native", "-mcpu=native", "-mtune=native"))
                  for f in flags)
     key = hashlib.sha256("\0".join((compiler_identity(cc), target_cpu() if native else "",
-                                    *full_flags, source)).encode()).hexdigest()[:24]
+                                    _header(), *full_flags, source)).encode()).hexdigest()[:24]
     name = f"{stem}-{key}.so"
     out = cache_dir() / name
     if not rebuild and is_complete_elf(out):
