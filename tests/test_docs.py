@@ -33,6 +33,7 @@ PROGRAMS = {
     "semaphores.py": PORTABLE,
     "iree_add.py": PORTABLE,
     "timeline.py": PORTABLE,
+    "checked_mode.py": PORTABLE,
 }
 
 
