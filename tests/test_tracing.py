@@ -4,6 +4,7 @@ valid Chrome/Perfetto trace (JSON trace-event array) of the queue and of host wa
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -181,3 +182,15 @@ def test_tracer_is_off_by_default():
     with hal.create_device("local") as dev:
         assert dev._tracer is None
     assert tracing.TRACE_ENV not in os.environ
+
+
+def test_logger_polyhal_reports_driver_selection_and_executable_format(caplog):
+    caplog.set_level(logging.DEBUG, logger="polyhal")
+    source = hal.ExecutableSource(
+        [hal.EntryPoint("k", hal.PipelineLayout([hal.DescriptorSetLayout([0])]))],
+        {"spirv": b"not loaded here", "c": '#include "polyhal.h"\nPOLYHAL_ENTRY(k) { return 0; }'})
+    with hal.create_device("local-sync") as dev:
+        dev.create_executable(source)
+    messages = [r.getMessage() for r in caplog.records if r.name.startswith("polyhal")]
+    assert any(m.startswith("create_device('local-sync'):") for m in messages), messages
+    assert any("loaded from format 'c'" in m for m in messages), messages

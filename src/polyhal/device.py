@@ -266,6 +266,9 @@ class Device:
                 entry_points = source.entry_points or getattr(native, "entry_points", None)
                 if not entry_points:
                     raise InvalidArgumentError(f"format {fmt!r} needs the entry points named")
+                _log.debug("%s: executable of %d entry point(s) loaded from format %r (the "
+                           "source has %s)", self.uri, len(entry_points), fmt,
+                           list(source.formats))
                 return Executable(self, entry_points, fmt, native)
         raise UnimplementedError(
             f"the {self.driver} driver loads formats {list(accepted)}; "
