@@ -12,6 +12,6 @@ fi
 python3 -m venv .venv
 .venv/bin/python -m pip install -q --upgrade pip
 .venv/bin/python -m pip install -q -e '.[test,vulkan,iree,docs]'
-.venv/bin/ruff check src tests benchmarks examples
+.venv/bin/ruff check src tests benchmarks examples docs
 .venv/bin/python -m sphinx -W --keep-going -b html docs docs/_build/html -q
 exec .venv/bin/python -m pytest -q "$@"
