@@ -62,7 +62,6 @@ _EPOCH_NS = time.perf_counter_ns()
 _ENCODER = json.JSONEncoder(separators=(",", ":"), default=str)
 #: Events kept in memory before they are appended to the file.
 _FLUSH_EVERY = 4096
-_DEVICE_FILE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "device.py")
 
 
 def now_ns() -> int:
@@ -328,8 +327,10 @@ def _operation_name() -> str:
     hook names the operation.  Only reached with tracing on.
     """
     name = "queue_execute"
-    frame = sys._getframe(3)  # _operation_name ← submitted ← Device._submit ← its caller
-    while frame is not None and frame.f_code.co_filename == _DEVICE_FILE:
+    submit = sys._getframe(2)  # _operation_name ← submitted ← Device._submit
+    device_file = submit.f_code.co_filename
+    frame = submit.f_back
+    while frame is not None and frame.f_code.co_filename == device_file:
         if frame.f_code.co_name.startswith("queue_"):
             name = frame.f_code.co_name
         frame = frame.f_back
