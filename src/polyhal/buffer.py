@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import operator
+import sys
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
@@ -17,6 +18,13 @@ if TYPE_CHECKING:
 
 UINT64_MAX = 2**64 - 1
 _Flag = TypeVar("_Flag", bound=int)
+KDL_CPU = 1  # DLPack's device type of host memory
+
+
+class NotExportableError(InvalidArgumentError, BufferError):
+    """A buffer that cannot be viewed or exported as asked (memory with no host mapping, a
+    DLPack device or stream the memory is not on): an InvalidArgumentError that is also the
+    BufferError that the buffer protocol and DLPack name for this."""
 
 
 def as_index(value: Any, what: str) -> int:
@@ -92,6 +100,23 @@ class Buffer:
     A root buffer has offset 0 and spans the whole allocation; ``subspan`` makes views
     that share the storage.  ``read``/``write`` are synchronous host accesses: order them
     after device work by waiting on a semaphore first.
+
+    **Host views without a copy.**  Memory with a coherent host mapping (every ``local``
+    buffer; ``vulkan`` buffers whose memory type is HOST_VISIBLE) is reachable as numpy
+    arrays that share it: :meth:`as_array` (typed, shaped), ``np.asarray(buffer)`` (bytes,
+    through ``__array_interface__``), ``np.from_dlpack`` / ``torch.from_dlpack`` (bytes,
+    through ``__dlpack__`` on the CPU device), and ``memoryview(buffer)`` on Python 3.12+
+    (``__buffer__``, PEP 688; Python 3.10 and 3.11 have no buffer protocol for classes
+    written in Python, so there use ``memoryview(buffer.as_array())``).  Every one of them
+    is, or is built on, a numpy array that keeps the storage alive: a view stays valid
+    after the Buffer is dropped, after ``queue_dealloca`` (the memory is freed when the
+    last view goes) and after the device's ``close``.  A view is writable unless the
+    buffer's access lacks WRITE.  Creating a view is a host access of the whole buffer: on
+    a checked device it raises FailedPreconditionError while a pending submission reads or
+    writes the buffer (as :meth:`write` does); once made, a view is not tracked, so order
+    its uses after device work by waiting on semaphores.  Memory without a host mapping
+    (vulkan device-local memory, cuda device memory) raises :class:`NotExportableError`;
+    device-only cuda buffers speak ``__cuda_array_interface__`` and DLPack on the GPU.
     """
 
     __slots__ = ("device", "alloc", "offset", "size", "memory_type", "usage", "access",
@@ -122,7 +147,66 @@ class Buffer:
         if self.device._closed:
             raise FailedPreconditionError("buffer of a closed device")
 
-    # -- interop: drivers whose allocations can export themselves provide the hooks ------
+    # -- host views and interop ----------------------------------------------------------
+    def as_array(self, dtype: Any = "uint8", shape: Any = None, *, wait: bool | float = False,
+                 unsynchronized: bool = False) -> np.ndarray:
+        """The buffer's memory as a numpy array of ``dtype`` (and ``shape``), without a copy.
+
+        Writes through the array change the buffer, and device work is visible in it once
+        waited for.  The array keeps the storage alive (see the class notes on lifetime).
+        InvalidArgumentError for a dtype that is not one, a size that is not a whole
+        number of items, or a shape that does not hold them; :class:`NotExportableError`
+        (an InvalidArgumentError) for memory without a host mapping: ``to_numpy()`` copies
+        it, or ``queue_copy`` it into a buffer allocated with ``MemoryType.HOST_LOCAL``.
+        FailedPreconditionError for a deallocated buffer or a closed device, and on a
+        checked device while a pending submission uses the buffer (``wait`` and
+        ``unsynchronized`` as in :meth:`read`).
+        """
+        dtype = _dtype(dtype)
+        if self.size % dtype.itemsize:
+            raise InvalidArgumentError(
+                f"as_array: buffer of {self.size} bytes is not a whole number of {dtype} items")
+        array = self._host_view(wait, unsynchronized).view(dtype)
+        if shape is None:
+            return array
+        try:
+            return array.reshape(shape)  # of a contiguous array: a view, never a copy
+        except (TypeError, ValueError) as e:
+            raise InvalidArgumentError(f"as_array: shape {shape!r}: {e}") from None
+
+    def _host_view(self, wait: bool | float, unsynchronized: bool) -> np.ndarray:
+        """A 1-D uint8 array over this buffer's bytes (read-only without WRITE access)."""
+        self.check_live()
+        if not self.access & MemoryAccess.READ:
+            raise InvalidArgumentError(f"a host view reads: buffer access {self.access!r}")
+        writable = bool(self.access & MemoryAccess.WRITE)
+        if (wait is not False or self.device.checked) and not unsynchronized:
+            # The caller may write through a writable view at any time: check it as a write.
+            hazards.host_access(self, 0, self.size, writable, wait)
+        array = self.alloc.host_array(self.offset, self.size)
+        if array is None:
+            raise NotExportableError(
+                f"buffer has no host mapping to view (memory_type={self.memory_type!r}, "
+                f"device {self.device.driver}): to_numpy() or read() copy it, or queue_copy "
+                "it into a buffer allocated with memory_type=MemoryType.HOST_LOCAL")
+        if not writable:
+            array.flags.writeable = False
+        return array
+
+    @property
+    def __array_interface__(self) -> dict:
+        """numpy's array interface (v3): the bytes, shared, so ``np.asarray(buffer)`` is a
+        uint8 view.  ``data`` is the view array itself (a buffer-protocol object, which
+        the interface allows) rather than an address: numpy then keeps that array, and so
+        the storage, alive instead of this Buffer.  Errors as in :meth:`as_array`."""
+        return {"shape": (self.size,), "typestr": "|u1", "version": 3,
+                "data": self._host_view(False, False)}
+
+    if sys.version_info >= (3, 12):
+        def __buffer__(self, flags: int) -> memoryview:
+            """The buffer protocol (PEP 688): ``memoryview(buffer)`` of the bytes, shared."""
+            return memoryview(self._host_view(False, False))
+
     @property
     def __cuda_array_interface__(self) -> dict:
         """The CUDA Array Interface (v3) of this range, as bytes; cuda devices only."""
@@ -132,18 +216,43 @@ class Buffer:
         self.check_live()
         return hook(self.offset, self.size)
 
-    def __dlpack__(self, *, stream: Any = None, **_: Any) -> Any:
-        """A DLPack capsule of this range as uint8, where the driver exports DLPack."""
-        hook = getattr(self.alloc, "dlpack", None)
-        if hook is None:
-            raise TypeError(f"this buffer's device ({self.device.driver}) does not export DLPack")
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None,
+                   dl_device: Any = None, copy: bool | None = None) -> Any:
+        """A DLPack capsule of the bytes (uint8), shared.
+
+        Host-mapped memory is exported on the CPU device (``kDLCPU``, through numpy's
+        exporter, so ``max_version`` and ``copy`` mean what they mean there); ``stream``
+        must be None and ``dl_device`` None or ``(1, 0)``, else NotExportableError.
+        cuda device memory is exported on its GPU (``stream``: the consumer's stream).
+        Errors as in :meth:`as_array`.
+        """
         self.check_live()
-        return hook(self.offset, self.size, stream)
+        hook = getattr(self.alloc, "dlpack", None)
+        if hook is not None and self.alloc.host_array(0, 0) is None:
+            return hook(self.offset, self.size, stream)
+        array = self._host_view(False, False)
+        if stream is not None:
+            raise NotExportableError(f"__dlpack__: host memory takes no stream, got {stream!r}")
+        if dl_device is not None and tuple(dl_device) != (KDL_CPU, 0):
+            raise NotExportableError(
+                f"__dlpack__: the memory is on the CPU device ({KDL_CPU}, 0), not {dl_device!r}")
+        # Only what the consumer asked for: numpy before 2.0 takes none of these keywords,
+        # and the TypeError it raises is the protocol's "ask again without them".
+        options = {k: v for k, v in (("max_version", max_version), ("copy", copy))
+                   if v is not None}
+        return array.__dlpack__(**options)
 
     def __dlpack_device__(self) -> tuple[int, int]:
+        """DLPack's (device type, index): ``(1, 0)`` (kDLCPU) for host-mapped memory, the
+        GPU for cuda device memory; NotExportableError for other memory."""
+        self.check_live()
+        if self.alloc.host_array(0, 0) is not None:
+            return (KDL_CPU, 0)
         hook = getattr(self.alloc, "dlpack_device", None)
         if hook is None:
-            raise TypeError(f"this buffer's device ({self.device.driver}) does not export DLPack")
+            raise NotExportableError(
+                f"buffer has no host mapping and its device ({self.device.driver}) exports "
+                "no DLPack for it: to_numpy() copies it")
         return hook()
 
     def subspan(self, offset: int, length: int = WHOLE_BUFFER) -> Buffer:

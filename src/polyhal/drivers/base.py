@@ -36,6 +36,15 @@ class Allocation:
         self.pending_uses = 0
         self.release_deferred = False
 
+    def host_array(self, offset: int, length: int) -> Any:
+        """A writable 1-D uint8 numpy array over ``length`` bytes at ``offset``, without a
+        copy, or None when the storage has no coherent host mapping.
+
+        The array (and every view or DLPack capsule made from it) keeps the storage alive:
+        a ``release`` or the device's ``close`` meanwhile must not free it.
+        """
+        return None
+
 
 @dataclass
 class Limits:

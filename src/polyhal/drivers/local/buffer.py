@@ -96,6 +96,11 @@ class LocalAllocation(Allocation):
         padding[:] = CANARY
         return first
 
+    def host_array(self, offset: int, length: int) -> np.ndarray:
+        # A numpy view's base chain ends at the storage (the raw array, or the guarded
+        # mapping), so the bytes live as long as any view: a dealloca or close frees nothing.
+        return self.array[offset:offset + length]
+
     def read(self, offset: int, length: int) -> bytes:
         return self.array[offset:offset + length].tobytes()
 

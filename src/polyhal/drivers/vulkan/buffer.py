@@ -16,6 +16,14 @@ until the recording is destroyed, which is never before the GPU finished with it
 ``queue_dealloca`` frees the memory at once when nothing pins it, else when the last pin
 goes: a submission parked on a semaphore holds its recording, so its buffers outlive a
 dealloca that runs first.
+
+Host views (``Buffer.as_array``, ``np.asarray(buffer)``, DLPack) are numpy arrays over
+the mapped memory.  Each pins its allocation and counts in ``views`` until the last array
+made from it is collected, so neither a dealloca nor the device's ``close`` unmaps memory
+that Python can still reach: ``close`` leaves such allocations (and the VkDevice, as
+``lingering``) to the last view, which frees them.  Only HOST_COHERENT memory is viewed
+(host-visible memory is always taken coherent here), so a view needs no flush or
+invalidate.
 """
 
 from __future__ import annotations
@@ -23,6 +31,7 @@ from __future__ import annotations
 import itertools
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import vulkan as vk
 
 from ...types import MemoryType
@@ -96,7 +105,7 @@ class VulkanAllocation(Allocation):
     the allocation is gone.
     """
 
-    __slots__ = ("device", "buffer", "memory", "mapped", "vk_size", "serial", "pins")
+    __slots__ = ("device", "buffer", "memory", "mapped", "vk_size", "serial", "pins", "views")
 
     def __init__(self, device: VulkanDevice, size: int, memory_type: MemoryType):
         super().__init__(size, memory_type)
@@ -107,6 +116,7 @@ class VulkanAllocation(Allocation):
         self.vk_size = max(4, (size + 3) & ~3)
         self.serial = next(_serials)
         self.pins = 0  # recordings (and host transfers) using it; see VulkanDevice.pin
+        self.views = 0  # live host views (_HostView), each also one of the pins
         dev = device.handle
         info = new("VkBufferCreateInfo*", {
             "sType": vk.VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, "size": self.vk_size,
@@ -147,6 +157,16 @@ class VulkanAllocation(Allocation):
             check(lib.vkMapMemory(device.handle, self.memory, 0, WHOLE_SIZE, 0, ptr), "vkMapMemory")
             self.mapped = ffi.cast("char*", ptr[0])
 
+    def host_array(self, offset: int, length: int) -> np.ndarray | None:
+        if not self.memory_type & MemoryType.HOST_COHERENT:
+            return None
+        device = self.device
+        with device.memory_lock:
+            device.pin(self)  # FailedPreconditionError once freed
+            self.views += 1
+            view = _HostView(self, int(ffi.cast("uintptr_t", self.mapped)) + offset, length)
+        return np.asarray(view)
+
     def read(self, offset: int, length: int) -> bytes:
         return ffi.buffer(self.mapped + offset, length)[:]
 
@@ -161,17 +181,40 @@ class VulkanAllocation(Allocation):
         """
         device = self.device
         with device.memory_lock:
-            if device.handle is None:
+            # A closed device whose host views outlived it lingers until the last one goes.
+            dev = device.handle if device.handle is not None else device.lingering
+            if dev is None:
                 return
             buffer, memory = self.buffer, self.memory
             self.buffer = self.memory = self.mapped = None
             if buffer is not None:
-                lib.vkDestroyBuffer(device.handle, buffer, ffi.NULL)
+                lib.vkDestroyBuffer(dev, buffer, ffi.NULL)
             if memory is not None:
-                lib.vkFreeMemory(device.handle, memory, ffi.NULL)  # unmaps too
+                lib.vkFreeMemory(dev, memory, ffi.NULL)  # unmaps too
+            if device.handle is None and not any(a.views for a in list(device.allocations)):
+                device.lingering = None
+                lib.vkDestroyDevice(dev, ffi.NULL)
 
     def __del__(self) -> None:
         try:
             self.free()
         except Exception:
             pass
+
+
+class _HostView:
+    """What numpy builds a host view from: the mapped bytes, and a pin on the allocation
+    for as long as an array made from it lives (numpy keeps this object as the base)."""
+
+    __slots__ = ("alloc", "__array_interface__")
+
+    def __init__(self, alloc: VulkanAllocation, address: int, length: int):
+        self.alloc = alloc  # pinned by the caller, once per _HostView
+        self.__array_interface__ = {"shape": (length,), "typestr": "|u1",
+                                    "data": (address, False), "version": 3}
+
+    def __del__(self) -> None:
+        alloc = self.alloc
+        with alloc.device.memory_lock:
+            alloc.views -= 1
+            alloc.device.unpin(alloc)  # the last pin frees a released allocation

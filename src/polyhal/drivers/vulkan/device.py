@@ -128,6 +128,8 @@ class VulkanDevice(DriverDevice):
         # Guards pins and frees of allocations (re-entrant: a collection can free an
         # allocation while this thread already holds it).
         self.memory_lock = threading.RLock()
+        #: The VkDevice after close() while host views of its memory live (see buffer.py).
+        self.lingering: Any = None
         self.serial = dispatch_type == "serial"
         self.validation_messages: list[str] = []
         # Every option is checked before anything is created.
@@ -615,8 +617,12 @@ class VulkanDevice(DriverDevice):
         for rec in list(self.recordings):
             rec.destroy()
         self._prologues.clear()
-        for alloc in list(self.allocations):
-            alloc.free()
+        with self.memory_lock:
+            for alloc in list(self.allocations):
+                if alloc.views:  # numpy still maps it: its last host view frees it
+                    alloc.released = True
+                else:
+                    alloc.free()
         for vk_event in list(self._events.values()):
             lib.vkDestroyEvent(self.handle, vk_event, ffi.NULL)
         self._events.clear()
@@ -628,7 +634,10 @@ class VulkanDevice(DriverDevice):
             lib.vkDestroyDescriptorSetLayout(self.handle, set_layout, ffi.NULL)
         lib.vkDestroyPipelineCache(self.handle, self.pipeline_cache, ffi.NULL)
         with self.memory_lock:  # an allocation collected now must not free on a dead device
-            lib.vkDestroyDevice(self.handle, ffi.NULL)
+            if any(alloc.views for alloc in list(self.allocations)):
+                self.lingering = self.handle
+            else:
+                lib.vkDestroyDevice(self.handle, ffi.NULL)
             self.handle = None
         self._destroy_messenger()
 
