@@ -215,6 +215,9 @@ class _HostView:
 
     def __del__(self) -> None:
         alloc = self.alloc
-        with alloc.device.memory_lock:
-            alloc.views -= 1
-            alloc.device.unpin(alloc)  # the last pin frees a released allocation
+        try:
+            with alloc.device.memory_lock:
+                alloc.views -= 1
+                alloc.device.unpin(alloc)  # the last pin frees a released allocation
+        except Exception:  # interpreter shutdown: the device's attributes may be gone
+            pass
