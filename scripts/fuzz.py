@@ -1259,12 +1259,16 @@ class _Child:
                 self._adopt(sub, "subspan")
         elif kind == "read":
             off, ln = self.offset(size), self.length(size)
-            self.call(f"{b.label}.read({off.label}, {ln.label})",
-                      lambda: b.value.read(off.value, ln.value), dead or off.bad or ln.bad)
+            kw = self.host_wait()
+            self.call(f"{b.label}.read({off.label}, {ln.label}{_kw(kw)})",
+                      lambda: b.value.read(off.value, ln.value, **_kv(kw)),
+                      dead or off.bad or ln.bad or any(a.bad for _, a in kw))
         elif kind == "write":
             data, off = self.data(), self.offset(size)
-            self.call(f"{b.label}.write({data.label}, {off.label})",
-                      lambda: b.value.write(data.value, off.value), dead or off.bad or data.bad)
+            kw = self.host_wait()
+            self.call(f"{b.label}.write({data.label}, {off.label}{_kw(kw)})",
+                      lambda: b.value.write(data.value, off.value, **_kv(kw)),
+                      dead or off.bad or data.bad or any(a.bad for _, a in kw))
         elif kind == "to_numpy":
             dt, dtype, dbad = rng.choice([("'uint8'", "uint8", False),
                                           ("'float32'", "float32", False),
@@ -1278,6 +1282,43 @@ class _Child:
                       lambda: b.value.to_numpy(dtype, shape), dead or dbad or sbad)
         else:
             self.call(f"len({b.label}), repr", lambda: (len(b.value), repr(b.value)))
+
+    def host_wait(self) -> list[tuple[str, Arg]]:
+        """Host access options: ``wait`` (bounded: never True, which may wait for parked
+        work forever) and ``unsynchronized``."""
+        kw: list[tuple[str, Arg]] = []
+        if self.rng.random() < 0.3:
+            label, v, bad = self.rng.choice([
+                ("False", False, False), ("0.01", 0.01, False), ("0", 0, False),
+                ("nan", math.nan, True), ("-1", -1, True), ("'x'", "x", True),
+                ("1j", 1j, True)])
+            kw.append(("wait", Arg(label, v, bad)))
+        if self.rng.random() < 0.1:
+            kw.append(("unsynchronized", Arg("True", True)))
+        return kw
+
+    def op_trace(self) -> None:
+        import tempfile as _tempfile
+
+        rng = self.rng
+        with _tempfile.TemporaryDirectory(prefix="polyhal-fuzz-trace-") as tmp:
+            label, path, bad = rng.choice([
+                ("tmp/trace.json", os.path.join(tmp, "trace.json"), False),
+                ("None", None, True), ("5", 5, True), ("'/nonexistent/dir/t.json'",
+                                                       "/nonexistent/dir/t.json", False),
+                ("tmp (a directory)", tmp, False), ("b'\xff'", b"\xff", False)])
+            _, s = self.sem()
+
+            def run() -> None:
+                with self.dev.trace(path):
+                    self.dev.queue_barrier(signal=[])
+                    self.dev.queue_host_call(lambda: None)
+                    try:
+                        s.wait(0, timeout=0)
+                    except self.hal.HalError:
+                        pass
+
+            self.call(f"with dev.trace({label}): queue work", run, bad)
 
     def op_host_rw_valid(self) -> None:
         label, b = self.rng.choice(self.bufs[:12])
@@ -1888,7 +1929,7 @@ _Child.OPS = [
     (_Child.op_kernel_overrun, 0.8), (_Child.op_indirect_counts, 0.6),
     (_Child.op_signal_forward, 3), (_Child.op_replace_sem, 0.5),
     (_Child.op_dealloca_race, 0.6), (_Child.op_slot_whole_copy, 0.6),
-    (_Child.op_deep_nesting, 0.2),
+    (_Child.op_deep_nesting, 0.2), (_Child.op_trace, 0.3),
 ]
 
 
