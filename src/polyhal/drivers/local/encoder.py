@@ -131,28 +131,37 @@ class _Encoder:
             self.unbounded = True
 
     def encode(self, commands: list, table: Any) -> None:
-        for cmd in commands:
-            kind = type(cmd)
-            if kind is C.Dispatch:
-                self.dispatch(cmd, table)
-            elif kind is C.Fill:
-                self.count_bytes(cmd.target, table)
-                self.emit(OP_FILL, aux=cmd.pattern_length, pattern=cmd.pattern,
-                          a=self.ref(cmd.target, table))
-            elif kind is C.Copy:
-                self.count_bytes(cmd.target, table)
-                self.emit(OP_COPY, a=self.ref(cmd.target, table), b=self.ref(cmd.source, table))
-            elif kind is C.Update:
-                self.count_bytes(cmd.target, table)
-                offset = len(self.data)
-                self.data += cmd.data
-                self.emit(OP_UPDATE, data_offset=offset, a=self.ref(cmd.target, table))
-            elif kind is C.Execute:
-                self.encode(cmd.commands, cmd.binding_table if cmd.binding_table is not None
-                            else table)
-            elif kind in (C.Barrier, C.WaitEvents, C.SignalEvent, C.ResetEvent):
-                self.emit(OP_BARRIER)
-            # Discard and debug groups need nothing on the CPU.
+        # Nested command buffers are walked with an explicit stack, not recursion: nesting
+        # thousands deep must not exhaust Python's stack.
+        stack = [(iter(commands), table)]
+        while stack:
+            items, table = stack[-1]
+            for cmd in items:
+                kind = type(cmd)
+                if kind is C.Dispatch:
+                    self.dispatch(cmd, table)
+                elif kind is C.Fill:
+                    self.count_bytes(cmd.target, table)
+                    self.emit(OP_FILL, aux=cmd.pattern_length, pattern=cmd.pattern,
+                              a=self.ref(cmd.target, table))
+                elif kind is C.Copy:
+                    self.count_bytes(cmd.target, table)
+                    self.emit(OP_COPY, a=self.ref(cmd.target, table),
+                              b=self.ref(cmd.source, table))
+                elif kind is C.Update:
+                    self.count_bytes(cmd.target, table)
+                    offset = len(self.data)
+                    self.data += cmd.data
+                    self.emit(OP_UPDATE, data_offset=offset, a=self.ref(cmd.target, table))
+                elif kind is C.Execute:
+                    stack.append((iter(cmd.commands), cmd.binding_table
+                                  if cmd.binding_table is not None else table))
+                    break  # continue with the nested commands, then the rest of these
+                elif kind in (C.Barrier, C.WaitEvents, C.SignalEvent, C.ResetEvent):
+                    self.emit(OP_BARRIER)
+                # Discard and debug groups need nothing on the CPU.
+            else:
+                stack.pop()
 
     def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
         counts = cmd.workgroup_count
