@@ -82,6 +82,9 @@ class BufferBarrier:
 
 
 _INITIAL, _RECORDING, _EXECUTABLE = 0, 1, 2
+#: How deep execute_commands may nest (encoders walk nested lists recursively; real
+#: programs nest once or twice).
+MAX_NESTING = 32
 #: Binding-table entries a reusable command buffer may reference (a sanity bound: tables
 #: are Python sequences resolved at every submission).
 _MAX_BINDING_CAPACITY = 2**20
@@ -99,7 +102,7 @@ class CommandBuffer:
     __slots__ = (
         "device", "mode", "categories", "binding_capacity", "_state", "_commands",
         "_slot_checks", "_slot_copies", "_slot_alignments", "_allocs", "_constants",
-        "_layout", "_sets", "_debug_depth",
+        "_layout", "_sets", "_debug_depth", "_nesting",
         "encoded", "_submitted", "_validate", "_limits", "_events", "_categories",
         "_cached_state", "_last_dispatch", "_one_shot", "__weakref__",
     )
@@ -139,6 +142,7 @@ class CommandBuffer:
         self._layout: PipelineLayout | None = None
         self._sets: dict[int, dict[int, C.Ref]] = {}
         self._debug_depth = 0
+        self._nesting = 0  # the deepest chain of execute_commands below this one
         self.encoded: Any = None
         self._submitted = False
 
@@ -560,6 +564,11 @@ class CommandBuffer:
             raise FailedPreconditionError("the nested command buffer is not ended")
         if command_buffer.device is not self.device:
             raise InvalidArgumentError("the nested command buffer belongs to another device")
+        if command_buffer._nesting + 1 > MAX_NESTING:
+            raise ResourceExhaustedError(
+                f"execute_commands nests command buffers {command_buffer._nesting + 2} deep; "
+                f"at most {MAX_NESTING + 1} levels are allowed")
+        self._nesting = max(self._nesting, command_buffer._nesting + 1)
         table = None
         if binding_table is not None:
             table = tuple(self.device._resolve_binding_table(binding_table))

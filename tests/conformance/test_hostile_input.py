@@ -329,3 +329,24 @@ def test_dealloca_waits_for_parked_work(device, through):
     done.wait(1, timeout=30)
     assert (dst.to_numpy("uint32") == np.arange(1024)).all()
     assert src.alloc.pending_uses == 0 and not src.alloc.release_deferred
+
+
+def test_nesting_depth_is_bounded(device):
+    buf = device.buffer_from(bytes(16))
+    inner = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+    with inner:
+        inner.fill_buffer(buf, 0, 4, 0x42)
+    from polyhal.command_buffer import MAX_NESTING
+
+    for _ in range(MAX_NESTING):
+        outer = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+        with outer:
+            outer.execute_commands(inner)
+        inner = outer
+    _run(device, inner)
+    assert buf.read(0, 4) == b"BBBB"
+    too_deep = device.create_command_buffer()
+    too_deep.begin()
+    with pytest.raises(hal.ResourceExhaustedError):
+        too_deep.execute_commands(inner)
+    too_deep.end()
