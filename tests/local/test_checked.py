@@ -213,3 +213,36 @@ def test_checked_allocations_keep_the_64_byte_alignment(device):
         if size:
             buffer.write(np.full(size, 0x5A, np.uint8))
             assert buffer.read() == bytes([0x5A]) * size
+
+
+def test_a_fault_handler_installed_later_that_reraises_is_survived():
+    """faulthandler enabled after the device dumps its traceback and re-raises the signal:
+    polyhal's handler still turns it into a failed submission (without the address), and
+    catches later faults directly."""
+    script = textwrap.dedent("""
+        import faulthandler
+        import polyhal as hal
+        device = hal.create_device("local-sync", checked=True)
+        faulthandler.enable()
+        layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
+        exe = device.create_executable(hal.ExecutableSource([hal.EntryPoint("k", layout)], {
+            "c": '#include "polyhal.h"\\n'
+                 'POLYHAL_ENTRY(k) { ((float*)dispatch->binding_ptrs[0])[5000] = 1; return 0; }'}))
+        out = device.allocate_buffer(64)
+        for _ in range(2):
+            cb = device.create_command_buffer()
+            with cb:
+                cb.dispatch(exe, 0, 1, bindings=[(0, out)])
+            sem = device.create_semaphore()
+            device.queue_execute(cb, signal=[(sem, 1)])
+            try:
+                sem.wait(1, timeout=30)
+            except hal.DataLossError as e:
+                print("failed:", e)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    first, second = proc.stdout.splitlines()
+    assert "'k' faulted" in first and "unknown address" in first
+    assert "binding 0 at byte offset 20000, past the end of its 64 bytes" in second

@@ -250,13 +250,15 @@ class LocalDevice(DriverDevice):
         address = result.fault_address
         what = f"{_signal_name(result.fault_signal)}, " + (
             f"{_ACCESS[result.fault_access]} " if result.fault_access in _ACCESS else "") + (
-            f"at address {address:#x}")
+            f"at address {address:#x}" if address else
+            "at an unknown address: a signal handler installed after polyhal's re-raised it")
         op = program.operation(index)
         if op != encoder.OP_DISPATCH:
             kind = {encoder.OP_FILL: "fill", encoder.OP_COPY: "copy"}.get(op, "update")
             return DataLossError(f"{kind} (command {index}) faulted ({what})")
         name = program.entry_point_name(index)
-        where = self._locate(address, program.bindings(index, table))
+        where = (self._locate(address, program.bindings(index, table)) if address
+                 else "the binding is unknown")
         return DataLossError(f"entry point {name!r} faulted in workgroup "
                              f"{tuple(result.workgroup)} ({what}): {where} (command {index})")
 

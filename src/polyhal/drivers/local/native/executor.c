@@ -166,17 +166,19 @@ static int fault_access(void* context) {
 #endif
 }
 
-/* A fault inside a guarded call (raised by the hardware, si_code > 0) returns to that
- * call's sigsetjmp; anything else is passed on to whoever handled the signal before us
- * (Python's faulthandler, say), or gets the default action: the process dies as it
- * would have without polyhal. */
+/* A fault inside a guarded call returns to that call's sigsetjmp; anything else is passed
+ * on to whoever handled the signal before us (Python's faulthandler, say), or gets the
+ * default action: the process dies as it would have without polyhal.  A handler installed
+ * after ours that re-raises the signal (faulthandler does, after its dump) still lands
+ * here, with no address (si_code <= 0: sent, not raised by the hardware). */
 static void on_fault(int sig, siginfo_t* info, void* context) {
   ph_guard_t* guard = tls_guard;
-  if (guard && info->si_code > 0) {
+  if (guard) {
+    int hardware = info->si_code > 0;
     tls_guard = NULL;
-    guard->address = (uint64_t)(uintptr_t)info->si_addr;
+    guard->address = hardware ? (uint64_t)(uintptr_t)info->si_addr : 0;
     guard->signal = sig;
-    guard->access = fault_access(context);
+    guard->access = hardware ? fault_access(context) : 0;
     siglongjmp(guard->jump, 1);
   }
   const struct sigaction* previous = sig == SIGBUS ? &ph_previous_bus : &ph_previous_segv;
