@@ -15,7 +15,9 @@
  * a SIGSEGV/SIGBUS raised while a thread is inside one jumps back to the executor, which
  * fails the command with PH_ERROR_FAULT and the faulting address, instead of letting the
  * process die.  Unchecked execution never touches the guard (separate loop instances), so
- * it costs nothing there.
+ * it costs nothing there.  What it cannot undo: a kernel that faults while holding a lock
+ * of a library it calls (malloc's, say) leaves that lock held; recovery is for faults in
+ * a kernel's own computation, which is where out-of-bounds accesses happen.
  */
 #define _GNU_SOURCE
 #include <pthread.h>
