@@ -85,7 +85,7 @@ class Finding:
 
     @property
     def owner(self) -> str:
-        return owner_guess(self.site, self.call)
+        return owner_guess(self.site)
 
     def line(self) -> str:
         return (f"- {self.driver} | {self.kind} | `{_short(self.call, 400)}` | "
@@ -130,7 +130,7 @@ class DriverReport:
                    if self.events("unchecked") else ""))
 
 
-def owner_guess(site: str, call: str) -> str:
+def owner_guess(site: str) -> str:
     """Who fixes it: the front end, a driver, or the files of the fuzz task."""
     if "/drivers/" in site:
         return "driver (" + site.split("/drivers/", 1)[1].split("/", 1)[0] + ")"
