@@ -38,7 +38,7 @@ class LocalAllocation(Allocation):
     OSError when the memory cannot be had.
     """
 
-    __slots__ = ("array", "ptr", "region", "padding")
+    __slots__ = ("array", "ptr", "region", "padding", "canary")
 
     def __init__(self, size: int, memory_type: MemoryType, checked: bool = False):
         super().__init__(size, memory_type)
@@ -51,6 +51,7 @@ class LocalAllocation(Allocation):
         self.ptr: int = raw.ctypes.data + start
         self.region: tuple[int, int] | None = None
         self.padding: np.ndarray | None = None
+        self.canary = b""
 
     def _map_guarded(self, size: int) -> None:
         # The buffer ends as close to the trailing guard as the 64-byte alignment that IREE's
@@ -81,6 +82,7 @@ class LocalAllocation(Allocation):
         self.ptr = base + start
         self.region = (base, base + total)
         self.padding = None
+        self.canary = CANARY_BYTES[:rounded - size]  # what the padding holds while intact
         if rounded > size:
             self.padding = np.frombuffer(mapping, dtype=np.uint8, count=rounded - size,
                                          offset=start + size)
@@ -90,7 +92,7 @@ class LocalAllocation(Allocation):
         """The index of the first padding byte that is no longer CANARY (restoring them
         all), or -1 when the padding is intact or there is none."""
         padding = self.padding
-        if padding is None or padding.tobytes() == CANARY_BYTES[:len(padding)]:
+        if padding is None or padding.tobytes() == self.canary:
             return -1
         first = int(np.flatnonzero(padding != CANARY)[0])
         padding[:] = CANARY

@@ -191,18 +191,17 @@ class LocalDevice(DriverDevice):
                     self._padding_error(program, table)
                 done(self._failure(program, result, table))
                 return
-            if self.checked:
-                error = self._padding_error(program, table)
-                if error is not None:
-                    done(error)
-                    return
+            if self.checked and not _padding_intact(program, table):
+                done(self._padding_error(program, table))
+                return
         done(None)
 
     def _padding_error(self, program: encoder.EncodedProgram,
                        table: Sequence[Any]) -> DataLossError | None:
         """DataLossError when a dispatch wrote into a bound buffer's alignment padding (an
-        overrun too short to reach the guard page), naming the dispatches that bind it.
-        Every damaged canary is restored, so the next submission starts clean."""
+        overrun too short to reach the guard page), naming the dispatches that bind it;
+        None when no padding was touched.  Every damaged canary is restored, so the next
+        submission starts clean."""
         allocations = program.padded
         if program.has_slots and table:
             allocations += tuple(e.alloc for e in table if e.alloc.padding is not None)
@@ -301,6 +300,20 @@ class LocalDevice(DriverDevice):
             self.close()
         except Exception:
             pass
+
+
+def _padding_intact(program: encoder.EncodedProgram, table: Sequence[Any]) -> bool:
+    """True when the padding of every buffer the program's dispatches bind is intact (the
+    fast check after each checked run; _padding_error explains a failure)."""
+    for alloc in program.padded:
+        if alloc.padding.tobytes() != alloc.canary:
+            return False
+    if program.has_slots and table:
+        for entry in table:
+            alloc = entry.alloc
+            if alloc.padding is not None and alloc.padding.tobytes() != alloc.canary:
+                return False
+    return True
 
 
 def _runner_loop(device_ref: weakref.ref, jobs: queue.SimpleQueue) -> None:
