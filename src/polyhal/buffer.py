@@ -115,8 +115,9 @@ class Buffer:
     a checked device it raises FailedPreconditionError while a pending submission reads or
     writes the buffer (as :meth:`write` does); once made, a view is not tracked, so order
     its uses after device work by waiting on semaphores.  Memory without a host mapping
-    (vulkan device-local memory, cuda device memory) raises :class:`NotExportableError`;
-    device-only cuda buffers speak ``__cuda_array_interface__`` and DLPack on the GPU.
+    (vulkan device-local memory, cuda device memory) raises
+    :class:`~polyhal.buffer.NotExportableError`; device-only cuda buffers speak
+    ``__cuda_array_interface__`` and DLPack on the GPU.
     """
 
     __slots__ = ("device", "alloc", "offset", "size", "memory_type", "usage", "access",
@@ -155,8 +156,9 @@ class Buffer:
         Writes through the array change the buffer, and device work is visible in it once
         waited for.  The array keeps the storage alive (see the class notes on lifetime).
         InvalidArgumentError for a dtype that is not one, a size that is not a whole
-        number of items, or a shape that does not hold them; :class:`NotExportableError`
-        (an InvalidArgumentError) for memory without a host mapping: ``to_numpy()`` copies
+        number of items, or a shape that does not hold them;
+        :class:`~polyhal.buffer.NotExportableError` (an InvalidArgumentError) for memory
+        without a host mapping: ``to_numpy()`` copies
         it, or ``queue_copy`` it into a buffer allocated with ``MemoryType.HOST_LOCAL``.
         FailedPreconditionError for a deallocated buffer or a closed device, and on a
         checked device while a pending submission uses the buffer (``wait`` and
