@@ -10,7 +10,9 @@ runner thread, so ``queue_execute`` returns at once and a wait's timeout bounds 
 Checked mode (``checked=True``) places every allocation between guard pages and runs
 kernels and transfers under the executor's fault guard: an access fault inside a kernel
 fails the submission with DataLossError naming the entry point, the workgroup, the binding
-and the offset, and the process, every other buffer and the device carry on.
+and the offset, and the process, every other buffer and the device carry on.  An overrun
+too short to reach the guard page (into the buffer's 64-byte alignment padding) is found
+after the run by the padding's canary, and fails the submission the same way.
 """
 
 from __future__ import annotations
