@@ -46,6 +46,15 @@ POLYHAL_ENTRY(store_just_past) {  /* one float right after binding 1's last byte
   *(float*)((char*)dispatch->binding_ptrs[1] + dispatch->binding_lengths[1]) = 1.0f;
   return 0;
 }
+static int dive(volatile char* up, int depth) {  /* 4 KiB a frame, without end */
+  volatile char frame[4096];
+  frame[0] = (char)depth;
+  return dive(frame, depth + 1) + frame[0] + up[0];
+}
+POLYHAL_ENTRY(overflow) {         /* workgroup 2 overflows its thread's stack */
+  static volatile char top;
+  return workgroup->workgroup_id_x == 2 ? dive(&top, 0) : 0;
+}
 POLYHAL_ENTRY(iota) {            /* out[wg] = wg */
   ((uint32_t*)dispatch->binding_ptrs[0])[workgroup->workgroup_id_x] = workgroup->workgroup_id_x;
   return 0;
@@ -63,7 +72,8 @@ def device(request):
 
 @pytest.fixture
 def exe(device):
-    names = ("store4", "store_before", "wild", "worker_store", "store_just_past", "iota")
+    names = ("store4", "store_before", "wild", "worker_store", "store_just_past", "overflow",
+             "iota")
     return device.create_executable(hal.ExecutableSource(
         [hal.EntryPoint(n, LAYOUT) for n in names], {"c": SOURCE}))
 
@@ -123,8 +133,9 @@ def test_a_store_before_a_binding_names_the_negative_offset(device, exe):
     out = device.allocate_buffer(64)
     sem = submit(device, exe, "store_before", 1, [out, out])
     with pytest.raises(hal.DataLossError,
-                       match=r"'store_before' faulted in workgroup \(0, 0, 0\).*binding 0 at "
-                             r"byte offset -4096, 4096 bytes before its start"):
+                       match=r"'store_before' faulted in workgroup \(0, 0, 0\).*binding 0 "
+                             r"\(also bound as binding 1\) at byte offset -4096, 4096 bytes "
+                             r"before its start"):
         sem.wait(1, timeout=30)
     assert_device_still_works(device, exe)
 
@@ -157,6 +168,32 @@ def test_a_wild_pointer_in_a_kernel_fails_the_submission(device, exe):
                              r"address 0x40\): the address is in none of its 2 bindings"):
         sem.wait(1, timeout=30)
     assert_device_still_works(device, exe)
+
+
+def test_a_stack_overflow_in_a_kernel_fails_the_submission(device, exe):
+    """The handler runs on an alternate signal stack, so even a kernel that exhausts its
+    thread's stack is caught."""
+    out = device.allocate_buffer(64)
+    sem = submit(device, exe, "overflow", 4, [out, out])
+    with pytest.raises(hal.DataLossError, match=r"'overflow' faulted in workgroup \(2, 0, 0\)"
+                                                r".*none of its 2 bindings"):
+        sem.wait(1, timeout=60)
+    assert_device_still_works(device, exe)
+
+
+def test_faults_on_the_runner_thread_fail_the_submission():
+    """Long work runs on the device's runner thread: a fault there is caught as well."""
+    with hal.create_device("local", checked=True, inline_workgroups=0) as device:
+        exe = device.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint(n, LAYOUT) for n in ("store4", "overflow", "iota")],
+            {"c": SOURCE}))
+        source, out = device.allocate_buffer(64), device.allocate_buffer(8)
+        for entry, pattern in (("store4", r"binding 1 at byte offset \d+, past the end"),
+                               ("overflow", r"none of its 2 bindings")):
+            sem = submit(device, exe, entry, 64, [source, out])
+            with pytest.raises(hal.DataLossError, match=pattern):
+                sem.wait(1, timeout=60)
+        assert_device_still_works(device, exe)
 
 
 def test_a_fault_on_a_worker_thread_fails_the_submission():

@@ -267,25 +267,29 @@ class LocalDevice(DriverDevice):
         """Names the binding whose buffer (guard pages included) holds ``address``."""
         with self.lock:
             regions = [a.region for a in self.allocations]
-        best = None
+        best: tuple | None = None
+        same: list[int] = []  # other bindings of exactly the best one's range
         for i, (ptr, length) in enumerate(bindings):
             region = next((r for r in regions if r[0] <= ptr < r[1]), None)
             if region is None or not region[0] <= address < region[1]:
                 continue
             offset = address - ptr
             # Several bindings may share a buffer: the nearest one below the address wins.
-            rank = (offset < 0, offset if offset >= 0 else -offset)
+            rank = (offset < 0, abs(offset), length)
             if best is None or rank < best[0]:
-                best = (rank, i, offset, length)
+                best, same = (rank, i, offset, length), []
+            elif rank == best[0]:
+                same.append(i)
         if best is None:
             return (f"the address is in none of its {len(bindings)} bindings "
                     f"(a wild pointer, or a stack overflow)")
         _, i, offset, length = best
+        name = f"binding {i}" + "".join(f" (also bound as binding {j})" for j in same)
         if offset >= length:
-            return f"binding {i} at byte offset {offset}, past the end of its {length} bytes"
+            return f"{name} at byte offset {offset}, past the end of its {length} bytes"
         if offset < 0:
-            return f"binding {i} at byte offset {offset}, {-offset} bytes before its start"
-        return f"binding {i} at byte offset {offset}, inside its {length} bytes"
+            return f"{name} at byte offset {offset}, {-offset} bytes before its start"
+        return f"{name} at byte offset {offset}, inside its {length} bytes"
 
     def close(self) -> None:
         runner, self.runner = self.runner, None
