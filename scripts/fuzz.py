@@ -197,7 +197,15 @@ def run_batch(driver: str, seed: int, index: int, calls: int, *, timeout: float,
                 proc.wait()
         records = _read_log(log_path)
         stderr = err_path.read_text(errors="replace")
-    return _classify(driver, seed, index, proc.returncode, hung, records, stderr)
+    counts, findings = _classify(driver, seed, index, proc.returncode, hung, records, stderr)
+    if any(f.kind in ("crash", "hang") for f in findings):
+        # The whole stack dump of every thread is what a fix needs: keep it.
+        keep = Path(tempfile.gettempdir()) / f"polyhal-fuzz-{driver}-seed{seed}-batch{index}.txt"
+        keep.write_text(stderr)
+        for f in findings:
+            if f.kind in ("crash", "hang"):
+                f.exception += f" (stderr: {keep})"
+    return counts, findings
 
 
 def _read_log(path: Path) -> list[dict]:
@@ -248,10 +256,10 @@ def _classify(driver: str, seed: int, index: int, rc: int, hung: bool, records: 
 
 
 def _tail(stderr: str) -> str:
-    lines = [ln for ln in stderr.strip().splitlines() if ln.strip()]
-    fatal = [ln for ln in lines if "Fatal Python error" in ln or "free()" in ln
-             or "corruption" in ln or "Error" in ln]
-    return _short(" / ".join((fatal or lines)[-3:]), 300)
+    lines = [ln for ln in stderr.strip().splitlines()
+             if ln.strip() and not ln.lstrip().startswith(("File ", "Thread 0x", "Current thread",
+                                                           "Extension modules"))]
+    return _short(" / ".join(lines[-4:]), 300)
 
 
 def fuzz(driver: str, calls: int, seed: int = 1, *, batch_size: int = DEFAULT_BATCH,
