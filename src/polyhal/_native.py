@@ -190,8 +190,11 @@ def _compile(cc: str, flags: tuple[str, ...], source: str, out: Path, stem: str)
         src = Path(tmp) / f"{stem}.c"
         src.write_text(source)
         tmp_out = Path(tmp) / "out.so"
-        proc = subprocess.run([*shlex.split(cc), *flags, str(src), "-o", str(tmp_out)],
-                              capture_output=True, text=True)
+        try:
+            proc = subprocess.run([*shlex.split(cc), *flags, str(src), "-o", str(tmp_out)],
+                                  capture_output=True, text=True)
+        except OSError as e:
+            raise UnavailableError(f"the C compiler {cc!r} does not run: {e}") from None
         if proc.returncode != 0:
             raise InvalidArgumentError(f"C compilation failed ({cc}):\n{proc.stderr.strip()}")
         os.replace(tmp_out, out)
