@@ -167,6 +167,10 @@ def load_shared(source: str, flags: tuple[str, ...] = ("-O3",),
 
 
 def _build(source: str, flags: tuple[str, ...], stem: str, rebuild: bool) -> Path:
+    try:
+        source.encode("utf-8")
+    except UnicodeEncodeError as e:  # lone surrogates: no file can hold them
+        raise InvalidArgumentError(f"the C source is not valid text: {e}") from None
     cc = c_compiler()
     full_flags = ("-shared", "-fPIC", "-pthread", f"-I{include_dir()}", *flags)
     native = any(f.startswith(("-march=native", "-mcpu=native", "-mtune=native"))
@@ -188,7 +192,7 @@ def _build(source: str, flags: tuple[str, ...], stem: str, rebuild: bool) -> Pat
 def _compile(cc: str, flags: tuple[str, ...], source: str, out: Path, stem: str) -> None:
     with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
         src = Path(tmp) / f"{stem}.c"
-        src.write_text(source)
+        src.write_text(source, encoding="utf-8")
         tmp_out = Path(tmp) / "out.so"
         try:
             proc = subprocess.run([*shlex.split(cc), *flags, str(src), "-o", str(tmp_out)],

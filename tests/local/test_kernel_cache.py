@@ -154,6 +154,13 @@ def test_compile_errors_still_carry_the_compilers_message(cache):
                 [hal.EntryPoint("seven", LAYOUT)], {"c": "int seven( {"}))
 
 
+def test_source_text_no_file_can_hold_is_an_invalid_argument(cache):
+    with hal.create_device("local") as device:
+        with pytest.raises(hal.InvalidArgumentError, match="not valid text"):
+            device.create_executable(hal.ExecutableSource(
+                [hal.EntryPoint("seven", LAYOUT)], {"c": KERNEL + "/* \udc80 */"}))
+
+
 def test_an_undefined_symbol_is_an_invalid_argument_at_load(cache):
     source = "void nowhere_to_be_found(void);\n" + KERNEL.replace(
         "return 0;", "nowhere_to_be_found(); return 0;")
