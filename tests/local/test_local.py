@@ -217,6 +217,15 @@ def test_unknown_option_is_rejected():
         hal.create_device("local", dispatch_type="sideways")
 
 
+@pytest.mark.parametrize("options", [{"workers": "2"}, {"workers": -1}, {"workers": 10**6},
+                                     {"workers": 1.5}, {"spin_us": "x"},
+                                     {"spin_us": float("nan")}, {"spin_us": -1},
+                                     {"inline_workgroups": None}])
+def test_bad_option_values_are_invalid_arguments(options):
+    with pytest.raises(hal.InvalidArgumentError):
+        hal.create_device("local", **options)
+
+
 @pytest.mark.parametrize("counts", [(1, 1, 70000), (2**31, 4, 1)])
 def test_indirect_counts_out_of_range_fail_the_submission(device, exe, counts):
     """Counts read from device memory are checked when the dispatch runs: refused with

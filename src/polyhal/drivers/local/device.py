@@ -55,6 +55,8 @@ from .executor import (
 INLINE_WORKGROUPS = 4096
 #: Fills, copies and updates of at most this many bytes in all run on the caller's thread.
 INLINE_TRANSFER_BYTES = 4 << 20
+#: More worker threads than this is a mistake, not a machine.
+MAX_WORKERS = 1024
 _ACCESS = {1: "read", 2: "write"}
 
 
@@ -82,6 +84,10 @@ class LocalDevice(DriverDevice):
         if type(inline_workgroups) is not int or inline_workgroups < 0:
             raise InvalidArgumentError(
                 f"inline_workgroups is an int >= 0, got {inline_workgroups!r}")
+        if workers is not None and (type(workers) is not int or not 0 <= workers <= MAX_WORKERS):
+            raise InvalidArgumentError(f"workers is an int in [0, {MAX_WORKERS}], got {workers!r}")
+        if type(spin_us) not in (int, float) or not 0 <= spin_us <= 1e6:
+            raise InvalidArgumentError(f"spin_us is a number in [0, 1e6], got {spin_us!r}")
         self.sync = sync
         self.checked = checked
         self.serial = sync or dispatch_type == "serial"
@@ -95,7 +101,7 @@ class LocalDevice(DriverDevice):
             self.allocations: weakref.WeakSet[LocalAllocation] = weakref.WeakSet()
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)
-        self.workers = 0 if sync else (cpus - 1 if workers is None else int(workers))
+        self.workers = 0 if sync else (cpus - 1 if workers is None else workers)
         self.pool = self.lib.ph_pool_create(self.workers, int(spin_us * 1000), checked) if (
             self.workers > 0) else None
         self.jobs: queue.SimpleQueue | None = None  # the runner thread's, once started
