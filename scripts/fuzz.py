@@ -1304,6 +1304,36 @@ class _Child:
             kw.append(("unsynchronized", Arg("True", True)))
         return kw
 
+    def op_build_environment(self) -> None:
+        """Local drivers: a C kernel built under a hostile environment: ``CC`` naming no
+        program must raise (never fall back to another compiler); a cache folder that
+        cannot be written must fall back to a private one."""
+        if not self.local:
+            return
+        import warnings
+
+        hal = self.hal
+        kind = self.rng.choice(["cc", "cache"])
+        var, value = (("CC", "/nonexistent/cc") if kind == "cc"
+                      else ("POLYHAL_CACHE_DIR", "/proc/polyhal-cache"))
+        abs_source = self.kernels["abs"]
+        # A fresh comment makes a new cache key, so the kernel is really built.
+        source = hal.ExecutableSource(
+            abs_source.entry_points,
+            {"c": f"/* fuzz {self.n} {self.rng.random()} */\n" + abs_source.formats["c"]})
+        old = os.environ.get(var)
+        os.environ[var] = value
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", RuntimeWarning)
+                self.call(f"{var}={value}: dev.create_executable(new C source)",
+                          lambda: self.dev.create_executable(source), kind == "cc")
+        finally:
+            if old is None:
+                del os.environ[var]
+            else:
+                os.environ[var] = old
+
     def op_trace(self) -> None:
         import tempfile as _tempfile
 
@@ -1936,7 +1966,7 @@ _Child.OPS = [
     (_Child.op_kernel_overrun, 0.8), (_Child.op_indirect_counts, 0.6),
     (_Child.op_signal_forward, 3), (_Child.op_replace_sem, 0.5),
     (_Child.op_dealloca_race, 0.6), (_Child.op_slot_whole_copy, 0.6),
-    (_Child.op_deep_nesting, 0.2), (_Child.op_trace, 0.3),
+    (_Child.op_deep_nesting, 0.2), (_Child.op_trace, 0.3), (_Child.op_build_environment, 0.2),
 ]
 
 
