@@ -1,10 +1,13 @@
 """The device front end: memory, executables, command buffers and the queue.
 
-The queue orders work by timeline semaphores only.  A submission whose waits are met runs
-at once (on the caller's thread for the local drivers); otherwise it is parked on
-timepoints of its wait semaphores and started when the last one is reached: inline on the
-signalling thread for ``local-sync``, on the device's issue thread for the others.  A
-submission holds every resource it uses until the driver reports completion.
+The queue orders work by timeline semaphores only.  A submission whose waits are met is
+handed to the driver at once, on the caller's thread (the driver decides where it runs:
+``local`` runs short work inline and hands long work to a runner thread, ``local-sync``
+runs everything inline, the GPU drivers enqueue); otherwise it is parked on timepoints of
+its wait semaphores and started when the last one is reached: inline on the signalling
+thread for ``local-sync``, on the device's issue thread for the others.  A submission
+holds every resource it uses until the driver reports completion, and a dealloca of a
+buffer that pending work names waits for that work.
 """
 
 from __future__ import annotations
