@@ -1,6 +1,9 @@
-"""Building native code at first use: C compiled with the system compiler, cached.
+"""Native code: polyhal's own, built by the package's build, and user kernels, built at
+first use with the system compiler and cached.
 
-Libraries are cached by a hash of the source, the flags, the kernel ABI header, the
+polyhal's own C code (the local executor, the CUDA launcher) is compiled by setup.py into
+extension modules, which ``load_extension`` loads; it is never compiled here.
+User kernels' libraries are cached by a hash of the source, the flags, the kernel ABI header, the
 compiler's identity and version (``$CC --version``) and, for ``-march=native`` builds, the
 host CPU's model and features, so a cache shared between hosts or compilers never serves a
 foreign build.  The cache is ``$POLYHAL_CACHE_DIR`` or the user's cache directory
@@ -17,6 +20,7 @@ import atexit
 import ctypes
 import functools
 import hashlib
+import importlib.util
 import os
 import shlex
 import shutil
@@ -136,6 +140,35 @@ def _header() -> str:
 def include_dir() -> str:
     """The folder holding ``polyhal.h``, the kernel ABI header of the local driver."""
     return str(Path(__file__).parent / "include")
+
+
+def load_extension(module: str, what: str) -> ctypes.CDLL:
+    """The extension module ``module`` that the package's build made of polyhal's own C
+    code, loaded as a ctypes library with every symbol resolved now.
+
+    UnavailableError (naming ``what``) when it is missing or does not load.  In a source tree
+    (``pip install -e .``) a build older than its C file (``native/<name>.c``) still loads,
+    with a warning: rebuilding is running ``pip install -e .`` again.
+    """
+    spec = importlib.util.find_spec(module)
+    if spec is None or not spec.origin:
+        raise UnavailableError(f"polyhal's native {what} is not built: reinstall polyhal "
+                               f"(pip install .)")
+    try:
+        lib = ctypes.CDLL(spec.origin, mode=os.RTLD_NOW)
+    except OSError as e:
+        raise UnavailableError(f"polyhal's native {what} does not load ({e}): reinstall "
+                               f"polyhal (pip install .)") from None
+    built = Path(spec.origin)
+    source = built.parent / "native" / f"{built.name.split('.')[0].lstrip('_')}.c"
+    try:
+        stale = source.stat().st_mtime > built.stat().st_mtime
+    except OSError:  # an installed package holds no C sources
+        stale = False
+    if stale:
+        warnings.warn(f"polyhal: {built} is older than {source}; rebuild it with "
+                      f"`pip install -e .`", RuntimeWarning, stacklevel=2)
+    return lib
 
 
 def compile_shared(source: str, flags: tuple[str, ...] = ("-O3",), stem: str = "kernel") -> Path:

@@ -105,35 +105,29 @@ def test_a_damaged_cached_kernel_is_rebuilt(cache, how):
         run_seven(device, source)
 
 
-def test_a_truncated_executor_is_rebuilt_and_probing_agrees(cache):
-    env = {"POLYHAL_CACHE_DIR": str(cache)}
-    script = """
-        import polyhal as hal
-        print("available", "local" in hal.available_drivers())
-        hal.create_device("local").close()
-        print("created")
-    """
-    first = run_python(script, env)
-    assert first.returncode == 0 and "available True" in first.stdout, first.stderr
-    (executor,) = cache.glob("executor-*.so")
-    damage(executor, "truncated")
-    second = run_python(script, env)
-    assert second.returncode == 0, second.stderr
-    assert "available True" in second.stdout and "created" in second.stdout
-    assert _native.is_complete_elf(executor)
+def test_the_cache_holds_user_kernels_only(cache):
+    """The executor comes built with the package: a fresh cache gets the kernel, no more."""
+    result = run_python(SEVEN_SCRIPT.replace("SOURCE", repr(unique_kernel())),
+                        {"POLYHAL_CACHE_DIR": str(cache)})
+    assert result.returncode == 0 and "result 7" in result.stdout, result.stderr
+    names = [p.name for p in cache.iterdir()]
+    assert len(names) == 1 and names[0].startswith("kernel-"), names
 
 
-def test_without_a_compiler_local_is_absent_and_create_device_says_why(cache):
+def test_without_a_compiler_local_is_there_and_c_kernels_say_why(cache):
     result = run_python("""
         import polyhal as hal
         print("available", "local" in hal.available_drivers())
-        try:
-            hal.create_device("local")
-        except hal.NotFoundError as e:
-            print("refused", e)
+        with hal.create_device("local") as device:
+            try:
+                device.create_executable(hal.ExecutableSource(
+                    [hal.EntryPoint("seven", hal.PipelineLayout([hal.DescriptorSetLayout([0])]))],
+                    {"c": "int x;"}))
+            except hal.UnavailableError as e:
+                print("refused", e)
     """, {"POLYHAL_CACHE_DIR": str(cache), "CC": "/nonexistent"})
     assert result.returncode == 0, result.stderr
-    assert "available False" in result.stdout
+    assert "available True" in result.stdout
     assert "refused" in result.stdout and "/nonexistent" in result.stdout
 
 

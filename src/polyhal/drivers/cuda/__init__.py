@@ -36,6 +36,13 @@ def probe(name: str) -> tuple[int, str]:
     err, count = cu.cuDeviceGetCount()
     if err != cu.CUresult.CUDA_SUCCESS or not count:
         return 0, "the NVIDIA driver reports no CUDA device"
+    from ...errors import HalError
+    from .launcher import library
+
+    try:
+        library()
+    except HalError as e:
+        return 0, str(e)
     return count, ""
 
 

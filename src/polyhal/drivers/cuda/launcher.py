@@ -1,4 +1,5 @@
-"""ctypes binding of the native launcher (native/launcher.c), built at first use.
+"""ctypes binding of the native launcher (native/launcher.c), built by the package's build
+into the extension module ``_launcher`` next to this file (never at first use).
 
 The launcher calls the CUDA driver through function pointers taken here from libcuda, so
 it compiles without CUDA headers.  Structures mirror launcher.c; ``library()`` checks the
@@ -10,9 +11,8 @@ from __future__ import annotations
 import ctypes
 import functools
 import struct
-from pathlib import Path
 
-from ..._native import compile_shared
+from ..._native import load_extension
 
 MAX_STREAMS = 32
 
@@ -74,8 +74,9 @@ def api() -> Api:
 
 @functools.cache
 def library() -> ctypes.CDLL:
-    source = (Path(__file__).parent / "native" / "launcher.c").read_text()
-    lib = ctypes.CDLL(str(compile_shared(source, ("-O2",), "cuda-launcher")))
+    """The launcher built with the package, loaded once per process; UnavailableError when
+    it is missing or does not load."""
+    lib = load_extension(f"{__package__}._launcher", "CUDA launcher")
     p, u64 = ctypes.c_void_p, ctypes.c_uint64
     for name, restype, args in (
             ("ph_submit", ctypes.c_int, [p, ctypes.c_uint32, p, p, u64, p, u64]),

@@ -14,7 +14,7 @@ from .executor import library
 
 
 def probe(name: str) -> tuple[int, str]:
-    # The device exists when its executor builds and loads, which also needs the compiler.
+    # The device exists when the executor built with the package loads.
     try:
         library()
     except HalError as e:

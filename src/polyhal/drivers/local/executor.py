@@ -1,13 +1,15 @@
-"""ctypes binding of the native executor (native/executor.c), built at first use."""
+"""ctypes binding of the native executor (native/executor.c), built by the package's build.
+
+setup.py compiles native/executor.c into the extension module ``_executor`` next to this
+file; its ph_* functions are called through ctypes.  It is never compiled at first use.
+"""
 
 from __future__ import annotations
 
 import ctypes
 import functools
-from pathlib import Path
 
-from ..._native import load_shared
-from ...errors import HalError, UnavailableError
+from ..._native import load_extension
 
 
 class Ref(ctypes.Structure):
@@ -38,15 +40,12 @@ ERROR_INDIRECT_COUNT, ERROR_FAULT = -(2**31), -(2**31) + 1
 
 @functools.cache
 def library() -> ctypes.CDLL:
-    """The executor, built (or found in the cache) once per process.
+    """The executor built with the package, loaded once per process.
 
-    UnavailableError when it cannot be built or loaded: the local drivers are then absent.
+    UnavailableError when it is missing or does not load (a source tree that was never
+    built, say): the local drivers are then absent.
     """
-    source = (Path(__file__).parent / "native" / "executor.c").read_text()
-    try:
-        lib = load_shared(source, ("-O2",), "executor")
-    except HalError as e:
-        raise UnavailableError(f"the local executor cannot be built: {e}") from None
+    lib = load_extension(f"{__package__}._executor", "executor")
     lib.ph_pool_create.restype = ctypes.c_void_p
     lib.ph_pool_create.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_int]
     lib.ph_pool_destroy.restype = None

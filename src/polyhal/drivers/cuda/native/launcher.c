@@ -698,3 +698,15 @@ int ph_complete_next(ph_device_t* dev, uint64_t* token, int64_t* failed_command)
 uint64_t ph_cmd_size(void) { return sizeof(ph_cmd_t); }
 uint64_t ph_device_size(void) { return sizeof(ph_device_t); }
 uint64_t ph_graph_size(void) { return sizeof(ph_graph_t); }
+
+#ifdef PH_PYTHON_MODULE
+/* The package's build (setup.py) compiles this file as the extension module
+ * polyhal.drivers.cuda._launcher, so that pip and wheels ship it built; Python loads that file
+ * with ctypes and calls the ph_* functions above, so the module itself is empty.  Without
+ * PH_PYTHON_MODULE this stays plain C with no Python dependency. */
+#include <Python.h>
+
+static struct PyModuleDef ph_module = {PyModuleDef_HEAD_INIT, "_launcher", NULL, 0, NULL};
+
+PyMODINIT_FUNC PyInit__launcher(void) { return PyModule_Create(&ph_module); }
+#endif

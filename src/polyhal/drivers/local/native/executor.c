@@ -29,7 +29,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <ucontext.h>
+#if defined(__linux__)
+#include <ucontext.h> /* the fault's access kind; macOS has it only as a deprecated API */
+#endif
 
 #define PH_MAX_BINDINGS 64
 #define PH_MAX_REGION 256
@@ -678,3 +680,15 @@ int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots
 }
 
 uint64_t ph_cmd_size(void) { return sizeof(ph_cmd_t); }
+
+#ifdef PH_PYTHON_MODULE
+/* The package's build (setup.py) compiles this file as the extension module
+ * polyhal.drivers.local._executor, so that pip and wheels ship it built; Python loads that file
+ * with ctypes and calls the ph_* functions above, so the module itself is empty.  Without
+ * PH_PYTHON_MODULE this stays plain C with no Python dependency. */
+#include <Python.h>
+
+static struct PyModuleDef ph_module = {PyModuleDef_HEAD_INIT, "_executor", NULL, 0, NULL};
+
+PyMODINIT_FUNC PyInit__executor(void) { return PyModule_Create(&ph_module); }
+#endif
