@@ -562,6 +562,7 @@ class _Child:
             self._new_cb(f"cb{i}")
         self.fresh_devices = 0
         self.cb_count = len(self.cbs)
+        self.views: list[tuple[str, Any]] = []  # numpy arrays onto buffers' memory
 
     def _load_kernels(self) -> dict[str, Any]:
         import importlib.util
@@ -1003,6 +1004,10 @@ class _Child:
         dev = hal.create_device(self.driver)
         sem = dev.create_semaphore(0)
         buf = dev.allocate_buffer(64)
+        try:
+            self._add_view("fresh.buf.as_array()", buf.as_array())
+        except hal.HalError:
+            pass  # memory without a host mapping
         kind = rng.choice(["pending", "host_call_close", "twice", "dealloca_pending", "race"])
         if kind == "pending":
             self.call("fresh.queue_fill(buf, 0, 64, 7, wait=[(s, 1)])",
@@ -1356,6 +1361,111 @@ class _Child:
                         pass
 
             self.call(f"with dev.trace({label}): queue work", run, bad)
+
+    def _add_view(self, label: str, view: Any) -> None:
+        if len(self.views) >= 10:
+            self.views.pop(self.rng.randrange(len(self.views)))
+        self.views.append((label, view))
+
+    def op_views(self) -> None:
+        """Arrays onto buffers' memory without a copy (as_array, __array_interface__,
+        DLPack), used after the buffer was deallocated or its device closed: the views
+        keep the storage alive, so this must never fault."""
+        hal, np, rng = self.hal, self.np, self.rng
+        kind = rng.choice(["make", "make", "use", "use", "dealloca"])
+        if kind == "make":
+            b = self.buf(slots=False)
+            dead = b.bad and isinstance(b.value, hal.Buffer) and b.value.device is not self.other
+            how = rng.choice(["as_array", "as_array", "asarray", "from_dlpack"])
+            if how == "as_array":
+                dt, dtype, dbad = rng.choice([("'uint8'", "uint8", False),
+                                              ("'float32'", "float32", False),
+                                              ("'O'", "O", True), ("None", None, False),
+                                              ("'garbage'", "garbage", True)])
+                sh, shape, sbad = rng.choice([("None", None, False), ("(-1,)", (-1,), False),
+                                              ("'x'", "x", True), ("(7, 3)", (7, 3), False)])
+                kw = self.host_wait()
+                view = self.call(f"{b.label}.as_array({dt}, {sh}{_kw(kw)})",
+                                 lambda: b.value.as_array(dtype, shape, **_kv(kw)),
+                                 dead or dbad or sbad or any(a.bad for _, a in kw)
+                                 or not isinstance(b.value, hal.Buffer))
+            elif how == "asarray":
+                view = self.call(f"np.asarray({b.label})", lambda: np.asarray(b.value), False)
+            else:
+                view = self.call(f"np.from_dlpack({b.label})", lambda: np.from_dlpack(b.value),
+                                 dead)
+            if isinstance(view, np.ndarray) and view.dtype != object:
+                self._add_view(f"view#{self.n}({b.label})", view)
+        elif kind == "use" and self.views:
+            label, view = rng.choice(self.views)
+
+            def use() -> None:
+                flat = view.reshape(-1).view(np.uint8) if view.size else view
+                int(flat.sum())
+                if view.flags.writeable and flat.size:
+                    flat[rng.randrange(flat.size)] = 0x42
+
+            self.call(f"read and write through {label}", use)
+        elif kind == "dealloca":
+            buf = self.dev.allocate_buffer(rng.choice([16, 4096]))
+
+            def run() -> None:
+                view = buf.as_array()
+                done = self.dev.create_semaphore(0)
+                self.dev.queue_dealloca(buf, signal=[(done, 1)])
+                done.wait(1, timeout=10)
+                self._add_view(f"view#{self.n}(deallocated)", view)
+                view[:] = 7
+                int(view.sum())
+
+            self.call("as_array view, queue_dealloca, then write through the view", run)
+
+    def op_threads(self) -> None:
+        """Two threads submit chained transfers on one device at once while this one
+        records; exceptions in them surface through threading.excepthook."""
+        import threading
+
+        hal = self.hal
+        seed = self.rng.random()
+
+        def work(index: int) -> None:
+            rng = random.Random(f"{seed}:{index}")
+            sem = self.dev.create_semaphore(0)
+            a = self.dev.allocate_buffer(256)
+            b = self.dev.allocate_buffer(256)
+            for v in range(30):
+                try:
+                    kind = rng.choice(["fill", "copy", "host", "fail"])
+                    wait, signal = [(sem, v)], [(sem, v + 1)]
+                    if kind == "fill":
+                        self.dev.queue_fill(a, 0, 256, v & 0xFF, wait=wait, signal=signal)
+                    elif kind == "copy":
+                        self.dev.queue_copy(a, 0, b, 0, 256, wait=wait, signal=signal)
+                    elif kind == "host":
+                        self.dev.queue_host_call(lambda: None, wait=wait, signal=signal)
+                    else:
+                        sem.fail(hal.StatusCode.ABORTED, "thread fuzz")
+                        sem = self.dev.create_semaphore(v + 1)
+                except hal.HalError:
+                    pass
+            try:
+                sem.wait(30, timeout=10)
+            except hal.HalError:
+                pass
+
+        def run() -> None:
+            threads = [threading.Thread(target=work, args=(i,), name=f"fuzz-thread-{i}")
+                       for i in range(2)]
+            for t in threads:
+                t.start()
+            for _ in range(20):
+                self.op_valid_transfer()
+            for t in threads:
+                t.join(30)
+                if t.is_alive():
+                    self.record("hang", "a fuzz thread submitting chained work never finished")
+
+        self.call("two threads submit while this one records", run)
 
     def op_host_rw_valid(self) -> None:
         label, b = self.rng.choice(self.bufs[:12])
@@ -1872,9 +1982,10 @@ class _Child:
                                 bindings=[(0, other), (1, buf)])
                 self.dev.queue_execute(cb, wait=[(sem, 1)])
             self.dev.queue_dealloca(buf)
-            self.dev.queue_dealloca(other)
+            done = self.dev.create_semaphore(0)
+            self.dev.queue_dealloca(other, signal=[(done, 1)])
             sem.signal(1)
-            self.dev.wait_idle(10)
+            done.wait(1, timeout=10)
 
         self.call(f"dealloca race ({size} bytes)", run)
 
@@ -1967,6 +2078,7 @@ _Child.OPS = [
     (_Child.op_signal_forward, 3), (_Child.op_replace_sem, 0.5),
     (_Child.op_dealloca_race, 0.6), (_Child.op_slot_whole_copy, 0.6),
     (_Child.op_deep_nesting, 0.2), (_Child.op_trace, 0.3), (_Child.op_build_environment, 0.2),
+    (_Child.op_views, 2), (_Child.op_threads, 0.3),
 ]
 
 
