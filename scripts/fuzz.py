@@ -1421,6 +1421,66 @@ class _Child:
 
             self.call("as_array view, queue_dealloca, then write through the view", run)
 
+    def op_numpy_offsets(self) -> None:
+        """An oracle for numpy integer offsets (issue 11, item 4): bytes written at
+        ``T(v)`` into a subspan land at ``v``, through every path that takes an offset."""
+        hal, np, rng = self.hal, self.np, self.rng
+        root = self.dev.allocate_buffer(4096)
+        start = rng.choice([1, 56, 200, 255, 1000])
+        sub = root.subspan(start, 4096 - start)
+        v = rng.randrange(0, min(sub.size - 8, 3000)) & ~3
+        kind = np.dtype(rng.choice(["uint8", "int16", "uint16", "int32", "uint32", "int64",
+                                    "uint64"])).type
+        try:
+            offset = kind(v)
+        except OverflowError:
+            return
+        if int(offset) != v:
+            return  # the value does not fit the type
+        data = bytes(rng.randrange(1, 256) for _ in range(4))
+        path = rng.choice(["write", "queue_update", "queue_fill", "cb_fill", "cb_copy",
+                           "binding_table"])
+
+        def run() -> None:
+            root.write(bytes(4096))
+            done = self.dev.create_semaphore(0)
+            if path == "write":
+                sub.write(data, offset)
+            elif path == "queue_update":
+                self.dev.queue_update(data, 0, sub, offset, 4, signal=[(done, 1)])
+            elif path == "queue_fill":
+                self.dev.queue_fill(sub, offset, 4, data, signal=[(done, 1)])
+            elif path == "cb_fill":
+                cb = self.dev.create_command_buffer()
+                with cb:
+                    cb.fill_buffer(sub, offset, kind(4), data)
+                self.dev.queue_execute(cb, signal=[(done, 1)])
+            elif path == "cb_copy":
+                src = self.dev.buffer_from(data)
+                cb = self.dev.create_command_buffer()
+                with cb:
+                    cb.copy_buffer(src, kind(0), sub, offset, kind(4))
+                self.dev.queue_execute(cb, signal=[(done, 1)])
+            else:
+                cb = self.dev.create_command_buffer(hal.CommandBufferMode.DEFAULT,
+                                                    binding_capacity=1)
+                with cb:
+                    cb.update_buffer(data, 0, hal.Slot(kind(0)), 0, 4)
+                self.dev.queue_execute(cb, signal=[(done, 1)],
+                                       binding_table=[(sub, offset, kind(4))])
+            if path != "write":
+                done.wait(1, timeout=10)
+            got = root.read()
+            want = bytearray(4096)
+            want[start + v:start + v + 4] = data
+            if got != bytes(want):
+                wrong = got.find(data)
+                self.record("corruption", f"{path} at {kind.__name__}({v}) into a subspan at "
+                            f"{start}: the bytes landed at {wrong - start} of the subspan")
+
+        self.call(f"numpy offset oracle: {path} at {kind.__name__}({v}), subspan at {start}",
+                  run)
+
     def op_threads(self) -> None:
         """Two threads submit chained transfers on one device at once while this one
         records; exceptions in them surface through threading.excepthook."""
@@ -2079,7 +2139,7 @@ _Child.OPS = [
     (_Child.op_signal_forward, 3), (_Child.op_replace_sem, 0.5),
     (_Child.op_dealloca_race, 0.6), (_Child.op_slot_whole_copy, 0.6),
     (_Child.op_deep_nesting, 0.2), (_Child.op_trace, 0.3), (_Child.op_build_environment, 0.2),
-    (_Child.op_views, 2), (_Child.op_threads, 0.3),
+    (_Child.op_views, 2), (_Child.op_threads, 0.3), (_Child.op_numpy_offsets, 1),
 ]
 
 
