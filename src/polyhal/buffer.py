@@ -176,15 +176,27 @@ class Buffer:
         except (TypeError, ValueError) as e:
             raise InvalidArgumentError(f"as_array: shape {shape!r}: {e}") from None
 
+    def _synchronize(self, offset: int, length: int, writes: bool, wait: Any,
+                     unsynchronized: Any) -> None:
+        """The hazard check (checked devices) or wait before a host access of a range."""
+        if unsynchronized is not False:
+            if unsynchronized is not True:
+                raise InvalidArgumentError(f"unsynchronized is True or False, got "
+                                           f"{unsynchronized!r}")
+            if wait is not False:
+                raise InvalidArgumentError("wait= and unsynchronized=True contradict each other")
+            return
+        if wait is not False or self.device.checked:
+            hazards.host_access(self, offset, length, writes, wait)
+
     def _host_view(self, wait: bool | float, unsynchronized: bool) -> np.ndarray:
         """A 1-D uint8 array over this buffer's bytes (read-only without WRITE access)."""
         self.check_live()
         if not self.access & MemoryAccess.READ:
             raise InvalidArgumentError(f"a host view reads: buffer access {self.access!r}")
         writable = bool(self.access & MemoryAccess.WRITE)
-        if (wait is not False or self.device.checked) and not unsynchronized:
-            # The caller may write through a writable view at any time: check it as a write.
-            hazards.host_access(self, 0, self.size, writable, wait)
+        # The caller may write through a writable view at any time: check it as a write.
+        self._synchronize(0, self.size, writable, wait, unsynchronized)
         array = self.alloc.host_array(self.offset, self.size)
         if array is None:
             raise NotExportableError(
@@ -290,8 +302,7 @@ class Buffer:
         are there (say, to see that parked work has not run yet).
         """
         offset, length = self._host_range(offset, length, MemoryAccess.READ)
-        if (wait is not False or self.device.checked) and not unsynchronized:
-            hazards.host_access(self, offset, length, False, wait)
+        self._synchronize(offset, length, False, wait, unsynchronized)
         if length == 0:
             return b""
         return self.device._driver.read(self.alloc, self.offset + offset, length)
@@ -305,8 +316,7 @@ class Buffer:
         """
         view = _as_bytes_view(data)
         offset, _ = self._host_range(offset, len(view), MemoryAccess.WRITE)
-        if (wait is not False or self.device.checked) and not unsynchronized:
-            hazards.host_access(self, offset, len(view), True, wait)
+        self._synchronize(offset, len(view), True, wait, unsynchronized)
         if len(view):
             self.device._driver.write(self.alloc, self.offset + offset, view)
 

@@ -260,9 +260,13 @@ class CommandBuffer:
 
     # -- debug groups and barriers ---------------------------------------------------------
     def begin_debug_group(self, label: str, color: Any = None, location: Any = None) -> None:
+        """Opens a labelled group of commands (for debuggers and traces; no effect on
+        execution).  ``color``: None or (r, g, b[, a]) floats in [0, 1]; ``location``: None
+        or (file, line).  InvalidArgumentError for anything else."""
         self._recording(_ANY)
+        group = C.BeginDebugGroup(str(label), _label_color(color), _label_location(location))
         self._debug_depth += 1
-        self._commands.append(C.BeginDebugGroup(str(label), color, location))
+        self._commands.append(group)
 
     def end_debug_group(self) -> None:
         self._recording(_ANY)
@@ -667,6 +671,28 @@ def _memory_barriers(barriers: Any) -> tuple:
         as_flags(AccessScope, b.source_scope, "memory barrier source_scope")
         as_flags(AccessScope, b.target_scope, "memory barrier target_scope")
     return items
+
+
+def _label_color(color: Any) -> tuple[float, float, float, float] | None:
+    if color is None:
+        return None
+    try:
+        values = [float(c) for c in _sequence(color, "debug group color")]
+    except (TypeError, ValueError):
+        values = []
+    if len(values) not in (3, 4) or not all(0.0 <= v <= 1.0 for v in values):
+        raise InvalidArgumentError(
+            f"debug group color is (r, g, b[, a]) with values in [0, 1], got {color!r}")
+    return (values[0], values[1], values[2], values[3] if len(values) == 4 else 1.0)
+
+
+def _label_location(location: Any) -> tuple[str, int] | None:
+    if location is None:
+        return None
+    if (isinstance(location, tuple) and len(location) == 2 and isinstance(location[0], str)
+            and type(location[1]) is int):
+        return location
+    raise InvalidArgumentError(f"debug group location is (file, line), got {location!r}")
 
 
 def _barrier_flags(flags: Any) -> int:

@@ -350,3 +350,27 @@ def test_nesting_depth_is_bounded(device):
     with pytest.raises(hal.ResourceExhaustedError):
         too_deep.execute_commands(inner)
     too_deep.end()
+
+
+@pytest.mark.parametrize("color", ["red", (1.0, 0.0), (2.0, 0.0, 0.0), [None, 1, 1]])
+def test_debug_group_color_is_checked(device, color):
+    cb = device.create_command_buffer()
+    cb.begin()
+    with pytest.raises(hal.InvalidArgumentError):
+        cb.begin_debug_group("g", color)
+    cb.begin_debug_group("g", (1.0, 0.5, 0.0), ("file.py", 3))
+    cb.end_debug_group()
+    cb.end()
+    _run(device, cb)
+
+
+def test_host_access_options_are_checked(device):
+    buf = device.buffer_from(bytes(16))
+    for kwargs in ({"wait": math.nan, "unsynchronized": True}, {"wait": "x"},
+                   {"unsynchronized": "yes"}, {"wait": -1.0}):
+        with pytest.raises(hal.InvalidArgumentError):
+            buf.read(**kwargs)
+        with pytest.raises(hal.InvalidArgumentError):
+            buf.write(b"x", **kwargs)
+    assert buf.read(unsynchronized=True) == bytes(16)
+    assert buf.read(wait=1.0) == bytes(16)
