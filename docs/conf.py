@@ -13,7 +13,10 @@ from importlib import metadata
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "src"))  # document the source tree, installed or not
+try:  # document the installed package (CI builds the site against the wheel it tests)
+    import polyhal  # noqa: F401
+except ImportError:  # else the source tree
+    sys.path.insert(0, str(ROOT / "src"))
 
 project = "polyhal"
 author = "the polyhal authors"
