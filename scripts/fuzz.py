@@ -644,6 +644,7 @@ class _Child:
                 dev.wait_idle(DRAIN_TIMEOUT)
             except hal.DeadlineExceededError as e:
                 self.record("hang", f"({name} did not drain after every semaphore failed)", e)
+                self._dump_stuck(dev)
                 self.write({"t": "done", "calls": self.n, "ok": self.ok, "typed": self.typed})
                 os._exit(0)
             except hal.HalError:
@@ -667,6 +668,36 @@ class _Child:
                 dev.close()
             except hal.HalError as e:
                 self.record("unchecked", "close() at the batch end raised", e)
+
+    @staticmethod
+    def _dump_stuck(dev: Any) -> None:
+        """What the stuck submissions hold (the front end's internals, read for the report)
+        and every thread's stack, into stderr, which the parent keeps."""
+        import faulthandler
+
+        from polyhal import CommandBuffer
+
+        def command_buffers(obj: Any, depth: int = 0) -> list:
+            if isinstance(obj, CommandBuffer):
+                return [obj]
+            if depth > 3:
+                return []
+            if isinstance(obj, (list, tuple)):
+                items = obj
+            else:
+                slots = getattr(type(obj), "__slots__", ())
+                items = [getattr(obj, n, None) for n in slots] + list(
+                    getattr(obj, "__dict__", {}).values())
+            return [cb for item in items for cb in command_buffers(item, depth + 1)]
+
+        for sub in list(getattr(dev, "_inflight", ()))[:20]:
+            cbs = command_buffers(getattr(sub, "keep", None))
+            print("stuck submission: pending waits", getattr(sub, "pending", "?"),
+                  "finished", getattr(sub, "finished", "?"), "command buffers",
+                  [(cb.mode.name, _names(cb.commands)) for cb in cbs],
+                  file=sys.stderr)
+        sys.stderr.flush()
+        faulthandler.dump_traceback(all_threads=True)
 
     # -- one step -------------------------------------------------------------------------------
     def step(self) -> None:
@@ -2112,6 +2143,12 @@ class _Child:
         self._add_sem(f"sem#{self.n}", self.dev.create_semaphore(0))
 
     OPS: list[tuple[Callable[[Any], None], float]] = []
+
+
+def _names(commands: list) -> list:
+    """Command type names, nested command buffers' lists inside."""
+    return [_names(c.commands) if type(c).__name__ == "Execute" else type(c).__name__
+            for c in commands]
 
 
 def _kw(kw: list[tuple[str, Arg]]) -> str:
