@@ -22,12 +22,20 @@ https://ui.perfetto.dev or ``chrome://tracing``.  What it holds:
 - every host semaphore wait that blocked is a slice ``wait s<N> >= value`` on the thread
   that waited, with how it ended (reached, failed, timed out).
 
-Drivers may add device-side events (per-dispatch timestamps) with
-:meth:`Tracer.complete_event`, on the host clock :meth:`Tracer.now_us`.
+- where the driver measures them (local: ``CLOCK_MONOTONIC`` around each dispatch; vulkan:
+  timestamp queries; cuda: event pairs), every dispatch is a slice named after its entry
+  point, category ``dispatch``, on the device's ``device`` track, inside its submission's
+  ``running`` slice; args: ``workgroups``, ``command_buffer`` (its index in the
+  submission), ``dispatch`` (its index among the command buffer's dispatches, nested
+  command buffers inlined) and ``submission`` (the queue operation's ``id``).
+
+A traced device's driver device has ``trace`` set to a :class:`DeviceTrace` (drivers that
+time dispatches declare the attribute, None when untraced); it decides per submission,
+when the driver runs it, whether dispatches are timed.
 
 Off, tracing costs one attribute check (``device._tracer is not None``) in each of the
 places it hooks: submission, start and completion of a queue operation, and the end of a
-blocking semaphore wait.
+blocking semaphore wait; and one (``trace is not None``) where a driver runs a submission.
 """
 
 from __future__ import annotations
@@ -319,6 +327,51 @@ class Tracer:
             return n
 
 
+class DeviceTrace:
+    """What a traced device's driver device holds in ``trace``: where its dispatch times go.
+
+    A driver asks :meth:`submission` when it runs a submission (on the thread running it)
+    and reports each timed dispatch with :meth:`dispatch` once the times are known, from
+    any thread.
+    """
+
+    __slots__ = ("tracer", "_device")
+
+    def __init__(self, tracer: Tracer, device: Device):
+        self.tracer = tracer
+        self._device = weakref.ref(device)  # the device holds its driver, which holds this
+
+    def submission(self) -> int | None:
+        """The trace id of the queue operation the calling thread is running, or None
+        (submitted before the tracer was attached)."""
+        device = self._device()
+        if device is None:
+            return None
+        record = self.tracer._records.get(getattr(device._tls, "running", None))
+        return record.seq if record is not None else None
+
+    def dispatch(self, name: str, start_ns: int, end_ns: int, *, submission: int | None,
+                 command_buffer: int, dispatch: int, workgroups: Any) -> None:
+        """Adds one dispatch slice, ``start_ns``..``end_ns`` on the trace clock
+        (:func:`now_ns`); ``workgroups`` is (x, y, z), or None for an indirect dispatch."""
+        device = self._device()
+        if device is None:
+            return
+        self.tracer.complete_event(
+            name, _us(start_ns), (end_ns - start_ns) / 1000.0, device=device, tid="device",
+            cat="dispatch", args={"workgroups": list(workgroups) if workgroups else "indirect",
+                                  "command_buffer": command_buffer, "dispatch": dispatch,
+                                  "submission": submission})
+
+
+def _set_tracer(device: Device, tracer: Tracer | None) -> None:
+    """Traces ``device`` into ``tracer`` (None: untraced), its driver's dispatches too."""
+    device._tracer = tracer
+    driver = device._driver
+    if hasattr(driver, "trace"):
+        driver.trace = DeviceTrace(tracer, device) if tracer is not None else None
+
+
 def _operation_name() -> str:
     """The public queue call that led to this submission (``queue_fill`` and the like).
 
@@ -360,7 +413,7 @@ def attach(device: Device) -> None:
                 atexit.register(_process_tracer.close)
                 _log.info("tracing every device of this process to %s (%s)", path, TRACE_ENV)
     if _process_tracer is not None and not _process_tracer.closed:
-        device._tracer = _process_tracer
+        _set_tracer(device, _process_tracer)
 
 
 @contextmanager
@@ -372,12 +425,12 @@ def trace_device(device: Device, path: str | os.PathLike[str]) -> Iterator[Trace
     """
     tracer = Tracer(path)
     previous = device._tracer
-    device._tracer = tracer
+    _set_tracer(device, tracer)
     _log.info("tracing %s to %s", device.uri, tracer.path)
     try:
         yield tracer
     finally:
-        device._tracer = previous
+        _set_tracer(device, previous)
         tracer.close()
 
 

@@ -23,6 +23,7 @@ import platform
 import queue
 import signal
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -75,6 +76,9 @@ class LocalDevice(DriverDevice):
     """
 
     executable_formats = executable.FORMATS
+    #: Set by polyhal.tracing while the device is traced: submissions then time each
+    #: dispatch (see _run_timed).
+    trace: Any = None
 
     def __init__(self, sync: bool = False, dispatch_type: str = "concurrent",
                  workers: int | None = None, spin_us: float = 50.0, checked: bool = False,
@@ -151,6 +155,8 @@ class LocalDevice(DriverDevice):
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         """Runs ``work`` now on this thread if it is short (or on local-sync), else hands
         it to the runner thread; either way ``done`` is called once."""
+        if self.trace is not None:  # decided here, on the thread running the submission
+            work, done = self._timed(work, done)
         if self.sync or (not self.backlog and self._is_short(work)):
             self._run(work, done)
             return
@@ -184,6 +190,30 @@ class LocalDevice(DriverDevice):
             with self.lock:
                 self.backlog -= 1
 
+    def _timed(self, work: Sequence[Work], done: Callable[[HalError | None], None]
+               ) -> tuple[list, Callable[[HalError | None], None]]:
+        """``work`` with a clock array per command buffer, and ``done`` preceded by
+        reporting each dispatch's times to the trace (a traced submission)."""
+        trace, submission = self.trace, self.trace.submission()
+        timed = [_TimedWork(item.encoded, item.binding_table,
+                            (ctypes.c_uint64 * (2 * item.encoded.count))()) for item in work]
+        # Both clocks are CLOCK_MONOTONIC on Linux; the offset is read anyway, once per
+        # submission, for platforms where perf_counter is another clock.
+        offset = time.perf_counter_ns() - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+
+        def report(error: HalError | None) -> None:
+            for cb_index, item in enumerate(timed):
+                times = item.times
+                for n, (index, name, counts) in enumerate(item.encoded.dispatches()):
+                    end = times[2 * index + 1]
+                    if end:  # zero: not run (an earlier command failed)
+                        trace.dispatch(name, times[2 * index] + offset, end + offset,
+                                       submission=submission, command_buffer=cb_index,
+                                       dispatch=n, workgroups=counts)
+            done(error)
+
+        return timed, report
+
     def _run(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         execute = self.lib.ph_execute
         result = Result()
@@ -193,8 +223,11 @@ class LocalDevice(DriverDevice):
             table = item.binding_table
             if program.has_slots and table:
                 slots = (Slot * len(table))(*[(e.alloc.ptr + e.offset, e.length) for e in table])
-            if program.count and execute(self.pool, ctypes.byref(program.program), slots,
-                                         self.flags, ctypes.byref(result)):
+            if program.count and (
+                    execute(self.pool, ctypes.byref(program.program), slots, self.flags,
+                            ctypes.byref(result)) if type(item) is not _TimedWork else
+                    self.lib.ph_execute_timed(self.pool, ctypes.byref(program.program), slots,
+                                              self.flags, ctypes.byref(result), item.times)):
                 if self.checked:  # the failed run may have hit padding too: re-arm it
                     self._padding_error(program, table)
                 done(self._failure(program, result, table))
@@ -312,6 +345,15 @@ class LocalDevice(DriverDevice):
             self.close()
         except Exception:
             pass
+
+
+class _TimedWork(Work):
+    """A command buffer of a traced submission: ``times`` receives its dispatches' clock
+    readings (ph_execute_timed)."""
+
+    def __init__(self, encoded: Any, binding_table: Any, times: Any):
+        super().__init__(encoded, binding_table)
+        self.times = times
 
 
 def _padding_intact(program: encoder.EncodedProgram, table: Sequence[Any]) -> bool:

@@ -37,7 +37,7 @@ class EncodedProgram:
     """
 
     __slots__ = ("program", "arrays", "executables", "has_slots", "count", "workgroups",
-                 "transfer_bytes", "unbounded", "padded")
+                 "transfer_bytes", "unbounded", "padded", "_dispatches")
 
     def __init__(self, cmds: bytearray, refs: bytearray, constants: bytearray, data: bytearray,
                  count: int, executables: list, has_slots: bool, workgroups: int = 0,
@@ -55,6 +55,21 @@ class EncodedProgram:
         self.transfer_bytes = transfer_bytes
         self.unbounded = unbounded
         self.padded = padded
+        self._dispatches: list | None = None
+
+    def dispatches(self) -> list[tuple[int, str, tuple | None]]:
+        """(record index, entry point name, workgroup count or None when indirect) of each
+        dispatch record, in order: what a traced run reports.  Worked out at the first
+        traced run, not when encoding, so that untraced programs never pay for it."""
+        if self._dispatches is None:
+            out = []
+            for index in range(self.count):
+                record = CMD.unpack_from(self.arrays[0], index * CMD.size)
+                if record[0] == OP_DISPATCH:
+                    counts = None if record[1] & AUX_INDIRECT else record[7:10]
+                    out.append((index, self.entry_point_name(index), counts))
+            self._dispatches = out
+        return self._dispatches
 
     def operation(self, command: int) -> int:
         """The OP_* code of record ``command``."""

@@ -53,6 +53,9 @@ def library() -> ctypes.CDLL:
     lib.ph_execute.restype = ctypes.c_int
     lib.ph_execute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
                                ctypes.c_void_p]
+    lib.ph_execute_timed.restype = ctypes.c_int
+    lib.ph_execute_timed.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
     lib.ph_cmd_size.restype = ctypes.c_uint64
     lib.ph_install_fault_handler.restype = None
     lib.ph_install_fault_handler.argtypes = []

@@ -613,11 +613,16 @@ static __attribute__((noinline)) int transfer_checked(const ph_cmd_t* c,
   return 0;
 }
 
-/* Executes a whole program.  `flags`: PH_EXEC_SERIAL (one dispatch at a time, on this
- * thread), PH_EXEC_CHECKED (kernels and transfers under the fault guard; the pool must
- * have been created checked).  Returns 0, or -1 with `result` naming the failure. */
-int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots, int flags,
-               ph_result_t* result) {
+/* ph_execute and ph_execute_timed.  `times` NULL (a constant in ph_execute, so the
+ * untimed instance has no timing code at all), or 2 * count clock readings: a dispatch
+ * record i gets CLOCK_MONOTONIC ns before and after it in times[2i], times[2i + 1], and
+ * runs as a region of its own (its own workgroups still spread over the pool), so that
+ * each time is that dispatch's alone.  Entries of other records are left untouched. */
+static inline __attribute__((always_inline)) int execute(ph_pool_t* pool,
+                                                         const ph_program_t* prog,
+                                                         const ph_slot_t* slots, int flags,
+                                                         ph_result_t* result, uint64_t* times) {
+  const int max_region = times ? 1 : PH_MAX_REGION;
   result->failed_command = -1;
   result->code = 0;
   int checked = flags & PH_EXEC_CHECKED;
@@ -635,7 +640,7 @@ int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots
         if (parallel) {
           pool->region_count = 0;
           while (i < prog->count && prog->cmds[i].op == PH_DISPATCH &&
-                 pool->region_count < PH_MAX_REGION) {
+                 pool->region_count < max_region) {
             ph_prepared_t* p = &pool->region[pool->region_count++];
             if (prepare(p, prog, i, slots, concurrency) == UINT64_MAX) {
               record_error(NULL, result, p, PH_ERROR_INDIRECT_COUNT, p->bad_count, NULL);
@@ -644,7 +649,11 @@ int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots
             }
             ++i;
           }
-          if (status == 0) status = run_region(pool, result);
+          if (status == 0) {
+            if (times) times[2 * (i - 1)] = now_ns();
+            status = run_region(pool, result);
+            if (times) times[2 * i - 1] = now_ns();
+          }
           continue;
         }
         if (prepare(&single, prog, i, slots, 1) == UINT64_MAX) {
@@ -652,8 +661,10 @@ int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots
           status = -1;
           break;
         }
+        if (times) times[2 * i] = now_ns();
         status = checked ? run_dispatch_checked(&single, result)
                          : run_dispatch(&single, result, NULL);
+        if (times) times[2 * i + 1] = now_ns();
         break;
       case PH_FILL:
       case PH_COPY:
@@ -677,6 +688,21 @@ int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots
   }
   if (parallel) pthread_mutex_unlock(&pool->job_mu);
   return status;
+}
+
+/* Executes a whole program.  `flags`: PH_EXEC_SERIAL (one dispatch at a time, on this
+ * thread), PH_EXEC_CHECKED (kernels and transfers under the fault guard; the pool must
+ * have been created checked).  Returns 0, or -1 with `result` naming the failure. */
+int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots, int flags,
+               ph_result_t* result) {
+  return execute(pool, prog, slots, flags, result, NULL);
+}
+
+/* ph_execute that also times each dispatch into `times` (2 * prog->count entries; see
+ * execute()): what a traced submission runs. */
+int ph_execute_timed(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots,
+                     int flags, ph_result_t* result, uint64_t* times) {
+  return execute(pool, prog, slots, flags, result, times);
 }
 
 uint64_t ph_cmd_size(void) { return sizeof(ph_cmd_t); }
