@@ -30,10 +30,12 @@ After ``close()`` every method raises FailedPreconditionError.
 from __future__ import annotations
 
 import itertools
+import logging
 import os
 import struct
 import sys
 import threading
+import time
 import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -48,6 +50,7 @@ from ...errors import (
     OutOfRangeError,
 )
 from ...executable import EntryPoint
+from ...tracing import now_ns
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
 from . import encoder, executable, indirect_check
@@ -58,6 +61,7 @@ from .instance import (
     DeviceFunctions,
     check,
     create_instance,
+    enumerate_array,
     ffi,
     handle,
     lib,
@@ -66,6 +70,7 @@ from .instance import (
 )
 from .queue import Queue
 
+_log = logging.getLogger(__name__)
 _MAX_CACHED_WRITES = 4096
 #: Status slots, so submissions with indirect dispatches in flight at once; one more
 #: waits for a slot to come back.
@@ -101,6 +106,24 @@ _FEATURES_12 = ("shaderInt8", "shaderFloat16", "storageBuffer8BitAccess",
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
 
+# VkTimeDomainEXT values (the vulkan package leaves these constants None).
+_DEVICE_DOMAIN, _MONOTONIC_DOMAIN = 0, 1
+_CALIBRATED_TIMESTAMP_INFO = 1000184000  # VK_STRUCTURE_TYPE_CALIBRATED_TIMESTAMP_INFO_EXT
+
+
+def _delta(tick: int, base: int, mask: int) -> int:
+    """``tick - base`` in ticks of a ``mask``-wide counter that may have wrapped between."""
+    delta = (tick - base) & mask
+    return delta - mask - 1 if delta > mask >> 1 else delta
+
+
+def _time_domains(instance: Any, physical: Any) -> set[int]:
+    """The time domains VK_EXT_calibrated_timestamps can read together on ``physical``."""
+    fn = instance.proc("vkGetPhysicalDeviceCalibrateableTimeDomainsEXT")
+    if fn is None:
+        return set()
+    return set(enumerate_array(fn, "VkTimeDomainEXT", physical.handle))
+
 
 def _flag(value: Any, default: bool, what: str) -> bool:
     """An on/off option: None (``default``), a bool, or one of the strings an environment
@@ -116,6 +139,10 @@ def _flag(value: Any, default: bool, what: str) -> bool:
 
 class VulkanDevice(DriverDevice):
     """A Vulkan physical device's compute queue behind the HAL's driver interface."""
+
+    #: Set by polyhal.tracing while the device is traced: submissions then run recordings
+    #: with timestamp queries around each dispatch (encoder.Program.traced_recording).
+    trace: Any = None
 
     def __init__(self, index: int, dispatch_type: str = "concurrent",
                  validation: bool | str | None = None, push_descriptors: bool | None = None,
@@ -163,6 +190,8 @@ class VulkanDevice(DriverDevice):
             else (),
             "pipeline_barrier2": ("vkCmdPipelineBarrier2", "vkCmdPipelineBarrier2KHR")
             if self.synchronization2 else (),
+            "get_calibrated_timestamps": ("vkGetCalibratedTimestampsEXT",)
+            if self.calibrated else (),
         })
         self.begin_label = self.instance.proc("vkCmdBeginDebugUtilsLabelEXT")
         self.end_label = self.instance.proc("vkCmdEndDebugUtilsLabelEXT")
@@ -262,6 +291,11 @@ class VulkanDevice(DriverDevice):
         robust2 = robust and has_robust2 and bool(robust2.robustBufferAccess2)
         if robust2:
             extensions.append("VK_EXT_robustness2")
+        # Traced submissions map timestamps onto the host clock with it (_calibrate).
+        self.calibrated = (sys.platform == "linux" and "VK_EXT_calibrated_timestamps" in exts
+                           and _MONOTONIC_DOMAIN in _time_domains(self.instance, physical))
+        if self.calibrated:
+            extensions.append("VK_EXT_calibrated_timestamps")
         self.robust_access = ("robustBufferAccess2" if robust2
                               else "robustBufferAccess" if robust else False)
 
@@ -318,6 +352,12 @@ class VulkanDevice(DriverDevice):
             "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, "pNext": p11})
         lib.vkGetPhysicalDeviceProperties2(physical.handle, p2)
         limits = p2.properties.limits
+        families = enumerate_array(lib.vkGetPhysicalDeviceQueueFamilyProperties,
+                                   "VkQueueFamilyProperties", physical.handle)
+        #: Bits of the queue's timestamps (0: none; traced submissions then time nothing)
+        #: and nanoseconds per tick.
+        self.timestamp_bits = int(families[self.queue_family].timestampValidBits)
+        self.timestamp_period = float(limits.timestampPeriod)
         self.storage_alignment = max(4, int(limits.minStorageBufferOffsetAlignment))
         bindings = min(32, limits.maxPerStageDescriptorStorageBuffers,
                        limits.maxDescriptorSetStorageBuffers)
@@ -520,8 +560,14 @@ class VulkanDevice(DriverDevice):
         self._check_open()
         cbs, keep = [], []
         sites: dict[int, str] = {}
+        # Traced or not is decided here, per submission, on the thread running it.
+        timed: list | None = [] if self.trace is not None and self.timestamp_bits else None
         for item in work:
-            rec = item.encoded.recording(item.binding_table)
+            if timed is None:
+                rec = item.encoded.recording(item.binding_table)
+            else:
+                rec = item.encoded.traced_recording(item.binding_table)
+                timed.append(rec)
             if rec is None:
                 continue
             if cbs:
@@ -534,6 +580,8 @@ class VulkanDevice(DriverDevice):
             done(None)
             return
         cbs.append(self._to_host.cb)
+        if timed is not None:
+            done = self._timed_done(timed, done)
         if not sites:
             self.queue.submit(cbs, done, keep)
             return
@@ -544,6 +592,57 @@ class VulkanDevice(DriverDevice):
         except BaseException:
             self._give_status_slot(slot)
             raise
+
+    def _timed_done(self, recordings: list, done: Callable[[HalError | None], None]
+                    ) -> Callable[[HalError | None], None]:
+        """``done`` preceded by reporting the dispatch times of a traced submission's
+        ``recordings`` (one per command buffer, None for an empty one) to the trace.
+
+        Called just before the submission is handed to Vulkan: device ticks are mapped
+        onto the host clock by a calibration taken here (VK_EXT_calibrated_timestamps:
+        a device and a CLOCK_MONOTONIC reading at the same instant), or, without the
+        extension, by aligning the submission's first timestamp with this moment (which
+        can only place dispatches early, never outside the submission)."""
+        trace, submission = self.trace, self.trace.submission()
+        mask = (1 << self.timestamp_bits) - 1 if self.timestamp_bits < 64 else 2**64 - 1
+        period = self.timestamp_period
+        host_ns, device_tick = now_ns(), None
+        if self.calibrated:
+            infos = ffi.new("VkCalibratedTimestampInfoEXT[2]", [
+                {"sType": _CALIBRATED_TIMESTAMP_INFO, "timeDomain": _DEVICE_DOMAIN},
+                {"sType": _CALIBRATED_TIMESTAMP_INFO, "timeDomain": _MONOTONIC_DOMAIN}])
+            out, deviation = ffi.new("uint64_t[2]"), ffi.new("uint64_t*")
+            if self.fn.get_calibrated_timestamps(self.handle, 2, infos, out, deviation) >= 0:
+                # The host reading is CLOCK_MONOTONIC; the trace clock is perf_counter.
+                host_ns = out[1] + now_ns() - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
+                device_tick = out[0] & mask
+
+        def report(error: HalError | None) -> None:
+            try:
+                if error is None:
+                    ticks = [rec.timing.read(self) if rec is not None else []
+                             for rec in recordings]
+                    base = device_tick
+                    if base is None:  # align the first start with the submission
+                        starts = [t[0] & mask for t in ticks if t]
+                        base = starts[0] if starts else 0
+                    for cb_index, (rec, values) in enumerate(zip(recordings, ticks, strict=True)):
+                        for n, (name, counts) in enumerate(rec.timing.dispatches
+                                                           if rec is not None else ()):
+                            start, end = (host_ns + _delta(values[2 * n + k], base, mask)
+                                          * period for k in (0, 1))
+                            trace.dispatch(name, int(start), int(end), submission=submission,
+                                           command_buffer=cb_index, dispatch=n,
+                                           workgroups=counts)
+            except HalError as e:  # the queries could not be read: the trace goes without
+                _log.warning("dispatch timestamps of a traced submission were lost: %s", e)
+            finally:
+                for rec in recordings:
+                    if rec is not None:
+                        rec.timing.busy = False
+            done(error)
+
+        return report
 
     # -- indirect count checks ----------------------------------------------------------------
     def indirect_check(self) -> tuple[EntryPipeline, VulkanAllocation]:

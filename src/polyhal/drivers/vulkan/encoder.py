@@ -229,10 +229,11 @@ class Recording:
     """
 
     __slots__ = ("device", "pool", "cb", "descriptor_pools", "sets", "keep", "held", "sites",
-                 "__weakref__")
+                 "timing", "__weakref__")
 
     def __init__(self, device: VulkanDevice):
         self.device = device
+        self.timing: Timestamps | None = None  # a traced recording's timestamp queries
         self.descriptor_pools: list = []
         self.sets: dict = {}
         self.keep: list = []
@@ -294,6 +295,9 @@ class Recording:
         if dev is None or self.pool is None:
             return
         lib.vkDestroyCommandPool(dev, self.pool, _NULL)
+        if self.timing is not None:
+            lib.vkDestroyQueryPool(dev, self.timing.pool, _NULL)
+            self.timing = None
         for pool in self.descriptor_pools:
             lib.vkDestroyDescriptorPool(dev, pool, _NULL)
         self.pool = None
@@ -314,12 +318,14 @@ class Program:
     only when it runs, and a submission parked until then must find them).
     """
 
-    __slots__ = ("device", "commands", "has_slots", "fixed", "recordings", "lock", "held")
+    __slots__ = ("device", "commands", "has_slots", "fixed", "recordings", "lock", "held",
+                 "traced")
 
     def __init__(self, device: VulkanDevice, commands: list):
         self.device = device
         self.commands = commands
         self.recordings: OrderedDict[tuple, Recording] = OrderedDict()
+        self.traced: OrderedDict[tuple, Recording] = OrderedDict()  # made when first traced
         self.lock = threading.Lock()
         self.fixed = None
         self.has_slots = False
@@ -355,6 +361,78 @@ class Program:
             if len(self.recordings) > _RECORDINGS_PER_PROGRAM:
                 self.recordings.popitem(last=False)
             return rec
+
+
+    def traced_recording(self, table: Any) -> Recording | None:
+        """A recording with a timestamp query before and after each dispatch, to submit
+        with ``table`` in a traced submission (None when there is nothing to run).
+
+        Recorded at the first traced submission, never for untraced ones, and kept like
+        the plain recordings.  It stays busy until the device has read its queries after
+        the submission completed: a traced submission that finds it busy gets
+        a fresh, uncached recording, so that two in flight never share queries.
+        """
+        if not self.commands:
+            return None
+        key = (tuple([(e.alloc.serial, e.offset, e.length) for e in table])
+               if self.has_slots else ())
+        with self.lock:
+            rec = self.traced.get(key)
+            if rec is not None and not rec.timing.busy:  # type: ignore[union-attr]
+                rec.timing.busy = True  # type: ignore[union-attr]
+                self.traced.move_to_end(key)
+                return rec
+        rec = record(self.device, self.commands, table if self.has_slots else _NO_TABLE,
+                     timed=True)
+        rec.timing.busy = True  # type: ignore[union-attr]
+        with self.lock:
+            if key not in self.traced:
+                self.traced[key] = rec
+                if len(self.traced) > _RECORDINGS_PER_PROGRAM:
+                    self.traced.popitem(last=False)
+        return rec
+
+
+class Timestamps:
+    """The timestamp queries of a traced recording: query 2n and 2n + 1 are written
+    before and after its n-th dispatch, ``dispatches[n]`` = (entry point name, workgroup
+    count or None when indirect)."""
+
+    __slots__ = ("pool", "queries", "dispatches", "busy")
+
+    def __init__(self, device: VulkanDevice, count: int):
+        self.queries = max(2, 2 * count)
+        info = new("VkQueryPoolCreateInfo*", {
+            "sType": vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+            "queryType": vk.VK_QUERY_TYPE_TIMESTAMP, "queryCount": self.queries})
+        pool = handle("VkQueryPool")
+        check(lib.vkCreateQueryPool(device.handle, info, _NULL, pool), "vkCreateQueryPool")
+        self.pool = pool[0]
+        self.dispatches: list[tuple[str, tuple | None]] = []
+        self.busy = False
+
+    def read(self, device: VulkanDevice) -> list[int]:
+        """The raw tick values, two per dispatch (call once the submission completed)."""
+        count = 2 * len(self.dispatches)
+        if not count:
+            return []
+        out = ffi.new("uint64_t[]", count)
+        check(lib.vkGetQueryPoolResults(
+            device.handle, self.pool, 0, count, 8 * count, out, 8,
+            vk.VK_QUERY_RESULT_64_BIT | vk.VK_QUERY_RESULT_WAIT_BIT), "vkGetQueryPoolResults")
+        return list(out)
+
+
+def count_dispatches(commands: list) -> int:
+    """The dispatches of ``commands``, nested command buffers included."""
+    count = 0
+    for cmd in commands:
+        kind = type(cmd)
+        if kind is C.Dispatch:
+            count += 1
+        elif kind is C.Execute:
+            count += count_dispatches(cmd.commands)
+    return count
 
 
 def direct_allocations(commands: list, out: set) -> set:
@@ -394,15 +472,21 @@ class _NoTable:
 _NO_TABLE = _NoTable()
 
 
-def record(device: VulkanDevice, commands: list, table: Any) -> Recording:
-    """Records ``commands`` (slots resolved from ``table``) into a new Recording."""
+def record(device: VulkanDevice, commands: list, table: Any,
+           timed: bool = False) -> Recording:
+    """Records ``commands`` (slots resolved from ``table``) into a new Recording;
+    ``timed``: with timestamp queries around each dispatch (see Timestamps)."""
     rec = Recording(device)
     begin = new("VkCommandBufferBeginInfo*", {
         "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
         "flags": vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT})
     fn = device.fn
+    if timed:
+        rec.timing = Timestamps(device, count_dispatches(commands))
     check(fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
-    recorder = _Recorder(device, rec)
+    if rec.timing is not None:  # queries must be reset before each write, every submission
+        lib.vkCmdResetQueryPool(rec.cb, rec.timing.pool, 0, rec.timing.queries)
+    recorder = (_TimedRecorder if timed else _Recorder)(device, rec)
     try:
         recorder.record(commands, table)
     finally:
@@ -847,6 +931,32 @@ class _Recorder:
     def end_debug_group(self, cmd: C.EndDebugGroup, table: Any) -> None:
         if self.device.end_label is not None:
             self.device.end_label(self.cb)
+
+
+class _TimedRecorder(_Recorder):
+    """A _Recorder that brackets each dispatch with timestamp writes (traced recordings):
+    top of pipe before it (the dispatch may start), bottom of pipe after it (it and
+    everything before it completed)."""
+
+    def record(self, commands: list, table: Any) -> None:
+        timing = self.rec.timing
+        assert timing is not None
+        cb, pool, dispatches = self.cb, timing.pool, timing.dispatches
+        handlers = self.handlers
+        for cmd in commands:
+            kind = type(cmd)
+            if kind is not C.Dispatch:
+                handlers[kind](cmd, table)
+                continue
+            n = 2 * len(dispatches)
+            lib.vkCmdWriteTimestamp(cb, _TOP, pool, n)
+            if cmd is self.last_dispatch:
+                self.vk_dispatch(cb, *cmd.workgroup_count)
+            else:
+                self.dispatch(cmd, table)
+            lib.vkCmdWriteTimestamp(cb, _BOTTOM, pool, n + 1)
+            dispatches.append((cmd.executable.entry_points[cmd.entry_point].name,
+                               cmd.workgroup_count))
 
 
 def make_descriptor_writes(entry: EntryPipeline, ranges: list) -> tuple[list, list]:
