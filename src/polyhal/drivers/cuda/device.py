@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import ctypes
 import itertools
+import logging
 import sys
 import threading
 from collections import deque
@@ -48,12 +49,14 @@ from ...errors import (
     OutOfRangeError,
     ResourceExhaustedError,
 )
+from ...tracing import now_ns
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
 from . import encoder, executable, kernels, launcher
 from .api import STICKY, check, cu, cuda_error, result_name
 from .buffer import CudaAllocation, Memory
 
+_log = logging.getLogger(__name__)
 DEFAULT_STREAMS = 8
 _STOP = 0  # the token that stops the completion thread (submissions count from 1)
 _REAP = 2**64 - 1  # the token that only makes the completion thread run the deferred work
@@ -62,6 +65,9 @@ _ATTR = cu.CUdevice_attribute
 
 class CudaDevice(DriverDevice):
     executable_formats = executable.FORMATS
+    #: Set by polyhal.tracing while the device is traced: submissions then record a CUDA
+    #: event pair around each dispatch (_execute_traced).
+    trace: Any = None
     staging_memory_type = MemoryType.DEVICE_LOCAL
 
     def __init__(self, index: int, dispatch_type: str = "concurrent",
@@ -318,6 +324,9 @@ class CudaDevice(DriverDevice):
         return encoder.encode(self, commands, mode)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
+        if self.trace is not None:  # decided per submission, on the thread running it
+            self._execute_traced(work, done)
+            return
         self.check_usable()
         self._kick()
         self.bind()
@@ -338,6 +347,82 @@ class CudaDevice(DriverDevice):
                 self._pending[token] = (event, done, e, work)
                 self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event,
                                    token)
+
+    def _execute_traced(self, work: Sequence[Work],
+                        done: Callable[[HalError | None], None]) -> None:
+        """``execute`` of a traced submission: each command buffer runs as its
+        TracedProgram (stream 0 only, no graph), and a timing event is recorded on stream
+        0 before and after each dispatch.  The events are recorded from this thread once
+        the submit thread has issued what precedes them (``drain``), which keeps them in
+        stream order.  After completion, cuEventElapsedTime from a reference event,
+        recorded first and aligned with the host clock at that moment, places each
+        dispatch on the trace (so dispatches can only appear early, never before the
+        submission).  Command buffers with an indirect dispatch run as their graph,
+        untimed."""
+        self.check_usable()
+        self._kick()
+        self.bind()
+        trace, submission = self.trace, self.trace.submission()
+        events: list = []
+        timed: list[tuple] = []  # (command buffer, dispatch, start event, end event)
+
+        def record() -> Any:
+            event = check(cu.cuEventCreate(cu.CUevent_flags.CU_EVENT_DEFAULT), "cuEventCreate")
+            events.append(event)
+            self.drain()
+            check(cu.cuEventRecord(event, self.stream), "cuEventRecord")
+            return event
+
+        def report(error: HalError | None) -> None:
+            try:
+                if error is None and timed:
+                    self.bind()
+                    for cb_index, (n, name, counts), start, end in timed:
+                        begin, finish = (check(cu.cuEventElapsedTime(reference, e),
+                                               "cuEventElapsedTime") for e in (start, end))
+                        trace.dispatch(name, host_ns + int(begin * 1e6),
+                                       host_ns + int(finish * 1e6), submission=submission,
+                                       command_buffer=cb_index, dispatch=n, workgroups=counts)
+            except HalError as e:  # the trace goes without; the submission is unaffected
+                _log.warning("dispatch times of a traced submission were lost: %s", e)
+            finally:
+                for event in events:
+                    cu.cuEventDestroy(event)
+            done(error)
+
+        with self._submit_lock:
+            self.check_usable()
+            token = next(self._tokens)
+            event = self.take_event()
+            self._pending[token] = (event, report, None, work)
+            try:
+                reference = record()
+                host_ns = now_ns()
+                for cb_index, item in enumerate(work):
+                    encoded = item.encoded
+                    if encoded.needs_graph or not encoded.commands:
+                        encoded.submit(self, item.binding_table, None, token)
+                        continue
+                    program = encoded.traced()
+                    count = program.slot_count
+                    slots = (launcher.Slot * count)(*[
+                        (e.alloc.ptr + e.offset, e.length)
+                        for e in item.binding_table[:count]]) if count else None
+                    for piece, dispatch in program.pieces:
+                        start = record() if dispatch is not None else None
+                        if self.lib.ph_submit(self.native_ptr, launcher.JOB_STREAM,
+                                              ctypes.addressof(piece), slots, count, None,
+                                              token):
+                            raise ResourceExhaustedError(
+                                "out of host memory queueing a submission")
+                        if dispatch is not None:
+                            timed.append((cb_index, dispatch, start, record()))
+            except Exception as e:
+                if not isinstance(e, HalError):
+                    e = InternalError(f"cuda: queueing the submission failed: {e!r}")
+                self._pending[token] = (event, report, e, work)
+            self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event,
+                               token)
 
     def _complete(self) -> None:
         """The completion thread: reports each submission's end in queue order, then runs

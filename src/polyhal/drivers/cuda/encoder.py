@@ -124,7 +124,7 @@ class Encoded:
     """One recorded command buffer, as the device runs it."""
 
     __slots__ = ("commands", "program", "program_ptr", "keepalive", "slot_count",
-                 "needs_graph", "reusable", "graph", "submitted")
+                 "needs_graph", "reusable", "graph", "submitted", "_traced")
 
     def __init__(self, commands: list, program: Program, keepalive: list, slot_count: int,
                  needs_graph: bool, reusable: bool):
@@ -137,6 +137,13 @@ class Encoded:
         self.reusable = reusable
         self.graph: graphs.CudaGraph | None = None
         self.submitted = False
+        self._traced: TracedProgram | None = None
+
+    def traced(self) -> TracedProgram:
+        """What a traced submission runs instead (made at the first one, kept)."""
+        if self._traced is None:
+            self._traced = TracedProgram(self.commands)
+        return self._traced
 
     def submit(self, device: CudaDevice, table: Any, event: int | None, token: int) -> None:
         """Queues the command buffer for the device's submit thread; with ``event`` (the
@@ -172,6 +179,61 @@ def encode(device: CudaDevice, commands: list, mode: Any = None) -> Encoded:
     if (encoder.needs_graph or reusable) and commands:
         encoded.graph = graphs.build(device, commands)
     return encoded
+
+
+class TracedProgram:
+    """A command list as a stream program on stream 0 alone, cut into pieces at each
+    dispatch, so that a traced submission can record a CUDA event before and after every
+    dispatch (device.py, CudaDevice._execute_traced).
+
+    ``pieces`` = [(Program, dispatch)], ``dispatch`` None for a piece of other commands,
+    else (its index among the command list's dispatches, entry point name, workgroup
+    count).  Indirect dispatches are not in a stream program: a command list with one
+    runs as its graph, untimed.
+    """
+
+    __slots__ = ("pieces", "keepalive", "slot_count")
+
+    def __init__(self, commands: list):
+        encoder = StreamEncoder(1)
+        encoder.encode(commands, None)
+        encoder.barrier()
+        packer = encoder.packer
+        _, arrays = packer.program()
+        self.keepalive = [arrays, encoder.payloads]
+        self.slot_count = packer.slot_count
+        cmds, refs, constants = (ctypes.addressof(a) for a in arrays)
+        # The stream encoder packs a record for exactly these dispatches, in this order.
+        dispatches = iter([d for d in _dispatches(commands, []) if all(d[2])])
+        self.pieces: list[tuple[Program, tuple | None]] = []
+        start = 0
+        for i in range(packer.count + 1):
+            is_dispatch = i < packer.count and CMD.unpack_from(
+                packer.cmds, i * CMD.size)[0] == OP_DISPATCH
+            if (is_dispatch or i == packer.count) and i > start:
+                self.pieces.append((Program(cmds + start * CMD.size, i - start, refs,
+                                            constants), None))
+            if is_dispatch:
+                self.pieces.append((Program(cmds + i * CMD.size, 1, refs, constants),
+                                    next(dispatches)))
+                start = i + 1
+
+
+def _dispatches(commands: list, out: list) -> list:
+    """(index, entry point name, workgroup count) of every direct dispatch of
+    ``commands`` in order, nested command lists inlined; the index counts indirect
+    dispatches too, as the other drivers' traces do."""
+    for cmd in commands:
+        kind = type(cmd)
+        if kind is C.Dispatch:
+            if cmd.indirect is None:
+                out.append((len(out), cmd.executable.entry_points[cmd.entry_point].name,
+                            tuple(cmd.workgroup_count)))
+            else:
+                out.append((len(out), None, (0, 0, 0)))
+        elif kind is C.Execute:
+            _dispatches(cmd.commands, out)
+    return out
 
 
 class StreamEncoder:
