@@ -21,62 +21,93 @@ class HalError(Exception):
 
 
 class CancelledError(HalError, RuntimeError):
+    """The work was cancelled: a device closed before a submission's waits were met."""
+
     code = StatusCode.CANCELLED
 
 
 class UnknownError(HalError, RuntimeError):
+    """A failure with no better status code (also a foreign code's error)."""
+
     code = StatusCode.UNKNOWN
 
 
 class InvalidArgumentError(HalError, ValueError):
+    """An argument is wrong on its own: a wrong type, a bad value, a bad enum."""
+
     code = StatusCode.INVALID_ARGUMENT
 
 
 class DeadlineExceededError(HalError, TimeoutError):
+    """A wait's timeout passed before what it waited for happened."""
+
     code = StatusCode.DEADLINE_EXCEEDED
 
 
 class NotFoundError(HalError, LookupError):
+    """A name that is not there: a driver, a device, an entry point."""
+
     code = StatusCode.NOT_FOUND
 
 
 class AlreadyExistsError(HalError, RuntimeError):
+    """Something that must be new already exists."""
+
     code = StatusCode.ALREADY_EXISTS
 
 
 class PermissionDeniedError(HalError, RuntimeError):
+    """A buffer's usage or access does not allow the operation."""
+
     code = StatusCode.PERMISSION_DENIED
 
 
 class ResourceExhaustedError(HalError, RuntimeError):
+    """A limit or the memory ran out: allocations, bindings, push constants."""
+
     code = StatusCode.RESOURCE_EXHAUSTED
 
 
 class FailedPreconditionError(HalError, RuntimeError):
+    """The state does not allow the call: a closed device, a deallocated
+    buffer, a command buffer outside begin()/end(), a checked-mode hazard."""
+
     code = StatusCode.FAILED_PRECONDITION
 
 
 class AbortedError(HalError, RuntimeError):
+    """The work was abandoned: a failed host call, a semaphore failed with ABORTED."""
+
     code = StatusCode.ABORTED
 
 
 class OutOfRangeError(HalError, IndexError):
+    """A range or a value outside what it indexes: offsets, lengths, payloads."""
+
     code = StatusCode.OUT_OF_RANGE
 
 
 class UnimplementedError(HalError, NotImplementedError):
+    """The driver does not implement the operation or the format."""
+
     code = StatusCode.UNIMPLEMENTED
 
 
 class InternalError(HalError, RuntimeError):
+    """A driver failed where it should not have (a bug, reported as a typed error)."""
+
     code = StatusCode.INTERNAL
 
 
 class UnavailableError(HalError, RuntimeError):
+    """Something polyhal needs is not available: a compiler, a device."""
+
     code = StatusCode.UNAVAILABLE
 
 
 class DataLossError(HalError, RuntimeError):
+    """Data was lost or corrupted."""
+
     code = StatusCode.DATA_LOSS
 
 

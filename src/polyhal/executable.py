@@ -106,6 +106,7 @@ class PipelineLayout:
 
     @property
     def binding_count(self) -> int:
+        """How many bindings a kernel of this layout receives (all sets together)."""
         return len(self.binding_slots)
 
     def __repr__(self) -> str:

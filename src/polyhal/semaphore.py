@@ -106,6 +106,7 @@ class Semaphore:
 
     @property
     def failed(self) -> bool:
+        """Whether the semaphore failed (then every wait raises the failure's error)."""
         return self._failure is not None
 
     def query(self) -> int:
@@ -236,6 +237,7 @@ class Semaphore:
         return None
 
     def remove_timepoint(self, handle: Any) -> None:
+        """Forgets a timepoint of :meth:`add_timepoint` that has not fired (else nothing)."""
         with self._cond:
             try:
                 self._timepoints.remove(handle)

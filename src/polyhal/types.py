@@ -9,6 +9,8 @@ WHOLE_BUFFER = 0xFFFF_FFFF_FFFF_FFFF
 
 
 class MemoryType(enum.IntFlag):
+    """Where a buffer's memory lives and how the host sees it (IREE's memory types)."""
+
     NONE = 0
     OPTIMAL = 1 << 0
     HOST_VISIBLE = 1 << 1
@@ -20,6 +22,8 @@ class MemoryType(enum.IntFlag):
 
 
 class BufferUsage(enum.IntFlag):
+    """What a buffer may be used for; commands check it unless UNVALIDATED."""
+
     NONE = 0
     TRANSFER_SOURCE = 1 << 0
     TRANSFER_TARGET = 1 << 1
@@ -36,6 +40,8 @@ class BufferUsage(enum.IntFlag):
 
 
 class MemoryAccess(enum.IntFlag):
+    """What the host may do with a buffer's memory."""
+
     NONE = 0
     READ = 1 << 0
     WRITE = 1 << 1
@@ -44,6 +50,8 @@ class MemoryAccess(enum.IntFlag):
 
 
 class CommandBufferMode(enum.IntFlag):
+    """DEFAULT (0) is reusable; ONE_SHOT submits once; UNVALIDATED skips checks."""
+
     DEFAULT = 0
     ONE_SHOT = 1 << 0
     ALLOW_INLINE_EXECUTION = 1 << 4
@@ -51,6 +59,8 @@ class CommandBufferMode(enum.IntFlag):
 
 
 class CommandCategory(enum.IntFlag):
+    """The kinds of command a command buffer may record."""
+
     NONE = 0
     TRANSFER = 1 << 0
     DISPATCH = 1 << 1
@@ -58,6 +68,8 @@ class CommandCategory(enum.IntFlag):
 
 
 class ExecutionStage(enum.IntFlag):
+    """Pipeline stages that barriers and events order."""
+
     NONE = 0
     COMMAND_ISSUE = 1 << 0
     COMMAND_PROCESS = 1 << 1
@@ -68,6 +80,8 @@ class ExecutionStage(enum.IntFlag):
 
 
 class AccessScope(enum.IntFlag):
+    """Memory accesses that barriers make visible."""
+
     NONE = 0
     INDIRECT_COMMAND_READ = 1 << 0
     CONSTANT_READ = 1 << 1
@@ -82,16 +96,22 @@ class AccessScope(enum.IntFlag):
 
 
 class DescriptorFlags(enum.IntFlag):
+    """Per-binding flags of a descriptor set layout (READ_ONLY)."""
+
     NONE = 0
     READ_ONLY = 1 << 0
 
 
 class WaitMode(enum.IntEnum):
+    """Whether a wait on several semaphores needs ALL of them or ANY one."""
+
     ALL = 0
     ANY = 1
 
 
 class StatusCode(enum.IntEnum):
+    """IREE's status codes; each non-OK one has its HalError class."""
+
     OK = 0
     CANCELLED = 1
     UNKNOWN = 2
