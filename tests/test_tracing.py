@@ -3,6 +3,7 @@ valid Chrome/Perfetto trace (JSON trace-event array) of the queue and of host wa
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import logging
 import os
@@ -11,6 +12,7 @@ import sys
 import textwrap
 import threading
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +21,13 @@ import polyhal as hal
 from polyhal import tracing
 
 DRIVERS = ["local", "local-sync", "vulkan", "cuda"]
+
+# The traced program and the checks of its dispatch events, shared with the self-check
+# that is run on the GPU machine.
+_spec = importlib.util.spec_from_file_location(
+    "trace_check", Path(__file__).resolve().parent.parent / "scripts" / "trace_check.py")
+trace_check = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(trace_check)
 
 
 @pytest.fixture(params=DRIVERS)
@@ -174,8 +183,51 @@ def test_bench_trace_writes_a_trace(tmp_path):
                           timeout=180)
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {path}" in proc.stdout
-    ops = _operations(json.loads(path.read_text()))
+    events = json.loads(path.read_text())
+    ops = _operations(events)
     assert Counter(name for name, _, _ in ops.values())["queue_execute"] > 100
+    dispatches = Counter(e["name"] for e in events if e.get("cat") == "dispatch")
+    assert dispatches["touch"] > 100 and dispatches["axpb"] > 0, dispatches
+
+
+def test_traced_program_has_each_dispatch_timed_by_entry_point(device, tmp_path):
+    path = tmp_path / "trace.json"
+    with device.trace(path):
+        per_submission = trace_check.run_program(device)
+    assert device._driver.trace is None  # off again: later submissions are not timed
+    events = json.loads(path.read_text())
+    assert trace_check.problems(events, per_submission) == []
+    dispatches = trace_check.dispatch_events(events)
+    assert [e["name"] for e in dispatches] == list(trace_check.ENTRY_POINTS) * 3
+    assert [e["args"]["submission"] for e in dispatches] == [1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert all(e["args"]["command_buffer"] == 0 for e in dispatches)
+    assert [e["args"]["dispatch"] for e in dispatches] == [0, 1, 2] * 3
+
+
+def test_untraced_device_and_untraced_submissions_time_nothing(device, tmp_path):
+    path = tmp_path / "trace.json"
+    with hal.create_device(device.uri) as other, other.trace(path):
+        trace_check.run_program(device)  # this device is not traced
+        gate = other.create_semaphore(0)
+        other.queue_barrier(signal=[(gate, 1)])
+        gate.wait(1, timeout=30)
+    assert device._tracer is None and device._driver.trace is None
+    events = json.loads(path.read_text())
+    assert trace_check.dispatch_events(events) == []
+    assert [name for name, _, _ in _operations(events).values()] == ["queue_barrier"]
+
+
+def test_vulkan_without_calibrated_timestamps_aligns_with_the_submission(tmp_path):
+    if "vulkan" not in hal.available_drivers():
+        pytest.skip("no vulkan device here")
+    path = tmp_path / "trace.json"
+    with hal.create_device("vulkan") as dev:
+        dev._driver.calibrated = False  # as on a device without VK_EXT_calibrated_timestamps
+        with dev.trace(path):
+            per_submission = trace_check.run_program(dev)
+    events = json.loads(path.read_text())
+    assert trace_check.problems(events, per_submission) == []
+    assert len(trace_check.dispatch_events(events)) == 9
 
 
 def test_tracer_is_off_by_default():
