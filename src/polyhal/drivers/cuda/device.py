@@ -355,7 +355,7 @@ class CudaDevice(DriverDevice):
         0 before and after each dispatch.  The events are recorded from this thread once
         the submit thread has issued what precedes them (``drain``), which keeps them in
         stream order.  After completion, cuEventElapsedTime from a reference event,
-        recorded first and aligned with the host clock at that moment, places each
+        recorded first and aligned with the host clock read just before it, places each
         dispatch on the trace (so dispatches can only appear early, never before the
         submission).  Command buffers with an indirect dispatch run as their graph,
         untimed."""
@@ -396,8 +396,8 @@ class CudaDevice(DriverDevice):
             event = self.take_event()
             self._pending[token] = (event, report, None, work)
             try:
+                host_ns = now_ns()  # read first: the reference is reached at or after it
                 reference = record()
-                host_ns = now_ns()
                 for cb_index, item in enumerate(work):
                     encoded = item.encoded
                     if encoded.needs_graph or not encoded.commands:
