@@ -96,9 +96,9 @@ def compiler_identity(cc: str) -> str:
         proc = subprocess.run([*words, "--version"], capture_output=True, text=True,
                               timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
-        raise UnavailableError(f"the C compiler {cc!r} does not run: {e}") from None
+        raise UnavailableError(f"the compiler {cc!r} does not run: {e}") from None
     if proc.returncode != 0:
-        raise UnavailableError(f"the C compiler {cc!r} does not run: `{cc} --version` exited "
+        raise UnavailableError(f"the compiler {cc!r} does not run: `{cc} --version` exited "
                                f"with {proc.returncode}: {proc.stderr.strip()[:500]}")
     program = os.path.realpath(shutil.which(words[0]) or words[0])
     return "\0".join((program, *words[1:], proc.stdout))
@@ -231,7 +231,7 @@ def _compile(cc: str, flags: tuple[str, ...], source: str, out: Path, stem: str)
             proc = subprocess.run([*shlex.split(cc), *flags, str(src), "-o", str(tmp_out)],
                                   capture_output=True, text=True)
         except OSError as e:
-            raise UnavailableError(f"the C compiler {cc!r} does not run: {e}") from None
+            raise UnavailableError(f"the compiler {cc!r} does not run: {e}") from None
         if proc.returncode != 0:
             raise InvalidArgumentError(f"C compilation failed ({cc}):\n{proc.stderr.strip()}")
         os.replace(tmp_out, out)

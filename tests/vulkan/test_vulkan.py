@@ -577,3 +577,21 @@ def test_the_encoder_refuses_ranges_outside_an_allocation(device):
         device.queue_execute(cb, signal=[(done, 1)], binding_table=[big, small])
         done.wait(1, timeout=30)
     assert small.read() == b"xyz"
+
+
+def test_glsl_cache_rebuilds_garbage_and_keys_on_the_compiler(tmp_path, monkeypatch):
+    """A truncated or garbage cached SPIR-V module is rebuilt, not loaded; the cache key
+    holds glslangValidator's identity (its path and --version output)."""
+    if not shutil.which("glslangValidator"):
+        pytest.skip("glslangValidator is not installed")
+    from polyhal.drivers.vulkan import executable
+
+    monkeypatch.setenv("POLYHAL_CACHE_DIR", str(tmp_path))
+    source = "#version 450\nlayout(local_size_x = 1) in;\nvoid main() {}\n"
+    first = executable.compile_glsl(source, "noop")
+    (cached,) = tmp_path.glob("glsl-*.spv")
+    for garbage in (b"", first[:10], b"\xff" * 64):
+        cached.write_bytes(garbage)
+        assert executable.compile_glsl(source, "noop") == first
+    identity = executable.compiler_identity(shutil.which("glslangValidator"))
+    assert "Glslang" in identity or "glslang" in identity.lower()

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
-from ..._native import cache_dir
+from ..._native import cache_dir, compiler_identity
 from ...errors import InvalidArgumentError
 from ...executable import EntryPoint
 from ...types import DescriptorFlags
@@ -172,10 +172,16 @@ def compile_glsl(source: str, entry_name: str) -> bytes:
     tool = shutil.which("glslangValidator")
     if tool is None:
         raise InvalidArgumentError("GLSL needs glslangValidator (apt-get install glslang-tools)")
-    key = hashlib.sha256(f"{entry_name}\0{source}".encode()).hexdigest()[:24]
+    # The key holds glslangValidator's identity and version, like the C kernel cache's.
+    identity = compiler_identity(tool)
+    key = hashlib.sha256(f"{identity}\0{entry_name}\0{source}".encode()).hexdigest()[:24]
     out = cache_dir() / f"glsl-{key}.spv"
     if out.exists():
-        return out.read_bytes()
+        cached = out.read_bytes()
+        if (len(cached) >= 20 and len(cached) % 4 == 0
+                and int.from_bytes(cached[:4], "little") == SPIRV_MAGIC):
+            return cached
+        # A truncated or garbage file (a crash mid-write elsewhere): build it again.
     with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
         src = Path(tmp) / "kernel.comp"
         src.write_text(source)
