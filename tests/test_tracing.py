@@ -246,3 +246,36 @@ def test_logger_polyhal_reports_driver_selection_and_executable_format(caplog):
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("polyhal")]
     assert any(m.startswith("create_device('local-sync'):") for m in messages), messages
     assert any("loaded from format 'c'" in m for m in messages), messages
+
+
+def test_indirect_and_nested_dispatches_are_timed(device, tmp_path):
+    if device.driver == "cuda":
+        pytest.skip("cuda runs command buffers with an indirect dispatch as graphs, untimed")
+    path = tmp_path / "trace.json"
+    layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
+    exe = device.create_executable(hal.ExecutableSource(
+        [hal.EntryPoint(name, layout, (trace_check.SIZE, 1, 1))
+         for name in trace_check.ENTRY_POINTS],
+        {"c": trace_check.C_SOURCE, "glsl": trace_check.GLSL, "cuda": trace_check.CUDA_SOURCE}))
+    out = device.allocate_buffer(trace_check.GROUPS * trace_check.SIZE * 4)
+    counts = device.buffer_from(np.array([trace_check.GROUPS, 1, 1], dtype=np.uint32))
+    inner = device.create_command_buffer()
+    with inner:
+        inner.dispatch(exe, "third", (trace_check.GROUPS, 1, 1), bindings=[(0, out)])
+    cb = device.create_command_buffer()
+    with cb:
+        cb.dispatch(exe, "first", (trace_check.GROUPS, 1, 1), bindings=[(0, out)])
+        cb.execution_barrier()
+        cb.dispatch_indirect(exe, "second", counts, bindings=[(0, out)])
+        cb.execution_barrier()
+        cb.execute_commands(inner)
+    done = device.create_semaphore(0)
+    with device.trace(path):
+        device.queue_execute(cb, signal=[(done, 1)])
+        done.wait(1, timeout=60)
+    assert np.array_equal(out.to_numpy("uint32"), trace_check.EXPECTED)
+    dispatches = trace_check.dispatch_events(json.loads(path.read_text()))
+    assert [(e["name"], e["args"]["dispatch"], e["args"]["workgroups"]) for e in dispatches] == [
+        ("first", 0, [trace_check.GROUPS, 1, 1]), ("second", 1, "indirect"),
+        ("third", 2, [trace_check.GROUPS, 1, 1])]
+    assert all(e["dur"] > 0 for e in dispatches)
