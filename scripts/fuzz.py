@@ -895,6 +895,20 @@ class _Child:
             ("{}", {}, True), ("None", None, True), ("'c'", "c", True),
             ("{5: 'x'}", {5: "x"}, True),
         ]
+        words = [0x07230203, 0x00010000, 0, rng.randrange(1, 200), 0] + [
+            rng.getrandbits(32) if rng.random() < 0.3 else rng.randrange(0, 64)
+            for _ in range(rng.randrange(1, 64))]
+        spirv_junk = b"".join(w.to_bytes(4, "little") for w in words)
+        garbage_formats += [
+            ("{'spirv': header+random words}", {"spirv": spirv_junk}, True),
+            ("{'spirv': header+random words, truncated}", {"spirv": spirv_junk[:-2]}, True),
+            ("{'iree-system-library': garbage file}",
+             {"iree-system-library": self._junk_file(rng.randbytes(rng.randrange(0, 4096)))},
+             True),
+            ("{'iree-system-library': truncated ELF}",
+             {"iree-system-library": self._junk_file(_elf_head(rng.randrange(16, 2048)))}, True),
+            ("{'iree-system-library': 'libm.so.6'}", {"iree-system-library": "libm.so.6"}, True),
+        ]
         r = rng.random()
         if r < 0.25:
             n = rng.choice(list(self.kernels))
@@ -922,6 +936,16 @@ class _Child:
         # A large workgroup size is bad only beyond the device's limits.
         self.call(label, lambda: dev.create_executable(hal.ExecutableSource(entries(), fmt)),
                   "4096" not in elabel)
+
+    def _junk_file(self, data: bytes) -> str:
+        """A file of ``data`` named like a shared library, removed at exit."""
+        import atexit
+
+        fd, path = tempfile.mkstemp(prefix="polyhal-fuzz-", suffix=".so")
+        os.write(fd, data)
+        os.close(fd)
+        atexit.register(os.unlink, path)
+        return path
 
     def op_constructors(self) -> None:
         hal, rng = self.hal, self.rng
@@ -2143,6 +2167,12 @@ class _Child:
         self._add_sem(f"sem#{self.n}", self.dev.create_semaphore(0))
 
     OPS: list[tuple[Callable[[Any], None], float]] = []
+
+
+def _elf_head(n: int) -> bytes:
+    """The first ``n`` bytes of this interpreter's own executable: a truncated ELF file."""
+    with open(sys.executable, "rb") as f:
+        return f.read(n)
 
 
 def _names(commands: list) -> list:
