@@ -68,12 +68,18 @@ class Binding:
 
 @dataclass(frozen=True)
 class MemoryBarrier:
+    """Orders memory accesses of ``source_scope`` before those of ``target_scope``
+    (AccessScope flags) in an execution_barrier or wait_events."""
+
     source_scope: AccessScope
     target_scope: AccessScope
 
 
 @dataclass(frozen=True)
 class BufferBarrier:
+    """A MemoryBarrier limited to ``[offset, offset + length)`` of ``buffer`` (a Buffer or
+    a Slot)."""
+
     source_scope: AccessScope
     target_scope: AccessScope
     buffer: Buffer | Slot
@@ -269,6 +275,7 @@ class CommandBuffer:
         self._commands.append(group)
 
     def end_debug_group(self) -> None:
+        """Closes the innermost begin_debug_group(); FailedPreconditionError if none is open."""
         self._recording(_ANY)
         if not self._debug_depth:
             raise FailedPreconditionError("end_debug_group() without begin_debug_group()")
@@ -313,11 +320,13 @@ class CommandBuffer:
         return event
 
     def signal_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
+        """Sets ``event`` once the commands before it reach ``source_stage``."""
         self._recording(_DISPATCH)
         stage = _stage(source_stage, "source_stage")
         self._commands.append(C.SignalEvent(self._event(event), stage))
 
     def reset_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
+        """Unsets ``event`` once the commands before it reach ``source_stage``."""
         self._recording(_DISPATCH)
         stage = _stage(source_stage, "source_stage")
         self._commands.append(C.ResetEvent(self._event(event), stage))
@@ -326,6 +335,8 @@ class CommandBuffer:
                     target_stage: ExecutionStage = _FULL_STAGES,
                     memory_barriers: Sequence[MemoryBarrier] = (),
                     buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
+        """Commands after this wait, from ``target_stage`` on, until every event in
+        ``events`` is set; the barriers say which memory the wait makes visible."""
         self._recording(_DISPATCH)
         evs = tuple(self._event(e) for e in _sequence(events, "events"))
         self._commands.append(C.WaitEvents(
@@ -593,6 +604,8 @@ class CommandBuffer:
 
     # -- submit-time checks (called by the device) -----------------------------------------
     def check_submittable(self) -> None:
+        """Raises FailedPreconditionError unless the buffer can be submitted now: ended,
+        not a ONE_SHOT buffer already submitted, and every buffer it names still allocated."""
         if self._state != _EXECUTABLE:
             raise FailedPreconditionError("command buffer submitted before end()")
         if self._submitted and self._one_shot:

@@ -281,6 +281,12 @@ class Device:
     def create_command_buffer(self, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
                               categories: CommandCategory = CommandCategory.ANY,
                               binding_capacity: int = 0) -> CommandBuffer:
+        """A command buffer to record into (``with cb:`` or begin() ... end()).
+
+        ``mode``: ONE_SHOT (submitted once) or DEFAULT (reusable); ``categories`` limits the
+        commands it may record; ``binding_capacity`` is how many ``hal.Slot`` entries of a
+        binding table it may reference.
+        """
         self._check_open()
         return CommandBuffer(self, mode, categories, binding_capacity)
 
@@ -349,6 +355,8 @@ class Device:
     def queue_fill(self, target: Buffer, offset: int, length: int, pattern: int | bytes, *,
                    pattern_length: int | None = None, wait: Pairs = (),
                    signal: Pairs = ()) -> None:
+        """Fills ``[offset, offset + length)`` of ``target`` with ``pattern`` (as
+        CommandBuffer.fill_buffer) after the waits, then signals."""
         self._transfer(lambda cb: cb.fill_buffer(target, offset, length, pattern,
                                                  pattern_length), wait, signal)
 
@@ -360,6 +368,8 @@ class Device:
 
     def queue_copy(self, source: Buffer, source_offset: int, target: Buffer, target_offset: int,
                    length: int, *, wait: Pairs = (), signal: Pairs = ()) -> None:
+        """Copies ``length`` bytes from ``source`` to ``target`` (as
+        CommandBuffer.copy_buffer) after the waits, then signals."""
         self._transfer(lambda cb: cb.copy_buffer(source, source_offset, target,
                                                  target_offset, length), wait, signal)
 
