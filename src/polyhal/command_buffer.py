@@ -393,7 +393,13 @@ class CommandBuffer:
 
     # -- push state and dispatch -----------------------------------------------------------
     def push_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
-        """Sets 32-bit push constants at byte ``offset`` for the following dispatches."""
+        """Sets 32-bit push constants at byte ``offset`` for the following dispatches.
+
+        ``values``: bytes, a numpy array (its bytes), or a list mixing Python ints (one word,
+        signed or unsigned; InvalidArgumentError beyond 32 bits), Python floats (one float32
+        word), numpy 32-bit scalars (one word, their bits) and numpy 64-bit scalars (two
+        words, low word first). Beyond the layout's ``push_constants``: OutOfRangeError.
+        """
         self._recording(_DISPATCH)
         self._set_constants(layout, offset, values)
 
