@@ -6,7 +6,12 @@ from .types import StatusCode
 
 
 class HalError(Exception):
-    """Base of every polyhal error; ``code`` is the :class:`StatusCode`."""
+    """Base of every polyhal error; ``code`` is the :class:`StatusCode`.
+
+    Each status code has a subclass that is also the familiar Python exception
+    (``InvalidArgumentError`` is a ``ValueError``, …); :func:`error_for` builds one from a
+    code.  A failed submission's error reaches the host through its signal semaphores.
+    """
 
     code: StatusCode = StatusCode.UNKNOWN
 
@@ -17,6 +22,7 @@ class HalError(Exception):
 
     @property
     def message(self) -> str:
+        """The error's text (``str(error)``)."""
         return str(self.args[0]) if self.args else ""
 
 
