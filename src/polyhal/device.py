@@ -182,7 +182,15 @@ class _Submission:
 
 
 class Device:
-    """A device of one driver; a context manager whose exit closes it."""
+    """A device of one driver, from :func:`create_device`; a context manager whose exit
+    closes it.
+
+    ``driver`` is the URI's driver part ("local", "vulkan", …), ``uri`` the URI, ``name``
+    the device's name, ``info`` a dict with the vendor, ``executable_formats`` and
+    ``limits``, ``checked`` whether checked mode is on.  Every method may be called from
+    any thread; after :meth:`close`, those that allocate, create or queue work raise
+    FailedPreconditionError (waits return at once: nothing is pending).
+    """
 
     def __init__(self, driver: str, driver_device: DriverDevice, uri: str):
         self.driver = driver
@@ -219,7 +227,12 @@ class Device:
     def allocate_buffer(self, size: int, *, memory_type: MemoryType = MemoryType.OPTIMAL,
                         usage: BufferUsage = BufferUsage.DEFAULT,
                         access: MemoryAccess = MemoryAccess.ALL) -> Buffer:
-        """Allocates ``size`` bytes (0 is valid); contents are undefined."""
+        """Allocates ``size`` bytes (0 is valid); contents are undefined.
+
+        InvalidArgumentError for a size that is not an integer >= 0 or flags that are not
+        of their enum; ResourceExhaustedError beyond the device's ``max_allocation_size``
+        or when memory runs out; FailedPreconditionError on a closed device.
+        """
         self._check_open()
         memory_type = as_flags(MemoryType, memory_type, "memory_type")
         usage = as_flags(BufferUsage, usage, "usage")
@@ -238,7 +251,9 @@ class Device:
 
     def buffer_from(self, data: Any, *, usage: BufferUsage = BufferUsage.DEFAULT,
                     memory_type: MemoryType = MemoryType.OPTIMAL) -> Buffer:
-        """A new buffer holding a copy of ``data`` (bytes-like or numpy array)."""
+        """A new buffer holding a copy of ``data`` (bytes-like or numpy array), of
+        ``len(data)`` bytes; InvalidArgumentError for anything else, other errors as
+        :meth:`allocate_buffer`."""
         self._check_open()
         view = _as_bytes_view(data)
         buffer = self.allocate_buffer(len(view), memory_type=memory_type, usage=usage)
@@ -248,7 +263,14 @@ class Device:
 
     # -- executables -------------------------------------------------------------------------
     def create_executable(self, source: ExecutableSource) -> Executable:
-        """Loads the first format of ``source`` the driver accepts."""
+        """Loads the first format of ``source`` (in its mapping's order) that the driver
+        accepts.
+
+        UnimplementedError (naming the accepted formats) if there is none;
+        InvalidArgumentError for something that is not an ExecutableSource, a workgroup
+        size beyond the device's limits, or a format that fails to compile or load (with
+        the compiler's message).
+        """
         self._check_open()
         if not isinstance(source, ExecutableSource):
             raise InvalidArgumentError(f"expected ExecutableSource, got {type(source).__name__}")
@@ -305,7 +327,16 @@ class Device:
                       wait: Pairs = (), signal: Pairs = (),
                       binding_table: Sequence[Any] | None = None) -> None:
         """Runs command buffers (one after another) once every wait is reached, then
-        signals.  Returns at once; never blocks on a wait."""
+        signals.  Returns at once; never blocks on a wait.
+
+        ``wait`` / ``signal`` are ``(Semaphore, value)`` pairs; ``binding_table`` resolves
+        ``hal.Slot(i)`` (entry ``i``: a Buffer or ``(buffer, offset, length)``), checked
+        and captured now.  InvalidArgumentError for anything that is not a command buffer
+        of this device, a bad pair or table entry; FailedPreconditionError for a command
+        buffer not ended, a one-shot one submitted again, or a closed device;
+        OutOfRangeError / PermissionDeniedError when a slot's range or usage does not fit
+        its table entry.  A failure while running fails the signal semaphores instead.
+        """
         self._check_open()
         if isinstance(command_buffers, CommandBuffer):
             cbs = [command_buffers]
@@ -377,7 +408,8 @@ class Device:
                      memory_type: MemoryType = MemoryType.OPTIMAL,
                      usage: BufferUsage = BufferUsage.DEFAULT,
                      access: MemoryAccess = MemoryAccess.ALL) -> Buffer:
-        """A buffer that may be used once ``signal`` fires."""
+        """A buffer of ``size`` bytes that may be used once ``signal`` fires; errors as
+        :meth:`allocate_buffer`."""
         waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
         buffer = self.allocate_buffer(size, memory_type=memory_type, usage=usage, access=access)
         self._submit(_noop, waits, signals, buffer)
@@ -408,8 +440,10 @@ class Device:
                         signal: Pairs = ()) -> None:
         """Calls ``fn()`` after the waits; if it raises, the signals fail.
 
-        ``fn`` runs on a queue thread (or inline when its waits are already met); it may
-        call ``close()`` of this device, which then finishes once the queue drains.
+        ``fn`` runs on a queue thread, never inside this call (on ``local-sync``, whose
+        queue is the calling thread, it runs inline: here when its waits are met, else in
+        the ``signal`` that meets them); it may call ``close()`` of this device, which then
+        finishes once the queue drains.
         """
         self._check_open()
         if not callable(fn):
@@ -427,7 +461,9 @@ class Device:
                 return
             done(None)
 
-        self._submit(call, waits, signals, fn)
+        # Not inline when ready: fn is user code of any length that may wait for what the
+        # caller does after this call returns (the queue's "returns at once" promise).
+        self._submit(call, waits, signals, fn, inline=self._driver.run_deferred_inline)
 
     def wait_semaphores(self, pairs: Pairs, *, mode: WaitMode = WaitMode.ALL,
                         timeout: float | None = None) -> None:
@@ -586,9 +622,10 @@ class Device:
         return out
 
     def _submit(self, action: Callable, waits: list, signals: list, keep: Any,
-                uses: set | None = None) -> None:
+                uses: set | None = None, inline: bool = True) -> None:
         """Queues ``action`` behind ``waits``; ``uses``: the allocations it names, whose
-        release a dealloca defers until this submission retires."""
+        release a dealloca defers until this submission retires; ``inline``: whether a
+        ready action starts on the caller's thread (else on the issue thread)."""
         sub = _Submission(self, action, signals, keep)
         with self._lock:
             if self._closed:  # checked under the lock: close() may race with this call
@@ -611,7 +648,7 @@ class Device:
             if not sem.reached(value):
                 pending.append((sem, value))
         if not pending:
-            self._start(sub, True)
+            self._start(sub, inline)
             return
         sub.pending = len(pending)
         for sem, value in pending:

@@ -374,3 +374,22 @@ def test_host_access_options_are_checked(device):
             buf.write(b"x", **kwargs)
     assert buf.read(unsynchronized=True) == bytes(16)
     assert buf.read(wait=1.0) == bytes(16)
+
+
+def test_ready_host_call_does_not_run_inside_queue_host_call(device):
+    """A host call whose waits are met runs on a queue thread, not inside the call: a host
+    call that waits for what the caller does next neither blocks the caller nor times out
+    (local-sync, whose queue is the calling thread, runs it inline by design)."""
+    if device.driver == "local-sync":
+        pytest.skip("local-sync runs every queue operation inline on the calling thread")
+    go, done = device.create_semaphore(0), device.create_semaphore(0)
+    started = time.monotonic()
+    device.queue_host_call(lambda: go.wait(1, timeout=10), signal=[(done, 1)])
+    assert time.monotonic() - started < 5
+    go.signal(1)
+    done.wait(1, timeout=10)
+    failing, failed = device.create_semaphore(0), device.create_semaphore(0)
+    device.queue_host_call(lambda: failing.wait(1, timeout=10), signal=[(failed, 1)])
+    failing.fail(hal.StatusCode.CANCELLED, "stop")
+    with pytest.raises(hal.CancelledError, match="stop"):
+        failed.wait(1, timeout=10)
