@@ -256,7 +256,8 @@ def test_indirect_and_nested_dispatches_are_timed(device, tmp_path):
     exe = device.create_executable(hal.ExecutableSource(
         [hal.EntryPoint(name, layout, (trace_check.SIZE, 1, 1))
          for name in trace_check.ENTRY_POINTS],
-        {"c": trace_check.C_SOURCE, "glsl": trace_check.GLSL, "cuda": trace_check.CUDA_SOURCE}))
+        {"c": trace_check.C_SOURCE, "spirv": trace_check.SPIRV,
+         "cuda": trace_check.CUDA_SOURCE}))
     out = device.allocate_buffer(trace_check.GROUPS * trace_check.SIZE * 4)
     counts = device.buffer_from(np.array([trace_check.GROUPS, 1, 1], dtype=np.uint32))
     inner = device.create_command_buffer()
@@ -279,3 +280,20 @@ def test_indirect_and_nested_dispatches_are_timed(device, tmp_path):
         ("first", 0, [trace_check.GROUPS, 1, 1]), ("second", 1, "indirect"),
         ("third", 2, [trace_check.GROUPS, 1, 1])]
     assert all(e["dur"] > 0 for e in dispatches)
+
+
+def test_shipped_spirv_is_the_glsl_compiled(tmp_path):
+    """scripts/trace_check_spirv holds what glslangValidator makes of trace_check.GLSL."""
+    import shutil
+    import subprocess
+
+    if not shutil.which("glslangValidator"):
+        pytest.skip("glslangValidator is not installed")
+    for name, source in trace_check.GLSL.items():
+        src = tmp_path / f"{name}.comp"
+        src.write_text(source)
+        out = tmp_path / f"{name}.spv"
+        subprocess.run(["glslangValidator", "-V", "-g0", "--target-env", "vulkan1.2", "-S",
+                        "comp", "-e", name, "--source-entrypoint", "main", "-o", str(out),
+                        str(src)], check=True, capture_output=True)
+        assert out.read_bytes() == trace_check.SPIRV[name], name

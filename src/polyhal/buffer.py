@@ -243,6 +243,16 @@ class Buffer:
         self.check_live()
         hook = getattr(self.alloc, "dlpack", None)
         if hook is not None and self.alloc.host_array(0, 0) is None:
+            # Refuse what the consumer cannot take before a capsule exists: numpy asks for
+            # the CPU device, and a GPU capsule it then drops fails inside its destructor.
+            here = tuple(self.alloc.dlpack_device())
+            if dl_device is not None and tuple(dl_device) != here:
+                raise NotExportableError(
+                    f"__dlpack__: the memory is on the device {here}, not {dl_device!r} "
+                    "(to_numpy() copies it to the host)")
+            if copy:
+                raise NotExportableError("__dlpack__: copy=True is not offered for device "
+                                         "memory (to_numpy() copies it to the host)")
             return hook(self.offset, self.size, stream)
         array = self._host_view(False, False)
         if stream is not None:

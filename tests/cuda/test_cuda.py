@@ -310,3 +310,16 @@ def test_core_buffer_forwards_the_interfaces(device):
     if not hasattr(buffer, "__cuda_array_interface__"):
         pytest.skip("the core Buffer does not forward __cuda_array_interface__ yet")
     assert buffer.__cuda_array_interface__["shape"] == (4,)
+
+
+def test_numpy_from_dlpack_of_device_memory_is_refused_typed(device):
+    """numpy asks for the CPU device: device-only memory is refused before a capsule
+    exists (a GPU capsule numpy drops failed in its destructor: SystemError)."""
+    buffer = device.allocate_buffer(64, memory_type=hal.MemoryType.DEVICE_LOCAL)
+    if buffer.memory_type & hal.MemoryType.HOST_VISIBLE:
+        pytest.skip("this buffer is host-visible")
+    with pytest.raises(BufferError) as info:
+        np.from_dlpack(buffer)
+    assert isinstance(info.value, hal.InvalidArgumentError)
+    with pytest.raises(hal.InvalidArgumentError):
+        buffer.__dlpack__(dl_device=(1, 0))
