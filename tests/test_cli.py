@@ -106,6 +106,18 @@ def test_bad_demo_arguments_exit_2_before_any_work(args, capsys):
     assert out == "" and err.startswith("polyhal: --")
 
 
+@pytest.mark.parametrize("command, option", [("demo", "--plot"), ("demo", "--trace"),
+                                             ("bench", "--json"), ("bench", "--plot"),
+                                             ("bench", "--trace")])
+def test_unwritable_output_fails_before_any_work(command, option, tmp_path, capsys):
+    start = time.perf_counter()
+    for path in (tmp_path / "missing" / "out", tmp_path):  # no such folder; a folder
+        assert cli.main([command, option, str(path)]) == 2
+        out, err = capsys.readouterr()
+        assert out == "" and err.startswith(f"polyhal: {option}: cannot write")
+    assert time.perf_counter() - start < 1.0
+
+
 def test_demo_picture_has_axes_colorbar_device_and_grid():
     pytest.importorskip("matplotlib")
     from polyhal import demo

@@ -110,6 +110,19 @@ def _missing_plot_support(args: argparse.Namespace) -> str | None:
     return None
 
 
+def _unwritable_output(args: argparse.Namespace) -> str | None:
+    """Which output file (``--plot``, ``--json``, ``--trace``) cannot be written, checked
+    before any work so that a long run does not end in a traceback."""
+    for option in ("plot", "json", "trace"):
+        path = getattr(args, option, None)
+        if not path:
+            continue
+        folder = os.path.dirname(os.path.abspath(path))
+        if os.path.isdir(path) or not os.path.isdir(folder) or not os.access(folder, os.W_OK):
+            return f"--{option}: cannot write {path!r} (no such writable folder, or a folder)"
+    return None
+
+
 def _bad_demo_arguments(args: argparse.Namespace) -> str | None:
     """What is wrong with ``demo``'s grid and step counts, before any work."""
     if args.command != "demo":
@@ -189,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO,
                             format="%(name)s: %(message)s")
-    problem = _missing_plot_support(args) or _bad_demo_arguments(args)
+    problem = (_missing_plot_support(args) or _unwritable_output(args)
+               or _bad_demo_arguments(args))
     if problem:
         print(f"polyhal: {problem}", file=sys.stderr)
         return 2
