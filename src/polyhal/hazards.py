@@ -47,7 +47,6 @@ devices track nothing: there ``wait=`` waits for the whole device to be idle.
 
 from __future__ import annotations
 
-import math
 import sys
 import threading
 import time
@@ -57,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import commands as C
 from .errors import DeadlineExceededError, FailedPreconditionError, InvalidArgumentError
+from .semaphore import check_timeout
 from .types import DescriptorFlags
 
 if TYPE_CHECKING:
@@ -489,13 +489,16 @@ def untrack(sub: _Submission) -> None:
 
 
 def _timeout(wait: Any) -> float | None:
-    """``wait=`` of the host accesses: True → None (forever), seconds → seconds."""
+    """``wait=`` of the host accesses: True → None (forever), seconds → seconds as
+    :func:`~polyhal.semaphore.check_timeout` takes them (a timeout too long for the
+    platform's waits, e.g. ``2**70``, is forever)."""
     if wait is True:
         return None
-    if isinstance(wait, (int, float)) and not isinstance(wait, bool):
-        seconds = float(wait)
-        if seconds >= 0 and not math.isnan(seconds):
-            return seconds
+    if wait is not None:
+        try:
+            return check_timeout(wait, "wait")
+        except InvalidArgumentError:
+            pass
     raise InvalidArgumentError(f"wait is True, False or a timeout in seconds >= 0, got {wait!r}")
 
 

@@ -393,3 +393,24 @@ def test_ready_host_call_does_not_run_inside_queue_host_call(device):
     failing.fail(hal.StatusCode.CANCELLED, "stop")
     with pytest.raises(hal.CancelledError, match="stop"):
         failed.wait(1, timeout=10)
+
+
+@pytest.mark.parametrize("wait", [2**70, 10**400, 1e300, np.float32(30), np.uint64(2**64 - 1)],
+                         ids=["2**70", "10**400", "1e300", "np.float32", "np.uint64"])
+def test_host_access_wait_takes_any_timeout(wait):
+    """wait= of a host access behind pending work takes what every timeout takes: a value too
+    long for the platform's waits is forever (it raised OverflowError), numpy scalars are
+    seconds.  Checked mode, where the wait is for the pending writer itself."""
+    for driver in ("local", "vulkan"):
+        if driver not in hal.available_drivers():
+            continue
+        with hal.create_device(driver, checked=True) as device:
+            buf = device.buffer_from(bytes(16))
+            gate = device.create_semaphore(0)
+            device.queue_fill(buf, 0, 4, 7, wait=[(gate, 1)])
+            timer = threading.Timer(0.1, gate.signal, args=(1,))
+            timer.start()
+            try:
+                assert buf.read(0, 4, wait=wait) == b"\x07" * 4
+            finally:
+                timer.join()
