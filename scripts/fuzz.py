@@ -429,6 +429,8 @@ def child_main(driver: str, seed: int, index: int, calls: int, log: str) -> int:
     for i in range(calls):
         if selftest and i == calls // 2:
             fuzzer.selftest(selftest)
+        if fuzzer.stuck:
+            break  # the queue is wedged: every later wait would only run out its timeout
         fuzzer.step()
     fuzzer.phase("drain")
     fuzzer.finish()
@@ -451,6 +453,7 @@ class _Child:
         self.rng = rng
         self.fd = fd
         self.n = self.ok = self.typed = 0
+        self.stuck = False  # a hang was found: the batch ends early
         self.local = driver.startswith("local")
         self.numbers = HOSTILE + _np_values()
 
@@ -463,6 +466,7 @@ class _Child:
 
     def record(self, kind: str, call: str, exc: BaseException | None = None,
                tb: Any = None) -> None:
+        self.stuck |= kind == "hang"
         site = ""
         text = ""
         if exc is not None:
@@ -1476,6 +1480,33 @@ class _Child:
 
             self.call("as_array view, queue_dealloca, then write through the view", run)
 
+    def op_unsignaled_event(self) -> None:
+        """A command buffer waiting on an event that nothing signals: it must complete or
+        fail, never stall the queue (vulkan's vkCmdWaitEvents would wait forever)."""
+        hal, rng = self.hal, self.rng
+        nested = rng.random() < 0.5
+
+        def run() -> None:
+            event = self.dev.create_event()
+            cb = self.dev.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+            with cb:
+                cb.wait_events([event])
+            if nested:
+                outer = self.dev.create_command_buffer()
+                with outer:
+                    outer.execute_commands(cb)
+                cb = outer
+            done = self.dev.create_semaphore(0)
+            self.dev.queue_execute(cb, signal=[(done, 1)])
+            try:
+                done.wait(1, timeout=5)
+            except hal.DeadlineExceededError:
+                self.record("hang", f"wait_events on an event nothing signals (nested={nested}) "
+                            "never completed")
+                raise
+
+        self.call(f"wait_events on an unsignaled event, nested={nested}", run)
+
     def op_numpy_offsets(self) -> None:
         """An oracle for numpy integer offsets (issue 11, item 4): bytes written at
         ``T(v)`` into a subspan land at ``v``, through every path that takes an offset."""
@@ -2207,6 +2238,7 @@ _Child.OPS = [
     (_Child.op_dealloca_race, 0.6), (_Child.op_slot_whole_copy, 0.6),
     (_Child.op_deep_nesting, 0.2), (_Child.op_trace, 0.3), (_Child.op_build_environment, 0.2),
     (_Child.op_views, 2), (_Child.op_threads, 0.3), (_Child.op_numpy_offsets, 1),
+    (_Child.op_unsignaled_event, 0.3),
 ]
 
 
