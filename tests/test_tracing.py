@@ -248,6 +248,35 @@ def test_logger_polyhal_reports_driver_selection_and_executable_format(caplog):
     assert any("loaded from format 'c'" in m for m in messages), messages
 
 
+def test_logger_polyhal_reports_vulkan_slow_paths_once(caplog):
+    if "vulkan" not in hal.available_drivers():
+        pytest.skip("no vulkan device here")
+    caplog.set_level(logging.INFO, logger="polyhal")
+    layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
+    with hal.create_device("vulkan") as dev:
+        alignment = dev.info["min_storage_buffer_offset_alignment"]
+        exe = dev.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("first", layout, (trace_check.SIZE, 1, 1))],
+            {"spirv": trace_check.SPIRV}))
+        size = trace_check.GROUPS * trace_check.SIZE * 4
+        out = dev.allocate_buffer(size + 64)
+        for _ in range(2):
+            cb = dev.create_command_buffer()
+            with cb:
+                cb.fill_buffer(out, 1, 6, 7, 1)  # partial words at both edges
+                cb.execution_barrier()
+                if alignment > 4:  # a binding offset Vulkan cannot bind: an aligned copy
+                    cb.dispatch(exe, "first", trace_check.GROUPS, bindings=[(0, out, 4, size)])
+            done = dev.create_semaphore(0)
+            dev.queue_execute(cb, signal=[(done, 1)])
+            done.wait(1, timeout=30)
+    messages = [r.getMessage() for r in caplog.records
+                if r.name.startswith("polyhal") and "slow path" in r.getMessage()]
+    assert sum("32-bit words" in m for m in messages) == 1, messages
+    if alignment > 4:
+        assert sum("minStorageBufferOffsetAlignment" in m for m in messages) == 1, messages
+
+
 def test_indirect_and_nested_dispatches_are_timed(device, tmp_path):
     if device.driver == "cuda":
         pytest.skip("cuda runs command buffers with an indirect dispatch as graphs, untimed")

@@ -159,6 +159,7 @@ class VulkanDevice(DriverDevice):
         self.lingering: Any = None
         self.serial = dispatch_type == "serial"
         self.validation_messages: list[str] = []
+        self._slow_paths_logged: set[str] = set()
         # Every option is checked before anything is created.
         env = os.environ.get
         push_descriptors = _flag(push_descriptors, _flag(
@@ -258,6 +259,13 @@ class VulkanDevice(DriverDevice):
               "vkCreateDebugUtilsMessengerEXT")
         return out[0]
 
+    def note_slow_path(self, kind: str, what: str) -> None:
+        """Logs (INFO, logger polyhal) that a command took the slow path ``kind``, once per
+        device and kind: the encoder calls it on every such command, the log says it once."""
+        if kind not in self._slow_paths_logged:
+            self._slow_paths_logged.add(kind)
+            _log.info("vulkan %s: %s (slow path; said once per device)", self.name, what)
+
     def _create_device(self, push_descriptors: bool, synchronization2: bool) -> None:
         physical = self.physical
         exts = physical.extensions
@@ -284,6 +292,13 @@ class VulkanDevice(DriverDevice):
 
         self.synchronization2 = synchronization2 and has_sync2
         self.push_descriptors = push_descriptors and "VK_KHR_push_descriptor" in exts
+        for wanted, got, fallback in (
+                (push_descriptors, self.push_descriptors,
+                 "no VK_KHR_push_descriptor: descriptor sets come from descriptor pools"),
+                (synchronization2, self.synchronization2,
+                 "no synchronization2: plain vkCmdPipelineBarrier barriers")):
+            if wanted and not got:
+                _log.info("vulkan %s: %s", physical.name, fallback)
         extensions = []
         if self.push_descriptors:
             extensions.append("VK_KHR_push_descriptor")

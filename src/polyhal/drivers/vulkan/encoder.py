@@ -752,6 +752,10 @@ class _Recorder:
                           indirect: tuple[Any, int] | None) -> None:
         """A dispatch with bindings Vulkan cannot bind where they are: it runs on aligned
         copies of those ranges, and the writable ones are copied back."""
+        self.device.note_slow_path(
+            "misaligned binding", "a binding at an offset that is not a multiple of "
+            f"minStorageBufferOffsetAlignment ({self.device.storage_alignment}) runs on an "
+            "aligned copy, behind full barriers")
         shadows: dict[tuple, list] = {}  # (serial, offset, length) → [scratch, written, alloc]
         ranges, key = [], [entry.plan_id]
         for i, ref in enumerate(cmd.bindings):
@@ -829,6 +833,10 @@ class _Recorder:
             edges = [(start, end)]
         else:
             edges = [(start, body), (body_end, end)]
+        if edges[0][0] < edges[0][1] or edges[-1][0] < edges[-1][1]:
+            self.device.note_slow_path(
+                "partial words", "a fill or update with edges that are not whole 32-bit words "
+                "copies those bytes from staging memory")
         for first, last in edges:
             if first < last:
                 data = bytes(byte_at(x) for x in range(first, last))
