@@ -359,8 +359,13 @@ class Device:
         keep: Any = (cbs, binding_table)
         if self.checked:  # races through slots raise here; the tracker gets the ranges
             keep = hazards.Footprint(cbs, table, keep)
-        for cb in cbs:
-            cb._submitted = True
+        with self._lock:  # one ONE_SHOT buffer twice in the list, or from two threads
+            for i, cb in enumerate(cbs):
+                if cb._one_shot and (cb._submitted or any(c is cb for c in cbs[:i])):
+                    raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted "
+                                                  "once")
+            for cb in cbs:
+                cb._submitted = True
         if not cbs:
             self._submit(_noop, waits, signals, None)
             return

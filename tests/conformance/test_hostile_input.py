@@ -414,3 +414,38 @@ def test_host_access_wait_takes_any_timeout(wait):
                 assert buf.read(0, 4, wait=wait) == b"\x07" * 4
             finally:
                 timer.join()
+
+
+def test_one_shot_twice_in_one_submission_or_from_two_threads(device):
+    """A ONE_SHOT command buffer listed twice in one queue_execute ran twice; submitted by
+    several threads at once, more than one could pass the check.  Exactly one submission
+    is accepted; a refused list consumes nothing."""
+    buf = device.buffer_from(bytes(16))
+
+    def one_shot() -> hal.CommandBuffer:
+        cb = device.create_command_buffer()
+        with cb:
+            cb.fill_buffer(buf, 0, 4, 1)
+        return cb
+
+    cb = one_shot()
+    with pytest.raises(hal.FailedPreconditionError, match="once"):
+        device.queue_execute([cb, cb])
+    device.queue_execute(cb)
+    for _ in range(20):
+        cb, accepted = one_shot(), []
+
+        def submit(cb=cb, accepted=accepted):
+            try:
+                device.queue_execute(cb)
+                accepted.append(cb)
+            except hal.FailedPreconditionError:
+                pass
+
+        threads = [threading.Thread(target=submit) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert len(accepted) == 1
+    device.wait_idle(30)
