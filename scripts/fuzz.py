@@ -645,7 +645,8 @@ class _Child:
                 pass
         for dev, name in ((self.dev, "device"), (self.other, "other device")):
             try:
-                dev.wait_idle(DRAIN_TIMEOUT)
+                # Once a hang is known, a short wait tells whether the queue is still wedged.
+                dev.wait_idle(2.0 if self.stuck else DRAIN_TIMEOUT)
             except hal.DeadlineExceededError as e:
                 self.record("hang", f"({name} did not drain after every semaphore failed)", e)
                 self._dump_stuck(dev)
