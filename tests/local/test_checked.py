@@ -283,3 +283,57 @@ def test_a_fault_handler_installed_later_that_reraises_is_survived():
     first, second = proc.stdout.splitlines()
     assert "'k' faulted" in first and "unknown address" in first
     assert "binding 0 at byte offset 20000, past the end of its 64 bytes" in second
+
+
+def test_division_by_zero_a_trap_and_a_null_pointer_fail_the_submission():
+    """SIGFPE (an integer division by zero) and SIGILL (a trap) inside a kernel killed the
+    process even in checked mode; a read of address 0 was reported as "an unknown address".
+    Each fails its submission, on local and local-sync, and the device carries on.  In a
+    child process: a regression would kill the process."""
+    script = textwrap.dedent(r"""
+        import polyhal as hal
+        SOURCE = '''
+        #include "polyhal.h"
+        POLYHAL_ENTRY(divide) {
+          volatile int zero = 0;
+          ((int*)dispatch->binding_ptrs[0])[0] = 7 / zero;
+          return 0;
+        }
+        POLYHAL_ENTRY(trap) { if (workgroup->workgroup_id_x == 1) __builtin_trap(); return 0; }
+        POLYHAL_ENTRY(null) {
+          volatile int* volatile p = 0;
+          ((int*)dispatch->binding_ptrs[0])[0] = *p;
+          return 0;
+        }
+        POLYHAL_ENTRY(fine) { ((int*)dispatch->binding_ptrs[0])[0] = 5; return 0; }
+        '''
+        layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
+        for driver in ("local", "local-sync"):
+            with hal.create_device(driver, checked=True) as device:
+                exe = device.create_executable(hal.ExecutableSource(
+                    [hal.EntryPoint(n, layout) for n in ("divide", "trap", "null", "fine")],
+                    {"c": SOURCE}))
+                out = device.allocate_buffer(64)
+                for entry in ("divide", "trap", "null", "fine"):
+                    cb = device.create_command_buffer()
+                    with cb:
+                        cb.dispatch(exe, entry, 4, bindings=[(0, out)])
+                    sem = device.create_semaphore()
+                    device.queue_execute(cb, signal=[(sem, 1)])
+                    try:
+                        sem.wait(1, timeout=60)
+                        print(driver, entry, "ok", out.to_numpy("int32")[0], flush=True)
+                    except hal.DataLossError as e:
+                        print(driver, entry, e, flush=True)
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for driver in ("local", "local-sync"):
+        assert re.search(rf"^{driver} divide entry point 'divide' faulted in workgroup "
+                         r"\(\d, 0, 0\) \(SIGFPE, ", proc.stdout, re.M), proc.stdout
+        assert re.search(rf"^{driver} trap entry point 'trap' faulted in workgroup \(1, 0, 0\) "
+                         r"\(SIGILL, ", proc.stdout, re.M), proc.stdout
+        assert re.search(rf"^{driver} null .*\(SIGSEGV, read at address 0x0\): no binding",
+                         proc.stdout, re.M), proc.stdout
+        assert f"{driver} fine ok 5" in proc.stdout

@@ -10,7 +10,8 @@ runner thread, so ``queue_execute`` returns at once and a wait's timeout bounds 
 Checked mode (``checked=True``) places every allocation between guard pages and runs
 kernels and transfers under the executor's fault guard: an access fault inside a kernel
 fails the submission with DataLossError naming the entry point, the workgroup, the binding
-and the offset, and the process, every other buffer and the device carry on.  An overrun
+and the offset, and the process, every other buffer and the device carry on (so does an
+integer division by zero or a trap: SIGFPE, SIGILL, with no binding to name).  An overrun
 too short to reach the guard page (into the buffer's 64-byte alignment padding) is found
 after the run by the padding's canary, and fails the submission the same way.
 """
@@ -288,17 +289,20 @@ class LocalDevice(DriverDevice):
         # CUDA's illegal-address error maps to as well.
         index = result.failed_command
         address = result.fault_address
+        arithmetic = result.fault_signal in (signal.SIGFPE, signal.SIGILL)
+        known = address or result.fault_access in _ACCESS  # a hardware fault: 0 is NULL
         what = f"{_signal_name(result.fault_signal)}, " + (
-            f"{_ACCESS[result.fault_access]} " if result.fault_access in _ACCESS else "") + (
-            f"at address {address:#x}" if address else
-            "at an unknown address: a signal handler installed after polyhal's re-raised it")
+            "an arithmetic fault (an integer division by zero, say) or a trap" if arithmetic
+            else (f"{_ACCESS[result.fault_access]} " if result.fault_access in _ACCESS else "")
+            + (f"at address {address:#x}" if known else "at an unknown address: a signal "
+               "handler installed after polyhal's re-raised it"))
         op = program.operation(index)
         if op != encoder.OP_DISPATCH:
             kind = {encoder.OP_FILL: "fill", encoder.OP_COPY: "copy"}.get(op, "update")
             return DataLossError(f"{kind} (command {index}) faulted ({what})")
         name = program.entry_point_name(index)
         where = (self._locate(address, program.bindings(index, table)) if address
-                 else "the binding is unknown")
+                 else "no binding" if arithmetic or known else "the binding is unknown")
         return DataLossError(f"entry point {name!r} faulted in workgroup "
                              f"{tuple(result.workgroup)} ({what}): {where} (command {index})")
 

@@ -12,9 +12,9 @@
  * can never take a workgroup of a job that has already moved on.
  *
  * Checked mode (PH_EXEC_CHECKED) runs every kernel call and transfer under a fault guard:
- * a SIGSEGV/SIGBUS raised while a thread is inside one jumps back to the executor, which
- * fails the command with PH_ERROR_FAULT and the faulting address, instead of letting the
- * process die.  Unchecked execution never touches the guard (separate loop instances), so
+ * a SIGSEGV/SIGBUS (or a SIGFPE/SIGILL: integer division by zero, a trap) raised while a
+ * thread is inside one jumps back to the executor, which fails the command with
+ * PH_ERROR_FAULT and the faulting address, instead of letting the process die.  Unchecked execution never touches the guard (separate loop instances), so
  * it costs nothing there.  What it cannot undo: a kernel that faults while holding a lock
  * of a library it calls (malloc's, say) leaves that lock held; recovery is for faults in
  * a kernel's own computation, which is where out-of-bounds accesses happen.
@@ -37,7 +37,7 @@
 #define PH_MAX_REGION 256
 #define PH_MAX_INDIRECT_WORKGROUPS (UINT64_C(1) << 32)
 #define PH_ERROR_INDIRECT_COUNT INT32_MIN  /* result code: counts out of range */
-#define PH_ERROR_FAULT (INT32_MIN + 1)     /* result code: SIGSEGV/SIGBUS in checked mode */
+#define PH_ERROR_FAULT (INT32_MIN + 1)     /* result code: a fault signal in checked mode */
 #define PH_EXEC_SERIAL 1
 #define PH_EXEC_CHECKED 2
 #define PH_ALTSTACK_SIZE (64 * 1024)
@@ -74,7 +74,7 @@ typedef struct {
   int32_t code;            /* what the kernel returned */
   uint32_t workgroup[3];
   uint64_t fault_address;  /* PH_ERROR_FAULT: the address that faulted */
-  int32_t fault_signal;    /* PH_ERROR_FAULT: SIGSEGV or SIGBUS */
+  int32_t fault_signal;    /* PH_ERROR_FAULT: SIGSEGV, SIGBUS, SIGFPE or SIGILL */
   int32_t fault_access;    /* PH_ERROR_FAULT: 1 read, 2 write, 0 unknown */
 } ph_result_t;
 
@@ -156,7 +156,10 @@ static __thread uint32_t tls_local_memory_size;
 static __thread ph_guard_t* tls_guard __attribute__((tls_model("initial-exec")));
 static __thread int tls_altstack __attribute__((tls_model("initial-exec")));
 
-static struct sigaction ph_previous_segv, ph_previous_bus;
+/* The signals a kernel's own computation raises; the previous action of each. */
+static const int ph_fault_signals[] = {SIGSEGV, SIGBUS, SIGFPE, SIGILL};
+#define PH_FAULT_SIGNALS (int)(sizeof(ph_fault_signals) / sizeof(ph_fault_signals[0]))
+static struct sigaction ph_previous[PH_FAULT_SIGNALS];
 static pthread_once_t ph_handler_once = PTHREAD_ONCE_INIT;
 static pthread_key_t ph_altstack_key;
 
@@ -180,12 +183,16 @@ static void on_fault(int sig, siginfo_t* info, void* context) {
   if (guard) {
     int hardware = info->si_code > 0;
     tls_guard = NULL;
-    guard->address = hardware ? (uint64_t)(uintptr_t)info->si_addr : 0;
+    /* SIGFPE/SIGILL carry the instruction's address, not a data address. */
+    int data = hardware && (sig == SIGSEGV || sig == SIGBUS);
+    guard->address = data ? (uint64_t)(uintptr_t)info->si_addr : 0;
     guard->signal = sig;
-    guard->access = hardware ? fault_access(context) : 0;
+    guard->access = data ? fault_access(context) : 0;
     siglongjmp(guard->jump, 1);
   }
-  const struct sigaction* previous = sig == SIGBUS ? &ph_previous_bus : &ph_previous_segv;
+  const struct sigaction* previous = &ph_previous[0];
+  for (int i = 0; i < PH_FAULT_SIGNALS; ++i)
+    if (ph_fault_signals[i] == sig) previous = &ph_previous[i];
   if (previous->sa_flags & SA_SIGINFO) {
     previous->sa_sigaction(sig, info, context);
     return;
@@ -213,12 +220,12 @@ static void install_handler(void) {
   /* SA_ONSTACK: a kernel that overflows its stack still reaches the handler. */
   action.sa_flags = SA_SIGINFO | SA_ONSTACK;
   sigemptyset(&action.sa_mask);
-  sigaction(SIGSEGV, &action, &ph_previous_segv);
-  sigaction(SIGBUS, &action, &ph_previous_bus);
+  for (int i = 0; i < PH_FAULT_SIGNALS; ++i)
+    sigaction(ph_fault_signals[i], &action, &ph_previous[i]);
   pthread_key_create(&ph_altstack_key, free_altstack);
 }
 
-/* Installs the SIGSEGV/SIGBUS handler once per process (checked devices call this). */
+/* Installs the fault-signal handler once per process (checked devices call this). */
 void ph_install_fault_handler(void) { pthread_once(&ph_handler_once, install_handler); }
 
 /* Gives this thread an alternate signal stack unless it has one (freed at thread exit). */
@@ -243,8 +250,7 @@ static void ensure_altstack(void) {
 static void unblock_fault_signals(void) {
   sigset_t set;
   sigemptyset(&set);
-  sigaddset(&set, SIGSEGV);
-  sigaddset(&set, SIGBUS);
+  for (int i = 0; i < PH_FAULT_SIGNALS; ++i) sigaddset(&set, ph_fault_signals[i]);
   pthread_sigmask(SIG_UNBLOCK, &set, NULL);
 }
 
