@@ -26,6 +26,7 @@ from ...errors import InvalidArgumentError
 from ...types import BufferUsage, MemoryAccess, MemoryType
 from .api import check, cu
 from .buffer import HOST
+from .launcher import library
 
 if TYPE_CHECKING:
     from .buffer import CudaAllocation
@@ -209,8 +210,6 @@ class DLManagedTensor(ctypes.Structure):
 _Deleter = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 DLManagedTensor._fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p),
                             ("deleter", _Deleter)]
-# The destructor gets the dying capsule as a raw pointer: a py_object would revive it.
-_CapsuleDestructor = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
 
 
 class _CapsuleApi:
@@ -218,17 +217,14 @@ class _CapsuleApi:
         api = ctypes.pythonapi
         self.PyCapsule_New = api.PyCapsule_New
         self.PyCapsule_New.restype = ctypes.py_object
-        self.PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, _CapsuleDestructor]
+        # The destructor is C (launcher.c: ph_dlpack_capsule_destructor), by address.
+        self.PyCapsule_New.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_void_p]
         self.PyCapsule_GetPointer = api.PyCapsule_GetPointer
         self.PyCapsule_GetPointer.restype = ctypes.c_void_p
         self.PyCapsule_GetPointer.argtypes = [ctypes.py_object, ctypes.c_char_p]
         self.PyCapsule_SetName = api.PyCapsule_SetName
         self.PyCapsule_SetName.restype = ctypes.c_int
         self.PyCapsule_SetName.argtypes = [ctypes.py_object, ctypes.c_char_p]
-        raw = ctypes.PYFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_char_p)
-        self.raw_is_valid = raw(("PyCapsule_IsValid", api))
-        self.raw_get_pointer = ctypes.PYFUNCTYPE(ctypes.c_void_p, ctypes.c_void_p,
-                                                 ctypes.c_char_p)(("PyCapsule_GetPointer", api))
 
 
 _api = _CapsuleApi()
@@ -255,16 +251,10 @@ class _Capsules:
         managed.deleter = _delete_managed
         address = ctypes.addressof(managed)
         cls.live[address] = (managed, shape_array, owner)
-        return _api.PyCapsule_New(address, b"dltensor", _capsule_destructor)
+        destructor = ctypes.cast(library().ph_dlpack_capsule_destructor, ctypes.c_void_p)
+        return _api.PyCapsule_New(address, b"dltensor", destructor)
 
 
 @_Deleter
 def _delete_managed(address: int) -> None:
     _Capsules.live.pop(address, None)
-
-
-@_CapsuleDestructor
-def _capsule_destructor(capsule: int) -> None:
-    # A capsule nobody consumed still owns its tensor.
-    if _api.raw_is_valid(capsule, b"dltensor"):
-        _Capsules.live.pop(_api.raw_get_pointer(capsule, b"dltensor"), None)

@@ -706,6 +706,35 @@ uint64_t ph_graph_size(void) { return sizeof(ph_graph_t); }
  * PH_PYTHON_MODULE this stays plain C with no Python dependency. */
 #include <Python.h>
 
+/* The destructor of the DLPack capsules interop.py hands out.  A consumer that refuses a
+ * capsule (numpy given GPU memory, say) drops it with its own exception pending, and a
+ * Python destructor (a ctypes callback) cannot run then: its first call fails on that
+ * exception, and the consumer ends in a SystemError.  So the destructor is C: it sets the
+ * pending exception aside, lets the tensor's deleter (Python) release what the capsule
+ * kept alive, and puts the exception back.  A consumed capsule is renamed
+ * "used_dltensor" and left alone. */
+typedef struct ph_dl_managed {
+  void* data;
+  int32_t device_type, device_id;
+  int32_t ndim;
+  uint8_t code, bits;
+  uint16_t lanes;
+  int64_t* shape;
+  int64_t* strides;
+  uint64_t byte_offset;
+  void* manager_ctx;
+  void (*deleter)(struct ph_dl_managed*);
+} ph_dl_managed;
+
+void ph_dlpack_capsule_destructor(PyObject* capsule) {
+  if (!PyCapsule_IsValid(capsule, "dltensor")) return;
+  PyObject *type, *value, *traceback;
+  PyErr_Fetch(&type, &value, &traceback);
+  ph_dl_managed* managed = (ph_dl_managed*)PyCapsule_GetPointer(capsule, "dltensor");
+  if (managed && managed->deleter) managed->deleter(managed);
+  PyErr_Restore(type, value, traceback);
+}
+
 static struct PyModuleDef ph_module = {PyModuleDef_HEAD_INIT, "_launcher", NULL, 0, NULL};
 
 PyMODINIT_FUNC PyInit__launcher(void) { return PyModule_Create(&ph_module); }
