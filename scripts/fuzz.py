@@ -1157,12 +1157,14 @@ class _Child:
                     # A one-item list is a (buffer,) entry here, which is fine.
                     bad |= b.bad and b.label != "[buf0]"
                 else:
+                    if rng.random() < 0.1:  # a (buffer,) entry: offset 0, the whole buffer
+                        entries.append((b.value,))
+                        labels.append(f"({b.label},)")
+                        bad |= b.bad
+                        continue
                     off, ln = self.offset(self.size_of(b)), self.length(self.size_of(b))
                     extra = rng.random() < 0.1
-                    entry = (b.value, off.value, ln.value) + ((0,) if extra else ())
-                    if rng.random() < 0.1:
-                        entry = (b.value,)
-                    entries.append(entry)
+                    entries.append((b.value, off.value, ln.value) + ((0,) if extra else ()))
                     labels.append(f"({b.label}, {off.label}, {ln.label}"
                                   + (", 0)" if extra else ")"))
                     bad |= b.bad or off.bad or ln.bad or extra

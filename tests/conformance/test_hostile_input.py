@@ -449,3 +449,37 @@ def test_one_shot_twice_in_one_submission_or_from_two_threads(device):
             t.join()
         assert len(accepted) == 1
     device.wait_idle(30)
+
+
+@pytest.mark.parametrize("nested", [False, True])
+def test_wait_on_an_event_nothing_sets_does_not_hang(device, nested):
+    """wait_events on an event that no earlier command sets orders like a barrier on every
+    driver (on vulkan, vkCmdWaitEvents would stall the queue forever)."""
+    buf = device.buffer_from(bytes(8))
+    event = device.create_event()
+    inner = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+    with inner:
+        inner.wait_events([event])
+        inner.fill_buffer(buf, 0, 4, 0x11)
+    cb = device.create_command_buffer()
+    with cb:
+        if nested:
+            cb.execute_commands(inner)
+        else:
+            cb.wait_events([event])
+            cb.fill_buffer(buf, 0, 4, 0x11)
+        cb.execution_barrier()
+        cb.signal_event(event)
+        cb.reset_event(event)
+        cb.wait_events([event])
+        cb.fill_buffer(buf, 4, 4, 0x22)
+    _run(device, cb)
+    assert buf.read() == bytes([0x11] * 4 + [0x22] * 4)
+    _run(device, _ended(device))  # the queue still moves
+
+
+def _ended(device: hal.Device) -> hal.CommandBuffer:
+    cb = device.create_command_buffer()
+    cb.begin()
+    cb.end()
+    return cb

@@ -559,6 +559,9 @@ class _Recorder:
         self.args_used = 0
         self.last_barrier_key: tuple | None = None
         self.last_barrier: Barrier | None = None
+        # Events set earlier in this recording (and not reset since): only those are
+        # waited on with vkCmdWaitEvents, see wait_events.
+        self.set_events: set = set()
         fn = self.fn
         self.vk_dispatch = fn.dispatch
         self.vk_push_constants = fn.push_constants
@@ -895,11 +898,21 @@ class _Recorder:
         # Vulkan wants a wait's source stages to equal the union of the set stages, which
         # the HAL does not promise across command buffers: events use every stage.
         self.fn.set_event(self.cb, self.device.event_handle(cmd.event), _ALL)
+        self.set_events.add(cmd.event)
 
     def reset_event(self, cmd: C.ResetEvent, table: Any) -> None:
         self.fn.reset_event(self.cb, self.device.event_handle(cmd.event), _ALL)
+        self.set_events.discard(cmd.event)
 
     def wait_events(self, cmd: C.WaitEvents, table: Any) -> None:
+        if not all(e in self.set_events for e in cmd.events):
+            # An event set by another command buffer (or never): the queue runs command
+            # buffers in submission order, so a barrier orders everything the set could
+            # have, while vkCmdWaitEvents would stall the queue forever when the set comes
+            # later (a submission parked on a semaphore) or never: the GPU would hang.
+            self.barrier(C.Barrier(cmd.source_stage, cmd.target_stage, 0,
+                                   cmd.memory_barriers, cmd.buffer_barriers), table)
+            return
         events = new("VkEvent[]", [self.device.event_handle(e) for e in cmd.events])
         dst = _stages(cmd.target_stage, _TARGET_STAGES) or _BOTTOM
         src_access, dst_access = memory_dependency(_ALL, dst, cmd.memory_barriers)
