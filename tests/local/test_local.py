@@ -394,3 +394,29 @@ def test_the_deepest_nesting_allowed_encodes_and_runs(device):
     device.queue_execute(inner, signal=[(sem, 1)])
     sem.wait(1, timeout=30)
     assert depth > 1 and out.read() == b"\x07\x08\x09\x0a"
+
+
+@pytest.mark.parametrize("keep", [60, 1000, 3000, 20000])
+def test_truncated_iree_system_library_is_refused_not_loaded(tmp_path, keep):
+    """A truncated ELF file is refused before dlopen, which would map past its end and
+    die of SIGBUS (found by the fuzzer); run in a child so a regression cannot kill us."""
+    import importlib.util
+    import subprocess
+    import sys
+
+    library = importlib.util.find_spec("polyhal.drivers.local._executor").origin
+    path = tmp_path / "truncated.so"
+    with open(library, "rb") as f:
+        path.write_bytes(f.read()[:keep])
+    code = (
+        "import polyhal as hal\n"
+        "d = hal.create_device('local')\n"
+        "try:\n"
+        f"    source = hal.ExecutableSource([], {{'iree-system-library': {str(path)!r}}})\n"
+        "    d.create_executable(source)\n"
+        "except hal.InvalidArgumentError as e:\n"
+        "    print('refused:', e)\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=60)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "not a complete ELF" in proc.stdout

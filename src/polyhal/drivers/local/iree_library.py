@@ -410,6 +410,14 @@ class IreeLibrary:
                 f.write(blob)
             load_path = temp
         try:
+            # dlopen maps what the headers promise: a truncated file faults (SIGBUS) in
+            # the loader instead of failing, so check that the bytes are all there first.
+            from ..._native import is_complete_elf
+
+            if not is_complete_elf(load_path):
+                raise errors.InvalidArgumentError(
+                    f"IREE system library {self.path!r} is not a complete ELF shared "
+                    "library (truncated, or not a library)")
             try:
                 # RTLD_NOW: unresolved symbols (say iree_uk_* ukernels compiled as external
                 # calls) fail here with the linker's message, not at dispatch time.
