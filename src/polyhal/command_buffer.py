@@ -818,7 +818,7 @@ def _constant_word(value: Any) -> bytes:
 def _workgroup_count(count: Any, limit: tuple[int, int, int]) -> tuple[int, int, int]:
     if type(count) is int and 0 <= count <= limit[0]:
         return (count, 1, 1)
-    if isinstance(count, (int, np.integer)):
+    if isinstance(count, (int, np.integer)) and not isinstance(count, (bool, np.bool_)):
         counts = (int(count), 1, 1)
     else:
         try:

@@ -13,6 +13,7 @@ import pytest
 
 import polyhal as hal
 
+from .kernels import executable_source
 from .support import deterministic_bytes
 
 
@@ -274,6 +275,12 @@ BAD_CALLS = {
                                                               -2**40),
     "fill pattern_length float": lambda d, cb: cb.fill_buffer(d.allocate_buffer(8), 0, 8, 1,
                                                               1.0),
+    "dispatch count True": lambda d, cb: cb.dispatch(
+        d.create_executable(executable_source("workgroup_ids")), 0, True,
+        bindings=[(0, d.allocate_buffer(64))]),
+    "dispatch count numpy bool": lambda d, cb: cb.dispatch(
+        d.create_executable(executable_source("workgroup_ids")), 0, np.bool_(True),
+        bindings=[(0, d.allocate_buffer(64))]),
     "create_device int uri": lambda d, cb: hal.create_device(5),
     "create_device checked str": lambda d, cb: hal.create_device("local", checked="yes"),
 }
