@@ -315,7 +315,8 @@ class Buffer:
         self._synchronize(offset, length, False, wait, unsynchronized)
         if length == 0:
             return b""
-        return self.device._driver.read(self.alloc, self.offset + offset, length)
+        with self.device._driver_call():
+            return self.device._driver.read(self.alloc, self.offset + offset, length)
 
     def write(self, data: Any, offset: int = 0, *, wait: bool | float = False,
               unsynchronized: bool = False) -> None:
@@ -328,7 +329,8 @@ class Buffer:
         offset, _ = self._host_range(offset, len(view), MemoryAccess.WRITE)
         self._synchronize(offset, len(view), True, wait, unsynchronized)
         if len(view):
-            self.device._driver.write(self.alloc, self.offset + offset, view)
+            with self.device._driver_call():
+                self.device._driver.write(self.alloc, self.offset + offset, view)
 
     def to_numpy(self, dtype: Any = "uint8", shape: Any = None, *,
                  wait: bool | float = False, unsynchronized: bool = False) -> np.ndarray:

@@ -177,7 +177,8 @@ class CommandBuffer:
                 f"end() with {self._debug_depth} debug group(s) still open")
         if self.device.checked:
             hazards.check_recording(self)
-        self.encoded = self.device._driver.encode(self._commands, self.mode)
+        with self.device._driver_call():  # close() waits for the encoder to finish
+            self.encoded = self.device._driver.encode(self._commands, self.mode)
         self._state = _EXECUTABLE
         self._sets = {}
 

@@ -203,6 +203,7 @@ class Device:
         self._lock = threading.Condition(threading.Lock())
         self._inflight: set[_Submission] = set()
         self._idle_waiters = 0
+        self._calls = 0  # driver calls outside the queue (allocate, load, host copies) now
         self._issue_queue: _queue.SimpleQueue | None = None
         self._tls = threading.local()
         self._closed = False  # close() was called: new work is refused
@@ -245,7 +246,8 @@ class Device:
                                          f"{self._driver.limits.max_allocation_size}")
         if memory_type & MemoryType.OPTIMAL or memory_type == MemoryType.NONE:
             memory_type = MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE
-        alloc = self._driver.allocate(size, memory_type, int(usage))
+        with self._driver_call():
+            alloc = self._driver.allocate(size, memory_type, int(usage))
         return Buffer(self, alloc, 0, size, alloc.memory_type, BufferUsage(usage),
                       MemoryAccess(access))
 
@@ -258,7 +260,8 @@ class Device:
         view = _as_bytes_view(data)
         buffer = self.allocate_buffer(len(view), memory_type=memory_type, usage=usage)
         if len(view):  # the driver stages the copy when the memory is not host-visible
-            self._driver.write(buffer.alloc, 0, view)
+            with self._driver_call():
+                self._driver.write(buffer.alloc, 0, view)
         return buffer
 
     # -- executables -------------------------------------------------------------------------
@@ -286,7 +289,8 @@ class Device:
         accepted = self._driver.executable_formats
         for fmt, payload in source.formats.items():
             if fmt in accepted:
-                native = self._driver.load_executable(fmt, payload, source.entry_points)
+                with self._driver_call():
+                    native = self._driver.load_executable(fmt, payload, source.entry_points)
                 # Some formats (IREE libraries) describe their own entry points.
                 entry_points = source.entry_points or getattr(native, "entry_points", None)
                 if not entry_points:
@@ -568,6 +572,9 @@ class Device:
             if self._released:
                 return
             self._released = True
+            # A thread may be inside the driver for this device (an allocation, a host
+            # copy) that began before close(): closing the driver under it corrupts memory.
+            self._lock.wait_for(lambda: not self._calls)
         if self._issue_queue is not None:
             self._issue_queue.put(None)
         self._driver.close()
@@ -575,6 +582,22 @@ class Device:
             self._tracer.device_closed(self)
 
     # -- internals ---------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def _driver_call(self) -> Any:
+        """Around a driver call made outside the queue: FailedPreconditionError once the
+        device is closed, else the driver device is not released until the call returns."""
+        with self._lock:
+            if self._closed:
+                raise FailedPreconditionError(f"device {self.uri!r} is closed")
+            self._calls += 1
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._calls -= 1
+                if self._closed and not self._calls:
+                    self._lock.notify_all()
+
     def _check_open(self) -> None:
         if self._closed:
             raise FailedPreconditionError(f"device {self.uri!r} is closed")

@@ -291,18 +291,21 @@ class Recording:
         held, self.held = self.held, set()
         for alloc in held:
             self.device.unpin(alloc)
-        dev = self.device.handle
-        if dev is None or self.pool is None:
-            return
-        lib.vkDestroyCommandPool(dev, self.pool, _NULL)
-        if self.timing is not None:
-            lib.vkDestroyQueryPool(dev, self.timing.pool, _NULL)
-            self.timing = None
-        for pool in self.descriptor_pools:
-            lib.vkDestroyDescriptorPool(dev, pool, _NULL)
-        self.pool = None
-        self.descriptor_pools = []
-        self.keep = []
+        # Under the device's memory lock: a collected recording (__del__ on any thread) and
+        # the device's close() may destroy it at once, and the VkDevice goes under this lock.
+        with self.device.memory_lock:
+            dev = self.device.handle
+            if dev is None or self.pool is None:
+                return
+            lib.vkDestroyCommandPool(dev, self.pool, _NULL)
+            if self.timing is not None:
+                lib.vkDestroyQueryPool(dev, self.timing.pool, _NULL)
+                self.timing = None
+            for pool in self.descriptor_pools:
+                lib.vkDestroyDescriptorPool(dev, pool, _NULL)
+            self.pool = None
+            self.descriptor_pools = []
+            self.keep = []
 
     def __del__(self) -> None:
         try:
