@@ -549,3 +549,25 @@ def test_close_while_threads_allocate_encode_and_copy(driver):
     proc = subprocess.run([sys.executable, "-c", CLOSE_RACE, driver], capture_output=True,
                           text=True, timeout=300)
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stdout + proc.stderr[-3000:]
+
+
+def test_whole_buffer_copies_between_a_slot_and_a_direct_buffer(device):
+    """docs/binding-tables.md: a slot source with WHOLE_BUFFER reaches to the end of both
+    ranges, which must be equally long; a direct source fixes the length."""
+    src = device.buffer_from(deterministic_bytes(64))
+    direct = device.buffer_from(bytes(16))
+    from_slot = _reusable(device, 1)
+    with from_slot:
+        from_slot.copy_buffer(hal.Slot(0), 0, direct, 0, hal.WHOLE_BUFFER)
+    with pytest.raises(hal.OutOfRangeError, match="equal lengths"):
+        device.queue_execute(from_slot, binding_table=[src])
+    _run(device, from_slot, [src.subspan(8, 16)])
+    assert direct.read() == src.read(8, 16)
+    to_slot = _reusable(device, 1)
+    with to_slot:
+        to_slot.copy_buffer(src.subspan(0, 8), 0, hal.Slot(0), 0, hal.WHOLE_BUFFER)
+    big = device.buffer_from(bytes([0xEE]) * 64)
+    _run(device, to_slot, [big])
+    assert big.read() == src.read(0, 8) + bytes([0xEE]) * 56
+    with pytest.raises(hal.OutOfRangeError):
+        device.queue_execute(to_slot, binding_table=[(big, 0, 4)])
