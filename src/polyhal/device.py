@@ -5,8 +5,9 @@ handed to the driver at once, on the caller's thread (the driver decides where i
 ``local`` runs short work inline and hands long work to a runner thread, ``local-sync``
 runs everything inline, the GPU drivers enqueue); otherwise it is parked on timepoints of
 its wait semaphores and started when the last one is reached: inline on the signalling
-thread for ``local-sync``, on the device's issue thread for the others.  A submission
-holds every resource it uses until the driver reports completion, and a dealloca of a
+thread for ``local-sync``, on the device's issue thread for the others.  Host calls
+(user code that may block) run on a host-call thread of their own, except on
+``local-sync``.  A submission holds every resource it uses until the driver reports completion, and a dealloca of a
 buffer that pending work names waits for that work.
 """
 
@@ -205,6 +206,7 @@ class Device:
         self._idle_waiters = 0
         self._calls = 0  # driver calls outside the queue (allocate, load, host copies) now
         self._issue_queue: _queue.SimpleQueue | None = None
+        self._host_calls: _queue.SimpleQueue | None = None  # see queue_host_call
         self._tls = threading.local()
         self._closed = False  # close() was called: new work is refused
         self._released = False  # the driver device was closed
@@ -449,10 +451,12 @@ class Device:
                         signal: Pairs = ()) -> None:
         """Calls ``fn()`` after the waits; if it raises, the signals fail.
 
-        ``fn`` runs on a queue thread, never inside this call (on ``local-sync``, whose
-        queue is the calling thread, it runs inline: here when its waits are met, else in
-        the ``signal`` that meets them); it may call ``close()`` of this device, which then
-        finishes once the queue drains.
+        ``fn`` runs on the device's host-call thread, one call after another, never inside
+        this call nor on the thread that issues other work, so a function that blocks
+        delays only later host calls (on ``local-sync``, whose queue is the calling thread,
+        it runs inline: here when its waits are met, else in the ``signal`` that meets
+        them); it may call ``close()`` of this device, which then finishes once the queue
+        drains.
         """
         self._check_open()
         if not callable(fn):
@@ -470,9 +474,16 @@ class Device:
                 return
             done(None)
 
-        # Not inline when ready: fn is user code of any length that may wait for what the
-        # caller does after this call returns (the queue's "returns at once" promise).
-        self._submit(call, waits, signals, fn, inline=self._driver.run_deferred_inline)
+        if self._driver.run_deferred_inline:
+            self._submit(call, waits, signals, fn)
+            return
+
+        # fn is user code of any length that may wait for what the caller does after this
+        # call returns, or for other work of this queue: it runs on a thread of its own.
+        def hand_off(done: Callable) -> None:
+            self._host_call_thread().put((self._tls.running, call, done))
+
+        self._submit(hand_off, waits, signals, fn)
 
     def wait_semaphores(self, pairs: Pairs, *, mode: WaitMode = WaitMode.ALL,
                         timeout: float | None = None) -> None:
@@ -577,6 +588,8 @@ class Device:
             self._lock.wait_for(lambda: not self._calls)
         if self._issue_queue is not None:
             self._issue_queue.put(None)
+        if self._host_calls is not None:
+            self._host_calls.put(None)
         self._driver.close()
         if self._tracer is not None:
             self._tracer.device_closed(self)
@@ -650,10 +663,9 @@ class Device:
         return out
 
     def _submit(self, action: Callable, waits: list, signals: list, keep: Any,
-                uses: set | None = None, inline: bool = True) -> None:
+                uses: set | None = None) -> None:
         """Queues ``action`` behind ``waits``; ``uses``: the allocations it names, whose
-        release a dealloca defers until this submission retires; ``inline``: whether a
-        ready action starts on the caller's thread (else on the issue thread)."""
+        release a dealloca defers until this submission retires."""
         sub = _Submission(self, action, signals, keep)
         with self._lock:
             if self._closed:  # checked under the lock: close() may race with this call
@@ -676,7 +688,7 @@ class Device:
             if not sem.reached(value):
                 pending.append((sem, value))
         if not pending:
-            self._start(sub, inline)
+            self._start(sub, True)
             return
         sub.pending = len(pending)
         for sem, value in pending:
@@ -710,6 +722,29 @@ class Device:
                 ready.popleft().run()
         finally:
             tls.ready = None
+
+    def _host_call_thread(self) -> _queue.SimpleQueue:
+        """The queue of the host-call thread (started on first use)."""
+        if self._host_calls is None:
+            with self._lock:
+                if self._host_calls is None:
+                    q: _queue.SimpleQueue = _queue.SimpleQueue()
+                    threading.Thread(target=self._host_call_loop, args=(q,),
+                                     name=f"polyhal-host-{self.driver}", daemon=True).start()
+                    self._host_calls = q
+        return self._host_calls
+
+    def _host_call_loop(self, q: _queue.SimpleQueue) -> None:
+        tls = self._tls
+        while True:
+            item = q.get()
+            if item is None:
+                return
+            tls.running, call, done = item  # wait_idle / close inside fn see their caller
+            try:
+                call(done)
+            finally:
+                tls.running = None
 
     def _issue_loop(self, q: _queue.SimpleQueue) -> None:
         while True:

@@ -404,6 +404,25 @@ def test_ready_host_call_does_not_run_inside_queue_host_call(device):
         failed.wait(1, timeout=10)
 
 
+def test_a_host_call_may_wait_for_parked_work_of_its_own_queue(device):
+    """A host call that blocks holds up only later host calls: parked work of the same
+    queue still starts when its wait is met (it used to wait behind the host call on the
+    issue thread until the host call's timeout)."""
+    if device.driver == "local-sync":
+        pytest.skip("local-sync runs every queue operation inline on the calling thread")
+    buf = device.buffer_from(bytes(16))
+    gate, filled, done = (device.create_semaphore(0) for _ in range(3))
+    device.queue_fill(buf, 0, 4, 9, wait=[(gate, 1)], signal=[(filled, 1)])
+    device.queue_host_call(lambda: filled.wait(1, timeout=20), signal=[(done, 1)])
+    timer = threading.Timer(0.1, gate.signal, args=(1,))
+    timer.start()
+    started = time.monotonic()
+    done.wait(1, timeout=30)
+    timer.join()
+    assert time.monotonic() - started < 10
+    assert buf.read(0, 4) == b"\x09" * 4
+
+
 @pytest.mark.parametrize("wait", [2**70, 10**400, 1e300, np.float32(30), np.uint64(2**64 - 1)],
                          ids=["2**70", "10**400", "1e300", "np.float32", "np.uint64"])
 def test_host_access_wait_takes_any_timeout(wait):
