@@ -7,8 +7,8 @@ runs everything inline, the GPU drivers enqueue); otherwise it is parked on time
 its wait semaphores and started when the last one is reached: inline on the signalling
 thread for ``local-sync``, on the device's issue thread for the others.  Host calls
 (user code that may block) run on a host-call thread of their own, except on
-``local-sync``.  A submission holds every resource it uses until the driver reports completion, and a dealloca of a
-buffer that pending work names waits for that work.
+``local-sync``.  A submission holds every resource it uses until the driver reports
+completion, and a dealloca of a buffer that pending work names waits for that work.
 """
 
 from __future__ import annotations
