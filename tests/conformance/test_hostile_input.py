@@ -590,3 +590,17 @@ def test_whole_buffer_copies_between_a_slot_and_a_direct_buffer(device):
     assert big.read() == src.read(0, 8) + bytes([0xEE]) * 56
     with pytest.raises(hal.OutOfRangeError):
         device.queue_execute(to_slot, binding_table=[(big, 0, 4)])
+
+
+def test_semaphores_of_a_closed_device_keep_working(driver):
+    """docs/contract.md, Closing a device: wait_idle returns at once; semaphores keep
+    working, and wait_semaphores waits for them as before (it did not return at once)."""
+    dev = hal.create_device(driver)
+    sem = dev.create_semaphore(0)
+    dev.close()
+    dev.wait_idle(None)
+    with pytest.raises(hal.DeadlineExceededError):
+        dev.wait_semaphores([(sem, 1)], timeout=0.05)
+    threading.Timer(0.05, sem.signal, args=(1,)).start()
+    dev.wait_semaphores([(sem, 1)], timeout=10)
+    assert sem.query() == 1
