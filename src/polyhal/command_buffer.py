@@ -410,7 +410,8 @@ class CommandBuffer:
         data = _constants(values)
         offset = as_index(offset, "push constant offset")
         if offset % 4 or offset < 0:
-            raise InvalidArgumentError(f"push constant offset {offset} is not a multiple of 4")
+            raise InvalidArgumentError(
+                f"push constant offset {offset} is not a non-negative multiple of 4")
         end = offset + len(data)
         if self._validate and end > 4 * layout.push_constants:
             raise OutOfRangeError(

@@ -71,14 +71,14 @@ def create_device(uri: str | None = None, **options: Any) -> Device:
         raise InvalidArgumentError(f"device uri is a string like 'local' or 'vulkan:0', "
                                    f"got {uri!r}")
     uri = uri or os.environ.get("POLYHAL_DEVICE") or "local"
-    name, _, index_text = uri.partition(":")
+    name, colon, index_text = uri.partition(":")
     if name not in drivers.DRIVER_MODULES:
         raise NotFoundError(f"unknown driver {name!r}; known: {sorted(drivers.DRIVER_MODULES)}, "
                             f"available here: {available_drivers()}")
-    try:
-        index = int(index_text) if index_text else 0
-    except ValueError:
-        raise NotFoundError(f"bad device index in {uri!r}") from None
+    if colon and not index_text.isdigit():  # "vulkan:", "vulkan:0 ", "cuda:-1", "cuda:x"
+        raise NotFoundError(f"bad device index in {uri!r}: the form is 'driver' or "
+                            "'driver:N' with N a device number")
+    index = int(index_text) if colon else 0
     count, reason = drivers.probe(name)
     if index < 0 or index >= count:
         why = reason or f"{name} has {count} device(s)"
@@ -541,7 +541,9 @@ class Device:
     def trace(self, path: str | os.PathLike[str]) -> contextlib.AbstractContextManager:
         """``with device.trace("out.json"):`` writes a Chrome/Perfetto trace of this
         device's queue operations and host semaphore waits during the block to ``path``
-        (see :mod:`polyhal.tracing`); InvalidArgumentError if ``path`` is not a path."""
+        (see :mod:`polyhal.tracing`); InvalidArgumentError if ``path`` is not a path,
+        FailedPreconditionError on a closed device."""
+        self._check_open()
         return tracing.trace_device(self, path)
 
     def close(self) -> None:

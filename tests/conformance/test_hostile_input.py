@@ -604,3 +604,16 @@ def test_semaphores_of_a_closed_device_keep_working(driver):
     threading.Timer(0.05, sem.signal, args=(1,)).start()
     dev.wait_semaphores([(sem, 1)], timeout=10)
     assert sem.query() == 1
+
+
+@pytest.mark.parametrize("uri", ["local:", "local:0 ", "local:-1", "local:x", "local: 0"])
+def test_malformed_device_uris_are_not_found(uri):
+    with pytest.raises(hal.NotFoundError, match="bad device index"):
+        hal.create_device(uri)
+
+
+def test_trace_of_a_closed_device_is_refused(driver, tmp_path):
+    dev = hal.create_device(driver)
+    dev.close()
+    with pytest.raises(hal.FailedPreconditionError):
+        dev.trace(tmp_path / "t.json")
