@@ -190,7 +190,7 @@ class Device:
     the device's name, ``info`` a dict with the vendor, ``executable_formats`` and
     ``limits``, ``checked`` whether checked mode is on.  Every method may be called from
     any thread; after :meth:`close`, those that allocate, create or queue work raise
-    FailedPreconditionError (waits return at once: nothing is pending).
+    FailedPreconditionError (semaphores keep working: they outlive the device).
     """
 
     def __init__(self, driver: str, driver_device: DriverDevice, uri: str):
