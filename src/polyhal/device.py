@@ -571,12 +571,7 @@ class Device:
                 self._release_when_idle = False
             self._release()
             return
-        with self._lock:
-            self._idle_waiters += 1
-            try:
-                self._lock.wait_for(lambda: not self._inflight)
-            finally:
-                self._idle_waiters -= 1
+        self.wait_idle()
         self._release()
 
     def _release(self) -> None:
