@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import operator
 import sys
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from . import hazards
+from ._args import as_index
 from .errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
 from .types import WHOLE_BUFFER, BufferUsage, MemoryAccess, MemoryType
 
@@ -16,8 +16,6 @@ if TYPE_CHECKING:
     from .device import Device
     from .drivers.base import Allocation
 
-UINT64_MAX = 2**64 - 1
-_Flag = TypeVar("_Flag", bound=int)
 KDL_CPU = 1  # DLPack's device type of host memory
 
 
@@ -25,55 +23,6 @@ class NotExportableError(InvalidArgumentError, BufferError):
     """A buffer that cannot be viewed or exported as asked (memory with no host mapping, a
     DLPack device or stream the memory is not on): an InvalidArgumentError that is also the
     BufferError that the buffer protocol and DLPack name for this."""
-
-
-def as_index(value: Any, what: str) -> int:
-    """``value`` as a Python int (numpy integers too); InvalidArgumentError otherwise.
-
-    Converting at the API boundary matters: a numpy ``uint8`` offset added to a Python int
-    would wrap in numpy's arithmetic instead of raising.
-    """
-    if type(value) is int:
-        return value
-    if isinstance(value, bool):
-        raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}")
-    try:
-        return operator.index(value)
-    except TypeError:
-        raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}") from None
-
-
-def as_uint64(value: Any, what: str) -> int:
-    """``value`` as an int in [0, 2**64); InvalidArgumentError for a non-integer,
-    OutOfRangeError outside the range (offsets, lengths and payloads are 64-bit)."""
-    value = as_index(value, what)
-    if not 0 <= value <= UINT64_MAX:
-        raise OutOfRangeError(f"{what}: {value} is outside [0, 2**64)")
-    return value
-
-
-def as_flags(kind: type[_Flag], value: Any, what: str) -> _Flag:
-    """``value`` as a member (or combination) of the IntFlag/IntEnum ``kind``.
-
-    InvalidArgumentError for anything else: a string, None, a float, or bits the enum does
-    not define.
-    """
-    if type(value) is kind:
-        return value
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise InvalidArgumentError(f"{what}: expected a {kind.__name__}, got {value!r}")
-    if value < 0:  # IntFlag would take -1 as "every bit"
-        raise InvalidArgumentError(f"{what}: {value!r} is not a {kind.__name__}")
-    try:
-        member = kind(int(value))
-    except ValueError:
-        raise InvalidArgumentError(f"{what}: {value!r} is not a {kind.__name__}") from None
-    known = 0
-    for m in kind:
-        known |= int(m)
-    if int(member) & ~known or int(member) < 0:
-        raise InvalidArgumentError(f"{what}: {value!r} has bits {kind.__name__} does not define")
-    return member
 
 
 def resolve_range(size: int, offset: int, length: int, what: str = "range") -> int:

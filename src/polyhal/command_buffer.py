@@ -17,7 +17,8 @@ import numpy as np
 
 from . import commands as C
 from . import hazards
-from .buffer import Buffer, _as_bytes_view, as_flags, as_index, as_uint64, resolve_range
+from ._args import as_flags, as_index, as_uint64
+from .buffer import Buffer, _as_bytes_view, resolve_range
 from .errors import (
     FailedPreconditionError,
     InvalidArgumentError,

@@ -24,7 +24,8 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from . import drivers, hazards, tracing
-from .buffer import Buffer, _as_bytes_view, as_flags, as_index, resolve_range
+from ._args import as_flags, as_index
+from .buffer import Buffer, _as_bytes_view, resolve_range
 from .command_buffer import CommandBuffer
 from .drivers.base import DriverDevice, ResolvedBinding, Work
 from .errors import (

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ._args import as_index
 from .errors import InvalidArgumentError, NotFoundError
 from .types import DescriptorFlags
 
@@ -18,12 +19,7 @@ _UINT32_MAX = 2**32 - 1
 def _count(value: Any, what: str, low: int = 0) -> int:
     """``value`` as an int in ``[low, 2**32)``: the ABI's counts and indices are 32-bit.
     InvalidArgumentError for anything else (floats, bools, strings, out of range)."""
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        number = operator.index(value)
-    except TypeError:
-        raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}") from None
+    number = as_index(value, what)
     if not low <= number <= _UINT32_MAX:
         raise InvalidArgumentError(f"{what}: {number} is outside [{low}, 2**32)")
     return number

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from ._args import UINT64_MAX, as_index
 from .errors import (
     DeadlineExceededError,
     HalError,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 Timepoint = Callable[["Semaphore"], None]
 
 #: The largest semaphore payload: values are uint64, as IREE's.
-MAX_PAYLOAD = 2**64 - 1
+MAX_PAYLOAD = UINT64_MAX
 
 
 def check_payload(value: Any, what: str = "semaphore value") -> int:
@@ -43,12 +44,7 @@ def check_payload(value: Any, what: str = "semaphore value") -> int:
     IREE's queue validation reports a payload above its maximum.
     """
     if type(value) is not int:
-        if isinstance(value, bool):
-            raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}")
-        try:
-            value = operator.index(value)
-        except TypeError:
-            raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}") from None
+        value = as_index(value, what)
     if not 0 <= value <= MAX_PAYLOAD:
         raise OutOfRangeError(f"{what}: {value} is outside the uint64 payload range")
     return value

@@ -1,0 +1,66 @@
+"""Argument conversion at the API boundary: integers, 64-bit values and enum flags.
+
+A leaf module (it imports only errors and numpy) so that every front-end module can use
+the same conversions without an import cycle.
+"""
+
+from __future__ import annotations
+
+import operator
+from typing import Any, TypeVar
+
+import numpy as np
+
+from .errors import InvalidArgumentError, OutOfRangeError
+
+UINT64_MAX = 2**64 - 1
+_Flag = TypeVar("_Flag", bound=int)
+
+
+def as_index(value: Any, what: str) -> int:
+    """``value`` as a Python int (numpy integers too); InvalidArgumentError otherwise.
+
+    Converting at the API boundary matters: a numpy ``uint8`` offset added to a Python int
+    would wrap in numpy's arithmetic instead of raising.
+    """
+    if type(value) is int:
+        return value
+    if isinstance(value, bool):
+        raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}")
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}") from None
+
+
+def as_uint64(value: Any, what: str) -> int:
+    """``value`` as an int in [0, 2**64); InvalidArgumentError for a non-integer,
+    OutOfRangeError outside the range (offsets, lengths and payloads are 64-bit)."""
+    value = as_index(value, what)
+    if not 0 <= value <= UINT64_MAX:
+        raise OutOfRangeError(f"{what}: {value} is outside [0, 2**64)")
+    return value
+
+
+def as_flags(kind: type[_Flag], value: Any, what: str) -> _Flag:
+    """``value`` as a member (or combination) of the IntFlag/IntEnum ``kind``.
+
+    InvalidArgumentError for anything else: a string, None, a float, or bits the enum does
+    not define.
+    """
+    if type(value) is kind:
+        return value
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise InvalidArgumentError(f"{what}: expected a {kind.__name__}, got {value!r}")
+    if value < 0:  # IntFlag would take -1 as "every bit"
+        raise InvalidArgumentError(f"{what}: {value!r} is not a {kind.__name__}")
+    try:
+        member = kind(int(value))
+    except ValueError:
+        raise InvalidArgumentError(f"{what}: {value!r} is not a {kind.__name__}") from None
+    known = 0
+    for m in kind:
+        known |= int(m)
+    if int(member) & ~known or int(member) < 0:
+        raise InvalidArgumentError(f"{what}: {value!r} has bits {kind.__name__} does not define")
+    return member
