@@ -113,17 +113,18 @@ class Buffer:
         checked device while a pending submission uses the buffer (``wait`` and
         ``unsynchronized`` as in :meth:`read`).
         """
+        dtype = self._item_type(dtype, "as_array")
+        # Of a contiguous array, reshape is a view, never a copy.
+        return _reshaped(self._host_view(wait, unsynchronized).view(dtype), shape, "as_array")
+
+    def _item_type(self, dtype: Any, what: str) -> np.dtype:
+        """``dtype`` for an array of this buffer's bytes; InvalidArgumentError unless it is
+        a sized numpy dtype that divides the buffer's size."""
         dtype = _dtype(dtype)
         if self.size % dtype.itemsize:
             raise InvalidArgumentError(
-                f"as_array: buffer of {self.size} bytes is not a whole number of {dtype} items")
-        array = self._host_view(wait, unsynchronized).view(dtype)
-        if shape is None:
-            return array
-        try:
-            return array.reshape(shape)  # of a contiguous array: a view, never a copy
-        except (TypeError, ValueError) as e:
-            raise InvalidArgumentError(f"as_array: shape {shape!r}: {e}") from None
+                f"{what}: buffer of {self.size} bytes is not a whole number of {dtype} items")
+        return dtype
 
     def _synchronize(self, offset: int, length: int, writes: bool, wait: Any,
                      unsynchronized: Any) -> None:
@@ -285,18 +286,21 @@ class Buffer:
                  wait: bool | float = False, unsynchronized: bool = False) -> np.ndarray:
         """A copy of the contents as a numpy array of ``dtype`` (and ``shape``); ``wait``,
         ``unsynchronized`` and the checked-mode hazard check as in :meth:`read`."""
-        dtype = _dtype(dtype)
-        if self.size % dtype.itemsize:
-            raise InvalidArgumentError(
-                f"buffer of {self.size} bytes is not a whole number of {dtype} items")
+        dtype = self._item_type(dtype, "to_numpy")
         array = np.frombuffer(bytearray(self.read(wait=wait, unsynchronized=unsynchronized)),
                               dtype=dtype)
-        if shape is None:
-            return array
-        try:
-            return array.reshape(shape)
-        except (TypeError, ValueError) as e:
-            raise InvalidArgumentError(f"to_numpy: shape {shape!r}: {e}") from None
+        return _reshaped(array, shape, "to_numpy")
+
+
+def _reshaped(array: np.ndarray, shape: Any, what: str) -> np.ndarray:
+    """``array`` in ``shape`` (None: as it is); InvalidArgumentError for a shape that is not
+    one or does not hold the items."""
+    if shape is None:
+        return array
+    try:
+        return array.reshape(shape)
+    except (TypeError, ValueError) as e:
+        raise InvalidArgumentError(f"{what}: shape {shape!r}: {e}") from None
 
 
 def _dtype(dtype: Any) -> np.dtype:
