@@ -233,8 +233,8 @@ class LocalDevice(DriverDevice):
                     self._padding_error(program, table)
                 done(self._failure(program, result, table))
                 return
-            if self.checked and not _padding_intact(program, table):
-                done(self._padding_error(program, table))
+            if self.checked and (error := self._padding_error(program, table)) is not None:
+                done(error)
                 return
         done(None)
 
@@ -247,10 +247,13 @@ class LocalDevice(DriverDevice):
         allocations = program.padded
         if program.has_slots and table:
             allocations += tuple(e.alloc for e in table if e.alloc.padding is not None)
+        for alloc in allocations:  # the fast check after every checked run
+            if alloc.padding.tobytes() != alloc.canary:
+                break
+        else:
+            return None
         damaged = [(alloc, first) for alloc in allocations
                    if (first := alloc.padding_damage()) >= 0]
-        if not damaged:
-            return None
         alloc, first = damaged[0]
         address = alloc.ptr + alloc.size + first
         suspects = []
@@ -358,20 +361,6 @@ class _TimedWork(Work):
     def __init__(self, encoded: Any, binding_table: Any, times: Any):
         super().__init__(encoded, binding_table)
         self.times = times
-
-
-def _padding_intact(program: encoder.EncodedProgram, table: Sequence[Any]) -> bool:
-    """True when the padding of every buffer the program's dispatches bind is intact (the
-    fast check after each checked run; _padding_error explains a failure)."""
-    for alloc in program.padded:
-        if alloc.padding.tobytes() != alloc.canary:
-            return False
-    if program.has_slots and table:
-        for entry in table:
-            alloc = entry.alloc
-            if alloc.padding is not None and alloc.padding.tobytes() != alloc.canary:
-                return False
-    return True
 
 
 def _runner_loop(device_ref: weakref.ref, jobs: queue.SimpleQueue) -> None:
