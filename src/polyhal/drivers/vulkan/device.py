@@ -667,7 +667,10 @@ class VulkanDevice(DriverDevice):
         slot ``i`` at words 4 + 4i: [site, x, y, z] of the first failed check, or zeros.
         """
         with self.cache_lock:
-            if self._check_entry is None:
+            # Keyed on the status buffer itself: the pipeline is made outside the lock, so
+            # a second caller may arrive before it exists, and must not replace the buffer
+            # (or its free slots) that the first one already handed out.
+            if self._status is None:
                 status = VulkanAllocation(self, 16 * (_STATUS_SLOTS + 1), MemoryType.HOST_LOCAL)
                 status.write(0, memoryview(bytes(status.size)))
                 self._status = status
