@@ -475,20 +475,26 @@ class _NoTable:
 _NO_TABLE = _NoTable()
 
 
+def _begin(device: VulkanDevice,
+           flags: int = vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT) -> Recording:
+    """A new Recording with its command buffer begun with usage ``flags``."""
+    rec = Recording(device)
+    begin = new("VkCommandBufferBeginInfo*", {
+        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, "flags": flags})
+    check(device.fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
+    return rec
+
+
 def record(device: VulkanDevice, commands: list, table: Any,
            timed: bool = False) -> Recording:
     """Records ``commands`` (slots resolved from ``table``) into a new Recording;
     ``timed``: with timestamp queries around each dispatch (see Timestamps)."""
-    rec = Recording(device)
-    begin = new("VkCommandBufferBeginInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        "flags": vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT})
+    rec = _begin(device)
     fn = device.fn
     if timed:
-        rec.timing = Timestamps(device, count_dispatches(commands))
-    check(fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
-    if rec.timing is not None:  # queries must be reset before each write, every submission
-        lib.vkCmdResetQueryPool(rec.cb, rec.timing.pool, 0, rec.timing.queries)
+        rec.timing = timing = Timestamps(device, count_dispatches(commands))
+        # Queries must be reset before each write, every submission.
+        lib.vkCmdResetQueryPool(rec.cb, timing.pool, 0, timing.queries)
     recorder = (_TimedRecorder if timed else _Recorder)(device, rec)
     try:
         recorder.record(commands, table)
@@ -503,11 +509,7 @@ def record(device: VulkanDevice, commands: list, table: Any,
 def record_barrier_only(device: VulkanDevice, barrier: Barrier) -> Recording:
     """A recording holding one barrier (what the driver puts between and after the
     command buffers of a submission)."""
-    rec = Recording(device)
-    begin = new("VkCommandBufferBeginInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        "flags": vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT})
-    check(device.fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
+    rec = _begin(device)
     barrier.record(device.fn, rec.cb)
     check(device.fn.end_command_buffer(rec.cb), "vkEndCommandBuffer")
     return rec
@@ -518,12 +520,8 @@ def record_status_prologue(device: VulkanDevice, status: VulkanAllocation,
     """The recording that runs first in a submission holding count checks: it stores
     ``slot`` in word 0 of the status buffer, after everything submitted before (earlier
     submissions' checks read that word and reuse the same scratch arguments)."""
-    rec = Recording(device)
-    begin = new("VkCommandBufferBeginInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        "flags": vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT})
+    rec = _begin(device)
     fn = device.fn
-    check(fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
     device.full_barrier.record(fn, rec.cb)
     fn.fill_buffer(rec.cb, status.buffer, 0, 4, slot)
     Barrier(device, _TRANSFER, _SHADER, vk.VK_ACCESS_TRANSFER_WRITE_BIT,
@@ -535,11 +533,7 @@ def record_status_prologue(device: VulkanDevice, status: VulkanAllocation,
 def record_copy(device: VulkanDevice, src: VulkanAllocation, src_offset: int,
                 dst: VulkanAllocation, dst_offset: int, length: int) -> Recording:
     """A recording of one copy (the staging path of host reads and writes)."""
-    rec = Recording(device)
-    begin = new("VkCommandBufferBeginInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
-        "flags": vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT})
-    check(device.fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
+    rec = _begin(device, vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT)
     region = new("VkBufferCopy*", (src_offset, dst_offset, length))
     device.fn.copy_buffer(rec.cb, src.buffer, dst.buffer, 1, region)
     check(device.fn.end_command_buffer(rec.cb), "vkEndCommandBuffer")
