@@ -378,8 +378,10 @@ class Device:
             return
         work = [Work(cb.encoded, table) for cb in cbs]
         execute = self._driver.execute
-        uses = set().union(*[cb._allocs for cb in cbs]) if len(cbs) > 1 else set(cbs[0]._allocs)
-        uses.update(entry.alloc for entry in table)
+        if len(cbs) == 1 and not table:
+            uses = cbs[0]._allocs  # fixed since end(), and _submit only reads it: no copy
+        else:
+            uses = set().union(*[cb._allocs for cb in cbs], [entry.alloc for entry in table])
         self._submit(lambda done: execute(work, done), waits, signals, keep, uses)
 
     def queue_barrier(self, *, wait: Pairs = (), signal: Pairs = ()) -> None:
