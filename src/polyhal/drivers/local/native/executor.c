@@ -14,8 +14,8 @@
  * Checked mode (PH_EXEC_CHECKED) runs every kernel call and transfer under a fault guard:
  * a SIGSEGV/SIGBUS (or a SIGFPE/SIGILL: integer division by zero, a trap) raised while a
  * thread is inside one jumps back to the executor, which fails the command with
- * PH_ERROR_FAULT and the faulting address, instead of letting the process die.  Unchecked execution never touches the guard (separate loop instances), so
- * it costs nothing there.  What it cannot undo: a kernel that faults while holding a lock
+ * PH_ERROR_FAULT and the faulting address, instead of letting the process die.  Unchecked
+ * execution never touches the guard (separate loop instances), so it costs nothing there.  What it cannot undo: a kernel that faults while holding a lock
  * of a library it calls (malloc's, say) leaves that lock held; recovery is for faults in
  * a kernel's own computation, which is where out-of-bounds accesses happen.
  */
@@ -78,8 +78,7 @@ typedef struct {
   int32_t fault_access;    /* PH_ERROR_FAULT: 1 read, 2 write, 0 unknown */
 } ph_result_t;
 
-/* Where a guarded call jumps back to, and what the signal handler saw. */
-typedef struct ph_prepared ph_prepared_t;
+typedef struct ph_prepared ph_prepared_t;  /* defined below: a guard points at one */
 
 /* Where a guarded call jumps back to, what it was running and what the handler saw. */
 typedef struct {
@@ -372,6 +371,15 @@ static void record_error(ph_pool_t* pool, ph_result_t* result, const ph_prepared
   }
 }
 
+/* After a guarded kernel call jumped back to its sigsetjmp: fails the command with the
+ * fault and the workgroup that was being called. */
+static void record_fault(ph_pool_t* pool, ph_result_t* result, const ph_guard_t* guard) {
+  unblock_fault_signals();
+  uint32_t id[3];
+  workgroup_id(guard->dispatch, guard->flat, id);
+  record_error(pool, result, guard->dispatch, PH_ERROR_FAULT, id, guard);
+}
+
 /* Runs flat workgroups [begin, end) of the current region; skips them once any failed. */
 static inline __attribute__((always_inline)) void run_chunk(ph_pool_t* pool, uint64_t begin,
                                                             uint64_t end, uint32_t processor,
@@ -397,10 +405,7 @@ static __attribute__((noinline)) void run_chunk_checked(ph_pool_t* pool, uint64_
                                                         uint64_t end, uint32_t processor) {
   ph_guard_t guard;
   if (sigsetjmp(guard.jump, 0)) {
-    unblock_fault_signals();
-    uint32_t id[3];
-    workgroup_id(guard.dispatch, guard.flat, id);
-    record_error(pool, &pool->result, guard.dispatch, PH_ERROR_FAULT, id, &guard);
+    record_fault(pool, &pool->result, &guard);
     return;  /* the error flag makes every thread skip what is left */
   }
   run_chunk(pool, begin, end, processor, &guard);
@@ -449,10 +454,7 @@ static __attribute__((noinline)) int run_dispatch_checked(const ph_prepared_t* p
                                                           ph_result_t* result) {
   ph_guard_t guard;
   if (sigsetjmp(guard.jump, 0)) {
-    unblock_fault_signals();
-    uint32_t id[3];
-    workgroup_id(guard.dispatch, guard.flat, id);
-    record_error(NULL, result, guard.dispatch, PH_ERROR_FAULT, id, &guard);
+    record_fault(NULL, result, &guard);
     return -1;
   }
   return run_dispatch(p, result, &guard);
