@@ -61,6 +61,6 @@ def as_flags(kind: type[_Flag], value: Any, what: str) -> _Flag:
     known = 0
     for m in kind:
         known |= int(m)
-    if int(member) & ~known or int(member) < 0:
+    if int(member) & ~known:  # IntFlag keeps undefined bits
         raise InvalidArgumentError(f"{what}: {value!r} has bits {kind.__name__} does not define")
     return member

@@ -472,11 +472,11 @@ class CommandBuffer:
             try:
                 index, buffer, *rest = b
             except (TypeError, ValueError):
-                rest = [None, None, None]
-            if len(rest) > 2 or isinstance(b, (str, bytes)):
+                rest = None  # not a sequence of 2 or more items
+            if rest is None or len(rest) > 2 or isinstance(b, (str, bytes)):
                 raise InvalidArgumentError(
                     f"a binding is hal.Binding or (binding, buffer[, offset[, length]]), "
-                    f"got {b!r}") from None
+                    f"got {b!r}")
             offset = rest[0] if rest else 0
             length = rest[1] if len(rest) > 1 else WHOLE_BUFFER
         index = as_index(index, "binding index")
