@@ -365,7 +365,6 @@ class Program:
                 self.recordings.popitem(last=False)
             return rec
 
-
     def traced_recording(self, table: Any) -> Recording | None:
         """A recording with a timestamp query before and after each dispatch, to submit
         with ``table`` in a traced submission (None when there is nothing to run).
@@ -630,6 +629,8 @@ class _Recorder:
             key = [entry.plan_id]
             misaligned = False
             held = self.rec.held
+            # self.resolve() written out: as a call per binding it costs recording 15%
+            # (2.3 -> 2.7 us a dispatch of 3 changing bindings).
             for ref in bindings:
                 alloc = ref.alloc
                 if alloc is None:
