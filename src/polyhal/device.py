@@ -366,13 +366,6 @@ class Device:
         keep: Any = (cbs, binding_table)
         if self.checked:  # races through slots raise here; the tracker gets the ranges
             keep = hazards.Footprint(cbs, table, keep)
-        with self._lock:  # one ONE_SHOT buffer twice in the list, or from two threads
-            for i, cb in enumerate(cbs):
-                if cb._one_shot and (cb._submitted or any(c is cb for c in cbs[:i])):
-                    raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted "
-                                                  "once")
-            for cb in cbs:
-                cb._submitted = True
         if not cbs:
             self._submit(_noop, waits, signals, None)
             return
@@ -382,7 +375,7 @@ class Device:
             uses = cbs[0]._allocs  # fixed since end(), and _submit only reads it: no copy
         else:
             uses = set().union(*[cb._allocs for cb in cbs], [entry.alloc for entry in table])
-        self._submit(lambda done: execute(work, done), waits, signals, keep, uses)
+        self._submit(lambda done: execute(work, done), waits, signals, keep, uses, cbs)
 
     def queue_barrier(self, *, wait: Pairs = (), signal: Pairs = ()) -> None:
         """Signals once every wait is reached."""
@@ -663,13 +656,21 @@ class Device:
         return out
 
     def _submit(self, action: Callable, waits: list, signals: list, keep: Any,
-                uses: set | None = None) -> None:
+                uses: set | None = None, cbs: Sequence[CommandBuffer] = ()) -> None:
         """Queues ``action`` behind ``waits``; ``uses``: the allocations it names, whose
-        release a dealloca defers until this submission retires."""
+        release a dealloca defers until this submission retires; ``cbs``: the command
+        buffers it runs, marked submitted under the queue lock (a ONE_SHOT one listed twice,
+        or submitted from two threads at once, runs once and the other call raises)."""
         sub = _Submission(self, action, signals, keep)
         with self._lock:
             if self._closed:  # checked under the lock: close() may race with this call
                 raise FailedPreconditionError(f"device {self.uri!r} is closed")
+            for i, cb in enumerate(cbs):
+                if cb._one_shot and (cb._submitted or any(c is cb for c in cbs[:i])):
+                    raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted "
+                                                  "once")
+            for cb in cbs:
+                cb._submitted = True
             self._inflight.add(sub)
             if uses:
                 sub.uses = uses
