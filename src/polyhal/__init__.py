@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from ._native import include_dir
 from .buffer import Buffer
+from .collective import Channel, CollectiveOp
 from .command_buffer import Binding, BufferBarrier, CommandBuffer, MemoryBarrier, Slot
 from .device import Device, available_drivers, create_device
 from .errors import (
@@ -41,6 +42,9 @@ from .types import (
     WHOLE_BUFFER,
     AccessScope,
     BufferUsage,
+    CollectiveElementType,
+    CollectiveKind,
+    CollectiveReduction,
     CommandBufferMode,
     CommandCategory,
     DescriptorFlags,
@@ -63,5 +67,6 @@ __all__ = [
     "NotFoundError", "OutOfRangeError", "PermissionDeniedError", "PipelineLayout",
     "ResourceExhaustedError", "Semaphore", "Slot", "StatusCode", "UnavailableError",
     "UnimplementedError", "UnknownError", "WaitMode", "available_drivers", "create_device",
-    "include_dir",
+    "include_dir", "Channel", "CollectiveOp", "CollectiveKind", "CollectiveReduction",
+    "CollectiveElementType",
 ]

@@ -324,6 +324,19 @@ class Device:
         self._check_open()
         return Semaphore(self, initial_value)
 
+    def create_channel(self, rank: int | None = None, count: int | None = None, *,
+                       id: bytes | None = None) -> Any:  # noqa: A002 - the contract's name
+        """A collective group (:class:`polyhal.Channel`) of ``count`` ranks, this one being
+        ``rank``; ``id`` is the rendezvous token of ``Channel.unique_id()``.
+
+        UnimplementedError on every driver today: none has a collective transport yet.
+        FailedPreconditionError on a closed device.
+        """
+        self._check_open()
+        from .collective import NOT_IMPLEMENTED
+
+        raise UnimplementedError(f"{NOT_IMPLEMENTED} (create_channel on {self.driver})")
+
     def create_event(self) -> Event:
         """An event for signal_event / wait_events inside command buffers."""
         self._check_open()

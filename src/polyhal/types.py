@@ -128,3 +128,45 @@ class StatusCode(enum.IntEnum):
     INTERNAL = 13
     UNAVAILABLE = 14
     DATA_LOSS = 15
+
+
+class CollectiveKind(enum.IntEnum):
+    """The operation of a collective command (IREE's ``iree_hal_collective_kind_t``)."""
+
+    ALL_GATHER = 0
+    ALL_REDUCE = 1
+    ALL_TO_ALL = 2
+    BROADCAST = 3
+    REDUCE = 4
+    REDUCE_SCATTER = 5
+    SEND = 6
+    RECV = 7
+    SEND_RECV = 8
+
+
+class CollectiveReduction(enum.IntEnum):
+    """How a reducing collective combines elements (``iree_hal_collective_reduction_t``)."""
+
+    NONE = 0
+    SUM = 1
+    PRODUCT = 2
+    MINIMUM = 3
+    MAXIMUM = 4
+    AVERAGE = 5
+
+
+class CollectiveElementType(enum.IntEnum):
+    """The element type a collective processes (``iree_hal_collective_element_type_t``)."""
+
+    SINT8 = 0
+    UINT8 = 1
+    SINT16 = 2
+    UINT16 = 3
+    SINT32 = 4
+    UINT32 = 5
+    SINT64 = 6
+    UINT64 = 7
+    FLOAT16 = 8
+    FLOAT32 = 9
+    FLOAT64 = 10
+    BFLOAT16 = 11
