@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import hazards
+from . import _stream, hazards
 from ._args import as_index
 from .errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeError
 from .types import WHOLE_BUFFER, BufferUsage, MemoryAccess, MemoryType
@@ -43,7 +43,7 @@ def resolve_range(size: int, offset: int, length: int, what: str = "range") -> i
     return length
 
 
-class Buffer:
+class Buffer(_stream.BufferBase):
     """Device memory: ``size`` bytes at ``offset`` into a driver allocation.
 
     A root buffer has offset 0 and spans the whole allocation; ``subspan`` makes views
@@ -69,8 +69,9 @@ class Buffer:
     ``__cuda_array_interface__`` and DLPack on the GPU.
     """
 
-    __slots__ = ("device", "alloc", "offset", "size", "memory_type", "usage", "access",
-                 "usage_bits", "__weakref__")
+    # device, alloc, offset, size and usage_bits are fields of the native base, which
+    # recording reads without attribute lookups.
+    __slots__ = ("memory_type", "usage", "access", "__weakref__")
 
     def __init__(self, device: Device, alloc: Allocation, offset: int, size: int,
                  memory_type: MemoryType, usage: BufferUsage, access: MemoryAccess):

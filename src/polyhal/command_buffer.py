@@ -1,8 +1,13 @@
 """The command buffer front end: validates every call, resolves push state, records.
 
 Validation follows IREE's ``command_buffer_validation.c`` and adds a real bounds check of
-every buffer range.  What is recorded is a list of :mod:`polyhal.commands` objects that the
-driver encodes once, at ``end()``.
+every buffer range.  What is recorded is the native command stream (native/stream.h):
+:class:`CommandBuffer` derives from ``polyhal._stream.Recorder``, whose C methods take the
+common calls (dispatch, push_constants, push_descriptor_set, execution_barrier, fill, copy,
+update) whole.  What they do not take -- hal.Slot and hal.Binding arguments, numpy
+values, anything invalid -- arrives at the ``_slow_*`` methods here, which convert it,
+raise the typed error for bad input, and record through the recorder's primitives.  The
+driver encodes the flattened stream once, at ``end()``.
 """
 
 from __future__ import annotations
@@ -15,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from . import _stream, _walker, errors, hazards
 from . import commands as C
-from . import hazards
 from ._args import as_flags, as_index, as_uint64
 from .buffer import Buffer, _as_bytes_view, resolve_range
 from .errors import (
@@ -43,7 +48,6 @@ if TYPE_CHECKING:
 _FULL_STAGES = int(ExecutionStage.COMMAND_RETIRE | ExecutionStage.DISPATCH
                    | ExecutionStage.TRANSFER | ExecutionStage.COMMAND_ISSUE
                    | ExecutionStage.COMMAND_PROCESS)
-_FULL_BARRIER = C.Barrier(_FULL_STAGES, _FULL_STAGES)
 _USAGE_STORAGE = int(BufferUsage.DISPATCH_STORAGE)
 _USAGE_SRC = int(BufferUsage.TRANSFER_SOURCE)
 _USAGE_DST = int(BufferUsage.TRANSFER_TARGET)
@@ -99,7 +103,10 @@ _ANY, _DISPATCH, _TRANSFER = (int(CommandCategory.ANY), int(CommandCategory.DISP
                               int(CommandCategory.TRANSFER))
 
 
-class CommandBuffer:
+_stream.configure(vars(errors), Executable, C.Ref)
+
+
+class CommandBuffer(_stream.Recorder):
     """Records commands for a device queue.  ``with cb:`` is ``begin()`` … ``end()``.
 
     ONE_SHOT command buffers are submitted once; DEFAULT (reusable) ones any number of
@@ -107,11 +114,10 @@ class CommandBuffer:
     """
 
     __slots__ = (
-        "device", "mode", "categories", "binding_capacity", "_state", "_commands",
-        "_slot_checks", "_slot_copies", "_slot_alignments", "_allocs", "_constants",
-        "_layout", "_sets", "_debug_depth", "_nesting",
+        "device", "mode", "categories", "binding_capacity",
+        "_slot_checks", "_slot_copies", "_slot_alignments", "_debug_depth", "_nesting",
         "encoded", "_submitted", "_validate", "_limits", "_events", "_categories",
-        "_cached_state", "_last_dispatch", "_one_shot", "__weakref__",
+        "_one_shot", "_stream", "__weakref__",
     )
 
     def __init__(self, device: Device, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
@@ -128,26 +134,20 @@ class CommandBuffer:
         self.mode = mode
         self.categories = categories
         self.binding_capacity = binding_capacity
-        self._limits = device._driver.limits
+        limits = self._limits = device._driver.limits
         self._validate = not self.mode & CommandBufferMode.UNVALIDATED
         self._one_shot = bool(self.mode & CommandBufferMode.ONE_SHOT)
-        # Plain ints and a cache of the last dispatch state keep recording cheap.
         self._categories = int(categories) if self._validate else _ANY
-        self._cached_state: tuple | None = None
-        self._last_dispatch: C.Dispatch | None = None
-        self._state = _INITIAL
-        self._commands: list = []
+        self._setup(device, self._validate, self._categories, limits.max_push_constants,
+                    limits.max_bindings, tuple(limits.max_workgroup_count))
         # What only the binding table can settle, checked at submit: each slot reference's
         # range (ref, required usage, alignment, what), copies through slots that may
         # overlap (source, target), and kernels' binding alignments (ref, alignment, what).
         self._slot_checks: list = []
         self._slot_copies: list = []
         self._slot_alignments: list = []
-        self._allocs: set = set()
         self._events: list = []
-        self._constants = bytearray(4 * self._limits.max_push_constants)
-        self._layout: PipelineLayout | None = None
-        self._sets: dict[int, dict[int, C.Ref]] = {}
+        self._stream: Any = None  # the flattened stream, once ended
         self._debug_depth = 0
         self._nesting = 0  # the deepest chain of execute_commands below this one
         self.encoded: Any = None
@@ -156,7 +156,7 @@ class CommandBuffer:
     def __repr__(self) -> str:
         state = ("initial", "recording", "executable")[self._state]
         return (f"CommandBuffer(mode={self.mode!r}, categories={self.categories!r}, "
-                f"{len(self._commands)} commands, {state})")
+                f"{self.record_count} commands, {state})")
 
     # -- lifecycle --------------------------------------------------------------------------
     def begin(self) -> None:
@@ -176,12 +176,12 @@ class CommandBuffer:
         if self._debug_depth:
             raise FailedPreconditionError(
                 f"end() with {self._debug_depth} debug group(s) still open")
+        self._stream = self.flatten()
         if self.device.checked:
             hazards.check_recording(self)
         with self.device._driver_call():  # close() waits for the encoder to finish
-            self.encoded = self.device._driver.encode(self._commands, self.mode)
+            self.encoded = self.device._driver.encode(self._stream, self.mode)
         self._state = _EXECUTABLE
-        self._sets = {}
 
     def __enter__(self) -> CommandBuffer:
         self.begin()
@@ -193,8 +193,10 @@ class CommandBuffer:
 
     @property
     def commands(self) -> list:
-        """The recorded command list (read-only use: drivers and tools)."""
-        return self._commands
+        """The recorded commands with nested command buffers inlined, as
+        :mod:`polyhal.commands` objects (decoded from the stream at each call: tools and
+        the hazard checker use it; drivers read the stream)."""
+        return _walker.commands(self._stream if self._stream is not None else self.flatten())
 
     def _recording(self, category: int) -> None:
         if self._state != _RECORDING or self.device._closed:
@@ -223,7 +225,7 @@ class CommandBuffer:
                     and (not usage or buffer.usage_bits & usage or not self._validate)
                     and (align == 1 or not (offset % align or length % align)
                          or not self._validate)):
-                self._allocs.add(alloc)
+                self._add_allocs((alloc,))
                 return C.Ref(alloc, -1, buffer.offset + offset, length)
         if type(what) is tuple:
             what = what[0] % what[1:]
@@ -263,7 +265,7 @@ class CommandBuffer:
         if self._validate and align > 1 and (offset % align or length % align):
             raise InvalidArgumentError(
                 f"{what}: offset {offset} and length {length} must be multiples of {align}")
-        self._allocs.add(alloc)
+        self._add_allocs((alloc,))
         return C.Ref(alloc, -1, buffer.offset + offset, length)
 
     # -- debug groups and barriers ---------------------------------------------------------
@@ -272,9 +274,9 @@ class CommandBuffer:
         execution).  ``color``: None or (r, g, b[, a]) floats in [0, 1]; ``location``: None
         or (file, line).  InvalidArgumentError for anything else."""
         self._recording(_ANY)
-        group = C.BeginDebugGroup(str(label), _label_color(color), _label_location(location))
+        group = (str(label), _label_color(color), _label_location(location))
         self._debug_depth += 1
-        self._commands.append(group)
+        self._append(_walker.OP_BEGIN_DEBUG, 0, group, None, None, 0, 0, None)
 
     def end_debug_group(self) -> None:
         """Closes the innermost begin_debug_group(); FailedPreconditionError if none is open."""
@@ -282,22 +284,21 @@ class CommandBuffer:
         if not self._debug_depth:
             raise FailedPreconditionError("end_debug_group() without begin_debug_group()")
         self._debug_depth -= 1
-        self._commands.append(C.EndDebugGroup())
+        self._append(_walker.OP_END_DEBUG, 0, None, None, None, 0, 0, None)
 
-    def execution_barrier(self, source_stage: ExecutionStage = _FULL_STAGES,
-                          target_stage: ExecutionStage = _FULL_STAGES, flags: int = 0,
-                          memory_barriers: Sequence[MemoryBarrier] = (),
-                          buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
-        """Orders everything before it (in ``source_stage``) before everything after it."""
+    def _slow_execution_barrier(self, source_stage: ExecutionStage = _FULL_STAGES,
+                                target_stage: ExecutionStage = _FULL_STAGES, flags: int = 0,
+                                memory_barriers: Sequence[MemoryBarrier] = (),
+                                buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
+        # execution_barrier() (the recorder's) with arguments: validated here.
         self._recording(_ANY)
-        if (source_stage is _FULL_STAGES and target_stage is _FULL_STAGES and not flags
-                and not memory_barriers and not buffer_barriers):
-            self._commands.append(_FULL_BARRIER)  # the common case, one shared object
-            return
-        self._commands.append(C.Barrier(
-            _stage(source_stage, "source_stage"), _stage(target_stage, "target_stage"),
-            _barrier_flags(flags), _memory_barriers(memory_barriers),
-            self._buffer_barriers(buffer_barriers)))
+        source, target = _stage(source_stage, "source_stage"), _stage(target_stage,
+                                                                      "target_stage")
+        flags = _barrier_flags(flags)
+        memory = _memory_barriers(memory_barriers)
+        buffers = self._buffer_barriers(buffer_barriers)
+        self._append(_walker.OP_BARRIER, flags, (memory, buffers) if memory or buffers else None,
+                     None, None, 0, source | target << 32, None)
 
     def _buffer_barriers(self, barriers: Sequence[BufferBarrier]) -> tuple:
         out = []
@@ -325,13 +326,13 @@ class CommandBuffer:
         """Sets ``event`` once the commands before it reach ``source_stage``."""
         self._recording(_DISPATCH)
         stage = _stage(source_stage, "source_stage")
-        self._commands.append(C.SignalEvent(self._event(event), stage))
+        self._append(_walker.OP_SIGNAL_EVENT, 0, self._event(event), None, None, 0, stage, None)
 
     def reset_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
         """Unsets ``event`` once the commands before it reach ``source_stage``."""
         self._recording(_DISPATCH)
         stage = _stage(source_stage, "source_stage")
-        self._commands.append(C.ResetEvent(self._event(event), stage))
+        self._append(_walker.OP_RESET_EVENT, 0, self._event(event), None, None, 0, stage, None)
 
     def wait_events(self, events: Iterable[Any], source_stage: ExecutionStage = _FULL_STAGES,
                     target_stage: ExecutionStage = _FULL_STAGES,
@@ -341,35 +342,35 @@ class CommandBuffer:
         ``events`` is set; the barriers say which memory the wait makes visible."""
         self._recording(_DISPATCH)
         evs = tuple(self._event(e) for e in _sequence(events, "events"))
-        self._commands.append(C.WaitEvents(
-            evs, _stage(source_stage, "source_stage"), _stage(target_stage, "target_stage"),
-            _memory_barriers(memory_barriers), self._buffer_barriers(buffer_barriers)))
+        source, target = _stage(source_stage, "source_stage"), _stage(target_stage,
+                                                                      "target_stage")
+        detail = (evs, _memory_barriers(memory_barriers), self._buffer_barriers(buffer_barriers))
+        self._append(_walker.OP_WAIT_EVENTS, 0, detail, None, None, 0, source | target << 32,
+                     None)
 
     # -- transfer --------------------------------------------------------------------------
     def discard_buffer(self, buffer: Buffer | Slot) -> None:
         """Declares the contents undefined (a hint; it never changes bytes)."""
         self._recording(_ANY)
-        self._commands.append(C.Discard(self._ref(buffer, 0, WHOLE_BUFFER, 0, "discard")))
+        ref = self._ref(buffer, 0, WHOLE_BUFFER, 0, "discard")
+        self._append(_walker.OP_DISCARD, 0, None, ref, None, 0, 0, None)
 
-    def fill_buffer(self, target: Buffer | Slot, offset: int, length: int, pattern: int | bytes,
-                    pattern_length: int | None = None) -> None:
-        """Repeats a 1-, 2- or 4-byte little-endian ``pattern`` over ``[offset, offset+length)``."""
+    def _slow_fill_buffer(self, target: Buffer | Slot, offset: int, length: int,
+                          pattern: int | bytes, pattern_length: int | None = None) -> None:
         self._recording(_TRANSFER)
         value, plen = _pattern(pattern, pattern_length)
         ref = self._ref(target, offset, length, _USAGE_DST, "fill target", plen)
-        self._commands.append(C.Fill(ref, value, plen))
+        self._append(_walker.OP_FILL, plen, None, ref, None, value, 0, None)
 
-    def update_buffer(self, source: Any, source_offset: int, target: Buffer | Slot,
-                      target_offset: int, length: int) -> None:
-        """Copies host bytes (captured now) into ``target``."""
+    def _slow_update_buffer(self, source: Any, source_offset: int, target: Buffer | Slot,
+                            target_offset: int, length: int) -> None:
         self._recording(_TRANSFER)
         data = _capture(source, source_offset, length)
         ref = self._ref(target, target_offset, len(data), _USAGE_DST, "update target")
-        self._commands.append(C.Update(data, ref))
+        self._append(_walker.OP_UPDATE, 0, None, ref, None, 0, 0, data)
 
-    def copy_buffer(self, source: Buffer | Slot, source_offset: int, target: Buffer | Slot,
-                    target_offset: int, length: int) -> None:
-        """Copies ``length`` bytes between buffers; overlapping ranges are invalid."""
+    def _slow_copy_buffer(self, source: Buffer | Slot, source_offset: int,
+                          target: Buffer | Slot, target_offset: int, length: int) -> None:
         self._recording(_TRANSFER)
         src = self._ref(source, source_offset, length, _USAGE_SRC, "copy source")
         dst = self._ref(target, target_offset, length if length != WHOLE_BUFFER else src.length,
@@ -380,7 +381,7 @@ class CommandBuffer:
             raise InvalidArgumentError(
                 f"copy source [{src.offset}, +{src.length}) and target [{dst.offset}, "
                 f"+{dst.length}) overlap in one buffer")
-        self._commands.append(C.Copy(src, dst))
+        self._append(_walker.OP_COPY, 0, None, dst, src, 0, 0, None)
 
     def collective(self, channel: Any, op: Any, param: int, send_binding: Any,
                    recv_binding: Any, element_count: int) -> None:
@@ -390,18 +391,16 @@ class CommandBuffer:
             self.device._driver.collective()
         send = self._binding_ref(send_binding, "collective send") if send_binding else None
         recv = self._binding_ref(recv_binding, "collective recv") if recv_binding else None
-        self._commands.append(C.Collective(channel, op, int(param), send, recv,
-                                           int(element_count)))
+        self._append(_walker.OP_COLLECTIVE, 0, (channel, op, int(param), int(element_count)),
+                     send, recv, 0, 0, None)
 
     # -- push state and dispatch -----------------------------------------------------------
-    def push_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
-        """Sets 32-bit push constants at byte ``offset`` for the following dispatches.
-
-        ``values``: bytes, a numpy array (its bytes), or a list mixing Python ints (one word,
-        signed or unsigned; InvalidArgumentError beyond 32 bits), Python floats (one float32
-        word), numpy 32-bit scalars (one word, their bits) and numpy 64-bit scalars (two
-        words, low word first). Beyond the layout's ``push_constants``: OutOfRangeError.
-        """
+    def _slow_push_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
+        # push_constants (the recorder's) for what its fast path does not take.  ``values``:
+        # bytes, a numpy array (its bytes), or a list mixing Python ints (one word, signed
+        # or unsigned; InvalidArgumentError beyond 32 bits), Python floats (one float32
+        # word), numpy 32-bit scalars (one word, their bits) and numpy 64-bit scalars (two
+        # words, low word first).  Beyond the layout's ``push_constants``: OutOfRangeError.
         self._recording(_DISPATCH)
         self._set_constants(layout, offset, values)
 
@@ -418,17 +417,14 @@ class CommandBuffer:
             raise OutOfRangeError(
                 f"push constants [{offset}, {end}) exceed the layout's "
                 f"{layout.push_constants} values")
-        if end > len(self._constants):
+        if end > 4 * self._limits.max_push_constants:
             raise ResourceExhaustedError(
                 f"push constants [{offset}, {end}) exceed the device's "
                 f"{self._limits.max_push_constants} values")
-        self._constants[offset:end] = data
-        self._layout = layout
-        self._cached_state = None
+        self._push_words(layout, offset, data)
 
-    def push_descriptor_set(self, layout: PipelineLayout, set: int,  # noqa: A002
-                            bindings: Iterable[Any]) -> None:
-        """Binds buffers to descriptor set ``set``; sets ``>= set`` pushed earlier are dropped."""
+    def _slow_push_descriptor_set(self, layout: PipelineLayout, set: int,  # noqa: A002
+                                  bindings: Iterable[Any]) -> None:
         self._recording(_DISPATCH)
         if not isinstance(layout, PipelineLayout):
             raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
@@ -445,21 +441,16 @@ class CommandBuffer:
             raise ResourceExhaustedError(
                 f"{len(bindings)} bindings exceed the device's {self._limits.max_bindings}")
         known = layout.set_layouts[set].indices
-        entries: dict[int, C.Ref] = {}
+        entries = []
         for b in bindings:
             index, ref = self._binding(b, set)
             if self._validate and index not in known:
                 raise InvalidArgumentError(
                     f"binding {index} is not in descriptor set {set} (it has {sorted(known)})")
-            entries[index] = ref
-        if set == 0:
-            self._sets = {0: entries}
-        else:
-            for s in [s for s in self._sets if s >= set]:
-                del self._sets[s]
-            self._sets[set] = entries
-        self._layout = layout
-        self._cached_state = None
+            if not 0 <= index < 2**32:
+                raise InvalidArgumentError(f"binding index {index} is not a 32-bit number")
+            entries.append((index, ref))
+        self._push_set(layout, set, entries)
 
     def _binding(self, b: Any, set_index: int) -> tuple[int, C.Ref]:
         if type(b) is tuple and len(b) == 2 and type(b[0]) is int:
@@ -489,7 +480,9 @@ class CommandBuffer:
         return self._ref(b, 0, WHOLE_BUFFER, _USAGE_STORAGE, what)
 
     def _dispatch_state(self, executable: Any, entry_point: int | str, constants: Any,
-                        bindings: Any) -> tuple[int, bytes, tuple[C.Ref, ...]]:
+                        bindings: Any) -> int:
+        """Validates the executable and entry point, pushes the shorthand's state; the
+        entry point's index."""
         if not isinstance(executable, Executable):
             raise InvalidArgumentError(f"expected Executable, got {type(executable).__name__}")
         if executable.device is not self.device:
@@ -501,68 +494,16 @@ class CommandBuffer:
             self._set_constants(layout, 0, constants)
         if bindings is not None:
             self._set_bindings(layout, 0, bindings)
-        cached = self._cached_state
-        if cached is not None and cached[0] is layout:
-            return index, cached[1], cached[2]
-        if self._layout is None and (layout.push_constants or layout.binding_slots):
-            raise InvalidArgumentError(
-                f"dispatch of {executable.entry_points[index].name!r} with no pushed layout "
-                "(push constants or a descriptor set first)")
-        sets = self._sets
-        try:
-            refs = [sets[s][b] for s, b in layout.binding_slots]
-        except KeyError:
-            s, b = next((s, b) for s, b in layout.binding_slots
-                        if b not in sets.get(s, ()))
-            raise InvalidArgumentError(
-                f"dispatch of {executable.entry_points[index].name!r}: set {s} binding {b} "
-                "is not bound (pushing a set drops the sets at and above it)") from None
-        if len(refs) > self._limits.max_bindings:
-            raise ResourceExhaustedError(
-                f"{len(refs)} bindings exceed the device's {self._limits.max_bindings}")
-        align = getattr(executable.native, "binding_alignment", 1)
-        if align > 1:
-            self._check_binding_alignment(refs, align, executable.entry_points[index].name)
-        state = (layout, bytes(self._constants[:4 * layout.push_constants]), tuple(refs))
-        self._cached_state = state
-        return index, state[1], state[2]
+        return index
 
-    def _check_binding_alignment(self, refs: list, align: int, name: str) -> None:
-        for ref in refs:
-            if ref.alloc is None:
-                self._slot_alignments.append((ref, align, f"binding of {name!r}"))
-            elif ref.offset % align:
-                raise InvalidArgumentError(
-                    f"dispatch of {name!r}: binding offset {ref.offset} is not a multiple of "
-                    f"{align} bytes, which this executable's kernels require")
-
-    def dispatch(self, executable: Executable, entry_point: int | str,
-                 workgroup_count: int | Sequence[int], *, constants: Any = None,
-                 bindings: Any = None) -> None:
-        """Runs ``workgroup_count`` workgroups of an entry point with the pushed state."""
+    def _slow_dispatch(self, executable: Executable, entry_point: int | str,
+                       workgroup_count: int | Sequence[int], *, constants: Any = None,
+                       bindings: Any = None) -> None:
+        # dispatch (the recorder's) for what its fast path does not take.
         self._recording(_DISPATCH)
         counts = _workgroup_count(workgroup_count, self._limits.max_workgroup_count)
-        cached = self._cached_state
-        if (cached is not None and constants is None and bindings is None
-                and type(entry_point) is int and type(executable) is Executable
-                and executable.device is self.device
-                and 0 <= entry_point < len(executable.entry_points)
-                and executable.entry_points[entry_point].layout is cached[0]):
-            # Fast path: push state unchanged since the last dispatch with this layout.  A
-            # repeat of the last dispatch records the same (immutable) command object,
-            # which encoders may recognise and encode once.
-            last = self._last_dispatch
-            if (last is not None and last.executable is executable
-                    and last.entry_point == entry_point and last.workgroup_count == counts
-                    and last.bindings is cached[2] and last.constants is cached[1]):
-                self._commands.append(last)
-                return
-            last = C.Dispatch(executable, entry_point, counts, None, cached[1], cached[2])
-            self._last_dispatch = last
-            self._commands.append(last)
-            return
-        index, consts, refs = self._dispatch_state(executable, entry_point, constants, bindings)
-        self._commands.append(C.Dispatch(executable, index, counts, None, consts, refs))
+        index = self._dispatch_state(executable, entry_point, constants, bindings)
+        self._dispatch_record(executable, index, counts, None)
 
     def dispatch_indirect(self, executable: Executable, entry_point: int | str,
                           workgroups_buffer: Buffer | Slot, workgroups_offset: int = 0, *,
@@ -574,8 +515,8 @@ class CommandBuffer:
         if workgroups_offset % 4:
             raise InvalidArgumentError(
                 f"workgroups offset {workgroups_offset} is not a multiple of 4")
-        index, consts, refs = self._dispatch_state(executable, entry_point, constants, bindings)
-        self._commands.append(C.Dispatch(executable, index, None, ref, consts, refs))
+        index = self._dispatch_state(executable, entry_point, constants, bindings)
+        self._dispatch_record(executable, index, None, ref)
 
     def execute_commands(self, command_buffer: CommandBuffer,
                          binding_table: Sequence[Any] | None = None) -> None:
@@ -592,24 +533,25 @@ class CommandBuffer:
             raise ResourceExhaustedError(
                 f"execute_commands nests command buffers {command_buffer._nesting + 2} deep; "
                 f"at most {MAX_NESTING + 1} levels are allowed")
-        self._nesting = max(self._nesting, command_buffer._nesting + 1)
         table = None
         if binding_table is not None:
             table = tuple(self.device._resolve_binding_table(binding_table))
             command_buffer.check_slots(table)
-            self._allocs.update(entry.alloc for entry in table)
+        elif command_buffer._slot_checks and (
+                command_buffer.binding_capacity > self.binding_capacity):
+            raise InvalidArgumentError(
+                "nested command buffer uses slots beyond this one's binding_capacity "
+                f"({command_buffer.binding_capacity} > {self.binding_capacity})")
+        self._nesting = max(self._nesting, command_buffer._nesting + 1)
+        if table is not None:
+            self._add_allocs(entry.alloc for entry in table)
         else:
-            if command_buffer._slot_checks and (
-                    command_buffer.binding_capacity > self.binding_capacity):
-                raise InvalidArgumentError(
-                    "nested command buffer uses slots beyond this one's binding_capacity "
-                    f"({command_buffer.binding_capacity} > {self.binding_capacity})")
             self._slot_checks.extend(command_buffer._slot_checks)
             self._slot_copies.extend(command_buffer._slot_copies)
             self._slot_alignments.extend(command_buffer._slot_alignments)
-        self._allocs |= command_buffer._allocs
+        self._add_allocs(command_buffer.allocations)
         self._events.extend(command_buffer._events)
-        self._commands.append(C.Execute(command_buffer._commands, table))
+        self._append(_walker.OP_EXECUTE, 0, (command_buffer, table), None, None, 0, 0, None)
 
     # -- submit-time checks (called by the device) -----------------------------------------
     def check_submittable(self) -> None:
@@ -619,7 +561,7 @@ class CommandBuffer:
             raise FailedPreconditionError("command buffer submitted before end()")
         if self._submitted and self._one_shot:
             raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted once")
-        for alloc in self._allocs:
+        for alloc in self.allocations:
             if alloc.released:
                 raise FailedPreconditionError("command buffer uses a deallocated buffer")
 

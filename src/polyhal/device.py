@@ -385,9 +385,9 @@ class Device:
         work = [Work(cb.encoded, table) for cb in cbs]
         execute = self._driver.execute
         if len(cbs) == 1 and not table:
-            uses = cbs[0]._allocs  # fixed since end(), and _submit only reads it: no copy
+            uses = cbs[0].allocations  # fixed since end(), and _submit only reads it: no copy
         else:
-            uses = set().union(*[cb._allocs for cb in cbs], [entry.alloc for entry in table])
+            uses = set().union(*[cb.allocations for cb in cbs], [entry.alloc for entry in table])
         self._submit(lambda done: execute(work, done), waits, signals, keep, uses, cbs)
 
     def queue_barrier(self, *, wait: Pairs = (), signal: Pairs = ()) -> None:

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from . import _stream
 from ._args import as_index
 from .errors import InvalidArgumentError, NotFoundError
 from .types import DescriptorFlags
@@ -81,7 +82,7 @@ class PipelineLayout:
     ``binding_slots`` lists every (set, binding) in the order kernels receive them.
     """
 
-    __slots__ = ("set_layouts", "push_constants", "binding_slots")
+    __slots__ = ("set_layouts", "push_constants", "binding_slots", "_info")
 
     def __init__(self, set_layouts: Sequence[DescriptorSetLayout] = (), push_constants: int = 0):
         """InvalidArgumentError unless ``set_layouts`` is a sequence of DescriptorSetLayout
@@ -99,6 +100,9 @@ class PipelineLayout:
         self.binding_slots: tuple[tuple[int, int], ...] = tuple(
             (si, b.index) for si, s in enumerate(self.set_layouts) for b in s.bindings
         )
+        # The recorder's tables for this layout, computed once.
+        self._info = _stream.LayoutInfo(
+            self.push_constants, [[b.index for b in s.bindings] for s in self.set_layouts])
 
     @property
     def binding_count(self) -> int:
@@ -198,7 +202,8 @@ def _text_payload(fmt: str, payload: Any) -> Any:
 class Executable:
     """A loaded executable: ``entry_points`` in index order plus the driver's handle."""
 
-    __slots__ = ("device", "entry_points", "format", "native", "_by_name", "__weakref__")
+    __slots__ = ("device", "entry_points", "format", "native", "_by_name", "_kernels",
+                 "__weakref__")
 
     def __init__(self, device: Device, entry_points: Sequence[EntryPoint], fmt: str, native: Any):
         self.device = device
@@ -206,6 +211,7 @@ class Executable:
         self.format = fmt
         self.native = native
         self._by_name = {e.name: i for i, e in enumerate(self.entry_points)}
+        self._kernels = _kernel_table(device, self.entry_points, native, self._by_name)
 
     def lookup(self, name: str) -> int:
         """The index of the entry point called ``name``; NotFoundError if none,
@@ -239,3 +245,21 @@ class Executable:
 
     def __repr__(self) -> str:
         return f"Executable({[e.name for e in self.entry_points]}, format={self.format!r})"
+
+
+def _kernel_table(device: Any, entry_points: Sequence[EntryPoint], native: Any,
+                  names: dict[str, int]) -> Any:
+    """The recorder's table of an executable's entry points: each one's layout, the two
+    words its driver's executor calls it by (local: the function and the environment
+    pointers; cuda: the CUfunction; vulkan: none), workgroup size and local memory."""
+    functions = getattr(native, "functions", None) or ()
+    environment = int(getattr(native, "environment", 0) or 0)
+    local_memory = getattr(native, "local_memory", None)
+    entries = []
+    for i, ep in enumerate(entry_points):
+        fn = int(functions[i]) if i < len(functions) else 0
+        local = local_memory[i] if local_memory is not None else ep.local_memory_size
+        entries.append((ep.layout, ep.layout._info, fn, environment, ep.workgroup_size,
+                        local, ep.name))
+    return _stream.KernelTable(device, entries, getattr(native, "binding_alignment", 1),
+                               names)

@@ -12,11 +12,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from .. import _stream
 from ..errors import HalError, UnimplementedError
 from ..types import MemoryType
 
 
-class Allocation:
+class Allocation(_stream.Storage):
     """Driver storage behind a root Buffer and all its subspans.
 
     ``released`` is set by ``queue_dealloca``; the front end refuses any later use.
@@ -26,8 +27,9 @@ class Allocation:
     Drivers subclass this to hold their handles (a pointer, a VkBuffer, a CUdeviceptr).
     """
 
-    __slots__ = ("size", "memory_type", "released", "pending_uses", "release_deferred",
-                 "__weakref__")
+    # ``released`` and ``ptr`` (the storage's address where the driver has one, else 0)
+    # are fields of the native base, which recording reads without attribute lookups.
+    __slots__ = ("size", "memory_type", "pending_uses", "release_deferred", "__weakref__")
 
     def __init__(self, size: int, memory_type: MemoryType):
         self.size = size

@@ -44,13 +44,13 @@ class CudaAllocation(Allocation):
     also the host address of pinned memory); ``kind`` is "device", "host" or "external".
     """
 
-    __slots__ = ("device", "ptr", "kind", "ready", "owner", "freed")
+    __slots__ = ("device", "kind", "ready", "owner", "freed")
 
     def __init__(self, device: CudaDevice, size: int, memory_type: MemoryType, kind: str,
                  ptr: int, ready: Any = None, owner: Any = None):
         super().__init__(size, memory_type)
         self.device = device
-        self.ptr = ptr
+        self.ptr = int(ptr)
         self.kind = kind
         self.ready = ready  # event the queue passes once a new pool allocation is usable
         self.owner = owner  # what keeps external memory alive

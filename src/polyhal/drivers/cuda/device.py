@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ... import _walker
 from ... import commands as C
 from ...errors import (
     DataLossError,
@@ -317,11 +318,11 @@ class CudaDevice(DriverDevice):
         return next(self._indirect_ids) & 0xFFFFFFFF
 
     # -- command buffers and the queue ----------------------------------------------------
-    def encode(self, commands: list, mode: Any = None) -> encoder.Encoded:
+    def encode(self, stream: Any, mode: Any = None) -> encoder.Encoded:
         self.check_usable()
         self._kick()
         self.bind()
-        return encoder.encode(self, commands, mode)
+        return encoder.encode(self, _walker.commands(stream), mode)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         if self.trace is not None:  # decided per submission, on the thread running it

@@ -38,7 +38,7 @@ class LocalAllocation(Allocation):
     OSError when the memory cannot be had.
     """
 
-    __slots__ = ("array", "ptr", "region", "padding", "canary")
+    __slots__ = ("array", "region", "padding", "canary")
 
     def __init__(self, size: int, memory_type: MemoryType, checked: bool = False):
         super().__init__(size, memory_type)

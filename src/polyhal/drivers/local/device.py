@@ -29,6 +29,7 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ... import _walker as W
 from ...errors import (
     DataLossError,
     HalError,
@@ -150,8 +151,8 @@ class LocalDevice(DriverDevice):
     def load_executable(self, fmt: str, payload: Any, entry_points: Sequence[Any]) -> Any:
         return executable.load(fmt, payload, entry_points)
 
-    def encode(self, commands: list, mode: Any = None) -> encoder.EncodedProgram:
-        return encoder.encode(commands)
+    def encode(self, stream: Any, mode: Any = None) -> encoder.EncodedProgram:
+        return encoder.encode(stream)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         """Runs ``work`` now on this thread if it is short (or on local-sync), else hands
@@ -258,7 +259,7 @@ class LocalDevice(DriverDevice):
         address = alloc.ptr + alloc.size + first
         suspects = []
         for index in range(program.count):
-            if program.operation(index) != encoder.OP_DISPATCH:
+            if program.operation(index) != W.OP_DISPATCH:
                 continue
             for i, (ptr, length) in enumerate(program.bindings(index, table)):
                 if alloc.ptr <= ptr <= alloc.ptr + alloc.size:
@@ -300,8 +301,8 @@ class LocalDevice(DriverDevice):
             + (f"at address {address:#x}" if known else "at an unknown address: a signal "
                "handler installed after polyhal's re-raised it"))
         op = program.operation(index)
-        if op != encoder.OP_DISPATCH:
-            kind = {encoder.OP_FILL: "fill", encoder.OP_COPY: "copy"}.get(op, "update")
+        if op != W.OP_DISPATCH:
+            kind = {W.OP_FILL: "fill", W.OP_COPY: "copy"}.get(op, "update")
             return DataLossError(f"{kind} (command {index}) faulted ({what})")
         name = program.entry_point_name(index)
         where = (self._locate(address, program.bindings(index, table)) if address

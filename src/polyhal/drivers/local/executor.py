@@ -12,11 +12,6 @@ import functools
 from ..._native import load_extension
 
 
-class Ref(ctypes.Structure):
-    _fields_ = [("slot", ctypes.c_int64), ("offset", ctypes.c_uint64),
-                ("length", ctypes.c_uint64)]
-
-
 class Slot(ctypes.Structure):
     _fields_ = [("base", ctypes.c_uint64), ("length", ctypes.c_uint64)]
 
@@ -56,7 +51,6 @@ def library() -> ctypes.CDLL:
     lib.ph_execute_timed.restype = ctypes.c_int
     lib.ph_execute_timed.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                      ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
-    lib.ph_cmd_size.restype = ctypes.c_uint64
     lib.ph_install_fault_handler.restype = None
     lib.ph_install_fault_handler.argtypes = []
     return lib

@@ -567,9 +567,9 @@ class VulkanDevice(DriverDevice):
             lib.vkDestroyEvent(self.handle, vk_event, ffi.NULL)
 
     # -- command buffers and the queue ----------------------------------------------------------
-    def encode(self, commands: list, mode: Any = None) -> encoder.Program:
+    def encode(self, stream: Any, mode: Any = None) -> encoder.Program:
         self._check_open()
-        return encoder.Program(self, commands)
+        return encoder.Program(self, _walker.commands(stream))
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         self._check_open()

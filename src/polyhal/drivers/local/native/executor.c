@@ -1,7 +1,7 @@
 /* polyhal local executor: runs an encoded command list on the CPU.
  *
- * Python encodes a command buffer once into flat arrays (ph_cmd_t records, binding refs,
- * push constants, update payloads); this file walks them with no Python in the loop.
+ * It runs the front end's command stream (polyhal/native/stream.h: ph_cmd_t records,
+ * binding refs, push constants, update payloads) in place, with no Python in the loop.
  * Consecutive dispatches form a *region* (they may run concurrently, as the HAL allows
  * between barriers); any other command ends the region, so barriers, events, fills and
  * copies are joins.  A region's workgroups are handed out from one atomic ticket to the
@@ -44,30 +44,13 @@
 #define PH_GEN_SHIFT 40
 #define PH_INDEX_MASK ((UINT64_C(1) << PH_GEN_SHIFT) - 1)
 
-enum { PH_NOP = 0, PH_DISPATCH = 1, PH_FILL = 2, PH_COPY = 3, PH_UPDATE = 4, PH_BARRIER = 5 };
-enum { PH_AUX_INDIRECT = 1 };
+/* The records are the front end's command stream (polyhal/native/stream.h), read in
+ * place: dispatch records carry the kernel's function and environment pointers in fn and
+ * env, and direct references the allocation's address in base. */
+#include "stream.h"
 
-typedef struct { int64_t slot; uint64_t offset; uint64_t length; } ph_ref_t;
-typedef struct { uint64_t base; uint64_t length; } ph_slot_t;
-
-typedef struct {
-  uint32_t op, aux;                 /* aux: dispatch flags or fill pattern length */
-  uint64_t fn, env;
-  uint32_t wg_size[3], wg_count[3];
-  uint32_t constant_count, constants_index;
-  uint32_t binding_count, bindings_index;
-  uint32_t local_memory_size, pattern;
-  uint64_t data_offset;
-  ph_ref_t a, b;                    /* dispatch: indirect; fill/update/copy: target; copy: b source */
-} ph_cmd_t;
-
-typedef struct {
-  const ph_cmd_t* cmds;
-  uint64_t count;
-  const ph_ref_t* refs;
-  const uint32_t* constants;
-  const uint8_t* data;
-} ph_program_t;
+enum { PH_DISPATCH = PH_OP_DISPATCH, PH_FILL = PH_OP_FILL, PH_COPY = PH_OP_COPY,
+       PH_UPDATE = PH_OP_UPDATE };
 
 typedef struct {
   int64_t failed_command;  /* index of the command that failed, -1 if none */
@@ -265,7 +248,7 @@ static void* local_memory(uint32_t size) {
 static inline uint8_t* resolve(const ph_ref_t* r, const ph_slot_t* slots, uint64_t* length) {
   if (r->slot < 0) {
     if (length) *length = r->length;
-    return (uint8_t*)(uintptr_t)r->offset;
+    return (uint8_t*)(uintptr_t)(r->base + r->offset);
   }
   const ph_slot_t* s = &slots[r->slot];
   if (length) *length = r->length == UINT64_MAX ? s->length - r->offset : r->length;
@@ -689,7 +672,8 @@ static inline __attribute__((always_inline)) int execute(ph_pool_t* pool,
           transfer(c, prog, slots);
         }
         break;
-      default:  /* barriers and events: the region already joined */
+      default:  /* barriers and events: the region already joined; discards and debug
+                 * groups need nothing on the CPU */
         break;
     }
     ++i;
@@ -712,8 +696,6 @@ int ph_execute_timed(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t*
                      int flags, ph_result_t* result, uint64_t* times) {
   return execute(pool, prog, slots, flags, result, times);
 }
-
-uint64_t ph_cmd_size(void) { return sizeof(ph_cmd_t); }
 
 #ifdef PH_PYTHON_MODULE
 /* The package's build (setup.py) compiles this file as the extension module

@@ -1,0 +1,120 @@
+"""The shared walker: a flattened command stream (polyhal._stream) as command objects.
+
+The front end records into the native stream (native/stream.h); ``Recorder.flatten()``
+inlines nested command buffers and resolves their binding tables once.  Encoders that run
+in C (the local executor) read the stream's records in place; encoders written in Python
+(Vulkan, the CUDA graph builder, the hazard checker, tools) walk :func:`commands`, which
+decodes every record into the plain objects of :mod:`polyhal.commands`.
+
+What the stream deduplicated stays shared: consecutive dispatches with the same bindings
+get the same ``bindings`` tuple, the same constants the same ``constants`` bytes, and a
+dispatch identical to the previous one the same Dispatch object, so encoders can skip
+re-binding state by identity.
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Any
+
+from . import _stream
+from . import commands as C
+
+# Mirrors of ph_ref_t and ph_cmd_t (native/stream.h); the import checks the sizes.
+REF = struct.Struct("<qQQQII")
+RECORD = struct.Struct("<IIQQ3I3IIIIIIIQ" + "qQQQII" * 2 + "II")
+if RECORD.size != _stream.RECORD_SIZE or REF.size != _stream.REF_SIZE:  # pragma: no cover
+    raise ImportError(f"polyhal._stream records are {_stream.RECORD_SIZE}/{_stream.REF_SIZE} "
+                      f"bytes, the walker expects {RECORD.size}/{REF.size}: a stale build")
+
+(OP_NOP, OP_DISPATCH, OP_FILL, OP_COPY, OP_UPDATE, OP_BARRIER, OP_SIGNAL_EVENT,
+ OP_RESET_EVENT, OP_WAIT_EVENTS, OP_DISCARD, OP_EXECUTE, OP_COLLECTIVE, OP_BEGIN_DEBUG,
+ OP_END_DEBUG) = range(14)
+AUX_INDIRECT = 1
+NO_OBJECT = 2**32 - 1
+#: Field positions in a RECORD tuple.
+F_OP, F_AUX, F_FN, F_ENV = 0, 1, 2, 3
+F_WG_SIZE, F_WG_COUNT = slice(4, 7), slice(7, 10)
+F_CONST_COUNT, F_CONST_INDEX, F_BIND_COUNT, F_BIND_INDEX = 10, 11, 12, 13
+F_LOCAL_MEMORY, F_PATTERN, F_DATA = 14, 15, 16
+F_A, F_B = slice(17, 23), slice(23, 29)
+F_OBJECT, F_ENTRY = 29, 30
+
+
+def commands(stream: Any) -> list:
+    """The commands of a flattened stream, in order, as :mod:`polyhal.commands` objects."""
+    records, refs, constants, data = stream.raw()
+    objects = stream.objects
+    allocs = stream.allocations
+
+    def ref(fields: tuple) -> C.Ref:
+        slot, _base, offset, length, alloc, _ = fields
+        if slot >= 0:
+            return C.Ref(None, slot, offset, length)
+        return C.Ref(allocs[alloc], -1, offset, length)
+
+    out: list = []
+    bindings_key: Any = None
+    bindings: tuple = ()
+    constants_key: Any = None
+    consts = b""
+    last: Any = None
+    for f in RECORD.iter_unpack(records):
+        op = f[F_OP]
+        if op == OP_DISPATCH:
+            key = (f[F_BIND_INDEX], f[F_BIND_COUNT])
+            if key != bindings_key:
+                first, count = key
+                bindings = tuple(ref(REF.unpack_from(refs, (first + i) * REF.size))
+                                 for i in range(count))
+                bindings_key = key
+            key = (f[F_CONST_INDEX], f[F_CONST_COUNT])
+            if key != constants_key:
+                consts = constants[4 * key[0]:4 * (key[0] + key[1])]
+                constants_key = key
+            exe = objects[f[F_OBJECT]]
+            if f[F_AUX] & AUX_INDIRECT:
+                cmd = C.Dispatch(exe, f[F_ENTRY], None, ref(f[F_A]), consts, bindings)
+            else:
+                counts = f[F_WG_COUNT]
+                if (last is not None and last.executable is exe
+                        and last.entry_point == f[F_ENTRY] and last.workgroup_count == counts
+                        and last.bindings is bindings and last.constants is consts):
+                    out.append(last)  # a repeat of the previous dispatch
+                    continue
+                cmd = last = C.Dispatch(exe, f[F_ENTRY], counts, None, consts, bindings)
+            out.append(cmd)
+            continue
+        obj = objects[f[F_OBJECT]] if f[F_OBJECT] != NO_OBJECT else None
+        stages = f[F_DATA]
+        if op == OP_BARRIER:
+            extra = obj if obj is not None else ((), ())
+            out.append(C.Barrier(stages & 0xFFFFFFFF, stages >> 32, f[F_AUX], *extra))
+        elif op == OP_FILL:
+            out.append(C.Fill(ref(f[F_A]), f[F_PATTERN], f[F_AUX]))
+        elif op == OP_COPY:
+            out.append(C.Copy(ref(f[F_B]), ref(f[F_A])))
+        elif op == OP_UPDATE:
+            target = ref(f[F_A])
+            out.append(C.Update(data[stages:stages + target.length], target))
+        elif op == OP_SIGNAL_EVENT:
+            out.append(C.SignalEvent(obj, stages))
+        elif op == OP_RESET_EVENT:
+            out.append(C.ResetEvent(obj, stages))
+        elif op == OP_WAIT_EVENTS:
+            events, memory, buffers = obj
+            out.append(C.WaitEvents(events, stages & 0xFFFFFFFF, stages >> 32, memory, buffers))
+        elif op == OP_DISCARD:
+            out.append(C.Discard(ref(f[F_A])))
+        elif op == OP_COLLECTIVE:
+            channel, operation, param, count = obj
+            send = ref(f[F_A]) if f[F_A][4] != NO_OBJECT or f[F_A][0] >= 0 else None
+            recv = ref(f[F_B]) if f[F_B][4] != NO_OBJECT or f[F_B][0] >= 0 else None
+            out.append(C.Collective(channel, operation, param, send, recv, count))
+        elif op == OP_BEGIN_DEBUG:
+            out.append(C.BeginDebugGroup(*obj))
+        elif op == OP_END_DEBUG:
+            out.append(C.EndDebugGroup())
+        elif op == OP_EXECUTE:  # pragma: no cover - flatten() removes them
+            raise AssertionError("commands() walks flattened streams only")
+    return out
