@@ -20,14 +20,25 @@ import pytest
 import polyhal as hal
 
 ROOT = Path(__file__).resolve().parents[1]
-EXTENSIONS = ["polyhal.drivers.local._executor", "polyhal.drivers.cuda._launcher"]
+# (module, a ph_* function its C exports for ctypes)
+EXTENSIONS = [("polyhal.drivers.local._executor", "ph_execute"),
+              ("polyhal.drivers.cuda._launcher", "ph_cmd_size")]
 
 
-@pytest.mark.parametrize("name", EXTENSIONS)
-def test_the_native_code_is_an_importable_extension_module(name):
+@pytest.mark.parametrize(("name", "symbol"), EXTENSIONS)
+def test_the_native_code_is_an_importable_extension_module(name, symbol):
     module = importlib.import_module(name)
     assert Path(module.__file__).suffix in (".so", ".pyd")
-    ctypes.CDLL(module.__file__).ph_cmd_size  # noqa: B018  the ph_* functions are exported
+    getattr(ctypes.CDLL(module.__file__), symbol)  # the ph_* functions are exported
+
+
+def test_the_recorder_is_a_compiled_extension_module():
+    from polyhal import _stream, _walker
+
+    assert Path(_stream.__file__).suffix in (".so", ".pyd")
+    # the walker's struct formats mirror native/stream.h
+    assert (_walker.RECORD.size, _walker.REF.size) == (_stream.RECORD_SIZE, _stream.REF_SIZE)
+    assert hal.CommandBuffer.dispatch is _stream.Recorder.dispatch  # C, not Python
 
 
 def test_the_cuda_launcher_loads_without_a_gpu():

@@ -42,7 +42,9 @@ F_OBJECT, F_ENTRY = 29, 30
 
 
 def commands(stream: Any) -> list:
-    """The commands of a flattened stream, in order, as :mod:`polyhal.commands` objects."""
+    """The commands of a stream, in order, as :mod:`polyhal.commands` objects.  Encoders
+    walk flattened streams; a stream that was not flattened gives a nested command buffer
+    as one :class:`~polyhal.commands.Execute` (what the hazard checker reports paths in)."""
     records, refs, constants, data = stream.raw()
     objects = stream.objects
     allocs = stream.allocations
@@ -115,6 +117,7 @@ def commands(stream: Any) -> list:
             out.append(C.BeginDebugGroup(*obj))
         elif op == OP_END_DEBUG:
             out.append(C.EndDebugGroup())
-        elif op == OP_EXECUTE:  # pragma: no cover - flatten() removes them
-            raise AssertionError("commands() walks flattened streams only")
+        elif op == OP_EXECUTE:  # only in a stream that was not flattened
+            nested, table = obj
+            out.append(C.Execute(commands(nested), table))
     return out

@@ -117,8 +117,8 @@ class CommandBuffer(_stream.Recorder):
         "device", "mode", "categories", "binding_capacity",
         "_slot_checks", "_slot_copies", "_slot_alignments", "_debug_depth", "_nesting",
         "encoded", "_submitted", "_validate", "_limits", "_events", "_categories",
-        "_one_shot", "_stream", "__weakref__",
-    )
+        "_one_shot", "_stream",
+    )  # weak references: the native base has them
 
     def __init__(self, device: Device, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
                  categories: CommandCategory = CommandCategory.ANY, binding_capacity: int = 0):
@@ -176,11 +176,13 @@ class CommandBuffer(_stream.Recorder):
         if self._debug_depth:
             raise FailedPreconditionError(
                 f"end() with {self._debug_depth} debug group(s) still open")
-        self._stream = self.flatten()
+        flat = self.flatten()
+        # Only a separate flattened stream is kept: the buffer itself would be a cycle.
+        self._stream = flat if flat is not self else None
         if self.device.checked:
             hazards.check_recording(self)
         with self.device._driver_call():  # close() waits for the encoder to finish
-            self.encoded = self.device._driver.encode(self._stream, self.mode)
+            self.encoded = self.device._driver.encode(flat, self.mode)
         self._state = _EXECUTABLE
 
     def __enter__(self) -> CommandBuffer:
@@ -193,10 +195,10 @@ class CommandBuffer(_stream.Recorder):
 
     @property
     def commands(self) -> list:
-        """The recorded commands with nested command buffers inlined, as
-        :mod:`polyhal.commands` objects (decoded from the stream at each call: tools and
-        the hazard checker use it; drivers read the stream)."""
-        return _walker.commands(self._stream if self._stream is not None else self.flatten())
+        """The recorded commands as :mod:`polyhal.commands` objects, a nested command
+        buffer as one Execute: decoded from the stream at each call, for tools and the
+        hazard checker (drivers read the stream itself)."""
+        return _walker.commands(self)
 
     def _recording(self, category: int) -> None:
         if self._state != _RECORDING or self.device._closed:

@@ -559,6 +559,7 @@ def test_the_encoder_refuses_ranges_outside_an_allocation(device):
     allocation never reaches Vulkan (issue 11: a slot copy of WHOLE_BUFFER from 4096
     bytes into 3 wrote past the target)."""
     from polyhal import commands as C
+    from polyhal.drivers.vulkan import encoder
 
     driver = device._driver
     big, small = device.allocate_buffer(4096), device.allocate_buffer(3)
@@ -567,7 +568,7 @@ def test_the_encoder_refuses_ranges_outside_an_allocation(device):
             [C.Fill(C.Ref(small.alloc, 0, 2, 4), 1, 1)],
             [C.Update(b"abcd", C.Ref(small.alloc, 0, 0, 4))]):
         with pytest.raises(hal.OutOfRangeError, match="outside an allocation of 3 bytes"):
-            driver.encode(commands)
+            encoder.Program(driver, commands)
     cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
     with cb:
         cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, hal.WHOLE_BUFFER)

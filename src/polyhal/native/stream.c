@@ -398,6 +398,7 @@ typedef struct {
   uint32_t last_exe_object;
   PyObject* last_object;        /* borrowed: the last object appended */
   uint32_t last_object_index;
+  PyObject* weakrefs;
 } RecorderObject;
 
 #define REC(o) ((RecorderObject*)(o))
@@ -470,6 +471,7 @@ static void rec_free_arrays(RecorderObject* r) {
 static void rec_dealloc(PyObject* self) {
   PyTypeObject* tp = Py_TYPE(self);
   PyObject_GC_UnTrack(self);
+  if (REC(self)->weakrefs) PyObject_ClearWeakRefs(self);
   rec_clear(self);
   rec_free_arrays(REC(self));
   freefunc free_fn = (freefunc)PyType_GetSlot(tp, Py_tp_free);
@@ -1545,6 +1547,10 @@ static PyMethodDef rec_methods[] = {
      "the stream with nested command buffers inlined (itself when it has none)"},
     {NULL}};
 
+static PyMemberDef rec_members[] = {
+    {"__weaklistoffset__", T_PYSSIZET, offsetof(RecorderObject, weakrefs), READONLY, NULL},
+    {NULL}};
+
 static PyGetSetDef rec_getset[] = {
     {"_state", rec_get_state, rec_set_state, "0 initial, 1 recording, 2 executable", NULL},
     {"record_count", rec_get_count, NULL, "how many records the stream holds", NULL},
@@ -1559,6 +1565,7 @@ static PyType_Slot rec_slots[] = {
     {Py_tp_new, rec_new},
     {Py_tp_methods, rec_methods},
     {Py_tp_getset, rec_getset},
+    {Py_tp_members, rec_members},
     {Py_tp_traverse, rec_traverse},
     {Py_tp_clear, rec_clear},
     {Py_tp_dealloc, rec_dealloc},

@@ -9,6 +9,7 @@ each run.  Slots stay slot numbers and are resolved from the binding table at ea
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from ... import _walker as W
@@ -30,7 +31,10 @@ class EncodedProgram:
                  "unbounded", "padded", "_dispatches", "_records")
 
     def __init__(self, stream: Any):
-        self.stream = stream  # owns the arrays the program points into
+        # The stream owns the arrays the program points into.  It is its command buffer
+        # (or held by it), which every submission keeps alive until it completes; a weak
+        # reference, because the command buffer holds this program.
+        self.stream = weakref.ref(stream)
         records, count, refs, constants, data = stream.program()
         self.program = Program(records, count, refs, constants, data)
         self.count = count
@@ -43,7 +47,7 @@ class EncodedProgram:
 
     def _record(self, command: int) -> tuple:
         if self._records is None:
-            self._records = self.stream.raw()
+            self._records = self.stream().raw()
         return W.RECORD.unpack_from(self._records[0], command * W.RECORD.size)
 
     def dispatches(self) -> list[tuple[int, str, tuple | None]]:
@@ -85,7 +89,7 @@ class EncodedProgram:
     def entry_point_name(self, command: int) -> str:
         """The name of the entry point that dispatch record ``command`` calls."""
         record = self._record(command)
-        exe = self.stream.objects[record[W.F_OBJECT]]
+        exe = self.stream().objects[record[W.F_OBJECT]]
         return exe.entry_points[record[W.F_ENTRY]].name
 
 

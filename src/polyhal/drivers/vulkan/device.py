@@ -42,6 +42,7 @@ from typing import Any
 
 import vulkan as vk
 
+from ... import _walker
 from ...errors import (
     FailedPreconditionError,
     HalError,
