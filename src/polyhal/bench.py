@@ -191,40 +191,77 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
     add("axpb_vs_numpy_out", kernel_ms / numpy_out_ms, "x",
         "polyhal time / numpy time with a preallocated output")
 
-    # 4. recording cost of one-shot commands (race-free programs: every `touch` bumps the
-    # one counter, so a barrier follows each; the copy's target is no dispatch's output).
+    # 4. recording cost of one-shot commands, validation on: each command recorded and
+    # end() encoding them, per command.  The case users hit first: new constants and
+    # bindings on every dispatch (new lists, the bindings rotating among 8 buffer pairs).
     step("recording")
     m = 1000
-    z = device.allocate_buffer(64)
+    z = device.allocate_buffer(256)
+    pairs = [(device.allocate_buffer(256), device.allocate_buffer(256)) for _ in range(8)]
+    payload = bytes(16)
 
-    def record_dispatch() -> float:
-        t = time.perf_counter()
-        c = device.create_command_buffer()
-        c.begin()
+    def per_command(body: Callable[[Any], None], submit: bool = False) -> Callable[[], float]:
+        def run() -> float:
+            t = time.perf_counter()
+            c = device.create_command_buffer()
+            c.begin()
+            body(c)
+            c.end()
+            if submit:
+                value[0] += 1
+                device.queue_execute(c, signal=[(sem, value[0])])
+                sem.wait(value[0])
+            return (time.perf_counter() - t) / m * 1e6
+        return run
+
+    def shorthand(c: Any) -> None:
+        for i in range(m):
+            a, b = pairs[i & 7]
+            c.dispatch(exe, 1, 1, constants=[i, 1], bindings=[(0, a), (1, b)])
+
+    def push_form(c: Any) -> None:
+        for i in range(m):
+            a, b = pairs[i & 7]
+            c.push_constants(layout2, 0, [i, 1])
+            c.push_descriptor_set(layout2, 0, [(0, a), (1, b)])
+            c.dispatch(exe, 1, 1)
+
+    def unchanged(c: Any) -> None:
         c.push_descriptor_set(layout1, 0, [(0, counter)])
         for _ in range(m):
             c.dispatch(exe, 0, 1)
-            c.execution_barrier()
-        c.end()
-        return (time.perf_counter() - t) / (2 * m) * 1e6  # 2m commands
 
-    def record_mixed() -> float:
-        t = time.perf_counter()
-        c = device.create_command_buffer()
-        c.begin()
-        for i in range(m // 4):
-            c.dispatch(exe, 1, 4, constants=[i, 1], bindings=[(0, x), (1, y)])
+    def barriers(c: Any) -> None:
+        for _ in range(m):
             c.execution_barrier()
-            c.fill_buffer(counter, 0, 4, 0)
-            c.copy_buffer(x, 0, z, 0, 64)
-        c.end()
-        return (time.perf_counter() - t) / m * 1e6
 
-    add("record_us", median(record_dispatch, reps), "us/command",
-        "one-shot: dispatches with pushed state, a barrier after each; per command, "
-        "recorded and encoded", "<= 2")
-    add("record_mixed_us", median(record_mixed, reps), "us/command",
-        "dispatch with constants+bindings, barrier, fill, copy: recorded and encoded")
+    def fills(c: Any) -> None:
+        for i in range(m):
+            c.fill_buffer(z, 4 * (i & 63), 4, i)
+
+    def copies(c: Any) -> None:
+        for i in range(m):
+            c.copy_buffer(x, 64 * (i & 3), z, 0, 64)
+
+    def updates(c: Any) -> None:
+        for i in range(m):
+            c.update_buffer(payload, 0, z, 16 * (i & 15), 16)
+
+    add("record_dispatch_fresh_us", median(per_command(shorthand), reps), "us/dispatch",
+        "one-shot: dispatch(exe, 1, 1, constants=[i, 1], bindings=[(0, a), (1, b)]), new "
+        "lists and other buffers every dispatch; recorded + end()", "<= 1")
+    add("record_push_fresh_us", median(per_command(push_form), reps), "us/dispatch",
+        "one-shot: push_constants + push_descriptor_set + dispatch, new state every "
+        "dispatch; recorded + end()", "<= 1")
+    add("record_unchanged_us", median(per_command(unchanged), reps), "us/dispatch",
+        "one-shot: dispatch with the pushed state unchanged (the best case)")
+    for name, body in (("barrier", barriers), ("fill", fills), ("copy", copies),
+                       ("update", updates)):
+        add(f"record_{name}_us", median(per_command(body), reps), "us/command",
+            f"one-shot: {name} commands recorded + end()", "<= 0.5")
+    add("oneshot_fresh_us", median(per_command(shorthand, submit=True), reps), "us/dispatch",
+        "one-shot: 1000 one-workgroup dispatches with fresh state, recorded + submitted + "
+        "completed", "<= 1.5")
     step("done")
     if progress and sys.stderr.isatty():
         sys.stderr.write("\n")
