@@ -1511,15 +1511,24 @@ static PyMethodDef rec_methods[] = {
     {"_setup", rec_setup, METH_VARARGS, NULL},
     {"dispatch", (PyCFunction)(void (*)(void))rec_dispatch, METH_FASTCALL | METH_KEYWORDS,
      "dispatch(executable, entry_point, workgroup_count, *, constants=None, bindings=None)\n"
-     "--\n\nRuns workgroup_count workgroups of an entry point with the pushed state."},
+     "--\n\nRuns ``workgroup_count`` (an int or up to three ints) workgroups of an entry "
+     "point (an index or a name) with the pushed state.  The shorthand ``constants=`` "
+     "(as push_constants takes them) and ``bindings=`` (as push_descriptor_set takes them, "
+     "for set 0) pushes them with the entry point's own layout first."},
     {"push_constants", (PyCFunction)(void (*)(void))rec_push_constants,
      METH_FASTCALL | METH_KEYWORDS,
      "push_constants(layout, offset, values)\n--\n\n"
-     "Sets 32-bit push constants at byte offset for the following dispatches."},
+     "Sets 32-bit push constants at byte ``offset`` for the following dispatches.\n\n"
+     "``values``: bytes, a numpy array (its bytes), or a list mixing Python ints (one word, "
+     "signed or unsigned; InvalidArgumentError beyond 32 bits), Python floats (one float32 "
+     "word), numpy 32-bit scalars (one word, their bits) and numpy 64-bit scalars (two "
+     "words, low word first). Beyond the layout's ``push_constants``: OutOfRangeError."},
     {"push_descriptor_set", (PyCFunction)(void (*)(void))rec_push_set,
      METH_FASTCALL | METH_KEYWORDS,
      "push_descriptor_set(layout, set, bindings)\n--\n\n"
-     "Binds buffers to descriptor set `set`; sets >= set pushed earlier are dropped."},
+     "Binds buffers to descriptor set ``set``; sets ``>= set`` pushed earlier are dropped.  "
+     "Each binding is a hal.Binding or a tuple ``(binding, buffer[, offset[, length]])``; "
+     "``buffer`` is a Buffer or a hal.Slot."},
     {"execution_barrier", (PyCFunction)(void (*)(void))rec_barrier,
      METH_FASTCALL | METH_KEYWORDS,
      "execution_barrier(source_stage=ALL, target_stage=ALL, flags=0, memory_barriers=(), "
@@ -1527,13 +1536,14 @@ static PyMethodDef rec_methods[] = {
      "Orders everything before it (in source_stage) before everything after it."},
     {"fill_buffer", (PyCFunction)(void (*)(void))rec_fill, METH_FASTCALL | METH_KEYWORDS,
      "fill_buffer(target, offset, length, pattern, pattern_length=None)\n--\n\n"
-     "Repeats a 1-, 2- or 4-byte little-endian pattern over [offset, offset+length)."},
+     "Repeats a 1-, 2- or 4-byte little-endian ``pattern`` (an int, or bytes) over "
+     "``[offset, offset+length)``."},
     {"copy_buffer", (PyCFunction)(void (*)(void))rec_copy, METH_FASTCALL | METH_KEYWORDS,
      "copy_buffer(source, source_offset, target, target_offset, length)\n--\n\n"
      "Copies length bytes between buffers; overlapping ranges are invalid."},
     {"update_buffer", (PyCFunction)(void (*)(void))rec_update, METH_FASTCALL | METH_KEYWORDS,
      "update_buffer(source, source_offset, target, target_offset, length)\n--\n\n"
-     "Copies host bytes (captured now) into target."},
+     "Copies host bytes (anything with the buffer protocol; captured now) into ``target``."},
     {"_push_words", rec_push_words, METH_VARARGS, NULL},
     {"_push_set", rec_push_set_refs, METH_VARARGS, NULL},
     {"_dispatch_record", rec_dispatch_record, METH_VARARGS, NULL},
