@@ -51,7 +51,8 @@ def test_bench_quick_json(tmp_path, uri):
     assert proc.returncode == 0, proc.stderr
     data = json.loads(path.read_text())
     names = {row["name"] for row in data["results"]}
-    assert {"dispatch_overhead_us", "round_trip_us", "record_us"} <= names
+    assert {"dispatch_overhead_us", "round_trip_us", "record_us", "record_dispatch_fresh_us",
+            "record_push_fresh_us", "oneshot_fresh_us"} <= names
     for row in data["results"]:
         assert row["value"] > 0
 

@@ -75,13 +75,10 @@ class Buffer(_stream.BufferBase):
 
     def __init__(self, device: Device, alloc: Allocation, offset: int, size: int,
                  memory_type: MemoryType, usage: BufferUsage, access: MemoryAccess):
-        self.device = device
-        self.alloc = alloc
-        self.offset = offset
-        self.size = size
+        # device, alloc, offset, size and usage bits: fields of the native base, read-only
+        super().__init__(device, alloc, offset, size, int(usage))
         self.memory_type = memory_type
         self.usage = usage
-        self.usage_bits = int(usage)  # for fast checks while recording
         self.access = access
 
     def __repr__(self) -> str:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from . import drivers, hazards, tracing
+from . import _stream, drivers, hazards, tracing
 from ._args import as_flags, as_index
 from .buffer import Buffer, _as_bytes_view, resolve_range
 from .command_buffer import CommandBuffer
@@ -183,7 +183,7 @@ class _Submission:
         self.device._retire(self)
 
 
-class Device:
+class Device(_stream.DeviceBase):
     """A device of one driver, from :func:`create_device`; a context manager whose exit
     closes it.
 

@@ -54,13 +54,15 @@ static PyObject* Err_OutOfRange;
 static PyObject* Err_FailedPrecondition;
 static PyObject* Err_ResourceExhausted;
 static PyObject* ExecutableType;
+static PyObject* PipelineLayoutType;
 static PyObject* RefType;  /* polyhal.commands.Ref */
 static PyObject* BufferBaseType;
 static PyObject* StorageType;
+static PyObject* DeviceBaseType;
+static PyTypeObject* BufferClass;  /* the last Buffer subclass seen: an exact-type test */
 static PyObject* LayoutInfoType;
 static PyObject* KernelTableType;
 static PyObject* RecorderType;
-static PyObject* str_closed;
 static PyObject* str_kernels;
 static PyObject* str_info;
 static PyObject* str_slot_alignments;
@@ -94,6 +96,26 @@ static PyType_Slot storage_slots[] = {
 static PyType_Spec storage_spec = {"polyhal._stream.Storage", sizeof(StorageObject), 0,
                                    Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, storage_slots};
 
+/* ---- DeviceBase: the base of polyhal.Device --------------------------------------------- */
+typedef struct {
+  PyObject_HEAD
+  char closed;  /* close() was called: new work is refused */
+} DeviceObject;
+
+static PyMemberDef device_members[] = {
+    {"_closed", T_BOOL, offsetof(DeviceObject, closed), 0,
+     "close() was called: new work is refused"},
+    {NULL}};
+
+static PyType_Slot device_slots[] = {
+    {Py_tp_doc, "The field of a Device that every recorded command checks."},
+    {Py_tp_members, device_members},
+    {Py_tp_new, PyType_GenericNew},
+    {0, NULL}};
+
+static PyType_Spec device_spec = {"polyhal._stream.DeviceBase", sizeof(DeviceObject), 0,
+                                  Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE, device_slots};
+
 /* ---- BufferBase: the base of polyhal.Buffer ------------------------------------------- */
 typedef struct {
   PyObject_HEAD
@@ -104,15 +126,40 @@ typedef struct {
   uint64_t usage_bits;
 } BufferObject;
 
+/* Read-only from Python: a buffer's range is what every range check trusts, so it is set
+ * once, by __init__, and a caller cannot widen it afterwards. */
 static PyMemberDef buffer_members[] = {
-    {"device", T_OBJECT_EX, offsetof(BufferObject, device), 0, "the device that owns it"},
-    {"alloc", T_OBJECT_EX, offsetof(BufferObject, alloc), 0, "the driver storage behind it"},
-    {"offset", T_ULONGLONG, offsetof(BufferObject, offset), 0,
+    {"device", T_OBJECT_EX, offsetof(BufferObject, device), READONLY, "the device that owns it"},
+    {"alloc", T_OBJECT_EX, offsetof(BufferObject, alloc), READONLY,
+     "the driver storage behind it"},
+    {"offset", T_ULONGLONG, offsetof(BufferObject, offset), READONLY,
      "where it starts in the allocation, in bytes"},
-    {"size", T_ULONGLONG, offsetof(BufferObject, size), 0, "its length in bytes"},
-    {"usage_bits", T_ULONGLONG, offsetof(BufferObject, usage_bits), 0,
+    {"size", T_ULONGLONG, offsetof(BufferObject, size), READONLY, "its length in bytes"},
+    {"usage_bits", T_ULONGLONG, offsetof(BufferObject, usage_bits), READONLY,
      "its BufferUsage as an int"},
     {NULL}};
+
+/* BufferBase.__init__(device, alloc, offset, size, usage_bits) */
+static int buffer_init(PyObject* self, PyObject* args, PyObject* kwargs) {
+  BufferObject* b = (BufferObject*)self;
+  PyObject *device, *alloc;
+  unsigned long long offset, size, usage;
+  if (!PyArg_ParseTuple(args, "OOKKK", &device, &alloc, &offset, &size, &usage)) return -1;
+  if (!PyObject_TypeCheck(alloc, (PyTypeObject*)StorageType)) {
+    PyErr_SetString(PyExc_TypeError, "a Buffer's allocation must be a polyhal Allocation");
+    return -1;
+  }
+  if (offset + size < offset) {
+    PyErr_SetString(PyExc_OverflowError, "buffer range overflows 64 bits");
+    return -1;
+  }
+  PH_XSETREF(b->device, Py_NewRef(device));
+  PH_XSETREF(b->alloc, Py_NewRef(alloc));
+  b->offset = offset;
+  b->size = size;
+  b->usage_bits = usage;
+  return 0;
+}
 
 static int buffer_traverse(PyObject* self, visitproc visit, void* arg) {
   BufferObject* b = (BufferObject*)self;
@@ -142,6 +189,7 @@ static PyType_Slot buffer_slots[] = {
     {Py_tp_doc, "Fields of a Buffer that recording reads without a lookup."},
     {Py_tp_members, buffer_members},
     {Py_tp_new, PyType_GenericNew},
+    {Py_tp_init, buffer_init},
     {Py_tp_traverse, buffer_traverse},
     {Py_tp_clear, buffer_clear},
     {Py_tp_dealloc, buffer_dealloc},
@@ -301,7 +349,8 @@ static void table_dealloc(PyObject* self) {
 static PyObject* table_new(PyTypeObject* type, PyObject* args, PyObject* kwargs) {
   PyObject *device, *entries, *names;
   unsigned long alignment;
-  if (!PyArg_ParseTuple(args, "OOkO", &device, &entries, &alignment, &names)) return NULL;
+  if (!PyArg_ParseTuple(args, "OOkO!", &device, &entries, &alignment, &PyDict_Type, &names))
+    return NULL;
   PyObject* seq = PySequence_Tuple(entries);
   if (!seq) return NULL;
   Py_ssize_t n = PyTuple_Size(seq);
@@ -505,6 +554,10 @@ static PyObject* rec_setup(PyObject* self, PyObject* args) {
     PyErr_SetString(PyExc_RuntimeError, "_setup called twice");
     return NULL;
   }
+  if (!PyObject_TypeCheck(device, (PyTypeObject*)DeviceBaseType)) {
+    PyErr_SetString(PyExc_TypeError, "_setup: device is not a polyhal Device");
+    return NULL;
+  }
   PH_XSETREF(r->device, Py_NewRef(device));
   r->validate = validate;
   r->categories = (uint32_t)categories;
@@ -529,12 +582,7 @@ static PyObject* rec_setup(PyObject* self, PyObject* args) {
  * slow path must explain why not, -1 on an error. */
 static int can_record(RecorderObject* r, uint32_t category) {
   if (r->state != ST_RECORDING || !(r->categories & category) || !r->device) return 0;
-  PyObject* closed = PyObject_GetAttr(r->device, str_closed);
-  if (!closed) return -1;
-  int is_closed = PyObject_IsTrue(closed);
-  Py_DECREF(closed);
-  if (is_closed < 0) return -1;
-  return !is_closed;
+  return !((DeviceObject*)r->device)->closed;  /* _setup checked the type */
 }
 
 /* An exact Python int as an int64 in [0, 2**63); -1 when it is anything else. */
@@ -550,7 +598,11 @@ static int64_t exact_index(PyObject* o) {
 }
 
 static int is_buffer(PyObject* o) {
-  return PyObject_TypeCheck(o, (PyTypeObject*)BufferBaseType);
+  PyTypeObject* type = Py_TYPE(o);
+  if (type == BufferClass) return 1;
+  if (!PyType_IsSubtype(type, (PyTypeObject*)BufferBaseType)) return 0;
+  BufferClass = type;  /* polyhal.Buffer, a static class: never freed */
+  return 1;
 }
 
 /* The index of `alloc` in the stream's allocation list, adding it; UINT32_MAX on error. */
@@ -595,6 +647,7 @@ typedef struct {
 static int buffer_ref(RecorderObject* r, PyObject* buf, int64_t offset, int64_t length,
                       uint32_t usage, uint32_t align, pending_ref_t* out) {
   BufferObject* b = (BufferObject*)buf;
+  /* alloc is NULL only if __init__ never ran (a subclass that skipped it) */
   if (b->device != r->device || !b->alloc || offset < 0) return 0;
   StorageObject* s = (StorageObject*)b->alloc;
   if (s->released) return 0;
@@ -716,9 +769,12 @@ static void pushed(RecorderObject* r, PyObject* layout) {
   Py_CLEAR(r->cached_layout);
 }
 
-/* Checks the fast form of `layout` (a PipelineLayout) and returns its LayoutInfo
- * (borrowed from the layout's `_info`), or NULL (with no exception) for the slow path. */
+/* Checks the fast form of `layout` (exactly a PipelineLayout) and returns its LayoutInfo
+ * (borrowed from the layout's `_info`), or NULL (with no exception) for the slow path.
+ * Any other object goes to the slow path: its `_info` might be computed, so that nothing
+ * would own the LayoutInfo once read, and the slow path refuses what is no layout. */
 static LayoutInfoObject* layout_info(PyObject* layout) {
+  if (Py_TYPE(layout) != (PyTypeObject*)PipelineLayoutType) return NULL;
   PyObject* info = PyObject_GetAttr(layout, str_info);
   if (!info) {
     PyErr_Clear();
@@ -950,18 +1006,30 @@ static PyObject* rec_dispatch(PyObject* self, PyObject* const* args, Py_ssize_t 
   Py_ssize_t nkw = kwnames ? PyTuple_Size(kwnames) : 0;
   if (nargs != 3) goto slow_path;
   for (Py_ssize_t i = 0; i < nkw; ++i) {
-    PyObject* key = PyTuple_GetItem(kwnames, i);
-    if (PyUnicode_Compare(key, str_constants) == 0) constants = args[nargs + i];
-    else if (PyUnicode_Compare(key, str_bindings) == 0) bindings = args[nargs + i];
-    else goto slow_path;
+    PyObject* key = PyTuple_GetItem(kwnames, i);  /* interned: usually the same object */
+    if (key == str_constants || PyUnicode_Compare(key, str_constants) == 0)
+      constants = args[nargs + i];
+    else if (key == str_bindings || PyUnicode_Compare(key, str_bindings) == 0)
+      bindings = args[nargs + i];
+    else
+      goto slow_path;
   }
   if (constants == Py_None) constants = NULL;
   if (bindings == Py_None) bindings = NULL;
   int ok = can_record(r, PH_CAT_DISPATCH);
   if (ok <= 0) goto slow_path;
+  /* exactly an Executable: a subclass's `_kernels` could run code that ends recording */
+  if (Py_TYPE(args[0]) != (PyTypeObject*)ExecutableType) goto slow_path;
   KernelTableObject* table = kernel_table(r, args[0]);
   if (!table || table->device != r->device) goto slow_path;
-  int64_t ep = exact_index(args[1]);
+  int64_t ep;
+  if (PyUnicode_CheckExact(args[1])) {  /* a name, as the README's shorthand passes it */
+    PyObject* found = PyDict_GetItemWithError(table->names, args[1]);
+    if (!found) goto slow_path;  /* NotFoundError, or the lookup's own error */
+    ep = exact_index(found);
+  } else {
+    ep = exact_index(args[1]);
+  }
   if (ep < 0 || ep >= table->count) goto slow_path;
   uint32_t counts[3];
   if (!parse_counts(r, args[2], counts)) goto slow_path;
@@ -1114,7 +1182,8 @@ static PyObject* rec_copy(PyObject* self, PyObject* const* args, Py_ssize_t narg
     goto slow_path;  /* overlap: the slow path raises */
   ph_cmd_t* c = new_cmd(r, PH_OP_COPY);
   if (!c) return NULL;
-  if (commit_ref(r, &dst, &c->a) || commit_ref(r, &src, &c->b)) { r->ncmd--; return NULL; }
+  /* source first: the slow path names the allocations in this order */
+  if (commit_ref(r, &src, &c->b) || commit_ref(r, &dst, &c->a)) { r->ncmd--; return NULL; }
   Py_RETURN_NONE;
 slow_path:
   return slow(self, "_slow_copy_buffer", args, nargs, kwnames);
@@ -1155,6 +1224,17 @@ slow_path:
 
 /* ---- primitives for the slow path ---------------------------------------------------------- */
 
+/* 1 while recording, else 0 with FailedPreconditionError.  The slow path checks the state
+ * first, but then runs user code (an argument's __index__) that may end this command
+ * buffer: an ended stream is what executors read in place, so nothing may change it. */
+static int still_recording(RecorderObject* r) {
+  if (r->state == ST_RECORDING) return 1;
+  PyErr_SetString(Err_FailedPrecondition, r->state == ST_INITIAL
+                                              ? "command recorded outside begin()/end()"
+                                              : "command recorded after end()");
+  return 0;
+}
+
 /* _push_words(layout, offset, data): data (bytes) already validated against the layout. */
 static PyObject* rec_push_words(PyObject* self, PyObject* args) {
   RecorderObject* r = REC(self);
@@ -1163,6 +1243,7 @@ static PyObject* rec_push_words(PyObject* self, PyObject* args) {
   const char* data;
   Py_ssize_t n;
   if (!PyArg_ParseTuple(args, "Oky#", &layout, &offset, &data, &n)) return NULL;
+  if (!still_recording(r)) return NULL;
   if (offset % 4 || n % 4 || offset / 4 + (uint64_t)n / 4 > r->max_push) {
     PyErr_SetString(PyExc_ValueError, "_push_words: range outside the push constants");
     return NULL;
@@ -1178,6 +1259,7 @@ static PyObject* rec_push_set_refs(PyObject* self, PyObject* args) {
   PyObject *layout, *entries;
   unsigned long set;
   if (!PyArg_ParseTuple(args, "OkO!", &layout, &set, &PyList_Type, &entries)) return NULL;
+  if (!still_recording(r)) return NULL;
   Py_ssize_t n = PyList_Size(entries);
   if (set >= PH_MAX_SETS) {
     PyErr_Format(Err_ResourceExhausted, "descriptor set %lu: at most %d sets can be pushed",
@@ -1185,7 +1267,9 @@ static PyObject* rec_push_set_refs(PyObject* self, PyObject* args) {
     return NULL;
   }
   if (n > (Py_ssize_t)r->max_bindings) {
-    PyErr_SetString(PyExc_ValueError, "_push_set: too many bindings");
+    /* the slow path checked the length, but an item's __index__ may have grown the list */
+    PyErr_Format(Err_ResourceExhausted, "%zd bindings exceed the device's %u", n,
+                 r->max_bindings);
     return NULL;
   }
   ph_set_t* s = &r->sets[set];
@@ -1219,6 +1303,7 @@ static PyObject* rec_dispatch_record(PyObject* self, PyObject* args) {
     if (!PyErr_Occurred()) PyErr_SetString(PyExc_TypeError, "not an Executable");
     return NULL;
   }
+  if (!still_recording(r)) return NULL;  /* after kernel_table: a subclass may run code */
   if (ep >= table->count) {
     PyErr_SetString(PyExc_ValueError, "_dispatch_record: entry point out of range");
     return NULL;
@@ -1249,6 +1334,7 @@ static PyObject* rec_append(PyObject* self, PyObject* args) {
     PyErr_SetString(PyExc_ValueError, "_append: not an op it records");
     return NULL;
   }
+  if (!still_recording(r)) return NULL;
   ph_ref_t ra, rb;
   if ((a != Py_None && ref_from_py(r, a, &ra)) || (b != Py_None && ref_from_py(r, b, &rb)))
     return NULL;
@@ -1587,11 +1673,13 @@ static PyType_Spec rec_spec = {"polyhal._stream.Recorder", sizeof(RecorderObject
 
 /* ---- module ----------------------------------------------------------------------------- */
 
-/* configure(errors: dict, executable_type, ref_type): the classes the fast path checks
- * against and raises, handed over once by polyhal.command_buffer at import. */
+/* configure(errors: dict, executable_type, ref_type, pipeline_layout_type): the classes
+ * the fast path checks against and raises, handed over once by polyhal.command_buffer at
+ * import. */
 static PyObject* configure(PyObject* module, PyObject* args) {
-  PyObject *errors, *exe, *ref;
-  if (!PyArg_ParseTuple(args, "O!OO", &PyDict_Type, &errors, &exe, &ref)) return NULL;
+  PyObject *errors, *exe, *ref, *layout;
+  if (!PyArg_ParseTuple(args, "O!OOO", &PyDict_Type, &errors, &exe, &ref, &layout))
+    return NULL;
   PyObject** targets[] = {&Err_InvalidArgument, &Err_OutOfRange, &Err_FailedPrecondition,
                           &Err_ResourceExhausted};
   const char* names[] = {"InvalidArgumentError", "OutOfRangeError", "FailedPreconditionError",
@@ -1606,11 +1694,13 @@ static PyObject* configure(PyObject* module, PyObject* args) {
   }
   PH_XSETREF(ExecutableType, Py_NewRef(exe));
   PH_XSETREF(RefType, Py_NewRef(ref));
+  PH_XSETREF(PipelineLayoutType, Py_NewRef(layout));
   Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
-    {"configure", configure, METH_VARARGS, "configure(errors, Executable, Ref)"},
+    {"configure", configure, METH_VARARGS,
+     "configure(errors, Executable, Ref, PipelineLayout)"},
     {NULL}};
 
 static struct PyModuleDef stream_module = {PyModuleDef_HEAD_INIT, "_stream",
@@ -1629,7 +1719,7 @@ PyMODINIT_FUNC PyInit__stream(void) {
   PyObject* m = PyModule_Create(&stream_module);
   if (!m) return NULL;
   struct { PyObject** s; const char* text; } strings[] = {
-      {&str_closed, "_closed"}, {&str_kernels, "_kernels"}, {&str_info, "_info"},
+      {&str_kernels, "_kernels"}, {&str_info, "_info"},
       {&str_slot_alignments, "_slot_alignments"}, {&str_alloc, "alloc"},
       {&str_slot, "slot"}, {&str_offset, "offset"}, {&str_length, "length"},
       {&str_constants, "constants"}, {&str_bindings, "bindings"}};
@@ -1638,6 +1728,7 @@ PyMODINIT_FUNC PyInit__stream(void) {
     if (!*strings[i].s) goto fail;
   }
   if (add_type(m, &storage_spec, NULL, &StorageType) ||
+      add_type(m, &device_spec, NULL, &DeviceBaseType) ||
       add_type(m, &buffer_spec, NULL, &BufferBaseType) ||
       add_type(m, &layout_spec, NULL, &LayoutInfoType) ||
       add_type(m, &table_spec, NULL, &KernelTableType) ||
