@@ -103,7 +103,7 @@ _ANY, _DISPATCH, _TRANSFER = (int(CommandCategory.ANY), int(CommandCategory.DISP
                               int(CommandCategory.TRANSFER))
 
 
-_stream.configure(vars(errors), Executable, C.Ref)
+_stream.configure(vars(errors), Executable, C.Ref, PipelineLayout)
 
 
 class CommandBuffer(_stream.Recorder):
