@@ -113,10 +113,16 @@ class DriverDevice:
         raise NotImplementedError
 
     # -- command buffers ------------------------------------------------------------------
-    def encode(self, commands: Any, mode: Any = None) -> Any:
-        """Turns a finished CommandList into the driver's executable form, once.
+    def encode(self, stream: Any, mode: Any = None) -> Any:
+        """Turns a finished command stream into the driver's executable form, once.
 
-        ``mode`` is the command buffer's CommandBufferMode (one-shot or reusable).
+        ``stream`` is flattened (``polyhal._stream.Recorder.flatten()``: no nested command
+        buffers, their binding tables resolved): an encoder in C reads its records in
+        place (``stream.program()``, native/stream.h), one in Python walks
+        ``polyhal._walker.commands(stream)``.  ``mode`` is the command buffer's
+        CommandBufferMode (one-shot or reusable).  The stream lives as long as its
+        command buffer, which every submission keeps alive until it completes; the
+        encoded form must not hold it strongly (the command buffer holds the encoded form).
         """
         raise NotImplementedError
 
