@@ -39,8 +39,6 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ... import _walker
-from ... import commands as C
 from ...errors import (
     DataLossError,
     FailedPreconditionError,
@@ -322,7 +320,7 @@ class CudaDevice(DriverDevice):
         self.check_usable()
         self._kick()
         self.bind()
-        return encoder.encode(self, _walker.commands(stream), mode)
+        return encoder.encode(self, stream, mode)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         if self.trace is not None:  # decided per submission, on the thread running it
@@ -401,7 +399,7 @@ class CudaDevice(DriverDevice):
                 reference = record()
                 for cb_index, item in enumerate(work):
                     encoded = item.encoded
-                    if encoded.needs_graph or not encoded.commands:
+                    if encoded.needs_graph or not encoded.count:
                         encoded.submit(self, item.binding_table, None, token)
                         continue
                     program = encoded.traced()
@@ -475,7 +473,7 @@ class CudaDevice(DriverDevice):
         return None
 
     def _lost_message(self, rc: int, work: Sequence[Work]) -> str:
-        names = sorted({name for item in work for name in _entry_points(item.encoded.commands)})
+        names = sorted({name for item in work for name in item.encoded.entry_points()})
         ran = (f"a submission running {', '.join(repr(n) for n in names)}" if names
                else "a submission")
         err, text = cu.cuGetErrorString(cu.CUresult(rc))
@@ -547,13 +545,3 @@ class CudaDevice(DriverDevice):
             # The poisoned primary context must not be handed to the next retain as it is.
             cu.cuDevicePrimaryCtxReset(self.cu_device)
 
-
-def _entry_points(commands: list) -> list[str]:
-    """Names of the entry points the commands dispatch, nested command buffers included."""
-    names = []
-    for cmd in commands:
-        if type(cmd) is C.Dispatch:
-            names.append(cmd.executable.entry_points[cmd.entry_point].name)
-        elif type(cmd) is C.Execute:
-            names.extend(_entry_points(cmd.commands))
-    return names

@@ -1,5 +1,10 @@
 """Reusable command buffers as CUDA graphs: built once, instantiated once, launched per submit.
 
+The builder walks the commands the shared walker (polyhal._walker) decodes from the
+flattened stream: nested command buffers are inlined and their binding tables resolved
+there, and consecutive dispatches with unchanged state share their bindings tuple and
+constants bytes, which the records below share in turn.
+
 One node per command.  Barriers are dependency edges: every node of a group depends on
 the group before it (on its one node, or on an empty node joining its several nodes), so
 the dispatches of a group are parallel branches.  Fills and copies are the driver's own
@@ -42,18 +47,20 @@ from ... import commands as C
 from ...errors import UnavailableError
 from .api import check, cu
 from .launcher import (
+    CMD,
     FLAG_DEVICE_UPDATABLE,
     OP_COPY,
     OP_DISPATCH,
     OP_FILL,
     OP_INDIRECT_UPDATE,
+    REF,
     Graph,
+    Program,
     Slot,
 )
 
 if TYPE_CHECKING:
     from .device import CudaDevice
-    from .encoder import Packer
 
 TRANSFER_THREADS = 256
 TRANSFER_MAX_BLOCKS = 4096
@@ -97,32 +104,80 @@ def destroy(graph: Any, exec_: Any) -> None:
 
 
 def build(device: CudaDevice, commands: list) -> CudaGraph:
-    """The graph of a validated command list."""
-    builder = GraphBuilder(device, _update_bytes(commands, None))
+    """The graph of a flattened stream's commands (polyhal._walker.commands)."""
+    staging = sum(len(cmd.data) for cmd in commands if type(cmd) is C.Update)
+    builder = GraphBuilder(device, staging)
     try:
-        builder.encode(commands, None)
+        builder.encode(commands)
         return builder.finish()
     except BaseException:
         cu.cuGraphDestroy(builder.graph)
         raise
 
 
-def _update_bytes(commands: list, table: Any) -> int:
-    total = 0
-    for cmd in commands:
-        if type(cmd) is C.Update:
-            total += len(cmd.data)
-        elif type(cmd) is C.Execute:
-            total += _update_bytes(cmd.commands, table)
-    return total
+class SlotRecords:
+    """Launcher records (``launcher.CMD``) of the nodes whose buffers are binding-table
+    slots, with their references and push constants.  A dispatch that reuses the previous
+    one's bindings tuple or constants bytes (the walker hands the same objects) reuses
+    their entries."""
+
+    __slots__ = ("cmds", "refs", "constants", "count", "slot_count", "_last_refs",
+                 "_last_constants")
+
+    def __init__(self) -> None:
+        self.cmds = bytearray()
+        self.refs = bytearray()
+        self.constants = bytearray()
+        self.count = 0
+        self.slot_count = 0  # binding-table entries the references need
+        self._last_refs: tuple = (None, 0)
+        self._last_constants: tuple = (None, 0)
+
+    def _refs_index(self, refs: tuple) -> int:
+        last, index = self._last_refs
+        if refs is not last:
+            index = len(self.refs) // REF.size
+            for r in refs:
+                if r.alloc is not None:
+                    self.refs += REF.pack(-1, r.alloc.ptr, r.offset, r.length, 0, 0)
+                else:
+                    self.slot_count = max(self.slot_count, r.slot + 1)
+                    self.refs += REF.pack(r.slot, 0, r.offset, r.length, 0, 0)
+            self._last_refs = (refs, index)
+        return index
+
+    def _constants_index(self, data: bytes) -> int:
+        last, index = self._last_constants
+        if data is not last:
+            index = len(self.constants) // 4
+            self.constants += data
+            self._last_constants = (data, index)
+        return index
+
+    def emit(self, op: int, handle: int, node: int, grid: tuple = (0, 0, 0),
+             block: tuple = (0, 0, 0), shared: int = 0, refs: tuple = (),
+             constants: bytes = b"", pattern: int = 0, pattern_length: int = 0,
+             flags: int = 0) -> None:
+        """Appends the record of graph node ``node``."""
+        self.cmds += CMD.pack(op, 0, handle, node, *grid, *block, shared, len(refs),
+                              self._refs_index(refs), len(constants) // 4,
+                              self._constants_index(constants), pattern, pattern_length,
+                              flags)
+        self.count += 1
+
+    def program(self) -> tuple[Program, list]:
+        """The launcher's view of the arrays, and the ctypes objects that keep it valid."""
+        arrays = [(ctypes.c_char * max(1, len(b))).from_buffer(b if b else bytearray(1))
+                  for b in (self.cmds, self.refs, self.constants)]
+        program = Program(ctypes.addressof(arrays[0]), self.count, ctypes.addressof(arrays[1]),
+                          ctypes.addressof(arrays[2]))
+        return program, arrays
 
 
 class GraphBuilder:
     """Adds one node per command to a new graph, tracking the barrier groups."""
 
     def __init__(self, device: CudaDevice, staging_size: int):
-        from .encoder import Packer
-
         self.device = device
         device.bind()
         self.graph = check(cu.cuGraphCreate(0), "cuGraphCreate")
@@ -130,7 +185,7 @@ class GraphBuilder:
         self.frontier: list = []  # what the current group's nodes depend on
         self.group: list = []
         self.nodes = 0
-        self.slots: Packer = Packer()  # records of the nodes that depend on slots
+        self.slots = SlotRecords()
         self.keepalive: list = []
         self.staging = device.memory.allocate(staging_size, device.staging_memory_type) \
             if staging_size else None
@@ -164,13 +219,11 @@ class GraphBuilder:
             self.nodes += 1
         self.group = []
 
-    def address(self, r: C.Ref, table: Any) -> tuple[int, int, bool]:
+    @staticmethod
+    def address(r: C.Ref) -> tuple[int, int, bool]:
         """(address, length, is a slot); a slot's address is a placeholder until submit."""
         if r.alloc is not None:
             return r.alloc.ptr + r.offset, r.length, False
-        if table is not None:
-            alloc, offset, length = r.resolve(table)
-            return alloc.ptr + offset, length, False
         return 0, 0, True
 
     def transfer_kernels(self) -> tuple[int, int]:
@@ -179,32 +232,27 @@ class GraphBuilder:
         return self.transfer
 
     # -- commands ---------------------------------------------------------------------------
-    def encode(self, commands: list, table: Any) -> None:
+    def encode(self, commands: list) -> None:
         for cmd in commands:
             kind = type(cmd)
             if kind is C.Dispatch:
-                self.dispatch(cmd, table)
+                self.dispatch(cmd)
             elif kind is C.Fill:
-                self.fill(cmd, table)
+                self.fill(cmd)
             elif kind is C.Copy:
-                self.copy(cmd.source, cmd.target, table)
+                self.copy(cmd.source, cmd.target)
             elif kind is C.Update:
                 offset = len(self.staged)
                 self.staged += cmd.data
                 source = C.Ref(self.staging, -1, offset, len(cmd.data))
-                self.copy(source, cmd.target, table)
+                self.copy(source, cmd.target)
             elif kind is C.Barrier or kind is C.WaitEvents:
                 self.barrier()
-            elif kind is C.Execute:
-                self.barrier()
-                self.encode(cmd.commands, cmd.binding_table if cmd.binding_table is not None
-                            else table)
-                self.barrier()
 
-    def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
+    def dispatch(self, cmd: C.Dispatch) -> None:
         fn, bx, by, bz, shared = cmd.executable.native.launch[cmd.entry_point]
         self.keepalive.append(cmd.executable)
-        refs = [self.address(r, table) for r in cmd.bindings]
+        refs = [self.address(r) for r in cmd.bindings]
         constants = list(struct.unpack(f"<{len(cmd.constants) // 4}I", cmd.constants))
         values = [a for a, _, _ in refs] + constants
         uses_slots = any(slot for _, _, slot in refs)
@@ -215,7 +263,7 @@ class GraphBuilder:
             node = self.kernel(fn, grid, (bx, by, bz), shared, values, self.frontier)
             if uses_slots:
                 self.slots.emit(OP_DISPATCH, fn, int(node), grid, (bx, by, bz), shared,
-                                cmd.bindings, table, cmd.constants)
+                                cmd.bindings, cmd.constants)
             self.add(node)
             return
         # Indirect: an updater node sets the dispatch node's grid on the device, or skips it
@@ -223,7 +271,7 @@ class GraphBuilder:
         updater, status = self.device.indirect_kernel()
         dispatch = self.device.next_indirect_id()
         self.indirect_names[dispatch] = cmd.executable.entry_points[cmd.entry_point].name
-        counts, _, counts_slot = self.address(cmd.indirect, table)
+        counts, _, counts_slot = self.address(cmd.indirect)
         # polyhal_indirect_update(counts, node, token, records, dispatch, max x, y, z); the
         # node's device handle exists once the node does, so it is set afterwards.
         rest = [0, status.token_word, status.records, dispatch,
@@ -236,35 +284,35 @@ class GraphBuilder:
         self.token_word = status.token_word
         if counts_slot:
             self.slots.emit(OP_INDIRECT_UPDATE, updater, int(first), (1, 1, 1), (1, 1, 1), 0,
-                            (cmd.indirect,), table, struct.pack("<3Q4I", *rest))
+                            (cmd.indirect,), struct.pack("<3Q4I", *rest))
         if uses_slots:
             self.slots.emit(OP_DISPATCH, fn, int(node), (1, 1, 1), (bx, by, bz), shared,
-                            cmd.bindings, table, cmd.constants, flags=FLAG_DEVICE_UPDATABLE)
+                            cmd.bindings, cmd.constants, flags=FLAG_DEVICE_UPDATABLE)
         self.add(node)
 
-    def fill(self, cmd: C.Fill, table: Any) -> None:
+    def fill(self, cmd: C.Fill) -> None:
         fill, _ = self.transfer_kernels()
-        address, length, slot = self.address(cmd.target, table)
+        address, length, slot = self.address(cmd.target)
         if not slot and not length:
             return
         values = [address, length, cmd.pattern, cmd.pattern_length]
         node = self.kernel(fill, (transfer_blocks(length), 1, 1), (TRANSFER_THREADS, 1, 1), 0,
                            values, self.frontier)
         if slot:
-            self.slots.emit(OP_FILL, fill, int(node), refs=(cmd.target,), table=table,
+            self.slots.emit(OP_FILL, fill, int(node), refs=(cmd.target,),
                             pattern=cmd.pattern, pattern_length=cmd.pattern_length)
         self.add(node)
 
-    def copy(self, source: C.Ref, target: C.Ref, table: Any) -> None:
+    def copy(self, source: C.Ref, target: C.Ref) -> None:
         _, copy = self.transfer_kernels()
-        src, _, src_slot = self.address(source, table)
-        dst, length, dst_slot = self.address(target, table)
+        src, _, src_slot = self.address(source)
+        dst, length, dst_slot = self.address(target)
         if not (src_slot or dst_slot or length):
             return
         node = self.kernel(copy, (transfer_blocks(length), 1, 1), (TRANSFER_THREADS, 1, 1), 0,
                            [dst, src, length], self.frontier)
         if src_slot or dst_slot:
-            self.slots.emit(OP_COPY, copy, int(node), refs=(source, target), table=table)
+            self.slots.emit(OP_COPY, copy, int(node), refs=(source, target))
         self.add(node)
 
     # -- the executable graph ---------------------------------------------------------------

@@ -1,6 +1,10 @@
 """ctypes binding of the native launcher (native/launcher.c), built by the package's build
 into the extension module ``_launcher`` next to this file (never at first use).
 
+``encode`` turns a command buffer's flattened stream (polyhal._stream) into a launch
+program in C; Python only describes the slot-dependent nodes of CUDA graphs (graph.py)
+with the same records (``CMD``, ``REF``).
+
 The launcher calls the CUDA driver through function pointers taken here from libcuda, so
 it compiles without CUDA headers.  Structures mirror launcher.c; ``library()`` checks the
 sizes the C side reports.
@@ -16,11 +20,12 @@ from ..._native import load_extension
 
 MAX_STREAMS = 32
 
-#: ph_cmd_t: op, stream, handle, node, grid[3], block[3], shared_memory, ref_count,
+#: ph_launch_t: op, stream, handle, node, grid[3], block[3], shared_memory, ref_count,
 #: ref_index, constant_count, constant_index, pattern, pattern_length, flags.
 CMD = struct.Struct("<IIQQ3I3I8I")
-#: ph_ref_t: slot (-1: direct, then offset is an address), offset, length.
-REF = struct.Struct("<qQQ")
+#: ph_ref_t of native/stream.h: slot (-1: direct, the bytes at base + offset), base,
+#: offset, length, then two words the launcher does not read.
+REF = struct.Struct("<qQQQII")
 
 OP_NOP, OP_DISPATCH, OP_FILL, OP_COPY, OP_UPDATE, OP_FORK, OP_JOIN, OP_INDIRECT_UPDATE = range(8)
 FLAG_DEVICE_UPDATABLE = 1
@@ -47,6 +52,19 @@ class Slot(ctypes.Structure):
 class Program(ctypes.Structure):
     _fields_ = [("cmds", ctypes.c_void_p), ("count", ctypes.c_uint64),
                 ("refs", ctypes.c_void_p), ("constants", ctypes.c_void_p)]
+
+
+class StreamProgram(ctypes.Structure):
+    """ph_program_t of native/stream.h: a flattened stream's arrays (Recorder.program())."""
+    _fields_ = [("cmds", ctypes.c_void_p), ("count", ctypes.c_uint64),
+                ("refs", ctypes.c_void_p), ("constants", ctypes.c_void_p),
+                ("data", ctypes.c_void_p)]
+
+
+class Encoded(ctypes.Structure):
+    """ph_encoded_t: the launch program ph_encode made (freed by ph_encoded_free)."""
+    _fields_ = [("program", Program), ("slot_count", ctypes.c_uint64),
+                ("needs_graph", ctypes.c_uint32), ("reserved", ctypes.c_uint32)]
 
 
 class Graph(ctypes.Structure):
@@ -85,13 +103,16 @@ def library() -> ctypes.CDLL:
             ("ph_complete_next", ctypes.c_int, [p, p, p]),
             ("ph_queue_create", ctypes.c_int, [p]), ("ph_queue_stop", None, [p]),
             ("ph_queue_destroy", None, [p]),
-            ("ph_pool_create", p, [p, ctypes.c_int]), ("ph_pool_destroy", None, [p])):
+            ("ph_pool_create", p, [p, ctypes.c_int]), ("ph_pool_destroy", None, [p]),
+            ("ph_encode", ctypes.c_int, [p, ctypes.c_uint32, p]),
+            ("ph_encoded_free", None, [p])):
         fn = getattr(lib, name)
         fn.restype = restype
         fn.argtypes = args
-    for name in ("ph_cmd_size", "ph_device_size", "ph_graph_size"):
+    for name in ("ph_cmd_size", "ph_device_size", "ph_graph_size", "ph_encoded_size"):
         getattr(lib, name).restype = ctypes.c_uint64
-    assert lib.ph_cmd_size() == CMD.size, "launcher.c and launcher.py disagree on ph_cmd_t"
+    assert lib.ph_cmd_size() == CMD.size, "launcher.c and launcher.py disagree on ph_launch_t"
     assert lib.ph_device_size() == ctypes.sizeof(Device), "ph_device_t layout mismatch"
     assert lib.ph_graph_size() == ctypes.sizeof(Graph), "ph_graph_t layout mismatch"
+    assert lib.ph_encoded_size() == ctypes.sizeof(Encoded), "ph_encoded_t layout mismatch"
     return lib

@@ -1,10 +1,15 @@
-/* polyhal cuda launcher: puts pre-packed command programs onto CUDA streams and launches
- * CUDA graphs, with no Python between two driver calls.
+/* polyhal cuda launcher: runs command buffers on CUDA streams and launches CUDA graphs,
+ * with no Python between two driver calls.
  *
  * Why native: a Python loop over cuda-bindings costs about 5 us per cuLaunchKernel, most
- * of it argument conversion; the driver call itself is about 2 us.  Python packs each
- * command buffer once (encoder.py); this file walks the records, resolves binding-table
- * slots, builds each launch's parameter array on the stack and calls the driver.
+ * of it argument conversion; the driver call itself is about 2 us.  A command buffer
+ * arrives as the front end's flattened command stream (native/stream.h); ph_encode turns
+ * it, in C and once, into a *launch program* (ph_launch_t records: the stream grouping
+ * below and the launch geometry, indexing the stream's own push constants and update
+ * bytes), and each submission walks those records, resolves binding-table slots, builds
+ * each launch's parameter array on the stack and calls the driver.  No Python runs per
+ * command.  The CUDA graph builder (graph.py) describes the slot-dependent nodes of a graph
+ * with the same records.
  *
  * It needs no CUDA headers: the few driver entry points it calls arrive as function
  * pointers (ph_api_t, filled by Python from libcuda), and the one driver struct it
@@ -27,6 +32,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "stream.h"
+
 typedef int CUresult;
 typedef void* CUstream;
 typedef void* CUevent;
@@ -38,7 +45,6 @@ typedef unsigned long long CUdeviceptr;
 
 #define PH_MAX_STREAMS 32
 #define PH_MAX_PARAMS 256
-#define PH_WHOLE UINT64_MAX
 #define PH_COPY_THREADS 256
 #define PH_COPY_MAX_BLOCKS 4096
 #define PH_THREADED_MIN 64 /* records in a group worth waking the launch threads for */
@@ -48,7 +54,8 @@ typedef unsigned long long CUdeviceptr;
  * a graph (then `node` names the graph node whose parameters they rebuild). */
 enum {
   PH_NOP = 0,
-  PH_DISPATCH = 1,        /* handle: CUfunction; params: refs as pointers, then u32 constants */
+  PH_DISPATCH = 1,        /* handle: CUfunction; params: refs as pointers, then u32 constants;
+                           * node (stream programs): the stream record it came from */
   PH_FILL = 2,            /* refs[0]: target; pattern, pattern_length */
   PH_COPY = 3,            /* refs[0]: source, refs[1]: target */
   PH_UPDATE = 4,          /* handle: host address of the bytes; refs[0]: target */
@@ -57,9 +64,6 @@ enum {
   PH_INDIRECT_UPDATE = 7, /* graph only: refs[0]: the workgroup counts; constants: node handle */
 };
 enum { PH_FLAG_DEVICE_UPDATABLE = 1 };
-
-typedef struct { int64_t slot; uint64_t offset; uint64_t length; } ph_ref_t;
-typedef struct { uint64_t base; uint64_t length; } ph_slot_t;
 
 typedef struct {
   uint32_t op, stream;
@@ -71,19 +75,19 @@ typedef struct {
   uint32_t constant_count, constant_index;
   uint32_t pattern, pattern_length;
   uint32_t flags;
-} ph_cmd_t;
+} ph_launch_t;
 
 typedef struct {
-  const ph_cmd_t* cmds;
+  const ph_launch_t* cmds;
   uint64_t count;
   const ph_ref_t* refs;
   const uint32_t* constants;
-} ph_program_t;
+} ph_launch_program_t;
 
 /* A graph executable plus the records of the nodes that depend on binding-table slots. */
 typedef struct {
   CUgraphExec exec;
-  ph_program_t slot_nodes;
+  ph_launch_program_t slot_nodes;
   ph_slot_t* last_table;   /* the table the nodes were last updated for (capacity entries) */
   uint64_t last_count;     /* UINT64_MAX: never updated */
   uint64_t capacity;
@@ -147,7 +151,7 @@ typedef struct {
 static void resolve(const ph_ref_t* r, const ph_slot_t* table, uint64_t* address,
                     uint64_t* length) {
   if (r->slot < 0) {
-    *address = r->offset;
+    *address = r->base + r->offset;
     *length = r->length;
     return;
   }
@@ -171,8 +175,8 @@ static uint32_t transfer_blocks(uint64_t length) {
 }
 
 /* Fills `params` and the launch geometry for a record that runs as a kernel. */
-static void kernel_launch(const ph_device_t* dev, const ph_program_t* prog,
-                          const ph_cmd_t* c, const ph_slot_t* table, ph_params_t* p,
+static void kernel_launch(const ph_device_t* dev, const ph_launch_program_t* prog,
+                          const ph_launch_t* c, const ph_slot_t* table, ph_params_t* p,
                           ph_kernel_node_params_t* k) {
   const ph_ref_t* refs = prog->refs + c->ref_index;
   uint64_t a, alen, b, blen;
@@ -236,10 +240,10 @@ static CUresult fill(const ph_device_t* dev, CUstream s, uint64_t address, uint6
                             1, 1, 0, s, p->pointers, NULL);
 }
 
-static CUresult run(const ph_device_t* dev, const ph_program_t* prog, uint64_t i,
+static CUresult run(const ph_device_t* dev, const ph_launch_program_t* prog, uint64_t i,
                     const ph_slot_t* table, ph_params_t* p) {
   const ph_api_t* api = dev->api;
-  const ph_cmd_t* c = &prog->cmds[i];
+  const ph_launch_t* c = &prog->cmds[i];
   CUstream s = dev->streams[c->stream];
   const ph_ref_t* refs = prog->refs + c->ref_index;
   uint64_t a, alen, b, blen;
@@ -276,6 +280,165 @@ static CUresult run(const ph_device_t* dev, const ph_program_t* prog, uint64_t i
   return 0;
 }
 
+/* -- encoding a command stream ---------------------------------------------------------
+ * A launch program owns its records and references; its constants are the stream's own
+ * pool, and update records point into the stream's byte pool, so the stream must outlive
+ * the program (the command buffer holds both). */
+typedef struct {
+  ph_launch_program_t program;
+  uint64_t slot_count;  /* binding-table entries the references need */
+  uint32_t needs_graph; /* an indirect dispatch: only a graph runs it (graph.py) */
+  uint32_t reserved;
+} ph_encoded_t;
+
+typedef struct {
+  ph_encoded_t* e;
+  ph_launch_t* cmds;
+  ph_ref_t* refs;
+  uint64_t group_start;     /* the NOP record opening the current group */
+  uint32_t group_open;
+  uint32_t group_dispatches;
+  uint32_t streams;
+} ph_encoder_t;
+
+static ph_launch_t* enc_record(ph_encoder_t* w, uint32_t op) {
+  ph_launch_t* c = &w->cmds[w->e->program.count++];
+  memset(c, 0, sizeof(*c));
+  c->op = op;
+  return c;
+}
+
+/* Opens a group at the first member after a barrier: a NOP that a FORK may replace. */
+static void enc_open(ph_encoder_t* w) {
+  if (w->group_open) return;
+  w->group_start = w->e->program.count;
+  enc_record(w, PH_NOP);
+  w->group_open = 1;
+}
+
+/* Closes the current group, spreading it over streams when two or more dispatches may
+ * overlap: member k goes to stream k % n, between a FORK and a JOIN of n streams. */
+static void enc_barrier(ph_encoder_t* w) {
+  if (w->group_open && w->group_dispatches >= 2 && w->streams > 1) {
+    uint64_t first = w->group_start + 1, end = w->e->program.count;
+    uint32_t n = end - first < w->streams ? (uint32_t)(end - first) : w->streams;
+    for (uint64_t i = first; i < end; i++) w->cmds[i].stream = (uint32_t)((i - first) % n);
+    ph_launch_t* fork = &w->cmds[w->group_start];
+    fork->op = PH_FORK;
+    fork->grid[0] = n;
+    fork->grid[1] = (uint32_t)end;
+    enc_record(w, PH_JOIN)->grid[0] = n;
+  }
+  w->group_open = 0;
+  w->group_dispatches = 0;
+}
+
+/* Appends `count` references; returns the index of the first. */
+static uint32_t enc_refs(ph_encoder_t* w, const ph_ref_t* refs, uint32_t count,
+                         uint64_t* nrefs) {
+  uint32_t first = (uint32_t)*nrefs;
+  for (uint32_t k = 0; k < count; k++) {
+    const ph_ref_t* r = &refs[k];
+    if (r->slot >= 0 && (uint64_t)r->slot >= w->e->slot_count)
+      w->e->slot_count = (uint64_t)r->slot + 1;
+    w->refs[(*nrefs)++] = *r;
+  }
+  return first;
+}
+
+/* Turns a flattened command stream into a launch program for `streams` streams (1: all
+ * on stream 0, as traced submissions run).  Dispatches with no workgroups are left out;
+ * indirect ones too, setting needs_graph.  Consecutive dispatches the stream gave the same
+ * bindings share their references here as well.  0, or -1 when out of memory (then
+ * nothing needs freeing). */
+int ph_encode(const ph_program_t* s, uint32_t streams, ph_encoded_t* e) {
+  memset(e, 0, sizeof(*e));
+  uint64_t max_refs = 1;
+  for (uint64_t i = 0; i < s->count; i++)
+    max_refs += s->cmds[i].op == PH_OP_DISPATCH ? s->cmds[i].binding_count : 2;
+  /* each command makes at most one member record, each group a NOP and a JOIN more */
+  ph_encoder_t w = {e, malloc((3 * s->count + 1) * sizeof(ph_launch_t)),
+                    malloc(max_refs * sizeof(ph_ref_t)), 0, 0, 0, streams ? streams : 1};
+  if (!w.cmds || !w.refs) {
+    free(w.cmds);
+    free(w.refs);
+    return -1;
+  }
+  e->program.cmds = w.cmds;
+  e->program.refs = w.refs;
+  e->program.constants = s->constants;
+  uint64_t nrefs = 0;
+  uint32_t last_bindings = UINT32_MAX, last_count = 0, last_index = 0;
+  for (uint64_t i = 0; i < s->count; i++) {
+    const ph_cmd_t* c = &s->cmds[i];
+    ph_launch_t* r;
+    switch (c->op) {
+      case PH_OP_DISPATCH:
+        if (c->aux & PH_AUX_INDIRECT) {
+          e->needs_graph = 1;
+          break;
+        }
+        if (!c->wg_count[0] || !c->wg_count[1] || !c->wg_count[2]) break;
+        if (c->bindings_index != last_bindings || c->binding_count != last_count) {
+          last_index = enc_refs(&w, s->refs + c->bindings_index, c->binding_count, &nrefs);
+          last_bindings = c->bindings_index;
+          last_count = c->binding_count;
+        }
+        enc_open(&w);
+        r = enc_record(&w, PH_DISPATCH);
+        r->handle = c->fn;
+        r->node = i;
+        memcpy(r->grid, c->wg_count, sizeof(r->grid));
+        memcpy(r->block, c->wg_size, sizeof(r->block));
+        r->shared_memory = c->local_memory_size;
+        r->ref_count = c->binding_count;
+        r->ref_index = last_index;
+        r->constant_count = c->constant_count;
+        r->constant_index = c->constants_index;
+        w.group_dispatches++;
+        break;
+      case PH_OP_FILL:
+        enc_open(&w);
+        r = enc_record(&w, PH_FILL);
+        r->ref_count = 1;
+        r->ref_index = enc_refs(&w, &c->a, 1, &nrefs);
+        r->pattern = c->pattern;
+        r->pattern_length = c->aux;
+        break;
+      case PH_OP_COPY:
+        enc_open(&w);
+        r = enc_record(&w, PH_COPY);
+        r->ref_count = 2;
+        r->ref_index = enc_refs(&w, &c->b, 1, &nrefs); /* source, then target */
+        enc_refs(&w, &c->a, 1, &nrefs);
+        break;
+      case PH_OP_UPDATE:
+        enc_open(&w);
+        r = enc_record(&w, PH_UPDATE);
+        r->handle = (uint64_t)(uintptr_t)(s->data + c->data_offset);
+        r->ref_count = 1;
+        r->ref_index = enc_refs(&w, &c->a, 1, &nrefs);
+        break;
+      case PH_OP_BARRIER:
+      case PH_OP_WAIT_EVENTS:
+        enc_barrier(&w);
+        break;
+      default:
+        /* Signal/reset event: the queue's stream already orders everything after them;
+         * discard and debug groups change nothing on the device. */
+        break;
+    }
+  }
+  enc_barrier(&w);
+  return 0;
+}
+
+void ph_encoded_free(ph_encoded_t* e) {
+  free((void*)e->program.cmds);
+  free((void*)e->program.refs);
+  memset(e, 0, sizeof(*e));
+}
+
 /* -- the launch threads ----------------------------------------------------------------- */
 typedef struct ph_pool ph_pool_t;
 typedef struct { ph_pool_t* pool; uint32_t stream; } ph_worker_t;
@@ -290,7 +453,7 @@ struct ph_pool {
   uint64_t generation; /* one per group handed out */
   int remaining;       /* threads still launching the current group */
   int stop;
-  const ph_program_t* prog; /* the current group: records [first, end) over `streams` */
+  const ph_launch_program_t* prog; /* the current group: records [first, end) over `streams` */
   uint64_t first, end;
   uint32_t streams;
   const ph_slot_t* table;
@@ -299,7 +462,7 @@ struct ph_pool {
 };
 
 /* Launches the records of one stream in [first, end); returns the first failure. */
-static CUresult run_stream(const ph_device_t* dev, const ph_program_t* prog, uint64_t first,
+static CUresult run_stream(const ph_device_t* dev, const ph_launch_program_t* prog, uint64_t first,
                            uint64_t end, uint32_t stream, const ph_slot_t* table,
                            int64_t* failed) {
   ph_params_t params;
@@ -369,7 +532,7 @@ void ph_pool_destroy(ph_device_t* dev) {
 
 /* Launches the group [first, end) over `streams` streams: stream 0 here, the others on the
  * pool's threads; returns once every record is enqueued (the first failure, if any). */
-static CUresult run_group(const ph_device_t* dev, const ph_program_t* prog, uint64_t first,
+static CUresult run_group(const ph_device_t* dev, const ph_launch_program_t* prog, uint64_t first,
                           uint64_t end, uint32_t streams, const ph_slot_t* table,
                           int64_t* failed) {
   ph_pool_t* pool = dev->pool;
@@ -391,13 +554,13 @@ static CUresult run_group(const ph_device_t* dev, const ph_program_t* prog, uint
 
 /* Runs a stream program on the device's streams; the first failing CUresult, if any,
  * goes to `result` with its record index. */
-static void stream_execute(const ph_device_t* dev, const ph_program_t* prog,
+static void stream_execute(const ph_device_t* dev, const ph_launch_program_t* prog,
                            const ph_slot_t* table, ph_result_t* result) {
   ph_params_t params;
   CUresult rc = dev->api->ctx_set_current(dev->ctx);
   result->failed_command = -1;
   for (uint64_t i = 0; i < prog->count && !rc; i++) {
-    const ph_cmd_t* c = &prog->cmds[i];
+    const ph_launch_t* c = &prog->cmds[i];
     rc = run(dev, prog, i, table, &params);
     if (rc) {
       result->failed_command = (int64_t)i;
@@ -415,7 +578,7 @@ static void stream_execute(const ph_device_t* dev, const ph_program_t* prog,
 static void graph_launch(const ph_device_t* dev, ph_graph_t* g, const ph_slot_t* table,
                          uint64_t table_count, uint64_t token, ph_result_t* result) {
   const ph_api_t* api = dev->api;
-  const ph_program_t* prog = &g->slot_nodes;
+  const ph_launch_program_t* prog = &g->slot_nodes;
   ph_params_t params;
   ph_kernel_node_params_t k;
   CUresult rc = api->ctx_set_current(dev->ctx);
@@ -424,7 +587,7 @@ static void graph_launch(const ph_device_t* dev, ph_graph_t* g, const ph_slot_t*
       (g->last_count != table_count ||
        memcmp(g->last_table, table, table_count * sizeof(ph_slot_t)) != 0)) {
     for (uint64_t i = 0; i < prog->count && !rc; i++) {
-      const ph_cmd_t* c = &prog->cmds[i];
+      const ph_launch_t* c = &prog->cmds[i];
       kernel_launch(dev, prog, c, table, &params, &k);
       rc = api->graph_exec_kernel_node_set_params(g->exec, (CUgraphNode)(uintptr_t)c->node, &k);
       if (rc) result->failed_command = (int64_t)i;
@@ -523,7 +686,7 @@ enum { PH_JOB_STREAM = 1, PH_JOB_GRAPH = 2, PH_JOB_RECORD = 3, PH_JOB_STOP = 4 }
 
 typedef struct {
   uint32_t kind;
-  const void* target;   /* ph_program_t* or ph_graph_t* */
+  const void* target;   /* ph_launch_program_t* or ph_graph_t* */
   ph_slot_t* table;     /* a copy of the binding table, freed once used */
   uint64_t table_count;
   const void* event;    /* on the submission's last job: record it, then complete */
@@ -695,7 +858,8 @@ int ph_complete_next(ph_device_t* dev, uint64_t* token, int64_t* failed_command)
   return done.code ? done.code : rc;
 }
 
-uint64_t ph_cmd_size(void) { return sizeof(ph_cmd_t); }
+uint64_t ph_cmd_size(void) { return sizeof(ph_launch_t); }
+uint64_t ph_encoded_size(void) { return sizeof(ph_encoded_t); }
 uint64_t ph_device_size(void) { return sizeof(ph_device_t); }
 uint64_t ph_graph_size(void) { return sizeof(ph_graph_t); }
 
