@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import polyhal as hal
-from polyhal import bench
+from polyhal.tools import bench
 
 
 class Setup:

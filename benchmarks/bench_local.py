@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import polyhal as hal
-from polyhal import bench
+from polyhal.tools import bench
 
 
 class DispatchState(ctypes.Structure):

@@ -22,15 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from pathlib import Path
 
 import numpy as np
 
 import polyhal as hal
+from polyhal.tools.bench import KERNELS, median
 
-KERNELS = Path(hal.__file__).parent / "kernels"
 N = 1000
 
 
@@ -68,8 +67,7 @@ def main() -> None:
                 dev.queue_execute(cb, signal=[(sem, value[0])])
                 sem.wait(value[0])
             return (time.perf_counter() - t) / N * 1e6
-        run()
-        return statistics.median(run() for _ in range(args.reps))
+        return median(run, args.reps)
 
     def shorthand_same(cb):
         for i in range(N):

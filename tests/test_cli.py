@@ -11,7 +11,7 @@ import time
 import pytest
 
 import polyhal as hal
-from polyhal import cli
+from polyhal.tools import cli
 
 
 def test_devices_lists_local_and_says_what_is_missing(capsys):
@@ -45,7 +45,7 @@ def test_unknown_device_is_a_clean_error(capsys):
 @pytest.mark.parametrize("uri", [*hal.available_drivers(), "local-sync"])
 def test_bench_quick_json(tmp_path, uri):
     path = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "polyhal.cli", "bench", "--quick",
+    proc = subprocess.run([sys.executable, "-m", "polyhal.tools.cli", "bench", "--quick",
                            "--device", uri, "--json", str(path)],
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
@@ -62,7 +62,7 @@ def test_version_is_the_installed_one(capsys):
         cli.main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.strip() == f"polyhal {cli._version()}"
-    proc = subprocess.run([sys.executable, "-m", "polyhal.cli", "--version"],
+    proc = subprocess.run([sys.executable, "-m", "polyhal.tools.cli", "--version"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and proc.stdout.startswith("polyhal 0.")
 
@@ -121,7 +121,7 @@ def test_unwritable_output_fails_before_any_work(command, option, tmp_path, caps
 
 def test_demo_picture_has_axes_colorbar_device_and_grid():
     pytest.importorskip("matplotlib")
-    from polyhal import demo
+    from polyhal.tools import demo
 
     with hal.create_device("local") as device:
         result = demo.run(device, n=32, steps=20, steps_per_submit=10, progress=False)
@@ -134,7 +134,7 @@ def test_demo_picture_has_axes_colorbar_device_and_grid():
 
 
 def test_verbose_logs_driver_selection():
-    proc = subprocess.run([sys.executable, "-m", "polyhal.cli", "-v", "demo", "--size", "16",
+    proc = subprocess.run([sys.executable, "-m", "polyhal.tools.cli", "-v", "demo", "--size", "16",
                            "--steps", "10", "--steps-per-submit", "10"],
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr

@@ -178,9 +178,9 @@ def test_polyhal_trace_env_traces_every_device_of_the_process(tmp_path):
 
 def test_bench_trace_writes_a_trace(tmp_path):
     path = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "polyhal.cli", "bench", "--quick", "--device",
-                           "local", "--trace", str(path)], capture_output=True, text=True,
-                          timeout=180)
+    proc = subprocess.run([sys.executable, "-m", "polyhal.tools.cli", "bench", "--quick",
+                           "--device", "local", "--trace", str(path)],
+                          capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {path}" in proc.stdout
     events = json.loads(path.read_text())

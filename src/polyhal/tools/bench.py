@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from . import (
+from .. import (
     CommandBufferMode,
     DescriptorFlags,
     DescriptorSetLayout,

@@ -9,9 +9,9 @@ import logging
 import os
 import sys
 
-from . import drivers, tracing
-from .device import create_device
-from .errors import HalError
+from .. import drivers, tracing
+from ..device import create_device
+from ..errors import HalError
 
 DESCRIPTION = """\
 polyhal: a hardware abstraction layer for compute (command buffers and timeline
@@ -143,7 +143,7 @@ def _version() -> str:
 
         return version("polyhal")
     except PackageNotFoundError:  # run from a source tree that was never installed
-        from . import __version__
+        from .. import __version__
 
         return __version__
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import (
+from .. import (
     CommandBufferMode,
     DescriptorSetLayout,
     Device,
