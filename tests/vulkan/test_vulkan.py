@@ -561,14 +561,20 @@ def test_the_encoder_refuses_ranges_outside_an_allocation(device):
     from polyhal import commands as C
     from polyhal.drivers.vulkan import encoder
 
+    from polyhal import _walker as W
+
     driver = device._driver
     big, small = device.allocate_buffer(4096), device.allocate_buffer(3)
-    for commands in (
-            [C.Copy(C.Ref(big.alloc, 0, 0, 4096), C.Ref(small.alloc, 0, 0, 4096))],
-            [C.Fill(C.Ref(small.alloc, 0, 2, 4), 1, 1)],
-            [C.Update(b"abcd", C.Ref(small.alloc, 0, 0, 4))]):
+    # Records appended raw, past the front end's checks, as a stream it missed would be.
+    for op, a, b, data in (
+            (W.OP_COPY, C.Ref(small.alloc, -1, 0, 4096), C.Ref(big.alloc, -1, 0, 4096), None),
+            (W.OP_FILL, C.Ref(small.alloc, -1, 2, 4), None, None),
+            (W.OP_UPDATE, C.Ref(small.alloc, -1, 0, 4), None, b"abcd")):
+        stream = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+        stream.begin()
+        stream._append(op, 1, None, a, b, 1, 0, data)
         with pytest.raises(hal.OutOfRangeError, match="outside an allocation of 3 bytes"):
-            encoder.Program(driver, commands)
+            encoder.Program(driver, stream)
     cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
     with cb:
         cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, hal.WHOLE_BUFFER)

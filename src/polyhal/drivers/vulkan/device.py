@@ -42,7 +42,6 @@ from typing import Any
 
 import vulkan as vk
 
-from ... import _walker
 from ...errors import (
     FailedPreconditionError,
     HalError,
@@ -204,8 +203,9 @@ class VulkanDevice(DriverDevice):
         self.allocations: weakref.WeakSet = weakref.WeakSet()
         self.recordings: weakref.WeakSet = weakref.WeakSet()
         self.cache_lock = threading.Lock()
-        self.descriptor_writes: dict[tuple, list] = {}
-        self._descriptor_keep: dict[tuple, list] = {}
+        #: Descriptor writes per (plan id, serial, offset, length, …): (groups, what keeps
+        #: them valid), one value, so that a reader never holds writes whose infos went.
+        self.descriptor_writes: dict[tuple, tuple[list, list]] = {}
         self._barriers: dict[tuple, encoder.Barrier] = {}
         self._set_layouts: dict[tuple, Any] = {}
         self._pipeline_layouts: dict[tuple, tuple[Any, tuple]] = {}
@@ -525,18 +525,17 @@ class VulkanDevice(DriverDevice):
         return self._set_layouts[key]
 
     # -- encoder caches ---------------------------------------------------------------------------
-    def cache_descriptor_writes(self, entry: EntryPipeline, key: tuple, ranges: list) -> list:
+    def cache_descriptor_writes(self, entry: EntryPipeline, key: tuple,
+                                ranges: list) -> tuple[list, list]:
         empty = self.empty_binding
-        groups, keep = encoder.make_descriptor_writes(
+        value = encoder.make_descriptor_writes(
             entry, [r if r[2] else (empty, 0, 4) for r in ranges])
         with self.cache_lock:
             if len(self.descriptor_writes) >= _MAX_CACHED_WRITES:
                 # Recorded commands copied what they pushed, so dropping entries is safe.
                 self.descriptor_writes.clear()
-                self._descriptor_keep.clear()
-            self.descriptor_writes[key] = groups
-            self._descriptor_keep[key] = keep
-        return groups
+            self.descriptor_writes[key] = value
+        return value
 
     def barrier(self, source_stage: int, target_stage: int,
                 memory_barriers: tuple) -> encoder.Barrier:
@@ -570,7 +569,7 @@ class VulkanDevice(DriverDevice):
     # -- command buffers and the queue ----------------------------------------------------------
     def encode(self, stream: Any, mode: Any = None) -> encoder.Program:
         self._check_open()
-        return encoder.Program(self, _walker.commands(stream))
+        return encoder.Program(self, stream)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         self._check_open()

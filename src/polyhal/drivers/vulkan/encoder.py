@@ -1,6 +1,6 @@
-"""Encodes a command list into a VkCommandBuffer, natively.
+"""Encodes a flattened command stream into a VkCommandBuffer, natively.
 
-A command list without binding-table slots is recorded once, at ``end()``, and submitted
+A stream without binding-table slots is recorded once, at ``end()``, and submitted
 as often as the HAL allows (every command buffer is recorded SIMULTANEOUS_USE, since the
 driver does not learn the HAL mode).  One with slots is recorded at its first submission
 with that binding table, and the recording is kept for the next submission whose table
@@ -25,7 +25,9 @@ a one-invocation dispatch that copies the counts into scratch arguments of the r
 
 A recording pins the allocations it references until it is destroyed (buffer.py).
 
-Nested command buffers are recorded inline, with their own binding table.
+The front end hands over a flattened stream (nested command buffers inlined, their
+binding tables resolved); dispatches and plain barriers are read from its records in
+place, the rarer commands as polyhal.commands objects decoded by the shared walker.
 """
 
 from __future__ import annotations
@@ -33,10 +35,12 @@ from __future__ import annotations
 import struct
 import threading
 from collections import OrderedDict
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
+from ... import _walker as W
 from ... import commands as C
 from ...errors import OutOfRangeError
 from ...types import AccessScope, ExecutionStage, MemoryType
@@ -56,6 +60,18 @@ _RECORDINGS_PER_PROGRAM = 4  # binding tables remembered per reusable command bu
 _STAGING_CHUNK = 1024  # bytes of host-visible staging memory a recording takes at once
 _ARGS_CHUNK = 64  # indirect-check argument slots (16 bytes each) a recording takes at once
 _NULL = ffi.NULL
+
+# -- the stream's records (native/stream.h, ph_cmd_t) ------------------------------------
+#: The fields a dispatch or barrier needs: op, aux, workgroup count, constants (count,
+#: index), bindings (count, index), data_offset (a barrier's stages), object, entry point.
+_FIELDS = struct.Struct("<II28x3I4I8xQ80xII")
+_OPS = struct.Struct(f"<I{W.RECORD.size - 4}x")
+_RECORD_SIZE, _REF_SIZE = W.RECORD.size, W.REF.size
+if _FIELDS.size != _RECORD_SIZE:  # pragma: no cover
+    raise ImportError(f"the Vulkan encoder reads {_FIELDS.size}-byte records, "
+                      f"the stream has {_RECORD_SIZE}")
+_OP_DISPATCH, _OP_BARRIER, _NO_OBJECT = W.OP_DISPATCH, W.OP_BARRIER, W.NO_OBJECT
+_NO_BARRIERS = ((), ())  # a barrier record's (memory, buffer barriers) without an object
 
 # -- HAL → Vulkan stages and access (the sync1 and sync2 bits of these are equal) ----------
 _TOP = vk.VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT
@@ -187,6 +203,13 @@ class Barrier:
             fn.pipeline_barrier(cb, self.src, self.dst, 0, 1, self.memory, self.buffer_count,
                                 self.buffers, 0, _NULL)
 
+    def bound(self, fn: Any, cb: Any) -> Any:
+        """A call without arguments that records this barrier into ``cb``."""
+        if self.dependency is not None:
+            return partial(fn.pipeline_barrier2, cb, self.dependency)
+        return partial(fn.pipeline_barrier, cb, self.src, self.dst, 0, 1, self.memory,
+                       self.buffer_count, self.buffers, 0, _NULL)
+
 
 def full_barrier(device: VulkanDevice) -> Barrier:
     return Barrier(device, _ALL, _ALL, _MEMORY_WRITE, _MEMORY_READ | _MEMORY_WRITE)
@@ -314,6 +337,37 @@ class Recording:
             pass
 
 
+class Stream:
+    """A flattened command stream (polyhal._stream) as the encoder keeps it: its arrays
+    as bytes (``raw()``, what polyhal._walker decodes) and the lists its records index.
+
+    A snapshot, so that a program holds no reference to its command buffer (that would be
+    a cycle) and reads the same records at every later recording."""
+
+    __slots__ = ("arrays", "objects", "allocations")
+
+    def __init__(self, arrays: tuple, objects: list, allocations: list):
+        self.arrays = arrays  # (records, refs, constants, data)
+        self.objects = objects
+        self.allocations = allocations
+
+    @classmethod
+    def of(cls, stream: Any) -> Stream:
+        return cls(stream.raw(), stream.objects, stream.allocations)
+
+    def raw(self) -> tuple:
+        return self.arrays
+
+    def command(self, index: int) -> Any:
+        """Record ``index`` as a polyhal.commands object, decoded by the shared walker."""
+        records, *pools = self.arrays
+        one = records[index * _RECORD_SIZE:(index + 1) * _RECORD_SIZE]
+        return W.commands(Stream((one, *pools), self.objects, self.allocations))[0]
+
+    def dispatch_count(self) -> int:
+        return sum(1 for (op,) in _OPS.iter_unpack(self.arrays[0]) if op == W.OP_DISPATCH)
+
+
 class Program:
     """What ``encode`` returns: a fixed recording, or recordings per binding table.
 
@@ -321,28 +375,32 @@ class Program:
     only when it runs, and a submission parked until then must find them).
     """
 
-    __slots__ = ("device", "commands", "has_slots", "fixed", "recordings", "lock", "held",
+    __slots__ = ("device", "stream", "has_slots", "fixed", "recordings", "lock", "held",
                  "traced")
 
-    def __init__(self, device: VulkanDevice, commands: list):
+    def __init__(self, device: VulkanDevice, stream: Any):
+        self.held: list = []
         self.device = device
-        self.commands = commands
+        self.stream = Stream.of(stream)
         self.recordings: OrderedDict[tuple, Recording] = OrderedDict()
         self.traced: OrderedDict[tuple, Recording] = OrderedDict()  # made when first traced
         self.lock = threading.Lock()
         self.fixed = None
         self.has_slots = False
-        self.held: list = []
-        if commands:
-            # Recorded at once; the first slot reference met stops that: then the
-            # program is recorded per binding table at submission.
+        if not self.stream.arrays[0]:
+            return
+        # Recorded at once unless the stream references a slot (a buffer barrier's slot is
+        # only met while recording): then it is recorded per binding table at submission.
+        self.has_slots = stream.stats()[3] > 0
+        if not self.has_slots:
             try:
-                self.fixed = record(device, commands, _NO_TABLE)
+                self.fixed = record(device, self.stream, _NO_TABLE)
             except _NeedsTable:
                 self.has_slots = True
-                for alloc in direct_allocations(commands, set()):
-                    device.pin(alloc)
-                    self.held.append(alloc)
+        if self.has_slots:
+            for alloc in self.stream.allocations:
+                device.pin(alloc)
+                self.held.append(alloc)
 
     def __del__(self) -> None:
         held, self.held = self.held, []
@@ -359,7 +417,7 @@ class Program:
             if rec is not None:
                 self.recordings.move_to_end(key)
                 return rec
-            rec = record(self.device, self.commands, table)
+            rec = record(self.device, self.stream, table)
             self.recordings[key] = rec
             if len(self.recordings) > _RECORDINGS_PER_PROGRAM:
                 self.recordings.popitem(last=False)
@@ -374,7 +432,7 @@ class Program:
         the submission completed: a traced submission that finds it busy gets
         a fresh, uncached recording, so that two in flight never share queries.
         """
-        if not self.commands:
+        if not self.stream.arrays[0]:
             return None
         key = (tuple([(e.alloc.serial, e.offset, e.length) for e in table])
                if self.has_slots else ())
@@ -384,7 +442,7 @@ class Program:
                 rec.timing.busy = True  # type: ignore[union-attr]
                 self.traced.move_to_end(key)
                 return rec
-        rec = record(self.device, self.commands, table if self.has_slots else _NO_TABLE,
+        rec = record(self.device, self.stream, table if self.has_slots else _NO_TABLE,
                      timed=True)
         rec.timing.busy = True  # type: ignore[union-attr]
         with self.lock:
@@ -425,41 +483,6 @@ class Timestamps:
         return list(out)
 
 
-def count_dispatches(commands: list) -> int:
-    """The dispatches of ``commands``, nested command buffers included."""
-    count = 0
-    for cmd in commands:
-        kind = type(cmd)
-        if kind is C.Dispatch:
-            count += 1
-        elif kind is C.Execute:
-            count += count_dispatches(cmd.commands)
-    return count
-
-
-def direct_allocations(commands: list, out: set) -> set:
-    """Adds to ``out`` every allocation that ``commands`` name directly (not by slot)."""
-    for cmd in commands:
-        kind = type(cmd)
-        if kind is C.Dispatch:
-            refs: Any = (*cmd.bindings, cmd.indirect)
-        elif kind is C.Fill or kind is C.Update:
-            refs = (cmd.target,)
-        elif kind is C.Copy:
-            refs = (cmd.source, cmd.target)
-        elif kind is C.Barrier or kind is C.WaitEvents:
-            refs = [ref for _, _, ref in cmd.buffer_barriers]
-        elif kind is C.Execute:
-            direct_allocations(cmd.commands, out)
-            refs = ()
-            if cmd.binding_table is not None:
-                out.update(entry.alloc for entry in cmd.binding_table)
-        else:
-            continue
-        out.update(ref.alloc for ref in refs if ref is not None and ref.alloc is not None)
-    return out
-
-
 class _NeedsTable(Exception):
     """A slot reference met while recording without a binding table."""
 
@@ -484,23 +507,33 @@ def _begin(device: VulkanDevice,
     return rec
 
 
-def record(device: VulkanDevice, commands: list, table: Any,
+def _chain(calls: list) -> Any:
+    """One call without arguments making ``calls`` in order (itself for a single one)."""
+    if len(calls) == 1:
+        return calls[0]
+
+    def chain() -> None:
+        for call in calls:
+            call()
+
+    return chain
+
+
+def record(device: VulkanDevice, stream: Stream, table: Any,
            timed: bool = False) -> Recording:
-    """Records ``commands`` (slots resolved from ``table``) into a new Recording;
+    """Records ``stream`` (slots resolved from ``table``) into a new Recording;
     ``timed``: with timestamp queries around each dispatch (see Timestamps)."""
     rec = _begin(device)
     fn = device.fn
     if timed:
-        rec.timing = timing = Timestamps(device, count_dispatches(commands))
+        rec.timing = timing = Timestamps(device, stream.dispatch_count())
         # Queries must be reset before each write, every submission.
         lib.vkCmdResetQueryPool(rec.cb, timing.pool, 0, timing.queries)
-    recorder = (_TimedRecorder if timed else _Recorder)(device, rec)
+    recorder = _Recorder(device, rec)
     try:
-        recorder.record(commands, table)
+        recorder.record(stream, table)
     finally:
-        # Its handlers (bound methods) make a cycle that would keep the recording, and
-        # so the allocations it pins, until the next garbage collection.
-        recorder.handlers.clear()
+        recorder.close()
         check(fn.end_command_buffer(rec.cb), "vkEndCommandBuffer")
     return rec
 
@@ -540,11 +573,11 @@ def record_copy(device: VulkanDevice, src: VulkanAllocation, src_offset: int,
 
 
 class _Recorder:
-    """Records one command list, tracking the state already set in the command buffer."""
+    """Records one stream into one VkCommandBuffer, tracking the state already set in it."""
 
     def __init__(self, device: VulkanDevice, rec: Recording):
         self.device = device
-        self.fn = device.fn
+        self.fn = fn = device.fn
         self.cb = rec.cb
         self.rec = rec
         self.align_mask = device.storage_alignment - 1
@@ -553,133 +586,190 @@ class _Recorder:
         self.staged = 0
         self.args: VulkanAllocation | None = None  # count-check arguments
         self.args_used = 0
-        self.last_barrier_key: tuple | None = None
-        self.last_barrier: Barrier | None = None
         # Events set earlier in this recording (and not reset since): only those are
         # waited on with vkCmdWaitEvents, see wait_events.
         self.set_events: set = set()
-        fn = self.fn
-        self.vk_dispatch = fn.dispatch
-        self.vk_push_constants = fn.push_constants
-        self.vk_push_descriptor_set = fn.push_descriptor_set
-        self.handlers = {
-            C.Dispatch: self.dispatch, C.Barrier: self.barrier, C.Fill: self.fill,
-            C.Update: self.update, C.Copy: self.copy, C.Execute: self.execute,
-            C.SignalEvent: self.signal_event, C.ResetEvent: self.reset_event,
-            C.WaitEvents: self.wait_events, C.Discard: self.nothing,
-            C.BeginDebugGroup: self.begin_debug_group, C.EndDebugGroup: self.end_debug_group,
+        self.pipeline: Any = None  # the bound VkPipeline
+        self.entry: EntryPipeline | None = None  # the entry point of the program's dispatch
+        # Per entry point: a binding record's bytes → the calls that bind it.  The bytes
+        # name the ranges within this stream and binding table, so a hit needs no check.
+        self.bound: dict[EntryPipeline, dict[bytes, list]] = {}
+        self.keep: list = []  # the descriptor writes those calls point at
+        self.handlers: dict[type, Any] = {
+            C.Barrier: self.barrier, C.Fill: self.fill, C.Update: self.update,
+            C.Copy: self.copy, C.SignalEvent: self.signal_event,
+            C.ResetEvent: self.reset_event, C.WaitEvents: self.wait_events,
+            C.Discard: self.nothing, C.BeginDebugGroup: self.begin_debug_group,
+            C.EndDebugGroup: self.end_debug_group,
         }
-        self.forget()
+        # The program's own dispatches go through these (the count check's does not):
+        # serial devices order each one, traced recordings time each one.
+        dispatch, indirect = fn.dispatch, fn.dispatch_indirect
+        if self.serial:
+            full = device.full_barrier
 
-    def forget(self) -> None:
-        """Drops what is known to be bound (a new layout, or a nested table)."""
-        self.pipeline = None
-        self.layout = None
-        self.constants: bytes | None = None
-        self.bindings: tuple | None = None
-        self.bound_key: tuple | None = None
-        self.last_dispatch: C.Dispatch | None = None
+            def dispatch(cb: Any, x: int, y: int, z: int, call: Any = dispatch) -> None:
+                call(cb, x, y, z)
+                full.record(fn, cb)
 
-    def record(self, commands: list, table: Any) -> None:
-        handlers = self.handlers
-        cb = self.cb
-        vk_dispatch = self.vk_dispatch
-        dispatch, barrier = self.dispatch, self.barrier
-        Dispatch, Barrier = C.Dispatch, C.Barrier
-        for cmd in commands:
-            kind = type(cmd)
-            if kind is Dispatch:
-                # The front end repeats one Dispatch object for a dispatch with unchanged
-                # state: with nothing bound since, only vkCmdDispatch is left to record.
-                if cmd is self.last_dispatch:
-                    vk_dispatch(cb, *cmd.workgroup_count)
-                else:
-                    dispatch(cmd, table)
-            elif kind is Barrier:
-                barrier(cmd, table)
+            def indirect(cb: Any, buffer: Any, offset: int, call: Any = indirect) -> None:
+                call(cb, buffer, offset)
+                full.record(fn, cb)
+
+        if rec.timing is not None:
+            dispatch, indirect = self.timed(dispatch, True), self.timed(indirect, False)
+        self.dispatch, self.dispatch_indirect = dispatch, indirect
+
+    def timed(self, call: Any, direct: bool) -> Any:
+        """``call`` bracketed by timestamp writes: top of pipe before (the dispatch may
+        start), bottom of pipe after (it and everything before it completed)."""
+        timing = self.rec.timing
+        assert timing is not None
+        pool, dispatches = timing.pool, timing.dispatches
+
+        def timed_call(cb: Any, *args: Any) -> None:
+            n = 2 * len(dispatches)
+            lib.vkCmdWriteTimestamp(cb, _TOP, pool, n)
+            call(cb, *args)
+            lib.vkCmdWriteTimestamp(cb, _BOTTOM, pool, n + 1)
+            dispatches.append((self.entry.name, args if direct else None))  # type: ignore
+
+        return timed_call
+
+    def close(self) -> None:
+        """Drops the bound methods and closures that make cycles through the recorder:
+        they would keep the recording, and the allocations it pins, until the next
+        garbage collection."""
+        self.handlers.clear()
+        self.dispatch = self.dispatch_indirect = None
+
+    def record(self, stream: Stream, table: Any) -> None:
+        """Records every command of ``stream``.
+
+        The hot path reads the records' fields in place (polyhal._walker decodes the rest).
+        The stream shares the entries of repeated state, so a constants or bindings index
+        equal to the previous dispatch's means the same values: nothing is pushed again.
+        """
+        records, refs, constants, _ = stream.arrays
+        objects = stream.objects
+        cb, fn, device = self.cb, self.fn, self.device
+        push_constants, dispatch = fn.push_constants, self.dispatch
+        bound_by_entry, handlers = self.bound, self.handlers
+        op_dispatch, op_barrier, no_object = _OP_DISPATCH, _OP_BARRIER, _NO_OBJECT
+        stage, ref_size = _STAGE_COMPUTE, _REF_SIZE
+        entry: Any = None
+        layout: Any = None
+        bound: dict = {}
+        bind: Any = None  # the calls that bound the current descriptors
+        args: Any = None
+        plan = last_object = last_entry = -1
+        const_index = const_count = bind_index = bind_count = -1
+        barrier_key: Any = None
+        barrier: Any = None
+        for i, (op, aux, x, y, z, cc, ci, bc, bi, stages, obj, ep) in enumerate(
+                _FIELDS.iter_unpack(records)):
+            if op != op_dispatch:
+                if op == op_barrier:
+                    detail = objects[obj] if obj != no_object else _NO_BARRIERS
+                    if not detail[1]:  # no buffer barriers: the device's prebuilt barrier
+                        key = (stages, detail[0])
+                        if key != barrier_key:
+                            barrier = device.barrier(stages & 0xFFFFFFFF, stages >> 32,
+                                                     detail[0]).bound(fn, cb)
+                            barrier_key = key
+                        barrier()
+                        continue
+                cmd = stream.command(i)
+                handlers[type(cmd)](cmd, table)
+                continue
+            if aux:  # indirect: the count check binds its own state, so all is bound again
+                args = self.check_indirect(objects[obj].native.entries[ep].name,
+                                           stream.command(i).indirect, table)
+                last_object = -1
+                layout = None
+            if obj != last_object or ep != last_entry:
+                entry = objects[obj].native.entries[ep]
+                if entry.layout is not layout:  # nothing is known to be pushed for it
+                    layout = entry.layout
+                    plan = const_index = bind_index = -1
+                if entry.plan_id != plan:
+                    plan = entry.plan_id
+                    bind_index = -1
+                    bind = None
+                if entry.pipeline is not self.pipeline:
+                    self.use(entry)
+                bound = bound_by_entry.get(entry)  # type: ignore[assignment]
+                if bound is None:
+                    bound = bound_by_entry[entry] = {}
+                self.entry = entry
+                last_object, last_entry = obj, ep
+            if ci != const_index or cc != const_count:
+                if cc:
+                    start = 4 * ci
+                    push_constants(cb, layout, stage, 0, 4 * cc, constants[start:start + 4 * cc])
+                const_index, const_count = ci, cc
+            if bi != bind_index or bc != bind_count:
+                bind_index, bind_count = bi, bc
+                if bc:
+                    # New entries may repeat ranges bound before (bindings pushed again):
+                    # their bytes find the same calls, and bound ones are not bound again.
+                    key = refs[ref_size * bi:ref_size * (bi + bc)]
+                    calls = bound.get(key)
+                    if calls is None:
+                        cmd = stream.command(i)
+                        calls = self.bind_calls(entry, cmd.bindings, table)
+                        if calls is None:  # misaligned: the dispatch runs on copies
+                            self.dispatch_shadowed(entry, cmd, table, args if aux else None)
+                            bind_index, bind = -1, None
+                            continue
+                        bound[key] = calls
+                    if calls is not bind:
+                        calls()
+                        bind = calls
+            if aux:
+                self.dispatch_indirect(cb, *args)
             else:
-                handlers[kind](cmd, table)
+                dispatch(cb, x, y, z)
 
     def nothing(self, cmd: Any, table: Any) -> None:
         """Discards need no work: the bytes simply stay."""
 
     # -- dispatch ---------------------------------------------------------------------------
     def use(self, entry: EntryPipeline) -> None:
-        if entry.layout is not self.layout:
-            self.forget()
-            self.layout = entry.layout
         if entry.pipeline is not self.pipeline:
             self.fn.bind_pipeline(self.cb, _COMPUTE, entry.pipeline)
             self.pipeline = entry.pipeline
 
-    def dispatch(self, cmd: C.Dispatch, table: Any) -> None:
-        entry = cmd.executable.native.entries[cmd.entry_point]
-        indirect = None
-        if cmd.workgroup_count is None:
-            indirect = self.check_indirect(entry.name, cmd.indirect, table)
-        if entry.layout is not self.layout or entry.pipeline is not self.pipeline:
-            self.use(entry)
-        constants = cmd.constants
-        if constants and constants != self.constants:
-            self.vk_push_constants(self.cb, entry.layout, _STAGE_COMPUTE, 0, len(constants),
-                                   constants)
-            self.constants = constants
-        bindings = cmd.bindings
-        if bindings and bindings != self.bindings:
-            key = [entry.plan_id]
-            misaligned = False
-            held = self.rec.held
-            # self.resolve() written out: as a call per binding it costs recording 15%
-            # (2.3 -> 2.7 us a dispatch of 3 changing bindings).
-            for ref in bindings:
-                alloc = ref.alloc
-                if alloc is None:
-                    alloc, offset, length = ref.resolve(table)
-                else:
-                    offset, length = ref.offset, ref.length
-                if alloc not in held:
-                    self.rec.hold(alloc)
-                if offset + length > alloc.size or offset < 0 or length < 0:
-                    raise OutOfRangeError(f"binding [{offset}, {offset + length}) is outside "
-                                          f"an allocation of {alloc.size} bytes")
-                if offset & self.align_mask:
-                    misaligned = True
-                key += (alloc.serial, offset, length)
-            if misaligned:
-                self.dispatch_shadowed(entry, cmd, table, indirect)
-                return
-            key = tuple(key)
-            if key != self.bound_key:
-                self.bind(entry, key, lambda: [r.resolve(table) for r in bindings])
-                self.bound_key = key
-            self.bindings = bindings
-        if indirect is None:
-            self.vk_dispatch(self.cb, *cmd.workgroup_count)
-            if not self.serial:
-                self.last_dispatch = cmd
-                return
-        else:
-            self.fn.dispatch_indirect(self.cb, *indirect)
-        self.last_dispatch = None
-        if self.serial:
-            self.device.full_barrier.record(self.fn, self.cb)
+    def bind_calls(self, entry: EntryPipeline, bindings: tuple, table: Any) -> Any:
+        """A call that binds ``bindings`` (Refs, in the entry's binding order) to the
+        entry's descriptor sets, or None when one is misaligned (dispatch_shadowed)."""
+        key = [entry.plan_id]
+        ranges = []
+        for ref in bindings:
+            alloc, offset, length = self.resolve(ref, table)
+            if offset & self.align_mask:
+                return None
+            ranges.append((alloc, offset, length))
+            key += (alloc.serial, offset, length)
+        return self.calls(entry, tuple(key), ranges)
 
-    def bind(self, entry: EntryPipeline, key: tuple, ranges: Any) -> None:
-        """Binds buffer ranges to the entry's descriptor sets.
+    def calls(self, entry: EntryPipeline, key: tuple, ranges: list) -> Any:
+        """A call without arguments that binds buffer ranges to the entry's descriptor
+        sets (one Vulkan call per set).
 
         ``key`` = (plan id, serial, offset, length, …) names them for the caches;
-        ``ranges`` is the [(alloc, offset, length)] list, or a callable making it, used
-        only when the caches miss.
+        ``ranges`` is the [(alloc, offset, length)] list.
         """
-        groups = self.device.descriptor_writes.get(key)
-        if groups is None:
-            groups = self.device.cache_descriptor_writes(
-                entry, key, ranges() if callable(ranges) else ranges)
+        cached = self.device.descriptor_writes.get(key)
+        if cached is None:
+            cached = self.device.cache_descriptor_writes(entry, key, ranges)
+        self.keep.append(cached)
+        groups = cached[0]
+        cb, layout = self.cb, entry.layout
         if entry.push:
-            for set_index, count, writes in groups:
-                self.vk_push_descriptor_set(self.cb, _COMPUTE, entry.layout, set_index, count,
-                                            writes)
-            return
+            push = self.fn.push_descriptor_set
+            return _chain([partial(push, cb, _COMPUTE, layout, set_index, count, writes)
+                           for set_index, count, writes in groups])
         sets = self.rec.sets.get(key)
         if sets is None:
             sets = []
@@ -693,16 +783,18 @@ class _Recorder:
                         writes[i].dstSet = _NULL
                 sets.append((set_index, vk_set))
             self.rec.sets[key] = sets
-        for set_index, vk_set in sets:
-            self.fn.bind_descriptor_sets(self.cb, _COMPUTE, entry.layout, set_index, 1, vk_set,
-                                         0, _NULL)
+        bind = self.fn.bind_descriptor_sets
+        return _chain([partial(bind, cb, _COMPUTE, layout, set_index, 1, vk_set, 0, _NULL)
+                       for set_index, vk_set in sets])
+
+    def bind(self, entry: EntryPipeline, key: tuple, ranges: list) -> None:
+        self.calls(entry, key, ranges)()
 
     def check_indirect(self, name: str, ref: C.Ref, table: Any) -> tuple[Any, int]:
         """Records the count check of an indirect dispatch of entry point ``name``;
         returns the (VkBuffer, offset) of the checked arguments for vkCmdDispatchIndirect.
 
-        Leaves the check's pipeline and descriptors bound, so the recorder forgets what
-        it knew to be bound.
+        Leaves the check's pipeline and descriptors bound: the caller binds its own again.
         """
         alloc, offset, _ = self.resolve(ref, table, 12)
         if offset & 3:  # the check reads whole words
@@ -720,17 +812,15 @@ class _Recorder:
         site = self.device.new_site()
         self.rec.sites[site] = name
         base = offset & ~self.align_mask  # a storage binding's offset must be aligned
-        self.forget()
         self.use(entry)
-        self.vk_push_constants(self.cb, entry.layout, _STAGE_COMPUTE, 0, 24, struct.pack(
+        self.fn.push_constants(self.cb, entry.layout, _STAGE_COMPUTE, 0, 24, struct.pack(
             "<6I", *self.device.limits.max_workgroup_count, site, (offset - base) // 4,
             args_word))
         ranges = [(alloc, base, offset - base + 12), (args, 0, args.size), (status, 0, status.size)]
         self.bind(entry, (entry.plan_id, *[x for a, o, n in ranges for x in (a.serial, o, n)]),
                   ranges)
-        self.vk_dispatch(self.cb, 1, 1, 1)
+        self.fn.dispatch(self.cb, 1, 1, 1)
         self.device.check_barrier.record(self.fn, self.cb)
-        self.forget()
         return args.buffer, 4 * args_word
 
     def resolve(self, ref: C.Ref, table: Any, length: int | None = None,
@@ -760,7 +850,7 @@ class _Recorder:
         shadows: dict[tuple, list] = {}  # (serial, offset, length) → [scratch, written, alloc]
         ranges, key = [], [entry.plan_id]
         for i, ref in enumerate(cmd.bindings):
-            alloc, offset, length = ref.resolve(table)
+            alloc, offset, length = self.resolve(ref, table)
             if offset & self.align_mask:
                 shadow = shadows.setdefault((alloc.serial, offset, length),
                                             [self.scratch(length), False, alloc])
@@ -774,11 +864,10 @@ class _Recorder:
             self.copy_raw(alloc, offset, scratch, 0, length)
         full.record(self.fn, self.cb)
         self.bind(entry, tuple(key), ranges)
-        self.bindings = self.bound_key = self.last_dispatch = None
         if indirect is None:
-            self.fn.dispatch(self.cb, *cmd.workgroup_count)
+            self.dispatch(self.cb, *cmd.workgroup_count)
         else:
-            self.fn.dispatch_indirect(self.cb, *indirect)
+            self.dispatch_indirect(self.cb, *indirect)
         full.record(self.fn, self.cb)
         for (_, offset, length), (scratch, written, alloc) in shadows.items():
             if written:
@@ -877,12 +966,8 @@ class _Recorder:
                                   cmd.memory_barriers,
                                   self.buffer_barriers(cmd.buffer_barriers, table))
         else:
-            key = (cmd.source_stage, cmd.target_stage, cmd.memory_barriers)
-            if key == self.last_barrier_key:
-                barrier = self.last_barrier
-            else:
-                barrier = self.last_barrier = self.device.barrier(*key)
-                self.last_barrier_key = key
+            barrier = self.device.barrier(cmd.source_stage, cmd.target_stage,
+                                          cmd.memory_barriers)
         barrier.record(self.fn, self.cb)
 
     def buffer_barriers(self, barriers: tuple, table: Any) -> list:
@@ -929,13 +1014,7 @@ class _Recorder:
         self.fn.wait_events(self.cb, len(cmd.events), events, _ALL, dst, 1, memory,
                             len(buffers), buffer_array, 0, _NULL)
 
-    # -- nesting and debug groups -----------------------------------------------------------
-    def execute(self, cmd: C.Execute, table: Any) -> None:
-        self.forget()
-        self.record(cmd.commands, cmd.binding_table if cmd.binding_table is not None
-                    else table)
-        self.forget()
-
+    # -- debug groups ---------------------------------------------------------------------
     def begin_debug_group(self, cmd: C.BeginDebugGroup, table: Any) -> None:
         begin = self.device.begin_label
         if begin is None:
@@ -950,32 +1029,6 @@ class _Recorder:
     def end_debug_group(self, cmd: C.EndDebugGroup, table: Any) -> None:
         if self.device.end_label is not None:
             self.device.end_label(self.cb)
-
-
-class _TimedRecorder(_Recorder):
-    """A _Recorder that brackets each dispatch with timestamp writes (traced recordings):
-    top of pipe before it (the dispatch may start), bottom of pipe after it (it and
-    everything before it completed)."""
-
-    def record(self, commands: list, table: Any) -> None:
-        timing = self.rec.timing
-        assert timing is not None
-        cb, pool, dispatches = self.cb, timing.pool, timing.dispatches
-        handlers = self.handlers
-        for cmd in commands:
-            kind = type(cmd)
-            if kind is not C.Dispatch:
-                handlers[kind](cmd, table)
-                continue
-            n = 2 * len(dispatches)
-            lib.vkCmdWriteTimestamp(cb, _TOP, pool, n)
-            if cmd is self.last_dispatch:
-                self.vk_dispatch(cb, *cmd.workgroup_count)
-            else:
-                self.dispatch(cmd, table)
-            lib.vkCmdWriteTimestamp(cb, _BOTTOM, pool, n + 1)
-            dispatches.append((cmd.executable.entry_points[cmd.entry_point].name,
-                               cmd.workgroup_count))
 
 
 def make_descriptor_writes(entry: EntryPipeline, ranges: list) -> tuple[list, list]:
