@@ -14,8 +14,9 @@ LIMITED_API = "0x030A0000"  # Python 3.10, the oldest supported
 
 def native(name: str, source: str) -> Extension:
     return Extension(
-        name, [source], py_limited_api=True, include_dirs=["src/polyhal/native"],
-        depends=["src/polyhal/native/stream.h"],
+        name, [source], py_limited_api=True,
+        include_dirs=["src/polyhal/native", "src/polyhal/include"],
+        depends=["src/polyhal/native/stream.h", "src/polyhal/include/polyhal.h"],
         define_macros=[("PH_PYTHON_MODULE", "1"), ("Py_LIMITED_API", LIMITED_API)],
         # -O2, not -march=native: a wheel runs on CPUs other than the one that built it.
         extra_compile_args=["-O2", "-pthread"], extra_link_args=["-pthread"])

@@ -21,20 +21,8 @@ import time
 import numpy as np
 
 import polyhal as hal
+from polyhal.drivers.local.abi import DispatchState, WorkgroupState
 from polyhal.tools import bench
-
-
-class DispatchState(ctypes.Structure):
-    _fields_ = [("wsx", ctypes.c_uint32), ("wsy", ctypes.c_uint32), ("wsz", ctypes.c_uint16),
-                ("npc", ctypes.c_uint16), ("cx", ctypes.c_uint32), ("cy", ctypes.c_uint32),
-                ("cz", ctypes.c_uint16), ("conc", ctypes.c_uint8), ("nb", ctypes.c_uint8),
-                ("pc", ctypes.c_void_p), ("ptrs", ctypes.c_void_p), ("lens", ctypes.c_void_p)]
-
-
-class WorkgroupState(ctypes.Structure):
-    _fields_ = [("x", ctypes.c_uint32), ("y", ctypes.c_uint32), ("z", ctypes.c_uint16),
-                ("r", ctypes.c_uint16), ("proc", ctypes.c_uint32), ("lm", ctypes.c_void_p),
-                ("lms", ctypes.c_uint32)]
 
 
 def ctypes_python_driven(reps: int) -> float:
@@ -52,8 +40,7 @@ def ctypes_python_driven(reps: int) -> float:
         for _ in range(n):
             ptrs = (ctypes.c_void_p * 1)(counter.alloc.ptr)
             lens = (ctypes.c_size_t * 1)(4)
-            state = DispatchState(1, 1, 1, 0, 1, 1, 1, 1, 1, None, ctypes.addressof(ptrs),
-                                  ctypes.addressof(lens))
+            state = DispatchState(1, 1, 1, 0, 1, 1, 1, 1, 1, None, ptrs, lens)
             fn(None, ctypes.byref(state), ctypes.byref(WorkgroupState()))
         return (time.perf_counter() - t) / n * 1e6
 

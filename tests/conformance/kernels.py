@@ -4,7 +4,7 @@ An executable is a named list of entry points (name, bindings per descriptor set
 constant count, workgroup size).  The same names, layouts and workgroup sizes hold in
 every format, so a test loads ``"abs"`` and gets whichever format the device takes:
 
-- ``c``      kernels/c/NAME.c, prefixed with kernels/c/abi.h (the local driver's ABI)
+- ``c``      kernels/c/NAME.c, prefixed with kernels/c/abi.h (polyhal.h, the local driver's ABI)
 - ``spirv``  kernels/glsl/ENTRY.spv, one module per entry point (build_spirv.sh)
 - ``glsl``   kernels/glsl/ENTRY.comp, one module per entry point
 - ``cuda``   kernels/cuda/NAME.cu (parameters: bindings in (set, binding) order, then

@@ -34,7 +34,7 @@ def test_every_format_has_every_entry_point(name):
     formats = source.formats
     assert set(formats) == {"c", "spirv", "glsl", "cuda"}
     for entry in entries:
-        assert re.search(rf"KERNEL\({entry}\)", formats["c"]), entry
+        assert re.search(rf"POLYHAL_ENTRY\({entry}\)", formats["c"]), entry
         assert re.search(rf'extern "C" __global__ void {entry}\(', formats["cuda"]), entry
         assert "void main()" in formats["glsl"][entry]
         assert spirv_entry_points(formats["spirv"][entry]) == [entry]

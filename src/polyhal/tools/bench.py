@@ -27,6 +27,7 @@ from .. import (
     PipelineLayout,
     create_device,
 )
+from ..drivers.local.abi import DispatchState, WorkgroupState
 
 KERNELS = Path(__file__).parent / "kernels"
 
@@ -56,11 +57,12 @@ def _ctypes_loop(exe: Any, counter: Any, n: int, reps: int, add: Callable) -> No
     """The alternative on the CPU: the same kernel called from a Python loop via ctypes."""
     lib = ctypes.CDLL(exe.native.keepalive._name)
     fn = lib.touch
-    fn.argtypes = [ctypes.c_void_p] * 3
-    state = (ctypes.c_uint64 * 8)()
+    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(DispatchState),
+                   ctypes.POINTER(WorkgroupState)]
     ptrs = (ctypes.c_void_p * 1)(counter.alloc.ptr)
-    state[4] = ctypes.addressof(ptrs)  # binding_ptrs at byte 32 of the dispatch state
-    wg = (ctypes.c_uint64 * 4)()
+    lengths = (ctypes.c_size_t * 1)(4)
+    state = DispatchState(1, 1, 1, 0, 1, 1, 1, 1, 1, None, ptrs, lengths)
+    wg = WorkgroupState()
 
     def ctypes_loop() -> float:
         t = time.perf_counter()

@@ -32,6 +32,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ... import errors
+from .abi import DispatchState, WorkgroupState
+
 __all__ = [
     "IREE_LIBRARY_VERSION",
     "IREE_QUERY_SYMBOL",
@@ -59,39 +62,9 @@ PROCESSOR_DATA_CAPACITY = 8
 _SANITIZERS = {0: "none", 1: "address", 2: "memory", 3: "thread", 4: "undefined"}
 
 
-def _errors():
-    """polyhal's error classes (imported late so this module also loads on its own)."""
-    try:
-        from ... import errors  # type: ignore[import-not-found]
-
-        return errors
-    except ImportError:  # pragma: no cover - only before the package exists
-        import importlib
-
-        try:
-            return importlib.import_module("polyhal.errors")
-        except ImportError:
-            class _Fallback:
-                class HalError(Exception):
-                    pass
-
-                class InvalidArgumentError(HalError, ValueError):
-                    pass
-
-                class NotFoundError(HalError, LookupError):
-                    pass
-
-                class UnimplementedError(HalError, NotImplementedError):
-                    pass
-
-                class FailedPreconditionError(HalError, RuntimeError):
-                    pass
-
-            return _Fallback
-
-
 # --------------------------------------------------------------------------------------------
 # ABI structures (version 0.6).  Offsets on LP64 are in the comments; the asserts below pin them.
+# The dispatch and workgroup states every local kernel receives are polyhal.h's (abi.py).
 # --------------------------------------------------------------------------------------------
 
 _u8, _u16, _u32, _u64 = ctypes.c_uint8, ctypes.c_uint16, ctypes.c_uint32, ctypes.c_uint64
@@ -202,39 +175,6 @@ class Environment(ctypes.Structure):
     ]
 
 
-class DispatchState(ctypes.Structure):
-    """iree_hal_executable_dispatch_state_v0_t (48 bytes); one per dispatch."""
-
-    _fields_ = [
-        ("workgroup_size_x", _u32),  # 0
-        ("workgroup_size_y", _u32),  # 4
-        ("workgroup_size_z", _u16),  # 8
-        ("constant_count", _u16),  # 10
-        ("workgroup_count_x", _u32),  # 12
-        ("workgroup_count_y", _u32),  # 16
-        ("workgroup_count_z", _u16),  # 20
-        ("max_concurrency", _u8),  # 22
-        ("binding_count", _u8),  # 23
-        ("constants", ctypes.POINTER(_u32)),  # 24
-        ("binding_ptrs", ctypes.POINTER(_ptr)),  # 32
-        ("binding_lengths", ctypes.POINTER(ctypes.c_size_t)),  # 40
-    ]
-
-
-class WorkgroupState(ctypes.Structure):
-    """iree_hal_executable_workgroup_state_v0_t (32 bytes); one per workgroup call."""
-
-    _fields_ = [
-        ("workgroup_id_x", _u32),  # 0
-        ("workgroup_id_y", _u32),  # 4
-        ("workgroup_id_z", _u16),  # 8
-        ("reserved", _u16),  # 10
-        ("processor_id", _u32),  # 12
-        ("local_memory", _ptr),  # 16
-        ("local_memory_size", _u32),  # 24
-    ]
-
-
 #: int fn(const environment*, const dispatch_state*, const workgroup_state*)
 DispatchFunction = ctypes.CFUNCTYPE(
     ctypes.c_int,
@@ -255,8 +195,6 @@ if ctypes.sizeof(ctypes.c_void_p) == 8:
     assert LibraryV0.exports.offset == 24 and LibraryV0.constants.offset == 104
     assert ctypes.sizeof(LibraryV0) == 128
     assert ctypes.sizeof(Environment) == 96
-    assert ctypes.sizeof(DispatchState) == 48 and DispatchState.constants.offset == 24
-    assert ctypes.sizeof(WorkgroupState) == 32 and WorkgroupState.local_memory.offset == 16
 
 
 def _import_thunk(fn: int | None, params: int | None, context: int | None, reserved: int | None):
@@ -386,7 +324,6 @@ class IreeLibrary:
         constants: Sequence[int] | None = None,
         copy: bool = True,
     ):
-        errors = _errors()
         self.path = os.fspath(path)
         self._lock = threading.Lock()
         self._closed = False
@@ -434,14 +371,14 @@ class IreeLibrary:
                     pass
         self._handle = self._dll._handle
         try:
-            self._init(errors, imports or {}, constants)
+            self._init(imports or {}, constants)
         except BaseException:
             self.close()
             raise
 
     # -- loading ------------------------------------------------------------------------------
 
-    def _init(self, errors, imports: Mapping[str, Any], constants: Sequence[int] | None) -> None:
+    def _init(self, imports: Mapping[str, Any], constants: Sequence[int] | None) -> None:
         try:
             query_address = ctypes.cast(getattr(self._dll, IREE_QUERY_SYMBOL), _ptr).value
         except AttributeError:
@@ -572,7 +509,6 @@ class IreeLibrary:
 
     def export(self, name_or_ordinal: str | int) -> IreeExport:
         """An export by name or ordinal (NotFoundError / InvalidArgumentError if none)."""
-        errors = _errors()
         if isinstance(name_or_ordinal, str):
             try:
                 return self._by_name[name_or_ordinal]
@@ -604,7 +540,6 @@ class IreeLibrary:
         A layout must give the kernel at least the bindings and push constants it reads:
         fewer would let it read past ``binding_ptrs`` / ``constants``.
         """
-        errors = _errors()
         has_names = bool(self._library.exports.names)
         resolved = []
         for i, ep in enumerate(entry_points):

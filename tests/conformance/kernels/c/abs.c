@@ -1,5 +1,5 @@
 /* abs_f32: output[i] = |input[i]| for workgroup i. */
-KERNEL(abs_f32) {
+POLYHAL_ENTRY(abs_f32) {
   (void)environment;
   uint32_t i = workgroup->workgroup_id_x;
   EXPECT(dispatch->binding_count == 2, 1);

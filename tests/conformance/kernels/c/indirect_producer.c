@@ -1,5 +1,5 @@
 /* write_indirect_counts: writes the workgroup count (4, 1, 1) for a later indirect dispatch. */
-KERNEL(write_indirect_counts) {
+POLYHAL_ENTRY(write_indirect_counts) {
   (void)environment;
   (void)workgroup;
   EXPECT(dispatch->binding_count == 1, 1);

@@ -1,6 +1,6 @@
 /* Two entry points of one executable, each output[i] = f(input[i]) for workgroup i (int32). */
-static int unary(const dispatch_state_t* dispatch, const workgroup_state_t* workgroup,
-                 int32_t factor) {
+static int unary(const polyhal_dispatch_state_t* dispatch,
+                 const polyhal_workgroup_state_t* workgroup, int32_t factor) {
   uint32_t i = workgroup->workgroup_id_x;
   EXPECT(dispatch->binding_count == 2, 1);
   EXPECT(BINDING_HOLDS(0, (i + 1) * sizeof(int32_t)), 2);
@@ -11,12 +11,12 @@ static int unary(const dispatch_state_t* dispatch, const workgroup_state_t* work
   return 0;
 }
 
-KERNEL(negate) {
+POLYHAL_ENTRY(negate) {
   (void)environment;
   return unary(dispatch, workgroup, -1);
 }
 
-KERNEL(double_values) {
+POLYHAL_ENTRY(double_values) {
   (void)environment;
   return unary(dispatch, workgroup, 2);
 }

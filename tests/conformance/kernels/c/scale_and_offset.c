@@ -1,5 +1,5 @@
 /* scale_and_offset: output[i] = input[i] * scale + offset (int32), constants (scale, offset). */
-KERNEL(scale_and_offset) {
+POLYHAL_ENTRY(scale_and_offset) {
   (void)environment;
   uint32_t i = workgroup->workgroup_id_x;
   EXPECT(dispatch->binding_count == 2, 1);

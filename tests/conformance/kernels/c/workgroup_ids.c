@@ -1,5 +1,5 @@
 /* write_workgroup_ids: output[x + cx * (y + cy * z)] = that linear workgroup id. */
-KERNEL(write_workgroup_ids) {
+POLYHAL_ENTRY(write_workgroup_ids) {
   (void)environment;
   uint32_t id = workgroup->workgroup_id_x +
                 dispatch->workgroup_count_x *

@@ -1,5 +1,5 @@
 /* write_constants: output[0..4) = the four push constants, verbatim. */
-KERNEL(write_constants) {
+POLYHAL_ENTRY(write_constants) {
   (void)environment;
   EXPECT(dispatch->binding_count == 1, 1);
   EXPECT(dispatch->push_constant_count == 4, 2);

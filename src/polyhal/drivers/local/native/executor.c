@@ -72,30 +72,15 @@ typedef struct {
   int32_t signal, access;
 } ph_guard_t;
 
-/* The kernel ABI (IREE executable library v0). */
-typedef struct {
-  uint32_t workgroup_size_x, workgroup_size_y;
-  uint16_t workgroup_size_z, push_constant_count;
-  uint32_t workgroup_count_x, workgroup_count_y;
-  uint16_t workgroup_count_z;
-  uint8_t max_concurrency, binding_count;
-  const uint32_t* push_constants;
-  void* const* binding_ptrs;
-  const size_t* binding_lengths;
-} ph_dispatch_state_t;
+/* The kernel ABI (IREE executable library v0): polyhal.h, the header kernels include, is
+ * its one definition. */
+#include "polyhal.h"
 
-typedef struct {
-  uint32_t workgroup_id_x, workgroup_id_y;
-  uint16_t workgroup_id_z, reserved;
-  uint32_t processor_id;
-  void* local_memory;
-  uint32_t local_memory_size;
-} ph_workgroup_state_t;
-
-typedef int (*ph_fn_t)(const void*, const ph_dispatch_state_t*, const ph_workgroup_state_t*);
+typedef int (*ph_fn_t)(const polyhal_env_t*, const polyhal_dispatch_state_t*,
+                       const polyhal_workgroup_state_t*);
 
 struct ph_prepared {
-  ph_dispatch_state_t state;
+  polyhal_dispatch_state_t state;
   void* ptrs[PH_MAX_BINDINGS];
   size_t lens[PH_MAX_BINDINGS];
   ph_fn_t fn;
@@ -305,7 +290,7 @@ static uint64_t prepare(ph_prepared_t* p, const ph_program_t* prog, uint64_t ind
 }
 
 static inline void workgroup_state(const ph_prepared_t* p, uint64_t flat, uint32_t processor,
-                                   ph_workgroup_state_t* wg) {
+                                   polyhal_workgroup_state_t* wg) {
   uint64_t cx = p->state.workgroup_count_x, cy = p->state.workgroup_count_y;
   wg->workgroup_id_x = (uint32_t)(flat % cx);
   wg->workgroup_id_y = (uint32_t)((flat / cx) % cy);
@@ -317,7 +302,7 @@ static inline void workgroup_state(const ph_prepared_t* p, uint64_t flat, uint32
 }
 
 static inline void workgroup_id(const ph_prepared_t* p, uint64_t flat, uint32_t* id) {
-  ph_workgroup_state_t wg;
+  polyhal_workgroup_state_t wg;
   workgroup_state(p, flat, 0, &wg);
   id[0] = wg.workgroup_id_x;
   id[1] = wg.workgroup_id_y;
@@ -329,7 +314,7 @@ static inline void workgroup_id(const ph_prepared_t* p, uint64_t flat, uint32_t*
  * itself is inside: a fault in the executor's own code (say in malloc) is not caught. */
 static inline __attribute__((always_inline)) int call_kernel(const ph_prepared_t* p,
                                                              uint64_t flat,
-                                                             const ph_workgroup_state_t* wg,
+                                                             const polyhal_workgroup_state_t* wg,
                                                              ph_guard_t* guard) {
   if (!guard) return p->fn(p->env, &p->state, wg);
   guard->dispatch = p;
@@ -373,7 +358,7 @@ static inline __attribute__((always_inline)) void run_chunk(ph_pool_t* pool, uin
     while (i >= pool->region[d].first + pool->region[d].total) ++d;
     if (atomic_load_explicit(&pool->error, memory_order_relaxed)) continue;
     const ph_prepared_t* p = &pool->region[d];
-    ph_workgroup_state_t wg;
+    polyhal_workgroup_state_t wg;
     workgroup_state(p, i - p->first, processor, &wg);
     int rc = call_kernel(p, i - p->first, &wg, guard);
     if (rc) {
@@ -420,7 +405,7 @@ static inline __attribute__((always_inline)) int run_dispatch(const ph_prepared_
                                                               ph_result_t* result,
                                                               ph_guard_t* guard) {
   for (uint64_t w = 0; w < p->total; ++w) {
-    ph_workgroup_state_t wg;
+    polyhal_workgroup_state_t wg;
     workgroup_state(p, w, 0, &wg);
     int rc = call_kernel(p, w, &wg, guard);
     if (rc) {
