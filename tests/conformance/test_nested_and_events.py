@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 import polyhal as hal
 
 from .support import Binder, allocate, filled, u32, upload, wait
@@ -52,15 +54,66 @@ def test_execute_commands_twice_with_two_tables(device):
 
 
 def test_signal_and_reset_event(binder):
+    """Signalling and resetting an event order nothing and change no memory: the commands
+    around them all run, in order, and a reset event signalled again can be waited on."""
+    device = binder.device
+    event = device.create_event()
+    source_buffer, target_buffer = allocate(device, 16), allocate(device, 16, fill=0xEE)
+    source, target = binder.refs(source_buffer, target_buffer)
+
+    def record(cb):
+        cb.fill_buffer(source, 0, 8, 0x07, 1)
+        cb.signal_event(event, hal.ExecutionStage.TRANSFER)
+        cb.reset_event(event, hal.ExecutionStage.TRANSFER)
+        cb.fill_buffer(source, 8, 8, 0x0A0B0C0D, 4)
+        cb.signal_event(event, hal.ExecutionStage.TRANSFER)
+        cb.wait_events([event], hal.ExecutionStage.TRANSFER, hal.ExecutionStage.TRANSFER)
+        cb.copy_buffer(source, 0, target, 0, 12)
+
+    binder.record_and_run(record)
+    expected = filled(16, 8, 8, 0x0A0B0C0D, 4, background=0x07)
+    assert source_buffer.read() == expected
+    assert target_buffer.read() == expected[:12] + b"\xEE" * 4
+
+
+def test_checked_mode_does_not_take_signal_and_reset_for_a_barrier(binder):
+    """Only wait_events (or a barrier) orders commands: two overlapping writes with just a
+    signal and a reset between them may run concurrently, and checked mode says so."""
+    if not binder.device.checked:
+        pytest.skip("the race check is checked mode's (POLYHAL_CHECKED=1)")
     event = binder.device.create_event()
-    target = binder.ref(allocate(binder.device, 16))
+    target_buffer = allocate(binder.device, 16)
+    target = binder.ref(target_buffer)
 
     def record(cb):
         cb.fill_buffer(target, 0, 16, 0x07, 1)
         cb.signal_event(event, hal.ExecutionStage.TRANSFER)
         cb.reset_event(event, hal.ExecutionStage.TRANSFER)
+        cb.fill_buffer(target, 4, 4, 0x0A0B0C0D, 4)
 
-    binder.record_and_run(record)
+    with pytest.raises(hal.FailedPreconditionError, match="race in a command buffer"):
+        binder.record_and_run(record)
+    assert target_buffer.read() == bytes(16)  # refused before it ran
+
+
+def test_a_reusable_command_buffer_resets_its_event_for_the_next_submission(binder):
+    """signal, wait, copy, reset: each submission of the same recording copies what the
+    source holds at that submission."""
+    device = binder.device
+    event = device.create_event()
+    source_buffer, target_buffer = upload(device, u32(1, 2, 3, 4)), allocate(device, 16)
+    source, target = binder.refs(source_buffer, target_buffer)
+    cb = binder.command_buffer(reusable=True)
+    with cb:
+        cb.signal_event(event, hal.ExecutionStage.TRANSFER)
+        cb.wait_events([event], hal.ExecutionStage.TRANSFER, hal.ExecutionStage.TRANSFER)
+        cb.copy_buffer(source, 0, target, 0, 16)
+        cb.reset_event(event, hal.ExecutionStage.TRANSFER)
+    binder.run(cb)
+    assert target_buffer.read() == u32(1, 2, 3, 4)
+    source_buffer.write(u32(5, 6, 7, 8))
+    binder.run(cb)
+    assert target_buffer.read() == u32(5, 6, 7, 8)
 
 
 def test_wait_event_in_one_command_buffer(binder):
