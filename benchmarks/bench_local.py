@@ -29,8 +29,11 @@ def ctypes_python_driven(reps: int) -> float:
     """A Python loop that builds each dispatch's state and calls the kernel via ctypes."""
     device = hal.create_device("local-sync")
     layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
-    exe = device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint("touch", layout)], {"c": (bench.KERNELS / "bench.c").read_text()}))
+    exe = device.create_executable(
+        hal.ExecutableSource(
+            [hal.EntryPoint("touch", layout)], {"c": (bench.KERNELS / "bench.c").read_text()}
+        )
+    )
     counter = device.allocate_buffer(4)
     fn = ctypes.CDLL(exe.native.keepalive._name).touch
     n = 1000
@@ -103,12 +106,27 @@ def pocl(reps: int) -> list[dict]:
 
     name = f"PoCL {device.name}"
     return [
-        {"name": "pocl_enqueue_us", "value": bench.median(chain, reps), "unit": "us/dispatch",
-         "what": f"alternative: {name}, 1000 in-order enqueues + finish", "goal": ""},
-        {"name": "pocl_round_trip_us", "value": bench.median(round_trip, reps), "unit": "us",
-         "what": f"alternative: {name}, enqueue + finish", "goal": ""},
-        {"name": "pocl_axpb_ms", "value": bench.median(kernel, reps), "unit": "ms",
-         "what": f"alternative: {name}, y = x*s+o, local size 64", "goal": ""},
+        {
+            "name": "pocl_enqueue_us",
+            "value": bench.median(chain, reps),
+            "unit": "us/dispatch",
+            "what": f"alternative: {name}, 1000 in-order enqueues + finish",
+            "goal": "",
+        },
+        {
+            "name": "pocl_round_trip_us",
+            "value": bench.median(round_trip, reps),
+            "unit": "us",
+            "what": f"alternative: {name}, enqueue + finish",
+            "goal": "",
+        },
+        {
+            "name": "pocl_axpb_ms",
+            "value": bench.median(kernel, reps),
+            "unit": "ms",
+            "what": f"alternative: {name}, y = x*s+o, local size 64",
+            "goal": "",
+        },
     ]
 
 
@@ -120,10 +138,15 @@ def main() -> int:
     args = parser.parse_args()
     reps = 5 if args.quick else 21
     report = bench.run(args.device, quick=args.quick)
-    report["results"].append({
-        "name": "ctypes_python_loop_us", "value": ctypes_python_driven(reps),
-        "unit": "us/call", "goal": "",
-        "what": "alternative: Python loop building each dispatch state, calling via ctypes"})
+    report["results"].append(
+        {
+            "name": "ctypes_python_loop_us",
+            "value": ctypes_python_driven(reps),
+            "unit": "us/call",
+            "goal": "",
+            "what": "alternative: Python loop building each dispatch state, calling via ctypes",
+        }
+    )
     report["results"] += pocl(reps)
     print(bench.table(report))
     if args.json:

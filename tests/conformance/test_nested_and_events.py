@@ -49,8 +49,8 @@ def test_execute_commands_twice_with_two_tables(device):
     done = device.create_semaphore(0)
     device.queue_execute(outer_cb, signal=[(done, 1)])
     wait(done, 1)
-    assert first.read() == b"\x5C" * 16
-    assert second.read() == bytes(4) + b"\x5C" * 8 + bytes(4)
+    assert first.read() == b"\x5c" * 16
+    assert second.read() == bytes(4) + b"\x5c" * 8 + bytes(4)
 
 
 def test_signal_and_reset_event(binder):
@@ -73,7 +73,7 @@ def test_signal_and_reset_event(binder):
     binder.record_and_run(record)
     expected = filled(16, 8, 8, 0x0A0B0C0D, 4, background=0x07)
     assert source_buffer.read() == expected
-    assert target_buffer.read() == expected[:12] + b"\xEE" * 4
+    assert target_buffer.read() == expected[:12] + b"\xee" * 4
 
 
 def test_checked_mode_does_not_take_signal_and_reset_for_a_barrier(binder):
@@ -146,9 +146,14 @@ def test_event_across_command_buffers(binder):
         first.signal_event(event, hal.ExecutionStage.TRANSFER)
     second = binder.command_buffer()
     with second:
-        second.wait_events([event], hal.ExecutionStage.TRANSFER, hal.ExecutionStage.TRANSFER,
-                           memory_barriers=[hal.MemoryBarrier(hal.AccessScope.TRANSFER_WRITE,
-                                                              hal.AccessScope.TRANSFER_READ)])
+        second.wait_events(
+            [event],
+            hal.ExecutionStage.TRANSFER,
+            hal.ExecutionStage.TRANSFER,
+            memory_barriers=[
+                hal.MemoryBarrier(hal.AccessScope.TRANSFER_WRITE, hal.AccessScope.TRANSFER_READ)
+            ],
+        )
         second.copy_buffer(source, 0, target, 0, 16)
     done_first, done_second = device.create_semaphore(0), device.create_semaphore(0)
     binder.submit(first, signal=[(done_first, 1)])

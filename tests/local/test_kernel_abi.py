@@ -30,24 +30,33 @@ def compiler_layout(tmp_path: Path) -> dict[tuple[str, str], tuple[int, int]]:
         cc = _native.c_compiler()
     except hal.UnavailableError as e:
         pytest.skip(f"no C compiler to check the header with: {e}")
-    lines = ['#include <stdio.h>', '#include <stddef.h>', '#include "polyhal.h"',
-             "int main(void) {"]
+    lines = [
+        "#include <stdio.h>",
+        "#include <stddef.h>",
+        '#include "polyhal.h"',
+        "int main(void) {",
+    ]
     for c_name, mirror in STRUCTS.items():
-        lines.append(f'  printf("{c_name} - %zu %zu\\n", sizeof({c_name}), '
-                     f'_Alignof({c_name}));')
+        lines.append(f'  printf("{c_name} - %zu %zu\\n", sizeof({c_name}), _Alignof({c_name}));')
         for field, _ in mirror._fields_:
-            lines.append(f'  printf("{c_name} {field} %zu %zu\\n", offsetof({c_name}, {field}), '
-                         f'sizeof((({c_name}*)0)->{field}));')
+            lines.append(
+                f'  printf("{c_name} {field} %zu %zu\\n", offsetof({c_name}, {field}), '
+                f"sizeof((({c_name}*)0)->{field}));"
+            )
     lines += ["  return 0;", "}"]
     source = tmp_path / "layout.c"
     source.write_text("\n".join(lines) + "\n")
     program = tmp_path / "layout"
     build = subprocess.run(
         [*shlex.split(cc), "-std=c11", f"-I{hal.include_dir()}", str(source), "-o", str(program)],
-        capture_output=True, text=True, timeout=120)
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert build.returncode == 0, build.stderr
-    out = subprocess.run([str(program)], capture_output=True, text=True, timeout=60,
-                         check=True).stdout
+    out = subprocess.run(
+        [str(program)], capture_output=True, text=True, timeout=60, check=True
+    ).stdout
     layout = {}
     for line in out.splitlines():
         struct, field, a, b = line.split()
@@ -60,8 +69,10 @@ def test_the_python_mirror_matches_polyhal_h(tmp_path):
     for c_name, mirror in STRUCTS.items():
         assert layout[(c_name, "")] == (ctypes.sizeof(mirror), ctypes.alignment(mirror)), c_name
         for field, ctype in mirror._fields_:
-            assert layout[(c_name, field)] == (getattr(mirror, field).offset,
-                                               ctypes.sizeof(ctype)), f"{c_name}.{field}"
+            assert layout[(c_name, field)] == (
+                getattr(mirror, field).offset,
+                ctypes.sizeof(ctype),
+            ), f"{c_name}.{field}"
 
 
 def test_the_iree_loader_uses_the_one_mirror():
@@ -78,7 +89,8 @@ def test_the_conformance_kernels_include_the_header_instead_of_declaring_the_abi
 
 def test_a_kernel_called_through_the_mirror_sees_what_it_was_given():
     """The mirror drives a real kernel compiled against polyhal.h: every field arrives."""
-    lib = _native.load_shared(r"""
+    lib = _native.load_shared(
+        r"""
 #include "polyhal.h"
 POLYHAL_ENTRY(echo) {
   (void)environment;
@@ -95,7 +107,9 @@ POLYHAL_ENTRY(echo) {
   out[17] = workgroup->local_memory == (void*)dispatch->binding_ptrs[0];
   return 0;
 }
-""", stem="abi-echo")
+""",
+        stem="abi-echo",
+    )
     out = (ctypes.c_uint32 * 18)()
     ptrs = (ctypes.c_void_p * 1)(ctypes.addressof(out))
     lengths = (ctypes.c_size_t * 1)(ctypes.sizeof(out))

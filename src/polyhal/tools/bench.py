@@ -57,8 +57,7 @@ def _ctypes_loop(exe: Any, counter: Any, n: int, reps: int, add: Callable) -> No
     """The alternative on the CPU: the same kernel called from a Python loop via ctypes."""
     lib = ctypes.CDLL(exe.native.keepalive._name)
     fn = lib.touch
-    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(DispatchState),
-                   ctypes.POINTER(WorkgroupState)]
+    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(DispatchState), ctypes.POINTER(WorkgroupState)]
     ptrs = (ctypes.c_void_p * 1)(counter.alloc.ptr)
     lengths = (ctypes.c_size_t * 1)(4)
     state = DispatchState(1, 1, 1, 0, 1, 1, 1, 1, 1, None, ptrs, lengths)
@@ -70,8 +69,12 @@ def _ctypes_loop(exe: Any, counter: Any, n: int, reps: int, add: Callable) -> No
             fn(None, state, wg)
         return (time.perf_counter() - t) / n * 1e6
 
-    add("ctypes_loop_us", median(ctypes_loop, reps), "us/call",
-        "alternative: a Python loop calling the same kernel through ctypes")
+    add(
+        "ctypes_loop_us",
+        median(ctypes_loop, reps),
+        "us/call",
+        "alternative: a Python loop calling the same kernel through ctypes",
+    )
 
 
 def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> dict[str, Any]:
@@ -81,11 +84,16 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
     x_read_only = DescriptorSetLayoutBinding(0, DescriptorFlags.READ_ONLY)
     layout2 = PipelineLayout([DescriptorSetLayout([x_read_only, 1])], push_constants=2)
     source = ExecutableSource(
-        [EntryPoint("touch", layout1), EntryPoint("axpb", layout2, (64, 1, 1))], {
+        [EntryPoint("touch", layout1), EntryPoint("axpb", layout2, (64, 1, 1))],
+        {
             "c": (KERNELS / "bench.c").read_text(),
-            "spirv": {"touch": (KERNELS / "bench_touch.spv").read_bytes(),
-                      "axpb": (KERNELS / "bench_axpb.spv").read_bytes()},
-            "cuda": (KERNELS / "bench.cu").read_text()})
+            "spirv": {
+                "touch": (KERNELS / "bench_touch.spv").read_bytes(),
+                "axpb": (KERNELS / "bench_axpb.spv").read_bytes(),
+            },
+            "cuda": (KERNELS / "bench.cu").read_text(),
+        },
+    )
     exe = device.create_executable(source)
     counter = device.allocate_buffer(4)
     results: list[dict[str, Any]] = []
@@ -101,8 +109,15 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
 
     def add(name: str, value: float, unit: str, what: str, goal: str = "") -> None:
         # The goals are the local driver's (docs/benchmarks.md); elsewhere they do not apply.
-        results.append({"name": name, "value": value, "unit": unit, "what": what,
-                        "goal": goal if device.driver == "local" else ""})
+        results.append(
+            {
+                "name": name,
+                "value": value,
+                "unit": unit,
+                "what": what,
+                "goal": goal if device.driver == "local" else "",
+            }
+        )
 
     # 1. dispatch overhead: 1000 one-workgroup dispatches with a barrier after each.
     step("dispatch overhead")
@@ -123,8 +138,13 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
         sem.wait(value[0])
         return (time.perf_counter() - t) / n * 1e6
 
-    add("dispatch_overhead_us", median(chain, reps), "us/dispatch",
-        "reusable command buffer of 1000 one-workgroup dispatches + barriers", "<= 1")
+    add(
+        "dispatch_overhead_us",
+        median(chain, reps),
+        "us/dispatch",
+        "reusable command buffer of 1000 one-workgroup dispatches + barriers",
+        "<= 1",
+    )
 
     if device.driver in ("local", "local-sync"):
         step("ctypes loop")
@@ -146,9 +166,13 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
             samples.append(time.perf_counter() - t)
         return statistics.median(samples) * 1e6
 
-    add("round_trip_us", median(round_trip, reps), "us",
+    add(
+        "round_trip_us",
+        median(round_trip, reps),
+        "us",
         "queue_execute of a one-dispatch command buffer until its semaphore is signalled",
-        "<= 20")
+        "<= 20",
+    )
 
     # 3. memory-bound kernel vs numpy.
     step("y = x*s + o")
@@ -158,8 +182,9 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
     y = device.allocate_buffer(4 * count)
     axpb = device.create_command_buffer(CommandBufferMode.DEFAULT)
     with axpb:
-        axpb.dispatch(exe, 1, (1024, count // 64 // 1024), constants=[3, 7],
-                      bindings=[(0, x), (1, y)])
+        axpb.dispatch(
+            exe, 1, (1024, count // 64 // 1024), constants=[3, 7], bindings=[(0, x), (1, y)]
+        )
 
     def kernel() -> float:
         value[0] += 1
@@ -187,11 +212,19 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
     assert np.array_equal(y.to_numpy("int32"), x_host * 3 + 7), "axpb result is wrong"
     add("axpb_ms", kernel_ms, "ms", "y = x*s+o, 4M int32, 64-element workgroups")
     add("numpy_axpb_ms", numpy_ms, "ms", "alternative: numpy x*s+o")
-    add("numpy_axpb_out_ms", numpy_out_ms, "ms",
-        "alternative: numpy into a preallocated output (multiply, add with out=)")
+    add(
+        "numpy_axpb_out_ms",
+        numpy_out_ms,
+        "ms",
+        "alternative: numpy into a preallocated output (multiply, add with out=)",
+    )
     add("axpb_vs_numpy", kernel_ms / numpy_ms, "x", "polyhal time / numpy x*s+o time", "<= 0.5")
-    add("axpb_vs_numpy_out", kernel_ms / numpy_out_ms, "x",
-        "polyhal time / numpy time with a preallocated output")
+    add(
+        "axpb_vs_numpy_out",
+        kernel_ms / numpy_out_ms,
+        "x",
+        "polyhal time / numpy time with a preallocated output",
+    )
 
     # 4. recording cost of one-shot commands, validation on: each command recorded and
     # end() encoding them, per command.  The case users hit first: new constants and
@@ -216,12 +249,14 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
                 device.queue_execute(c, signal=[(sem, value[0])])
                 sem.wait(value[0])
             return (time.perf_counter() - t) / m * 1e6
+
         return run
 
     def shorthand(c: Any) -> None:
         for i in range(m):
-            c.dispatch(exe, 1, 1, constants=[i, 1],
-                       bindings=[(0, inputs[i & 7]), (1, out, 256 * i, 256)])
+            c.dispatch(
+                exe, 1, 1, constants=[i, 1], bindings=[(0, inputs[i & 7]), (1, out, 256 * i, 256)]
+            )
 
     def push_form(c: Any) -> None:
         for i in range(m):
@@ -251,37 +286,74 @@ def run(uri: str | None = None, quick: bool = False, progress: bool = True) -> d
         for i in range(m):
             c.update_buffer(payload, 0, z, 16 * i, 16)
 
-    add("record_dispatch_fresh_us", median(per_command(shorthand), reps), "us/dispatch",
+    add(
+        "record_dispatch_fresh_us",
+        median(per_command(shorthand), reps),
+        "us/dispatch",
         "one-shot: dispatch(exe, 1, 1, constants=[i, 1], bindings=[(0, a), (1, b, off, 256)])"
-        ", new lists and other buffers every dispatch; recorded + end()", "<= 1")
-    add("record_push_fresh_us", median(per_command(push_form), reps), "us/dispatch",
+        ", new lists and other buffers every dispatch; recorded + end()",
+        "<= 1",
+    )
+    add(
+        "record_push_fresh_us",
+        median(per_command(push_form), reps),
+        "us/dispatch",
         "one-shot: push_constants + push_descriptor_set + dispatch, new state every "
-        "dispatch; recorded + end()", "<= 1")
-    add("record_us", median(per_command(unchanged), reps), "us/command",
+        "dispatch; recorded + end()",
+        "<= 1",
+    )
+    add(
+        "record_us",
+        median(per_command(unchanged), reps),
+        "us/command",
         "one-shot: dispatches with the pushed state unchanged (the best case), a barrier "
-        "after each; per command, recorded + end()", "<= 2")
-    for name, body in (("barrier", barriers), ("fill", fills), ("copy", copies),
-                       ("update", updates)):
-        add(f"record_{name}_us", median(per_command(body), reps), "us/command",
-            f"one-shot: {name} commands recorded + end()", "<= 0.5")
-    add("oneshot_fresh_us", median(per_command(shorthand, submit=True), reps), "us/dispatch",
+        "after each; per command, recorded + end()",
+        "<= 2",
+    )
+    for name, body in (
+        ("barrier", barriers),
+        ("fill", fills),
+        ("copy", copies),
+        ("update", updates),
+    ):
+        add(
+            f"record_{name}_us",
+            median(per_command(body), reps),
+            "us/command",
+            f"one-shot: {name} commands recorded + end()",
+            "<= 0.5",
+        )
+    add(
+        "oneshot_fresh_us",
+        median(per_command(shorthand, submit=True), reps),
+        "us/dispatch",
         "one-shot: 1000 one-workgroup dispatches with fresh state, recorded + submitted + "
-        "completed", "<= 1.5")
+        "completed",
+        "<= 1.5",
+    )
     step("done")
     if progress and sys.stderr.isatty():
         sys.stderr.write("\n")
     device.close()
-    return {"device": device.uri, "device_name": device.name, "machine": _machine(),
-            "python": platform.python_version(), "results": results}
+    return {
+        "device": device.uri,
+        "device_name": device.name,
+        "machine": _machine(),
+        "python": platform.python_version(),
+        "results": results,
+    }
 
 
 def table(report: dict[str, Any]) -> str:
-    lines = [f"polyhal bench on {report['device']} ({report['device_name']}); "
-             f"{report['machine']}; Python {report['python']}",
-             f"{'figure':24s} {'median':>10s} {'unit':12s} {'goal':8s} what"]
+    lines = [
+        f"polyhal bench on {report['device']} ({report['device_name']}); "
+        f"{report['machine']}; Python {report['python']}",
+        f"{'figure':24s} {'median':>10s} {'unit':12s} {'goal':8s} what",
+    ]
     for r in report["results"]:
-        lines.append(f"{r['name']:24s} {r['value']:10.3f} {r['unit']:12s} {r['goal']:8s} "
-                     f"{r['what']}")
+        lines.append(
+            f"{r['name']:24s} {r['value']:10.3f} {r['unit']:12s} {r['goal']:8s} {r['what']}"
+        )
     return "\n".join(lines)
 
 
@@ -296,8 +368,9 @@ def plot(report: dict[str, Any], path: str) -> None:
     for r in report["results"]:
         unit = "us per call" if r["unit"] in ("us/dispatch", "us/call") else r["unit"]
         panels.setdefault(unit, []).append(r)
-    fig, axes = plt.subplots(len(panels), 1, figsize=(8, 1.1 * len(report["results"]) + 1),
-                             dpi=110, squeeze=False)
+    fig, axes = plt.subplots(
+        len(panels), 1, figsize=(8, 1.1 * len(report["results"]) + 1), dpi=110, squeeze=False
+    )
     for ax, (unit, rows) in zip(axes[:, 0], panels.items(), strict=True):
         colors = ["#888888" if r["what"].startswith("alternative") else "#3b7dd8" for r in rows]
         ax.barh([r["name"] for r in rows], [r["value"] for r in rows], color=colors)
@@ -305,14 +378,22 @@ def plot(report: dict[str, Any], path: str) -> None:
             ax.text(r["value"], i, f" {r['value']:.3g}", va="center", fontsize=8)
             goal = r["goal"].replace("<=", "").strip()
             if goal:
-                ax.plot([float(goal)] * 2, [i - 0.45, i + 0.45], color="#d83b3b",
-                        linestyle="--", linewidth=1.2)
+                ax.plot(
+                    [float(goal)] * 2,
+                    [i - 0.45, i + 0.45],
+                    color="#d83b3b",
+                    linestyle="--",
+                    linewidth=1.2,
+                )
         ax.invert_yaxis()
         ax.set_xlabel(unit, fontsize=8)
         ax.tick_params(labelsize=8)
         ax.margins(x=0.2)
-    fig.suptitle(f"polyhal bench: {report['device']} on {report['machine']} "
-                 "(blue: polyhal, grey: alternatives, red: goal)", fontsize=9)
+    fig.suptitle(
+        f"polyhal bench: {report['device']} on {report['machine']} "
+        "(blue: polyhal, grey: alternatives, red: goal)",
+        fontsize=9,
+    )
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

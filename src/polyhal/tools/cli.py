@@ -24,7 +24,7 @@ POLYHAL_TRACE=FILE (a Chrome/Perfetto trace of every device's queue).
 
 ENABLE_HINTS = {
     "vulkan": "pip install 'polyhal[vulkan]' and a Vulkan 1.2 driver "
-              "(on a CPU: apt-get install mesa-vulkan-drivers libvulkan1)",
+    "(on a CPU: apt-get install mesa-vulkan-drivers libvulkan1)",
     "cuda": "pip install 'polyhal[cuda]' and an NVIDIA GPU with its driver",
     "metal": "an Apple GPU with PyObjC (no metal driver ships yet)",
 }
@@ -35,8 +35,10 @@ def cmd_devices(args: argparse.Namespace) -> int:
         count, reason = drivers.probe(name)
         if count == 0:
             hint = ENABLE_HINTS.get(name, "")
-            print(f"{name:11s} unavailable: {reason}" + (f"\n{'':12s}to enable: {hint}"
-                                                           if hint else ""))
+            print(
+                f"{name:11s} unavailable: {reason}"
+                + (f"\n{'':12s}to enable: {hint}" if hint else "")
+            )
             continue
         for index in range(count):
             uri = name if count == 1 else f"{name}:{index}"
@@ -44,10 +46,12 @@ def cmd_devices(args: argparse.Namespace) -> int:
                 with create_device(uri) as device:
                     limits = device.info.get("limits", {})
                     print(f"{uri:11s} {device.name}")
-                    print(f"{'':12s}formats {device.info.get('executable_formats')}; "
-                          f"max bindings {limits.get('max_bindings')}, push constants "
-                          f"{limits.get('max_push_constants')}, workgroup size "
-                          f"{limits.get('max_workgroup_size')}")
+                    print(
+                        f"{'':12s}formats {device.info.get('executable_formats')}; "
+                        f"max bindings {limits.get('max_bindings')}, push constants "
+                        f"{limits.get('max_push_constants')}, workgroup size "
+                        f"{limits.get('max_workgroup_size')}"
+                    )
             except HalError as e:
                 print(f"{uri:11s} failed to open: {e}")
     return 0
@@ -57,16 +61,21 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
     with _traced(args.trace), create_device(args.device) as device:
-        print(f"heat diffusion on {device.uri} ({device.name}): {args.size}x{args.size} grid, "
-              f"{args.steps} steps, {args.steps // args.steps_per_submit} submissions of one "
-              f"reusable command buffer")
-        result = demo.run(device, n=args.size, steps=args.steps,
-                          steps_per_submit=args.steps_per_submit)
+        print(
+            f"heat diffusion on {device.uri} ({device.name}): {args.size}x{args.size} grid, "
+            f"{args.steps} steps, {args.steps // args.steps_per_submit} submissions of one "
+            f"reusable command buffer"
+        )
+        result = demo.run(
+            device, n=args.size, steps=args.steps, steps_per_submit=args.steps_per_submit
+        )
     per_step = result.seconds / result.steps
     cells = args.size * args.size * result.steps / result.seconds
     ok = result.max_error <= 1e-3
-    print(f"time {result.seconds * 1e3:.1f} ms: {per_step * 1e6:.1f} us per step "
-          f"(dispatch + barrier), {cells / 1e6:.1f} M cell updates/s")
+    print(
+        f"time {result.seconds * 1e3:.1f} ms: {per_step * 1e6:.1f} us per step "
+        f"(dispatch + barrier), {cells / 1e6:.1f} M cell updates/s"
+    )
     print(f"max |polyhal - numpy| = {result.max_error:.2e}: {'OK' if ok else 'MISMATCH'}")
     if args.plot:
         demo.plot(result, args.plot)
@@ -132,8 +141,10 @@ def _bad_demo_arguments(args: argparse.Namespace) -> str | None:
     if args.steps_per_submit < 2 or args.steps_per_submit % 2:
         return f"--steps-per-submit must be even and positive, got {args.steps_per_submit}"
     if args.steps <= 0 or args.steps % args.steps_per_submit:
-        return (f"--steps must be a positive multiple of --steps-per-submit "
-                f"({args.steps_per_submit}), got {args.steps}")
+        return (
+            f"--steps must be a positive multiple of --steps-per-submit "
+            f"({args.steps_per_submit}), got {args.steps}"
+        )
     return None
 
 
@@ -150,60 +161,95 @@ def _version() -> str:
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``polyhal`` command (every option has its help)."""
-    device_help = "device URI: local, local-sync, vulkan[:N], cuda[:N] (default: " \
-                  "$POLYHAL_DEVICE, else local)"
-    trace_help = "write a Chrome/Perfetto trace of the queue to FILE (open it in " \
-                 "ui.perfetto.dev)"
-    parser = argparse.ArgumentParser(prog="polyhal", description=DESCRIPTION,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--version", action="version", version=f"polyhal {_version()}",
-                        help="print the installed version and exit")
-    parser.add_argument("-v", "--verbose", action="count", default=0,
-                        help="log what polyhal does on stderr (-v: driver selection, "
-                             "fallbacks and slow paths; -vv: debug detail)")
+    device_help = (
+        "device URI: local, local-sync, vulkan[:N], cuda[:N] (default: $POLYHAL_DEVICE, else local)"
+    )
+    trace_help = "write a Chrome/Perfetto trace of the queue to FILE (open it in ui.perfetto.dev)"
+    parser = argparse.ArgumentParser(
+        prog="polyhal",
+        description=DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"polyhal {_version()}",
+        help="print the installed version and exit",
+    )
+    parser.add_argument(
+        "-v",
+        "--verbose",
+        action="count",
+        default=0,
+        help="log what polyhal does on stderr (-v: driver selection, "
+        "fallbacks and slow paths; -vv: debug detail)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    sub.add_parser("devices", help="list drivers, devices and limits, and what is missing "
-                   "for the others",
-                   description="List every driver: its devices with their executable "
-                   "formats and limits, or why it is unavailable and how to enable it.")
+    sub.add_parser(
+        "devices",
+        help="list drivers, devices and limits, and what is missing for the others",
+        description="List every driver: its devices with their executable "
+        "formats and limits, or why it is unavailable and how to enable it.",
+    )
     demo = sub.add_parser(
-        "demo", help="run 2-D heat diffusion and check it against numpy",
+        "demo",
+        help="run 2-D heat diffusion and check it against numpy",
         description="2-D heat diffusion: one dispatch and one barrier per time step, "
         "recorded once as a reusable command buffer and submitted in a chain of timeline "
-        "semaphore values; the result is checked against numpy (exit code 1 on a mismatch).")
+        "semaphore values; the result is checked against numpy (exit code 1 on a mismatch).",
+    )
     demo.add_argument("--device", default=None, metavar="URI", help=device_help)
-    demo.add_argument("--size", type=int, default=256, metavar="N",
-                      help="grid size: N x N cells (default 256)")
-    demo.add_argument("--steps", type=int, default=400,
-                      help="time steps, a multiple of --steps-per-submit (default 400)")
-    demo.add_argument("--steps-per-submit", type=int, default=20, metavar="K",
-                      help="time steps recorded in the command buffer, submitted "
-                           "steps/K times; must be even (default 20)")
-    demo.add_argument("--plot", metavar="FILE",
-                      help="write a PNG of the final temperature field (needs matplotlib)")
+    demo.add_argument(
+        "--size", type=int, default=256, metavar="N", help="grid size: N x N cells (default 256)"
+    )
+    demo.add_argument(
+        "--steps",
+        type=int,
+        default=400,
+        help="time steps, a multiple of --steps-per-submit (default 400)",
+    )
+    demo.add_argument(
+        "--steps-per-submit",
+        type=int,
+        default=20,
+        metavar="K",
+        help="time steps recorded in the command buffer, submitted "
+        "steps/K times; must be even (default 20)",
+    )
+    demo.add_argument(
+        "--plot",
+        metavar="FILE",
+        help="write a PNG of the final temperature field (needs matplotlib)",
+    )
     demo.add_argument("--trace", metavar="FILE", help=trace_help)
     bench = sub.add_parser(
-        "bench", help="measure dispatch overhead, round trips, bandwidth and recording",
+        "bench",
+        help="measure dispatch overhead, round trips, bandwidth and recording",
         description="Measure dispatch overhead, submission round trips, kernel bandwidth "
-        "and recording cost on one device; each figure is the median of several runs.")
+        "and recording cost on one device; each figure is the median of several runs.",
+    )
     bench.add_argument("--device", default=None, metavar="URI", help=device_help)
     bench.add_argument("--json", metavar="FILE", help="also write the results as JSON")
-    bench.add_argument("--plot", metavar="FILE",
-                       help="write a PNG chart of the results (needs matplotlib)")
-    bench.add_argument("--quick", action="store_true",
-                       help="fewer repetitions: a fast check, noisier figures")
-    bench.add_argument("--trace", metavar="FILE",
-                       help=trace_help + "; the figures then include tracing's cost")
+    bench.add_argument(
+        "--plot", metavar="FILE", help="write a PNG chart of the results (needs matplotlib)"
+    )
+    bench.add_argument(
+        "--quick", action="store_true", help="fewer repetitions: a fast check, noisier figures"
+    )
+    bench.add_argument(
+        "--trace", metavar="FILE", help=trace_help + "; the figures then include tracing's cost"
+    )
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.verbose:
-        logging.basicConfig(level=logging.DEBUG if args.verbose > 1 else logging.INFO,
-                            format="%(name)s: %(message)s")
-    problem = (_missing_plot_support(args) or _unwritable_output(args)
-               or _bad_demo_arguments(args))
+        logging.basicConfig(
+            level=logging.DEBUG if args.verbose > 1 else logging.INFO,
+            format="%(name)s: %(message)s",
+        )
+    problem = _missing_plot_support(args) or _unwritable_output(args) or _bad_demo_arguments(args)
     if problem:
         print(f"polyhal: {problem}", file=sys.stderr)
         return 2

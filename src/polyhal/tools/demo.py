@@ -48,11 +48,14 @@ class DemoResult:
 def heat_source() -> ExecutableSource:
     layout = PipelineLayout([DescriptorSetLayout([0, 1])], push_constants=2)
     entry = EntryPoint("heat_step", layout, (TILE, TILE, 1))
-    return ExecutableSource([entry], {
-        "c": (KERNELS / "heat.c").read_text(),
-        "spirv": (KERNELS / "heat.spv").read_bytes(),
-        "cuda": (KERNELS / "heat.cu").read_text(),
-    })
+    return ExecutableSource(
+        [entry],
+        {
+            "c": (KERNELS / "heat.c").read_text(),
+            "spirv": (KERNELS / "heat.spv").read_bytes(),
+            "cuda": (KERNELS / "heat.cu").read_text(),
+        },
+    )
 
 
 def initial_grid(n: int) -> np.ndarray:
@@ -70,13 +73,20 @@ def reference(grid: np.ndarray, steps: int, alpha: float) -> np.ndarray:
     alpha32 = np.float32(alpha)
     for _ in range(steps):
         b[1:-1, 1:-1] = a[1:-1, 1:-1] + alpha32 * (
-            a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:] - np.float32(4) * a[1:-1, 1:-1])
+            a[:-2, 1:-1] + a[2:, 1:-1] + a[1:-1, :-2] + a[1:-1, 2:] - np.float32(4) * a[1:-1, 1:-1]
+        )
         a, b = b, a
     return a
 
 
-def run(device: Device, n: int = 256, steps: int = 400, steps_per_submit: int = 20,
-        alpha: float = 0.2, progress: bool = True) -> DemoResult:
+def run(
+    device: Device,
+    n: int = 256,
+    steps: int = 400,
+    steps_per_submit: int = 20,
+    alpha: float = 0.2,
+    progress: bool = True,
+) -> DemoResult:
     """Runs ``steps`` time steps (a multiple of ``steps_per_submit``, which must be even)."""
     if steps_per_submit % 2 or steps % steps_per_submit:
         raise ValueError("steps must be a multiple of steps_per_submit, which must be even")
@@ -102,8 +112,9 @@ def run(device: Device, n: int = 256, steps: int = 400, steps_per_submit: int = 
     timeline = device.create_semaphore(0)
     start = time.perf_counter()
     for r in range(rounds):
-        device.queue_execute(cb, wait=[(timeline, r)], signal=[(timeline, r + 1)],
-                             binding_table=[a, b])
+        device.queue_execute(
+            cb, wait=[(timeline, r)], signal=[(timeline, r + 1)], binding_table=[a, b]
+        )
     bar = _Progress(rounds, "heat", enabled=progress)
     while True:
         value = timeline.query()
@@ -119,8 +130,9 @@ def run(device: Device, n: int = 256, steps: int = 400, steps_per_submit: int = 
     result = a.to_numpy("float32", (n, n))
     expected = reference(grid, steps, alpha)
     error = float(np.max(np.abs(result - expected)))
-    return DemoResult(result, expected, error, seconds, steps, rounds,
-                      f"{device.uri} ({device.name})")
+    return DemoResult(
+        result, expected, error, seconds, steps, rounds, f"{device.uri} ({device.name})"
+    )
 
 
 class _Progress:
@@ -137,8 +149,9 @@ class _Progress:
         self.shown = done
         width = 30
         filled = width * done // max(self.total, 1)
-        sys.stderr.write(f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] "
-                         f"{done}/{self.total}")
+        sys.stderr.write(
+            f"\r{self.label} [{'#' * filled}{'.' * (width - filled)}] {done}/{self.total}"
+        )
         sys.stderr.flush()
 
     def close(self) -> None:
@@ -166,8 +179,11 @@ def figure(result: DemoResult) -> Any:
     n = result.grid.shape[0]
     fig, ax = plt.subplots(figsize=(5.6, 5.2), dpi=120)
     im = ax.imshow(result.grid, cmap="inferno", origin="upper", extent=(0, n, n, 0))
-    ax.set_title(f"heat diffusion, {n}x{n} grid, {result.steps} steps\n"
-                 f"on {result.device or 'an unnamed device'}", fontsize=10)
+    ax.set_title(
+        f"heat diffusion, {n}x{n} grid, {result.steps} steps\n"
+        f"on {result.device or 'an unnamed device'}",
+        fontsize=10,
+    )
     ax.set_xlabel("x (cell)")
     ax.set_ylabel("y (cell)")
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="temperature (hot edge = 100)")

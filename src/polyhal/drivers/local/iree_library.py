@@ -248,8 +248,11 @@ def processor_data() -> tuple[int, ...]:
     data = [0] * PROCESSOR_DATA_CAPACITY
     machine = platform.machine().lower()
     table = (
-        _X86_64_BITS if machine in ("x86_64", "amd64")
-        else _ARM_64_BITS if machine in ("aarch64", "arm64") else None
+        _X86_64_BITS
+        if machine in ("x86_64", "amd64")
+        else _ARM_64_BITS
+        if machine in ("aarch64", "arm64")
+        else None
     )
     if table is not None and sys.platform.startswith("linux"):
         try:
@@ -354,7 +357,8 @@ class IreeLibrary:
             if not is_complete_elf(load_path):
                 raise errors.InvalidArgumentError(
                     f"IREE system library {self.path!r} is not a complete ELF shared "
-                    "library (truncated, or not a library)")
+                    "library (truncated, or not a library)"
+                )
             try:
                 # RTLD_NOW: unresolved symbols (say iree_uk_* ukernels compiled as external
                 # calls) fail here with the linker's message, not at dispatch time.
@@ -383,8 +387,7 @@ class IreeLibrary:
             query_address = ctypes.cast(getattr(self._dll, IREE_QUERY_SYMBOL), _ptr).value
         except AttributeError:
             raise errors.InvalidArgumentError(
-                f"{self.path!r} is not an IREE system library: it exports no "
-                f"{IREE_QUERY_SYMBOL!r}"
+                f"{self.path!r} is not an IREE system library: it exports no {IREE_QUERY_SYMBOL!r}"
             ) from None
         query = _QueryFunction(query_address)
 
