@@ -20,6 +20,7 @@ whose fast path takes the common argument forms and hands anything else to the P
 from __future__ import annotations
 
 import dataclasses
+import gc
 import math
 import random
 import struct
@@ -940,3 +941,30 @@ def test_unvalidated_skips_layout_checks_but_keeps_range_checks(device, env, for
             call()
         assert cb.raw() == before
     assert cb.record_count == 2
+
+
+def test_an_unrelated_class_at_a_freed_buffer_subclass_address_is_no_buffer(device):
+    """The fast path's exact-type shortcut for Buffer once kept a borrowed pointer to the
+    last Buffer subclass seen: once that class was freed, a new class allocated at its
+    address (likely, for one of the same shape) passed for a Buffer, its fields read as a
+    device, an allocation and a range."""
+    a = device.buffer_from(bytes(64))
+    names = ("a_dev", "b_alloc", "c_off", "d_size", "e_usage")  # BufferBase's field order
+    unvalidated = recording(device, UNVALIDATED)
+
+    def use_a_subclass() -> int:
+        sub = type("Sub", (hal.Buffer,), {"__slots__": names})
+        b = sub(device, a.alloc, 0, 64, a.memory_type, a.usage, a.access)
+        unvalidated.fill_buffer(b, 0, 4, 1)
+        return id(sub)
+
+    for _ in range(20):
+        address = use_a_subclass()
+        gc.collect()
+        impostor = type("Sub", (), {"__slots__": names})
+        x = impostor()
+        x.a_dev, x.b_alloc, x.c_off, x.d_size, x.e_usage = device, 256, 0, 1 << 40, 0xFFFF
+        with pytest.raises(hal.InvalidArgumentError, match="expected a Buffer"):
+            unvalidated.fill_buffer(x, 0, 4096, 0xAB)
+        if id(impostor) == address:
+            break  # the case of the bug was met (and refused)

@@ -59,7 +59,7 @@ static PyObject* RefType;  /* polyhal.commands.Ref */
 static PyObject* BufferBaseType;
 static PyObject* StorageType;
 static PyObject* DeviceBaseType;
-static PyTypeObject* BufferClass;  /* the last Buffer subclass seen: an exact-type test */
+static PyTypeObject* BufferClass;  /* the first Buffer class seen: an exact-type test */
 static PyObject* LayoutInfoType;
 static PyObject* KernelTableType;
 static PyObject* RecorderType;
@@ -601,7 +601,10 @@ static int is_buffer(PyObject* o) {
   PyTypeObject* type = Py_TYPE(o);
   if (type == BufferClass) return 1;
   if (!PyType_IsSubtype(type, (PyTypeObject*)BufferBaseType)) return 0;
-  BufferClass = type;  /* polyhal.Buffer, a static class: never freed */
+  /* The first class seen (polyhal.Buffer in practice), with a reference kept for good: a
+   * borrowed pointer could name a freed subclass whose address a new, unrelated class
+   * reuses, and dropping a reference here could run a weakref callback mid-call. */
+  if (!BufferClass) BufferClass = (PyTypeObject*)Py_NewRef((PyObject*)type);
   return 1;
 }
 
