@@ -651,6 +651,8 @@ class _Recorder:
         equal to the previous dispatch's means the same values: nothing is pushed again.
         """
         records, refs, constants, _ = stream.arrays
+        # The constants pool as words: a dispatch's constants are a pointer into it.
+        words = ffi.from_buffer("uint32_t[]", constants)
         objects = stream.objects
         cb, fn, device = self.cb, self.fn, self.device
         push_constants, dispatch = fn.push_constants, self.dispatch
@@ -664,27 +666,30 @@ class _Recorder:
         args: Any = None
         plan = last_object = last_entry = -1
         const_index = const_count = bind_index = bind_count = -1
-        barrier_key: Any = None
-        barrier: Any = None
-        for i, (op, aux, x, y, z, cc, ci, bc, bi, stages, obj, ep) in enumerate(
-                _FIELDS.iter_unpack(records)):
+        barrier_stages, barrier_memory, barrier = -1, None, None
+        count = len(records) // _RECORD_SIZE
+        fields = _FIELDS.iter_unpack(records)
+        # The rare paths find the record's index from what is left to read: enumerate()
+        # would cost every record.
+        for op, aux, x, y, z, cc, ci, bc, bi, stages, obj, ep in fields:
             if op != op_dispatch:
                 if op == op_barrier:
                     detail = objects[obj] if obj != no_object else _NO_BARRIERS
                     if not detail[1]:  # no buffer barriers: the device's prebuilt barrier
-                        key = (stages, detail[0])
-                        if key != barrier_key:
+                        memory = detail[0]
+                        if stages != barrier_stages or memory != barrier_memory:
                             barrier = device.barrier(stages & 0xFFFFFFFF, stages >> 32,
-                                                     detail[0]).bound(fn, cb)
-                            barrier_key = key
+                                                     memory).bound(fn, cb)
+                            barrier_stages, barrier_memory = stages, memory
                         barrier()
                         continue
-                cmd = stream.command(i)
+                cmd = stream.command(count - fields.__length_hint__() - 1)
                 handlers[type(cmd)](cmd, table)
                 continue
             if aux:  # indirect: the count check binds its own state, so all is bound again
-                args = self.check_indirect(objects[obj].native.entries[ep].name,
-                                           stream.command(i).indirect, table)
+                cmd = stream.command(count - fields.__length_hint__() - 1)
+                args = self.check_indirect(objects[obj].native.entries[ep].name, cmd.indirect,
+                                           table)
                 last_object = -1
                 layout = None
             if obj != last_object or ep != last_entry:
@@ -705,8 +710,7 @@ class _Recorder:
                 last_object, last_entry = obj, ep
             if ci != const_index or cc != const_count:
                 if cc:
-                    start = 4 * ci
-                    push_constants(cb, layout, stage, 0, 4 * cc, constants[start:start + 4 * cc])
+                    push_constants(cb, layout, stage, 0, 4 * cc, words + ci)
                 const_index, const_count = ci, cc
             if bi != bind_index or bc != bind_count:
                 bind_index, bind_count = bi, bc
@@ -714,9 +718,10 @@ class _Recorder:
                     # New entries may repeat ranges bound before (bindings pushed again):
                     # their bytes find the same calls, and bound ones are not bound again.
                     key = refs[ref_size * bi:ref_size * (bi + bc)]
-                    calls = bound.get(key)
-                    if calls is None:
-                        cmd = stream.command(i)
+                    try:
+                        calls = bound[key]
+                    except KeyError:
+                        cmd = stream.command(count - fields.__length_hint__() - 1)
                         calls = self.bind_calls(entry, cmd.bindings, table)
                         if calls is None:  # misaligned: the dispatch runs on copies
                             self.dispatch_shadowed(entry, cmd, table, args if aux else None)
