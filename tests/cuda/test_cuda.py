@@ -100,6 +100,33 @@ def test_independent_dispatches_between_barriers(device, exe):
     assert out.to_numpy("uint32").tolist() == list(range(1, 1025))
 
 
+def test_one_shot_with_new_state_every_dispatch_alternating_with_a_graph(device, exe):
+    """The launch program made in C from the stream (ph_encode): new constants and
+    bindings on every dispatch, spread over the streams; a reusable chain (a graph, run on
+    the caller's thread when the queue is idle) between one-shot submissions."""
+    bufs = [device.allocate_buffer(8 * 256) for _ in range(8)]
+    pair = [device.allocate_buffer(256) for _ in range(2)]
+    for b in pair:
+        b.write(bytes(256))
+    chain = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
+    with chain:
+        for i in range(10):
+            chain.dispatch(exe, "add_one", 1, bindings=[(0, pair[i % 2])])
+            chain.execution_barrier()
+    for round_ in range(3):
+        cb = device.create_command_buffer()
+        with cb:
+            for i in range(64):
+                cb.dispatch(exe, "iota", 1, constants=[1000 * i + round_],
+                            bindings=[(0, bufs[i % 8], (i // 8) * 256, 256)])
+        run(device, cb)
+        for i in range(64):
+            got = bufs[i % 8].to_numpy("uint32")[(i // 8) * 64:(i // 8 + 1) * 64]
+            assert got.tolist() == [1000 * i + round_ + k for k in range(64)], i
+        run(device, chain)
+        assert [b.to_numpy("uint32")[0] for b in pair] == [5 * (round_ + 1)] * 2
+
+
 @pytest.mark.parametrize("submissions", [1, 2, 5])
 def test_reusable_command_buffer_with_new_tables(device, exe, submissions):
     """The first submission runs the stream program, later ones the graph; each table

@@ -8,7 +8,7 @@ CUDA graph; indirect dispatches read their workgroup counts on the device.  Layo
 - ``device.py``      the device, its streams and the queue (completion thread)
 - ``buffer.py``      allocations: stream-ordered pool, pinned host memory, wrapped memory
 - ``executable.py``  CUDA C (NVRTC), PTX and cubin modules
-- ``encoder.py``     command lists → stream programs (native/launcher.c runs them)
+- ``encoder.py``     command streams → launch programs (native/launcher.c makes and runs them)
 - ``graph.py``       reusable command buffers as CUDA graphs; dispatch_indirect
 - ``kernels.py``     the driver's own kernels (fills, copies, the indirect-dispatch updater)
 - ``interop.py``     ``__cuda_array_interface__`` and DLPack, both ways

@@ -1,10 +1,12 @@
 """The CUDA device: primary context, streams, memory, executables and the queue.
 
 The queue is stream 0 of the device.  ``execute`` hands a submission's command buffers
-to the native submit thread (native/launcher.c), which puts them on the stream (stream
-programs through the launcher, graphs with cuGraphLaunch), records a CUDA event behind
-them and queues the event for the completion thread; that thread waits for it
-(cuEventSynchronize, in C, without the GIL) and reports completion to the front end.
+to the native launcher (native/launcher.c), which puts them on the stream (launch
+programs one driver call per command, graphs with cuGraphLaunch) on the caller's thread
+when the queue is idle, else on its submit thread behind the jobs queued before; it
+records a CUDA event behind them and queues the event for the completion thread; that
+thread waits for it (cuEventSynchronize, in C, without the GIL) and reports completion to
+the front end.
 The timeline semaphores stay on the host; a CUDA event marks each submission's device
 completion.  The completion thread, rather than cuLaunchHostFunc, keeps the front end's
 callbacks off the driver's internal thread, where they could not call CUDA at all.
@@ -352,7 +354,7 @@ class CudaDevice(DriverDevice):
         """``execute`` of a traced submission: each command buffer runs as its
         TracedProgram (stream 0 only, no graph), and a timing event is recorded on stream
         0 before and after each dispatch.  The events are recorded from this thread once
-        the submit thread has issued what precedes them (``drain``), which keeps them in
+        the launcher has issued what precedes them (``drain``), which keeps them in
         stream order.  After completion, cuEventElapsedTime from a reference event,
         recorded first and aligned with the host clock read just before it, places each
         dispatch on the trace (so dispatches can only appear early, never before the

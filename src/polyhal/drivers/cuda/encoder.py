@@ -104,8 +104,9 @@ class Encoded:
         return self._traced
 
     def submit(self, device: CudaDevice, table: Any, event: int | None, token: int) -> None:
-        """Queues the command buffer for the device's submit thread; with ``event`` (the
-        submission's last command buffer), also the submission's completion ``token``.
+        """Hands the command buffer to the launcher (ph_submit: run now on an idle queue,
+        else queued for its submit thread); with ``event`` (the submission's last command
+        buffer), also the submission's completion ``token``.
 
         The caller holds the device's submit lock.  Raises the error of a graph build.
         """

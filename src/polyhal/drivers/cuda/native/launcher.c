@@ -50,12 +50,12 @@ typedef unsigned long long CUdeviceptr;
 #define PH_THREADED_MIN 64 /* records in a group worth waking the launch threads for */
 #define PH_SUBMIT_SPIN_US 50.0 /* the submit thread stays awake this long after a job */
 
-/* Record ops; the same records describe stream programs and the slot-dependent nodes of
+/* Record ops; the same records describe launch programs and the slot-dependent nodes of
  * a graph (then `node` names the graph node whose parameters they rebuild). */
 enum {
   PH_NOP = 0,
   PH_DISPATCH = 1,        /* handle: CUfunction; params: refs as pointers, then u32 constants;
-                           * node (stream programs): the stream record it came from */
+                           * node (launch programs): the stream record it came from */
   PH_FILL = 2,            /* refs[0]: target; pattern, pattern_length */
   PH_COPY = 3,            /* refs[0]: source, refs[1]: target */
   PH_UPDATE = 4,          /* handle: host address of the bytes; refs[0]: target */
@@ -552,7 +552,7 @@ static CUresult run_group(const ph_device_t* dev, const ph_launch_program_t* pro
   return rc;
 }
 
-/* Runs a stream program on the device's streams; the first failing CUresult, if any,
+/* Runs a launch program on the device's streams; the first failing CUresult, if any,
  * goes to `result` with its record index. */
 static void stream_execute(const ph_device_t* dev, const ph_launch_program_t* prog,
                            const ph_slot_t* table, ph_result_t* result) {
@@ -676,12 +676,15 @@ static void ring_done(ph_ring_t* r) {
 }
 
 /* -- the submit thread -----------------------------------------------------------------
- * execute() in Python only queues jobs; this thread makes the driver calls, so a
- * submission costs its caller a few microseconds whatever it launches, and recording the
- * next command buffer overlaps the launches of the last one.  Each submission ends with
- * an event recorded on stream 0 and handed, with the submission's token, to the
- * completion queue; a job that fails skips the rest of its submission, which completes
- * with the error once what was enqueued before the failure is done. */
+ * A job submitted to an idle queue runs on the caller's thread (try_run_inline); one
+ * submitted while another is queued or running is queued for this thread, which runs the
+ * jobs in order, so that the caller never waits for earlier launches.  Inline first
+ * because handing off adds a thread wake-up to the submission's latency: on the H200 host
+ * (a virtual machine) a submit-and-wait of a graph of 1000 nodes took 40-130 us longer
+ * that way, against about 25 us for the caller's own cuGraphLaunch (bench_cuda.py).  Each submission ends with an event
+ * recorded on stream 0 and handed, with the submission's token, to the completion queue;
+ * a job that fails skips the rest of its submission, which completes with the error once
+ * what was enqueued before the failure is done. */
 enum { PH_JOB_STREAM = 1, PH_JOB_GRAPH = 2, PH_JOB_RECORD = 3, PH_JOB_STOP = 4 };
 
 typedef struct {
@@ -808,9 +811,10 @@ void ph_queue_destroy(ph_device_t* dev) {
   dev->queue = NULL;
 }
 
-/* Queues a stream program (kind 1) or a graph (kind 2) with a copy of its binding table;
- * on the submission's last job `event` is recorded behind it and completes `token`.  A
- * RECORD job (kind 3) only records and completes.  0, or -1 when out of memory. */
+/* Runs or queues (see the submit thread) a launch program (kind 1) or a graph (kind 2)
+ * with a copy of its binding table; on the submission's last job `event` is recorded
+ * behind it and completes `token`.  A RECORD job (kind 3) only records and completes.
+ * 0, or -1 when out of memory. */
 int ph_submit(ph_device_t* dev, uint32_t kind, const void* target, const ph_slot_t* table,
               uint64_t table_count, const void* event, uint64_t token) {
   ph_job_t job = {kind, target, NULL, table_count, event, token};
@@ -819,10 +823,7 @@ int ph_submit(ph_device_t* dev, uint32_t kind, const void* target, const ph_slot
     if (!job.table) return -1;
     memcpy(job.table, table, table_count * sizeof(ph_slot_t));
   }
-  /* Stream programs (one-shot command buffers: many launches the caller then waits for)
-   * run inline on an idle queue; a graph is one launch, which the submit thread takes so
-   * that the caller returns sooner. */
-  if (kind != PH_JOB_STREAM || !try_run_inline(dev, &job)) ring_push(&dev->queue->jobs, &job);
+  if (!try_run_inline(dev, &job)) ring_push(&dev->queue->jobs, &job);
   return 0;
 }
 
