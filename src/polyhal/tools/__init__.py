@@ -5,6 +5,7 @@
 - :mod:`polyhal.tools.bench`: the performance figures of ``polyhal bench``, and
   :func:`polyhal.tools.bench.median`, the one timing helper the scripts under
   ``benchmarks/`` share;
+- :mod:`polyhal.tools.iree_dump`: lists the dispatches of an IREE dump;
 - ``kernels/``: the demo's and the benchmark's kernels in every format.
 
 Nothing in the library imports this package.
