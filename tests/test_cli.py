@@ -139,3 +139,15 @@ def test_verbose_logs_driver_selection():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "polyhal.device: create_device('local'):" in proc.stderr
+
+
+def test_the_library_never_imports_the_tools():
+    """polyhal.tools (the command, demo, bench) sits beside the library, not under it."""
+    code = ("import sys, polyhal as hal\n"
+            "for name in hal.available_drivers():\n"
+            "    hal.create_device(name).close()\n"
+            "print(sorted(m for m in sys.modules if m.startswith('polyhal.tools')))")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "[]"
