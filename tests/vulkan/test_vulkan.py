@@ -191,22 +191,81 @@ def test_recorded_once_and_per_table(device):
     assert a.read() == b.read() == b"\x02" * 16
 
 
-def count_barriers(device, record) -> int:
-    """Pipeline barriers that recording ``record`` emits."""
+def count_calls(device, record, names) -> dict:
+    """How often recording ``record`` calls each of the device functions ``names``."""
     fn = device._driver.fn
-    calls = []
-    names = ("pipeline_barrier", "pipeline_barrier2")
+    calls = dict.fromkeys(names, 0)
     saved = {n: getattr(fn, n) for n in names}
-    for name in names:
-        original = saved[name]
+
+    def counted(name, original):
+        def call(*args):
+            calls[name] += 1
+            return original(*args)
+        return call
+
+    for name, original in saved.items():
         if original is not None:
-            setattr(fn, name, lambda *a, _o=original: (calls.append(1), _o(*a)))
+            setattr(fn, name, counted(name, original))
     try:
         run(device, record)
     finally:
         for name, original in saved.items():
             setattr(fn, name, original)
-    return len(calls)
+    return calls
+
+
+def count_barriers(device, record) -> int:
+    """Pipeline barriers that recording ``record`` emits."""
+    return sum(count_calls(device, record, ("pipeline_barrier", "pipeline_barrier2")).values())
+
+
+def test_only_changed_state_is_pushed(device):
+    """The encoder pushes constants and descriptors when they change, not when a dispatch
+    repeats them, nor when the same buffers are pushed again; what runs is still right."""
+    layout = hal.PipelineLayout([hal.DescriptorSetLayout([
+        hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+        hal.DescriptorSetLayoutBinding(1)])], push_constants=2)
+    exe = device.create_executable(hal.ExecutableSource(
+        [hal.EntryPoint("scale_and_offset", layout)],
+        {"spirv": (KERNELS / "scale_and_offset.spv").read_bytes()}))
+    x = device.buffer_from(struct.pack("<4i", 1, 2, 3, 4))
+    y, z = device.allocate_buffer(16), device.allocate_buffer(16)
+
+    def record(cb):  # barriers between (they leave the state bound) keep it race-free
+        cb.dispatch(exe, 0, 4, constants=[2, 1], bindings=[(0, x), (1, y)])
+        cb.execution_barrier()
+        cb.dispatch(exe, 0, 4)  # the same state
+        cb.execution_barrier()
+        cb.push_descriptor_set(layout, 0, [(0, x), (1, y)])  # the same buffers again
+        cb.dispatch(exe, 0, 4)
+        cb.execution_barrier()
+        cb.push_constants(layout, 0, [3, 0])
+        cb.dispatch(exe, 0, 4, bindings=[(0, y), (1, z)])
+
+    binds = "push_descriptor_set" if device.info["push_descriptors"] else (
+        "bind_descriptor_sets")
+    calls = count_calls(device, record, ("push_constants", binds, "dispatch"))
+    assert calls == {"push_constants": 2, binds: 2, "dispatch": 4}
+    assert struct.unpack("<4i", y.read()) == (3, 5, 7, 9)
+    assert struct.unpack("<4i", z.read()) == (9, 15, 21, 27)
+
+
+def test_direct_dispatch_after_an_indirect_one_binds_again(device, workgroup_ids):
+    """The count check of an indirect dispatch binds its own pipeline and descriptors:
+    a direct dispatch after it with the same state (nothing pushed in between) binds
+    the program's again, rather than writing into the check's buffers."""
+    counts = device.buffer_from(struct.pack("<3I", 3, 1, 1))
+    out = device.buffer_from(struct.pack("<6I", *[0xCD] * 6))
+
+    def record(cb):
+        cb.dispatch(workgroup_ids, 0, 1, bindings=[(0, out)])
+        cb.execution_barrier()
+        cb.dispatch_indirect(workgroup_ids, 0, counts, 0)
+        cb.execution_barrier()
+        cb.dispatch(workgroup_ids, 0, 5)
+
+    run(device, record)
+    assert struct.unpack("<6I", out.read()) == (0, 1, 2, 3, 4, 0xCD)
 
 
 def test_no_barrier_the_program_did_not_ask_for(device, negate):
