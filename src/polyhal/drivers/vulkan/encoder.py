@@ -62,9 +62,10 @@ _ARGS_CHUNK = 64  # indirect-check argument slots (16 bytes each) a recording ta
 _NULL = ffi.NULL
 
 # -- the stream's records (native/stream.h, ph_cmd_t) ------------------------------------
-#: The fields a dispatch or barrier needs: op, aux, workgroup count, constants (count,
-#: index), bindings (count, index), data_offset (a barrier's stages), object, entry point.
-_FIELDS = struct.Struct("<II28x3I4I8xQ80xII")
+#: The fields a dispatch or barrier needs: op and aux (as one word), workgroup count,
+#: constants (count, index), bindings (count, index), data_offset (a barrier's stages),
+#: object and entry point (as one word).
+_FIELDS = struct.Struct("<Q28x3I4I8xQ80xQ")
 _OPS = struct.Struct(f"<I{W.RECORD.size - 4}x")
 _RECORD_SIZE, _REF_SIZE = W.RECORD.size, W.REF.size
 if _FIELDS.size != _RECORD_SIZE:  # pragma: no cover
@@ -657,23 +658,25 @@ class _Recorder:
         cb, fn, device = self.cb, self.fn, self.device
         push_constants, dispatch = fn.push_constants, self.dispatch
         bound_by_entry, handlers = self.bound, self.handlers
-        op_dispatch, op_barrier, no_object = _OP_DISPATCH, _OP_BARRIER, _NO_OBJECT
-        stage, ref_size = _STAGE_COMPUTE, _REF_SIZE
+        direct_dispatch, op_dispatch, op_barrier = _OP_DISPATCH, _OP_DISPATCH, _OP_BARRIER
+        stage, ref_size, no_object = _STAGE_COMPUTE, _REF_SIZE, _NO_OBJECT
         entry: Any = None
         layout: Any = None
         bound: dict = {}
         bind: Any = None  # the calls that bound the current descriptors
         args: Any = None
-        plan = last_object = last_entry = -1
-        const_index = const_count = bind_index = bind_count = -1
+        plan = last_target = const_index = const_count = bind_index = bind_count = -1
         barrier_stages, barrier_memory, barrier = -1, None, None
         count = len(records) // _RECORD_SIZE
         fields = _FIELDS.iter_unpack(records)
-        # The rare paths find the record's index from what is left to read: enumerate()
-        # would cost every record.
-        for op, aux, x, y, z, cc, ci, bc, bi, stages, obj, ep in fields:
-            if op != op_dispatch:
+        # ``kind`` is op | aux << 32 (a direct dispatch: OP_DISPATCH), ``target`` object |
+        # entry point << 32.  The rare paths find the record's index from what is left to
+        # read: enumerate() would cost every record.
+        for kind, x, y, z, cc, ci, bc, bi, stages, target in fields:
+            if kind != direct_dispatch:
+                op = kind & 0xFFFFFFFF
                 if op == op_barrier:
+                    obj = target & 0xFFFFFFFF
                     detail = objects[obj] if obj != no_object else _NO_BARRIERS
                     if not detail[1]:  # no buffer barriers: the device's prebuilt barrier
                         memory = detail[0]
@@ -684,16 +687,17 @@ class _Recorder:
                         barrier()
                         continue
                 cmd = stream.command(count - fields.__length_hint__() - 1)
-                handlers[type(cmd)](cmd, table)
-                continue
-            if aux:  # indirect: the count check binds its own state, so all is bound again
-                cmd = stream.command(count - fields.__length_hint__() - 1)
-                args = self.check_indirect(objects[obj].native.entries[ep].name, cmd.indirect,
-                                           table)
-                last_object = -1
+                if op != op_dispatch:
+                    handlers[type(cmd)](cmd, table)
+                    continue
+                # Indirect: the count check binds its own state, so all is bound again.
+                args = self.check_indirect(
+                    objects[target & 0xFFFFFFFF].native.entries[target >> 32].name,
+                    cmd.indirect, table)
+                last_target = -1
                 layout = None
-            if obj != last_object or ep != last_entry:
-                entry = objects[obj].native.entries[ep]
+            if target != last_target:
+                entry = objects[target & 0xFFFFFFFF].native.entries[target >> 32]
                 if entry.layout is not layout:  # nothing is known to be pushed for it
                     layout = entry.layout
                     plan = const_index = bind_index = -1
@@ -707,7 +711,7 @@ class _Recorder:
                 if bound is None:
                     bound = bound_by_entry[entry] = {}
                 self.entry = entry
-                last_object, last_entry = obj, ep
+                last_target = target
             if ci != const_index or cc != const_count:
                 if cc:
                     push_constants(cb, layout, stage, 0, 4 * cc, words + ci)
@@ -724,17 +728,18 @@ class _Recorder:
                         cmd = stream.command(count - fields.__length_hint__() - 1)
                         calls = self.bind_calls(entry, cmd.bindings, table)
                         if calls is None:  # misaligned: the dispatch runs on copies
-                            self.dispatch_shadowed(entry, cmd, table, args if aux else None)
+                            self.dispatch_shadowed(entry, cmd, table,
+                                                   None if kind == direct_dispatch else args)
                             bind_index, bind = -1, None
                             continue
                         bound[key] = calls
                     if calls is not bind:
                         calls()
                         bind = calls
-            if aux:
-                self.dispatch_indirect(cb, *args)
-            else:
+            if kind == direct_dispatch:
                 dispatch(cb, x, y, z)
+            else:
+                self.dispatch_indirect(cb, *args)
 
     def nothing(self, cmd: Any, table: Any) -> None:
         """Discards need no work: the bytes simply stay."""
