@@ -17,8 +17,6 @@ a dump written by another version may not parse, which raises InvalidArgumentErr
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -112,26 +110,28 @@ def read_exports(text: str, *, what: str) -> list[ExportInfo]:
 def read_dispatch_site(text: str, *, what: str) -> DispatchSite | None:
     """The first dispatch in ``text``, or None where it has none."""
     ir = _ir()
+    # Importing the dialect's generated module registers its op classes, whose accessors
+    # name the operands of the op's variadic groups (``opview`` below).
+    from iree.compiler.dialects import hal  # type: ignore[import-not-found]  # noqa: F401
+
     with _context(ir):
         module = _parse(ir, text, what)
-        op = next(_walk(module, _DISPATCH), None)
-        if op is None:
+        dispatches = _walk(module, _DISPATCH)
+        if not dispatches:
             return None
-        # Operands by segment: command buffer, executable, entry point, x, y, z, then the
-        # variadic constants, binding buffers, offsets and lengths.
-        segments = _segments(op)
-        entry_point, counts = segments[2][0], [s[0] for s in segments[3:6]]
-        constants = [_constant(ir, v) for v in segments[6]]
-        workgroups = tuple(_constant(ir, v) for v in counts)
+        op = dispatches[0].opview  # a hal.CommandBufferDispatchOp
+        constants = [_constant(ir, v) for v in op.constants]
         return DispatchSite(
-            export=_looked_up_export(ir, entry_point),
-            workgroup_count=_three(workgroups),
+            export=_looked_up_export(ir, op.entry_point),
+            workgroup_count=_three(
+                tuple(_constant(ir, v) for v in (op.workgroup_x, op.workgroup_y, op.workgroup_z))
+            ),
             constants=(
                 None
                 if any(c is None for c in constants)
                 else tuple(c & 0xFFFFFFFF for c in constants if c is not None)
             ),
-            binding_lengths=tuple(_constant(ir, v) for v in segments[9]),
+            binding_lengths=tuple(_constant(ir, v) for v in op.binding_lengths),
         )
 
 
@@ -164,12 +164,11 @@ def _export_info(ir: Any, op: Any, binding_types: dict[int, BindingType]) -> Exp
 
 def _count_region_result(ir: Any, export: Any) -> tuple[int, int, int] | None:
     """The constants the export's workgroup count region returns, if that is what it does."""
-    for region in export.regions:
-        for block in region.blocks:
-            ops = list(block.operations)
-            if ops and ops[-1].operation.name == "hal.return":
-                return _three(tuple(_constant(ir, v) for v in ops[-1].operation.operands))
-        break  # the count region is the first; a second is the export's condition
+    region = export.regions[0]  # the workgroup count (the second is the condition)
+    for block in region.blocks:
+        ops = list(block.operations)
+        if ops and ops[-1].name == "hal.return":
+            return _three(tuple(_constant(ir, v) for v in ops[-1].operands))
     return None
 
 
@@ -223,29 +222,15 @@ def _constant(ir: Any, value: Any) -> int | None:
     return ir.IntegerAttr(attr).value if isinstance(attr, ir.IntegerAttr) else None
 
 
-def _segments(op: Any) -> list[list[Any]]:
-    """An op's operands grouped by its ``operandSegmentSizes``."""
-    sizes = list(op.attributes["operandSegmentSizes"])
-    operands = list(op.operands)
-    out, start = [], 0
-    for n in sizes:
-        out.append(operands[start : start + n])
-        start += n
-    return out
-
-
 def _three(values: tuple[int | None, ...]) -> tuple[int, int, int] | None:
-    if len(values) != 3 or any(v is None for v in values):
-        return None
-    x, y, z = values
-    assert x is not None and y is not None and z is not None
-    return (x, y, z)
+    x, y, z = values if len(values) == 3 else (None, None, None)
+    return None if x is None or y is None or z is None else (x, y, z)
 
 
-def _walk(root: Any, name: str) -> Iterator[Any]:
+def _walk(root: Any, name: str) -> list[Any]:
     """Every op called ``name`` under ``root`` (an op or module), in pre-order."""
-    found: list[Any] = []
     ir = _ir()
+    found: list[Any] = []
 
     def visit(op: Any) -> Any:
         if op.name == name:
@@ -253,31 +238,24 @@ def _walk(root: Any, name: str) -> Iterator[Any]:
         return ir.WalkResult.ADVANCE
 
     getattr(root, "operation", root).walk(visit, ir.WalkOrder.PRE_ORDER)
-    return iter(found)
+    return found
 
 
 # --------------------------------------------------------------------------------------------
 # The bindings
 # --------------------------------------------------------------------------------------------
 
-_IR: Any = None
-_IR_LOCK = threading.Lock()
-
 
 def _ir() -> Any:
     """``iree.compiler.ir``; UnavailableError where iree-base-compiler is not installed."""
-    global _IR
-    if _IR is None:
-        with _IR_LOCK:
-            try:
-                from iree.compiler import ir  # type: ignore[import-not-found]
-            except ImportError:
-                raise UnavailableError(
-                    "reading IREE's MLIR needs its Python bindings: pip install "
-                    "iree-base-compiler (or polyhal[iree])"
-                ) from None
-            _IR = ir
-    return _IR
+    try:
+        from iree.compiler import ir  # type: ignore[import-not-found]
+    except ImportError:
+        raise UnavailableError(
+            "reading IREE's MLIR needs its Python bindings: pip install iree-base-compiler "
+            "(or polyhal[iree])"
+        ) from None
+    return ir
 
 
 def _context(ir: Any) -> Any:
