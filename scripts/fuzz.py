@@ -5,6 +5,7 @@ Usage::
 
     python scripts/fuzz.py --driver local --calls 10000 --seed 1
     python scripts/fuzz.py --driver local,local-sync,vulkan --calls 2000 --findings out.md
+    python scripts/fuzz.py --driver local,vulkan --calls 20000 --ops rec_   # the recorder
 
 Each batch of calls runs in a child process (``sys.executable``), so a crash or a hang is
 observed from outside instead of taking the fuzzer down.  The child opens a device,
@@ -24,7 +25,18 @@ Each call is classified:
 - ``crash``: the child died of a signal (the call it had logged last is named, with the
   innermost polyhal frame of faulthandler's traceback);
 - ``hang``: the batch ran past its timeout, or the queue did not drain at the batch's end;
-- ``corruption``: a guard buffer's bytes changed.
+- ``corruption``: a guard buffer's bytes changed;
+- ``mismatch``: a call through the recorder's C method and the same call through the
+  Python path it must match (``_slow_<name>``, on a twin command buffer) had different
+  outcomes, or recorded different commands (issue 10).
+
+The recorder's C entry points (``dispatch``, ``push_constants``, ``push_descriptor_set``,
+``execution_barrier``, ``fill_buffer``, ``copy_buffer``, ``update_buffer``) get their own
+hostile values: integers at every edge of int64/uint64/uint32, bools, floats, NaN and
+infinities, floats beyond float32, bytes that are not whole words, int/list/tuple
+subclasses, objects whose ``__index__`` raises, ends the command buffer, records into it or
+grows the list being parsed, layouts whose tables are computed at each access, and an
+unrelated class allocated where a Buffer subclass was freed.
 
 Exceptions in background threads (``threading.excepthook``) and in finalizers
 (``sys.unraisablehook``) are findings too.  The run is deterministic per seed (the objects
@@ -66,7 +78,8 @@ WHOLE_BUFFER = 2**64 - 1
 
 @dataclass
 class Finding:
-    """One distinct problem: ``kind`` is untyped, accepted, crash, hang or corruption."""
+    """One distinct problem: ``kind`` is untyped, accepted, crash, hang, corruption or
+    mismatch."""
 
     driver: str
     kind: str
@@ -79,7 +92,7 @@ class Finding:
     def key(self) -> tuple:
         if self.kind == "untyped":
             return (self.driver, self.kind, self.exception.split(":", 1)[0], self.site)
-        if self.kind == "accepted":
+        if self.kind in ("accepted", "mismatch"):
             return (self.driver, self.kind, _call_shape(self.call))
         return (self.driver, self.kind, self.site or _call_shape(self.call))
 
@@ -125,7 +138,8 @@ class DriverReport:
                 f"({self.seconds:.0f} s): ok {self.ok} (typed errors {self.typed}); "
                 f"untyped sites {self.count('untyped')}, crashes {self.events('crash')}, "
                 f"hangs {self.events('hang')}, corruptions {self.events('corruption')}, "
-                f"accepted garbage {self.count('accepted')}"
+                f"accepted garbage {self.count('accepted')}, "
+                f"C/Python mismatches {self.count('mismatch')}"
                 + (f", unchecked guards {self.events('unchecked')}"
                    if self.events("unchecked") else ""))
 
@@ -174,7 +188,7 @@ def _rel(path: str) -> str:
 
 
 def run_batch(driver: str, seed: int, index: int, calls: int, *, timeout: float,
-              checked: bool) -> tuple[dict, list[Finding]]:
+              checked: bool, ops: str = "") -> tuple[dict, list[Finding]]:
     """Runs one batch in a child process; (counts, findings)."""
     with tempfile.TemporaryDirectory(prefix="polyhal-fuzz-") as tmp:
         log_path = Path(tmp) / "calls.log"
@@ -183,7 +197,7 @@ def run_batch(driver: str, seed: int, index: int, calls: int, *, timeout: float,
                    PYTHONFAULTHANDLER="1")
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--driver", driver,
                "--seed", str(seed), "--batch-index", str(index), "--calls", str(calls),
-               "--log", str(log_path)]
+               "--log", str(log_path)] + (["--ops", ops] if ops else [])
         with open(err_path, "wb") as err:
             proc = subprocess.Popen(cmd, stdout=err, stderr=err, env=env, cwd=REPO)
             hung = False
@@ -264,8 +278,9 @@ def _tail(stderr: str) -> str:
 
 def fuzz(driver: str, calls: int, seed: int = 1, *, batch_size: int = DEFAULT_BATCH,
          timeout: float = DEFAULT_TIMEOUT, checked: bool = True, jobs: int = 1,
-         progress: Callable[[str], None] | None = None) -> DriverReport:
-    """Fuzzes ``driver`` with ``calls`` calls in batches; the report of what was found."""
+         progress: Callable[[str], None] | None = None, ops: str = "") -> DriverReport:
+    """Fuzzes ``driver`` with ``calls`` calls in batches; the report of what was found.
+    ``ops``: a comma list of name fragments; only the ops whose names contain one run."""
     from concurrent.futures import ThreadPoolExecutor
 
     report = DriverReport(driver)
@@ -274,7 +289,8 @@ def fuzz(driver: str, calls: int, seed: int = 1, *, batch_size: int = DEFAULT_BA
         sizes.append(calls % batch_size)
     start = time.monotonic()
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        futures = [pool.submit(run_batch, driver, seed, i, n, timeout=timeout, checked=checked)
+        futures = [pool.submit(run_batch, driver, seed, i, n, timeout=timeout, checked=checked,
+                               ops=ops)
                    for i, n in enumerate(sizes)]
         for i, future in enumerate(futures):
             counts, findings = future.result()
@@ -316,6 +332,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="run with POLYHAL_CHECKED=0 (kernels that write out of bounds "
                              "may then legitimately corrupt guards on GPU drivers)")
     parser.add_argument("--findings", type=Path, help="also write the findings as markdown")
+    parser.add_argument("--ops", default="",
+                        help="comma list: only the ops whose names contain one of these run "
+                             "(rec_: the recorder's C entry points)")
     parser.add_argument("-q", "--quiet", action="store_true")
     # The child side (internal).
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -323,12 +342,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return child_main(args.driver, args.seed, args.batch_index, args.calls, args.log)
+        return child_main(args.driver, args.seed, args.batch_index, args.calls, args.log,
+                          args.ops)
     reports = []
     for driver in [d.strip() for d in args.driver.split(",") if d.strip()]:
         report = fuzz(driver, args.calls, args.seed, batch_size=args.batch,
                       timeout=args.timeout, checked=not args.unchecked, jobs=args.jobs,
-                      progress=None if args.quiet else lambda m: print(m, flush=True))
+                      progress=None if args.quiet else lambda m: print(m, flush=True),
+                      ops=args.ops)
         reports.append(report)
         print(report.summary(), flush=True)
         for f in sorted(report.findings.values(), key=lambda f: (f.kind, f.site)):
@@ -403,7 +424,7 @@ def int_badness(kind: str, value: Any) -> bool:
     return i >= 2**62  # no buffer is that large
 
 
-def child_main(driver: str, seed: int, index: int, calls: int, log: str) -> int:
+def child_main(driver: str, seed: int, index: int, calls: int, log: str, ops: str = "") -> int:
     import faulthandler
     import threading
 
@@ -411,6 +432,11 @@ def child_main(driver: str, seed: int, index: int, calls: int, log: str) -> int:
     faulthandler.register(signal.SIGUSR1, all_threads=True)
     fd = os.open(log, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
     fuzzer = _Child(driver, random.Random(f"{seed}:{index}:{driver}"), fd)
+    if ops:
+        parts = [p for p in ops.split(",") if p]
+        fuzzer.ops = [(op, w) for op, w in _Child.OPS if any(p in op.__name__ for p in parts)]
+        if not fuzzer.ops:
+            raise SystemExit(f"no op matches --ops {ops!r}")
 
     def thread_hook(args: Any) -> None:
         fuzzer.record("untyped", f"(thread {args.thread.name if args.thread else '?'})",
@@ -439,6 +465,92 @@ def child_main(driver: str, seed: int, index: int, calls: int, log: str) -> int:
     return 0
 
 
+# Hostile values for the recorder's C entry points (issue 10): the forms its fast path
+# parses (exact ints, floats, lists, tuples, bytes) at their edges, the subclasses it must
+# hand to the slow path, and objects whose conversion runs code.
+REC_METHODS = ("dispatch", "dispatch", "push_constants", "push_descriptor_set",
+               "execution_barrier", "fill_buffer", "copy_buffer", "update_buffer")
+#: Integers and non-integers at the edges of the C parser; every one is invalid as an
+#: offset, a set or an entry point (2**64-1 is WHOLE_BUFFER: valid as a length only).
+REC_EDGES: list[tuple[str, Any]] = [
+    ("-1", -1), ("-2**63", -2**63), ("-2**63-1", -2**63 - 1), ("2**63-1", 2**63 - 1),
+    ("2**63", 2**63), ("2**64-1", 2**64 - 1), ("2**64", 2**64), ("2**32", 2**32),
+    ("2**31", 2**31), ("True", True), ("False", False), ("4.0", 4.0), ("nan", math.nan),
+    ("inf", math.inf), ("'4'", "4"), ("None", None), ("b'4'", b"4"),
+]
+
+
+class MyInt(int):
+    """An int subclass: the fast path hands it to the slow path, which takes its value."""
+
+    def __repr__(self) -> str:
+        return f"MyInt({int(self)})"
+
+
+class MyList(list):
+    def __repr__(self) -> str:
+        return f"MyList({list(self)!r})"
+
+
+class MyTuple(tuple):
+    def __repr__(self) -> str:
+        return f"MyTuple({tuple(self)!r})"
+
+
+class Index:
+    """Not an int, with ``__index__`` (that runs ``effect`` first, when given)."""
+
+    def __init__(self, value: int, effect: Callable[[], Any] | None = None, label: str = ""):
+        self.value, self.effect, self.label = value, effect, label
+
+    def __index__(self) -> int:
+        if self.effect is not None:
+            self.effect()
+        return self.value
+
+    def __repr__(self) -> str:
+        return self.label or f"Index({self.value})"
+
+
+class IndexTypeError:
+    def __index__(self) -> int:
+        raise TypeError("__index__ refuses")
+
+    def __repr__(self) -> str:
+        return "IndexTypeError()"
+
+
+def _quietly(fn: Callable[[], Any]) -> Callable[[], None]:
+    """``fn`` with polyhal's typed errors ignored (a side effect inside an argument)."""
+    def run() -> None:
+        import polyhal
+
+        try:
+            fn()
+        except polyhal.HalError:
+            pass
+    return run
+
+
+def _norm(value: Any) -> Any:
+    """A decoded command as plain data, objects by identity (commands.Ref has no equality)."""
+    import dataclasses
+
+    from polyhal import commands
+
+    if isinstance(value, commands.Ref):
+        alloc = None if value.alloc is None else id(value.alloc)
+        return ("Ref", alloc, value.slot, value.offset, value.length)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return (type(value).__name__,
+                *(_norm(getattr(value, f.name)) for f in dataclasses.fields(value)))
+    if isinstance(value, (tuple, list)):
+        return tuple(_norm(v) for v in value)
+    if isinstance(value, (int, float, bytes, str, type(None))):
+        return value if not (isinstance(value, float) and math.isnan(value)) else "nan"
+    return ("object", id(value))
+
+
 class _Child:
     """The pools of objects and the generators of hostile calls."""
 
@@ -456,6 +568,7 @@ class _Child:
         self.stuck = False  # a hang was found: the batch ends early
         self.local = driver.startswith("local")
         self.numbers = HOSTILE + _np_values()
+        self.ops = self.OPS
 
     # -- logging ----------------------------------------------------------------------------
     def write(self, record: dict) -> None:
@@ -567,6 +680,55 @@ class _Child:
         self.fresh_devices = 0
         self.cb_count = len(self.cbs)
         self.views: list[tuple[str, Any]] = []  # numpy arrays onto buffers' memory
+        self._rec_setup()
+
+    def _rec_setup(self) -> None:
+        """What the recorder ops use: an entry point with set 0 = bindings 0, 1 and two
+        push constants, its layout and look-alikes, buffers of 64 bytes, a released one."""
+        from polyhal import _stream
+
+        hal = self.hal
+        self.rec_exe = dict(self.exes)["exe.scale_and_offset"]
+        layout = self.rec_layout = self.rec_exe.entry_points[0].layout
+        self.rec_bufs = [(f"rbuf{i}[64]", self.dev.allocate_buffer(64)) for i in range(3)]
+        self.rec_bufs.append(("rbuf0.sub(4,32)", self.rec_bufs[0][1].subspan(4, 32)))
+        self.rec_dead = self.dev.allocate_buffer(64)
+        self.dev.queue_dealloca(self.rec_dead)
+
+        class Duck:
+            """Not a PipelineLayout, with a real layout's tables."""
+
+            _info = layout._info
+            set_layouts = layout.set_layouts
+            push_constants = layout.push_constants
+
+            def __repr__(self) -> str:
+                return "Duck()"
+
+        class Computed:
+            """A layout look-alike whose tables are made at each access: nothing owns them
+            once read."""
+
+            set_layouts = layout.set_layouts
+            push_constants = 64
+
+            @property
+            def _info(self) -> Any:
+                return _stream.LayoutInfo(64, [list(range(64))])
+
+            def __repr__(self) -> str:
+                return "Computed()"
+
+        class SubLayout(hal.PipelineLayout):
+            __slots__ = ()
+
+            def __repr__(self) -> str:
+                return "SubLayout()"
+
+        self.rec_looks = [("Duck()", Duck()), ("Computed()", Computed())]
+        self.rec_sublayout = SubLayout(layout.set_layouts, push_constants=2)
+        self.twins: tuple[Any, Any] | None = None
+        self.twin_calls = 0
 
     def _load_kernels(self) -> dict[str, Any]:
         import importlib.util
@@ -706,7 +868,7 @@ class _Child:
 
     # -- one step -------------------------------------------------------------------------------
     def step(self) -> None:
-        ops = self.OPS
+        ops = self.ops
         op = self.rng.choices(ops, weights=[w for _, w in ops])[0][0]
         op(self)
 
@@ -2211,6 +2373,307 @@ class _Child:
             self.sems.pop(self.rng.randrange(len(self.sems)))
         self._add_sem(f"sem#{self.n}", self.dev.create_semaphore(0))
 
+    # -- the recorder's C entry points (issue 10) ---------------------------------------------
+    def r_int(self, kind: str, cb: Any, effects: bool) -> Arg:
+        """An integer argument (offset, length, set, entry, flags): valid values, the same
+        as other types, values at the edges, or (``effects``) an ``__index__`` that ends
+        ``cb`` (must raise) or records into it (valid)."""
+        rng, np = self.rng, self.np
+        valid = {"offset": [0, 0, 4, 8, 16], "length": [4, 8, 16, WHOLE_BUFFER],
+                 "set": [0], "entry": [0, 0, "scale_and_offset"], "flags": [0]}[kind]
+        r = rng.random()
+        if r < 0.55:
+            v = rng.choice(valid)
+            return Arg(repr(v), v)
+        if r < 0.72:
+            v = rng.choice([v for v in valid if isinstance(v, int)])
+            label, value = rng.choice([(f"MyInt({v})", MyInt(v)), (f"Index({v})", Index(v)),
+                                       (f"np.uint64({v})", np.uint64(v)),
+                                       (f"np.int32({v})", np.int32(v) if v < 2**31 else v)])
+            return Arg(label, value)
+        if r < 0.92 or not effects:
+            label, value = rng.choice(REC_EDGES + [("IndexTypeError()", IndexTypeError())])
+            return Arg(label, value, not (kind == "length" and value == WHOLE_BUFFER
+                                          and type(value) is int))
+        if rng.random() < 0.5:
+            return Arg("Index(0, ends the command buffer)",
+                       Index(0, cb.end, "Index(0, ends cb)"), True)
+        return Arg("Index(0, records a barrier into it)",
+                   Index(0, _quietly(cb.execution_barrier), "Index(0, re-enters cb)"))
+
+    def r_count(self, cb: Any, effects: bool) -> Arg:
+        np = self.np
+        label, v, bad = self.rng.choice([
+            ("1", 1, False), ("4", 4, False), ("0", 0, False), ("(2,)", (2,), False),
+            ("(1, 1, 1)", (1, 1, 1), False), ("[2, 1]", [2, 1], False),
+            ("MyTuple((1, 1))", MyTuple((1, 1)), False), ("MyInt(2)", MyInt(2), False),
+            ("np.uint32(3)", np.uint32(3), False), ("(Index(1),)", (Index(1),), False),
+            ("-1", -1, True), ("2**32", 2**32, True), ("2**64", 2**64, True),
+            ("(1, 1, 2**16)", (1, 1, 2**16), True), ("(1, 1, 2**64)", (1, 1, 2**64), True),
+            ("()", (), True), ("(1, 1, 1, 1)", (1, 1, 1, 1), True), ("1.0", 1.0, True),
+            ("True", True, True), ("'1'", "1", True), ("None", None, True),
+            ("[None]", [None], True), ("(-1,)", (-1,), True), ("(nan,)", (math.nan,), True)])
+        if effects and self.rng.random() < 0.1:
+            return Arg("(Index(1, ends cb), 1)", (Index(1, cb.end), 1), True)
+        return Arg(label, v, bad)
+
+    def r_constants(self, strict: bool) -> Arg:
+        """Push-constant values for a layout of two words."""
+        np = self.np
+        label, v, bad = self.rng.choice([
+            ("[1, 2]", [1, 2], False), ("(1, 2)", (1, 2), False), ("[]", [], False),
+            ("[1]", [1], False), ("[1.5, nan]", [1.5, math.nan], False),
+            ("[inf, -inf]", [math.inf, -math.inf], False),
+            ("[3.4028235e38, -0.0]", [3.4028235e38, -0.0], False),
+            ("[5e-324, -5e-324]", [5e-324, -5e-324], False),
+            ("[2**32-1, -2**31]", [2**32 - 1, -2**31], False),
+            ("b'\\0'*8", bytes(8), False), ("bytearray(8)", bytearray(8), False),
+            ("MyList([1, 2])", MyList([1, 2]), False), ("[True, False]", [True, False], False),
+            ("[np.int32(-1), 2]", [np.int32(-1), 2], False), ("[MyInt(3)]", [MyInt(3)], False),
+            ("[2**32]", [2**32], True), ("[-2**31-1]", [-2**31 - 1], True),
+            ("[1e39]", [1e39], True), ("[3.4028236e38]", [3.4028236e38], True),
+            ("[-1e39]", [-1e39], True), ("[2**64]", [2**64], True), ("b'abc'", b"abc", True),
+            ("'ab'", "ab", True), ("5", 5, True), ("[None]", [None], True),
+            ("['1']", ["1"], True), ("[1j]", [1j], True), ("[1]*65", [1] * 65, True),
+            ("MyList([2**64])", MyList([2**64]), True), ("[Index(1)]", [Index(1)], True),
+            ("[1, 2, 3]", [1, 2, 3], strict), ("b'\\0'*12", bytes(12), strict)])
+        return Arg(label, v, bad)
+
+    def r_buffer(self) -> Arg:
+        r = self.rng.random()
+        if r < 0.85:
+            return Arg(*self.rng.choice(self.rec_bufs))
+        return Arg(*self.rng.choice([
+            (self.foreign[0][0], self.foreign[0][1]), (self.closed_objs[0][0],
+                                                       self.closed_objs[0][1]),
+            ("released[64]", self.rec_dead), ("None", None), ("5", 5), ("b'abc'", b"abc"),
+            ("rexe", self.rec_exe)]), True)
+
+    def r_bindings(self, cb: Any, strict: bool, effects: bool) -> Arg:
+        """The bindings of set 0 (bindings 0 and 1) of the recorder ops' layout."""
+        hal, rng = self.hal, self.rng
+        (la, a), (lb, b) = rng.sample(self.rec_bufs, 2)
+        r = rng.random()
+        if r < 0.45:
+            label, v = rng.choice([
+                (f"[(0, {la}), (1, {lb})]", [(0, a), (1, b)]),
+                (f"((0, {la}), (1, {lb}))", ((0, a), (1, b))),
+                (f"[(0, {la}, 0), (1, {lb}, 0, 16)]", [(0, a, 0), (1, b, 0, 16)]),
+                (f"[(0, {la}, 0, WHOLE), (1, {lb})]", [(0, a, 0, WHOLE_BUFFER), (1, b)]),
+                (f"[Binding(0, {la}), Binding(1, {lb}, 4)]",
+                 [hal.Binding(0, a), hal.Binding(1, b, 4)]),
+                (f"MyList([(0, {la}), (1, {lb})])", MyList([(0, a), (1, b)])),
+                (f"[MyTuple((0, {la})), [1, {lb}]]", [MyTuple((0, a)), [1, b]]),
+                (f"[(0, {lb}), (1, {lb}), (0, {la})]", [(0, b), (1, b), (0, a)]),
+                (f"[(MyInt(0), {la}), (np.uint8(1), {lb})]",
+                 [(MyInt(0), a), (self.np.uint8(1), b)]),
+                (f"[(0, {la})]", [(0, a)]), ("[]", [])])
+            return Arg(label, v)
+        if r < 0.9 or not effects:
+            bad_buf = self.r_buffer() if rng.random() < 0.3 else Arg(la, a)
+            label, v, bad = rng.choice([
+                (f"[(0, {la}, 0, 4, 9), (1, {lb})]", [(0, a, 0, 4, 9), (1, b)], True),
+                ("[(0,)]", [(0,)], True), ("[42]", [42], True), ("'ab'", "ab", True),
+                ("5", 5, True), (f"[(2**64, {la})]", [(2**64, a)], True),
+                (f"[(-1, {la})]", [(-1, a)], True), (f"[(2**32, {la})]", [(2**32, a)], True),
+                (f"[(True, {la}), (1, {lb})]", [(True, a), (1, b)], True),
+                (f"[(0.0, {la})]", [(0.0, a)], True),
+                (f"[(0, {bad_buf.label})]", [(0, bad_buf.value)], bad_buf.bad),
+                (f"[(0, {la}, -1)]", [(0, a, -1)], True),
+                (f"[(0, {la}, 2**63)]", [(0, a, 2**63)], True),
+                (f"[(0, {la}, 2**64)]", [(0, a, 2**64)], True),
+                (f"[(0, {la}, 0, 2**64)]", [(0, a, 0, 2**64)], True),
+                (f"[(0, {la}, 0, -1)]", [(0, a, 0, -1)], True),
+                (f"[(0, {la}, 4.0)]", [(0, a, 4.0)], True),
+                (f"[(0, {la}, True)]", [(0, a, True)], True),
+                (f"[(0, {la}, IndexTypeError())]", [(0, a, IndexTypeError())], True),
+                (f"[(0, {la})]*100", [(0, a)] * 100, True),
+                (f"[(5, {la}), (1, {lb})]", [(5, a), (1, b)], strict),
+                (f"(0, {la}, 0, 4, 5)", (0, a, 0, 4, 5), True)])
+            return Arg(label, v, bad)
+        items: list = []
+        if rng.random() < 0.5:
+            items[:] = [(0, a), (Index(1, lambda: items.extend([(1, b)] * 100)), b)]
+            return Arg(f"[(0, {la}), (Index(1, grows this list by 100), {lb})]", items, True)
+        items[:] = [(Index(0, items.clear), a), (1, b), (1, b)]
+        return Arg(f"[(Index(0, clears this list), {la}), (1, {lb}), (1, {lb})]", items)
+
+    def r_layout(self, for_constants: bool) -> Arg:
+        r = self.rng.random()
+        if r < 0.85:
+            return Arg("rlayout", self.rec_layout)
+        if r < 0.9:
+            return Arg("SubLayout()", self.rec_sublayout, for_constants)
+        return Arg(*self.rng.choice(self.rec_looks + [("None", None), ("rexe", self.rec_exe),
+                                                      ("'layout'", "layout")]), True)
+
+    def r_pattern(self) -> tuple[Arg, list[Arg]]:
+        """A fill pattern and the optional pattern_length after it."""
+        np, rng = self.np, self.rng
+        label, v, bad = rng.choice([
+            ("0", 0, False), ("0xAB", 0xAB, False), ("0x1234", 0x1234, False),
+            ("0xDEADBEEF", 0xDEADBEEF, False), ("-1", -1, False), ("b'\\x01'", b"\x01", False),
+            ("MyInt(7)", MyInt(7), False), ("np.uint8(3)", np.uint8(3), False),
+            ("2**32", 2**32, True), ("2**64", 2**64, True), ("1.0", 1.0, True),
+            ("None", None, True), ("'x'", "x", True), ("-2**40", -2**40, True),
+            ("b'\\x01\\x02\\x03'", b"\x01\x02\x03", True)])
+        pattern = Arg(label, v, bad)
+        r = rng.random()
+        if r < 0.5:
+            return pattern, []
+        if r < 0.7:
+            return pattern, [Arg("None", None)]
+        if r < 0.85 and isinstance(v, int) and not bad:
+            return pattern, [Arg("4", 4)]
+        return pattern, [Arg(*rng.choice([("3", 3), ("0", 0), ("True", True), ("2**64", 2**64),
+                                          ("1.0", 1.0), ("-1", -1)]), True)]
+
+    def _rec_call(self, cb: Any, strict: bool, effects: bool) -> tuple[str, list, list]:
+        """A random call of a recorder C method: (name, positional Args, keyword Args)."""
+        rng = self.rng
+        name = rng.choice(REC_METHODS)
+        if name == "dispatch":
+            exe = Arg("rexe", self.rec_exe) if rng.random() < 0.9 else Arg(*rng.choice([
+                self.foreign[3], self.closed_objs[5], ("rlayout", self.rec_layout),
+                ("None", None), ("'exe'", "exe")]), True)
+            args = [exe, self.r_int("entry", cb, effects), self.r_count(cb, effects)]
+            kw = []
+            if rng.random() < 0.7:
+                kw.append(("bindings", self.r_bindings(cb, strict, effects)))
+            if rng.random() < 0.6:
+                kw.append(("constants", self.r_constants(strict)))
+            return name, args, kw
+        if name == "push_constants":
+            offset = self.r_int("offset", cb, effects) if rng.random() < 0.3 else Arg(
+                *rng.choice([("0", 0), ("4", 4), ("8", 8)]))
+            return name, [self.r_layout(True), offset, self.r_constants(strict)], []
+        if name == "push_descriptor_set":
+            return name, [self.r_layout(False), self.r_int("set", cb, effects),
+                          self.r_bindings(cb, strict, effects)], []
+        if name == "execution_barrier":
+            r = rng.random()
+            if r < 0.6:
+                return name, [], []
+            if r < 0.8:
+                return name, [Arg("0x1F", 0x1F), Arg("0x1F", 0x1F),
+                              self.r_int("flags", cb, effects)], []
+            label, v = rng.choice(REC_EDGES)
+            return name, [Arg(label, v, True)], []  # bools are no stage masks either
+        if name == "fill_buffer":
+            pattern, plen = self.r_pattern()
+            return name, [self.r_buffer(), self.r_int("offset", cb, effects),
+                          self.r_int("length", cb, effects), pattern, *plen], []
+        if name == "copy_buffer":
+            return name, [self.r_buffer(), self.r_int("offset", cb, effects), self.r_buffer(),
+                          self.r_int("offset", cb, effects),
+                          self.r_int("length", cb, effects)], []
+        source = Arg(*rng.choice([("bytes(64)", bytes(64)), ("bytearray(64)", bytearray(64)),
+                                  ("memoryview(bytes(64))", memoryview(bytes(64))),
+                                  ("np.zeros(16, u32)", self.np.zeros(16, self.np.uint32))]))
+        if rng.random() < 0.1:
+            source = Arg(*rng.choice([("'ab'", "ab"), ("5", 5), ("None", None)]), True)
+        return name, [source, self.r_int("offset", cb, effects), self.r_buffer(),
+                      self.r_int("offset", cb, effects), self.r_int("length", cb, effects)], []
+
+    def op_rec_hostile(self) -> None:
+        """A recorder C method with hostile arguments, on a command buffer of the pool."""
+        label, cb, closed = self._cb()
+        name, args, kw = self._rec_call(cb, self._strict(cb), effects=True)
+        text = ", ".join(a.label for a in args)
+        bad = closed or any(a.bad for a in args) or any(a.bad for _, a in kw)
+        self.call(f"{label}.{name}({text}{_kw(kw)})",
+                  lambda: getattr(cb, name)(*[a.value for a in args], **_kv(kw)), bad)
+
+    def op_rec_twins(self) -> None:
+        """The same random call through a recorder C method and through ``_slow_<name>``
+        (the Python path it must match) on twin command buffers: a different outcome, or
+        different recorded commands, is a mismatch."""
+        hal, rng = self.hal, self.rng
+        if self.twins is None or self.twin_calls >= 40:
+            self._twins_compare()
+            mode = rng.choice([hal.CommandBufferMode.ONE_SHOT, hal.CommandBufferMode.DEFAULT,
+                               hal.CommandBufferMode.UNVALIDATED])
+            self.twins = (self.dev.create_command_buffer(mode, binding_capacity=2),
+                          self.dev.create_command_buffer(mode, binding_capacity=2))
+            for cb in self.twins:
+                cb.begin()
+            self.twin_calls = 0
+        fast, slow = self.twins
+        name, args, kw = self._rec_call(fast, self._strict(fast), effects=False)
+        values, kwargs = [a.value for a in args], _kv(kw)
+        label = f"twins.{name}({', '.join(a.label for a in args)}{_kw(kw)})"
+        self.twin_calls += 1
+
+        def run() -> None:
+            outcomes, errors = [], []
+            for fn in (getattr(fast, name), getattr(slow, "_slow_" + name)):
+                try:
+                    fn(*values, **kwargs)
+                    outcomes.append("ok")
+                except hal.HalError as e:
+                    outcomes.append(type(e).__name__)
+                except Exception as e:  # noqa: BLE001 - reported below
+                    outcomes.append(f"untyped {type(e).__name__}")
+                    errors.append(e)
+            if outcomes[0] != outcomes[1] or fast.record_count != slow.record_count:
+                self._mismatch(label, f"C: {outcomes[0]}, {fast.record_count} records / "
+                                      f"Python: {outcomes[1]}, {slow.record_count} records")
+                self.twins = None  # the streams differ from here on
+            if errors:
+                raise errors[0]
+
+        self.call(label, run)
+
+    def _twins_compare(self) -> None:
+        """Compares what the twins recorded, command by command."""
+        if self.twins is None:
+            return
+        fast, slow = self.twins
+        a, b = [_norm(c) for c in fast.commands], [_norm(c) for c in slow.commands]
+        if a != b:
+            i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                     min(len(a), len(b)))
+            self._mismatch(f"twins: {self.twin_calls} calls", f"command {i} differs: "
+                           f"C {a[i] if i < len(a) else None} / Python "
+                           f"{b[i] if i < len(b) else None}")
+
+    def _mismatch(self, call: str, text: str) -> None:
+        self.write({"t": "f", "kind": "mismatch", "call": call, "exc": text, "site": ""})
+
+    def op_rec_impostor(self) -> None:
+        """Unrelated classes allocated where a Buffer subclass was just freed, in fills (an
+        UNVALIDATED command buffer, so no usage bit stands in the way): the fast path once
+        cached the last Buffer class seen by address (issue 10).  Each fill must raise."""
+        import gc
+
+        hal = self.hal
+        names = ("a_dev", "b_alloc", "c_off", "d_size", "e_usage")  # BufferBase's fields
+        a = self.rec_bufs[0][1]
+        cb = self.dev.create_command_buffer(hal.CommandBufferMode.UNVALIDATED)
+        cb.begin()
+
+        def run() -> None:
+            refused: Exception | None = None
+            for _ in range(5):
+                sub = type("Sub", (hal.Buffer,), {"__slots__": names})
+                cb.fill_buffer(sub(self.dev, a.alloc, 0, 64, a.memory_type, a.usage, a.access),
+                               0, 4, 1)
+                del sub
+                gc.collect()
+                impostor = type("Sub", (), {"__slots__": names})()
+                impostor.a_dev, impostor.b_alloc, impostor.c_off = self.dev, 256, 0
+                impostor.d_size, impostor.e_usage = 1 << 40, 0xFFFF
+                try:
+                    cb.fill_buffer(impostor, 0, 4096, 0xAB)
+                except hal.HalError as e:
+                    refused = e
+                    continue
+                return  # taken for a Buffer: accepted garbage
+            raise refused  # type: ignore[misc]
+
+        self.call("fill_buffer(<a class where a Buffer subclass was freed>, 0, 4096, 0xAB) x5",
+                  run, True)
+
     OPS: list[tuple[Callable[[Any], None], float]] = []
 
 
@@ -2252,7 +2715,8 @@ _Child.OPS = [
     (_Child.op_dealloca_race, 0.6), (_Child.op_slot_whole_copy, 0.6),
     (_Child.op_deep_nesting, 0.2), (_Child.op_trace, 0.3), (_Child.op_build_environment, 0.2),
     (_Child.op_views, 2), (_Child.op_threads, 0.3), (_Child.op_numpy_offsets, 1),
-    (_Child.op_unsignaled_event, 0.3),
+    (_Child.op_unsignaled_event, 0.3), (_Child.op_rec_hostile, 6), (_Child.op_rec_twins, 6),
+    (_Child.op_rec_impostor, 0.2),
 ]
 
 
