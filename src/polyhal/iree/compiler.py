@@ -34,7 +34,7 @@ def find_iree_compile() -> str:
     if env and os.path.exists(env):
         return env
     if _has_module("iree.compiler.tools"):
-        from iree.compiler.tools import binaries  # type: ignore[import-not-found]
+        from iree.compiler.tools import binaries
 
         # find_tool raises ValueError when the package lacks its binary (a partial
         # install); PATH may still have one.

@@ -112,7 +112,7 @@ def read_dispatch_site(text: str, *, what: str) -> DispatchSite | None:
     ir = _ir()
     # Importing the dialect's generated module registers its op classes, whose accessors
     # name the operands of the op's variadic groups (``opview`` below).
-    from iree.compiler.dialects import hal  # type: ignore[import-not-found]  # noqa: F401
+    from iree.compiler.dialects import hal  # noqa: F401
 
     with _context(ir):
         module = _parse(ir, text, what)
@@ -249,7 +249,7 @@ def _walk(root: Any, name: str) -> list[Any]:
 def _ir() -> Any:
     """``iree.compiler.ir``; UnavailableError where iree-base-compiler is not installed."""
     try:
-        from iree.compiler import ir  # type: ignore[import-not-found]
+        from iree.compiler import ir
     except ImportError:
         raise UnavailableError(
             "reading IREE's MLIR needs its Python bindings: pip install iree-base-compiler "

@@ -6,6 +6,8 @@
   :func:`polyhal.tools.bench.median`, the one timing helper the scripts under
   ``benchmarks/`` share;
 - :mod:`polyhal.tools.iree_dump`: lists the dispatches of an IREE dump;
+- :mod:`polyhal.tools.iree_dump`: lists the dispatches of an IREE dump
+  (``python -m polyhal.tools.iree_dump``);
 - ``kernels/``: the demo's and the benchmark's kernels in every format.
 
 Nothing in the library imports this package.
