@@ -41,6 +41,15 @@ F_A, F_B = slice(17, 23), slice(23, 29)
 F_OBJECT, F_ENTRY = 29, 30
 
 
+def decode_ref(fields: tuple, allocations: list) -> C.Ref:
+    """The Ref of a ph_ref_t (``REF.unpack`` fields) of a stream whose allocation list is
+    ``allocations``: a slot's range, or an allocation's."""
+    slot, _base, offset, length, alloc, _ = fields
+    if slot >= 0:
+        return C.Ref(None, slot, offset, length)
+    return C.Ref(allocations[alloc], -1, offset, length)
+
+
 def commands(stream: Any) -> list:
     """The commands of a stream, in order, as :mod:`polyhal.commands` objects.  Encoders
     walk flattened streams; a stream that was not flattened gives a nested command buffer
@@ -50,10 +59,7 @@ def commands(stream: Any) -> list:
     allocs = stream.allocations
 
     def ref(fields: tuple) -> C.Ref:
-        slot, _base, offset, length, alloc, _ = fields
-        if slot >= 0:
-            return C.Ref(None, slot, offset, length)
-        return C.Ref(allocs[alloc], -1, offset, length)
+        return decode_ref(fields, allocs)
 
     out: list = []
     bindings_key: Any = None

@@ -37,7 +37,7 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 
 import vulkan as vk
@@ -425,19 +425,29 @@ class VulkanDevice(DriverDevice):
         nothing pins before its submission runs) deallocated by a ``queue_dealloca`` that
         ran first, or a closed device.
         """
+        self.pin_all((alloc,))
+
+    def pin_all(self, allocs: Collection[VulkanAllocation]) -> None:
+        """``pin`` of each of ``allocs``, under one lock; none is pinned when one fails."""
         with self.memory_lock:
-            if alloc.buffer is None:
+            if not all(alloc.buffer is not None for alloc in allocs):
                 self._check_open()
                 raise FailedPreconditionError(
                     "a buffer this work uses was deallocated (queue_dealloca) before it ran")
-            alloc.pins += 1
+            for alloc in allocs:
+                alloc.pins += 1
 
     def unpin(self, alloc: VulkanAllocation) -> None:
         """Drops a pin; the last one frees a released allocation."""
+        self.unpin_all((alloc,))
+
+    def unpin_all(self, allocs: Collection[VulkanAllocation]) -> None:
+        """``unpin`` of each of ``allocs``, under one lock."""
         with self.memory_lock:
-            alloc.pins -= 1
-            if not alloc.pins and alloc.released:
-                alloc.free()
+            for alloc in allocs:
+                alloc.pins -= 1
+                if not alloc.pins and alloc.released:
+                    alloc.free()
 
     def release(self, alloc: Any) -> None:
         """Frees the memory now, or when the last recording using it goes (see ``pin``)."""

@@ -311,10 +311,15 @@ class Recording:
             self.device.pin(alloc)
             self.held.add(alloc)
 
+    def hold_all(self, allocs: list) -> None:
+        """``hold`` of each of ``allocs``, pinned under one lock."""
+        new = set(allocs) - self.held
+        self.device.pin_all(new)
+        self.held |= new
+
     def destroy(self) -> None:
         held, self.held = self.held, set()
-        for alloc in held:
-            self.device.unpin(alloc)
+        self.device.unpin_all(held)
         # Under the device's memory lock: a collected recording (__del__ on any thread) and
         # the device's close() may destroy it at once, and the VkDevice goes under this lock.
         with self.device.memory_lock:
@@ -399,14 +404,12 @@ class Program:
             except _NeedsTable:
                 self.has_slots = True
         if self.has_slots:
-            for alloc in self.stream.allocations:
-                device.pin(alloc)
-                self.held.append(alloc)
+            device.pin_all(self.stream.allocations)
+            self.held = list(self.stream.allocations)
 
     def __del__(self) -> None:
         held, self.held = self.held, []
-        for alloc in held:
-            self.device.unpin(alloc)
+        self.device.unpin_all(held)
 
     def recording(self, table: Any) -> Recording | None:
         """The recording to submit with ``table`` (None when there is nothing to run)."""
@@ -654,7 +657,10 @@ class _Recorder:
         records, refs, constants, _ = stream.arrays
         # The constants pool as words: a dispatch's constants are a pointer into it.
         words = ffi.from_buffer("uint32_t[]", constants)
-        objects = stream.objects
+        objects, allocations = stream.objects, stream.allocations
+        # Every allocation the stream names directly, pinned at once (slots' one by one).
+        self.rec.hold_all(allocations)
+        unpack_refs, decode_ref = W.REF.iter_unpack, W.decode_ref
         cb, fn, device = self.cb, self.fn, self.device
         push_constants, dispatch = fn.push_constants, self.dispatch
         bound_by_entry, handlers = self.bound, self.handlers
@@ -725,11 +731,12 @@ class _Recorder:
                     try:
                         calls = bound[key]
                     except KeyError:
-                        cmd = stream.command(count - fields.__length_hint__() - 1)
-                        calls = self.bind_calls(entry, cmd.bindings, table)
+                        bindings = [decode_ref(f, allocations) for f in unpack_refs(key)]
+                        calls = self.bind_calls(entry, bindings, table)
                         if calls is None:  # misaligned: the dispatch runs on copies
-                            self.dispatch_shadowed(entry, cmd, table,
-                                                   None if kind == direct_dispatch else args)
+                            self.dispatch_shadowed(
+                                entry, bindings, table, (x, y, z) if kind == direct_dispatch
+                                else None, None if kind == direct_dispatch else args)
                             bind_index, bind = -1, None
                             continue
                         bound[key] = calls
@@ -750,14 +757,21 @@ class _Recorder:
             self.fn.bind_pipeline(self.cb, _COMPUTE, entry.pipeline)
             self.pipeline = entry.pipeline
 
-    def bind_calls(self, entry: EntryPipeline, bindings: tuple, table: Any) -> Any:
+    def bind_calls(self, entry: EntryPipeline, bindings: list, table: Any) -> Any:
         """A call that binds ``bindings`` (Refs, in the entry's binding order) to the
         entry's descriptor sets, or None when one is misaligned (dispatch_shadowed)."""
         key = [entry.plan_id]
         ranges = []
+        held, align_mask = self.rec.held, self.align_mask
+        # self.resolve() written out: every dispatch with new buffers comes here.
         for ref in bindings:
-            alloc, offset, length = self.resolve(ref, table)
-            if offset & self.align_mask:
+            alloc, offset, length = ref.resolve(table)
+            if alloc not in held:
+                self.rec.hold(alloc)
+            if offset < 0 or length < 0 or offset + length > alloc.size:
+                raise OutOfRangeError(f"bytes [{offset}, {offset + length}) are outside an "
+                                      f"allocation of {alloc.size} bytes")
+            if offset & align_mask:
                 return None
             ranges.append((alloc, offset, length))
             key += (alloc.serial, offset, length)
@@ -849,17 +863,18 @@ class _Recorder:
                                   f"allocation of {alloc.size} bytes")
         return alloc, offset, length
 
-    def dispatch_shadowed(self, entry: EntryPipeline, cmd: C.Dispatch, table: Any,
-                          indirect: tuple[Any, int] | None) -> None:
+    def dispatch_shadowed(self, entry: EntryPipeline, bindings: list, table: Any,
+                          counts: tuple | None, indirect: tuple[Any, int] | None) -> None:
         """A dispatch with bindings Vulkan cannot bind where they are: it runs on aligned
-        copies of those ranges, and the writable ones are copied back."""
+        copies of those ranges, and the writable ones are copied back.  ``counts``: the
+        workgroup count, or None and ``indirect`` the checked (VkBuffer, offset)."""
         self.device.note_slow_path(
             "misaligned binding", "a binding at an offset that is not a multiple of "
             f"minStorageBufferOffsetAlignment ({self.device.storage_alignment}) runs on an "
             "aligned copy, behind full barriers")
         shadows: dict[tuple, list] = {}  # (serial, offset, length) → [scratch, written, alloc]
         ranges, key = [], [entry.plan_id]
-        for i, ref in enumerate(cmd.bindings):
+        for i, ref in enumerate(bindings):
             alloc, offset, length = self.resolve(ref, table)
             if offset & self.align_mask:
                 shadow = shadows.setdefault((alloc.serial, offset, length),
@@ -874,8 +889,8 @@ class _Recorder:
             self.copy_raw(alloc, offset, scratch, 0, length)
         full.record(self.fn, self.cb)
         self.bind(entry, tuple(key), ranges)
-        if indirect is None:
-            self.dispatch(self.cb, *cmd.workgroup_count)
+        if counts is not None:
+            self.dispatch(self.cb, *counts)
         else:
             self.dispatch_indirect(self.cb, *indirect)
         full.record(self.fn, self.cb)
