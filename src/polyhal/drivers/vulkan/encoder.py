@@ -597,7 +597,7 @@ class _Recorder:
         self.entry: EntryPipeline | None = None  # the entry point of the program's dispatch
         # Per entry point: a binding record's bytes → the calls that bind it.  The bytes
         # name the ranges within this stream and binding table, so a hit needs no check.
-        self.bound: dict[EntryPipeline, dict[bytes, list]] = {}
+        self.bound: dict[EntryPipeline, dict[bytes, Any]] = {}
         self.keep: list = []  # the descriptor writes those calls point at
         self.handlers: dict[type, Any] = {
             C.Barrier: self.barrier, C.Fill: self.fill, C.Update: self.update,
