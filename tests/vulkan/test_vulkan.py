@@ -617,10 +617,9 @@ def test_the_encoder_refuses_ranges_outside_an_allocation(device):
     """Defence in depth under the front end's checks: a command whose range leaves its
     allocation never reaches Vulkan (issue 11: a slot copy of WHOLE_BUFFER from 4096
     bytes into 3 wrote past the target)."""
+    from polyhal import _walker as W
     from polyhal import commands as C
     from polyhal.drivers.vulkan import encoder
-
-    from polyhal import _walker as W
 
     driver = device._driver
     big, small = device.allocate_buffer(4096), device.allocate_buffer(3)
