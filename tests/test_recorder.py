@@ -968,3 +968,39 @@ def test_an_unrelated_class_at_a_freed_buffer_subclass_address_is_no_buffer(devi
             unvalidated.fill_buffer(x, 0, 4096, 0xAB)
         if id(impostor) == address:
             break  # the case of the bug was met (and refused)
+
+
+def test_a_shared_layout_is_checked_at_each_executables_alignment(tmp_path):
+    """Executables may share a layout but not an alignment (a C kernel takes any binding
+    offset, IREE's want multiples of 64): a dispatch reusing the previous one's bindings is
+    checked at its own executable's alignment, before a kernel can fault on it."""
+    from polyhal import iree
+
+    if not iree.compiler_available():
+        pytest.skip("iree-base-compiler is not installed (pip install polyhal[iree])")
+    add = """func.func @add(%a: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<16xf32> {
+      %r = arith.addf %a, %b : tensor<16xf32>
+      return %r : tensor<16xf32>
+    }"""
+    dump = iree.compile_mlir(add, tmp_path, driver="local")
+    with hal.create_device("local") as device:
+        d = next(iter(dump))
+        aligned = dump.create_executables(device)[d.executable.name]
+        index = aligned.resolve(d.name)
+        layout = aligned.entry_points[index].layout
+        any_offset = device.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("k", layout)],
+            {"c": '#include "polyhal.h"\nPOLYHAL_ENTRY(k) { return 0; }\n'}))
+        big = device.allocate_buffer(4096)
+        bindings = [(i, big, 64 * i + 4, 64) for i in range(layout.binding_count)]
+        for slow in (False, True):
+            cb = recording(device)
+            if slow:
+                cb.push_descriptor_set(layout, np.uint8(0), [hal.Binding(*b) for b in bindings])
+            else:
+                cb.push_descriptor_set(layout, 0, bindings)
+            cb.dispatch(any_offset, 0, 1)
+            with pytest.raises(hal.InvalidArgumentError, match="multiple of 64"):
+                cb.dispatch(aligned, index, d.workgroup_count)
+            cb.dispatch(any_offset, 0, 1)
+            assert cb.record_count == 2

@@ -442,6 +442,7 @@ typedef struct {
   /* the last dispatch's state, reused while nothing is pushed */
   PyObject* cached_layout;      /* NULL when something was pushed since */
   uint32_t cached_ci, cached_cn, cached_bi, cached_bn;
+  uint32_t cached_align;        /* the binding alignment those entries were checked at */
   PyObject* last_exe;
   KernelTableObject* last_table;
   uint32_t last_exe_object;
@@ -888,6 +889,26 @@ static int append_slot_alignment(RecorderObject* r, const ph_ref_t* ref, uint32_
   return status;
 }
 
+/* Checks that the `bn` bindings at refs[bi] start at multiples of the executable's
+ * binding alignment (slot references: at submit, once the table places them). */
+static int check_alignment(RecorderObject* r, const KernelTableObject* table,
+                           const ph_entry_t* e, uint32_t bi, uint32_t bn) {
+  for (uint32_t i = 0; i < bn; ++i) {
+    const ph_ref_t* ref = &r->refs[bi + i];
+    if (ref->slot >= 0) {
+      if (append_slot_alignment(r, ref, table->alignment, e->name)) return -1;
+    } else if (ref->offset % table->alignment) {
+      PyErr_Format(Err_InvalidArgument,
+                   "dispatch of %R: binding offset %llu is not a multiple of %u bytes, "
+                   "which this executable's kernels require", e->name,
+                   (unsigned long long)ref->offset, table->alignment);
+      return -1;
+    }
+  }
+  r->cached_align = table->alignment;
+  return 0;
+}
+
 /* Appends a dispatch of entry `ep` with the pushed state: raises for a missing layout,
  * an unbound binding, too many bindings or a misaligned binding. */
 static int record_dispatch(RecorderObject* r, KernelTableObject* table, uint32_t ep,
@@ -897,6 +918,11 @@ static int record_dispatch(RecorderObject* r, KernelTableObject* table, uint32_t
   uint32_t ci, cn, bi, bn;
   if (r->cached_layout == e->layout) {
     ci = r->cached_ci; cn = r->cached_cn; bi = r->cached_bi; bn = r->cached_bn;
+    /* Executables that share a layout may differ in alignment (a C kernel and an IREE
+     * one on local): entries checked at a multiple of this one's alignment stay valid. */
+    if (table->alignment > 1 && r->cached_align % table->alignment &&
+        check_alignment(r, table, e, bi, bn))
+      return -1;
   } else {
     if (!r->layout && (info->push_constants || info->nslots)) {
       PyErr_Format(Err_InvalidArgument,
@@ -939,20 +965,8 @@ static int record_dispatch(RecorderObject* r, KernelTableObject* table, uint32_t
       }
       r->refs[bi + i] = *found;
     }
-    if (table->alignment > 1) {
-      for (uint32_t i = 0; i < bn; ++i) {
-        const ph_ref_t* ref = &r->refs[bi + i];
-        if (ref->slot >= 0) {
-          if (append_slot_alignment(r, ref, table->alignment, e->name)) return -1;
-        } else if (ref->offset % table->alignment) {
-          PyErr_Format(Err_InvalidArgument,
-                       "dispatch of %R: binding offset %llu is not a multiple of %u bytes, "
-                       "which this executable's kernels require", e->name,
-                       (unsigned long long)ref->offset, table->alignment);
-          return -1;
-        }
-      }
-    }
+    r->cached_align = 1;
+    if (table->alignment > 1 && check_alignment(r, table, e, bi, bn)) return -1;
     r->nref += bn;
     /* A later dispatch with nothing pushed in between reuses these entries. */
     if (r->cached_layout != e->layout) PH_XSETREF(r->cached_layout, Py_NewRef(e->layout));
