@@ -471,7 +471,8 @@ def child_main(driver: str, seed: int, index: int, calls: int, log: str, ops: st
 REC_METHODS = ("dispatch", "dispatch", "push_constants", "push_descriptor_set",
                "execution_barrier", "fill_buffer", "copy_buffer", "update_buffer")
 #: Integers and non-integers at the edges of the C parser; every one is invalid as an
-#: offset, a set or an entry point (2**64-1 is WHOLE_BUFFER: valid as a length only).
+#: offset, a set or an entry point (2**64-1 is WHOLE_BUFFER: valid as a length only; 2**31
+#: and 2**32-1 are valid barrier flags).
 REC_EDGES: list[tuple[str, Any]] = [
     ("-1", -1), ("-2**63", -2**63), ("-2**63-1", -2**63 - 1), ("2**63-1", 2**63 - 1),
     ("2**63", 2**63), ("2**64-1", 2**64 - 1), ("2**64", 2**64), ("2**32", 2**32),
@@ -2393,8 +2394,11 @@ class _Child:
             return Arg(label, value)
         if r < 0.92 or not effects:
             label, value = rng.choice(REC_EDGES + [("IndexTypeError()", IndexTypeError())])
-            return Arg(label, value, not (kind == "length" and value == WHOLE_BUFFER
-                                          and type(value) is int))
+            if type(value) is not int:
+                return Arg(label, value, True)
+            if kind == "flags":  # a 32-bit mask
+                return Arg(label, value, not 0 <= value < 2**32)
+            return Arg(label, value, not (kind == "length" and value == WHOLE_BUFFER))
         if rng.random() < 0.5:
             return Arg("Index(0, ends the command buffer)",
                        Index(0, cb.end, "Index(0, ends cb)"), True)

@@ -970,10 +970,11 @@ def test_an_unrelated_class_at_a_freed_buffer_subclass_address_is_no_buffer(devi
             break  # the case of the bug was met (and refused)
 
 
-def test_a_shared_layout_is_checked_at_each_executables_alignment(tmp_path):
-    """Executables may share a layout but not an alignment (a C kernel takes any binding
-    offset, IREE's want multiples of 64): a dispatch reusing the previous one's bindings is
-    checked at its own executable's alignment, before a kernel can fault on it."""
+@pytest.fixture(scope="module")
+def iree_add(tmp_path_factory):
+    """(device, executable, entry point index, workgroup count, layout, C executable of
+    the same layout): an IREE kernel (its bindings must be 64-byte aligned) and a C kernel
+    (any offset) that share one PipelineLayout, on a local device."""
     from polyhal import iree
 
     if not iree.compiler_available():
@@ -982,7 +983,7 @@ def test_a_shared_layout_is_checked_at_each_executables_alignment(tmp_path):
       %r = arith.addf %a, %b : tensor<16xf32>
       return %r : tensor<16xf32>
     }"""
-    dump = iree.compile_mlir(add, tmp_path, driver="local")
+    dump = iree.compile_mlir(add, tmp_path_factory.mktemp("iree-add"), driver="local")
     with hal.create_device("local") as device:
         d = next(iter(dump))
         aligned = dump.create_executables(device)[d.executable.name]
@@ -991,16 +992,53 @@ def test_a_shared_layout_is_checked_at_each_executables_alignment(tmp_path):
         any_offset = device.create_executable(hal.ExecutableSource(
             [hal.EntryPoint("k", layout)],
             {"c": '#include "polyhal.h"\nPOLYHAL_ENTRY(k) { return 0; }\n'}))
-        big = device.allocate_buffer(4096)
-        bindings = [(i, big, 64 * i + 4, 64) for i in range(layout.binding_count)]
-        for slow in (False, True):
-            cb = recording(device)
-            if slow:
-                cb.push_descriptor_set(layout, np.uint8(0), [hal.Binding(*b) for b in bindings])
-            else:
-                cb.push_descriptor_set(layout, 0, bindings)
-            cb.dispatch(any_offset, 0, 1)
-            with pytest.raises(hal.InvalidArgumentError, match="multiple of 64"):
-                cb.dispatch(aligned, index, d.workgroup_count)
-            cb.dispatch(any_offset, 0, 1)
-            assert cb.record_count == 2
+        yield device, aligned, index, d.workgroup_count, layout, any_offset
+
+
+def test_a_shared_layout_is_checked_at_each_executables_alignment(iree_add):
+    """Executables may share a layout but not an alignment: a dispatch reusing the
+    previous one's bindings is checked at its own executable's alignment, before a kernel
+    can fault on it."""
+    device, aligned, index, counts, layout, any_offset = iree_add
+    big = device.allocate_buffer(4096)
+    bindings = [(i, big, 64 * i + 4, 64) for i in range(layout.binding_count)]
+    for slow in (False, True):
+        cb = recording(device)
+        if slow:
+            cb.push_descriptor_set(layout, np.uint8(0), [hal.Binding(*b) for b in bindings])
+        else:
+            cb.push_descriptor_set(layout, 0, bindings)
+        cb.dispatch(any_offset, 0, 1)
+        with pytest.raises(hal.InvalidArgumentError, match="multiple of 64"):
+            cb.dispatch(aligned, index, counts)
+        cb.dispatch(any_offset, 0, 1)
+        assert cb.record_count == 2
+
+
+def test_a_dispatch_is_not_recorded_once_its_buffer_ended_mid_call(iree_add):
+    """A slot binding's alignment check builds a commands.Ref (Python code): anything that
+    ends the command buffer meanwhile (another thread; here a subclass's attribute) must
+    not see the dispatch appended to the stream its program reads in place."""
+    device, aligned, index, counts, layout, _ = iree_add
+
+    class EndsOnAlignment(hal.CommandBuffer):
+        __slots__ = ("_kept",)
+
+        @property
+        def _slot_alignments(self):
+            if self._state == 1:
+                self.end()
+            return self._kept
+
+        @_slot_alignments.setter
+        def _slot_alignments(self, value):
+            self._kept = value
+
+    cb = EndsOnAlignment(device, hal.CommandBufferMode.DEFAULT, ANY, layout.binding_count)
+    cb.begin()
+    for _ in range(16):  # a full first block: one more record would move the array
+        cb.execution_barrier()
+    with pytest.raises(hal.FailedPreconditionError, match="after end"):
+        cb.dispatch(aligned, index, counts,
+                    bindings=[(i, hal.Slot(i)) for i in range(layout.binding_count)])
+    assert cb.record_count == 16 and cb._state == 2

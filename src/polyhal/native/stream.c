@@ -889,6 +889,17 @@ static int append_slot_alignment(RecorderObject* r, const ph_ref_t* ref, uint32_
   return status;
 }
 
+/* 1 while recording, else 0 with FailedPreconditionError.  The slow path checks the state
+ * first, but then runs user code (an argument's __index__) that may end this command
+ * buffer: an ended stream is what executors read in place, so nothing may change it. */
+static int still_recording(RecorderObject* r) {
+  if (r->state == ST_RECORDING) return 1;
+  PyErr_SetString(Err_FailedPrecondition, r->state == ST_INITIAL
+                                              ? "command recorded outside begin()/end()"
+                                              : "command recorded after end()");
+  return 0;
+}
+
 /* Checks that the `bn` bindings at refs[bi] start at multiples of the executable's
  * binding alignment (slot references: at submit, once the table places them). */
 static int check_alignment(RecorderObject* r, const KernelTableObject* table,
@@ -972,6 +983,9 @@ static int record_dispatch(RecorderObject* r, KernelTableObject* table, uint32_t
     if (r->cached_layout != e->layout) PH_XSETREF(r->cached_layout, Py_NewRef(e->layout));
     r->cached_ci = ci; r->cached_cn = cn; r->cached_bi = bi; r->cached_bn = bn;
   }
+  /* a slot binding's alignment check built a commands.Ref: Python code, during which
+   * another thread (or a subclass's attribute) may have ended this command buffer */
+  if (!still_recording(r)) return -1;
   ph_cmd_t* c = new_cmd(r, PH_OP_DISPATCH);
   if (!c) return -1;
   c->fn = e->fn;
@@ -1240,17 +1254,6 @@ slow_path:
 }
 
 /* ---- primitives for the slow path ---------------------------------------------------------- */
-
-/* 1 while recording, else 0 with FailedPreconditionError.  The slow path checks the state
- * first, but then runs user code (an argument's __index__) that may end this command
- * buffer: an ended stream is what executors read in place, so nothing may change it. */
-static int still_recording(RecorderObject* r) {
-  if (r->state == ST_RECORDING) return 1;
-  PyErr_SetString(Err_FailedPrecondition, r->state == ST_INITIAL
-                                              ? "command recorded outside begin()/end()"
-                                              : "command recorded after end()");
-  return 0;
-}
 
 /* _push_words(layout, offset, data): data (bytes) already validated against the layout. */
 static PyObject* rec_push_words(PyObject* self, PyObject* args) {
