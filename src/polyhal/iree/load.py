@@ -132,33 +132,40 @@ def load_dump(
             for export in mlir.read_exports(text, what=str(p)):
                 sources[export.name] = export
 
-    groups: dict[Path, list[EntryPoint]] = {}
-    dispatches: list[tuple[Path, IreeDispatch]] = []
+    entry_points: dict[Path, list[EntryPoint]] = {}
     for name, (path, kernel) in kernels.items():
-        bench = benchmarks.get(name)
-        dispatch = _dispatch(name, kernel, bench, sources.get(name), path)
-        groups.setdefault(path, []).append(dispatch.entry_point)
-        dispatches.append((path, dispatch))
+        entry_points.setdefault(path, []).append(
+            _entry_point(name, kernel, benchmarks.get(name), sources.get(name), path)
+        )
+    executables = _executables(fmt, files, entry_points)
+    dispatches = [
+        _dispatch(ep, executables[path], benchmarks.get(ep.name), sources.get(ep.name))
+        for path, eps in entry_points.items()
+        for ep in eps
+    ]
+    unique = list({id(e): e for e in executables.values()}.values())
+    return IreeDump(base, unique, dispatches)
 
-    executables: dict[Path, IreeExecutable] = {}
+
+def _executables(
+    fmt: str, files: Sequence[Path], entry_points: dict[Path, list[EntryPoint]]
+) -> dict[Path, IreeExecutable]:
+    """The executable each binary belongs to: one per ``.so`` or ``.ptx``; one for all the
+    SPIR-V modules (IREE writes one module per entry point)."""
     if fmt == "spirv":
-        # One module per entry point: gather them into one executable.
         one = IreeExecutable(
             name=_common_name(files),
             format=fmt,
-            paths=tuple(groups),
-            entry_points=[ep for eps in groups.values() for ep in eps],
+            paths=tuple(entry_points),
+            entry_points=[ep for eps in entry_points.values() for ep in eps],
         )
-        executables = {p: one for p in groups}
-    else:
-        for path, eps in groups.items():
-            executables[path] = IreeExecutable(
-                name=_executable_name(path), format=fmt, paths=(path,), entry_points=eps
-            )
-    for path, d in dispatches:
-        d.executable = executables[path]
-    unique = list({id(e): e for e in executables.values()}.values())
-    return IreeDump(base, unique, [d for _, d in dispatches])
+        return {p: one for p in entry_points}
+    return {
+        path: IreeExecutable(
+            name=_executable_name(path), format=fmt, paths=(path,), entry_points=eps
+        )
+        for path, eps in entry_points.items()
+    }
 
 
 @dataclass
@@ -223,14 +230,15 @@ def _resolve_workgroup_counts(benchmarks: list[_Benchmark], timeout: float | Non
             f.result()
 
 
-def _dispatch(
+def _entry_point(
     name: str,
     kernel: BinaryKernel,
     bench: _Benchmark | None,
     source: mlir.ExportInfo | None,
     path: Path,
-) -> IreeDispatch:
-    """One dispatch from what its binary, its benchmark and its source say."""
+) -> EntryPoint:
+    """A kernel's entry point: its layout from its benchmark, else its source, else its
+    binary; its workgroup size from its binary, else what the compiler chose."""
     export = bench.export if bench is not None else source
     if export is not None:
         read_only, n_constants = export.read_only, export.constant_count
@@ -253,29 +261,43 @@ def _dispatch(
     )
     size = kernel.workgroup_size or (bench.workgroup_size if bench else None) or (1, 1, 1)
     local_memory = max(kernel.local_memory_size, bench.local_memory_size if bench else 0)
+    return EntryPoint(name, layout, workgroup_size=size, local_memory_size=local_memory)
+
+
+def _dispatch(
+    ep: EntryPoint,
+    executable: IreeExecutable,
+    bench: _Benchmark | None,
+    source: mlir.ExportInfo | None,
+) -> IreeDispatch:
+    """The dispatch of an entry point, with what its benchmark and source say of its
+    bindings (types: the benchmark's over the source's) and of its launch."""
     types = dict(source.binding_types) if source is not None else {}
     if bench is not None:
         types.update(bench.export.binding_types)
     lengths = bench.binding_lengths if bench is not None else ()
     bindings = []
-    for i, ro in enumerate(read_only):
-        info = BindingInfo(i, ro, lengths[i] if i < len(lengths) else None)
-        t = types.get(i)
+    for b in ep.layout.set_layouts[0].bindings:
+        info = BindingInfo(
+            b.index,
+            bool(b.flags & DescriptorFlags.READ_ONLY),
+            lengths[b.index] if b.index < len(lengths) else None,
+        )
+        t = types.get(b.index)
         if t is not None:
             info = dataclasses.replace(
                 info, element_type=t.element_type, dtype=t.dtype, shape=t.shape
             )
         bindings.append(info)
     return IreeDispatch(
-        name=name,
-        # Each dispatch's executable is set once every kernel of its binary is known.
-        executable=None,  # type: ignore[arg-type]
-        entry_point=EntryPoint(name, layout, workgroup_size=size, local_memory_size=local_memory),
+        name=ep.name,
+        executable=executable,
+        entry_point=ep,
         bindings=tuple(bindings),
         workgroup_count=bench.workgroup_count if bench is not None else None,
         constants=(bench.constants or ()) if bench is not None else (),
         benchmark=bench.path if bench is not None else None,
-        local_memory_size=local_memory,
+        local_memory_size=ep.local_memory_size,
     )
 
 
