@@ -1042,3 +1042,21 @@ def test_a_dispatch_is_not_recorded_once_its_buffer_ended_mid_call(iree_add):
         cb.dispatch(aligned, index, counts,
                     bindings=[(i, hal.Slot(i)) for i in range(layout.binding_count)])
     assert cb.record_count == 16 and cb._state == 2
+
+
+def test_allocations_and_objects_are_copies(device, env):
+    """What submission counts as in use cannot be changed from outside: clearing the list
+    once let a released buffer be submitted (a fill of freed memory)."""
+    a = device.allocate_buffer(4096)
+    cb = device.create_command_buffer()
+    with cb:
+        cb.fill_buffer(a, 0, 4096, 0xAB)
+        cb.execution_barrier()
+        cb.dispatch(env.so, 0, 1, constants=[1, 2], bindings=[(0, a), (1, a, 64)])
+    for seq in (cb.allocations, cb.objects):
+        assert isinstance(seq, tuple)
+    assert cb.allocations == (a.alloc,) and cb.objects == (env.so,)
+    device.queue_dealloca(a)
+    device.wait_idle(TIMEOUT)
+    with pytest.raises(hal.FailedPreconditionError, match="deallocated"):
+        device.queue_execute(cb)

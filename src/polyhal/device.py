@@ -385,7 +385,7 @@ class Device(_stream.DeviceBase):
         work = [Work(cb.encoded, table) for cb in cbs]
         execute = self._driver.execute
         if len(cbs) == 1 and not table:
-            uses = cbs[0].allocations  # fixed since end(), and _submit only reads it: no copy
+            uses = cbs[0].allocations  # a tuple: a copy the caller cannot change
         else:
             uses = set().union(*[cb.allocations for cb in cbs], [entry.alloc for entry in table])
         self._submit(lambda done: execute(work, done), waits, signals, keep, uses, cbs)

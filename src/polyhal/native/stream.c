@@ -1416,12 +1416,15 @@ static PyObject* rec_get_count(PyObject* self, void* closure) {
   return PyLong_FromUnsignedLongLong(REC(self)->ncmd);
 }
 
+/* Copies, as tuples: the lists are what records index and what submission counts as in
+ * use (a caller that cleared them could submit a released buffer, or unbalance the count
+ * that defers a release until the last submission using it retires). */
 static PyObject* rec_get_allocs(PyObject* self, void* closure) {
-  return Py_NewRef(REC(self)->allocs);
+  return PyList_AsTuple(REC(self)->allocs);
 }
 
 static PyObject* rec_get_objects(PyObject* self, void* closure) {
-  return Py_NewRef(REC(self)->objects);
+  return PyList_AsTuple(REC(self)->objects);
 }
 
 /* raw() -> (records, refs, constants, data) as bytes: what the Python walker decodes. */
@@ -1671,9 +1674,9 @@ static PyGetSetDef rec_getset[] = {
     {"_state", rec_get_state, rec_set_state, "0 initial, 1 recording, 2 executable", NULL},
     {"record_count", rec_get_count, NULL, "how many records the stream holds", NULL},
     {"allocations", rec_get_allocs, NULL,
-     "every allocation the stream names directly (a list; do not modify)", NULL},
+     "every allocation the stream names directly (a tuple)", NULL},
     {"objects", rec_get_objects, NULL,
-     "the Python objects records name by index (a list; do not modify)", NULL},
+     "the Python objects records name by index (a tuple)", NULL},
     {NULL}};
 
 static PyType_Slot rec_slots[] = {
