@@ -50,7 +50,8 @@ def device(request):
 
 
 class Env:
-    """The executables and buffers of one device's tests."""
+    """The executables and layouts of one device's tests (bad_env adds what the bad-input
+    cases need)."""
 
     def __init__(self, device: hal.Device):
         self.device = device
@@ -108,10 +109,18 @@ def recording(device, mode=ONE_SHOT, categories=ANY, capacity=0) -> hal.CommandB
     return cb
 
 
-def run(device, cb, table=None) -> None:
+def run(device, cb) -> None:
     sem = device.create_semaphore(0)
-    device.queue_execute(cb, signal=[(sem, 1)], binding_table=table)
+    device.queue_execute(cb, signal=[(sem, 1)])
     sem.wait(1, timeout=TIMEOUT)
+
+
+class MyInt(int):
+    """An int subclass: not the exact type the fast path takes."""
+
+
+class MyList(list):
+    """A list subclass: not the exact type the fast path takes."""
 
 
 def i32(buffer) -> list[int]:
@@ -187,13 +196,6 @@ def test_fast_forms_accept_exact_types_only(device, env):
     """What the fast path refuses goes to the slow path, which converts it: bools, int
     subclasses, list subclasses, bytearrays, hal.Binding, numpy scalars."""
     x = device.buffer_from(bytes(64))
-
-    class MyInt(int):
-        pass
-
-    class MyList(list):
-        pass
-
     slow = [
         lambda cb: cb.dispatch(env.so, np.uint8(0), 1, bindings=[(0, x), (1, x)]),
         lambda cb: cb.dispatch(env.so, 0, MyInt(1), bindings=[(0, x), (1, x)]),
@@ -223,10 +225,6 @@ def record_program(cb, e: Env, x, y, z, w, slow: bool) -> None:
     that the fast path hands to the Python slow path."""
     so, L = e.so, e.L
     n = np.uint32 if slow else int
-
-    class MyInt(int):
-        pass
-
     if slow:
         cb.dispatch(so, np.int64(0), (np.uint8(4),), constants=np.array([3, 10], np.int32),
                     bindings=[hal.Binding(0, x), hal.Binding(1, y)])
@@ -423,10 +421,6 @@ class IndexRaises:
 
     def __index__(self):
         raise self.exc
-
-
-class MyList(list):
-    pass
 
 
 def bad_cases(e: Env, x, foreign, released, src_only, mode_unvalidated=False):
