@@ -194,7 +194,7 @@ def test_fast_forms_never_go_slow_unvalidated_and_across_sets(device, env):
 
 def test_fast_forms_accept_exact_types_only(device, env):
     """What the fast path refuses goes to the slow path, which converts it: bools, int
-    subclasses, list subclasses, bytearrays, hal.Binding, numpy scalars."""
+    subclasses, list subclasses, bytearrays, hal.Binding, numpy scalars, buffer barriers."""
     x = device.buffer_from(bytes(64))
     slow = [
         lambda cb: cb.dispatch(env.so, np.uint8(0), 1, bindings=[(0, x), (1, x)]),
@@ -205,7 +205,8 @@ def test_fast_forms_accept_exact_types_only(device, env):
         lambda cb: cb.dispatch(env.so, 0, 1, bindings=[hal.Binding(0, x), (1, x)]),
         lambda cb: cb.push_descriptor_set(env.L, 0, MyList([(0, x), (1, x)])),
         lambda cb: cb.push_constants(env.L, np.int64(0), [1]),
-        lambda cb: cb.execution_barrier(hal.ExecutionStage.DISPATCH),
+        lambda cb: cb.execution_barrier(buffer_barriers=[hal.BufferBarrier(
+            hal.AccessScope.DISPATCH_WRITE, hal.AccessScope.DISPATCH_READ, x)]),
         lambda cb: cb.fill_buffer(x, 0, 4, b"\x01"),
         lambda cb: cb.fill_buffer(x, 0, WHOLE, 1),
         lambda cb: cb.copy_buffer(x, 0, x, 32, np.uint8(4)),
