@@ -103,7 +103,7 @@ _ANY, _DISPATCH, _TRANSFER = (int(CommandCategory.ANY), int(CommandCategory.DISP
                               int(CommandCategory.TRANSFER))
 
 
-_stream.configure(vars(errors), Executable, C.Ref, PipelineLayout)
+_stream.configure(vars(errors), Executable, C.Ref, PipelineLayout, MemoryBarrier)
 
 
 class CommandBuffer(_stream.Recorder):

@@ -58,12 +58,20 @@ static PyObject* PipelineLayoutType;
 static PyObject* RefType;  /* polyhal.commands.Ref */
 static PyObject* BufferBaseType;
 static PyObject* StorageType;
+static PyObject* MemoryBarrierType;  /* polyhal.MemoryBarrier, or NULL */
 static PyObject* DeviceBaseType;
 static PyTypeObject* BufferClass;  /* the first Buffer class seen: an exact-type test */
 static PyObject* LayoutInfoType;
 static PyObject* KernelTableType;
 static PyObject* RecorderType;
 static PyObject* str_kernels;
+static PyObject* str_source_stage;
+static PyObject* str_target_stage;
+static PyObject* str_flags;
+static PyObject* str_memory_barriers;
+static PyObject* str_buffer_barriers;
+static PyObject* str_source_scope;
+static PyObject* str_target_scope;
 static PyObject* str_info;
 static PyObject* str_slot_alignments;
 static PyObject* str_alloc;
@@ -448,6 +456,8 @@ typedef struct {
   uint32_t last_exe_object;
   PyObject* last_object;        /* borrowed: the last object appended */
   uint32_t last_object_index;
+  PyObject* barrier_object;     /* the last barrier's (memory barriers, ()) object */
+  uint32_t barrier_index;
   PyObject* weakrefs;
 } RecorderObject;
 
@@ -487,6 +497,7 @@ static int rec_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(r->layout);
   Py_VISIT(r->cached_layout);
   Py_VISIT(r->last_exe);
+  Py_VISIT(r->barrier_object);
   Py_VISIT((PyObject*)r->last_table);
   return 0;
 }
@@ -502,6 +513,7 @@ static int rec_clear(PyObject* self) {
   Py_CLEAR(r->layout);
   Py_CLEAR(r->cached_layout);
   Py_CLEAR(r->last_exe);
+  Py_CLEAR(r->barrier_object);
   Py_CLEAR(r->last_table);
   return 0;
 }
@@ -1148,15 +1160,116 @@ slow_path:
 /* ---- transfers and barriers -------------------------------------------------------------- */
 
 /* execution_barrier(): the fast path takes the full barrier with no arguments. */
+#define PH_STAGE_BITS 0x3Fu  /* every ExecutionStage, HOST included */
+#define PH_SCOPE_BITS 0x3FFu /* every AccessScope */
+
+/* An int or IntFlag (not a bool) with no bits outside `mask`, as its value; -1 for
+ * anything else.  Reads an int subclass's value directly: no Python code runs. */
+static int64_t flag_value(PyObject* o, uint64_t mask) {
+  if (!PyLong_Check(o) || PyBool_Check(o)) return -1;
+  int overflow = 0;
+  long long v = PyLong_AsLongLongAndOverflow(o, &overflow);
+  if (overflow || v < 0 || ((uint64_t)v & ~mask)) {
+    PyErr_Clear();
+    return -1;
+  }
+  return (int64_t)v;
+}
+
+/* The (memory barriers, ()) object of a barrier record: sets `*index` to its index in the
+ * object list (PH_NO_OBJECT for none) and returns 1, or returns 0 for the slow path, -1 on
+ * an error.  A sequence of the same MemoryBarrier objects as the last barrier's shares its
+ * entry. */
+static int memory_barriers_object(RecorderObject* r, PyObject* seq, uint32_t* index) {
+  int is_list = PyList_CheckExact(seq);
+  if (!is_list && !PyTuple_CheckExact(seq)) return 0;
+  Py_ssize_t n = is_list ? PyList_Size(seq) : PyTuple_Size(seq);
+  *index = PH_NO_OBJECT;
+  if (n == 0) return 1;
+  if (n > 64 || !MemoryBarrierType) return 0;
+  PyObject* items[64];
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* b = is_list ? PyList_GetItem(seq, i) : PyTuple_GetItem(seq, i);
+    if (Py_TYPE(b) != (PyTypeObject*)MemoryBarrierType) return 0;
+    items[i] = b;
+  }
+  PyObject* last = r->barrier_object ? PyTuple_GetItem(r->barrier_object, 0) : NULL;
+  if (last && PyTuple_Size(last) == n) {
+    Py_ssize_t i = 0;
+    while (i < n && PyTuple_GetItem(last, i) == items[i]) ++i;
+    if (i == n) {  /* validated when first seen; frozen since */
+      *index = r->barrier_index;
+      return 1;
+    }
+  }
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* source = PyObject_GetAttr(items[i], str_source_scope);
+    PyObject* target = source ? PyObject_GetAttr(items[i], str_target_scope) : NULL;
+    int good = target && flag_value(source, PH_SCOPE_BITS) >= 0 &&
+               flag_value(target, PH_SCOPE_BITS) >= 0;
+    Py_XDECREF(source);
+    Py_XDECREF(target);
+    if (!good) {
+      PyErr_Clear();
+      return 0;
+    }
+  }
+  PyObject* memory = PyTuple_New(n);
+  if (!memory) return -1;
+  for (Py_ssize_t i = 0; i < n; ++i) PyTuple_SetItem(memory, i, Py_NewRef(items[i]));
+  PyObject* empty = PyTuple_New(0);
+  PyObject* pair = empty ? PyTuple_Pack(2, memory, empty) : NULL;
+  Py_DECREF(memory);
+  Py_XDECREF(empty);
+  if (!pair) return -1;
+  *index = (uint32_t)PyList_Size(r->objects);
+  if (PyList_Append(r->objects, pair)) {
+    Py_DECREF(pair);
+    return -1;
+  }
+  PH_XSETREF(r->barrier_object, pair);
+  r->barrier_index = *index;
+  return 1;
+}
+
+/* execution_barrier(source_stage=ALL, target_stage=ALL, flags=0, memory_barriers=(),
+ * buffer_barriers=()): the fast path takes every form but buffer barriers. */
 static PyObject* rec_barrier(PyObject* self, PyObject* const* args, Py_ssize_t nargs,
                              PyObject* kwnames) {
   RecorderObject* r = REC(self);
-  if (nargs || kwnames) goto slow_path;
+  PyObject* vals[5] = {NULL, NULL, NULL, NULL, NULL};
+  PyObject* const names[5] = {str_source_stage, str_target_stage, str_flags,
+                              str_memory_barriers, str_buffer_barriers};
+  if (nargs > 5) goto slow_path;
+  for (Py_ssize_t i = 0; i < nargs; ++i) vals[i] = args[i];
+  Py_ssize_t nkw = kwnames ? PyTuple_Size(kwnames) : 0;
+  for (Py_ssize_t i = 0; i < nkw; ++i) {
+    PyObject* key = PyTuple_GetItem(kwnames, i);
+    int k = 0;
+    while (k < 5 && key != names[k] && PyUnicode_Compare(key, names[k]) != 0) ++k;
+    if (k == 5 || vals[k]) goto slow_path;  /* unknown or repeated: Python says so */
+    vals[k] = args[nargs + i];
+  }
   int ok = can_record(r, PH_CAT_TRANSFER | PH_CAT_DISPATCH);
   if (ok <= 0) goto slow_path;
+  int64_t source = vals[0] ? flag_value(vals[0], PH_STAGE_BITS) : PH_FULL_STAGES;
+  int64_t target = vals[1] ? flag_value(vals[1], PH_STAGE_BITS) : PH_FULL_STAGES;
+  int64_t flags = vals[2] ? exact_index(vals[2]) : 0;
+  if (source < 0 || target < 0 || flags < 0 || flags > 0xFFFFFFFFLL) goto slow_path;
+  if (vals[4] && !((PyTuple_CheckExact(vals[4]) && PyTuple_Size(vals[4]) == 0) ||
+                   (PyList_CheckExact(vals[4]) && PyList_Size(vals[4]) == 0)))
+    goto slow_path;  /* buffer barriers name buffers: the slow path resolves them */
+  uint32_t object = PH_NO_OBJECT;
+  if (vals[3]) {
+    int got = memory_barriers_object(r, vals[3], &object);
+    if (got < 0) return NULL;
+    if (got == 0) goto slow_path;
+  }
   ph_cmd_t* c = new_cmd(r, PH_OP_BARRIER);
   if (!c) return NULL;
-  c->data_offset = (uint64_t)PH_FULL_STAGES | ((uint64_t)PH_FULL_STAGES << 32);
+  c->aux = (uint32_t)flags;
+  c->object = object;
+  c->data_offset = (uint64_t)source | ((uint64_t)target << 32);
   Py_RETURN_NONE;
 slow_path:
   return slow(self, "_slow_execution_barrier", args, nargs, kwnames);
@@ -1700,8 +1813,9 @@ static PyType_Spec rec_spec = {"polyhal._stream.Recorder", sizeof(RecorderObject
  * the fast path checks against and raises, handed over once by polyhal.command_buffer at
  * import. */
 static PyObject* configure(PyObject* module, PyObject* args) {
-  PyObject *errors, *exe, *ref, *layout;
-  if (!PyArg_ParseTuple(args, "O!OOO", &PyDict_Type, &errors, &exe, &ref, &layout))
+  PyObject *errors, *exe, *ref, *layout, *memory_barrier = NULL;
+  if (!PyArg_ParseTuple(args, "O!OOO|O", &PyDict_Type, &errors, &exe, &ref, &layout,
+                        &memory_barrier))
     return NULL;
   PyObject** targets[] = {&Err_InvalidArgument, &Err_OutOfRange, &Err_FailedPrecondition,
                           &Err_ResourceExhausted};
@@ -1718,12 +1832,13 @@ static PyObject* configure(PyObject* module, PyObject* args) {
   PH_XSETREF(ExecutableType, Py_NewRef(exe));
   PH_XSETREF(RefType, Py_NewRef(ref));
   PH_XSETREF(PipelineLayoutType, Py_NewRef(layout));
+  if (memory_barrier) PH_XSETREF(MemoryBarrierType, Py_NewRef(memory_barrier));
   Py_RETURN_NONE;
 }
 
 static PyMethodDef module_methods[] = {
     {"configure", configure, METH_VARARGS,
-     "configure(errors, Executable, Ref, PipelineLayout)"},
+     "configure(errors, Executable, Ref, PipelineLayout[, MemoryBarrier])"},
     {NULL}};
 
 static struct PyModuleDef stream_module = {PyModuleDef_HEAD_INIT, "_stream",
@@ -1742,7 +1857,10 @@ PyMODINIT_FUNC PyInit__stream(void) {
   PyObject* m = PyModule_Create(&stream_module);
   if (!m) return NULL;
   struct { PyObject** s; const char* text; } strings[] = {
-      {&str_kernels, "_kernels"}, {&str_info, "_info"},
+      {&str_kernels, "_kernels"}, {&str_source_stage, "source_stage"},
+      {&str_target_stage, "target_stage"}, {&str_flags, "flags"},
+      {&str_memory_barriers, "memory_barriers"}, {&str_buffer_barriers, "buffer_barriers"},
+      {&str_source_scope, "source_scope"}, {&str_target_scope, "target_scope"}, {&str_info, "_info"},
       {&str_slot_alignments, "_slot_alignments"}, {&str_alloc, "alloc"},
       {&str_slot, "slot"}, {&str_offset, "offset"}, {&str_length, "length"},
       {&str_constants, "constants"}, {&str_bindings, "bindings"}};
