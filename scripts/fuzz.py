@@ -727,6 +727,11 @@ class _Child:
                 return "SubLayout()"
 
         self.rec_looks = [("Duck()", Duck()), ("Computed()", Computed())]
+        # The same MemoryBarrier objects again and again (what a recorder may cache).
+        self.rec_mb = hal.MemoryBarrier(hal.AccessScope.DISPATCH_WRITE,
+                                        hal.AccessScope.DISPATCH_READ)
+        self.rec_mbs = [self.rec_mb, hal.MemoryBarrier(hal.AccessScope.TRANSFER_WRITE,
+                                                       hal.AccessScope.TRANSFER_READ)]
         self.rec_sublayout = SubLayout(layout.set_layouts, push_constants=2)
         self.twins: tuple[Any, Any] | None = None
         self.twin_calls = 0
@@ -2532,6 +2537,47 @@ class _Child:
         return pattern, [Arg(*rng.choice([("3", 3), ("0", 0), ("True", True), ("2**64", 2**64),
                                           ("1.0", 1.0), ("-1", -1)]), True)]
 
+    def r_barrier(self, cb: Any, effects: bool) -> tuple[str, list, list]:
+        """An execution_barrier call: stages, flags and memory barriers in every form the
+        fast path may take, and their hostile variants (buffer barriers go slow)."""
+        hal, rng = self.hal, self.rng
+        S, A = hal.ExecutionStage, hal.AccessScope
+        r = rng.random()
+        if r < 0.35:
+            return "execution_barrier", [], []
+        if r < 0.5:
+            stages = [Arg(*rng.choice([("0x1F", 0x1F), ("DISPATCH", S.DISPATCH), ("HOST", S.HOST),
+                                       ("NONE", S.NONE), ("MyInt(4)", MyInt(4)),
+                                       ("np.uint8(4)", self.np.uint8(4))]))
+                      for _ in range(2)]
+            if rng.random() < 0.3:
+                label, v = rng.choice(REC_EDGES)
+                stages[rng.randrange(2)] = Arg(label, v, True)  # bools are no masks either
+            return "execution_barrier", stages + [self.r_int("flags", cb, effects)], []
+        kw = []
+        if rng.random() < 0.5:
+            kw.append(("source_stage", Arg("TRANSFER", S.TRANSFER)))
+        mb = self.rec_mb
+        label, v, bad = rng.choice([
+            ("[mb]", [mb], False), ("(mb, mb)", (mb, mb), False), ("rec_mbs", self.rec_mbs, False),
+            ("[MemoryBarrier(WRITE, READ)]", [hal.MemoryBarrier(A.DISPATCH_WRITE,
+                                                                A.DISPATCH_READ)], False),
+            ("MyList([mb])", MyList([mb]), False), ("[]", [], False),
+            ("[MemoryBarrier(0x3FF, 0)]", [hal.MemoryBarrier(0x3FF, 0)], False),
+            ("[1]", [1], True), ("'x'", "x", True), ("None", None, True),
+            ("[MemoryBarrier(True, 1)]", [hal.MemoryBarrier(True, 1)], True),
+            ("[MemoryBarrier(2**64, 1)]", [hal.MemoryBarrier(2**64, 1)], True),
+            ("[MemoryBarrier(0x400, 1)]", [hal.MemoryBarrier(0x400, 1)], True),
+            ("[MemoryBarrier(-1, 1)]", [hal.MemoryBarrier(-1, 1)], True),
+            ("[MemoryBarrier(1.0, 1)]", [hal.MemoryBarrier(1.0, 1)], True),
+            ("[mb, None]", [mb, None], True)])
+        kw.append(("memory_barriers", Arg(label, v, bad)))
+        if rng.random() < 0.15:
+            (la, a) = rng.choice(self.rec_bufs)
+            kw.append(("buffer_barriers", Arg(f"[BufferBarrier(WRITE, READ, {la})]", [
+                hal.BufferBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ, a)])))
+        return "execution_barrier", [], kw
+
     def _rec_call(self, cb: Any, strict: bool, effects: bool) -> tuple[str, list, list]:
         """A random call of a recorder C method: (name, positional Args, keyword Args)."""
         rng = self.rng
@@ -2555,14 +2601,7 @@ class _Child:
             return name, [self.r_layout(False), self.r_int("set", cb, effects),
                           self.r_bindings(cb, strict, effects)], []
         if name == "execution_barrier":
-            r = rng.random()
-            if r < 0.6:
-                return name, [], []
-            if r < 0.8:
-                return name, [Arg("0x1F", 0x1F), Arg("0x1F", 0x1F),
-                              self.r_int("flags", cb, effects)], []
-            label, v = rng.choice(REC_EDGES)
-            return name, [Arg(label, v, True)], []  # bools are no stage masks either
+            return self.r_barrier(cb, effects)
         if name == "fill_buffer":
             pattern, plen = self.r_pattern()
             return name, [self.r_buffer(), self.r_int("offset", cb, effects),
@@ -2583,9 +2622,8 @@ class _Child:
         """A recorder C method with hostile arguments, on a command buffer of the pool."""
         label, cb, closed = self._cb()
         name, args, kw = self._rec_call(cb, self._strict(cb), effects=True)
-        text = ", ".join(a.label for a in args)
         bad = closed or any(a.bad for a in args) or any(a.bad for _, a in kw)
-        self.call(f"{label}.{name}({text}{_kw(kw)})",
+        self.call(f"{label}.{name}({_arglist(args, kw)})",
                   lambda: getattr(cb, name)(*[a.value for a in args], **_kv(kw)), bad)
 
     def op_rec_twins(self) -> None:
@@ -2605,7 +2643,7 @@ class _Child:
         fast, slow = self.twins
         name, args, kw = self._rec_call(fast, self._strict(fast), effects=False)
         values, kwargs = [a.value for a in args], _kv(kw)
-        label = f"twins.{name}({', '.join(a.label for a in args)}{_kw(kw)})"
+        label = f"twins.{name}({_arglist(args, kw)})"
         self.twin_calls += 1
 
         def run() -> None:
@@ -2695,6 +2733,10 @@ def _names(commands: list) -> list:
 
 def _kw(kw: list[tuple[str, Arg]]) -> str:
     return "".join(f", {k}={a.label}" for k, a in kw)
+
+
+def _arglist(args: list[Arg], kw: list[tuple[str, Arg]]) -> str:
+    return ", ".join([a.label for a in args] + [f"{k}={a.label}" for k, a in kw])
 
 
 def _kv(kw: list[tuple[str, Arg]]) -> dict[str, Any]:
