@@ -3,71 +3,30 @@ first use with the system compiler and cached.
 
 polyhal's own C code (the local executor, the CUDA launcher) is compiled by setup.py into
 extension modules, which ``load_extension`` loads; it is never compiled here.
-User kernels' libraries are cached by a hash of the source, the flags, the kernel ABI header, the
-compiler's identity and version (``$CC --version``) and, for ``-march=native`` builds, the
-host CPU's model and features, so a cache shared between hosts or compilers never serves a
-foreign build.  The cache is ``$POLYHAL_CACHE_DIR`` or the user's cache directory
-(``$XDG_CACHE_HOME/polyhal``); when that cannot be written, a private temporary folder of
-this process (with a warning).
-Writes are atomic (compile to a temporary name, then rename), so concurrent processes
-sharing the cache never load a half-written library; a cached library that is truncated,
-empty or not a library is rebuilt.
+User kernels' libraries go to polyhal's one build cache (:mod:`polyhal._cache`), keyed by
+the source, the flags, the kernel ABI header, the compiler's identity and version
+(``$CC --version``) and, for ``-march=native`` builds, the host CPU's model and features; a
+cached library that is truncated, empty or not a library is rebuilt.
 """
 
 from __future__ import annotations
 
-import atexit
 import ctypes
 import functools
-import hashlib
 import importlib.util
 import os
 import shlex
 import shutil
 import struct
 import subprocess
-import tempfile
 import warnings
 from pathlib import Path
 
+from ._cache import cache_dir, cached
 from .errors import InvalidArgumentError, UnavailableError
 
-_usable_dirs: dict[Path, Path] = {}  # a configured cache folder → the folder used for it
-_private_dir: Path | None = None
-
-
-def cache_dir() -> Path:
-    """The folder to cache built files in: the configured one when it can be written,
-    else a private temporary folder, removed when the process exits."""
-    base = os.environ.get("POLYHAL_CACHE_DIR")
-    if base:
-        path = Path(base)
-    else:
-        xdg = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-        path = Path(xdg) / "polyhal"
-    usable = _usable_dirs.get(path)
-    if usable is None:
-        try:
-            path.mkdir(parents=True, exist_ok=True)
-            with tempfile.TemporaryFile(dir=path):  # permissions alone mislead root
-                pass
-            usable = path
-        except OSError as e:
-            usable = _private_cache()
-            warnings.warn(f"polyhal: cannot write the cache folder {str(path)!r} ({e}); "
-                          f"caching in {str(usable)!r} for this process", RuntimeWarning,
-                          stacklevel=2)
-        _usable_dirs[path] = usable
-    return usable
-
-
-def _private_cache() -> Path:
-    global _private_dir
-    if _private_dir is None:
-        _private_dir = Path(tempfile.mkdtemp(prefix="polyhal-cache-"))
-        atexit.register(shutil.rmtree, _private_dir, True)
-    return _private_dir
-
+__all__ = ["cache_dir", "compile_shared", "load_shared", "load_extension", "include_dir",
+           "c_compiler", "compiler_identity", "target_cpu", "is_complete_elf"]
 
 def c_compiler() -> str:
     """The C compiler command: ``$CC`` when set, else cc, gcc or clang.
@@ -208,33 +167,21 @@ def _build(source: str, flags: tuple[str, ...], stem: str, rebuild: bool) -> Pat
     full_flags = ("-shared", "-fPIC", "-pthread", f"-I{include_dir()}", *flags)
     native = any(f.startswith(("-march=native", "-mcpu=native", "-mtune=native"))
                  for f in flags)
-    key = hashlib.sha256("\0".join((compiler_identity(cc), target_cpu() if native else "",
-                                    _header(), *full_flags, source)).encode()).hexdigest()[:24]
-    name = f"{stem}-{key}.so"
-    out = cache_dir() / name
-    if not rebuild and is_complete_elf(out):
-        return out
-    try:
-        _compile(cc, full_flags, source, out, stem)
-    except OSError:  # the folder stopped being writable since it was chosen
-        out = _private_cache() / name
-        _compile(cc, full_flags, source, out, stem)
-    return out
+    key = (compiler_identity(cc), target_cpu() if native else "", _header(), *full_flags,
+           source)
 
-
-def _compile(cc: str, flags: tuple[str, ...], source: str, out: Path, stem: str) -> None:
-    with tempfile.TemporaryDirectory(dir=out.parent) as tmp:
-        src = Path(tmp) / f"{stem}.c"
+    def build(out: Path) -> None:
+        src = out.parent / f"{stem}.c"
         src.write_text(source, encoding="utf-8")
-        tmp_out = Path(tmp) / "out.so"
         try:
-            proc = subprocess.run([*shlex.split(cc), *flags, str(src), "-o", str(tmp_out)],
+            proc = subprocess.run([*shlex.split(cc), *full_flags, str(src), "-o", str(out)],
                                   capture_output=True, text=True)
         except OSError as e:
             raise UnavailableError(f"the compiler {cc!r} does not run: {e}") from None
         if proc.returncode != 0:
             raise InvalidArgumentError(f"C compilation failed ({cc}):\n{proc.stderr.strip()}")
-        os.replace(tmp_out, out)
+
+    return cached(stem, "so", key, build, is_complete_elf, rebuild)
 
 
 def is_complete_elf(path: Path) -> bool:
