@@ -252,14 +252,9 @@ def _kernel_table(device: Any, entry_points: Sequence[EntryPoint], native: Any,
     """The recorder's table of an executable's entry points: each one's layout, the two
     words its driver's executor calls it by (local: the function and the environment
     pointers; cuda: the CUfunction; vulkan: none), workgroup size and local memory."""
-    functions = getattr(native, "functions", None) or ()
-    environment = int(getattr(native, "environment", 0) or 0)
-    local_memory = getattr(native, "local_memory", None)
     entries = []
     for i, ep in enumerate(entry_points):
-        fn = int(functions[i]) if i < len(functions) else 0
-        local = local_memory[i] if local_memory is not None else ep.local_memory_size
-        entries.append((ep.layout, ep.layout._info, fn, environment, ep.workgroup_size,
-                        local, ep.name))
-    return _stream.KernelTable(device, entries, getattr(native, "binding_alignment", 1),
-                               names)
+        fn, env, local = native.kernel(i, ep)
+        entries.append((ep.layout, ep.layout._info, fn, env, ep.workgroup_size, local,
+                        ep.name))
+    return _stream.KernelTable(device, entries, native.binding_alignment, names)

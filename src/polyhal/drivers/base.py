@@ -10,11 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import _stream
 from ..errors import HalError, UnimplementedError
 from ..types import MemoryType
+
+if TYPE_CHECKING:
+    from ..executable import EntryPoint
 
 
 class Allocation(_stream.Storage):
@@ -64,6 +67,26 @@ class Limits:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
+class LoadedExecutable:
+    """What :meth:`DriverDevice.load_executable` returns.  The front end reads
+    :meth:`kernel`, ``binding_alignment`` and ``entry_points`` and nothing else of it;
+    drivers subclass it with their handles.
+    """
+
+    #: Bindings' absolute offsets must be multiples of this (IREE's generated CPU code
+    #: assumes 64; CUDA kernels 4); dispatches are refused otherwise.
+    binding_alignment: int = 1
+    #: The entry points the binary declares, when the source named none (IREE libraries).
+    entry_points: tuple[EntryPoint, ...] | None = None
+
+    def kernel(self, index: int, entry_point: EntryPoint) -> tuple[int, int, int]:
+        """``(fn, env, local_memory)`` of entry point ``index``: the two words the driver's
+        executor calls it by (local: the function and environment pointers; cuda: the
+        CUfunction), which the recorder copies into each dispatch record, and the bytes of
+        local memory it needs.  By default none and the entry point's own size."""
+        return 0, 0, entry_point.local_memory_size
+
+
 @dataclass
 class ResolvedBinding:
     """A binding table entry resolved at submit: storage, absolute offset, length."""
@@ -108,7 +131,8 @@ class DriverDevice:
         raise NotImplementedError
 
     # -- executables ----------------------------------------------------------------------
-    def load_executable(self, fmt: str, payload: Any, entry_points: Sequence[Any]) -> Any:
+    def load_executable(self, fmt: str, payload: Any,
+                        entry_points: Sequence[EntryPoint]) -> LoadedExecutable:
         """Loads one format; raises InvalidArgumentError carrying the compiler's message."""
         raise NotImplementedError
 

@@ -22,6 +22,7 @@ from typing import Any
 from ..._native import cache_dir
 from ...errors import InvalidArgumentError, UnavailableError
 from ...executable import EntryPoint
+from ..base import LoadedExecutable
 from .api import check, check_nvrtc, cu, cuda_error, nvrtc
 
 FORMATS = ("cuda", "ptx", "cubin")
@@ -30,7 +31,7 @@ DEFAULT_SHARED_MEMORY = 48 * 1024
 
 
 @dataclass
-class CudaExecutable:
+class CudaExecutable(LoadedExecutable):
     """A loaded module and, per entry point, what a launch needs.
 
     ``launch[i]`` is ``(CUfunction handle, block x, y, z, dynamic shared memory bytes)``.
@@ -45,6 +46,9 @@ class CudaExecutable:
     #: CUDA context; 4 bytes keeps every 32-bit kernel safe (wider vector loads still
     #: need the kernel's own care).
     binding_alignment: int = 4
+
+    def kernel(self, index: int, entry_point: EntryPoint) -> tuple[int, int, int]:
+        return self.launch[index][0], 0, entry_point.local_memory_size
 
     def __del__(self) -> None:
         if self.release is not None:

@@ -10,12 +10,13 @@ from typing import Any
 from ..._native import load_shared
 from ...errors import InvalidArgumentError
 from ...executable import EntryPoint
+from ..base import LoadedExecutable
 
 FORMATS = ("c", "iree-system-library")
 
 
 @dataclass
-class LocalExecutable:
+class LocalExecutable(LoadedExecutable):
     """Function pointers of each entry point (in index order) and what keeps them loaded."""
 
     functions: list[int]
@@ -24,6 +25,9 @@ class LocalExecutable:
     keepalive: Any
     entry_points: tuple[EntryPoint, ...] | None = None
     binding_alignment: int = 1  # bindings' absolute offsets must be multiples of this
+
+    def kernel(self, index: int, entry_point: EntryPoint) -> tuple[int, int, int]:
+        return self.functions[index], self.environment, self.local_memory[index]
 
 
 def load(fmt: str, payload: Any, entry_points: Sequence[EntryPoint]) -> LocalExecutable:

@@ -30,6 +30,7 @@ from ..._native import cache_dir, compiler_identity
 from ...errors import InvalidArgumentError
 from ...executable import EntryPoint
 from ...types import DescriptorFlags
+from ..base import LoadedExecutable
 from .instance import check, ffi, handle, lib, new
 
 if TYPE_CHECKING:
@@ -58,7 +59,7 @@ class EntryPipeline:
 
 
 @dataclass(eq=False)
-class VulkanExecutable:
+class VulkanExecutable(LoadedExecutable):
     entries: list[EntryPipeline]
 
 
