@@ -295,7 +295,7 @@ class Device(_stream.DeviceBase):
                 with self._driver_call():
                     native = self._driver.load_executable(fmt, payload, source.entry_points)
                 # Some formats (IREE libraries) describe their own entry points.
-                entry_points = source.entry_points or getattr(native, "entry_points", None)
+                entry_points = source.entry_points or native.entry_points
                 if not entry_points:
                     raise InvalidArgumentError(f"format {fmt!r} needs the entry points named")
                 _log.debug("%s: executable of %d entry point(s) loaded from format %r (the "
