@@ -1,29 +1,39 @@
-"""The driver registry: a driver is a module with ``probe(name)`` and ``create_device``.
+"""The driver registry: driver name → the module implementing the contract of
+:mod:`polyhal.drivers.base` (``probe(name)`` and ``create_device(name, index, options)``).
 
-``probe(name) -> (device_count, reason)``: how many devices the driver sees here and, when
-none, what is missing.  ``create_device(name, index, options) -> DriverDevice``.
-Modules are imported on first use so a missing GPU stack costs nothing.
+Modules are imported on first use, so a missing GPU stack costs nothing.  A name with no
+module is a planned driver: it is listed, with the reason it is unavailable.
 """
 
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from typing import TYPE_CHECKING
 
-#: Driver name → module.  "local-sync" is the local driver run inline on the caller.
-DRIVER_MODULES: dict[str, str] = {
+if TYPE_CHECKING:
+    from .base import DriverModule
+
+#: Driver name → module, or None for a planned driver.  "local-sync" is the local driver
+#: run inline on the caller.
+DRIVER_MODULES: dict[str, str | None] = {
     "local": "polyhal.drivers.local",
     "local-sync": "polyhal.drivers.local",
     "vulkan": "polyhal.drivers.vulkan",
     "cuda": "polyhal.drivers.cuda",
-    "metal": "polyhal.drivers.metal",
+    "metal": None,
 }
+#: Why a planned driver is unavailable.
+PLANNED = {"metal": "the metal driver is planned, not implemented (no Apple machine to "
+                    "build and test it on)"}
 
 
-def load(name: str) -> tuple[ModuleType | None, str]:
-    """The driver module for ``name`` and "" or None and why it cannot be loaded."""
+def load(name: str) -> tuple[DriverModule | None, str]:
+    """The driver module for ``name`` and "", or None and why it cannot be loaded."""
+    module = DRIVER_MODULES[name]
+    if module is None:
+        return None, PLANNED[name]
     try:
-        return importlib.import_module(DRIVER_MODULES[name]), ""
+        return importlib.import_module(module), ""  # type: ignore[return-value]
     except ImportError as e:
         return None, f"{name} driver not importable: {e}"
 

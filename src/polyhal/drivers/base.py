@@ -1,16 +1,19 @@
-"""The interface every driver implements; the front end is written against it alone.
+"""The driver contract: every hook a driver provides, and all the front end uses of one.
 
-A driver module exposes ``DRIVER``, an object with ``name``, ``probe()`` and
-``create_device(index, options)``.  The device it returns implements
-:class:`DriverDevice`.  The front end validates every call before it reaches a driver,
-so drivers never re-check ranges, usages or states.
+A driver is a module registered in :data:`polyhal.drivers.DRIVER_MODULES` that satisfies
+:class:`DriverModule` (module-level ``probe`` and ``create_device``).  The device it creates
+implements :class:`DriverDevice`; ``load_executable`` returns a :class:`LoadedExecutable`;
+storage is an :class:`Allocation`.  The front end validates every call before it reaches a
+driver, so drivers never re-check ranges, usages or states.  Drivers import this module,
+the command stream (``polyhal._stream``, ``polyhal._walker``) and the public types and
+errors; never the front end's private state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .. import _stream
 from ..errors import HalError, UnimplementedError
@@ -18,6 +21,16 @@ from ..types import MemoryType
 
 if TYPE_CHECKING:
     from ..executable import EntryPoint
+
+
+class DriverModule(Protocol):
+    """What a driver module provides (as module-level functions)."""
+
+    def probe(self, name: str) -> tuple[int, str]:
+        """(how many devices the driver sees here, and when none, what is missing)."""
+
+    def create_device(self, name: str, index: int, options: dict[str, Any]) -> DriverDevice:
+        """Device ``index`` of driver ``name`` with the options create_device was given."""
 
 
 class Allocation(_stream.Storage):
