@@ -21,7 +21,7 @@ import polyhal as hal
 
 ROOT = Path(__file__).resolve().parents[1]
 # (module, a ph_* function its C exports for ctypes)
-EXTENSIONS = [("polyhal.drivers.local._executor", "ph_execute"),
+EXTENSIONS = [("polyhal.drivers.local._executor", "ph_local_execute"),
               ("polyhal.drivers.cuda._launcher", "ph_cmd_size")]
 
 

@@ -48,7 +48,7 @@ from .executor import (
     EXEC_CHECKED,
     EXEC_SERIAL,
     Result,
-    Slot,
+    SlotRange,
     library,
 )
 
@@ -102,13 +102,13 @@ class LocalDevice(DriverDevice):
         self.inline_workgroups = inline_workgroups
         self.lib = library()
         if checked:
-            self.lib.ph_install_fault_handler()
+            self.lib.ph_local_install_fault_handler()
             # Checked allocations, to map a faulting address back to its buffer.
             self.allocations: weakref.WeakSet[LocalAllocation] = weakref.WeakSet()
         cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
             os.cpu_count() or 1)
         self.workers = 0 if sync else (cpus - 1 if workers is None else workers)
-        self.pool = self.lib.ph_pool_create(self.workers, int(spin_us * 1000), checked) if (
+        self.pool = self.lib.ph_local_pool_create(self.workers, int(spin_us * 1000), checked) if (
             self.workers > 0) else None
         self.jobs: queue.SimpleQueue | None = None  # the runner thread's, once started
         self.runner: threading.Thread | None = None
@@ -151,7 +151,7 @@ class LocalDevice(DriverDevice):
     def load_executable(self, fmt: str, payload: Any, entry_points: Sequence[Any]) -> Any:
         return executable.load(fmt, payload, entry_points)
 
-    def encode(self, stream: Any, mode: Any = None) -> encoder.EncodedProgram:
+    def encode(self, stream: Any, mode: Any = None) -> encoder.Encoded:
         return encoder.encode(stream)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
@@ -217,18 +217,19 @@ class LocalDevice(DriverDevice):
         return timed, report
 
     def _run(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
-        execute = self.lib.ph_execute
+        execute = self.lib.ph_local_execute
         result = Result()
         for item in work:
             program = item.encoded
             slots = None
             table = item.binding_table
             if program.has_slots and table:
-                slots = (Slot * len(table))(*[(e.alloc.ptr + e.offset, e.length) for e in table])
+                slots = (SlotRange * len(table))(*[(e.alloc.ptr + e.offset, e.length)
+                                                   for e in table])
             if program.count and (
                     execute(self.pool, ctypes.byref(program.program), slots, self.flags,
                             ctypes.byref(result)) if type(item) is not _TimedWork else
-                    self.lib.ph_execute_timed(self.pool, ctypes.byref(program.program), slots,
+                    self.lib.ph_local_execute_timed(self.pool, ctypes.byref(program.program), slots,
                                               self.flags, ctypes.byref(result), item.times)):
                 if self.checked:  # the failed run may have hit padding too: re-arm it
                     self._padding_error(program, table)
@@ -239,7 +240,7 @@ class LocalDevice(DriverDevice):
                 return
         done(None)
 
-    def _padding_error(self, program: encoder.EncodedProgram,
+    def _padding_error(self, program: encoder.Encoded,
                        table: Sequence[Any]) -> DataLossError | None:
         """DataLossError when a dispatch wrote into a bound buffer's alignment padding (an
         overrun too short to reach the guard page), naming the dispatches that bind it;
@@ -271,7 +272,7 @@ class LocalDevice(DriverDevice):
             f"padding (found after the submission; the workgroup is unknown): "
             + "; or ".join(suspects or ["by no dispatch of this submission"]))
 
-    def _failure(self, program: encoder.EncodedProgram, result: Result,
+    def _failure(self, program: encoder.Encoded, result: Result,
                  table: Sequence[Any]) -> HalError:
         index = result.failed_command
         wg = tuple(result.workgroup)
@@ -285,7 +286,7 @@ class LocalDevice(DriverDevice):
         return InternalError(f"entry point {name!r} returned {result.code} in workgroup {wg} "
                              f"(command {index})")
 
-    def _fault(self, program: encoder.EncodedProgram, result: Result,
+    def _fault(self, program: encoder.Encoded, result: Result,
                table: Sequence[Any]) -> DataLossError:
         # DataLossError: the submission stopped part-way, so what it wrote into its own
         # buffers is lost (the signal semaphores fail); nothing else was touched when the
@@ -345,7 +346,7 @@ class LocalDevice(DriverDevice):
             if runner is not threading.current_thread():
                 runner.join()
         if self.pool:
-            self.lib.ph_pool_destroy(self.pool)
+            self.lib.ph_local_pool_destroy(self.pool)
             self.pool = None
 
     def __del__(self) -> None:
@@ -357,7 +358,7 @@ class LocalDevice(DriverDevice):
 
 class _TimedWork(Work):
     """A command buffer of a traced submission: ``times`` receives its dispatches' clock
-    readings (ph_execute_timed)."""
+    readings (ph_local_execute_timed)."""
 
     def __init__(self, encoded: Any, binding_table: Any, times: Any):
         super().__init__(encoded, binding_table)

@@ -17,7 +17,7 @@ from ...types import WHOLE_BUFFER
 from .executor import Program
 
 
-class EncodedProgram:
+class Encoded:
     """The executor's view of a flattened stream, and the stream that keeps it valid.
 
     ``workgroups`` counts the workgroups of its direct dispatches, ``transfer_bytes`` the
@@ -93,5 +93,5 @@ class EncodedProgram:
         return exe.entry_points[record[W.F_ENTRY]].name
 
 
-def encode(stream: Any) -> EncodedProgram:
-    return EncodedProgram(stream)
+def encode(stream: Any) -> Encoded:
+    return Encoded(stream)

@@ -12,7 +12,9 @@ import functools
 from ..._native import load_extension
 
 
-class Slot(ctypes.Structure):
+class SlotRange(ctypes.Structure):
+    """A binding-table entry resolved for the executor (ph_slot_t): address and length."""
+
     _fields_ = [("base", ctypes.c_uint64), ("length", ctypes.c_uint64)]
 
 
@@ -28,7 +30,7 @@ class Result(ctypes.Structure):
                 ("fault_signal", ctypes.c_int32), ("fault_access", ctypes.c_int32)]
 
 
-#: ph_execute flags and result codes (native/executor.c).
+#: ph_local_execute flags and result codes (native/executor.c).
 EXEC_SERIAL, EXEC_CHECKED = 1, 2
 ERROR_INDIRECT_COUNT, ERROR_FAULT = -(2**31), -(2**31) + 1
 
@@ -41,16 +43,16 @@ def library() -> ctypes.CDLL:
     built, say): the local drivers are then absent.
     """
     lib = load_extension(f"{__package__}._executor", "executor")
-    lib.ph_pool_create.restype = ctypes.c_void_p
-    lib.ph_pool_create.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_int]
-    lib.ph_pool_destroy.restype = None
-    lib.ph_pool_destroy.argtypes = [ctypes.c_void_p]
-    lib.ph_execute.restype = ctypes.c_int
-    lib.ph_execute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p, ctypes.c_int,
-                               ctypes.c_void_p]
-    lib.ph_execute_timed.restype = ctypes.c_int
-    lib.ph_execute_timed.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+    lib.ph_local_pool_create.restype = ctypes.c_void_p
+    lib.ph_local_pool_create.argtypes = [ctypes.c_int, ctypes.c_long, ctypes.c_int]
+    lib.ph_local_pool_destroy.restype = None
+    lib.ph_local_pool_destroy.argtypes = [ctypes.c_void_p]
+    lib.ph_local_execute.restype = ctypes.c_int
+    lib.ph_local_execute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
+                                     ctypes.c_int, ctypes.c_void_p]
+    lib.ph_local_execute_timed.restype = ctypes.c_int
+    lib.ph_local_execute_timed.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
                                      ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
-    lib.ph_install_fault_handler.restype = None
-    lib.ph_install_fault_handler.argtypes = []
+    lib.ph_local_install_fault_handler.restype = None
+    lib.ph_local_install_fault_handler.argtypes = []
     return lib

@@ -193,13 +193,13 @@ static void install_handler(void) {
 }
 
 /* Installs the fault-signal handler once per process (checked devices call this). */
-void ph_install_fault_handler(void) { pthread_once(&ph_handler_once, install_handler); }
+void ph_local_install_fault_handler(void) { pthread_once(&ph_handler_once, install_handler); }
 
 /* Gives this thread an alternate signal stack unless it has one (freed at thread exit). */
 static void ensure_altstack(void) {
   if (tls_altstack) return;
   tls_altstack = 1;
-  ph_install_fault_handler();  /* also creates the key that frees the stack */
+  ph_local_install_fault_handler();  /* also creates the key that frees the stack */
   stack_t current;
   if (sigaltstack(NULL, &current) == 0 && !(current.ss_flags & SS_DISABLE)) return;
   void* memory = malloc(PH_ALTSTACK_SIZE);
@@ -458,7 +458,7 @@ static void* worker_main(void* arg) {
   }
 }
 
-ph_pool_t* ph_pool_create(int nworkers, long spin_ns, int checked) {
+ph_pool_t* ph_local_pool_create(int nworkers, long spin_ns, int checked) {
   ph_pool_t* pool = calloc(1, sizeof(ph_pool_t));
   if (!pool) return NULL;
   pool->region = calloc(PH_MAX_REGION, sizeof(ph_prepared_t));
@@ -481,7 +481,7 @@ ph_pool_t* ph_pool_create(int nworkers, long spin_ns, int checked) {
   return pool;
 }
 
-void ph_pool_destroy(ph_pool_t* pool) {
+void ph_local_pool_destroy(ph_pool_t* pool) {
   if (!pool) return;
   pthread_mutex_lock(&pool->mu);
   atomic_store(&pool->shutdown, 1);
@@ -589,7 +589,7 @@ static __attribute__((noinline)) int transfer_checked(const ph_cmd_t* c,
   return 0;
 }
 
-/* ph_execute and ph_execute_timed.  `times` NULL (a constant in ph_execute, so the
+/* ph_local_execute and ph_local_execute_timed.  `times` NULL (a constant in ph_local_execute, so the
  * untimed instance has no timing code at all), or 2 * count clock readings: a dispatch
  * record i gets CLOCK_MONOTONIC ns before and after it in times[2i], times[2i + 1], and
  * runs as a region of its own (its own workgroups still spread over the pool), so that
@@ -670,14 +670,14 @@ static inline __attribute__((always_inline)) int execute(ph_pool_t* pool,
 /* Executes a whole program.  `flags`: PH_EXEC_SERIAL (one dispatch at a time, on this
  * thread), PH_EXEC_CHECKED (kernels and transfers under the fault guard; the pool must
  * have been created checked).  Returns 0, or -1 with `result` naming the failure. */
-int ph_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots, int flags,
+int ph_local_execute(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots, int flags,
                ph_result_t* result) {
   return execute(pool, prog, slots, flags, result, NULL);
 }
 
-/* ph_execute that also times each dispatch into `times` (2 * prog->count entries; see
+/* ph_local_execute that also times each dispatch into `times` (2 * prog->count entries; see
  * execute()): what a traced submission runs. */
-int ph_execute_timed(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots,
+int ph_local_execute_timed(ph_pool_t* pool, const ph_program_t* prog, const ph_slot_t* slots,
                      int flags, ph_result_t* result, uint64_t* times) {
   return execute(pool, prog, slots, flags, result, times);
 }
