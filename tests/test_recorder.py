@@ -1088,6 +1088,13 @@ def test_allocations_and_objects_are_copies(device, env):
     for seq in (cb.allocations, cb.objects):
         assert isinstance(seq, tuple)
     assert cb.allocations == (a.alloc,) and cb.objects == (env.so,)
+    assert cb.allocations is cb.allocations and cb.objects is cb.objects  # copied once
+    growing = recording(device)
+    growing.fill_buffer(a, 0, 4, 1)
+    before = growing.allocations
+    b = device.allocate_buffer(64)
+    growing.fill_buffer(b, 0, 4, 1)
+    assert before == (a.alloc,) and growing.allocations == (a.alloc, b.alloc)
     device.queue_dealloca(a)
     device.wait_idle(TIMEOUT)
     with pytest.raises(hal.FailedPreconditionError, match="deallocated"):

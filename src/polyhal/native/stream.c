@@ -458,6 +458,8 @@ typedef struct {
   uint32_t last_object_index;
   PyObject* barrier_object;     /* the last barrier's (memory barriers, ()) object */
   uint32_t barrier_index;
+  PyObject* allocs_seen;        /* the last tuples `allocations` and `objects` returned */
+  PyObject* objects_seen;
   PyObject* weakrefs;
 } RecorderObject;
 
@@ -498,6 +500,8 @@ static int rec_traverse(PyObject* self, visitproc visit, void* arg) {
   Py_VISIT(r->cached_layout);
   Py_VISIT(r->last_exe);
   Py_VISIT(r->barrier_object);
+  Py_VISIT(r->allocs_seen);
+  Py_VISIT(r->objects_seen);
   Py_VISIT((PyObject*)r->last_table);
   return 0;
 }
@@ -514,6 +518,8 @@ static int rec_clear(PyObject* self) {
   Py_CLEAR(r->cached_layout);
   Py_CLEAR(r->last_exe);
   Py_CLEAR(r->barrier_object);
+  Py_CLEAR(r->allocs_seen);
+  Py_CLEAR(r->objects_seen);
   Py_CLEAR(r->last_table);
   return 0;
 }
@@ -1529,15 +1535,25 @@ static PyObject* rec_get_count(PyObject* self, void* closure) {
   return PyLong_FromUnsignedLongLong(REC(self)->ncmd);
 }
 
-/* Copies, as tuples: the lists are what records index and what submission counts as in
- * use (a caller that cleared them could submit a released buffer, or unbalance the count
- * that defers a release until the last submission using it retires). */
+/* `list` as a tuple: a copy, since the lists are what records index and what submission
+ * counts as in use (a caller that cleared them could submit a released buffer, or
+ * unbalance the count that defers a release until the last submission using it retires).
+ * The lists only grow, by appends, so the last copy of the same length is current: an
+ * ended stream's copy is made once. */
+static PyObject* snapshot(PyObject* list, PyObject** seen) {
+  if (!list) return PyTuple_New(0);  /* cleared by the garbage collector */
+  if (*seen && PyTuple_Size(*seen) == PyList_Size(list)) return Py_NewRef(*seen);
+  PyObject* copy = PyList_AsTuple(list);
+  if (copy) PH_XSETREF(*seen, Py_NewRef(copy));
+  return copy;
+}
+
 static PyObject* rec_get_allocs(PyObject* self, void* closure) {
-  return PyList_AsTuple(REC(self)->allocs);
+  return snapshot(REC(self)->allocs, &REC(self)->allocs_seen);
 }
 
 static PyObject* rec_get_objects(PyObject* self, void* closure) {
-  return PyList_AsTuple(REC(self)->objects);
+  return snapshot(REC(self)->objects, &REC(self)->objects_seen);
 }
 
 /* raw() -> (records, refs, constants, data) as bytes: what the Python walker decodes. */
