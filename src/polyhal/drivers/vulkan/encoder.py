@@ -64,7 +64,9 @@ _NULL = ffi.NULL
 # -- the stream's records (native/stream.h, ph_cmd_t) ------------------------------------
 #: The fields a dispatch or barrier needs: op and aux (as one word), workgroup count,
 #: constants (count, index), bindings (count, index), data_offset (a barrier's stages),
-#: object and entry point (as one word).
+#: object and entry point (as one word).  Fields that only compare are read as one word;
+#: those the hot path computes with stay 32-bit (Python's arithmetic on small ints is
+#: faster).
 _FIELDS = struct.Struct("<Q28x3I4I8xQ80xQ")
 _OPS = struct.Struct(f"<I{W.RECORD.size - 4}x")
 _RECORD_SIZE, _REF_SIZE = W.RECORD.size, W.REF.size
@@ -652,7 +654,10 @@ class _Recorder:
 
         The hot path reads the records' fields in place (polyhal._walker decodes the rest).
         The stream shares the entries of repeated state, so a constants or bindings index
-        equal to the previous dispatch's means the same values: nothing is pushed again.
+        equal to the previous dispatch's means the same values: nothing is pushed again
+        (the counts are the pipeline layout's, so the index alone names an entry while
+        the layout stays).  A barrier record equal to the previous one
+        (kind, stages, object) repeats its prebuilt call, found per (stages, object) index.
         """
         records, refs, constants, _ = stream.arrays
         # The constants pool as words: a dispatch's constants are a pointer into it.
@@ -664,70 +669,81 @@ class _Recorder:
         cb, fn, device = self.cb, self.fn, self.device
         push_constants, dispatch = fn.push_constants, self.dispatch
         bound_by_entry, handlers = self.bound, self.handlers
-        direct_dispatch, op_dispatch, op_barrier = _OP_DISPATCH, _OP_DISPATCH, _OP_BARRIER
+        direct, op_barrier, low = _OP_DISPATCH, _OP_BARRIER, 0xFFFFFFFF
         stage, ref_size, no_object = _STAGE_COMPUTE, _REF_SIZE, _NO_OBJECT
         entry: Any = None
         layout: Any = None
         bound: dict = {}
         bind: Any = None  # the calls that bound the current descriptors
         args: Any = None
-        plan = last_target = const_index = const_count = bind_index = bind_count = -1
-        barrier_stages, barrier_memory, barrier = -1, None, None
+        barriers: dict = {}  # (stages, object index) → the call recording that barrier
+        barrier: Any = None
+        plan = last_target = last_ci = last_bi = const_bytes = bind_bytes = -1
+        barrier_kind = barrier_stages = barrier_target = -1
         count = len(records) // _RECORD_SIZE
         fields = _FIELDS.iter_unpack(records)
         # ``kind`` is op | aux << 32 (a direct dispatch: OP_DISPATCH), ``target`` object |
         # entry point << 32.  The rare paths find the record's index from what is left to
         # read: enumerate() would cost every record.
         for kind, x, y, z, cc, ci, bc, bi, stages, target in fields:
-            if kind != direct_dispatch:
-                op = kind & 0xFFFFFFFF
+            if kind == direct and target == last_target:
+                pass  # the entry point of the previous dispatch: on to its state
+            elif kind == barrier_kind and stages == barrier_stages and target == barrier_target:
+                barrier()
+                continue
+            else:
+                op = kind & low
                 if op == op_barrier:
-                    obj = target & 0xFFFFFFFF
-                    detail = objects[obj] if obj != no_object else _NO_BARRIERS
-                    if not detail[1]:  # no buffer barriers: the device's prebuilt barrier
-                        memory = detail[0]
-                        if stages != barrier_stages or memory != barrier_memory:
-                            barrier = device.barrier(stages & 0xFFFFFFFF, stages >> 32,
-                                                     memory).bound(fn, cb)
-                            barrier_stages, barrier_memory = stages, memory
+                    obj = target & low
+                    memory, buffers = objects[obj] if obj != no_object else _NO_BARRIERS
+                    if not buffers:  # the device's prebuilt barrier
+                        barrier = barriers.get((stages, obj))
+                        if barrier is None:
+                            barrier = barriers[stages, obj] = device.barrier(
+                                stages & low, stages >> 32, memory).bound(fn, cb)
+                        barrier_kind, barrier_stages, barrier_target = kind, stages, target
                         barrier()
                         continue
-                cmd = stream.command(count - fields.__length_hint__() - 1)
-                if op != op_dispatch:
+                if op != direct:
+                    cmd = stream.command(count - fields.__length_hint__() - 1)
                     handlers[type(cmd)](cmd, table)
                     continue
-                # Indirect: the count check binds its own state, so all is bound again.
-                args = self.check_indirect(
-                    objects[target & 0xFFFFFFFF].native.entries[target >> 32].name,
-                    cmd.indirect, table)
-                last_target = -1
-                layout = None
-            if target != last_target:
-                entry = objects[target & 0xFFFFFFFF].native.entries[target >> 32]
-                if entry.layout is not layout:  # nothing is known to be pushed for it
-                    layout = entry.layout
-                    plan = const_index = bind_index = -1
-                if entry.plan_id != plan:
-                    plan = entry.plan_id
-                    bind_index = -1
-                    bind = None
-                if entry.pipeline is not self.pipeline:
-                    self.use(entry)
-                bound = bound_by_entry.get(entry)  # type: ignore[assignment]
-                if bound is None:
-                    bound = bound_by_entry[entry] = {}
-                self.entry = entry
-                last_target = target
-            if ci != const_index or cc != const_count:
-                if cc:
-                    push_constants(cb, layout, stage, 0, 4 * cc, words + ci)
-                const_index, const_count = ci, cc
-            if bi != bind_index or bc != bind_count:
-                bind_index, bind_count = bi, bc
-                if bc:
+                if kind != direct:
+                    # Indirect: the count check binds its own state, so all is bound again.
+                    cmd = stream.command(count - fields.__length_hint__() - 1)
+                    args = self.check_indirect(
+                        objects[target & low].native.entries[target >> 32].name,
+                        cmd.indirect, table)
+                    last_target = -1
+                    layout = None
+                if target != last_target:
+                    entry = objects[target & low].native.entries[target >> 32]
+                    if entry.layout is not layout:  # nothing is known to be pushed for it
+                        layout = entry.layout
+                        plan = last_ci = last_bi = -1
+                        const_bytes, bind_bytes = 4 * cc, ref_size * bc
+                    if entry.plan_id != plan:
+                        plan = entry.plan_id
+                        last_bi = -1
+                        bind = None
+                    if entry.pipeline is not self.pipeline:
+                        self.use(entry)
+                    bound = bound_by_entry.get(entry)  # type: ignore[assignment]
+                    if bound is None:
+                        bound = bound_by_entry[entry] = {}
+                    self.entry = entry
+                    last_target = target
+            if ci != last_ci:
+                last_ci = ci
+                if const_bytes:
+                    push_constants(cb, layout, stage, 0, const_bytes, words + ci)
+            if bi != last_bi:
+                last_bi = bi
+                if bind_bytes:
                     # New entries may repeat ranges bound before (bindings pushed again):
                     # their bytes find the same calls, and bound ones are not bound again.
-                    key = refs[ref_size * bi:ref_size * (bi + bc)]
+                    start = ref_size * bi
+                    key = refs[start:start + bind_bytes]
                     try:
                         calls = bound[key]
                     except KeyError:
@@ -735,15 +751,15 @@ class _Recorder:
                         calls = self.bind_calls(entry, bindings, table)
                         if calls is None:  # misaligned: the dispatch runs on copies
                             self.dispatch_shadowed(
-                                entry, bindings, table, (x, y, z) if kind == direct_dispatch
-                                else None, None if kind == direct_dispatch else args)
-                            bind_index, bind = -1, None
+                                entry, bindings, table, (x, y, z) if kind == direct
+                                else None, None if kind == direct else args)
+                            last_bi, bind = -1, None
                             continue
                         bound[key] = calls
                     if calls is not bind:
                         calls()
                         bind = calls
-            if kind == direct_dispatch:
+            if kind == direct:
                 dispatch(cb, x, y, z)
             else:
                 self.dispatch_indirect(cb, *args)
