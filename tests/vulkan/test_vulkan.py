@@ -341,9 +341,13 @@ def test_glsl_and_spirv_entry_points(device):
 
 
 def test_barrier_mapping():
-    """HAL stages and scopes map onto Vulkan's; a default barrier is a full one."""
+    """HAL stages and scopes map onto Vulkan's; a default barrier is a full one.  The
+    dispatch stage is the compute shader alone (indirect counts are read by the count
+    check's shader, the DRAW_INDIRECT read of its copy is ordered by the check)."""
     S, A = hal.ExecutionStage, hal.AccessScope
-    assert encoder._stages(S.DISPATCH, encoder._SOURCE_STAGES) == (
+    for table in (encoder._SOURCE_STAGES, encoder._TARGET_STAGES):
+        assert encoder._stages(S.DISPATCH, table) == encoder._SHADER
+    assert encoder._stages(S.COMMAND_PROCESS, encoder._TARGET_STAGES) == (
         encoder._SHADER | encoder._INDIRECT)
     assert encoder._stages(S.COMMAND_RETIRE | S.DISPATCH, encoder._SOURCE_STAGES) == (
         encoder._ALL)

@@ -87,13 +87,16 @@ _HOST = vk.VK_PIPELINE_STAGE_HOST_BIT
 _S = ExecutionStage
 #: A dispatch reads its indirect counts in the DRAW_INDIRECT stage, and the count check
 #: before it in a compute shader: as a target, "process" and an indirect command read
-#: include that shader read.  "Retire" as a source and "issue" as a target mean every
+#: include that shader read.  "Dispatch" is the compute shader alone (as in IREE): the
+#: program's own buffers are read and written only by shaders (its indirect counts by
+#: the count check), and the DRAW_INDIRECT read of the checked copy is ordered by the
+#: check's own barrier.  "Retire" as a source and "issue" as a target mean every
 #: command (Vulkan's bottom and top of pipe there would carry no memory dependency).
 _SOURCE_STAGES = ((_S.COMMAND_ISSUE, _TOP), (_S.COMMAND_PROCESS, _INDIRECT),
-                  (_S.DISPATCH, _SHADER | _INDIRECT), (_S.TRANSFER, _TRANSFER),
+                  (_S.DISPATCH, _SHADER), (_S.TRANSFER, _TRANSFER),
                   (_S.COMMAND_RETIRE, _ALL), (_S.HOST, _HOST))
 _TARGET_STAGES = ((_S.COMMAND_ISSUE, _ALL), (_S.COMMAND_PROCESS, _INDIRECT | _SHADER),
-                  (_S.DISPATCH, _SHADER | _INDIRECT), (_S.TRANSFER, _TRANSFER),
+                  (_S.DISPATCH, _SHADER), (_S.TRANSFER, _TRANSFER),
                   (_S.COMMAND_RETIRE, _BOTTOM), (_S.HOST, _HOST))
 _A = AccessScope
 _SHADER_READ, _SHADER_WRITE = vk.VK_ACCESS_SHADER_READ_BIT, vk.VK_ACCESS_SHADER_WRITE_BIT
