@@ -360,6 +360,42 @@ def test_barrier_mapping():
 
 
 @pytest.mark.skipif(not HAS_LAYER, reason="the Khronos validation layer is not installed")
+@pytest.mark.parametrize("synchronization2", [True, False], ids=["sync2", "sync1"])
+def test_dispatch_stage_orders_indirect_counts(synchronization2):
+    """Counts written by a dispatch, read by an indirect dispatch after a dispatch →
+    dispatch barrier, then overwritten by a fill after a dispatch → transfer one: with
+    the dispatch stage mapped to the compute shader alone, the Khronos layer's hazard
+    checks find nothing (the count check reads the counts in a shader) and the indirect
+    dispatch runs the counts written before it."""
+    S, A = hal.ExecutionStage, hal.AccessScope
+    with hal.create_device("vulkan", validation="sync",
+                           synchronization2=synchronization2) as d:
+        negate = d.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("negate", TWO)], {"spirv": (KERNELS / "negate.spv").read_bytes()}))
+        ids = d.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("write_workgroup_ids", ONE)],
+            {"spirv": {"write_workgroup_ids":
+                       (KERNELS / "write_workgroup_ids.spv").read_bytes()}}))
+        source = d.buffer_from(struct.pack("<3i", -3, -1, -1))
+        counts = d.buffer_from(bytes(12))
+        out = d.buffer_from(struct.pack("<6I", *[0xCD] * 6))
+
+        def record(cb):
+            cb.dispatch(negate, 0, 3, bindings=[(0, source), (1, counts)])
+            cb.execution_barrier(S.DISPATCH, S.DISPATCH, memory_barriers=[
+                hal.MemoryBarrier(A.DISPATCH_WRITE, A.INDIRECT_COMMAND_READ)])
+            cb.dispatch_indirect(ids, 0, counts, 0, bindings=[(0, out)])
+            cb.execution_barrier(S.DISPATCH, S.TRANSFER, memory_barriers=[
+                hal.MemoryBarrier(A.INDIRECT_COMMAND_READ, A.TRANSFER_WRITE)])
+            cb.fill_buffer(counts, 0, 12, 0, 4)
+
+        run(d, record)
+        assert struct.unpack("<6I", out.read()) == (0, 1, 2, 0xCD, 0xCD, 0xCD)
+        assert counts.read() == bytes(12)
+        assert d._driver.validation_messages == []
+
+
+@pytest.mark.skipif(not HAS_LAYER, reason="the Khronos validation layer is not installed")
 @pytest.mark.parametrize("environment", [
     {"POLYHAL_VULKAN_VALIDATION": "sync"},
     {"POLYHAL_VULKAN_VALIDATION": "1", "POLYHAL_VULKAN_PUSH_DESCRIPTORS": "0",
