@@ -6,6 +6,7 @@ Usage::
     python scripts/fuzz.py --driver local --calls 10000 --seed 1
     python scripts/fuzz.py --driver local,local-sync,vulkan --calls 2000 --findings out.md
     python scripts/fuzz.py --driver local,vulkan --calls 20000 --ops rec_   # the recorder
+    python scripts/fuzz.py --driver local,vulkan --calls 5000 --ops rec_ --asan
 
 Each batch of calls runs in a child process (``sys.executable``), so a crash or a hang is
 observed from outside instead of taking the fuzzer down.  The child opens a device,
@@ -28,7 +29,11 @@ Each call is classified:
 - ``corruption``: a guard buffer's bytes changed;
 - ``mismatch``: a call through the recorder's C method and the same call through the
   Python path it must match (``_slow_<name>``, on a twin command buffer) had different
-  outcomes, or recorded different commands (issue 10).
+  outcomes, or recorded different commands (issue 10);
+- ``sanitizer``: with ``--asan``, AddressSanitizer or UndefinedBehaviorSanitizer reported
+  a memory or undefined-behaviour error in a child (which then goes on): the children run
+  on a copy of the package whose recorder (native/stream.c) is built with both, and every
+  library's heap is checked (the site names the first frame outside the sanitizer).
 
 The recorder's C entry points (``dispatch``, ``push_constants``, ``push_descriptor_set``,
 ``execution_barrier``, ``fill_buffer``, ``copy_buffer``, ``update_buffer``) get their own
@@ -140,6 +145,8 @@ class DriverReport:
                 f"hangs {self.events('hang')}, corruptions {self.events('corruption')}, "
                 f"accepted garbage {self.count('accepted')}, "
                 f"C/Python mismatches {self.count('mismatch')}"
+                + (f", sanitizer reports {self.count('sanitizer')}"
+                   if self.count("sanitizer") else "")
                 + (f", unchecked guards {self.events('unchecked')}"
                    if self.events("unchecked") else ""))
 
@@ -187,14 +194,78 @@ def _rel(path: str) -> str:
     return "polyhal/" + path[i + len("/polyhal/"):] if i >= 0 else path
 
 
+def asan_package(dest: Path) -> dict[str, str]:
+    """Copies the package into ``dest`` with its recorder (native/stream.c, the parser of
+    hostile Python values) rebuilt with AddressSanitizer and UndefinedBehaviorSanitizer; the
+    environment that runs children on it.  RuntimeError if gcc or its sanitizer runtimes
+    are missing."""
+    import shutil
+    import sysconfig
+
+    pkg = dest / "polyhal"
+    shutil.copytree(REPO / "src" / "polyhal", pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    preload = []
+    for name in ("libasan.so", "libubsan.so"):
+        found = subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True,
+                               text=True)
+        path = found.stdout.strip()
+        if found.returncode or not os.path.isabs(path):
+            raise RuntimeError(f"--asan needs gcc and its {name}")
+        preload.append(path)
+    target = next(pkg.glob("_stream*.so"), pkg / "_stream.abi3.so")
+    built = subprocess.run(
+        ["gcc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer",
+         "-fsanitize=address,undefined", "-pthread", "-DPH_PYTHON_MODULE=1",
+         "-DPy_LIMITED_API=0x030A0000",  # as setup.py builds it
+         f"-I{sysconfig.get_paths()['include']}", f"-I{pkg / 'native'}",
+         str(pkg / "native" / "stream.c"), "-o", str(target)], capture_output=True, text=True)
+    if built.returncode:
+        raise RuntimeError("--asan: building native/stream.c failed: " + built.stderr[-800:])
+    # pymalloc would hide heap errors in Python objects: plain malloc, checked.
+    return {"LD_PRELOAD": " ".join(preload), "PYTHONMALLOC": "malloc",
+            "PYTHONPATH": str(dest), "ASAN_OPTIONS": "detect_leaks=0:halt_on_error=0"}
+
+
+_SANITIZED = re.compile(r"ERROR: AddressSanitizer: ([\w-]+)|(\S+:\d+):\d+: runtime error: (.*)")
+_FRAME_LINE = re.compile(r"(?m)^\s*#\d+ 0x[0-9a-f]+ in (\S+) (.+)$")
+
+
+def sanitizer_findings(driver: str, text: str, where: str) -> list[Finding]:
+    """The reports in a sanitizer log as findings, each at the first frame of its stack
+    outside the sanitizer's own."""
+    out = []
+    for block in re.split(r"(?m)^(?===\d+==ERROR|\S+:\d+:\d+: runtime error)", text):
+        m = _SANITIZED.search(block)
+        if not m:
+            continue
+        if m.group(2):  # UBSan names its line
+            out.append(Finding(driver, "sanitizer", where, m.group(3).strip(),
+                               m.group(2).rsplit("/", 1)[-1]))
+            continue
+        site = ""
+        for function, location in _FRAME_LINE.findall(block):
+            if ("sanitizer" in location or "/include/" in location  # inlined headers
+                    or function.startswith(("__interceptor", "__asan"))):
+                continue
+            site = f"{function} ({location.strip('()').rsplit('/', 1)[-1]})"
+            break
+        out.append(Finding(driver, "sanitizer", where, m.group(1), site))
+    return out
+
+
 def run_batch(driver: str, seed: int, index: int, calls: int, *, timeout: float,
-              checked: bool, ops: str = "") -> tuple[dict, list[Finding]]:
+              checked: bool, ops: str = "",
+              asan_env: dict[str, str] | None = None) -> tuple[dict, list[Finding]]:
     """Runs one batch in a child process; (counts, findings)."""
     with tempfile.TemporaryDirectory(prefix="polyhal-fuzz-") as tmp:
         log_path = Path(tmp) / "calls.log"
         err_path = Path(tmp) / "stderr.txt"
         env = dict(os.environ, POLYHAL_CHECKED="1" if checked else "0",
                    PYTHONFAULTHANDLER="1")
+        if asan_env:
+            env.update(asan_env)
+            env["ASAN_OPTIONS"] += f":log_path={tmp}/sanitizer"
+            env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={tmp}/sanitizer"
         cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--driver", driver,
                "--seed", str(seed), "--batch-index", str(index), "--calls", str(calls),
                "--log", str(log_path)] + (["--ops", ops] if ops else [])
@@ -211,7 +282,10 @@ def run_batch(driver: str, seed: int, index: int, calls: int, *, timeout: float,
                 proc.wait()
         records = _read_log(log_path)
         stderr = err_path.read_text(errors="replace")
+        reports = "\n".join(p.read_text(errors="replace")
+                            for p in sorted(Path(tmp).glob("sanitizer*")))
     counts, findings = _classify(driver, seed, index, proc.returncode, hung, records, stderr)
+    findings += sanitizer_findings(driver, reports, f"(a call of seed {seed} batch {index})")
     if any(f.kind in ("crash", "hang") for f in findings):
         # The whole stack dump of every thread is what a fix needs: keep it.
         keep = Path(tempfile.gettempdir()) / f"polyhal-fuzz-{driver}-seed{seed}-batch{index}.txt"
@@ -278,9 +352,11 @@ def _tail(stderr: str) -> str:
 
 def fuzz(driver: str, calls: int, seed: int = 1, *, batch_size: int = DEFAULT_BATCH,
          timeout: float = DEFAULT_TIMEOUT, checked: bool = True, jobs: int = 1,
-         progress: Callable[[str], None] | None = None, ops: str = "") -> DriverReport:
+         progress: Callable[[str], None] | None = None, ops: str = "",
+         asan_env: dict[str, str] | None = None) -> DriverReport:
     """Fuzzes ``driver`` with ``calls`` calls in batches; the report of what was found.
-    ``ops``: a comma list of name fragments; only the ops whose names contain one run."""
+    ``ops``: a comma list of name fragments; only the ops whose names contain one run.
+    ``asan_env``: run the children under the sanitizers (:func:`asan_package`)."""
     from concurrent.futures import ThreadPoolExecutor
 
     report = DriverReport(driver)
@@ -290,7 +366,7 @@ def fuzz(driver: str, calls: int, seed: int = 1, *, batch_size: int = DEFAULT_BA
     start = time.monotonic()
     with ThreadPoolExecutor(max(1, jobs)) as pool:
         futures = [pool.submit(run_batch, driver, seed, i, n, timeout=timeout, checked=checked,
-                               ops=ops)
+                               ops=ops, asan_env=asan_env)
                    for i, n in enumerate(sizes)]
         for i, future in enumerate(futures):
             counts, findings = future.result()
@@ -335,6 +411,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--ops", default="",
                         help="comma list: only the ops whose names contain one of these run "
                              "(rec_: the recorder's C entry points)")
+    parser.add_argument("--asan", action="store_true",
+                        help="run the children on a copy of the package whose recorder is "
+                             "built with AddressSanitizer and UBSan (needs gcc)")
     parser.add_argument("-q", "--quiet", action="store_true")
     # The child side (internal).
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -345,11 +424,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return child_main(args.driver, args.seed, args.batch_index, args.calls, args.log,
                           args.ops)
     reports = []
+    sanitized = tempfile.TemporaryDirectory(prefix="polyhal-fuzz-asan-") if args.asan else None
+    asan_env = asan_package(Path(sanitized.name)) if sanitized else None
     for driver in [d.strip() for d in args.driver.split(",") if d.strip()]:
         report = fuzz(driver, args.calls, args.seed, batch_size=args.batch,
                       timeout=args.timeout, checked=not args.unchecked, jobs=args.jobs,
                       progress=None if args.quiet else lambda m: print(m, flush=True),
-                      ops=args.ops)
+                      ops=args.ops, asan_env=asan_env)
         reports.append(report)
         print(report.summary(), flush=True)
         for f in sorted(report.findings.values(), key=lambda f: (f.kind, f.site)):
@@ -800,6 +881,8 @@ class _Child:
             self.call("selftest untyped", lambda: {}["missing"])
         elif kind == "accepted":
             self.call("selftest accepted", lambda: None, bad=True)
+        elif kind == "mismatch":
+            self._mismatch("selftest mismatch", "C: ok / Python: InvalidArgumentError")
 
     # -- the end of a batch -------------------------------------------------------------------
     def finish(self) -> None:

@@ -74,13 +74,31 @@ def test_arguments_that_must_fail_are_known():
 
 @pytest.mark.parametrize("kind, expected", [
     ("corrupt", "corruption"), ("crash", "crash"), ("hang", "hang"), ("untyped", "untyped"),
-    ("accepted", "accepted"),
+    ("accepted", "accepted"), ("mismatch", "mismatch"),
 ])
 def test_the_fuzzer_reports_each_kind_of_finding(monkeypatch, kind, expected):
     monkeypatch.setenv("POLYHAL_FUZZ_SELFTEST", kind)
     _, findings = fuzz.run_batch("local-sync", 1, 0, 40, timeout=4 if kind == "hang" else 30,
                                  checked=True)
     assert expected in [f.kind for f in findings], findings
-    if expected in ("crash", "hang", "untyped", "accepted"):
+    if expected in ("crash", "hang", "untyped", "accepted", "mismatch"):
         (finding,) = [f for f in findings if f.kind == expected]
         assert finding.call.startswith(f"selftest {kind}")
+
+
+def test_sanitizer_reports_are_findings_at_their_first_own_frame():
+    """--asan: each AddressSanitizer or UBSan report is a finding, at the first frame of its
+    stack that is neither the sanitizer's nor an inlined header."""
+    log = """==7==ERROR: AddressSanitizer: heap-use-after-free on address 0x6 at pc 0x7
+READ of size 8 at 0x6 thread T0
+    #0 0x7f in __interceptor_memcpy ../sanitizer_common/sanitizer_common_interceptors.inc:8
+    #1 0x7f in Py_TYPE /usr/include/python3.11/object.h:133
+    #2 0x7f in layout_info polyhal/native/stream.c:786
+freed by thread T0 here:
+    #0 0x7f in __interceptor_free ../../../../src/libsanitizer/asan/asan_malloc_linux.cpp:52
+polyhal/native/stream.c:120:5: runtime error: shift exponent 64 is too large
+"""
+    found = fuzz.sanitizer_findings("local", log, "(batch 0)")
+    assert [(f.kind, f.exception, f.site) for f in found] == [
+        ("sanitizer", "heap-use-after-free", "layout_info (stream.c:786)"),
+        ("sanitizer", "shift exponent 64 is too large", "stream.c:120")]
