@@ -1,9 +1,12 @@
 """Timeline semaphores and events.
 
 The timeline lives on the host for every driver: a driver reports completion through the
-front end, which signals (or fails) the semaphores of the submission.  Waiters are woken
-through a condition variable; submissions register *timepoints* that fire once a value
-is reached or the semaphore fails.
+front end, which signals (or fails) the semaphores of the submission.  Each blocked wait
+sleeps on a lock of its own, which the signal that reaches its value (or a failure)
+releases: only those waiters wake, and the signalling thread does no more than release
+them (a Condition's notify_all is Python code on the path from the device's completion to
+the waiting host); submissions register *timepoints* that fire once a value is reached or
+the semaphore fails.
 """
 
 from __future__ import annotations
@@ -79,18 +82,20 @@ def check_timeout(timeout: Any, what: str = "timeout") -> float | None:
 class Semaphore:
     """A 64-bit timeline: it only moves forward; a failure is sticky and the first wins."""
 
-    __slots__ = ("device", "_cond", "_value", "_failure", "_timepoints", "_waiters",
+    __slots__ = ("device", "_lock", "_value", "_failure", "_timepoints", "_waiters",
                  "__weakref__")
 
     def __init__(self, device: Device | None = None, initial_value: int = 0):
         """A semaphore at ``initial_value``, a uint64 (see :func:`check_payload`)."""
         initial_value = check_payload(initial_value, "semaphore initial value")
         self.device = device
-        self._cond = threading.Condition(threading.Lock())
+        self._lock = threading.Lock()
         self._value = int(initial_value)
         self._failure: tuple[StatusCode, str] | None = None
         self._timepoints: list[list[Any]] = []
-        self._waiters = 0  # threads blocked in wait(): notify only when there are some
+        #: (value, lock) of each blocked wait(): the lock is held until the value is reached
+        #: or the semaphore fails, then released by whoever made that happen.
+        self._waiters: list[tuple[int, Any]] = []
 
     def __repr__(self) -> str:
         state = f"failed {self._failure[0].name}" if self._failure else f"value {self._value}"
@@ -118,39 +123,48 @@ class Semaphore:
         is not an integer or does not advance, OutOfRangeError outside uint64.
         """
         value = check_payload(value, "semaphore signal")
-        with self._cond:
+        with self._lock:
             if self._failure is not None:
                 raise self._error()
             if value <= self._value:
                 raise InvalidArgumentError(
                     f"semaphore signal to {value} does not move it past {self._value}")
-            fired = self._advance(value)
+            woken, fired = self._advance(value)
+        for waiter in woken:
+            waiter[1].release()
         for cb in fired:
             cb(self)
 
-    def _advance(self, value: int) -> list[Timepoint]:
-        """Under the lock: sets the value, wakes waiters, returns the timepoints to fire."""
+    def _advance(self, value: int) -> tuple[list, list[Timepoint]]:
+        """Under the lock: sets the value; returns the waiters to wake and the timepoints to
+        fire (after the lock is released)."""
         self._value = value
+        woken: list = []
         if self._waiters:
-            self._cond.notify_all()
+            woken = [w for w in self._waiters if w[0] <= value]
+            if woken:
+                self._waiters = [w for w in self._waiters if w[0] > value]
         if not self._timepoints:
-            return []
+            return woken, []
         fired = [tp[1] for tp in self._timepoints if tp[0] <= value]
         if fired:
             self._timepoints = [tp for tp in self._timepoints if tp[0] > value]
-        return fired
+        return woken, fired
 
     def signal_from_queue(self, value: int) -> None:
         """A submission's signal: a value that does not advance fails the semaphore."""
-        with self._cond:
+        with self._lock:
             if self._failure is not None:
                 return
             if value <= self._value:
-                fired = self._set_failure(StatusCode.FAILED_PRECONDITION,
-                                          f"submission signalled {value} but the semaphore "
-                                          f"was already at {self._value}")
+                woken, fired = self._set_failure(
+                    StatusCode.FAILED_PRECONDITION,
+                    f"submission signalled {value} but the semaphore was already at "
+                    f"{self._value}")
             else:
-                fired = self._advance(value)
+                woken, fired = self._advance(value)
+        for waiter in woken:
+            waiter[1].release()
         for cb in fired:
             cb(self)
 
@@ -170,20 +184,22 @@ class Semaphore:
             raise InvalidArgumentError("fail() needs a non-OK status code")
         if not isinstance(message, str):
             raise InvalidArgumentError(f"fail() message is a str, got {type(message).__name__}")
-        with self._cond:
+        with self._lock:
             if self._failure is not None:
                 return
-            fired = self._set_failure(code, message)
+            woken, fired = self._set_failure(code, message)
+        for waiter in woken:
+            waiter[1].release()
         for cb in fired:
             cb(self)
 
-    def _set_failure(self, code: StatusCode, message: str) -> list[Timepoint]:
+    def _set_failure(self, code: StatusCode, message: str) -> tuple[list, list[Timepoint]]:
+        """Under the lock: as _advance, for a failure (every waiter, every timepoint)."""
         self._failure = (code, message)
-        if self._waiters:
-            self._cond.notify_all()
+        woken, self._waiters = self._waiters, []
         fired = [tp[1] for tp in self._timepoints]
         self._timepoints = []
-        return fired
+        return woken, fired
 
     def wait(self, value: int, timeout: float | None = None) -> None:
         """Blocks until the value is at least ``value``.
@@ -195,28 +211,37 @@ class Semaphore:
         """
         value = check_payload(value, "semaphore wait")
         timeout = check_timeout(timeout, "semaphore wait timeout")
-        with self._cond:
-            if self._failure is None and self._value < value:
-                if timeout is not None and timeout <= 0:
-                    raise DeadlineExceededError(
-                        f"semaphore at {self._value}, waiting for {value} (poll)")
-                deadline = None if timeout is None else time.monotonic() + timeout
-                started = time.perf_counter_ns()  # the trace clock (polyhal.tracing)
-                self._waiters += 1
-                try:
-                    while self._failure is None and self._value < value:
-                        remaining = None if deadline is None else deadline - time.monotonic()
-                        if remaining is not None and remaining <= 0:
-                            raise DeadlineExceededError(
-                                f"semaphore at {self._value}, waiting for {value}: "
-                                f"timed out after {timeout} s")
-                        self._cond.wait(remaining)
-                finally:
-                    self._waiters -= 1
-                    if self.device is not None and self.device._tracer is not None:
-                        self.device._tracer.host_wait(self, value, started)
-            if self._failure is not None:
-                raise self._error()
+        if self._failure is None and self._value < value:
+            self._block(value, timeout)
+        if self._failure is not None:
+            raise self._error()
+
+    def _block(self, value: int, timeout: float | None) -> None:
+        """wait() once the value was seen short of ``value``: sleeps on a lock of its own
+        until a signal or failure releases it, or the timeout passes."""
+        with self._lock:
+            if self._failure is not None or self._value >= value:
+                return
+            if timeout is not None and timeout <= 0:
+                raise DeadlineExceededError(
+                    f"semaphore at {self._value}, waiting for {value} (poll)")
+            waiter = (value, threading.Lock())
+            waiter[1].acquire()
+            self._waiters.append(waiter)
+        started = time.perf_counter_ns()  # the trace clock (polyhal.tracing)
+        woke = False
+        try:
+            woke = waiter[1].acquire(True, -1 if timeout is None else timeout)
+        finally:
+            if not woke:  # timed out or interrupted: no signal may release it any more
+                with self._lock:
+                    if waiter in self._waiters:
+                        self._waiters.remove(waiter)
+            if self.device is not None and self.device._tracer is not None:
+                self.device._tracer.host_wait(self, value, started)
+        if not woke and self._failure is None and self._value < value:
+            raise DeadlineExceededError(f"semaphore at {self._value}, waiting for {value}: "
+                                        f"timed out after {timeout} s")
 
     def add_timepoint(self, value: int, callback: Timepoint) -> Any:
         """Calls ``callback(self)`` once the value reaches ``value`` or the semaphore fails.
@@ -224,7 +249,7 @@ class Semaphore:
         Fires at once (on this thread) if that is already so.  Returns a handle for
         :meth:`remove_timepoint`, or None if it fired.
         """
-        with self._cond:
+        with self._lock:
             if self._failure is None and self._value < value:
                 tp = [value, callback]
                 self._timepoints.append(tp)
@@ -234,7 +259,7 @@ class Semaphore:
 
     def remove_timepoint(self, handle: Any) -> None:
         """Forgets a timepoint of :meth:`add_timepoint` that has not fired (else nothing)."""
-        with self._cond:
+        with self._lock:
             try:
                 self._timepoints.remove(handle)
             except ValueError:

@@ -108,6 +108,8 @@ class CudaDevice(DriverDevice):
         self._events: list = []
         self.memory = Memory(self)
         self.lib = launcher.library()
+        functions = launcher.functions()
+        self._native_submit, self._complete_next = functions.submit, functions.complete_next
         self.native = launcher.Device(ctypes.addressof(launcher.api()), int(self.context))
         for i, s in enumerate(self.streams):
             self.native.streams[i] = int(s)
@@ -230,6 +232,7 @@ class CudaDevice(DriverDevice):
         try:
             return self._events.pop()
         except IndexError:
+            self.bind()
             return self._new_event()
 
     def give_event(self, event: int) -> None:
@@ -328,15 +331,28 @@ class CudaDevice(DriverDevice):
         if self.trace is not None:  # decided per submission, on the thread running it
             self._execute_traced(work, done)
             return
-        self.check_usable()
-        self._kick()
-        self.bind()
+        # The host time of a submission is timed against the driver's own launch call, so
+        # the usual case (one command buffer whose job is known) is one call of the
+        # launcher's Python function, with the checks and look-ups written out here.
+        if self.stopping or self.lost is not None:
+            self.check_usable()
+        if self._deferred and not self._reap_queued:
+            self._kick()
+        job = work[0].encoded.job if len(work) == 1 else None
         with self._submit_lock:
-            self.check_usable()  # close() may have begun meanwhile: the queue must stay up
+            if self.stopping:  # close() may have begun meanwhile: the queue must stay up
+                self.check_usable()
             token = next(self._tokens)
-            event = self.take_event()
+            try:
+                event = self._events.pop()
+            except IndexError:
+                event = self.take_event()
             self._pending[token] = (event, done, None, work)
             try:
+                if job is not None:
+                    if self._native_submit(self.native_ptr, job[0], job[1], event, token):
+                        raise ResourceExhaustedError("out of host memory queueing a submission")
+                    return
                 last = work[-1]
                 for item in work:
                     item.encoded.submit(self, item.binding_table,
@@ -428,23 +444,24 @@ class CudaDevice(DriverDevice):
     def _complete(self) -> None:
         """The completion thread: reports each submission's end in queue order, then runs
         the releases that destructors deferred meanwhile."""
-        token, failed = ctypes.c_uint64(), ctypes.c_int64()
+        complete_next, native = self._complete_next, self.native_ptr
         while True:
-            rc = self.lib.ph_complete_next(self.native_ptr, ctypes.byref(token),
-                                           ctypes.byref(failed))
-            if token.value == _STOP:
+            token, rc, failed = complete_next(native)
+            if token == _STOP:
                 return
-            if token.value != _REAP:
-                self._finish(token.value, rc, failed.value)
-            try:
-                self._reap()
-            except Exception:  # a failed release leaks a handle; the queue must go on
-                self._report()
+            if token != _REAP:
+                self._finish(token, rc, failed)
+            if self._deferred or self._reap_queued:
+                try:
+                    self._reap()
+                except Exception:  # a failed release leaks a handle; the queue must go on
+                    self._report()
 
     def _finish(self, token: int, rc: int, failed: int) -> None:
         event, done, error, work = self._pending.pop(token)
-        self.give_event(event)
-        if error is None:
+        self._events.append(event)
+        # Only a failed launch or an indirect dispatch's status can end it in an error.
+        if error is None and (rc or self._indirect is not None):
             try:
                 error = self._outcome(token, rc, failed, work)
             except Exception as e:  # the submission must still complete, with a typed error

@@ -56,9 +56,9 @@ class Encoded:
     """
 
     __slots__ = ("stream", "lib", "native", "program_ptr", "count", "slot_count",
-                 "needs_graph", "graph", "submitted", "_traced")
+                 "needs_graph", "graph", "submitted", "_traced", "job")
 
-    def __init__(self, device: CudaDevice, stream: Any, reusable: bool):
+    def __init__(self, device: CudaDevice, stream: Any, reusable: bool, one_shot: bool):
         self.lib = device.lib
         self.stream = weakref.ref(stream)
         self.native = _launch_program(self.lib, stream, 1 if device.serial
@@ -70,8 +70,18 @@ class Encoded:
         self.graph: graphs.CudaGraph | None = None
         self.submitted = False
         self._traced: TracedProgram | None = None
+        #: (kind, target) of the launcher job that every submission of this command buffer
+        #: runs with no binding table, once that is known; else None (see submit()).
+        self.job: tuple[int, int] | None = None
         if (self.needs_graph or reusable) and self.runs_anything:
             self.graph = graphs.build(device, self.commands())
+            self._set_job(self.graph)
+        elif (one_shot or not self.runs_anything) and not self.slot_count:
+            self.job = (JOB_STREAM, self.program_ptr)
+
+    def _set_job(self, graph: graphs.CudaGraph) -> None:
+        if not graph.slot_count:
+            self.job = (JOB_GRAPH, graph.native_ptr)
 
     def __del__(self) -> None:
         native = getattr(self, "native", None)
@@ -104,15 +114,17 @@ class Encoded:
         return self._traced
 
     def submit(self, device: CudaDevice, table: Any, event: int | None, token: int) -> None:
-        """Hands the command buffer to the launcher (ph_submit: run now on an idle queue,
-        else queued for its submit thread); with ``event`` (the submission's last command
-        buffer), also the submission's completion ``token``.
+        """Hands the command buffer to the launcher (ph_submit: a launch program runs now on
+        an idle queue, else the submit thread runs the job); with ``event`` (the
+        submission's last command buffer), also the submission's completion ``token``.
+        (CudaDevice.execute submits ``job`` itself where there is one.)
 
         The caller holds the device's submit lock.  Raises the error of a graph build.
         """
         graph = self.graph
         if graph is None and self.submitted and self.runs_anything:
             graph = self.graph = graphs.build(device, self.commands())
+            self._set_job(graph)
         self.submitted = True
         if graph is not None:
             kind, target, count = JOB_GRAPH, graph.native_ptr, graph.slot_count
@@ -127,8 +139,8 @@ class Encoded:
 
 def encode(device: CudaDevice, stream: Any, mode: Any = None) -> Encoded:
     """Encodes a flattened stream; builds its graph now where it needs one."""
-    reusable = mode is not None and not CommandBufferMode(mode) & CommandBufferMode.ONE_SHOT
-    return Encoded(device, stream, reusable)
+    one_shot = mode is not None and bool(CommandBufferMode(mode) & CommandBufferMode.ONE_SHOT)
+    return Encoded(device, stream, mode is not None and not one_shot, one_shot)
 
 
 class TracedProgram:

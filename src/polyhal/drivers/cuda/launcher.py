@@ -1,5 +1,6 @@
 """ctypes binding of the native launcher (native/launcher.c), built by the package's build
-into the extension module ``_launcher`` next to this file (never at first use).
+into the extension module ``_launcher`` next to this file (never at first use); the two
+calls of every submission are Python functions of that module (``functions()``).
 
 ``encode`` turns a command buffer's flattened stream (polyhal._stream) into a launch
 program in C; Python only describes the slot-dependent nodes of CUDA graphs (graph.py)
@@ -14,7 +15,9 @@ from __future__ import annotations
 
 import ctypes
 import functools
+import importlib
 import struct
+from typing import Any
 
 from ..._native import load_extension
 
@@ -100,7 +103,6 @@ def library() -> ctypes.CDLL:
             ("ph_submit", ctypes.c_int, [p, ctypes.c_uint32, p, p, u64, p, u64]),
             ("ph_submit_drain", None, [p]),
             ("ph_complete_push", None, [p, u64]),
-            ("ph_complete_next", ctypes.c_int, [p, p, p]),
             ("ph_queue_create", ctypes.c_int, [p]), ("ph_queue_stop", None, [p]),
             ("ph_queue_destroy", None, [p]),
             ("ph_pool_create", p, [p, ctypes.c_int]), ("ph_pool_destroy", None, [p]),
@@ -116,3 +118,14 @@ def library() -> ctypes.CDLL:
     assert lib.ph_graph_size() == ctypes.sizeof(Graph), "ph_graph_t layout mismatch"
     assert lib.ph_encoded_size() == ctypes.sizeof(Encoded), "ph_encoded_t layout mismatch"
     return lib
+
+
+@functools.cache
+def functions() -> Any:
+    """The launcher's module as Python sees it, for the two calls each submission makes:
+    ``submit(device, kind, target, event, token)`` (ph_submit with no binding table) and
+    ``complete_next(device)`` (ph_complete_next, returning ``(token, CUresult, failed
+    command)``), a fraction of the cost of a ctypes call; ``device`` is the address of a
+    ``Device``.  UnavailableError as ``library()``."""
+    library()
+    return importlib.import_module(f"{__package__}._launcher")

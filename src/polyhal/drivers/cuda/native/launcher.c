@@ -48,7 +48,16 @@ typedef unsigned long long CUdeviceptr;
 #define PH_COPY_THREADS 256
 #define PH_COPY_MAX_BLOCKS 4096
 #define PH_THREADED_MIN 64 /* records in a group worth waking the launch threads for */
-#define PH_SUBMIT_SPIN_US 50.0 /* the submit thread stays awake this long after a job */
+#define PH_SUBMIT_SPIN_NS 50000 /* the submit thread stays awake this long after a job, */
+#define PH_WAKE_SPIN_NS 300000  /* and this long after a submission completed (see below) */
+
+#if defined(__x86_64__) || defined(__i386__)
+#define PH_PAUSE() __builtin_ia32_pause()
+#elif defined(__aarch64__)
+#define PH_PAUSE() __asm__ __volatile__("yield")
+#else
+#define PH_PAUSE() ((void)0)
+#endif
 
 /* Record ops; the same records describe launch programs and the slot-dependent nodes of
  * a graph (then `node` names the graph node whose parameters they rebuild). */
@@ -648,23 +657,23 @@ static void ring_push(ph_ring_t* r, const void* item) {
   pthread_mutex_unlock(&r->lock);
 }
 
-static double now_us(void) {
+static uint64_t now_ns(void) {
   struct timespec t;
   clock_gettime(CLOCK_MONOTONIC, &t);
-  return t.tv_sec * 1e6 + t.tv_nsec / 1e3;
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
-/* Pops the oldest item, waiting for one; spins `spin_us` first, so that a producer
- * pushing again soon (back-to-back submissions) finds the consumer awake. */
-static void ring_pop(ph_ring_t* r, void* item, double spin_us) {
-  if (spin_us > 0 && __atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == r->head) {
-    double until = now_us() + spin_us;
-    while (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == r->head && now_us() < until) {}
-  }
-  pthread_mutex_lock(&r->lock);
-  while (r->head == r->tail) pthread_cond_wait(&r->ready, &r->lock);
+/* Under the ring's lock: takes the oldest item. */
+static void ring_take(ph_ring_t* r, void* item) {
   memcpy(item, r->items + (r->head % r->capacity) * r->item_size, r->item_size);
   r->head++;
+}
+
+/* Pops the oldest item, waiting for one. */
+static void ring_pop(ph_ring_t* r, void* item) {
+  pthread_mutex_lock(&r->lock);
+  while (r->head == r->tail) pthread_cond_wait(&r->ready, &r->lock);
+  ring_take(r, item);
   pthread_mutex_unlock(&r->lock);
 }
 
@@ -676,15 +685,27 @@ static void ring_done(ph_ring_t* r) {
 }
 
 /* -- the submit thread -----------------------------------------------------------------
- * A job submitted to an idle queue runs on the caller's thread (try_run_inline); one
- * submitted while another is queued or running is queued for this thread, which runs the
- * jobs in order, so that the caller never waits for earlier launches.  Inline first
- * because handing off adds a thread wake-up to the submission's latency: on the H200 host
- * (a virtual machine) a submit-and-wait of a graph of 1000 nodes took 40-130 us longer
- * that way, against about 25 us for the caller's own cuGraphLaunch (bench_cuda.py).  Each submission ends with an event
- * recorded on stream 0 and handed, with the submission's token, to the completion queue;
- * a job that fails skips the rest of its submission, which completes with the error once
- * what was enqueued before the failure is done. */
+ * A launch program submitted to an idle queue runs on the caller's thread
+ * (try_run_inline): the caller of a one-shot command buffer waits for its launches anyway,
+ * and a hand-off would add a thread wake-up.  A graph is one driver call of tens of
+ * microseconds (cuGraphLaunch of 1000 nodes: 20-30 us on the H200 host), which this thread
+ * makes, so that the caller returns as soon as the job is queued; so does every job
+ * submitted while another is queued or running, run in order, so that the caller never
+ * waits for earlier launches.
+ * A wake-up of this thread, once asleep, costs 40-130 us on the H200 host (a virtual
+ * machine), which a graph's submit-to-complete latency would pay.  So the thread spins,
+ * rather than sleeps, for PH_SUBMIT_SPIN_NS after each job, and for PH_WAKE_SPIN_NS after
+ * each submission completes on the device: the completion thread wakes it then
+ * (expect_submission), since a host that waited for its work typically submits again
+ * right after, and that wake-up overlaps the completion's own reporting.  (H200 host, a
+ * 1000-node graph submitted and waited for after each one-shot submission: 1.04-1.07x a
+ * hand-built graph's cuGraphLaunch + cuStreamSynchronize with this spin, 1.06-1.11x
+ * without; run inline instead, the caller's submit took 1.5-1.6x cuGraphLaunch alone,
+ * against 0.8-1.0x handed off.)
+ * Each submission ends with an event recorded on stream 0 and handed, with the
+ * submission's token, to the completion queue; a job that fails skips the rest of its
+ * submission, which completes with the error once what was enqueued before the failure
+ * is done. */
 enum { PH_JOB_STREAM = 1, PH_JOB_GRAPH = 2, PH_JOB_RECORD = 3, PH_JOB_STOP = 4 };
 
 typedef struct {
@@ -712,6 +733,8 @@ struct ph_queue {
   pthread_mutex_t exec_lock;
   uint64_t failed_token;  /* the submission whose launch failed: skip its other jobs */
   ph_result_t failure;
+  uint64_t spin_until;    /* now_ns() up to which the submit thread spins for jobs */
+  int sleeping;           /* under the jobs ring's lock: the submit thread waits on `ready` */
 };
 
 static void run_job(const ph_device_t* dev, const ph_job_t* job, uint64_t* failed_token,
@@ -739,13 +762,51 @@ static void run_job(const ph_device_t* dev, const ph_job_t* job, uint64_t* faile
   ring_push(&dev->queue->completions, &done);
 }
 
+/* The submit thread's wait for its next job: spinning until PH_SUBMIT_SPIN_NS after the
+ * last job or until `spin_until`, whichever is later, then asleep until a job comes or
+ * expect_submission has it spin again. */
+static void pop_job(struct ph_queue* q, ph_job_t* job) {
+  ph_ring_t* r = &q->jobs;
+  uint64_t until = now_ns() + PH_SUBMIT_SPIN_NS;
+  for (;;) {
+    uint64_t wake = __atomic_load_n(&q->spin_until, __ATOMIC_RELAXED);
+    if (wake > until) until = wake;
+    while (__atomic_load_n(&r->tail, __ATOMIC_ACQUIRE) == r->head && now_ns() < until)
+      PH_PAUSE();
+    pthread_mutex_lock(&r->lock);
+    /* spin_until is read again under the lock, which expect_submission takes after
+     * setting it: either this sees the new value or that sees `sleeping`. */
+    if (r->head == r->tail && __atomic_load_n(&q->spin_until, __ATOMIC_RELAXED) <= now_ns()) {
+      q->sleeping = 1;
+      pthread_cond_wait(&r->ready, &r->lock);
+      q->sleeping = 0;
+    }
+    if (r->head != r->tail) {
+      ring_take(r, job);
+      pthread_mutex_unlock(&r->lock);
+      return;
+    }
+    pthread_mutex_unlock(&r->lock);
+    until = 0;
+  }
+}
+
+/* The completion thread, once a submission completed on the device: has the submit thread
+ * spin for the next job for PH_WAKE_SPIN_NS, waking it if it sleeps. */
+static void expect_submission(struct ph_queue* q) {
+  __atomic_store_n(&q->spin_until, now_ns() + PH_WAKE_SPIN_NS, __ATOMIC_RELAXED);
+  pthread_mutex_lock(&q->jobs.lock);
+  if (q->sleeping) pthread_cond_signal(&q->jobs.ready);
+  pthread_mutex_unlock(&q->jobs.lock);
+}
+
 static void* submit_main(void* arg) {
   const ph_device_t* dev = (const ph_device_t*)arg;
   struct ph_queue* q = dev->queue;
   dev->api->ctx_set_current(dev->ctx);
   for (;;) {
     ph_job_t job;
-    ring_pop(&q->jobs, &job, PH_SUBMIT_SPIN_US);
+    pop_job(q, &job);
     if (job.kind == PH_JOB_STOP) {
       ring_done(&q->jobs);  /* a drain after the stop must not wait for it forever */
       break;
@@ -758,8 +819,8 @@ static void* submit_main(void* arg) {
   return NULL;
 }
 
-/* Runs `job` on the calling thread when nothing is queued or running: a submission to an
- * idle queue then costs no hand-off to (or wake-up of) the submit thread.
+/* Runs `job` on the calling thread when nothing is queued or running: a launch program
+ * submitted to an idle queue then costs no hand-off to (or wake-up of) the submit thread.
  * Taking exec_lock before releasing the ring lock keeps jobs in order: one pushed
  * meanwhile is popped by the submit thread, which then waits for this one.  Returns 0
  * when the queue was busy and the job must be queued instead. */
@@ -811,10 +872,10 @@ void ph_queue_destroy(ph_device_t* dev) {
   dev->queue = NULL;
 }
 
-/* Runs or queues (see the submit thread) a launch program (kind 1) or a graph (kind 2)
- * with a copy of its binding table; on the submission's last job `event` is recorded
- * behind it and completes `token`.  A RECORD job (kind 3) only records and completes.
- * 0, or -1 when out of memory. */
+/* Runs or queues (see the submit thread) a launch program (kind 1), or queues a graph
+ * (kind 2), with a copy of its binding table; on the submission's last job `event` is
+ * recorded behind it and completes `token`.  A RECORD job (kind 3) only records and
+ * completes.  0, or -1 when out of memory. */
 int ph_submit(ph_device_t* dev, uint32_t kind, const void* target, const ph_slot_t* table,
               uint64_t table_count, const void* event, uint64_t token) {
   ph_job_t job = {kind, target, NULL, table_count, event, token};
@@ -823,7 +884,7 @@ int ph_submit(ph_device_t* dev, uint32_t kind, const void* target, const ph_slot
     if (!job.table) return -1;
     memcpy(job.table, table, table_count * sizeof(ph_slot_t));
   }
-  if (!try_run_inline(dev, &job)) ring_push(&dev->queue->jobs, &job);
+  if (kind == PH_JOB_GRAPH || !try_run_inline(dev, &job)) ring_push(&dev->queue->jobs, &job);
   return 0;
 }
 
@@ -848,11 +909,12 @@ void ph_complete_push(ph_device_t* dev, uint64_t token) {
  * interpreter at every submission, to fight the submitting thread for the GIL.) */
 int ph_complete_next(ph_device_t* dev, uint64_t* token, int64_t* failed_command) {
   ph_completion_t done;
-  ring_pop(&dev->queue->completions, &done, 0);
+  ring_pop(&dev->queue->completions, &done);
   CUresult rc = 0;
   if (done.event) {
     rc = dev->api->ctx_set_current(dev->ctx);
     if (!rc) rc = dev->api->event_synchronize((CUevent)done.event);
+    expect_submission(dev->queue);
   }
   *token = done.token;
   *failed_command = done.failed_command;
@@ -867,7 +929,8 @@ uint64_t ph_graph_size(void) { return sizeof(ph_graph_t); }
 #ifdef PH_PYTHON_MODULE
 /* The package's build (setup.py) compiles this file as the extension module
  * polyhal.drivers.cuda._launcher, so that pip and wheels ship it built; Python loads that file
- * with ctypes and calls the ph_* functions above, so the module itself is empty.  Without
+ * with ctypes and calls the ph_* functions above, except the two of each submission, which
+ * the module also exports as Python functions (below).  Without
  * PH_PYTHON_MODULE this stays plain C with no Python dependency. */
 #include <Python.h>
 
@@ -900,7 +963,55 @@ void ph_dlpack_capsule_destructor(PyObject* capsule) {
   PyErr_Restore(type, value, traceback);
 }
 
-static struct PyModuleDef ph_module = {PyModuleDef_HEAD_INIT, "_launcher", NULL, 0, NULL};
+/* Two entry points the driver calls once per submission, as Python functions: a ctypes
+ * call costs 1.5 us of argument conversion and libffi set-up when hot, and ten times that
+ * right after the caller slept (a host that waited for its last submission), which was
+ * half the host time of a graph's submit.  They take the device as the address of its
+ * ph_device_t, as the ctypes entry points do: only the driver calls them. */
+
+/* submit(device, kind, target, event, token) -> int: ph_submit with no binding table. */
+static PyObject* py_submit(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  (void)self;
+  if (nargs != 5) {
+    PyErr_SetString(PyExc_TypeError, "submit(device, kind, target, event, token)");
+    return NULL;
+  }
+  ph_device_t* dev = PyLong_AsVoidPtr(args[0]);
+  unsigned long kind = PyLong_AsUnsignedLong(args[1]);
+  void* target = PyLong_AsVoidPtr(args[2]);
+  void* event = PyLong_AsVoidPtr(args[3]);
+  unsigned long long token = PyLong_AsUnsignedLongLong(args[4]);
+  if (PyErr_Occurred()) return NULL;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS /* an idle queue runs a launch program here */
+  rc = ph_submit(dev, (uint32_t)kind, target, NULL, 0, event, token);
+  Py_END_ALLOW_THREADS
+  return PyLong_FromLong(rc);
+}
+
+/* complete_next(device) -> (token, CUresult, failed command): ph_complete_next, waiting
+ * without the GIL. */
+static PyObject* py_complete_next(PyObject* self, PyObject* arg) {
+  (void)self;
+  ph_device_t* dev = PyLong_AsVoidPtr(arg);
+  if (PyErr_Occurred()) return NULL;
+  uint64_t token;
+  int64_t failed;
+  int rc;
+  Py_BEGIN_ALLOW_THREADS
+  rc = ph_complete_next(dev, &token, &failed);
+  Py_END_ALLOW_THREADS
+  return Py_BuildValue("(KiL)", (unsigned long long)token, rc, (long long)failed);
+}
+
+static PyMethodDef ph_methods[] = {
+    {"submit", (PyCFunction)(void (*)(void))py_submit, METH_FASTCALL,
+     "submit(device, kind, target, event, token) -> int: ph_submit with no binding table"},
+    {"complete_next", py_complete_next, METH_O,
+     "complete_next(device) -> (token, CUresult, failed command): ph_complete_next"},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef ph_module = {PyModuleDef_HEAD_INIT, "_launcher", NULL, 0, ph_methods};
 
 PyMODINIT_FUNC PyInit__launcher(void) { return PyModule_Create(&ph_module); }
 #endif
