@@ -6,18 +6,19 @@ the same conversions without an import cycle.
 
 from __future__ import annotations
 
+import enum
 import operator
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import numpy as np
 
 from .errors import InvalidArgumentError, OutOfRangeError
 
 UINT64_MAX = 2**64 - 1
-_Flag = TypeVar("_Flag", bound=int)
+_Flag = TypeVar("_Flag", bound="enum.IntFlag | enum.IntEnum")
 
 
-def as_index(value: Any, what: str) -> int:
+def as_index(value: object, what: str) -> int:
     """``value`` as a Python int (numpy integers too); InvalidArgumentError otherwise.
 
     Converting at the API boundary matters: a numpy ``uint8`` offset added to a Python int
@@ -28,12 +29,13 @@ def as_index(value: Any, what: str) -> int:
     if isinstance(value, bool):
         raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}")
     try:
-        return operator.index(value)
+        # Any object: the TypeError of one without __index__ is the answer.
+        return operator.index(value)  # type: ignore[arg-type]
     except TypeError:
         raise InvalidArgumentError(f"{what}: expected an integer, got {value!r}") from None
 
 
-def as_uint64(value: Any, what: str) -> int:
+def as_uint64(value: object, what: str) -> int:
     """``value`` as an int in [0, 2**64); InvalidArgumentError for a non-integer,
     OutOfRangeError outside the range (offsets, lengths and payloads are 64-bit)."""
     value = as_index(value, what)
@@ -42,7 +44,7 @@ def as_uint64(value: Any, what: str) -> int:
     return value
 
 
-def as_flags(kind: type[_Flag], value: Any, what: str) -> _Flag:
+def as_flags(kind: type[_Flag], value: object, what: str) -> _Flag:
     """``value`` as a member (or combination) of the IntFlag/IntEnum ``kind``.
 
     InvalidArgumentError for anything else: a string, None, a float, or bits the enum does

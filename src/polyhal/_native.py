@@ -71,7 +71,7 @@ def target_cpu() -> str:
             "CPU implementer", "CPU architecture", "CPU variant", "CPU part", "Features",
             "isa", "uarch")
     try:
-        lines = []
+        lines: list[str] = []
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
                 if not line.strip():

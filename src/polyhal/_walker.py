@@ -15,10 +15,23 @@ re-binding state by identity.
 from __future__ import annotations
 
 import struct
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, cast
 
 from . import _stream
 from . import commands as C
+
+if TYPE_CHECKING:
+    from .collective import Channel, CollectiveOp
+    from .command_buffer import MemoryBarrier
+    from .drivers.base import Allocation, ResolvedBinding
+    from .executable import Executable
+    from .semaphore import Event
+
+    #: The fields of a REF.unpack: slot, base, offset, length, allocation index, pad.
+    RefFields = tuple[int, int, int, int, int, int]
+    #: A barrier's object: its memory barriers and buffer barriers.
+    _BarrierLists = tuple[tuple[MemoryBarrier, ...], tuple[C.BufferRange, ...]]
 
 # Mirrors of ph_ref_t and ph_cmd_t (native/stream.h); the import checks the sizes.
 REF = struct.Struct("<qQQQII")
@@ -41,16 +54,17 @@ F_A, F_B = slice(17, 23), slice(23, 29)
 F_OBJECT, F_ENTRY = 29, 30
 
 
-def decode_ref(fields: tuple, allocations: list) -> C.Ref:
+def decode_ref(fields: RefFields, allocations: Sequence[_stream.Storage]) -> C.Ref:
     """The Ref of a ph_ref_t (``REF.unpack`` fields) of a stream whose allocation list is
     ``allocations``: a slot's range, or an allocation's."""
     slot, _base, offset, length, alloc, _ = fields
     if slot >= 0:
         return C.Ref(None, slot, offset, length)
-    return C.Ref(allocations[alloc], -1, offset, length)
+    # Every allocation of a stream is a driver's Allocation (the recorder takes no other).
+    return C.Ref(cast("Allocation", allocations[alloc]), -1, offset, length)
 
 
-def commands(stream: Any) -> list:
+def commands(stream: _stream.Recorder) -> list[C.Command]:
     """The commands of a stream, in order, as :mod:`polyhal.commands` objects.  Encoders
     walk flattened streams; a stream that was not flattened gives a nested command buffer
     as one :class:`~polyhal.commands.Execute` (what the hazard checker reports paths in)."""
@@ -58,15 +72,16 @@ def commands(stream: Any) -> list:
     objects = stream.objects
     allocs = stream.allocations
 
-    def ref(fields: tuple) -> C.Ref:
-        return decode_ref(fields, allocs)
+    def ref(fields: tuple[int, ...]) -> C.Ref:
+        return decode_ref(cast("RefFields", fields), allocs)
 
-    out: list = []
-    bindings_key: Any = None
-    bindings: tuple = ()
-    constants_key: Any = None
+    # What a record's object is follows from its op (the recorder appends it so).
+    out: list[C.Command] = []
+    bindings_key: tuple[int, int] | None = None
+    bindings: tuple[C.Ref, ...] = ()
+    constants_key: tuple[int, int] | None = None
     consts = b""
-    last: Any = None
+    last: C.Dispatch | None = None
     for f in RECORD.iter_unpack(records):
         op = f[F_OP]
         if op == OP_DISPATCH:
@@ -80,7 +95,7 @@ def commands(stream: Any) -> list:
             if key != constants_key:
                 consts = constants[4 * key[0]:4 * (key[0] + key[1])]
                 constants_key = key
-            exe = objects[f[F_OBJECT]]
+            exe = cast("Executable", objects[f[F_OBJECT]])
             if f[F_AUX] & AUX_INDIRECT:
                 cmd = C.Dispatch(exe, f[F_ENTRY], None, ref(f[F_A]), consts, bindings)
             else:
@@ -96,8 +111,8 @@ def commands(stream: Any) -> list:
         obj = objects[f[F_OBJECT]] if f[F_OBJECT] != NO_OBJECT else None
         stages = f[F_DATA]
         if op == OP_BARRIER:
-            extra = obj if obj is not None else ((), ())
-            out.append(C.Barrier(stages & 0xFFFFFFFF, stages >> 32, f[F_AUX], *extra))
+            memory, buffers = cast("_BarrierLists", obj) if obj is not None else ((), ())
+            out.append(C.Barrier(stages & 0xFFFFFFFF, stages >> 32, f[F_AUX], memory, buffers))
         elif op == OP_FILL:
             out.append(C.Fill(ref(f[F_A]), f[F_PATTERN], f[F_AUX]))
         elif op == OP_COPY:
@@ -106,24 +121,29 @@ def commands(stream: Any) -> list:
             target = ref(f[F_A])
             out.append(C.Update(data[stages:stages + target.length], target))
         elif op == OP_SIGNAL_EVENT:
-            out.append(C.SignalEvent(obj, stages))
+            out.append(C.SignalEvent(cast("Event", obj), stages))
         elif op == OP_RESET_EVENT:
-            out.append(C.ResetEvent(obj, stages))
+            out.append(C.ResetEvent(cast("Event", obj), stages))
         elif op == OP_WAIT_EVENTS:
-            events, memory, buffers = obj
+            events, memory, buffers = cast(
+                "tuple[tuple[Event, ...], tuple[MemoryBarrier, ...], tuple[C.BufferRange, ...]]",
+                obj)
             out.append(C.WaitEvents(events, stages & 0xFFFFFFFF, stages >> 32, memory, buffers))
         elif op == OP_DISCARD:
             out.append(C.Discard(ref(f[F_A])))
         elif op == OP_COLLECTIVE:
-            channel, operation, param, count = obj
+            channel, operation, param, count = cast("tuple[Channel, CollectiveOp, int, int]", obj)
             send = ref(f[F_A]) if f[F_A][4] != NO_OBJECT or f[F_A][0] >= 0 else None
             recv = ref(f[F_B]) if f[F_B][4] != NO_OBJECT or f[F_B][0] >= 0 else None
             out.append(C.Collective(channel, operation, param, send, recv, count))
         elif op == OP_BEGIN_DEBUG:
-            out.append(C.BeginDebugGroup(*obj))
+            label, color, location = cast(
+                "tuple[str, tuple[float, float, float, float] | None, tuple[str, int] | None]", obj)
+            out.append(C.BeginDebugGroup(label, color, location))
         elif op == OP_END_DEBUG:
             out.append(C.EndDebugGroup())
         elif op == OP_EXECUTE:  # only in a stream that was not flattened
-            nested, table = obj
+            nested, table = cast(
+                "tuple[_stream.Recorder, tuple[ResolvedBinding, ...] | None]", obj)
             out.append(C.Execute(commands(nested), table))
     return out

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
+import numpy.typing as npt
 
 from . import _stream, hazards
 from ._args import as_index
@@ -13,8 +15,15 @@ from .errors import FailedPreconditionError, InvalidArgumentError, OutOfRangeErr
 from .types import WHOLE_BUFFER, BufferUsage, MemoryAccess, MemoryType
 
 if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
+
     from .device import Device
     from .drivers.base import Allocation
+
+#: Host data that a buffer write or update copies: any bytes-like object or numpy array.
+HostData: TypeAlias = "ReadableBuffer | np.ndarray"
+#: An array shape: a length or a sequence of them (None where it is optional: as it is).
+Shape: TypeAlias = "int | Sequence[int]"
 
 KDL_CPU = 1  # DLPack's device type of host memory
 
@@ -73,6 +82,13 @@ class Buffer(_stream.BufferBase):
     # recording reads without attribute lookups.
     __slots__ = ("memory_type", "usage", "access", "__weakref__")
 
+    if TYPE_CHECKING:
+        # The native base's fields hold these types: __init__ is the only writer.
+        @property
+        def device(self) -> Device: ...
+        @property
+        def alloc(self) -> Allocation: ...
+
     def __init__(self, device: Device, alloc: Allocation, offset: int, size: int,
                  memory_type: MemoryType, usage: BufferUsage, access: MemoryAccess):
         # device, alloc, offset, size and usage bits: fields of the native base, read-only
@@ -96,8 +112,8 @@ class Buffer(_stream.BufferBase):
             raise FailedPreconditionError("buffer of a closed device")
 
     # -- host views and interop ----------------------------------------------------------
-    def as_array(self, dtype: Any = "uint8", shape: Any = None, *, wait: bool | float = False,
-                 unsynchronized: bool = False) -> np.ndarray:
+    def as_array(self, dtype: npt.DTypeLike = "uint8", shape: Shape | None = None, *,
+                 wait: bool | float = False, unsynchronized: bool = False) -> np.ndarray:
         """The buffer's memory as a numpy array of ``dtype`` (and ``shape``), without a copy.
 
         Writes through the array change the buffer, and device work is visible in it once
@@ -115,7 +131,7 @@ class Buffer(_stream.BufferBase):
         # Of a contiguous array, reshape is a view, never a copy.
         return _reshaped(self._host_view(wait, unsynchronized).view(dtype), shape, "as_array")
 
-    def _item_type(self, dtype: Any, what: str) -> np.dtype:
+    def _item_type(self, dtype: npt.DTypeLike, what: str) -> np.dtype[Any]:
         """``dtype`` for an array of this buffer's bytes; InvalidArgumentError unless it is
         a sized numpy dtype that divides the buffer's size."""
         dtype = _dtype(dtype)
@@ -124,8 +140,8 @@ class Buffer(_stream.BufferBase):
                 f"{what}: buffer of {self.size} bytes is not a whole number of {dtype} items")
         return dtype
 
-    def _synchronize(self, offset: int, length: int, writes: bool, wait: Any,
-                     unsynchronized: Any) -> None:
+    def _synchronize(self, offset: int, length: int, writes: bool, wait: bool | float,
+                     unsynchronized: bool) -> None:
         """The hazard check (checked devices) or wait before a host access of a range."""
         if unsynchronized is not False:
             if unsynchronized is not True:
@@ -156,7 +172,7 @@ class Buffer(_stream.BufferBase):
         return array
 
     @property
-    def __array_interface__(self) -> dict:
+    def __array_interface__(self) -> dict[str, object]:
         """numpy's array interface (v3): the bytes, shared, so ``np.asarray(buffer)`` is a
         uint8 view.  ``data`` is the view array itself (a buffer-protocol object, which
         the interface allows) rather than an address: numpy then keeps that array, and so
@@ -170,16 +186,18 @@ class Buffer(_stream.BufferBase):
             return memoryview(self._host_view(False, False))
 
     @property
-    def __cuda_array_interface__(self) -> dict:
+    def __cuda_array_interface__(self) -> dict[str, object]:
         """The CUDA Array Interface (v3) of this range, as bytes; cuda devices only."""
         hook = getattr(self.alloc, "cuda_array_interface", None)
         if hook is None:
             raise AttributeError("__cuda_array_interface__: not a buffer of a CUDA device")
         self.check_live()
-        return hook(self.offset, self.size)
+        interface: dict[str, object] = hook(self.offset, self.size)
+        return interface
 
-    def __dlpack__(self, *, stream: Any = None, max_version: Any = None,
-                   dl_device: Any = None, copy: bool | None = None) -> Any:
+    def __dlpack__(self, *, stream: int | None = None,
+                   max_version: tuple[int, int] | None = None,
+                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> object:
         """A DLPack capsule of the bytes (uint8), shared.
 
         Host-mapped memory is exported on the CPU device (``kDLCPU``, through numpy's
@@ -193,7 +211,7 @@ class Buffer(_stream.BufferBase):
         if hook is not None and self.alloc.host_array(0, 0) is None:
             # Refuse what the consumer cannot take before a capsule exists: numpy asks for
             # the CPU device, and a GPU capsule it then drops fails inside its destructor.
-            here = tuple(self.alloc.dlpack_device())
+            here = tuple(self.__dlpack_device__())
             if dl_device is not None and tuple(dl_device) != here:
                 raise NotExportableError(
                     f"__dlpack__: the memory is on the device {here}, not {dl_device!r} "
@@ -210,8 +228,8 @@ class Buffer(_stream.BufferBase):
                 f"__dlpack__: the memory is on the CPU device ({KDL_CPU}, 0), not {dl_device!r}")
         # Only what the consumer asked for: numpy before 2.0 takes none of these keywords,
         # and the TypeError it raises is the protocol's "ask again without them".
-        options = {k: v for k, v in (("max_version", max_version), ("copy", copy))
-                   if v is not None}
+        options: dict[str, Any] = {k: v for k, v in (("max_version", max_version),
+                                                      ("copy", copy)) if v is not None}
         return array.__dlpack__(**options)
 
     def __dlpack_device__(self) -> tuple[int, int]:
@@ -220,7 +238,7 @@ class Buffer(_stream.BufferBase):
         self.check_live()
         if self.alloc.host_array(0, 0) is not None:
             return (KDL_CPU, 0)
-        hook = getattr(self.alloc, "dlpack_device", None)
+        hook: Callable[[], tuple[int, int]] | None = getattr(self.alloc, "dlpack_device", None)
         if hook is None:
             raise NotExportableError(
                 f"buffer has no host mapping and its device ({self.device.driver}) exports "
@@ -266,7 +284,7 @@ class Buffer(_stream.BufferBase):
         with self.device._driver_call():
             return self.device._driver.read(self.alloc, self.offset + offset, length)
 
-    def write(self, data: Any, offset: int = 0, *, wait: bool | float = False,
+    def write(self, data: HostData, offset: int = 0, *, wait: bool | float = False,
               unsynchronized: bool = False) -> None:
         """Copies a bytes-like object or numpy array into the buffer at ``offset``.
 
@@ -280,7 +298,7 @@ class Buffer(_stream.BufferBase):
             with self.device._driver_call():
                 self.device._driver.write(self.alloc, self.offset + offset, view)
 
-    def to_numpy(self, dtype: Any = "uint8", shape: Any = None, *,
+    def to_numpy(self, dtype: npt.DTypeLike = "uint8", shape: Shape | None = None, *,
                  wait: bool | float = False, unsynchronized: bool = False) -> np.ndarray:
         """A copy of the contents as a numpy array of ``dtype`` (and ``shape``); ``wait``,
         ``unsynchronized`` and the checked-mode hazard check as in :meth:`read`."""
@@ -290,7 +308,7 @@ class Buffer(_stream.BufferBase):
         return _reshaped(array, shape, "to_numpy")
 
 
-def _reshaped(array: np.ndarray, shape: Any, what: str) -> np.ndarray:
+def _reshaped(array: np.ndarray, shape: Shape | None, what: str) -> np.ndarray:
     """``array`` in ``shape`` (None: as it is); InvalidArgumentError for a shape that is not
     one or does not hold the items."""
     if shape is None:
@@ -301,10 +319,10 @@ def _reshaped(array: np.ndarray, shape: Any, what: str) -> np.ndarray:
         raise InvalidArgumentError(f"{what}: shape {shape!r}: {e}") from None
 
 
-def _dtype(dtype: Any) -> np.dtype:
+def _dtype(dtype: npt.DTypeLike) -> np.dtype[Any]:
     """A numpy dtype with a size (no object or void-of-zero types); InvalidArgumentError."""
     try:
-        out = np.dtype(dtype)
+        out: np.dtype[Any] = np.dtype(dtype)
     except (TypeError, ValueError) as e:
         raise InvalidArgumentError(f"not a numpy dtype: {dtype!r} ({e})") from None
     if out.itemsize == 0 or out.hasobject:
@@ -312,16 +330,19 @@ def _dtype(dtype: Any) -> np.dtype:
     return out
 
 
-def _as_bytes_view(data: Any) -> memoryview:
+def _as_bytes_view(data: HostData) -> memoryview:
     """The bytes of a bytes-like object or numpy array (made contiguous), as a flat view."""
+    source: ReadableBuffer
     if isinstance(data, np.ndarray):
         if data.dtype.hasobject:
             raise InvalidArgumentError("a numpy array of Python objects has no bytes to copy")
-        data = np.ascontiguousarray(data)
+        source = np.ascontiguousarray(data).data  # a memoryview of the contiguous array
     elif isinstance(data, str):
         raise InvalidArgumentError("expected bytes, got str (encode it first)")
+    else:
+        source = data
     try:
-        view = memoryview(data)
+        view = memoryview(source)
         if not view.c_contiguous:
             view = memoryview(view.tobytes())
         return view.cast("B") if view.format != "B" or view.ndim != 1 else view

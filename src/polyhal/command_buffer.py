@@ -16,7 +16,8 @@ import functools
 import struct
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from types import TracebackType
+from typing import TYPE_CHECKING, Any, TypeAlias, TypeVar
 
 import numpy as np
 
@@ -42,8 +43,11 @@ from .types import (
 )
 
 if TYPE_CHECKING:
+    from .buffer import HostData
+    from .collective import Channel, CollectiveOp
     from .device import Device
     from .drivers.base import ResolvedBinding
+    from .semaphore import Event
 
 _FULL_STAGES = int(ExecutionStage.COMMAND_RETIRE | ExecutionStage.DISPATCH
                    | ExecutionStage.TRANSFER | ExecutionStage.COMMAND_ISSUE
@@ -92,6 +96,24 @@ class BufferBarrier:
     length: int = WHOLE_BUFFER
 
 
+#: A buffer argument of a command: a Buffer, or a Slot that each submission's binding
+#: table resolves.
+BufferOrSlot: TypeAlias = "Buffer | Slot"
+#: One binding of push_descriptor_set (and dispatch's ``bindings=``): a Binding, or
+#: ``(binding, buffer[, offset[, length]])``.
+BindingSpec: TypeAlias = ("Binding | tuple[int, BufferOrSlot] | tuple[int, BufferOrSlot, int]"
+                          " | tuple[int, BufferOrSlot, int, int]")
+#: Push-constant values: bytes (a multiple of 4), a numpy array (its bytes), or a list of
+#: Python ints and floats and numpy 32/64-bit scalars (see ``_constants``).
+PushConstantValues: TypeAlias = ("bytes | bytearray | memoryview | np.ndarray"
+                                 " | Sequence[int | float | np.generic]")
+#: A workgroup count: an int (x) or 1 to 3 ints (x, y, z).
+WorkgroupCount: TypeAlias = "int | Sequence[int]"
+#: An entry of a binding table (``queue_execute``, ``execute_commands``): entry i resolves
+#: ``Slot(i)`` to a whole Buffer or to ``(buffer, offset, length)``.
+BindingTableEntry: TypeAlias = "Buffer | tuple[Buffer, int, int]"
+
+_T = TypeVar("_T")
 _INITIAL, _RECORDING, _EXECUTABLE = 0, 1, 2
 #: How deep execute_commands may nest (encoders walk nested lists recursively; real
 #: programs nest once or twice).
@@ -138,16 +160,17 @@ class CommandBuffer(_stream.Recorder):
         self._validate = not self.mode & CommandBufferMode.UNVALIDATED
         self._one_shot = bool(self.mode & CommandBufferMode.ONE_SHOT)
         self._categories = int(categories) if self._validate else _ANY
+        wx, wy, wz = limits.max_workgroup_count
         self._setup(device, self._validate, self._categories, limits.max_push_constants,
-                    limits.max_bindings, tuple(limits.max_workgroup_count))
+                    limits.max_bindings, (wx, wy, wz))
         # What only the binding table can settle, checked at submit: each slot reference's
         # range (ref, required usage, alignment, what), copies through slots that may
         # overlap (source, target), and kernels' binding alignments (ref, alignment, what).
-        self._slot_checks: list = []
-        self._slot_copies: list = []
-        self._slot_alignments: list = []
-        self._events: list = []
-        self._stream: Any = None  # the flattened stream, once ended
+        self._slot_checks: list[tuple[C.Ref, int, int, str]] = []
+        self._slot_copies: list[tuple[C.Ref, C.Ref]] = []
+        self._slot_alignments: list[tuple[C.Ref, int, str]] = []
+        self._events: list[Event] = []
+        self._stream: _stream.Recorder | None = None  # the flattened stream, once ended
         self._debug_depth = 0
         self._nesting = 0  # the deepest chain of execute_commands below this one
         self.encoded: Any = None
@@ -189,12 +212,13 @@ class CommandBuffer(_stream.Recorder):
         self.begin()
         return self
 
-    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         if exc_type is None:
             self.end()
 
     @property
-    def commands(self) -> list:
+    def commands(self) -> list[C.Command]:
         """The recorded commands as :mod:`polyhal.commands` objects, a nested command
         buffer as one Execute: decoded from the stream at each call, for tools and the
         hazard checker (drivers read the stream itself)."""
@@ -213,8 +237,8 @@ class CommandBuffer(_stream.Recorder):
                 f"categories {self.categories!r}")
 
     # -- buffer references -----------------------------------------------------------------
-    def _ref(self, buffer: Any, offset: int, length: int, usage: int, what: Any,
-             align: int = 1) -> C.Ref:
+    def _ref(self, buffer: object, offset: int, length: int, usage: int,
+             what: str | tuple[str, int, int], align: int = 1) -> C.Ref:
         """A Ref to a validated range; ``what`` (a str, or a format tuple) names the use."""
         if (type(buffer) is Buffer and buffer.device is self.device and type(offset) is int
                 and type(length) is int):
@@ -229,11 +253,11 @@ class CommandBuffer(_stream.Recorder):
                          or not self._validate)):
                 self._add_allocs((alloc,))
                 return C.Ref(alloc, -1, buffer.offset + offset, length)
-        if type(what) is tuple:
+        if isinstance(what, tuple):
             what = what[0] % what[1:]
         return self._checked_ref(buffer, offset, length, usage, what, align)
 
-    def _checked_ref(self, buffer: Any, offset: int, length: int, usage: int, what: str,
+    def _checked_ref(self, buffer: object, offset: int, length: int, usage: int, what: str,
                      align: int) -> C.Ref:
         if type(buffer) is Slot:
             index = as_index(buffer.index, what)
@@ -271,7 +295,8 @@ class CommandBuffer(_stream.Recorder):
         return C.Ref(alloc, -1, buffer.offset + offset, length)
 
     # -- debug groups and barriers ---------------------------------------------------------
-    def begin_debug_group(self, label: str, color: Any = None, location: Any = None) -> None:
+    def begin_debug_group(self, label: str, color: Sequence[float] | None = None,
+                          location: tuple[str, int] | None = None) -> None:
         """Opens a labelled group of commands (for debuggers and traces; no effect on
         execution).  ``color``: None or (r, g, b[, a]) floats in [0, 1]; ``location``: None
         or (file, line).  InvalidArgumentError for anything else."""
@@ -288,8 +313,9 @@ class CommandBuffer(_stream.Recorder):
         self._debug_depth -= 1
         self._append(_walker.OP_END_DEBUG, 0, None, None, None, 0, 0, None)
 
-    def _slow_execution_barrier(self, source_stage: ExecutionStage = _FULL_STAGES,
-                                target_stage: ExecutionStage = _FULL_STAGES, flags: int = 0,
+    def _slow_execution_barrier(self, source_stage: ExecutionStage | int = _FULL_STAGES,
+                                target_stage: ExecutionStage | int = _FULL_STAGES,
+                                flags: int = 0,
                                 memory_barriers: Sequence[MemoryBarrier] = (),
                                 buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
         # execution_barrier() (the recorder's) with arguments: validated here.
@@ -302,7 +328,8 @@ class CommandBuffer(_stream.Recorder):
         self._append(_walker.OP_BARRIER, flags, (memory, buffers) if memory or buffers else None,
                      None, None, 0, source | target << 32, None)
 
-    def _buffer_barriers(self, barriers: Sequence[BufferBarrier]) -> tuple:
+    def _buffer_barriers(self, barriers: Sequence[BufferBarrier]
+                         ) -> tuple[tuple[AccessScope, AccessScope, C.Ref], ...]:
         out = []
         for b in _sequence(barriers, "buffer_barriers"):
             if not isinstance(b, BufferBarrier):
@@ -314,7 +341,7 @@ class CommandBuffer(_stream.Recorder):
         return tuple(out)
 
     # -- events ----------------------------------------------------------------------------
-    def _event(self, event: Any) -> Any:
+    def _event(self, event: object) -> Event:
         from .semaphore import Event
 
         if not isinstance(event, Event):
@@ -324,20 +351,23 @@ class CommandBuffer(_stream.Recorder):
         self._events.append(event)
         return event
 
-    def signal_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
+    def signal_event(self, event: Event,
+                     source_stage: ExecutionStage | int = _FULL_STAGES) -> None:
         """Sets ``event`` once the commands before it reach ``source_stage``."""
         self._recording(_DISPATCH)
         stage = _stage(source_stage, "source_stage")
         self._append(_walker.OP_SIGNAL_EVENT, 0, self._event(event), None, None, 0, stage, None)
 
-    def reset_event(self, event: Any, source_stage: ExecutionStage = _FULL_STAGES) -> None:
+    def reset_event(self, event: Event,
+                    source_stage: ExecutionStage | int = _FULL_STAGES) -> None:
         """Unsets ``event`` once the commands before it reach ``source_stage``."""
         self._recording(_DISPATCH)
         stage = _stage(source_stage, "source_stage")
         self._append(_walker.OP_RESET_EVENT, 0, self._event(event), None, None, 0, stage, None)
 
-    def wait_events(self, events: Iterable[Any], source_stage: ExecutionStage = _FULL_STAGES,
-                    target_stage: ExecutionStage = _FULL_STAGES,
+    def wait_events(self, events: Iterable[Event],
+                    source_stage: ExecutionStage | int = _FULL_STAGES,
+                    target_stage: ExecutionStage | int = _FULL_STAGES,
                     memory_barriers: Sequence[MemoryBarrier] = (),
                     buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
         """Commands after this wait, from ``target_stage`` on, until every event in
@@ -351,28 +381,28 @@ class CommandBuffer(_stream.Recorder):
                      None)
 
     # -- transfer --------------------------------------------------------------------------
-    def discard_buffer(self, buffer: Buffer | Slot) -> None:
+    def discard_buffer(self, buffer: BufferOrSlot) -> None:
         """Declares the contents undefined (a hint; it never changes bytes)."""
         self._recording(_ANY)
         ref = self._ref(buffer, 0, WHOLE_BUFFER, 0, "discard")
         self._append(_walker.OP_DISCARD, 0, None, ref, None, 0, 0, None)
 
-    def _slow_fill_buffer(self, target: Buffer | Slot, offset: int, length: int,
+    def _slow_fill_buffer(self, target: BufferOrSlot, offset: int, length: int,
                           pattern: int | bytes, pattern_length: int | None = None) -> None:
         self._recording(_TRANSFER)
         value, plen = _pattern(pattern, pattern_length)
         ref = self._ref(target, offset, length, _USAGE_DST, "fill target", plen)
         self._append(_walker.OP_FILL, plen, None, ref, None, value, 0, None)
 
-    def _slow_update_buffer(self, source: Any, source_offset: int, target: Buffer | Slot,
-                            target_offset: int, length: int) -> None:
+    def _slow_update_buffer(self, source: HostData, source_offset: int,
+                            target: BufferOrSlot, target_offset: int, length: int) -> None:
         self._recording(_TRANSFER)
         data = _capture(source, source_offset, length)
         ref = self._ref(target, target_offset, len(data), _USAGE_DST, "update target")
         self._append(_walker.OP_UPDATE, 0, None, ref, None, 0, 0, data)
 
-    def _slow_copy_buffer(self, source: Buffer | Slot, source_offset: int,
-                          target: Buffer | Slot, target_offset: int, length: int) -> None:
+    def _slow_copy_buffer(self, source: BufferOrSlot, source_offset: int,
+                          target: BufferOrSlot, target_offset: int, length: int) -> None:
         self._recording(_TRANSFER)
         src = self._ref(source, source_offset, length, _USAGE_SRC, "copy source")
         dst = self._ref(target, target_offset, length if length != WHOLE_BUFFER else src.length,
@@ -385,8 +415,9 @@ class CommandBuffer(_stream.Recorder):
                 f"+{dst.length}) overlap in one buffer")
         self._append(_walker.OP_COPY, 0, None, dst, src, 0, 0, None)
 
-    def collective(self, channel: Any, op: Any, param: int, send_binding: Any,
-                   recv_binding: Any, element_count: int) -> None:
+    def collective(self, channel: Channel, op: CollectiveOp, param: int,
+                   send_binding: Binding | BufferOrSlot | None,
+                   recv_binding: Binding | BufferOrSlot | None, element_count: int) -> None:
         """A collective operation over ``channel``; UnimplementedError where the driver has none."""
         self._recording(_DISPATCH)
         if not self._limits.collectives:
@@ -397,7 +428,8 @@ class CommandBuffer(_stream.Recorder):
                      send, recv, 0, 0, None)
 
     # -- push state and dispatch -----------------------------------------------------------
-    def _slow_push_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
+    def _slow_push_constants(self, layout: PipelineLayout, offset: int,
+                             values: PushConstantValues) -> None:
         # push_constants (the recorder's) for what its fast path does not take.  ``values``:
         # bytes, a numpy array (its bytes), or a list mixing Python ints (one word, signed
         # or unsigned; InvalidArgumentError beyond 32 bits), Python floats (one float32
@@ -406,7 +438,8 @@ class CommandBuffer(_stream.Recorder):
         self._recording(_DISPATCH)
         self._set_constants(layout, offset, values)
 
-    def _set_constants(self, layout: PipelineLayout, offset: int, values: Any) -> None:
+    def _set_constants(self, layout: PipelineLayout, offset: int,
+                       values: PushConstantValues) -> None:
         if type(layout) is not PipelineLayout:
             raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
         data = _constants(values)
@@ -426,14 +459,14 @@ class CommandBuffer(_stream.Recorder):
         self._push_words(layout, offset, data)
 
     def _slow_push_descriptor_set(self, layout: PipelineLayout, set: int,  # noqa: A002
-                                  bindings: Iterable[Any]) -> None:
+                                  bindings: Iterable[BindingSpec]) -> None:
         self._recording(_DISPATCH)
         if not isinstance(layout, PipelineLayout):
             raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
         self._set_bindings(layout, as_index(set, "descriptor set"), bindings)
 
     def _set_bindings(self, layout: PipelineLayout, set: int,  # noqa: A002
-                      bindings: Iterable[Any]) -> None:
+                      bindings: Iterable[BindingSpec]) -> None:
         if not 0 <= set < len(layout.set_layouts):
             raise InvalidArgumentError(
                 f"descriptor set {set} is not in the layout (it has {len(layout.set_layouts)})")
@@ -454,7 +487,7 @@ class CommandBuffer(_stream.Recorder):
             entries.append((index, ref))
         self._push_set(layout, set, entries)
 
-    def _binding(self, b: Any, set_index: int) -> tuple[int, C.Ref]:
+    def _binding(self, b: BindingSpec, set_index: int) -> tuple[int, C.Ref]:
         if type(b) is tuple and len(b) == 2 and type(b[0]) is int:
             index = b[0]
             return index, self._ref(b[1], 0, WHOLE_BUFFER, _USAGE_STORAGE,
@@ -476,13 +509,14 @@ class CommandBuffer(_stream.Recorder):
         return index, self._ref(buffer, offset, length, _USAGE_STORAGE,
                                 ("set %d binding %d", set_index, index))
 
-    def _binding_ref(self, b: Any, what: str) -> C.Ref:
+    def _binding_ref(self, b: Binding | BufferOrSlot, what: str) -> C.Ref:
         if isinstance(b, Binding):
             return self._ref(b.buffer, b.offset, b.length, _USAGE_STORAGE, what)
         return self._ref(b, 0, WHOLE_BUFFER, _USAGE_STORAGE, what)
 
-    def _dispatch_state(self, executable: Any, entry_point: int | str, constants: Any,
-                        bindings: Any) -> int:
+    def _dispatch_state(self, executable: object, entry_point: int | str,
+                        constants: PushConstantValues | None,
+                        bindings: Sequence[BindingSpec] | None) -> int:
         """Validates the executable and entry point, pushes the shorthand's state; the
         entry point's index."""
         if not isinstance(executable, Executable):
@@ -499,8 +533,9 @@ class CommandBuffer(_stream.Recorder):
         return index
 
     def _slow_dispatch(self, executable: Executable, entry_point: int | str,
-                       workgroup_count: int | Sequence[int], *, constants: Any = None,
-                       bindings: Any = None) -> None:
+                       workgroup_count: WorkgroupCount, *,
+                       constants: PushConstantValues | None = None,
+                       bindings: Sequence[BindingSpec] | None = None) -> None:
         # dispatch (the recorder's) for what its fast path does not take.
         self._recording(_DISPATCH)
         counts = _workgroup_count(workgroup_count, self._limits.max_workgroup_count)
@@ -508,8 +543,9 @@ class CommandBuffer(_stream.Recorder):
         self._dispatch_record(executable, index, counts, None)
 
     def dispatch_indirect(self, executable: Executable, entry_point: int | str,
-                          workgroups_buffer: Buffer | Slot, workgroups_offset: int = 0, *,
-                          constants: Any = None, bindings: Any = None) -> None:
+                          workgroups_buffer: BufferOrSlot, workgroups_offset: int = 0, *,
+                          constants: PushConstantValues | None = None,
+                          bindings: Sequence[BindingSpec] | None = None) -> None:
         """Like dispatch, with three uint32 counts read from a buffer when it runs."""
         self._recording(_DISPATCH)
         ref = self._ref(workgroups_buffer, workgroups_offset, 12, _USAGE_INDIRECT,
@@ -521,7 +557,7 @@ class CommandBuffer(_stream.Recorder):
         self._dispatch_record(executable, index, None, ref)
 
     def execute_commands(self, command_buffer: CommandBuffer,
-                         binding_table: Sequence[Any] | None = None) -> None:
+                         binding_table: Sequence[BindingTableEntry] | None = None) -> None:
         """Runs a recorded command buffer here; its slots resolve from ``binding_table``
         or, when None, from this command buffer's own binding table."""
         self._recording(_ANY)
@@ -611,14 +647,14 @@ _STAGE_BITS = int(ExecutionStage.COMMAND_ISSUE | ExecutionStage.COMMAND_PROCESS
                   | ExecutionStage.COMMAND_RETIRE | ExecutionStage.HOST)
 
 
-def _stage(value: Any, what: str) -> int:
+def _stage(value: object, what: str) -> int:
     """An ExecutionStage mask as an int; InvalidArgumentError for anything else."""
     if type(value) is int and not value & ~_STAGE_BITS and value >= 0:
         return value
     return int(as_flags(ExecutionStage, value, what))
 
 
-def _sequence(values: Any, what: str) -> list:
+def _sequence(values: Iterable[_T], what: str) -> list[_T]:
     """A list of the items of a sequence argument; InvalidArgumentError for a non-sequence."""
     if isinstance(values, (str, bytes, bytearray, memoryview)):
         raise InvalidArgumentError(f"{what}: expected a sequence, got {type(values).__name__}")
@@ -629,7 +665,7 @@ def _sequence(values: Any, what: str) -> list:
             f"{what}: expected a sequence, got {type(values).__name__}") from None
 
 
-def _memory_barriers(barriers: Any) -> tuple:
+def _memory_barriers(barriers: Sequence[MemoryBarrier]) -> tuple[MemoryBarrier, ...]:
     items = tuple(_sequence(barriers, "memory_barriers"))
     for b in items:
         if not isinstance(b, MemoryBarrier):
@@ -639,7 +675,7 @@ def _memory_barriers(barriers: Any) -> tuple:
     return items
 
 
-def _label_color(color: Any) -> tuple[float, float, float, float] | None:
+def _label_color(color: Sequence[float] | None) -> tuple[float, float, float, float] | None:
     if color is None:
         return None
     try:
@@ -652,16 +688,16 @@ def _label_color(color: Any) -> tuple[float, float, float, float] | None:
     return (values[0], values[1], values[2], values[3] if len(values) == 4 else 1.0)
 
 
-def _label_location(location: Any) -> tuple[str, int] | None:
+def _label_location(location: object) -> tuple[str, int] | None:
     if location is None:
         return None
     if (isinstance(location, tuple) and len(location) == 2 and isinstance(location[0], str)
             and type(location[1]) is int):
-        return location
+        return (location[0], location[1])
     raise InvalidArgumentError(f"debug group location is (file, line), got {location!r}")
 
 
-def _barrier_flags(flags: Any) -> int:
+def _barrier_flags(flags: object) -> int:
     """Execution barrier flags: a 32-bit mask (IREE defines none yet, so any mask is kept)."""
     value = as_index(flags, "barrier flags")
     if not 0 <= value < 2**32:
@@ -695,7 +731,7 @@ def _pattern(pattern: int | bytes, pattern_length: int | None) -> tuple[int, int
     return value, plen
 
 
-def _capture(source: Any, offset: int, length: int) -> bytes:
+def _capture(source: HostData, offset: int, length: int) -> bytes:
     view = _as_bytes_view(source)
     offset = as_index(offset, "update source")
     length = resolve_range(len(view), offset, length, "update source")
@@ -707,7 +743,7 @@ def _uint32s(count: int) -> struct.Struct:
     return struct.Struct(f"<{count}I")
 
 
-def _constants(values: Any) -> bytes:
+def _constants(values: PushConstantValues) -> bytes:
     """Push-constant words, little-endian: bytes (a multiple of 4), a numpy array, or a list.
 
     List items: Python ints (one word, signed or unsigned 32-bit), Python floats (one
@@ -724,14 +760,13 @@ def _constants(values: Any) -> bytes:
         if isinstance(values, str) or not hasattr(values, "__len__"):
             raise InvalidArgumentError(
                 f"push constants are bytes, a numpy array or a list of numbers, got {values!r}")
-        data = None
+        packed = None
         if all(type(v) is int for v in values):
             try:
-                data = _uint32s(len(values)).pack(*values)  # the common case: all uint32
+                packed = _uint32s(len(values)).pack(*values)  # the common case: all uint32
             except struct.error:
                 pass
-        if data is None:
-            data = b"".join([_constant_word(v) for v in values])
+        data = packed if packed is not None else b"".join([_constant_word(v) for v in values])
     if len(data) % 4:
         raise InvalidArgumentError(f"push constants of {len(data)} bytes: not whole 32-bit values")
     return data
@@ -741,7 +776,7 @@ _WORD = struct.Struct("<I")
 _FLOAT = struct.Struct("<f")
 
 
-def _constant_word(value: Any) -> bytes:
+def _constant_word(value: object) -> bytes:
     """One push-constant item as its 4 (or, for numpy 64-bit scalars, 8) bytes."""
     if type(value) is int:
         if -2**31 <= value < 2**32:
@@ -762,10 +797,12 @@ def _constant_word(value: Any) -> bytes:
         f"push constant {value!r}: expected an int, a float or a numpy 32/64-bit scalar")
 
 
-def _workgroup_count(count: Any, limit: tuple[int, int, int]) -> tuple[int, int, int]:
+def _workgroup_count(count: WorkgroupCount, limit: tuple[int, int, int]) -> tuple[int, int, int]:
     if type(count) is int and 0 <= count <= limit[0]:
         return (count, 1, 1)
-    if isinstance(count, (int, np.integer)) and not isinstance(count, (bool, np.bool_)):
+    if isinstance(count, (bool, np.bool_)):
+        raise InvalidArgumentError(f"workgroup_count is an int or (x, y, z), got {count!r}")
+    if isinstance(count, (int, np.integer)):
         counts = (int(count), 1, 1)
     else:
         try:
@@ -775,7 +812,8 @@ def _workgroup_count(count: Any, limit: tuple[int, int, int]) -> tuple[int, int,
                                        ) from None
         if not 1 <= len(items) <= 3:
             raise InvalidArgumentError(f"workgroup_count has 1 to 3 values, got {count!r}")
-        counts = tuple(items + [1] * (3 - len(items)))  # type: ignore[assignment]
+        padded = items + [1] * (3 - len(items))
+        counts = (padded[0], padded[1], padded[2])
     for c, m in zip(counts, limit, strict=False):
         if c < 0 or c > m:
             raise InvalidArgumentError(f"workgroup count {counts} outside [0, {limit}]")

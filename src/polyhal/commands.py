@@ -8,12 +8,18 @@ exact or WHOLE_BUFFER) resolved when the command buffer is submitted.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, TypeAlias
 
-from .drivers.base import Allocation
+from .drivers.base import Allocation, ResolvedBinding
 from .executable import Executable
-from .types import WHOLE_BUFFER
+from .types import WHOLE_BUFFER, AccessScope
+
+if TYPE_CHECKING:
+    from .collective import Channel, CollectiveOp
+    from .command_buffer import MemoryBarrier
+    from .semaphore import Event
 
 
 class Ref:
@@ -27,7 +33,7 @@ class Ref:
         self.offset = offset
         self.length = length
 
-    def resolve(self, table: Any) -> tuple[Allocation, int, int]:
+    def resolve(self, table: Sequence[ResolvedBinding]) -> tuple[Allocation, int, int]:
         """(allocation, absolute offset, length) with slots looked up in ``table``."""
         if self.alloc is not None:
             return self.alloc, self.offset, self.length
@@ -50,13 +56,17 @@ class Dispatch:
     bindings: tuple[Ref, ...]  # in (set, binding) order
 
 
+#: A buffer barrier as recorded: (source scope, target scope, the validated range).
+BufferRange: TypeAlias = "tuple[AccessScope, AccessScope, Ref]"
+
+
 @dataclass(slots=True)
 class Barrier:
     source_stage: int
     target_stage: int
     flags: int = 0
-    memory_barriers: tuple = ()
-    buffer_barriers: tuple = ()
+    memory_barriers: tuple[MemoryBarrier, ...] = ()
+    buffer_barriers: tuple[BufferRange, ...] = ()
 
 
 @dataclass(slots=True)
@@ -80,23 +90,23 @@ class Copy:
 
 @dataclass(slots=True)
 class SignalEvent:
-    event: Any
+    event: Event
     source_stage: int
 
 
 @dataclass(slots=True)
 class ResetEvent:
-    event: Any
+    event: Event
     source_stage: int
 
 
 @dataclass(slots=True)
 class WaitEvents:
-    events: tuple
+    events: tuple[Event, ...]
     source_stage: int
     target_stage: int
-    memory_barriers: tuple = ()
-    buffer_barriers: tuple = ()
+    memory_barriers: tuple[MemoryBarrier, ...] = ()
+    buffer_barriers: tuple[BufferRange, ...] = ()
 
 
 @dataclass(slots=True)
@@ -108,14 +118,14 @@ class Discard:
 class Execute:
     """A nested command buffer; ``binding_table`` (resolved) or None to use the outer one."""
 
-    commands: list
-    binding_table: tuple | None
+    commands: list[Command]
+    binding_table: tuple[ResolvedBinding, ...] | None
 
 
 @dataclass(slots=True)
 class Collective:
-    channel: Any
-    op: Any
+    channel: Channel
+    op: CollectiveOp
     param: int
     send: Ref | None
     recv: Ref | None
@@ -125,10 +135,16 @@ class Collective:
 @dataclass(slots=True)
 class BeginDebugGroup:
     label: str
-    color: Any = None
-    location: Any = None
+    color: tuple[float, float, float, float] | None = None  # (r, g, b, a) in [0, 1]
+    location: tuple[str, int] | None = None  # (file, line)
 
 
 @dataclass(slots=True)
 class EndDebugGroup:
     pass
+
+
+#: Every command the walker (polyhal._walker.commands) yields.
+Command: TypeAlias = ("Dispatch | Barrier | Fill | Update | Copy | SignalEvent | ResetEvent"
+                      " | WaitEvents | Discard | Execute | Collective | BeginDebugGroup"
+                      " | EndDebugGroup")

@@ -52,7 +52,8 @@ import threading
 import time
 import weakref
 from bisect import bisect_left, bisect_right
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from . import commands as C
 from .errors import DeadlineExceededError, FailedPreconditionError, InvalidArgumentError
@@ -63,7 +64,25 @@ if TYPE_CHECKING:
     from .buffer import Buffer
     from .command_buffer import CommandBuffer
     from .device import Device, _Submission
-    from .drivers.base import Allocation
+    from .drivers.base import Allocation, ResolvedBinding
+    from .executable import PipelineLayout
+
+    #: A command's index path: its index, and those of the nested command buffers around it.
+    _Path = tuple[int, ...]
+    #: An access: (allocation, start, end, writes, path, command, role).
+    _Access = tuple[Allocation, int, int, bool, _Path, C.Command, str]
+    #: A deferred access: (slot ref, writes, path, command, role).
+    _Deferred = tuple[C.Ref, bool, _Path, C.Command, str]
+    #: A command's direct range: (allocation, start, end, writes, role).
+    _Direct = tuple[Allocation, int, int, bool, str]
+    #: A command's slot range, resolved at submit: (ref, writes, role).
+    _SlotUse = tuple[C.Ref, bool, str]
+    #: A command of a group: (path, command, direct ranges, slot ranges).
+    _Entry = tuple[_Path, C.Command, list[_Direct], list[_SlotUse]]
+    #: A range a submission touches: (start, end, writes, path, command, role).
+    _Range = tuple[int, int, bool, _Path, C.Command, str]
+    #: Per binding of a layout: (may the kernel write it?, its name).
+    _BindingUses = tuple[tuple[bool, str], ...]
 
 _READ_ONLY = int(DescriptorFlags.READ_ONLY)
 _SEPARATORS = (C.Barrier, C.WaitEvents)
@@ -75,7 +94,7 @@ _SEPARATORS = (C.Barrier, C.WaitEvents)
 
 
 # -- what each command touches ------------------------------------------------------------
-def _binding_uses(layout: Any, cache: dict) -> tuple[tuple[bool, str], ...]:
+def _binding_uses(layout: PipelineLayout, cache: dict[int, _BindingUses]) -> _BindingUses:
     """Per binding in ``binding_slots`` order: (may the kernel write it?, its name)."""
     uses = cache.get(id(layout))
     if uses is None:
@@ -85,29 +104,29 @@ def _binding_uses(layout: Any, cache: dict) -> tuple[tuple[bool, str], ...]:
     return uses
 
 
-def _uses(cmd: Any, kind: type, layouts: dict) -> list[tuple[C.Ref, bool, str]]:
+def _uses(cmd: C.Command, layouts: dict[int, _BindingUses]) -> list[_SlotUse]:
     """(ref, writes, role) of every buffer range ``cmd`` touches."""
-    if kind is C.Dispatch:
+    if isinstance(cmd, C.Dispatch):
         layout = cmd.executable.entry_points[cmd.entry_point].layout
         uses = [(ref, w, role) for ref, (w, role) in
                 zip(cmd.bindings, _binding_uses(layout, layouts), strict=True)]
         if cmd.indirect is not None:
             uses.append((cmd.indirect, False, "workgroups buffer"))
         return uses
-    if kind is C.Fill or kind is C.Update:
+    if isinstance(cmd, (C.Fill, C.Update)):
         return [(cmd.target, True, "target")]
-    if kind is C.Copy:
+    if isinstance(cmd, C.Copy):
         return [(cmd.source, False, "source"), (cmd.target, True, "target")]
-    if kind is C.Collective:
+    if isinstance(cmd, C.Collective):
         return [(ref, w, role) for ref, w, role in
                 ((cmd.send, False, "send"), (cmd.recv, True, "recv")) if ref is not None]
     return []
 
 
-def _describe(path: tuple, cmd: Any, role: str) -> str:
+def _describe(path: _Path, cmd: C.Command, role: str) -> str:
     index = ".".join(str(i) for i in path)
     kind = type(cmd)
-    if kind is C.Dispatch:
+    if isinstance(cmd, C.Dispatch):
         name = cmd.executable.entry_points[cmd.entry_point].name
         what = f"dispatch{'_indirect' if cmd.workgroup_count is None else ''} of {name!r}"
     else:
@@ -154,9 +173,9 @@ class _Group:
     __slots__ = ("allocs",)
 
     def __init__(self) -> None:
-        self.allocs: dict[Any, tuple[_Intervals, _Intervals, list]] = {}
+        self.allocs: dict[Allocation, tuple[_Intervals, _Intervals, list[_Access]]] = {}
 
-    def add_command(self, accesses: list) -> None:
+    def add_command(self, accesses: list[_Access]) -> None:
         """Checks one command's accesses against the group, then adds them (a command
         never races itself)."""
         allocs = self.allocs
@@ -172,16 +191,16 @@ class _Group:
             state = allocs.get(access[0])
             if state is None:
                 state = allocs[access[0]] = (_Intervals(), _Intervals(), [])
-            state[0 if access[3] else 1].add(access[1], access[2])
+            (state[0] if access[3] else state[1]).add(access[1], access[2])
             state[2].append(access)
 
 
-def _race_message(first: tuple, second: tuple) -> str:
+def _race_message(first: _Access, second: _Access) -> str:
     alloc = first[0]
     start, end = max(first[1], second[1]), min(first[2], second[2])
 
-    def side(a: tuple) -> str:
-        return f"{_describe(*a[4:])} {'writes' if a[3] else 'reads'} [{a[1]}, {a[2]})"
+    def side(a: _Access) -> str:
+        return f"{_describe(a[4], a[5], a[6])} {'writes' if a[3] else 'reads'} [{a[1]}, {a[2]})"
 
     return (f"race in a command buffer: {side(first)} and {side(second)} of "
             f"{_alloc_name(alloc)} overlap at [{start}, {end}) with no execution_barrier "
@@ -189,7 +208,7 @@ def _race_message(first: tuple, second: tuple) -> str:
             "barrier between them")
 
 
-def _accesses(path: tuple, cmd: Any, direct: list) -> list:
+def _accesses(path: _Path, cmd: C.Command, direct: list[_Direct]) -> list[_Access]:
     return [(alloc, start, end, writes, path, cmd, role)
             for alloc, start, end, writes, role in direct]
 
@@ -207,38 +226,41 @@ class _Walk:
                  "deferred")
 
     def __init__(self) -> None:
-        self.layouts: dict = {}
+        self.layouts: dict[int, _BindingUses] = {}
         # (id(command), id(table)) → (direct [(alloc, start, end, writes, role)], deferred
         # [(ref, writes, role)]): the front end repeats one object for a repeated dispatch.
-        self.seen: dict[tuple[int, int], tuple[list, list]] = {}
-        self.entries: list[tuple] = []  # the current group's commands
+        self.seen: dict[tuple[int, int], tuple[list[_Direct], list[_SlotUse]]] = {}
+        self.entries: list[_Entry] = []  # the current group's commands
         self.direct = False  # whether one of them has a direct range
         self.group: _Group | None = None
-        self.slot_groups: list[list[tuple]] = []  # groups with slots, checked at submit
-        self.ranges: dict[tuple, tuple] = {}  # (alloc, start, end, writes) → first toucher
-        self.deferred: list[tuple] = []  # every deferred access
+        self.slot_groups: list[list[_Entry]] = []  # groups with slots, checked at submit
+        # (alloc, start, end, writes) → the first toucher (path, command, role)
+        self.ranges: dict[tuple[Allocation, int, int, bool], tuple[_Path, C.Command, str]] = {}
+        self.deferred: list[_Deferred] = []  # every deferred access
 
-    def walk(self, commands: list, table: Any, path: tuple) -> None:
+    def walk(self, commands: list[C.Command], table: Sequence[ResolvedBinding] | None,
+             path: _Path) -> None:
         for i, cmd in enumerate(commands):
-            kind = type(cmd)
-            if kind in _SEPARATORS:
+            if type(cmd) in _SEPARATORS:
                 self.end_group()
-            elif kind is C.Execute:
+            elif isinstance(cmd, C.Execute):
                 inner = cmd.binding_table if cmd.binding_table is not None else table
                 self.walk(cmd.commands, inner, (*path, i))
             else:
-                self.command((*path, i), cmd, kind, table)
+                self.command((*path, i), cmd, table)
 
-    def command(self, path: tuple, cmd: Any, kind: type, table: Any) -> None:
+    def command(self, path: _Path, cmd: C.Command,
+                table: Sequence[ResolvedBinding] | None) -> None:
         key = (id(cmd), id(table))
         known = self.seen.get(key)
         if known is None:
-            direct, deferred = [], []
-            for ref, writes, role in _uses(cmd, kind, self.layouts):
+            direct: list[_Direct] = []
+            deferred: list[_SlotUse] = []
+            for ref, writes, role in _uses(cmd, self.layouts):
                 if ref.alloc is None and table is None:
                     deferred.append((ref, writes, role))
                     continue
-                alloc, start, length = ref.resolve(table)
+                alloc, start, length = ref.resolve(table if table is not None else ())
                 if length:
                     direct.append((alloc, start, start + length, writes, role))
             known = self.seen[key] = (direct, deferred)
@@ -269,7 +291,7 @@ class _Walk:
         self.group = None
 
 
-def check_slot_group(entries: list, table: Any) -> None:
+def check_slot_group(entries: list[_Entry], table: Sequence[ResolvedBinding]) -> None:
     """Raises FailedPreconditionError if two commands of a group race once ``table``
     resolves its slots."""
     group = _Group()
@@ -290,7 +312,7 @@ class _Plan:
 
     def __init__(self, walk: _Walk):
         self.slot_groups = walk.slot_groups
-        ranges: dict[Any, list] = {}
+        ranges: dict[Allocation, list[_Range]] = {}
         for (alloc, start, end, writes), where in walk.ranges.items():
             ranges.setdefault(alloc, []).append((start, end, writes, *where))
         self.ranges = ranges
@@ -328,11 +350,12 @@ class Footprint:
 
     __slots__ = ("keep", "operation", "ranges", "submission", "tracker")
 
-    def __init__(self, cbs: list, table: Any, keep: Any):
+    def __init__(self, cbs: Sequence[CommandBuffer], table: Sequence[ResolvedBinding],
+                 keep: object):
         self.keep = keep
         self.operation = _operation()
         self.submission: _Submission | None = None
-        ranges: dict[Any, list] = {}
+        ranges: dict[Allocation, list[_Range]] = {}
         for cb in cbs:
             plan = _plan(cb)
             for entries in plan.slot_groups:
@@ -340,12 +363,13 @@ class Footprint:
             if len(cbs) == 1 and not plan.deferred:
                 ranges = plan.ranges  # shared, never modified
                 break
-            for alloc, entries in plan.ranges.items():
-                ranges.setdefault(alloc, []).extend(entries)
-            for ref, writes, *where in plan.deferred:
+            for alloc, touched in plan.ranges.items():
+                ranges.setdefault(alloc, []).extend(touched)
+            for ref, writes, path, cmd, role in plan.deferred:
                 alloc, start, length = ref.resolve(table)
                 if length:
-                    ranges.setdefault(alloc, []).append((start, start + length, writes, *where))
+                    ranges.setdefault(alloc, []).append(
+                        (start, start + length, writes, path, cmd, role))
         self.ranges = ranges
         self.tracker = _tracker(cbs[0].device) if ranges else None
 
@@ -355,7 +379,7 @@ class Footprint:
 
     def describe(self) -> str:
         sub = self.submission
-        if not self.parked():
+        if sub is None or sub.pending <= 0:  # not parked()
             state = "running"
         else:
             state = f"parked on {sub.pending} unmet wait(s)"
@@ -384,10 +408,11 @@ class _Tracker:
     def __init__(self) -> None:
         self.lock = threading.Lock()  # taken directly on the submit path: cheaper than cond
         self.cond = threading.Condition(self.lock)
-        self.pending: dict[Any, dict[Footprint, list]] = {}
+        self.pending: dict[Allocation, dict[Footprint, list[_Range]]] = {}
         self.waiters = 0
 
-    def conflict(self, alloc: Any, start: int, end: int, writes: bool) -> tuple | None:
+    def conflict(self, alloc: Allocation, start: int, end: int,
+                 writes: bool) -> tuple[Footprint, _Range] | None:
         """Under the lock: (footprint, entry) of a pending access that conflicts."""
         subs = self.pending.get(alloc)
         if not subs:
@@ -404,7 +429,7 @@ class _Tracker:
         return None
 
 
-def _behind_this_host_call(fp: Footprint) -> set:
+def _behind_this_host_call(fp: Footprint) -> set[_Submission]:
     """The parked submissions that cannot start before the queue_host_call running on this
     thread completes (an access from inside it cannot race them): those waiting, directly
     or through other parked submissions, on a value of a semaphore that it signals."""
@@ -419,7 +444,7 @@ def _behind_this_host_call(fp: Footprint) -> set:
     # tracker's lock, held here, is never held while another is taken.
     parked = [s for s in tuple(device._inflight) if s.pending]
     blocked = {sem for sem, _ in host_call.signals}
-    behind: set = set()
+    behind: set[_Submission] = set()
     grew = True
     while grew:
         grew = False
@@ -436,7 +461,8 @@ def _behind_this_host_call(fp: Footprint) -> set:
 def _running_submission(device: Device) -> _Submission | None:
     """The submission of ``device`` whose action runs on this thread (a queue_host_call's
     function), as the queue records it."""
-    return getattr(device._tls, "running", None)
+    running: _Submission | None = getattr(device._tls, "running", None)
+    return running
 
 
 _trackers: weakref.WeakKeyDictionary[Device, _Tracker] = weakref.WeakKeyDictionary()
@@ -473,7 +499,8 @@ def track(sub: _Submission) -> None:
 def untrack(sub: _Submission) -> None:
     """Releases a completing submission's ranges, before its semaphores are signalled."""
     fp = sub.keep
-    if type(fp) is not Footprint or fp.submission is None:
+    # track() set the submission only where the footprint has a tracker
+    if type(fp) is not Footprint or fp.submission is None or fp.tracker is None:
         return
     tracker = fp.tracker
     with tracker.lock:
@@ -488,7 +515,7 @@ def untrack(sub: _Submission) -> None:
             tracker.cond.notify_all()
 
 
-def _timeout(wait: Any) -> float | None:
+def _timeout(wait: bool | float) -> float | None:
     """``wait=`` of the host accesses: True → None (forever), seconds → seconds as
     :func:`~polyhal.semaphore.check_timeout` takes them (a timeout too long for the
     platform's waits, e.g. ``2**70``, is forever)."""
@@ -502,7 +529,8 @@ def _timeout(wait: Any) -> float | None:
     raise InvalidArgumentError(f"wait is True, False or a timeout in seconds >= 0, got {wait!r}")
 
 
-def host_access(buffer: Buffer, offset: int, length: int, writes: bool, wait: Any) -> None:
+def host_access(buffer: Buffer, offset: int, length: int, writes: bool,
+                wait: bool | float) -> None:
     """Before a host ``read``/``write`` of ``[offset, offset+length)`` of ``buffer``.
 
     Checked device: FailedPreconditionError if a pending submission writes that range (or,
@@ -553,11 +581,11 @@ def host_access(buffer: Buffer, offset: int, length: int, writes: bool, wait: An
 
 
 def _host_message(buffer: Buffer, offset: int, length: int, writes: bool,
-                  found: tuple) -> str:
-    fp, (start, end, pending_writes, *where) = found
+                  found: tuple[Footprint, _Range]) -> str:
+    fp, (start, end, pending_writes, path, cmd, role) = found
     access = "write" if writes else "read"
     absolute = buffer.offset + offset
     return (f"host {access} of bytes [{offset}, {offset + length}) of a buffer "
             f"([{absolute}, {absolute + length}) of {_alloc_name(buffer.alloc)}) while "
             f"{fp.describe()} {'writes' if pending_writes else 'reads'} [{start}, {end}) "
-            f"there: {_describe(*where)}")
+            f"there: {_describe(path, cmd, role)}")

@@ -50,14 +50,14 @@ import sys
 import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from .errors import HalError, InvalidArgumentError
 
 if TYPE_CHECKING:
-    from .device import Device
+    from .device import Device, _Submission
     from .semaphore import Semaphore
 
 #: The environment variable that traces every device of the process into one file.
@@ -88,7 +88,8 @@ class _Record:
     __slots__ = ("seq", "op", "pid", "tid", "waits", "signals", "submitted", "started",
                  "ended", "error", "state")
 
-    def __init__(self, seq: int, op: str, pid: int, tid: int, waits: tuple, signals: tuple):
+    def __init__(self, seq: int, op: str, pid: int, tid: int,
+                 waits: tuple[tuple[int, int], ...], signals: tuple[tuple[int, int], ...]):
         self.seq, self.op, self.pid, self.tid = seq, op, pid, tid
         self.waits, self.signals = waits, signals  # ((semaphore number, value), …)
         self.submitted = now_ns()
@@ -103,7 +104,7 @@ class _Record:
         Formatted by hand rather than by ``json.dumps`` of a dict per event: writing is
         most of what tracing costs, and only ``args`` holds free text.
         """
-        args: dict[str, Any] = {}
+        args: dict[str, object] = {}
         if self.waits:
             args["waits"] = [f"s{n} >= {v}" for n, v in self.waits]
         if self.signals:
@@ -151,12 +152,12 @@ class Tracer:
         except OSError as e:  # a bad path should fail where it is given, not at close()
             raise InvalidArgumentError(f"cannot write the trace to {self.path!r}: {e}") from None
         self._lock = threading.Lock()
-        self._events: list[Any] = []  # event dicts and _Records, in order
-        self._records: dict[Any, _Record] = {}
+        self._events: list[dict[str, object] | _Record] = []  # event dicts and _Records, in order
+        self._records: dict[_Submission, _Record] = {}
         self._seq = itertools.count(1)
         self._pids: weakref.WeakKeyDictionary[Device, int] = weakref.WeakKeyDictionary()
         self._sems: weakref.WeakKeyDictionary[Semaphore, int] = weakref.WeakKeyDictionary()
-        self._tids: dict[tuple[int, Any], int] = {}
+        self._tids: dict[tuple[int, int | str], int] = {}
         self._next_pid = self._next_sem = 0  # numbers are never reused, unlike weak keys
         self._written = 0
         self.closed = False
@@ -174,7 +175,7 @@ class Tracer:
 
     def complete_event(self, name: str, start_us: float, dur_us: float, *,
                        device: Device | None = None, tid: int | str | None = None,
-                       cat: str = "device", args: dict[str, Any] | None = None) -> None:
+                       cat: str = "device", args: dict[str, object] | None = None) -> None:
         """Adds one slice: ``name`` from ``start_us`` lasting ``dur_us`` (microseconds on
         the trace clock, see :meth:`now_us`).
 
@@ -182,15 +183,17 @@ class Tracer:
         label such as ``"dispatch"`` that becomes a named track of its own).
         """
         pid = self._pid(device) if device is not None else 0
-        event = {"ph": "X", "name": name, "cat": cat, "pid": pid, "tid": self._tid(tid, pid),
-                 "ts": start_us, "dur": max(dur_us, 0.0)}
+        event: dict[str, object] = {"ph": "X", "name": name, "cat": cat, "pid": pid,
+                                    "tid": self._tid(tid, pid), "ts": start_us,
+                                    "dur": max(dur_us, 0.0)}
         if args:
             event["args"] = args
         with self._lock:
             self._events.append(event)
 
     # -- hooks called by the front end (device.py, semaphore.py) --------------------------
-    def submitted(self, sub: Any, waits: list, signals: list) -> None:
+    def submitted(self, sub: _Submission, waits: Sequence[tuple[Semaphore, int]],
+                  signals: Sequence[tuple[Semaphore, int]]) -> None:
         """A queue operation ``sub`` was submitted with these (semaphore, value) lists."""
         pid = self._pids.get(sub.device) or self._pid(sub.device)
         tid = self._tids.get((pid, threading.get_ident())) or self._tid(None, pid)
@@ -200,13 +203,13 @@ class Tracer:
                          tuple((sems.get(s) or self._sem(s), v) for s, v in signals))
         self._records[sub] = record
 
-    def started(self, sub: Any) -> None:
+    def started(self, sub: _Submission) -> None:
         """``sub`` started running on the queue (its waits were met)."""
         record = self._records.get(sub)
         if record is not None:
             record.started = now_ns()
 
-    def completed(self, sub: Any, error: HalError | None) -> None:
+    def completed(self, sub: _Submission, error: HalError | None) -> None:
         """``sub`` completed (``error`` None) or failed / was cancelled."""
         end = now_ns()
         record = self._records.pop(sub, None)
@@ -273,7 +276,7 @@ class Tracer:
             self._file.close()
             self.closed = True
 
-    def _write(self, events: list[dict[str, Any]]) -> None:
+    def _write(self, events: list[dict[str, object] | _Record]) -> None:
         """Under the lock: appends events to the file.  A write that fails (a full disk)
         stops the trace with a warning: tracing must never fail the traced program."""
         lines = []
@@ -307,7 +310,7 @@ class Tracer:
 
     def _tid(self, label: int | str | None, pid: int) -> int:
         """A small track number for ``label`` (None: the calling thread) in process ``pid``."""
-        key: Any = (pid, threading.get_ident() if label is None else label)
+        key: tuple[int, int | str] = (pid, threading.get_ident() if label is None else label)
         with self._lock:
             tid = self._tids.get(key)
             if tid is None:
@@ -347,11 +350,13 @@ class DeviceTrace:
         device = self._device()
         if device is None:
             return None
-        record = self.tracer._records.get(getattr(device._tls, "running", None))
+        running = getattr(device._tls, "running", None)
+        record = self.tracer._records.get(running) if running is not None else None
         return record.seq if record is not None else None
 
     def dispatch(self, name: str, start_ns: int, end_ns: int, *, submission: int | None,
-                 command_buffer: int, dispatch: int, workgroups: Any) -> None:
+                 command_buffer: int, dispatch: int,
+                 workgroups: tuple[int, int, int] | None) -> None:
         """Adds one dispatch slice, ``start_ns``..``end_ns`` on the trace clock
         (:func:`now_ns`); ``workgroups`` is (x, y, z), or None for an indirect dispatch."""
         device = self._device()

@@ -33,7 +33,7 @@ def load(name: str) -> tuple[DriverModule | None, str]:
     if module is None:
         return None, PLANNED[name]
     try:
-        return importlib.import_module(module), ""  # type: ignore[return-value]
+        return importlib.import_module(module), ""
     except ImportError as e:
         return None, f"{name} driver not importable: {e}"
 

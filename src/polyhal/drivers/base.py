@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+import numpy as np
+
 from .. import _stream
 from ..errors import HalError, UnimplementedError
 from ..types import MemoryType
@@ -54,7 +56,7 @@ class Allocation(_stream.Storage):
         self.pending_uses = 0
         self.release_deferred = False
 
-    def host_array(self, offset: int, length: int) -> Any:
+    def host_array(self, offset: int, length: int) -> np.ndarray | None:
         """A writable 1-D uint8 numpy array over ``length`` bytes at ``offset``, without a
         copy, or None when the storage has no coherent host mapping.
 
