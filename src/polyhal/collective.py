@@ -9,7 +9,6 @@ operation they lack.  The enums carry IREE's values, so the packed operation of
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from ._args import as_flags
 from .errors import UnimplementedError
@@ -52,7 +51,7 @@ class Channel:
     rank: int
     count: int
 
-    def __init__(self, *args: Any, **kwargs: Any):
+    def __init__(self, *args: object, **kwargs: object):
         raise UnimplementedError(NOT_IMPLEMENTED)
 
     @staticmethod

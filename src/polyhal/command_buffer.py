@@ -790,7 +790,8 @@ def _constant_word(value: object) -> bytes:
                 f"push constant {value} does not fit in a float32") from None
     if isinstance(value, np.generic) and value.dtype.kind in "iuf" and value.dtype.itemsize in (
             4, 8):
-        return value.astype(value.dtype.newbyteorder("<")).tobytes()
+        little: bytes = value.astype(value.dtype.newbyteorder("<")).tobytes()
+        return little
     if isinstance(value, (int, np.integer)):  # bool, int subclasses, narrow numpy ints
         return _constant_word(int(value))
     raise InvalidArgumentError(

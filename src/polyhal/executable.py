@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import operator
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, TypeAlias, TypeVar
 
 from . import _stream
 from ._args import as_index
@@ -15,9 +16,10 @@ from .types import DescriptorFlags
 #: Formats whose payload is source text: bytes given for them must be UTF-8.
 TEXT_FORMATS = ("c", "glsl", "cuda", "msl")
 _UINT32_MAX = 2**32 - 1
+_Payload = TypeVar("_Payload")
 
 
-def _count(value: Any, what: str, low: int = 0) -> int:
+def _count(value: object, what: str, low: int = 0) -> int:
     """``value`` as an int in ``[low, 2**32)``: the ABI's counts and indices are 32-bit.
     InvalidArgumentError for anything else (floats, bools, strings, out of range)."""
     number = as_index(value, what)
@@ -27,6 +29,13 @@ def _count(value: Any, what: str, low: int = 0) -> int:
 
 if TYPE_CHECKING:
     from .device import Device
+    from .drivers.base import LoadedExecutable
+
+#: One format's kernels: source text (str, or UTF-8 bytes for a text format), a binary
+#: (bytes-like), a path (iree-system-library), or, for formats holding one entry point per
+#: module (spirv, glsl), a mapping from entry point names to modules.
+FormatPayload: TypeAlias = ("str | bytes | bytearray | memoryview | os.PathLike[str]"
+                            " | Mapping[str, str | bytes | bytearray | memoryview]")
 
 
 @dataclass(frozen=True)
@@ -155,7 +164,7 @@ class ExecutableSource:
     """
 
     entry_points: Sequence[EntryPoint]
-    formats: Mapping[str, Any] = field(default_factory=dict)
+    formats: Mapping[str, FormatPayload] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         """InvalidArgumentError unless ``entry_points`` is a sequence of EntryPoint and
@@ -174,7 +183,7 @@ class ExecutableSource:
         if not isinstance(self.formats, Mapping):
             raise InvalidArgumentError(
                 f"formats maps format names to payloads, got {type(self.formats).__name__}")
-        decoded = {}
+        decoded: dict[str, FormatPayload] = {}
         for fmt, payload in self.formats.items():
             if not isinstance(fmt, str):
                 raise InvalidArgumentError(f"format names are str, got {fmt!r}")
@@ -185,11 +194,16 @@ class ExecutableSource:
             self.formats = decoded
 
 
-def _text_payload(fmt: str, payload: Any) -> Any:
+def _text_payload(fmt: str, payload: FormatPayload) -> FormatPayload:
     """A text format's payload with bytes decoded (strict UTF-8)."""
     if isinstance(payload, Mapping):
-        decoded = {name: _text_payload(fmt, module) for name, module in payload.items()}
+        decoded = {name: _text_module(fmt, module) for name, module in payload.items()}
         return payload if all(decoded[k] is v for k, v in payload.items()) else decoded
+    return _text_module(fmt, payload)
+
+
+def _text_module(fmt: str, payload: _Payload) -> _Payload | str:
+    """One module of a text format with bytes decoded (strict UTF-8)."""
     if isinstance(payload, (bytes, bytearray, memoryview)):
         try:
             return bytes(payload).decode("utf-8")
@@ -205,7 +219,8 @@ class Executable:
     __slots__ = ("device", "entry_points", "format", "native", "_by_name", "_kernels",
                  "__weakref__")
 
-    def __init__(self, device: Device, entry_points: Sequence[EntryPoint], fmt: str, native: Any):
+    def __init__(self, device: Device, entry_points: Sequence[EntryPoint], fmt: str,
+                 native: LoadedExecutable):
         self.device = device
         self.entry_points: tuple[EntryPoint, ...] = tuple(entry_points)
         self.format = fmt
@@ -247,8 +262,8 @@ class Executable:
         return f"Executable({[e.name for e in self.entry_points]}, format={self.format!r})"
 
 
-def _kernel_table(device: Any, entry_points: Sequence[EntryPoint], native: Any,
-                  names: dict[str, int]) -> Any:
+def _kernel_table(device: Device, entry_points: Sequence[EntryPoint],
+                  native: LoadedExecutable, names: dict[str, int]) -> _stream.KernelTable:
     """The recorder's table of an executable's entry points: each one's layout, the two
     words its driver's executor calls it by (local: the function and the environment
     pointers; cuda: the CUfunction; vulkan: none), workgroup size and local memory."""

@@ -22,7 +22,8 @@ from ..errors import HalError, UnimplementedError
 from ..types import MemoryType
 
 if TYPE_CHECKING:
-    from ..executable import EntryPoint
+    from ..executable import EntryPoint, FormatPayload
+    from ..types import CommandBufferMode
 
 
 class DriverModule(Protocol):
@@ -31,7 +32,7 @@ class DriverModule(Protocol):
     def probe(self, name: str) -> tuple[int, str]:
         """(how many devices the driver sees here, and when none, what is missing)."""
 
-    def create_device(self, name: str, index: int, options: dict[str, Any]) -> DriverDevice:
+    def create_device(self, name: str, index: int, options: dict[str, object]) -> DriverDevice:
         """Device ``index`` of driver ``name`` with the options create_device was given."""
 
 
@@ -78,7 +79,7 @@ class Limits:
     max_allocation_size: int = 2**40
     collectives: bool = False
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
@@ -116,7 +117,8 @@ class ResolvedBinding:
 class Work:
     """One command buffer of a submission with the binding table it runs with."""
 
-    encoded: Any  # what the driver's encode() returned
+    # What the driver's encode() returned: each driver's own form, opaque to the front end.
+    encoded: Any
     binding_table: Sequence[ResolvedBinding] = field(default_factory=tuple)
 
 
@@ -125,7 +127,7 @@ class DriverDevice:
 
     name: str = "?"
     limits: Limits
-    info: dict[str, Any]
+    info: dict[str, object]
     #: Formats the driver loads, in the order it prefers them.
     executable_formats: tuple[str, ...] = ()
     #: True when submissions whose waits are met later must run on the signalling
@@ -146,13 +148,13 @@ class DriverDevice:
         raise NotImplementedError
 
     # -- executables ----------------------------------------------------------------------
-    def load_executable(self, fmt: str, payload: Any,
+    def load_executable(self, fmt: str, payload: FormatPayload,
                         entry_points: Sequence[EntryPoint]) -> LoadedExecutable:
         """Loads one format; raises InvalidArgumentError carrying the compiler's message."""
         raise NotImplementedError
 
     # -- command buffers ------------------------------------------------------------------
-    def encode(self, stream: Any, mode: Any = None) -> Any:
+    def encode(self, stream: _stream.Recorder, mode: CommandBufferMode | None = None) -> Any:
         """Turns a finished command stream into the driver's executable form, once.
 
         ``stream`` is flattened (``polyhal._stream.Recorder.flatten()``: no nested command
@@ -162,6 +164,8 @@ class DriverDevice:
         CommandBufferMode (one-shot or reusable).  The stream lives as long as its
         command buffer, which every submission keeps alive until it completes; the
         encoded form must not hold it strongly (the command buffer holds the encoded form).
+        The encoded form is the driver's own (Any: the front end only hands it back to
+        ``execute`` in :class:`Work`).
         """
         raise NotImplementedError
 
@@ -173,7 +177,7 @@ class DriverDevice:
         """
         raise NotImplementedError
 
-    def collective(self, *args: Any) -> None:
+    def collective(self, *args: object) -> None:
         raise UnimplementedError(f"collectives are not implemented on {self.name}")
 
     def close(self) -> None:
