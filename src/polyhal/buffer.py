@@ -16,6 +16,7 @@ from .types import WHOLE_BUFFER, BufferUsage, MemoryAccess, MemoryType
 
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
+    from typing_extensions import CapsuleType
 
     from .device import Device
     from .drivers.base import Allocation
@@ -197,7 +198,8 @@ class Buffer(_stream.BufferBase):
 
     def __dlpack__(self, *, stream: int | None = None,
                    max_version: tuple[int, int] | None = None,
-                   dl_device: tuple[int, int] | None = None, copy: bool | None = None) -> object:
+                   dl_device: tuple[int, int] | None = None,
+                   copy: bool | None = None) -> CapsuleType:
         """A DLPack capsule of the bytes (uint8), shared.
 
         Host-mapped memory is exported on the CPU device (``kDLCPU``, through numpy's
@@ -219,7 +221,8 @@ class Buffer(_stream.BufferBase):
             if copy:
                 raise NotExportableError("__dlpack__: copy=True is not offered for device "
                                          "memory (to_numpy() copies it to the host)")
-            return hook(self.offset, self.size, stream)
+            capsule: CapsuleType = hook(self.offset, self.size, stream)
+            return capsule
         array = self._host_view(False, False)
         if stream is not None:
             raise NotExportableError(f"__dlpack__: host memory takes no stream, got {stream!r}")

@@ -80,8 +80,8 @@ class MemoryBarrier:
     """Orders memory accesses of ``source_scope`` before those of ``target_scope``
     (AccessScope flags) in an execution_barrier or wait_events."""
 
-    source_scope: AccessScope
-    target_scope: AccessScope
+    source_scope: AccessScope | int
+    target_scope: AccessScope | int
 
 
 @dataclass(frozen=True)
@@ -89,8 +89,8 @@ class BufferBarrier:
     """A MemoryBarrier limited to ``[offset, offset + length)`` of ``buffer`` (a Buffer or
     a Slot)."""
 
-    source_scope: AccessScope
-    target_scope: AccessScope
+    source_scope: AccessScope | int
+    target_scope: AccessScope | int
     buffer: Buffer | Slot
     offset: int = 0
     length: int = WHOLE_BUFFER
@@ -329,7 +329,7 @@ class CommandBuffer(_stream.Recorder):
                      None, None, 0, source | target << 32, None)
 
     def _buffer_barriers(self, barriers: Sequence[BufferBarrier]
-                         ) -> tuple[tuple[AccessScope, AccessScope, C.Ref], ...]:
+                         ) -> tuple[C.BufferRange, ...]:
         out = []
         for b in _sequence(barriers, "buffer_barriers"):
             if not isinstance(b, BufferBarrier):

@@ -57,7 +57,7 @@ class Dispatch:
 
 
 #: A buffer barrier as recorded: (source scope, target scope, the validated range).
-BufferRange: TypeAlias = "tuple[AccessScope, AccessScope, Ref]"
+BufferRange: TypeAlias = "tuple[AccessScope | int, AccessScope | int, Ref]"
 
 
 @dataclass(slots=True)
