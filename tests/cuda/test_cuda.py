@@ -106,8 +106,8 @@ def test_independent_dispatches_between_barriers(device, exe):
 
 def test_one_shot_with_new_state_every_dispatch_alternating_with_a_graph(device, exe):
     """The launch program made in C from the stream (ph_encode): new constants and
-    bindings on every dispatch, spread over the streams; a reusable chain (a graph, run on
-    the caller's thread when the queue is idle) between one-shot submissions."""
+    bindings on every dispatch, spread over the streams; a reusable chain (a graph, which
+    the launcher's submit thread launches) between one-shot submissions."""
     bufs = [device.allocate_buffer(8 * 256) for _ in range(8)]
     pair = [device.allocate_buffer(256) for _ in range(2)]
     for b in pair:
