@@ -115,8 +115,13 @@ def _checked_option(value: Any) -> bool:
 class _Submission:
     """One queue operation: its waits, its action, its signals, what it keeps alive."""
 
-    __slots__ = ("device", "action", "signals", "keep", "pending", "lock", "finished",
-                 "handles", "uses")
+    __slots__ = ("device", "action", "signals", "keep", "pending", "finished", "handles",
+                 "uses")
+
+    #: Guards ``pending``, ``finished`` and ``handles`` of every submission: held for a few
+    #: steps, never around a call, so one lock serves them all (and a submission costs no
+    #: lock of its own to make).
+    lock = threading.Lock()
 
     def __init__(self, device: Device, action: Callable, signals: list, keep: Any):
         self.device = device
@@ -124,9 +129,8 @@ class _Submission:
         self.signals = signals
         self.keep = keep
         self.pending = 0
-        self.lock = threading.Lock()
         self.finished = False
-        self.handles: list = []
+        self.handles: list | tuple = ()  # (semaphore, timepoint handle) while parked
         self.uses: Any = ()  # allocations named by this submission (see Device._submit)
 
     def on_timepoint(self, semaphore: Semaphore) -> None:
@@ -165,7 +169,7 @@ class _Submission:
             if self.finished:
                 return
             self.finished = True
-            handles, self.handles = self.handles, []
+            handles, self.handles = self.handles, ()
         if self.device._tracer is not None:
             self.device._tracer.completed(self, error)
         for sem, handle in handles:
@@ -756,6 +760,7 @@ class Device(_stream.DeviceBase):
         if not pending:
             self._start(sub, True)
             return
+        sub.handles = []
         sub.pending = len(pending)
         for sem, value in pending:
             handle = sem.add_timepoint(value, sub.on_timepoint)
