@@ -17,7 +17,9 @@
    so that no launch gap counts) and host submit time
    (the queue_execute call: alone, once the previous submission's completion has been
    handled, and 20 back to back), against a hand-built CUDA graph of the same 1000 kernel
-   nodes (cuGraphLaunch timed the same two ways).  Also, to place the host cost: the
+   nodes (cuGraphLaunch timed the same two ways; alone, in turn with the submits, each
+   after the same pause, since a call after an idle spell is several times slower than
+   the same call in a loop).  Also, to place the host cost: the
    submit of a reusable command buffer of one dispatch, and cuGraphLaunch of the chain's
    own graph.  Goals: <= 1.1x the hand-built graph's device time; host submit to an idle
    queue <= 1.2x cuGraphLaunch alone (issue 10).
@@ -244,7 +246,8 @@ def polyhal_chain(s: Setup, reps: int) -> tuple[float, ...]:
     """(device us per submission, host us per queue_execute alone, host us per
     queue_execute when 20 are made back to back, host us of cuGraphLaunch of the chain's
     own graph alone, host us per queue_execute of a reusable command buffer of one
-    dispatch alone, host us of the driver's part of queue_execute alone)."""
+    dispatch alone, host us of the driver's part of queue_execute alone, host us of
+    cuGraphLaunch of the hand-built graph alone, timed in turn with the submits)."""
     device = s.device
     cb = chain_command_buffer(s, [s.counter])
     sem = device.create_semaphore(0)
@@ -261,10 +264,28 @@ def polyhal_chain(s: Setup, reps: int) -> tuple[float, ...]:
         sem.wait(value, timeout=30)
         return elapsed
 
+    graph, hand_built = build_graph(s, [s.counter])
+
+    def launch_alone() -> float:
+        s.driver.bind()
+        time.sleep(0.002)
+        t = time.perf_counter()
+        check(cu.cuGraphLaunch(hand_built, s.stream), "launch")
+        elapsed = (time.perf_counter() - t) * 1e6
+        check(cu.cuStreamSynchronize(s.stream), "sync")
+        return elapsed
+
+    host_times, launch_times = [], []
+    for _ in range(3 * reps):  # a call after a pause varies more than one in a loop
+        host_times.append(alone(cb))
+        launch_times.append(launch_alone())
+    cu.cuGraphExecDestroy(hand_built)
+    cu.cuGraphDestroy(graph)
+
     start, end = s.events()
     device_times, back_to_back = [], []
-    # Where the host time goes: the driver's part of each call (its execute, which makes
-    # the cuGraphLaunch on an idle queue), the rest being the front end's.
+    # Where the host time goes: the driver's part of each call (its execute, which hands
+    # the graph to the launcher's submit thread), the rest being the front end's.
     driver_times: list = []
     execute = s.driver.execute
 
@@ -274,7 +295,8 @@ def polyhal_chain(s: Setup, reps: int) -> tuple[float, ...]:
         driver_times.append((time.perf_counter() - t) * 1e6)
 
     s.driver.execute = timed
-    host_times = [alone(cb) for _ in range(reps)]
+    for _ in range(reps):
+        alone(cb)
     del s.driver.execute
     for _ in range(reps):
         # 20 back to back: the host cost of each call, and (the GPU never idling between
@@ -304,7 +326,8 @@ def polyhal_chain(s: Setup, reps: int) -> tuple[float, ...]:
     small_times = [alone(small) for _ in range(reps)]
     return (statistics.median(device_times), statistics.median(host_times),
             statistics.median(back_to_back), statistics.median(own_launch),
-            statistics.median(small_times), statistics.median(driver_times))
+            statistics.median(small_times), statistics.median(driver_times),
+            statistics.median(launch_times))
 
 
 def build_graph(s: Setup, buffers: list) -> tuple:
@@ -328,18 +351,12 @@ def build_graph(s: Setup, buffers: list) -> tuple:
     return graph, exe
 
 
-def hand_built_graph(s: Setup, reps: int) -> tuple[float, float, float]:
+def hand_built_graph(s: Setup, reps: int) -> tuple[float, float]:
     """A chain of 1000 kernel nodes built with cuda-bindings: (device us, host us per
-    cuGraphLaunch alone, and back to back)."""
+    cuGraphLaunch back to back)."""
     graph, exe = build_graph(s, [s.counter])
     start, end = s.events()
-    device_times, host_times, back_to_back = [], [], []
-    for _ in range(reps + 1):
-        time.sleep(0.002)
-        t = time.perf_counter()
-        check(cu.cuGraphLaunch(exe, s.stream), "launch")
-        host_times.append((time.perf_counter() - t) * 1e6)
-        check(cu.cuStreamSynchronize(s.stream), "sync")
+    device_times, back_to_back = [], []
     for _ in range(reps):
         check(cu.cuEventRecord(start, s.stream), "record")
         t = time.perf_counter()
@@ -350,8 +367,7 @@ def hand_built_graph(s: Setup, reps: int) -> tuple[float, float, float]:
         device_times.append(s.elapsed_us(start, end) / 20)
     cu.cuGraphExecDestroy(exe)
     cu.cuGraphDestroy(graph)
-    return (statistics.median(device_times), statistics.median(host_times[1:]),
-            statistics.median(back_to_back))
+    return statistics.median(device_times), statistics.median(back_to_back)
 
 
 # -- 3. the mix -----------------------------------------------------------------------------
@@ -447,9 +463,8 @@ def main() -> None:
     r["torch_add_us_per_op"] = torch_loop(reps)
     (r["chain_device_us"], r["chain_host_submit_us"], r["chain_host_submit_back_to_back_us"],
      r["chain_own_graph_launch_us"], r["one_dispatch_host_submit_us"],
-     r["chain_host_submit_driver_us"]) = polyhal_chain(s, reps)
-    (r["graph_device_us"], r["graph_host_launch_us"],
-     r["graph_host_launch_back_to_back_us"]) = hand_built_graph(s, reps)
+     r["chain_host_submit_driver_us"], r["graph_host_launch_us"]) = polyhal_chain(s, reps)
+    r["graph_device_us"], r["graph_host_launch_back_to_back_us"] = hand_built_graph(s, reps)
     r["mix_chain_us"], r["mix_graph_us"] = mix(s, reps, alternate=True)
     r["alone_chain_us"], r["alone_graph_us"] = mix(s, reps, alternate=False)
     r["overlap_one_shot_ms"] = overlap(s, max(3, reps // 3), reusable=False)
@@ -486,10 +501,12 @@ def main() -> None:
         ("reusable chain: host submit, alone", f"{submit:.1f} us",
          f"{submit / launch:.2f}x cuGraphLaunch alone (goal <= 1.20)"),
         ("reusable chain: host submit alone, the driver's part",
-         f"{r['chain_host_submit_driver_us']:.1f} us", "its execute(), cuGraphLaunch included"),
+         f"{r['chain_host_submit_driver_us']:.1f} us",
+         "its execute(): the hand-off to the submit thread"),
         ("reusable chain: host submit, back to back",
          f"{r['chain_host_submit_back_to_back_us']:.1f} us", ""),
-        ("hand-built graph: cuGraphLaunch, alone", f"{launch:.1f} us", ""),
+        ("hand-built graph: cuGraphLaunch, alone", f"{launch:.1f} us",
+         "timed in turn with the host submits above"),
         ("the chain's own graph: cuGraphLaunch, alone",
          f"{r['chain_own_graph_launch_us']:.1f} us", ""),
         ("reusable, one dispatch: host submit, alone",
