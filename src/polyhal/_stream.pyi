@@ -12,7 +12,7 @@ from polyhal.buffer import Buffer
 from polyhal.command_buffer import (
     BindingSpec,
     BufferBarrier,
-    BufferRef,
+    BufferOrSlot,
     MemoryBarrier,
     PushConstantValues,
     WorkgroupCount,
@@ -130,14 +130,14 @@ class Recorder:
                           buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
         """Orders the commands after it after those before it (defaults: a full
         dispatch and transfer barrier)."""
-    def fill_buffer(self, target: BufferRef, offset: int, length: int,
+    def fill_buffer(self, target: BufferOrSlot, offset: int, length: int,
                     pattern: int | bytes, pattern_length: int | None = None) -> None:
         """Fills ``[offset, offset+length)`` of ``target`` with a 1, 2 or 4-byte pattern."""
-    def copy_buffer(self, source: BufferRef, source_offset: int, target: BufferRef,
+    def copy_buffer(self, source: BufferOrSlot, source_offset: int, target: BufferOrSlot,
                     target_offset: int, length: int) -> None:
         """Copies ``length`` bytes between buffers (the ranges must not overlap)."""
     def update_buffer(self, source: bytes | bytearray | memoryview | Buffer | object,
-                      source_offset: int, target: BufferRef, target_offset: int,
+                      source_offset: int, target: BufferOrSlot, target_offset: int,
                       length: int) -> None:
         """Copies ``length`` bytes of host data (captured now) into ``target``."""
 
