@@ -8,7 +8,7 @@ file in step with stream.c's method tables and argument parsing.
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from polyhal.buffer import Buffer
+from polyhal.buffer import HostData
 from polyhal.command_buffer import (
     BindingSpec,
     BufferBarrier,
@@ -136,9 +136,8 @@ class Recorder:
     def copy_buffer(self, source: BufferOrSlot, source_offset: int, target: BufferOrSlot,
                     target_offset: int, length: int) -> None:
         """Copies ``length`` bytes between buffers (the ranges must not overlap)."""
-    def update_buffer(self, source: bytes | bytearray | memoryview | Buffer | object,
-                      source_offset: int, target: BufferOrSlot, target_offset: int,
-                      length: int) -> None:
+    def update_buffer(self, source: HostData, source_offset: int, target: BufferOrSlot,
+                      target_offset: int, length: int) -> None:
         """Copies ``length`` bytes of host data (captured now) into ``target``."""
 
     # -- primitives the slow path records through -----------------------------------------
