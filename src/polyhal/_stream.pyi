@@ -18,6 +18,7 @@ from polyhal.command_buffer import (
     WorkgroupCount,
 )
 from polyhal.commands import Ref
+from polyhal.drivers.base import Allocation
 from polyhal.executable import Executable, PipelineLayout
 from polyhal.types import ExecutionStage
 
@@ -97,8 +98,9 @@ class Recorder:
     def record_count(self) -> int:
         """How many records the stream holds."""
     @property
-    def allocations(self) -> tuple[Storage, ...]:
-        """Every allocation a direct reference names, in index order (a copy)."""
+    def allocations(self) -> tuple[Allocation, ...]:
+        """Every allocation a direct reference names, in index order (a copy).  The C code
+        checks for Storage; the front end records only drivers' Allocations."""
     @property
     def objects(self) -> tuple[object, ...]:
         """What records name by index (executables, events, barrier lists, nested command
@@ -149,7 +151,7 @@ class Recorder:
                          /) -> None: ...
     def _append(self, op: int, aux: int, obj: object, a: Ref | None, b: Ref | None,
                 pattern: int, stages: int, data: bytes | None, /) -> None: ...
-    def _add_allocs(self, allocations: Iterable[Storage], /) -> None: ...
+    def _add_allocs(self, allocations: Iterable[Allocation], /) -> None: ...
 
     # -- inspection and flattening ---------------------------------------------------------
     def raw(self) -> tuple[bytes, bytes, bytes, bytes]:

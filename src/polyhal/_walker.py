@@ -54,14 +54,13 @@ F_A, F_B = slice(17, 23), slice(23, 29)
 F_OBJECT, F_ENTRY = 29, 30
 
 
-def decode_ref(fields: RefFields, allocations: Sequence[_stream.Storage]) -> C.Ref:
+def decode_ref(fields: RefFields, allocations: Sequence[Allocation]) -> C.Ref:
     """The Ref of a ph_ref_t (``REF.unpack`` fields) of a stream whose allocation list is
     ``allocations``: a slot's range, or an allocation's."""
     slot, _base, offset, length, alloc, _ = fields
     if slot >= 0:
         return C.Ref(None, slot, offset, length)
-    # Every allocation of a stream is a driver's Allocation (the recorder takes no other).
-    return C.Ref(cast("Allocation", allocations[alloc]), -1, offset, length)
+    return C.Ref(allocations[alloc], -1, offset, length)
 
 
 def commands(stream: _stream.Recorder) -> list[C.Command]:
