@@ -55,12 +55,21 @@ def handle(ctype: str) -> Any:
 
 
 def enumerate_array(fn: Any, ctype: str, *args: Any) -> Any:
-    """Calls a two-call enumeration ``fn(*args, &count, array)`` and returns the array."""
+    """Calls a two-call enumeration ``fn(*args, &count, array)`` and returns the array
+    itself, holding exactly the items enumerated.
+
+    The owning array, not a slice of it: a cffi slice (and a struct item) does not keep
+    its array alive, so reading one after the array went was reading freed memory.  When
+    the count changes between the two calls (a device appeared), it enumerates again.
+    """
     count = ffi.new("uint32_t*")
-    fn(*args, count, ffi.NULL)
-    array = ffi.new(f"{ctype}[]", count[0])
-    fn(*args, count, array)
-    return array[0:count[0]]
+    while True:
+        fn(*args, count, ffi.NULL)
+        size = count[0]
+        array = ffi.new(f"{ctype}[]", size)
+        fn(*args, count, array)
+        if count[0] == size:
+            return array
 
 
 def string(chars: Any) -> str:
