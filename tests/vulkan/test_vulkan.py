@@ -396,6 +396,42 @@ def test_dispatch_stage_orders_indirect_counts(synchronization2):
 
 
 @pytest.mark.skipif(not HAS_LAYER, reason="the Khronos validation layer is not installed")
+@pytest.mark.parametrize("synchronization2", [True, False], ids=["sync2", "sync1"])
+def test_each_barrier_recorded_as_itself(synchronization2):
+    """Barriers of three kinds in turn, without memory barriers (they differ only in
+    their stages), with memory barriers shared between calls and built anew for each: the
+    encoder repeats the previous barrier's call and keeps one per content, and must record
+    each barrier as its own (the Khronos layer's hazard checks find nothing, and every
+    step's result is there)."""
+    S, A = hal.ExecutionStage, hal.AccessScope
+    layout = hal.PipelineLayout(TWO.set_layouts, push_constants=2)
+    shared = [hal.MemoryBarrier(A.DISPATCH_WRITE, A.TRANSFER_READ)]
+    with hal.create_device("vulkan", validation="sync",
+                           synchronization2=synchronization2) as d:
+        exe = d.create_executable(hal.ExecutableSource(
+            [hal.EntryPoint("scale_and_offset", layout)],
+            {"spirv": (KERNELS / "scale_and_offset.spv").read_bytes()}))
+        x = d.buffer_from(struct.pack("<4i", 1, 2, 3, 4))
+        y, z = d.buffer_from(bytes(16)), d.buffer_from(bytes(16))
+
+        def record(cb):
+            for i in range(6):
+                cb.dispatch(exe, 0, 4, constants=[1, 1], bindings=[(0, x), (1, y)])
+                memory = ([], shared, [hal.MemoryBarrier(A.DISPATCH_WRITE, A.TRANSFER_READ)])
+                cb.execution_barrier(S.DISPATCH, S.TRANSFER, memory_barriers=memory[i % 3])
+                cb.copy_buffer(y, 0, z, 0, 16)
+                cb.execution_barrier(S.TRANSFER, S.DISPATCH)
+                cb.dispatch(exe, 0, 4, constants=[1, 1], bindings=[(0, z), (1, x)])
+                cb.execution_barrier(S.DISPATCH, S.DISPATCH, memory_barriers=[
+                    hal.MemoryBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ)])
+
+        run(d, record)
+        assert struct.unpack("<4i", x.read()) == (13, 14, 15, 16)
+        assert struct.unpack("<4i", z.read()) == (12, 13, 14, 15)
+        assert d._driver.validation_messages == []
+
+
+@pytest.mark.skipif(not HAS_LAYER, reason="the Khronos validation layer is not installed")
 @pytest.mark.parametrize("environment", [
     {"POLYHAL_VULKAN_VALIDATION": "sync"},
     {"POLYHAL_VULKAN_VALIDATION": "1", "POLYHAL_VULKAN_PUSH_DESCRIPTORS": "0",

@@ -32,6 +32,7 @@ place, the rarer commands as polyhal.commands objects decoded by the shared walk
 
 from __future__ import annotations
 
+import operator
 import struct
 import threading
 from collections import OrderedDict
@@ -75,6 +76,7 @@ if _FIELDS.size != _RECORD_SIZE:  # pragma: no cover
                       f"the stream has {_RECORD_SIZE}")
 _OP_DISPATCH, _OP_BARRIER, _NO_OBJECT = W.OP_DISPATCH, W.OP_BARRIER, W.NO_OBJECT
 _NO_BARRIERS = ((), ())  # a barrier record's (memory, buffer barriers) without an object
+_SCOPES = operator.attrgetter("source_scope", "target_scope")  # of a MemoryBarrier
 
 # -- HAL → Vulkan stages and access (the sync1 and sync2 bits of these are equal) ----------
 _TOP = vk.VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT
@@ -604,6 +606,7 @@ class _Recorder:
         # name the ranges within this stream and binding table, so a hit needs no check.
         self.bound: dict[EntryPipeline, dict[bytes, Any]] = {}
         self.keep: list = []  # the descriptor writes those calls point at
+        self.barrier_calls: dict[tuple, Any] = {}  # see barrier_call
         self.handlers: dict[type, Any] = {
             C.Barrier: self.barrier, C.Fill: self.fill, C.Update: self.update,
             C.Copy: self.copy, C.SignalEvent: self.signal_event,
@@ -669,7 +672,7 @@ class _Recorder:
         # Every allocation the stream names directly, pinned at once (slots' one by one).
         self.rec.hold_all(allocations)
         unpack_refs, decode_ref = W.REF.iter_unpack, W.decode_ref
-        cb, fn, device = self.cb, self.fn, self.device
+        cb, fn = self.cb, self.fn
         push_constants, dispatch = fn.push_constants, self.dispatch
         bound_by_entry, handlers = self.bound, self.handlers
         direct, op_barrier, low = _OP_DISPATCH, _OP_BARRIER, 0xFFFFFFFF
@@ -679,7 +682,7 @@ class _Recorder:
         bound: dict = {}
         bind: Any = None  # the calls that bound the current descriptors
         args: Any = None
-        barriers: dict = {}  # (stages, object index) → the call recording that barrier
+        barrier_calls, scopes = self.barrier_calls, _SCOPES
         barrier: Any = None
         plan = last_target = last_ci = last_bi = const_bytes = bind_bytes = -1
         barrier_kind = barrier_stages = barrier_target = -1
@@ -699,11 +702,11 @@ class _Recorder:
                 if op == op_barrier:
                     obj = target & low
                     memory, buffers = objects[obj] if obj != no_object else _NO_BARRIERS
-                    if not buffers:  # the device's prebuilt barrier
-                        barrier = barriers.get((stages, obj))
+                    if not buffers:  # the device's prebuilt barrier, one call per content
+                        key = (stages, *map(scopes, memory))
+                        barrier = barrier_calls.get(key)
                         if barrier is None:
-                            barrier = barriers[stages, obj] = device.barrier(
-                                stages & low, stages >> 32, memory).bound(fn, cb)
+                            barrier = self.barrier_call(key, memory)
                         barrier_kind, barrier_stages, barrier_target = kind, stages, target
                         barrier()
                         continue
@@ -766,6 +769,16 @@ class _Recorder:
                 dispatch(cb, x, y, z)
             else:
                 self.dispatch_indirect(cb, *args)
+
+    def barrier_call(self, key: tuple, memory: tuple) -> Any:
+        """Makes the call recording the device's barrier of a barrier record without
+        buffer barriers, kept in ``barrier_calls`` under ``key`` = (stages, (source scope,
+        target scope) of each memory barrier): by content, since a program that builds
+        new MemoryBarrier objects for each barrier gets a new object entry each time."""
+        stages = key[0]
+        call = self.barrier_calls[key] = self.device.barrier(
+            stages & 0xFFFFFFFF, stages >> 32, memory).bound(self.fn, self.cb)
+        return call
 
     def nothing(self, cmd: Any, table: Any) -> None:
         """Discards need no work: the bytes simply stay."""
