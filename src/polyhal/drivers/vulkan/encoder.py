@@ -662,8 +662,8 @@ class _Recorder:
         The stream shares the entries of repeated state, so a constants or bindings index
         equal to the previous dispatch's means the same values: nothing is pushed again
         (the counts are the pipeline layout's, so the index alone names an entry while
-        the layout stays).  A barrier record equal to the previous one
-        (kind, stages, object) repeats its prebuilt call, found per (stages, object) index.
+        the layout stays).  A barrier record equal to the previous barrier (kind, stages,
+        object) repeats its call; another finds the device's prebuilt barrier by content.
         """
         records, refs, constants, _ = stream.arrays
         # The constants pool as words: a dispatch's constants are a pointer into it.
@@ -703,10 +703,10 @@ class _Recorder:
                     obj = target & low
                     memory, buffers = objects[obj] if obj != no_object else _NO_BARRIERS
                     if not buffers:  # the device's prebuilt barrier, one call per content
-                        key = (stages, *map(scopes, memory))
-                        barrier = barrier_calls.get(key)
+                        content = (stages, *map(scopes, memory))
+                        barrier = barrier_calls.get(content)
                         if barrier is None:
-                            barrier = self.barrier_call(key, memory)
+                            barrier = self.barrier_call(content, memory)
                         barrier_kind, barrier_stages, barrier_target = kind, stages, target
                         barrier()
                         continue
