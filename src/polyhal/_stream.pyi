@@ -6,7 +6,7 @@ method with the same arguments, which converts it or raises the typed error.  Ke
 file in step with stream.c's method tables and argument parsing.
 """
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 
 from polyhal.buffer import HostData
 from polyhal.command_buffer import (
@@ -30,7 +30,7 @@ REF_SIZE: int
 MAX_SETS: int
 
 def configure(
-    errors: Mapping[str, object],
+    errors: dict[str, object],
     executable_type: type[Executable],
     ref_type: type[Ref],
     pipeline_layout_type: type[PipelineLayout],
