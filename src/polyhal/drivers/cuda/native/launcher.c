@@ -701,7 +701,8 @@ static void ring_done(ph_ring_t* r) {
  * 1000-node graph submitted and waited for after each one-shot submission: 1.04-1.07x a
  * hand-built graph's cuGraphLaunch + cuStreamSynchronize with this spin, 1.06-1.11x
  * without; run inline instead, the caller's submit took 1.5-1.6x cuGraphLaunch alone,
- * against 0.8-1.0x handed off.)
+ * against 0.8-1.35x handed off, most of it the front end's Python, run cold after the
+ * caller's idle spell.)
  * Each submission ends with an event recorded on stream 0 and handed, with the
  * submission's token, to the completion queue; a job that fails skips the rest of its
  * submission, which completes with the error once what was enqueued before the failure
