@@ -264,6 +264,23 @@ class Device(_stream.DeviceBase):
         return Buffer(self, alloc, 0, size, alloc.memory_type, BufferUsage(usage),
                       MemoryAccess(access))
 
+    def import_buffer(self, array: Any, *,
+                      usage: BufferUsage = BufferUsage.DEFAULT) -> Buffer:
+        """A Buffer over the memory of another library's array, without a copy; the
+        buffer keeps ``array`` alive and writes through either side are seen by the other.
+
+        ``cuda``: a C-contiguous CUDA array with ``__cuda_array_interface__`` or
+        ``__dlpack__`` (CuPy, PyTorch, …); its producer's pending work on its stream is
+        waited for.  InvalidArgumentError for an array the driver cannot take;
+        UnimplementedError on drivers that import no memory.
+        """
+        self._check_open()
+        usage = as_flags(BufferUsage, usage, "usage")
+        with self._driver_call():
+            alloc = self._driver.import_memory(array)
+        return Buffer(self, alloc, 0, alloc.size, alloc.memory_type, BufferUsage(usage),
+                      MemoryAccess.ALL)
+
     def buffer_from(self, data: Any, *, usage: BufferUsage = BufferUsage.DEFAULT,
                     memory_type: MemoryType = MemoryType.OPTIMAL) -> Buffer:
         """A new buffer holding a copy of ``data`` (bytes-like or numpy array), of

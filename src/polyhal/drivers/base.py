@@ -180,5 +180,11 @@ class DriverDevice:
     def collective(self, *args: object) -> None:
         raise UnimplementedError(f"collectives are not implemented on {self.name}")
 
+    def import_memory(self, array: object) -> Allocation:
+        """An allocation over another library's memory (no copy), which keeps ``array``
+        alive: what :meth:`polyhal.Device.import_buffer` wraps.  InvalidArgumentError for
+        an array the driver cannot take; UnimplementedError where it takes none."""
+        raise UnimplementedError(f"{self.name} cannot import another library's memory")
+
     def close(self) -> None:
         """Releases the device after the front end has drained the queue."""

@@ -59,6 +59,11 @@ class CudaAllocation(Allocation):
     def __repr__(self) -> str:
         return f"CudaAllocation({self.kind}, {self.size} bytes at {self.ptr:#x})"
 
+    @property
+    def pinned_host(self) -> bool:
+        """True for page-locked host memory (DLPack's kDLCUDAHost), else device memory."""
+        return self.kind == HOST
+
     def __del__(self) -> None:
         try:
             self.device.memory.discard(self)

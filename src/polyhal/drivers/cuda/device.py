@@ -53,7 +53,7 @@ from ...errors import (
 from ...tracing import now_ns
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
-from . import encoder, executable, kernels, launcher
+from . import encoder, executable, interop, kernels, launcher
 from .api import STICKY, check, cu, cuda_error, result_name
 from .buffer import CudaAllocation, Memory
 
@@ -422,7 +422,7 @@ class CudaDevice(DriverDevice):
                         continue
                     program = encoded.traced()
                     count = program.slot_count
-                    slots = (launcher.Slot * count)(*[
+                    slots = (launcher.SlotRange * count)(*[
                         (e.alloc.ptr + e.offset, e.length)
                         for e in item.binding_table[:count]]) if count else None
                     for piece, dispatch in program.pieces:
@@ -518,6 +518,9 @@ class CudaDevice(DriverDevice):
             f"dispatch_indirect of {names[dispatch]!r}: workgroup count {counts} read from the "
             f"buffer is out of range (the device allows at most "
             f"{self.limits.max_workgroup_count}); the dispatch was skipped")
+
+    def import_memory(self, array: Any) -> CudaAllocation:
+        return interop.wrap(self, array)
 
     def close(self) -> None:
         """Refuses new work, finishes what is queued, then destroys everything the device

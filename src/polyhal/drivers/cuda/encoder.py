@@ -30,7 +30,7 @@ from ... import _walker as W
 from ...errors import ResourceExhaustedError
 from ...types import CommandBufferMode
 from . import graph as graphs
-from .launcher import CMD, JOB_GRAPH, JOB_STREAM, OP_DISPATCH, Program, Slot, StreamProgram
+from .launcher import CMD, JOB_GRAPH, JOB_STREAM, OP_DISPATCH, Program, SlotRange, StreamProgram
 from .launcher import Encoded as NativeEncoded
 
 if TYPE_CHECKING:
@@ -132,7 +132,8 @@ class Encoded:
             kind, target, count = JOB_STREAM, self.program_ptr, self.slot_count
         slots = None
         if count:
-            slots = (Slot * count)(*[(e.alloc.ptr + e.offset, e.length) for e in table[:count]])
+            slots = (SlotRange * count)(*[(e.alloc.ptr + e.offset, e.length)
+                                          for e in table[:count]])
         if device.lib.ph_submit(device.native_ptr, kind, target, slots, count, event, token):
             raise ResourceExhaustedError("out of host memory queueing a submission")
 

@@ -13,13 +13,13 @@ version, beside the local driver's compiled C.
 from __future__ import annotations
 
 import ctypes
-import hashlib
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
-from ..._native import cache_dir
+from ..._cache import cached
+from ..._native import is_complete_elf
 from ...errors import InvalidArgumentError, UnavailableError
 from ...executable import EntryPoint
 from ..base import LoadedExecutable
@@ -80,15 +80,20 @@ def compile_cuda(source: str, compute_capability: tuple[int, int], name: str = "
         version = check_nvrtc(nvrtc.nvrtcVersion(), "nvrtcVersion")
     except Exception as e:  # the NVRTC library itself is missing
         raise UnavailableError(f"NVRTC is not available to compile CUDA C: {e}") from None
-    key = hashlib.sha256("\0".join((repr(version), *opts, source)).encode()).hexdigest()[:24]
-    path = cache_dir() / f"cuda-{key}.{'cubin' if real else 'ptx'}"
-    if path.exists():
-        return path.read_bytes()
-    image = _nvrtc(source, name, opts, real)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    tmp.write_bytes(image)
-    os.replace(tmp, path)
-    return image
+    path = cached("cuda", "cubin" if real else "ptx", (repr(version), *opts, source),
+                  lambda out: out.write_bytes(_nvrtc(source, name, opts, real)),
+                  is_complete_elf if real else _ptx_valid)
+    return path.read_bytes()
+
+
+def _ptx_valid(path: Path) -> bool:
+    """A PTX module: text naming its PTX version (a truncated file may still pass; the
+    driver's JIT then reports it)."""
+    try:
+        head = path.read_bytes()[:4096]
+    except OSError:
+        return False
+    return b".version" in head and b".target" in head
 
 
 def _nvrtc(source: str, name: str, opts: list[str], real: bool) -> bytes:

@@ -56,7 +56,7 @@ from .launcher import (
     REF,
     Graph,
     Program,
-    Slot,
+    SlotRange,
 )
 
 if TYPE_CHECKING:
@@ -325,7 +325,7 @@ class GraphBuilder:
         check(cu.cuGraphUpload(exec_, device.stream), "cuGraphUpload")
         program, arrays = self.slots.program()
         capacity = self.slots.slot_count
-        last_table = (Slot * max(1, capacity))()
+        last_table = (SlotRange * max(1, capacity))()
         native = Graph(int(exec_), program, ctypes.addressof(last_table), 2**64 - 1, capacity, 0,
                        self.token_word)
         keepalive = [arrays, last_table, self.staging, self.keepalive, self.slots]

@@ -8,9 +8,10 @@ the buffer's memory.  (The allocation also has the hooks the core Buffer can for
 queue: the interface names the queue's stream, and ``__dlpack__(stream=s)`` makes ``s``
 wait for it with an event.
 
-In: :func:`import_buffer` wraps another library's CUDA array (contiguous) as a polyhal
-Buffer of the same memory, keeping the array alive as long as the buffer.  Both share the
-device's primary context, which CuPy and PyTorch use too.
+In: :func:`wrap` (the cuda driver's ``import_memory``, behind
+:meth:`polyhal.Device.import_buffer`) wraps another library's CUDA array (contiguous) as an
+allocation of the same memory, keeping the array alive as long as the buffer.  Both share
+the device's primary context, which CuPy and PyTorch use too.
 """
 
 from __future__ import annotations
@@ -21,15 +22,15 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ...buffer import Buffer
 from ...errors import InvalidArgumentError
-from ...types import BufferUsage, MemoryAccess, MemoryType
+from ...types import BufferUsage, MemoryType
 from .api import check, cu
-from .buffer import HOST
 from .launcher import library
 
 if TYPE_CHECKING:
+    from ...buffer import Buffer
     from .buffer import CudaAllocation
+    from .device import CudaDevice
 
 KDL_CUDA, KDL_CUDA_HOST = 2, 3
 _DL_CODES = {"i": 0, "u": 1, "f": 2, "c": 5, "b": 6}
@@ -48,7 +49,7 @@ def array_interface(alloc: CudaAllocation, offset: int, size: int, dtype: Any = 
 
 
 def dlpack_device(alloc: CudaAllocation) -> tuple[int, int]:
-    return (KDL_CUDA_HOST, 0) if alloc.kind == HOST else (KDL_CUDA, alloc.device.index)
+    return (KDL_CUDA_HOST, 0) if alloc.pinned_host else (KDL_CUDA, alloc.device.index)
 
 
 def dlpack_capsule(alloc: CudaAllocation, offset: int, size: int, stream: Any = None,
@@ -117,14 +118,17 @@ def _typed(size: int, dtype: Any, shape: Any) -> tuple[np.dtype, tuple[int, ...]
 # -- in: other libraries' arrays as polyhal buffers --------------------------------------------
 def import_buffer(device: Any, array: Any, *,
                   usage: BufferUsage = BufferUsage.DEFAULT) -> Buffer:
-    """A polyhal Buffer over the memory of a contiguous CUDA array (CuPy, PyTorch, …).
-
-    The buffer keeps ``array`` alive; writes through either side are seen by the other.
-    """
+    """A polyhal Buffer over the memory of a contiguous CUDA array (CuPy, PyTorch, …):
+    ``device.import_buffer(array, usage=usage)`` on a cuda device."""
     if getattr(device, "driver", None) != "cuda":
         raise InvalidArgumentError("import_buffer takes a device of the cuda driver")
+    buffer: Buffer = device.import_buffer(array, usage=usage)
+    return buffer
+
+
+def wrap(driver: CudaDevice, array: Any) -> CudaAllocation:
+    """An allocation over the memory of a contiguous CUDA array, keeping it alive."""
     interface = getattr(array, "__cuda_array_interface__", None)
-    driver = device._driver
     driver.check_usable()
     driver.bind()
     if interface is not None:
@@ -135,10 +139,9 @@ def import_buffer(device: Any, array: Any, *,
     else:
         raise InvalidArgumentError(
             f"{type(array).__name__} has neither __cuda_array_interface__ nor __dlpack__")
-    alloc = driver.memory.wrap(ptr, size, MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE,
-                               owner)
-    return Buffer(device, alloc, 0, size, alloc.memory_type, BufferUsage(usage),
-                  MemoryAccess.ALL)
+    alloc: CudaAllocation = driver.memory.wrap(
+        ptr, size, MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE, owner)
+    return alloc
 
 
 def _from_interface(interface: dict[str, Any]) -> tuple[int, int]:

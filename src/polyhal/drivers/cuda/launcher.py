@@ -48,7 +48,9 @@ class Api(ctypes.Structure):
     _fields_ = [(name, ctypes.c_void_p) for name in API_FUNCTIONS]
 
 
-class Slot(ctypes.Structure):
+class SlotRange(ctypes.Structure):
+    """A binding-table entry resolved for the launcher (ph_slot_t): address and length."""
+
     _fields_ = [("base", ctypes.c_uint64), ("length", ctypes.c_uint64)]
 
 
