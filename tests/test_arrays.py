@@ -314,3 +314,15 @@ def test_a_refused_gpu_capsule_is_a_clean_buffer_error(device):
     assert len(interop._Capsules.live) == before + 1
     del capsule  # never consumed: its destructor releases what it kept alive
     assert len(interop._Capsules.live) == before
+
+
+def test_import_buffer_is_unimplemented_where_the_driver_imports_no_memory(device):
+    """Device.import_buffer wraps another library's memory where the driver can (cuda,
+    tested in tests/cuda); elsewhere it says so with UnimplementedError, and bad usage
+    flags are refused before the driver is asked."""
+    if device.driver == "cuda":
+        pytest.skip("cuda imports CUDA arrays: tests/cuda/test_cuda.py")
+    with pytest.raises(hal.UnimplementedError, match="cannot import"):
+        device.import_buffer(np.zeros(4, np.float32))
+    with pytest.raises(hal.InvalidArgumentError):
+        device.import_buffer(np.zeros(4, np.float32), usage="storage")
