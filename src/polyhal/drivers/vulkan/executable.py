@@ -14,10 +14,9 @@ structure here, and its semantics by ``spirv-val`` when SPIRV-Tools is installed
 from __future__ import annotations
 
 import functools
-import hashlib
 import shutil
-import struct
 import subprocess
+import sys
 import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,7 +25,9 @@ from typing import TYPE_CHECKING, Any
 
 import vulkan as vk
 
-from ..._native import cache_dir, compiler_identity
+from ... import spirv
+from ..._cache import cached
+from ..._native import compiler_identity
 from ...errors import InvalidArgumentError
 from ...executable import EntryPoint
 from ...types import DescriptorFlags
@@ -36,9 +37,6 @@ from .instance import check, ffi, handle, lib, new
 if TYPE_CHECKING:
     from .device import VulkanDevice
 
-SPIRV_MAGIC = 0x07230203
-_OP_ENTRY_POINT = 15
-_GL_COMPUTE = 5
 
 
 @dataclass(eq=False)
@@ -129,22 +127,13 @@ def _text(source: Any) -> str:
 
 
 def _entry_names(code: bytes) -> list[str]:
-    """The GLCompute entry points of a module; InvalidArgumentError if it is malformed."""
-    if len(code) < 20 or len(code) % 4:
+    """The GLCompute entry points of a module; InvalidArgumentError if it is malformed,
+    in the other byte order (Vulkan reads host-order words) or has none."""
+    if len(code) >= 4 and int.from_bytes(code[:4], sys.byteorder) != spirv.MAGIC:
         raise InvalidArgumentError(
-            f"SPIR-V module of {len(code)} bytes: not a whole number of 32-bit words")
-    words = struct.unpack(f"<{len(code) // 4}I", code)
-    if words[0] != SPIRV_MAGIC:
-        raise InvalidArgumentError(f"not SPIR-V: magic {words[0]:#010x}")
-    names, pos = [], 5
-    while pos < len(words):
-        count, opcode = words[pos] >> 16, words[pos] & 0xFFFF
-        if count == 0 or pos + count > len(words):
-            raise InvalidArgumentError(f"malformed SPIR-V instruction at word {pos}")
-        if opcode == _OP_ENTRY_POINT and words[pos + 1] == _GL_COMPUTE:
-            raw = code[4 * (pos + 3):4 * (pos + count)]
-            names.append(raw.split(b"\0", 1)[0].decode("utf-8", "replace"))
-        pos += count
+            f"not SPIR-V in this host's byte order: magic "
+            f"{int.from_bytes(code[:4], sys.byteorder):#010x}")
+    names = spirv.compute_entry_point_names(code)
     if not names:
         raise InvalidArgumentError("the SPIR-V module has no compute entry point")
     return names
@@ -165,6 +154,16 @@ def _validate(code: bytes) -> None:
         raise InvalidArgumentError(f"invalid SPIR-V (spirv-val):\n{proc.stderr.strip()}")
 
 
+def _spirv_file(path: Path) -> bool:
+    """A whole SPIR-V module in host byte order (a truncated or garbage file is not)."""
+    try:
+        code = path.read_bytes()
+    except OSError:
+        return False
+    return (len(code) >= 20 and len(code) % 4 == 0
+            and int.from_bytes(code[:4], sys.byteorder) == spirv.MAGIC)
+
+
 def compile_glsl(source: str, entry_name: str) -> bytes:
     """GLSL (``main``) to SPIR-V whose entry point is ``entry_name``; cached by content.
 
@@ -174,27 +173,20 @@ def compile_glsl(source: str, entry_name: str) -> bytes:
     if tool is None:
         raise InvalidArgumentError("GLSL needs glslangValidator (apt-get install glslang-tools)")
     # The key holds glslangValidator's identity and version, like the C kernel cache's.
-    identity = compiler_identity(tool)
-    key = hashlib.sha256(f"{identity}\0{entry_name}\0{source}".encode()).hexdigest()[:24]
-    out = cache_dir() / f"glsl-{key}.spv"
-    if out.exists():
-        cached = out.read_bytes()
-        if (len(cached) >= 20 and len(cached) % 4 == 0
-                and int.from_bytes(cached[:4], "little") == SPIRV_MAGIC):
-            return cached
-        # A truncated or garbage file (a crash mid-write elsewhere): build it again.
-    with tempfile.TemporaryDirectory(dir=cache_dir()) as tmp:
-        src = Path(tmp) / "kernel.comp"
+    key = (compiler_identity(tool), entry_name, source)
+
+    def build(out: Path) -> None:
+        src = out.parent / "kernel.comp"
         src.write_text(source)
-        spv = Path(tmp) / "kernel.spv"
         proc = subprocess.run(
             [tool, "-V", "--target-env", "vulkan1.2", "-S", "comp", "-e", entry_name,
-             "--source-entrypoint", "main", "-o", str(spv), str(src)],
+             "--source-entrypoint", "main", "-o", str(out), str(src)],
             capture_output=True, text=True)
         if proc.returncode:
             message = (proc.stdout + proc.stderr).strip()
             raise InvalidArgumentError(f"GLSL compilation failed (glslangValidator):\n{message}")
-        spv.replace(out)
+
+    out = cached("glsl", "spv", key, build, _spirv_file)
     return out.read_bytes()
 
 
