@@ -22,10 +22,10 @@ import subprocess
 import warnings
 from pathlib import Path
 
-from ._cache import cache_dir, cached
+from ._cache import cached
 from .errors import InvalidArgumentError, UnavailableError
 
-__all__ = ["cache_dir", "compile_shared", "load_shared", "load_extension", "include_dir",
+__all__ = ["compile_shared", "load_shared", "load_extension", "include_dir",
            "c_compiler", "compiler_identity", "target_cpu", "is_complete_elf"]
 
 def c_compiler() -> str:

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 import polyhal as hal
-from polyhal import _native
+from polyhal import _cache, _native
 
 KERNEL = r"""
 #include "polyhal.h"
@@ -171,7 +171,7 @@ def test_an_unwritable_cache_folder_falls_back_to_a_private_one(tmp_path, monkey
     blocker.write_text("")
     monkeypatch.setenv("POLYHAL_CACHE_DIR", str(blocker / "cache"))
     with pytest.warns(RuntimeWarning, match="cannot write the cache folder"):
-        folder = _native.cache_dir()
+        folder = _cache.cache_dir()
     assert folder != blocker / "cache" and os.access(folder, os.W_OK)
     with hal.create_device("local") as device:
         run_seven(device, unique_kernel())
@@ -185,7 +185,7 @@ def test_a_read_only_cache_folder_falls_back_to_a_private_one(tmp_path, monkeypa
     folder.chmod(0o555)
     monkeypatch.setenv("POLYHAL_CACHE_DIR", str(folder))
     with pytest.warns(RuntimeWarning, match="cannot write the cache folder"):
-        assert _native.cache_dir() != folder
+        assert _cache.cache_dir() != folder
     with hal.create_device("local") as device:
         run_seven(device, unique_kernel())
 
