@@ -21,7 +21,7 @@ import time
 import numpy as np
 
 import polyhal as hal
-from polyhal.drivers.local.abi import DispatchState, WorkgroupState
+from polyhal.drivers.local.abi import DispatchState, EntryFunction, WorkgroupState
 from polyhal.tools import bench
 
 
@@ -35,7 +35,8 @@ def ctypes_python_driven(reps: int) -> float:
         )
     )
     counter = device.allocate_buffer(4)
-    fn = ctypes.CDLL(exe.native.keepalive._name).touch
+    # the kernel's function pointer, as the driver contract gives it to the recorder
+    fn = EntryFunction(exe.native.kernel(0, exe.entry_points[0])[0])
     n = 1000
 
     def loop() -> float:

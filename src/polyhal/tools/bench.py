@@ -27,7 +27,7 @@ from .. import (
     PipelineLayout,
     create_device,
 )
-from ..drivers.local.abi import DispatchState, WorkgroupState
+from ..drivers.local.abi import DispatchState, EntryFunction, WorkgroupState
 
 KERNELS = Path(__file__).parent / "kernels"
 
@@ -55,9 +55,8 @@ def _machine() -> str:
 
 def _ctypes_loop(exe: Any, counter: Any, n: int, reps: int, add: Callable) -> None:
     """The alternative on the CPU: the same kernel called from a Python loop via ctypes."""
-    lib = ctypes.CDLL(exe.native.keepalive._name)
-    fn = lib.touch
-    fn.argtypes = [ctypes.c_void_p, ctypes.POINTER(DispatchState), ctypes.POINTER(WorkgroupState)]
+    # The kernel's function pointer, as the driver contract gives it to the recorder.
+    fn = EntryFunction(exe.native.kernel(0, exe.entry_points[0])[0])
     ptrs = (ctypes.c_void_p * 1)(counter.alloc.ptr)
     lengths = (ctypes.c_size_t * 1)(4)
     state = DispatchState(1, 1, 1, 0, 1, 1, 1, 1, 1, None, ptrs, lengths)
