@@ -39,9 +39,9 @@ def read_kernels(fmt: str, path: Path) -> dict[str, BinaryKernel]:
 def system_library_kernels(path: Path) -> dict[str, BinaryKernel]:
     """The export table of an IREE system library, read by loading it (which only a host
     of the library's architecture can)."""
-    # The local driver's loader is the one reader of the library ABI; it is a driver
-    # module, imported here until the driver contract offers it as a public hook.
-    from ..drivers.local.iree_library import load_iree_system_library
+    # The local driver's loader is the one reader of the library ABI (a public name of
+    # the driver package).
+    from ..drivers.local import load_iree_system_library
 
     try:
         lib = load_iree_system_library(path)

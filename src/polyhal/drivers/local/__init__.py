@@ -11,6 +11,11 @@ from typing import Any
 from ...errors import HalError
 from .device import LocalDevice
 from .executor import library
+from .iree_library import load_iree_system_library
+
+#: The driver contract (probe, create_device) and the one reader of IREE's executable-
+#: library ABI, which polyhal.iree uses to list a library's exports without a device.
+__all__ = ["create_device", "load_iree_system_library", "probe"]
 
 
 def probe(name: str) -> tuple[int, str]:
