@@ -591,6 +591,28 @@ class CommandBuffer(_stream.Recorder):
         self._events.extend(command_buffer._events)
         self._append(_walker.OP_EXECUTE, 0, (command_buffer, table), None, None, 0, 0, None)
 
+    # -- what the queue reads and records (called by the device) ----------------------------
+    @property
+    def one_shot(self) -> bool:
+        """Whether the buffer is ONE_SHOT (submitted at most once)."""
+        return self._one_shot
+
+    @property
+    def submitted(self) -> bool:
+        """Whether the buffer was submitted (queue_execute accepted it) at least once."""
+        return self._submitted
+
+    @property
+    def uses_slots(self) -> bool:
+        """Whether the buffer references binding-table slots, which every submission's
+        table must then satisfy (check_slots)."""
+        return bool(self._slot_checks)
+
+    def mark_submitted(self) -> None:
+        """Records that a submission accepted the buffer (the device calls it under its
+        queue lock, after checking ``one_shot`` and ``submitted``)."""
+        self._submitted = True
+
     # -- submit-time checks (called by the device) -----------------------------------------
     def check_submittable(self) -> None:
         """Raises FailedPreconditionError unless the buffer can be submitted now: ended,

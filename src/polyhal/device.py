@@ -137,11 +137,8 @@ class _Submission:
         with self.lock:
             if self.finished:
                 return
-            if semaphore.failed:
-                code, message = semaphore._failure  # type: ignore[misc]
-                failure: HalError | None = HalError(message, code=code)
-            else:
-                failure = None
+            failure = semaphore.error()
+            if failure is None:
                 self.pending -= 1
                 if self.pending:
                     return
@@ -405,7 +402,7 @@ class Device(_stream.DeviceBase):
             if cb.device is not self:
                 raise InvalidArgumentError("command buffer belongs to another device")
             cb.check_submittable()
-            if cb._slot_checks:
+            if cb.uses_slots:
                 cb.check_slots(table)
         waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
         keep: Any = (cbs, binding_table)
@@ -432,16 +429,16 @@ class Device(_stream.DeviceBase):
         if cb.device is not self:
             raise InvalidArgumentError("command buffer belongs to another device")
         cb.check_submittable()
-        if cb._slot_checks:
+        if cb.uses_slots:
             cb.check_slots(())
         signals = self._pairs(signal, "signal")
         sub = _Submission(self, _noop, signals, cb)
         with self._mutex:
             if self._closed:  # checked under the lock: close() may race with this call
                 raise FailedPreconditionError(f"device {self.uri!r} is closed")
-            if cb._one_shot and cb._submitted:
+            if cb.one_shot and cb.submitted:
                 raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted once")
-            cb._submitted = True
+            cb.mark_submitted()
             self._inflight.add(sub)
             uses = cb.allocations  # a tuple: a copy the caller cannot change
             if uses:
@@ -593,8 +590,9 @@ class Device(_stream.DeviceBase):
         if any(s.reached(v) for s, v in items):
             return
         for sem, _ in items:
-            if sem.failed:
-                raise sem._error()
+            error = sem.error()
+            if error is not None:
+                raise error
 
     def wait_idle(self, timeout: float | None = None) -> None:
         """Waits until every submission completed; DeadlineExceededError on timeout.
@@ -752,11 +750,11 @@ class Device(_stream.DeviceBase):
             if self._closed:  # checked under the lock: close() may race with this call
                 raise FailedPreconditionError(f"device {self.uri!r} is closed")
             for i, cb in enumerate(cbs):
-                if cb._one_shot and (cb._submitted or any(c is cb for c in cbs[:i])):
+                if cb.one_shot and (cb.submitted or any(c is cb for c in cbs[:i])):
                     raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted "
                                                   "once")
             for cb in cbs:
-                cb._submitted = True
+                cb.mark_submitted()
             self._inflight.add(sub)
             if uses:
                 sub.uses = uses
@@ -768,9 +766,9 @@ class Device(_stream.DeviceBase):
             hazards.track(sub)
         pending = []
         for sem, value in waits:
-            if sem.failed:
-                code, message = sem._failure  # type: ignore[misc]
-                sub.complete(HalError(message, code=code))
+            failure = sem.error()
+            if failure is not None:
+                sub.complete(failure)
                 return
             if not sem.reached(value):
                 pending.append((sem, value))

@@ -101,9 +101,18 @@ class Semaphore:
         state = f"failed {self._failure[0].name}" if self._failure else f"value {self._value}"
         return f"Semaphore({state})"
 
-    def _error(self) -> HalError:
-        code, message = self._failure  # type: ignore[misc]
+    def error(self) -> HalError | None:
+        """The error every wait raises once the semaphore failed (the HalError subclass of
+        its status code, with its message), or None while it has not failed."""
+        if self._failure is None:
+            return None
+        code, message = self._failure
         return error_for(code, message or f"semaphore failed with {code.name}")
+
+    def _error(self) -> HalError:
+        error = self.error()
+        assert error is not None  # callers checked failed
+        return error
 
     @property
     def failed(self) -> bool:

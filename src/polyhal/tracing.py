@@ -230,9 +230,9 @@ class Tracer:
         Called with the semaphore's lock held, so its state tells how the wait ended.
         """
         end = now_ns()
-        if semaphore._failure is not None:
+        if semaphore.failed:
             outcome = "failed"
-        elif semaphore._value >= value:
+        elif semaphore.query() >= value:
             outcome = "reached"
         else:
             outcome = "timed out"
