@@ -22,9 +22,10 @@ hand-recorded sequence, ``raw floor`` the same Vulkan calls with every struct pr
 (what the driver's own calls cost, with the least Python around them; its barrier is the
 encoder's for the HAL dispatch → dispatch barrier, compute shader to compute shader),
 measured beside each case, interleaved with it.  Goal (issue 10): recording with changing
-state (front end + encode) within 1.5x the raw floor of the same run.  Once, with
-barriers: the raw floor again with DRAW_INDIRECT added to both stage masks (what a
-driver charges for that stage).  Device figures are
+state (front end + encode) within 1.5x the raw floor of the same run.  First, the raw
+floor recorded alone, seven in a row: where a driver's recording cost depends on what
+ran before (one H200 run, with barriers: 2.5 µs alone, 4.5 µs interleaved with the
+HAL's recordings, which stay alive to the end of their case), the two differ.  Device figures are
 µs per dispatch between two GPU timestamps
 written right before and after the command buffer, medians over ``reps`` submissions.
 """
@@ -144,10 +145,9 @@ class Bench:
         self._keep = getattr(self, "_keep", []) + [pool]
         return cb, seconds
 
-    def record_hand_raw(self, barrier: bool, extra_stages: int = 0) -> float:
+    def record_hand_raw(self, barrier: bool) -> float:
         """The floor: the same calls with every struct built beforehand, through the
-        device's function pointers (cffi), i.e. the least Python per dispatch; seconds.
-        ``extra_stages`` are added to both stage masks of the barrier."""
+        device's function pointers (cffi), i.e. the least Python per dispatch; seconds."""
         import struct
 
         from polyhal.drivers.vulkan import encoder
@@ -158,7 +158,7 @@ class Bench:
         writes = [encoder.make_descriptor_writes(entry, [(a.alloc, 0, size), (b.alloc, 0, size)])
                   for a, b in ((self.x, self.y), (self.y, self.x))]
         sets = [groups[0][2] for groups, _ in writes]
-        stages = vk.VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT | extra_stages
+        stages = vk.VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT
         memory = encoder.Barrier(drv, stages, stages, vk.VK_ACCESS_SHADER_WRITE_BIT,
                                  vk.VK_ACCESS_SHADER_READ_BIT)
         rec = encoder.Recording(drv)
@@ -237,28 +237,23 @@ class Bench:
         return median(times)
 
     # -- the report -----------------------------------------------------------------------------
-    def barrier_stages(self, results: dict) -> None:
-        """The raw floor with barriers, compute shader stages alone and with DRAW_INDIRECT."""
-        plain, indirect = [], []
-        for _ in range(7):
-            plain.append(self.record_hand_raw(True))
-            indirect.append(self.record_hand_raw(
-                True, self.vk.VK_PIPELINE_STAGE_DRAW_INDIRECT_BIT))
-        plain_us, indirect_us = (median(x) / self.n * 1e6 for x in (plain, indirect))
-        results["raw_floor_barrier_stages_us"] = {
-            "compute": round(plain_us, 3), "compute+draw_indirect": round(indirect_us, 3)}
-        print(f"raw floor with a barrier after each dispatch, µs/dispatch: compute stages "
-              f"{plain_us:.2f}, with DRAW_INDIRECT {indirect_us:.2f}", flush=True)
+    def raw_alone(self, results: dict) -> None:
+        """The raw floor recorded seven times in a row, with and without barriers."""
+        alone = {("barrier" if barrier else "none"):
+                 median([self.record_hand_raw(barrier) for _ in range(7)]) / self.n * 1e6
+                 for barrier in (True, False)}
+        results["raw_floor_alone_us"] = {k: round(v, 3) for k, v in alone.items()}
+        print(f"raw floor recorded alone, µs/dispatch: with barriers {alone['barrier']:.2f}, "
+              f"without {alone['none']:.2f}", flush=True)
 
     def run(self) -> dict:
         results = {"device": self.device.name, "driver_info": self.device.info.get("driver"),
                    "dispatches": self.n, "workgroups": self.workgroups, "cases": {}}
+        self.raw_alone(results)
         for barrier in (True, False):
             hand = [self.record_hand(barrier) for _ in range(3)]
             hand_s = median([s for _, s in hand])
             hand_dev = self.device_us(hand[0][0])
-            if barrier:
-                self.barrier_stages(results)
             for changing, shorthand in ((False, False), (True, False), (True, True)):
                 name = ("barrier/" if barrier else "none/") + (
                     "shorthand" if shorthand else "changing" if changing else "repeated")
