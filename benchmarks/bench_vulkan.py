@@ -67,18 +67,21 @@ class Bench:
         size = 4 * workgroups
         self.x = self.device.buffer_from(bytes(size))
         self.y = self.device.buffer_from(bytes(size))
-        self.barrier = dict(
-            source_stage=hal.ExecutionStage.DISPATCH, target_stage=hal.ExecutionStage.DISPATCH,
-            memory_barriers=[hal.MemoryBarrier(hal.AccessScope.DISPATCH_WRITE,
-                                               hal.AccessScope.DISPATCH_READ)])
+        #: The barrier after each dispatch: dispatch → dispatch, writes → reads.
+        self.memory_barriers = [hal.MemoryBarrier(hal.AccessScope.DISPATCH_WRITE,
+                                                  hal.AccessScope.DISPATCH_READ)]
         self._timestamps()
 
     # -- polyhal ------------------------------------------------------------------------------
     def record_hal(self, barrier: bool, changing: bool, shorthand: bool = False,
                    ) -> tuple[hal.CommandBuffer, float, float]:
-        """A reusable command buffer of n dispatches; (cb, front-end s, encode s)."""
+        """A reusable command buffer of n dispatches; (cb, front-end s, encode s).  The
+        calls are written as a program would (arguments in local variables, the barrier's
+        by position): the loop around them is the harness's, kept as lean as the raw
+        floor's."""
         cb = self.device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
         layout, exe, x, y, n = self.layout, self.exe, self.x, self.y, self.n
+        wg, stage, memory = self.workgroups, hal.ExecutionStage.DISPATCH, self.memory_barriers
         t0 = time.perf_counter()
         cb.begin()
         if not changing:
@@ -87,18 +90,17 @@ class Bench:
         for i in range(n):
             if shorthand:
                 a, b = (x, y) if i % 2 == 0 else (y, x)
-                cb.dispatch(exe, 0, self.workgroups, constants=[3, i],
-                            bindings=[(0, a), (1, b)])
+                cb.dispatch(exe, 0, wg, constants=[3, i], bindings=[(0, a), (1, b)])
                 if barrier:
-                    cb.execution_barrier(**self.barrier)
+                    cb.execution_barrier(stage, stage, memory_barriers=memory)
                 continue
             if changing:
                 cb.push_constants(layout, 0, [3, i])
                 a, b = (x, y) if i % 2 == 0 else (y, x)
                 cb.push_descriptor_set(layout, 0, [(0, a), (1, b)])
-            cb.dispatch(exe, 0, self.workgroups)
+            cb.dispatch(exe, 0, wg)
             if barrier:
-                cb.execution_barrier(**self.barrier)
+                cb.execution_barrier(stage, stage, memory_barriers=memory)
         t1 = time.perf_counter()
         cb.end()
         t2 = time.perf_counter()
