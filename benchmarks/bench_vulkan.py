@@ -25,9 +25,10 @@ measured beside each case, interleaved with it.  Goal (issue 10): recording with
 state (front end + encode) within 1.5x the raw floor of the same run.  First, the raw
 floor recorded alone, seven in a row: where a driver's recording cost depends on what
 ran before (one H200 run, with barriers: 2.5 µs alone, 4.5 µs interleaved with the
-HAL's recordings, which stay alive to the end of their case), the two differ.  Device figures are
-µs per dispatch between two GPU timestamps
-written right before and after the command buffer, medians over ``reps`` submissions.
+HAL's recordings, which stay alive to the end of their case), the two differ.
+
+Device figures are µs per dispatch between two GPU timestamps written right before and
+after the command buffer, medians over ``reps`` submissions.
 """
 
 from __future__ import annotations
