@@ -153,18 +153,18 @@ class Bench:
         device's function pointers (cffi), i.e. the least Python per dispatch; seconds."""
         import struct
 
-        from polyhal.drivers.vulkan import encoder
+        from polyhal.drivers.vulkan import barriers, recording
 
         vk, drv = self.vk, self.driver
         fn, entry = drv.fn, self.exe.native.entries[0]
         size = 4 * self.workgroups
-        writes = [encoder.make_descriptor_writes(entry, [(a.alloc, 0, size), (b.alloc, 0, size)])
+        writes = [recording.make_descriptor_writes(entry, [(a.alloc, 0, size), (b.alloc, 0, size)])
                   for a, b in ((self.x, self.y), (self.y, self.x))]
         sets = [groups[0][2] for groups, _ in writes]
         stages = vk.VK_PIPELINE_STAGE_COMPUTE_SHADER_BIT
-        memory = encoder.Barrier(drv, stages, stages, vk.VK_ACCESS_SHADER_WRITE_BIT,
-                                 vk.VK_ACCESS_SHADER_READ_BIT)
-        rec = encoder.Recording(drv)
+        memory = barriers.Barrier(drv, stages, stages, vk.VK_ACCESS_SHADER_WRITE_BIT,
+                                  vk.VK_ACCESS_SHADER_READ_BIT)
+        rec = recording.Recording(drv)
         begin = self.ffi.new("VkCommandBufferBeginInfo*", {
             "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO,
             "flags": vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT})
@@ -187,7 +187,7 @@ class Bench:
 
     # -- device time ----------------------------------------------------------------------------
     def _timestamps(self) -> None:
-        from polyhal.drivers.vulkan.encoder import Recording
+        from polyhal.drivers.vulkan.recording import Recording
 
         vk, ffi, lib, drv = self.vk, self.ffi, self.lib, self.driver
         props = ffi.new("VkPhysicalDeviceProperties*")

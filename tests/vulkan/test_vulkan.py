@@ -23,7 +23,7 @@ KERNELS = ROOT / "tests" / "conformance" / "kernels" / "glsl"
 if hal.drivers.probe("vulkan")[0] == 0:
     pytest.skip(f"no Vulkan device: {hal.drivers.probe('vulkan')[1]}", allow_module_level=True)
 
-from polyhal.drivers.vulkan import encoder  # noqa: E402
+from polyhal.drivers.vulkan import barriers  # noqa: E402
 from polyhal.drivers.vulkan.instance import VALIDATION_LAYER, instance_layers  # noqa: E402
 
 HAS_LAYER = VALIDATION_LAYER in instance_layers()
@@ -220,7 +220,7 @@ def count_barriers(device, record) -> int:
 
 
 def test_only_changed_state_is_pushed(device):
-    """The encoder pushes constants and descriptors when they change, not when a dispatch
+    """The recorder pushes constants and descriptors when they change, not when a dispatch
     repeats them, nor when the same buffers are pushed again; what runs is still right."""
     layout = hal.PipelineLayout([hal.DescriptorSetLayout([
         hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
@@ -345,18 +345,18 @@ def test_barrier_mapping():
     dispatch stage is the compute shader alone (indirect counts are read by the count
     check's shader, the DRAW_INDIRECT read of its copy is ordered by the check)."""
     S, A = hal.ExecutionStage, hal.AccessScope
-    for table in (encoder._SOURCE_STAGES, encoder._TARGET_STAGES):
-        assert encoder._stages(S.DISPATCH, table) == encoder._SHADER
-    assert encoder._stages(S.COMMAND_PROCESS, encoder._TARGET_STAGES) == (
-        encoder._SHADER | encoder._INDIRECT)
-    assert encoder._stages(S.COMMAND_RETIRE | S.DISPATCH, encoder._SOURCE_STAGES) == (
-        encoder._ALL)
-    src, dst = encoder._SHADER, encoder._SHADER
+    for table in (barriers._SOURCE_STAGES, barriers._TARGET_STAGES):
+        assert barriers._stages(S.DISPATCH, table) == barriers._SHADER
+    assert barriers._stages(S.COMMAND_PROCESS, barriers._TARGET_STAGES) == (
+        barriers._SHADER | barriers._INDIRECT)
+    assert barriers._stages(S.COMMAND_RETIRE | S.DISPATCH, barriers._SOURCE_STAGES) == (
+        barriers._ALL)
+    src, dst = barriers._SHADER, barriers._SHADER
     barrier = hal.MemoryBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ | A.TRANSFER_READ)
-    assert encoder.memory_dependency(src, dst, (barrier,)) == (
-        encoder._SHADER_WRITE, encoder._SHADER_READ)
-    assert encoder.memory_dependency(encoder._ALL, encoder._ALL, ()) == (
-        encoder._MEMORY_WRITE, encoder._MEMORY_READ | encoder._MEMORY_WRITE)
+    assert barriers.memory_dependency(src, dst, (barrier,)) == (
+        barriers._SHADER_WRITE, barriers._SHADER_READ)
+    assert barriers.memory_dependency(barriers._ALL, barriers._ALL, ()) == (
+        barriers._MEMORY_WRITE, barriers._MEMORY_READ | barriers._MEMORY_WRITE)
 
 
 @pytest.mark.skipif(not HAS_LAYER, reason="the Khronos validation layer is not installed")
@@ -400,7 +400,7 @@ def test_dispatch_stage_orders_indirect_counts(synchronization2):
 def test_each_barrier_recorded_as_itself(synchronization2):
     """Barriers of three kinds in turn, without memory barriers (they differ only in
     their stages), with memory barriers shared between calls and built anew for each: the
-    encoder repeats the previous barrier's call and keeps one per content, and must record
+    recorder repeats the previous barrier's call and keeps one per content, and must record
     each barrier as its own (the Khronos layer's hazard checks find nothing, and every
     step's result is there)."""
     S, A = hal.ExecutionStage, hal.AccessScope
@@ -708,7 +708,7 @@ def test_the_encoder_refuses_ranges_outside_an_allocation(device):
         stream.begin()
         stream._append(op, 1, None, a, b, 1, 0, data)
         with pytest.raises(hal.OutOfRangeError, match="outside an allocation of 3 bytes"):
-            encoder.Program(driver, stream)
+            encoder.Encoded(driver, stream)
     cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
     with cb:
         cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, hal.WHOLE_BUFFER)

@@ -48,7 +48,7 @@ _HOST_VISIBLE = vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT
 _HOST_COHERENT = vk.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
 _HOST_CACHED = vk.VK_MEMORY_PROPERTY_HOST_CACHED_BIT
 _HAL_DEVICE_LOCAL_ONLY = int(MemoryType.DEVICE_LOCAL) & ~int(MemoryType.DEVICE_VISIBLE)
-_serials = itertools.count(1)
+_uids = itertools.count(1)
 
 
 def required_flags(memory_type: MemoryType) -> int:
@@ -101,11 +101,11 @@ def candidate_types(memory_types: list[int], allowed_bits: int, required: int) -
 class VulkanAllocation(Allocation):
     """A VkBuffer and its VkDeviceMemory; ``mapped`` is the host address when mappable.
 
-    ``serial`` is unique for the process's life, so caches can key on it safely after
+    ``uid`` is unique for the process's life, so caches can key on it safely after
     the allocation is gone.
     """
 
-    __slots__ = ("device", "buffer", "memory", "mapped", "vk_size", "serial", "pins", "views")
+    __slots__ = ("device", "buffer", "memory", "mapped", "vk_size", "uid", "pins", "views")
 
     def __init__(self, device: VulkanDevice, size: int, memory_type: MemoryType):
         super().__init__(size, memory_type)
@@ -114,7 +114,7 @@ class VulkanAllocation(Allocation):
         self.memory: Any = None
         self.mapped: Any = None
         self.vk_size = max(4, (size + 3) & ~3)
-        self.serial = next(_serials)
+        self.uid = next(_uids)
         self.pins = 0  # recordings (and host transfers) using it; see VulkanDevice.pin
         self.views = 0  # live host views (_HostView), each also one of the pins
         dev = device.handle

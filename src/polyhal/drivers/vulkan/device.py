@@ -53,7 +53,7 @@ from ...executable import EntryPoint
 from ...tracing import now_ns
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
-from . import encoder, executable, indirect_check
+from . import barriers, encoder, executable, indirect_check, recording
 from .buffer import VulkanAllocation
 from .executable import EntryPipeline
 from .instance import (
@@ -141,7 +141,7 @@ class VulkanDevice(DriverDevice):
     """A Vulkan physical device's compute queue behind the HAL's driver interface."""
 
     #: Set by polyhal.tracing while the device is traced: submissions then run recordings
-    #: with timestamp queries around each dispatch (encoder.Program.traced_recording).
+    #: with timestamp queries around each dispatch (encoder.Encoded.traced_recording).
     trace: Any = None
 
     def __init__(self, index: int, dispatch_type: str = "concurrent",
@@ -203,10 +203,10 @@ class VulkanDevice(DriverDevice):
         self.allocations: weakref.WeakSet = weakref.WeakSet()
         self.recordings: weakref.WeakSet = weakref.WeakSet()
         self.cache_lock = threading.Lock()
-        #: Descriptor writes per (plan id, serial, offset, length, …): (groups, what keeps
+        #: Descriptor writes per (plan id, uid, offset, length, …): (groups, what keeps
         #: them valid), one value, so that a reader never holds writes whose infos went.
         self.descriptor_writes: dict[tuple, tuple[list, list]] = {}
-        self._barriers: dict[tuple, encoder.Barrier] = {}
+        self._barriers: dict[tuple, barriers.Barrier] = {}
         self._set_layouts: dict[tuple, Any] = {}
         self._pipeline_layouts: dict[tuple, tuple[Any, tuple]] = {}
         self._pipelines: dict[tuple, Any] = {}
@@ -218,12 +218,12 @@ class VulkanDevice(DriverDevice):
         check(lib.vkCreatePipelineCache(self.handle, cache_info, ffi.NULL, out),
               "vkCreatePipelineCache")
         self.pipeline_cache = out[0]
-        self.full_barrier = encoder.full_barrier(self)
-        self.check_barrier = encoder.check_barrier(self)
+        self.full_barrier = barriers.full_barrier(self)
+        self.check_barrier = barriers.check_barrier(self)
         # Between the command buffers of a submission (the HAL runs them one after
         # another), and after its last one (the host may read what it wrote).
-        self._between = encoder.record_barrier_only(self, self.full_barrier)
-        self._to_host = encoder.record_barrier_only(self, encoder.host_barrier(self))
+        self._between = recording.record_barrier_only(self, self.full_barrier)
+        self._to_host = recording.record_barrier_only(self, barriers.host_barrier(self))
         # An empty binding is bound to these 4 bytes: Vulkan has no empty range, and
         # VK_WHOLE_SIZE would hand the kernel the rest of the buffer.
         self.empty_binding = VulkanAllocation(self, 4, MemoryType.DEVICE_LOCAL)
@@ -231,7 +231,7 @@ class VulkanDevice(DriverDevice):
         self._status: VulkanAllocation | None = None
         self._status_free: list[int] = []
         self._status_cond = threading.Condition(threading.Lock())
-        self._prologues: dict[int, encoder.Recording] = {}
+        self._prologues: dict[int, recording.Recording] = {}
         self._sites = itertools.count(1)
 
     # -- creation -----------------------------------------------------------------------------
@@ -464,7 +464,7 @@ class VulkanDevice(DriverDevice):
             if alloc.mapped is not None:
                 return alloc.read(offset, length)
             staging = VulkanAllocation(self, length, MemoryType.HOST_LOCAL)
-            self._run(encoder.record_copy(self, alloc, offset, staging, 0, length))
+            self._run(recording.record_copy(self, alloc, offset, staging, 0, length))
             return staging.read(0, length)
         finally:
             self.unpin(alloc)
@@ -478,7 +478,7 @@ class VulkanDevice(DriverDevice):
                 return
             staging = VulkanAllocation(self, len(data), MemoryType.HOST_LOCAL)
             staging.write(0, data)
-            self._run(encoder.record_copy(self, staging, 0, alloc, offset, len(data)))
+            self._run(recording.record_copy(self, staging, 0, alloc, offset, len(data)))
         finally:
             self.unpin(alloc)
 
@@ -486,7 +486,7 @@ class VulkanDevice(DriverDevice):
         if self.handle is None:
             raise FailedPreconditionError("the Vulkan device is closed")
 
-    def _run(self, recording: encoder.Recording) -> None:
+    def _run(self, rec: recording.Recording) -> None:
         """Submits one recording and waits for it (host transfers through staging)."""
         finished = threading.Event()
         failure: list[HalError | None] = [None]
@@ -495,7 +495,7 @@ class VulkanDevice(DriverDevice):
             failure[0] = error
             finished.set()
 
-        self.queue.submit([recording.cb, self._to_host.cb], done, recording)
+        self.queue.submit([rec.cb, self._to_host.cb], done, rec)
         finished.wait()
         if failure[0] is not None:
             raise failure[0]
@@ -538,7 +538,7 @@ class VulkanDevice(DriverDevice):
     def cache_descriptor_writes(self, entry: EntryPipeline, key: tuple,
                                 ranges: list) -> tuple[list, list]:
         empty = self.empty_binding
-        value = encoder.make_descriptor_writes(
+        value = recording.make_descriptor_writes(
             entry, [r if r[2] else (empty, 0, 4) for r in ranges])
         with self.cache_lock:
             if len(self.descriptor_writes) >= _MAX_CACHED_WRITES:
@@ -548,12 +548,12 @@ class VulkanDevice(DriverDevice):
         return value
 
     def barrier(self, source_stage: int, target_stage: int,
-                memory_barriers: tuple) -> encoder.Barrier:
+                memory_barriers: tuple) -> barriers.Barrier:
         """A HAL barrier without buffer barriers, built once per device."""
         key = (source_stage, target_stage, memory_barriers)
         barrier = self._barriers.get(key)
         if barrier is None:
-            barrier = self._barriers[key] = encoder.hal_barrier(
+            barrier = self._barriers[key] = barriers.hal_barrier(
                 self, source_stage, target_stage, memory_barriers)
         return barrier
 
@@ -577,9 +577,9 @@ class VulkanDevice(DriverDevice):
             lib.vkDestroyEvent(self.handle, vk_event, ffi.NULL)
 
     # -- command buffers and the queue ----------------------------------------------------------
-    def encode(self, stream: Any, mode: Any = None) -> encoder.Program:
+    def encode(self, stream: Any, mode: Any = None) -> encoder.Encoded:
         self._check_open()
-        return encoder.Program(self, stream)
+        return encoder.Encoded(self, stream)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         self._check_open()
@@ -706,14 +706,14 @@ class VulkanDevice(DriverDevice):
             self._status_free.append(slot)
             self._status_cond.notify()
 
-    def _prologue(self, slot: int) -> encoder.Recording:
+    def _prologue(self, slot: int) -> recording.Recording:
         rec = self._prologues.get(slot)
         if rec is None:
             with self.cache_lock:
                 rec = self._prologues.get(slot)
                 if rec is None:
                     assert self._status is not None
-                    rec = self._prologues[slot] = encoder.record_status_prologue(
+                    rec = self._prologues[slot] = recording.record_status_prologue(
                         self, self._status, slot)
         return rec
 
