@@ -7,8 +7,8 @@ stages allow (``memory_dependency``).  A ``Barrier`` holds its Vulkan structs bu
 once: the device caches one per barrier content, and the recorder records it with one
 call (vkCmdPipelineBarrier2 where synchronization2 is on, vkCmdPipelineBarrier
 otherwise).  The driver's own barriers (``full_barrier``, ``check_barrier``,
-``host_barrier``, ``status_barrier``) are built here too, so that every stage and access
-mask the driver uses is in this file.
+``host_barrier``, ``status_barrier``) and the barrier of a HAL event wait
+(``event_wait``) are built here too.
 """
 
 from __future__ import annotations

@@ -193,6 +193,7 @@ class _NoTable:
 
 _NO_TABLE = _NoTable()
 
+
 def record(device: VulkanDevice, stream: Stream, table: Any,
            timed: bool = False) -> Recording:
     """Records ``stream`` (slots resolved from ``table``) into a new Recording;
