@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, TypeAlias
 
 import numpy as np
@@ -189,12 +189,10 @@ class Buffer(_stream.BufferBase):
     @property
     def __cuda_array_interface__(self) -> dict[str, object]:
         """The CUDA Array Interface (v3) of this range, as bytes; cuda devices only."""
-        hook = getattr(self.alloc, "cuda_array_interface", None)
-        if hook is None:
+        if not self.alloc.cuda_memory:
             raise AttributeError("__cuda_array_interface__: not a buffer of a CUDA device")
         self.check_live()
-        interface: dict[str, object] = hook(self.offset, self.size)
-        return interface
+        return self.alloc.cuda_array_interface(self.offset, self.size)
 
     def __dlpack__(self, *, stream: int | None = None,
                    max_version: tuple[int, int] | None = None,
@@ -209,8 +207,7 @@ class Buffer(_stream.BufferBase):
         Errors as in :meth:`as_array`.
         """
         self.check_live()
-        hook = getattr(self.alloc, "dlpack", None)
-        if hook is not None and self.alloc.host_array(0, 0) is None:
+        if self.alloc.cuda_memory and self.alloc.host_array(0, 0) is None:
             # Refuse what the consumer cannot take before a capsule exists: numpy asks for
             # the CPU device, and a GPU capsule it then drops fails inside its destructor.
             here = tuple(self.__dlpack_device__())
@@ -221,7 +218,7 @@ class Buffer(_stream.BufferBase):
             if copy:
                 raise NotExportableError("__dlpack__: copy=True is not offered for device "
                                          "memory (to_numpy() copies it to the host)")
-            capsule: CapsuleType = hook(self.offset, self.size, stream)
+            capsule: CapsuleType = self.alloc.dlpack(self.offset, self.size, stream)
             return capsule
         array = self._host_view(False, False)
         if stream is not None:
@@ -241,12 +238,11 @@ class Buffer(_stream.BufferBase):
         self.check_live()
         if self.alloc.host_array(0, 0) is not None:
             return (KDL_CPU, 0)
-        hook: Callable[[], tuple[int, int]] | None = getattr(self.alloc, "dlpack_device", None)
-        if hook is None:
+        if not self.alloc.cuda_memory:
             raise NotExportableError(
                 f"buffer has no host mapping and its device ({self.device.driver}) exports "
                 "no DLPack for it: to_numpy() copies it")
-        return hook()
+        return self.alloc.dlpack_device()
 
     def subspan(self, offset: int, length: int = WHOLE_BUFFER) -> Buffer:
         """A view of ``length`` bytes at ``offset``; OutOfRangeError if outside this buffer."""

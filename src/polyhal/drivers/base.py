@@ -66,6 +66,24 @@ class Allocation(_stream.Storage):
         """
         return None
 
+    #: True for CUDA memory, which the driver exports through the hooks below (the core
+    #: Buffer's __cuda_array_interface__ and __dlpack__ forward to them).
+    cuda_memory: bool = False
+
+    def cuda_array_interface(self, offset: int, size: int) -> dict[str, object]:
+        """``__cuda_array_interface__`` (v3) of ``size`` bytes at ``offset`` (cuda_memory
+        only)."""
+        raise NotImplementedError
+
+    def dlpack(self, offset: int, size: int, stream: object = None) -> object:
+        """A DLPack capsule of ``size`` bytes at ``offset`` on the GPU, ordered after the
+        queue for the consumer's ``stream`` (cuda_memory only)."""
+        raise NotImplementedError
+
+    def dlpack_device(self) -> tuple[int, int]:
+        """DLPack's (device type, index) of the storage (cuda_memory only)."""
+        raise NotImplementedError
+
 
 @dataclass
 class Limits:

@@ -70,7 +70,10 @@ class CudaAllocation(Allocation):
         except Exception:  # interpreter shutdown: the device's attributes may be gone
             pass
 
-    # Interop hooks: the core Buffer forwards __cuda_array_interface__ / __dlpack__ here.
+    # Interop hooks of the contract: the core Buffer forwards __cuda_array_interface__ /
+    # __dlpack__ here.
+    cuda_memory = True
+
     def cuda_array_interface(self, offset: int, size: int) -> dict[str, Any]:
         from .interop import array_interface
 
