@@ -50,6 +50,7 @@ import numpy as np
 
 import polyhal as hal
 from polyhal.drivers.cuda.api import check, cu
+from polyhal.tools.bench import median
 
 SOURCE = r"""
 extern "C" __global__ void touch(unsigned int* counter) { counter[0] += 1; }
@@ -65,9 +66,6 @@ extern "C" __global__ void spin(unsigned int* out, unsigned int cycles) {
 N = 1000
 
 
-def median(fn, reps: int) -> float:
-    fn()
-    return statistics.median(fn() for _ in range(reps))
 
 
 class Setup:

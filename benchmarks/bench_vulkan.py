@@ -46,8 +46,6 @@ ROOT = Path(__file__).resolve().parent.parent
 SPIRV = ROOT / "tests" / "conformance" / "kernels" / "glsl" / "scale_and_offset.spv"
 
 
-def median(values: list[float]) -> float:
-    return statistics.median(values)
 
 
 class Bench:
@@ -225,7 +223,7 @@ class Bench:
             lib.vkGetQueryPoolResults(drv.handle, self.queries, 0, 2, 16, stamps, 8,
                                       self.vk.VK_QUERY_RESULT_64_BIT)
             times.append((stamps[1] - stamps[0]) * self.period_ns / 1e3 / self.n)
-        return median(times[1:])
+        return statistics.median(times[1:])
 
     def replay_wall_us(self, cb: hal.CommandBuffer, submissions: int = 10) -> float:
         """µs per dispatch of back-to-back queue_execute calls, waited for at the end."""
@@ -237,13 +235,13 @@ class Bench:
                 self.device.queue_execute(cb, wait=[(sem, k)], signal=[(sem, k + 1)])
             sem.wait(submissions, timeout=60)
             times.append((time.perf_counter() - t0) / submissions / self.n * 1e6)
-        return median(times)
+        return statistics.median(times)
 
     # -- the report -----------------------------------------------------------------------------
     def raw_alone(self, results: dict) -> None:
         """The raw floor recorded seven times in a row, with and without barriers."""
         alone = {("barrier" if barrier else "none"):
-                 median([self.record_hand_raw(barrier) for _ in range(7)]) / self.n * 1e6
+                 statistics.median([self.record_hand_raw(barrier) for _ in range(7)]) / self.n * 1e6
                  for barrier in (True, False)}
         results["raw_floor_alone_us"] = {k: round(v, 3) for k, v in alone.items()}
         print(f"raw floor recorded alone, µs/dispatch: with barriers {alone['barrier']:.2f}, "
@@ -255,7 +253,7 @@ class Bench:
         self.raw_alone(results)
         for barrier in (True, False):
             hand = [self.record_hand(barrier) for _ in range(3)]
-            hand_s = median([s for _, s in hand])
+            hand_s = statistics.median([s for _, s in hand])
             hand_dev = self.device_us(hand[0][0])
             for changing, shorthand in ((False, False), (True, False), (True, True)):
                 name = ("barrier/" if barrier else "none/") + (
@@ -265,9 +263,9 @@ class Bench:
                 for _ in range(7):
                     recs.append(self.record_hal(barrier, changing, shorthand))
                     raws.append(self.record_hand_raw(barrier))
-                raw_us = median(raws) / self.n * 1e6
-                front = median([f for _, f, _ in recs]) / self.n * 1e6
-                encode = median([e for _, _, e in recs]) / self.n * 1e6
+                raw_us = statistics.median(raws) / self.n * 1e6
+                front = statistics.median([f for _, f, _ in recs]) / self.n * 1e6
+                encode = statistics.median([e for _, _, e in recs]) / self.n * 1e6
                 ratio = (front + encode) / raw_us
                 cb = recs[0][0]
                 dev = self.device_us(cb.encoded.recording(()).cb)
