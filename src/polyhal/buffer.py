@@ -218,8 +218,7 @@ class Buffer(_stream.BufferBase):
             if copy:
                 raise NotExportableError("__dlpack__: copy=True is not offered for device "
                                          "memory (to_numpy() copies it to the host)")
-            capsule: CapsuleType = self.alloc.dlpack(self.offset, self.size, stream)
-            return capsule
+            return self.alloc.dlpack(self.offset, self.size, stream)
         array = self._host_view(False, False)
         if stream is not None:
             raise NotExportableError(f"__dlpack__: host memory takes no stream, got {stream!r}")

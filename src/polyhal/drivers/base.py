@@ -22,6 +22,8 @@ from ..errors import HalError, UnimplementedError
 from ..types import MemoryType
 
 if TYPE_CHECKING:
+    from typing_extensions import CapsuleType
+
     from ..executable import EntryPoint, FormatPayload
     from ..types import CommandBufferMode
 
@@ -75,7 +77,7 @@ class Allocation(_stream.Storage):
         only)."""
         raise NotImplementedError
 
-    def dlpack(self, offset: int, size: int, stream: object = None) -> object:
+    def dlpack(self, offset: int, size: int, stream: int | None = None) -> CapsuleType:
         """A DLPack capsule of ``size`` bytes at ``offset`` on the GPU, ordered after the
         queue for the consumer's ``stream`` (cuda_memory only)."""
         raise NotImplementedError
