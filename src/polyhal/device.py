@@ -20,14 +20,14 @@ import queue as _queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
 
 from . import _stream, drivers, hazards, tracing
 from ._args import as_flags, as_index
 from .buffer import Buffer, _as_bytes_view, resolve_range
 from .command_buffer import CommandBuffer
-from .drivers.base import DriverDevice, ResolvedBinding, Work
+from .drivers.base import Allocation, DriverDevice, ResolvedBinding, Work
 from .errors import (
     AbortedError,
     CancelledError,
@@ -53,6 +53,10 @@ from .types import (
 )
 
 Pairs = Sequence[tuple[Semaphore, int]]
+#: What a driver calls once a submission completed: None, or the error it failed with.
+Done = Callable[[HalError | None], None]
+#: A queue operation: runs the submission's work and calls ``done`` exactly once.
+Action = Callable[[Done], None]
 
 _log = logging.getLogger(__name__)
 
@@ -123,14 +127,16 @@ class _Submission:
     #: lock of its own to make).
     lock = threading.Lock()
 
-    def __init__(self, device: Device, action: Callable, signals: list, keep: Any):
+    def __init__(self, device: Device, action: Action, signals: list[tuple[Semaphore, int]],
+                 keep: Any):
         self.device = device
         self.action = action
         self.signals = signals
         self.keep = keep
         self.pending = 0
         self.finished = False
-        self.handles: list | tuple = ()  # (semaphore, timepoint handle) while parked
+        # (semaphore, timepoint handle) while parked
+        self.handles: list[tuple[Semaphore, Any]] | tuple[()] = ()
         self.uses: Any = ()  # allocations named by this submission (see Device._submit)
 
     def on_timepoint(self, semaphore: Semaphore) -> None:
@@ -210,8 +216,8 @@ class Device(_stream.DeviceBase):
         self._inflight: set[_Submission] = set()
         self._idle_waiters = 0
         self._calls = 0  # driver calls outside the queue (allocate, load, host copies) now
-        self._issue_queue: _queue.SimpleQueue | None = None
-        self._host_calls: _queue.SimpleQueue | None = None  # see queue_host_call
+        self._issue_queue: _queue.SimpleQueue[_Submission | None] | None = None
+        self._host_calls: _queue.SimpleQueue[Any] | None = None  # see queue_host_call
         self._tls = threading.local()
         self._closed = False  # close() was called: new work is refused
         self._released = False  # the driver device was closed
@@ -413,6 +419,7 @@ class Device(_stream.DeviceBase):
             return
         work = [Work(cb.encoded, table) for cb in cbs]
         execute = self._driver.execute
+        uses: Collection[Allocation]
         if len(cbs) == 1 and not table:
             uses = cbs[0].allocations  # a tuple: a copy the caller cannot change
         else:
@@ -509,7 +516,7 @@ class Device(_stream.DeviceBase):
         alloc = buffer.alloc
         waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
 
-        def release(done: Callable) -> None:
+        def release(done: Done) -> None:
             with self._lock:
                 alloc.released = True
                 # Work submitted earlier that names the buffer (parked on a semaphore, or
@@ -537,7 +544,7 @@ class Device(_stream.DeviceBase):
             raise InvalidArgumentError("queue_host_call takes a callable")
         waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
 
-        def call(done: Callable) -> None:
+        def call(done: Done) -> None:
             try:
                 fn()
             except HalError as e:
@@ -554,7 +561,7 @@ class Device(_stream.DeviceBase):
 
         # fn is user code of any length that may wait for what the caller does after this
         # call returns, or for other work of this queue: it runs on a thread of its own.
-        def hand_off(done: Callable) -> None:
+        def hand_off(done: Done) -> None:
             self._host_call_thread().put((self._tls.running, call, done))
 
         self._submit(hand_off, waits, signals, fn)
@@ -613,7 +620,8 @@ class Device(_stream.DeviceBase):
             finally:
                 self._idle_waiters -= 1
 
-    def trace(self, path: str | os.PathLike[str]) -> contextlib.AbstractContextManager:
+    def trace(self, path: str | os.PathLike[str]
+              ) -> contextlib.AbstractContextManager[tracing.Tracer]:
         """``with device.trace("out.json"):`` writes a Chrome/Perfetto trace of this
         device's queue operations and host semaphore waits during the block to ``path``
         (see :mod:`polyhal.tracing`); InvalidArgumentError if ``path`` is not a path,
@@ -739,8 +747,10 @@ class Device(_stream.DeviceBase):
                                        int(buffer.usage)))
         return out
 
-    def _submit(self, action: Callable, waits: list, signals: list, keep: Any,
-                uses: set | None = None, cbs: Sequence[CommandBuffer] = ()) -> None:
+    def _submit(self, action: Action, waits: list[tuple[Semaphore, int]],
+                signals: list[tuple[Semaphore, int]], keep: Any,
+                uses: Collection[Allocation] | None = None,
+                cbs: Sequence[CommandBuffer] = ()) -> None:
         """Queues ``action`` behind ``waits``; ``uses``: the allocations it names, whose
         release a dealloca defers until this submission retires; ``cbs``: the command
         buffers it runs, marked submitted under the queue lock (a ONE_SHOT one listed twice,
@@ -809,18 +819,18 @@ class Device(_stream.DeviceBase):
         finally:
             tls.ready = None
 
-    def _host_call_thread(self) -> _queue.SimpleQueue:
+    def _host_call_thread(self) -> _queue.SimpleQueue[Any]:
         """The queue of the host-call thread (started on first use)."""
         if self._host_calls is None:
             with self._lock:
                 if self._host_calls is None:
-                    q: _queue.SimpleQueue = _queue.SimpleQueue()
+                    q: _queue.SimpleQueue[Any] = _queue.SimpleQueue()
                     threading.Thread(target=self._host_call_loop, args=(q,),
                                      name=f"polyhal-host-{self.driver}", daemon=True).start()
                     self._host_calls = q
         return self._host_calls
 
-    def _host_call_loop(self, q: _queue.SimpleQueue) -> None:
+    def _host_call_loop(self, q: _queue.SimpleQueue[Any]) -> None:
         tls = self._tls
         while True:
             item = q.get()
@@ -832,7 +842,7 @@ class Device(_stream.DeviceBase):
             finally:
                 tls.running = None
 
-    def _issue_loop(self, q: _queue.SimpleQueue) -> None:
+    def _issue_loop(self, q: _queue.SimpleQueue[_Submission | None]) -> None:
         while True:
             sub = q.get()
             if sub is None:

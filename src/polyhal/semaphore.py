@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 #: callback(semaphore) fired when a timepoint is reached or the semaphore fails.
 Timepoint = Callable[["Semaphore"], None]
+#: A blocked wait: (the value it waits for, the lock its thread sleeps on).
+_Waiter = tuple[int, threading.Lock]
 
 #: The largest semaphore payload: values are uint64, as IREE's.
 MAX_PAYLOAD = UINT64_MAX
@@ -46,11 +48,10 @@ def check_payload(value: Any, what: str = "semaphore value") -> int:
     included; numpy integers are fine); OutOfRangeError for an integer outside uint64, as
     IREE's queue validation reports a payload above its maximum.
     """
-    if type(value) is not int:
-        value = as_index(value, what)
-    if not 0 <= value <= MAX_PAYLOAD:
-        raise OutOfRangeError(f"{what}: {value} is outside the uint64 payload range")
-    return value
+    number: int = value if type(value) is int else as_index(value, what)
+    if not 0 <= number <= MAX_PAYLOAD:
+        raise OutOfRangeError(f"{what}: {number} is outside the uint64 payload range")
+    return number
 
 
 def check_timeout(timeout: Any, what: str = "timeout") -> float | None:
@@ -69,7 +70,7 @@ def check_timeout(timeout: Any, what: str = "timeout") -> float | None:
     try:
         seconds = float(timeout)
     except OverflowError:  # an int beyond float range: positive ones are "forever"
-        if timeout > 0:
+        if isinstance(timeout, int) and timeout > 0:
             return None
         raise InvalidArgumentError(f"{what}: must be >= 0 seconds, got {timeout!r}") from None
     if math.isnan(seconds) or seconds < 0:
@@ -95,7 +96,7 @@ class Semaphore:
         self._timepoints: list[list[Any]] = []
         #: (value, lock) of each blocked wait(): the lock is held until the value is reached
         #: or the semaphore fails, then released by whoever made that happen.
-        self._waiters: list[tuple[int, Any]] = []
+        self._waiters: list[_Waiter] = []
 
     def __repr__(self) -> str:
         state = f"failed {self._failure[0].name}" if self._failure else f"value {self._value}"
@@ -144,11 +145,11 @@ class Semaphore:
         for cb in fired:
             cb(self)
 
-    def _advance(self, value: int) -> tuple[list, list[Timepoint]]:
+    def _advance(self, value: int) -> tuple[list[_Waiter], list[Timepoint]]:
         """Under the lock: sets the value; returns the waiters to wake and the timepoints to
         fire (after the lock is released)."""
         self._value = value
-        woken: list = []
+        woken: list[_Waiter] = []
         if self._waiters:
             woken = [w for w in self._waiters if w[0] <= value]
             if woken:
@@ -202,7 +203,8 @@ class Semaphore:
         for cb in fired:
             cb(self)
 
-    def _set_failure(self, code: StatusCode, message: str) -> tuple[list, list[Timepoint]]:
+    def _set_failure(self, code: StatusCode,
+                     message: str) -> tuple[list[_Waiter], list[Timepoint]]:
         """Under the lock: as _advance, for a failure (every waiter, every timepoint)."""
         self._failure = (code, message)
         woken, self._waiters = self._waiters, []
