@@ -31,11 +31,16 @@ class Setup:
         self.device = hal.create_device(uri, checked=checked, **options)
         self.layout1 = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
         read_only = hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY)
-        layout2 = hal.PipelineLayout([hal.DescriptorSetLayout([read_only, 1])],
-                                     push_constants=2)
-        self.exe = self.device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("touch", self.layout1), hal.EntryPoint("axpb", layout2, (64, 1, 1))],
-            {"c": (bench.KERNELS / "bench.c").read_text()}))
+        layout2 = hal.PipelineLayout([hal.DescriptorSetLayout([read_only, 1])], push_constants=2)
+        self.exe = self.device.create_executable(
+            hal.ExecutableSource(
+                [
+                    hal.EntryPoint("touch", self.layout1),
+                    hal.EntryPoint("axpb", layout2, (64, 1, 1)),
+                ],
+                {"c": (bench.KERNELS / "bench.c").read_text()},
+            )
+        )
         self.counter = self.device.allocate_buffer(4)
         self.sem = self.device.create_semaphore()
         self.value = 0
@@ -76,8 +81,7 @@ def round_trip_us(s: Setup, reps: int) -> float:
     cb = s.device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
     with cb:
         cb.dispatch(s.exe, 0, 1, bindings=[(0, s.counter)])
-    return bench.median(lambda: statistics.median(s.submit(cb) for _ in range(200)) * 1e6,
-                        reps)
+    return bench.median(lambda: statistics.median(s.submit(cb) for _ in range(200)) * 1e6, reps)
 
 
 def axpb_ms(s: Setup, reps: int) -> float:
@@ -87,8 +91,9 @@ def axpb_ms(s: Setup, reps: int) -> float:
     y = s.device.allocate_buffer(4 * count)
     cb = s.device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
     with cb:
-        cb.dispatch(s.exe, 1, (1024, count // 64 // 1024), constants=[3, 7],
-                    bindings=[(0, x), (1, y)])
+        cb.dispatch(
+            s.exe, 1, (1024, count // 64 // 1024), constants=[3, 7], bindings=[(0, x), (1, y)]
+        )
     ms = bench.median(lambda: statistics.median(s.submit(cb) for _ in range(10)) * 1e3, reps)
     assert np.array_equal(y.to_numpy("int32"), x_host * 3 + 7), "axpb result is wrong"
     return ms
@@ -110,29 +115,39 @@ def main() -> None:
         for _ in range(3):
             for checked, s in setups.items():
                 values[checked].append(measure(s))
-        rows.append((name, unit, statistics.median(values[False]),
-                     statistics.median(values[True])))
+        rows.append((name, unit, statistics.median(values[False]), statistics.median(values[True])))
 
     figure("allocate + release 64 B", "us", lambda s: allocation_us(s, 64, reps))
     figure("allocate + release 1 MiB", "us", lambda s: allocation_us(s, 1 << 20, reps))
-    figure("dispatch overhead (1000 one-workgroup dispatches + barriers)", "us/dispatch",
-           lambda s: dispatch_overhead_us(s, reps))
+    figure(
+        "dispatch overhead (1000 one-workgroup dispatches + barriers)",
+        "us/dispatch",
+        lambda s: dispatch_overhead_us(s, reps),
+    )
     figure("submit -> signal round trip, one dispatch", "us", lambda s: round_trip_us(s, reps))
     figure("y = x*s+o, 4M int32, 64-element workgroups", "ms", lambda s: axpb_ms(s, reps))
     if args.device == "local":
-        inline = {checked: Setup(args.device, checked, inline_workgroups=2**40)
-                  for checked in (False, True)}
+        inline = {
+            checked: Setup(args.device, checked, inline_workgroups=2**40)
+            for checked in (False, True)
+        }
         setups = inline
-        figure("y = x*s+o on the caller's thread (inline_workgroups=2**40)", "ms",
-               lambda s: axpb_ms(s, reps))
+        figure(
+            "y = x*s+o on the caller's thread (inline_workgroups=2**40)",
+            "ms",
+            lambda s: axpb_ms(s, reps),
+        )
     width = max(len(r[0]) for r in rows)
     print(f"{'figure':{width}}  {'unchecked':>10}  {'checked':>10}  {'ratio':>6}  unit")
     for name, unit, plain, checked in rows:
         print(f"{name:{width}}  {plain:10.3f}  {checked:10.3f}  {checked / plain:6.2f}  {unit}")
     if args.json:
         with open(args.json, "w") as f:
-            json.dump([{"name": n, "unit": u, "unchecked": a, "checked": b}
-                       for n, u, a, b in rows], f, indent=2)
+            json.dump(
+                [{"name": n, "unit": u, "unchecked": a, "checked": b} for n, u, a, b in rows],
+                f,
+                indent=2,
+            )
 
 
 if __name__ == "__main__":

@@ -66,17 +66,22 @@ extern "C" __global__ void spin(unsigned int* out, unsigned int cycles) {
 N = 1000
 
 
-
-
 class Setup:
     def __init__(self) -> None:
         self.device = hal.create_device("cuda")
         self.driver = self.device._driver
         one = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
         one_c = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
-        self.exe = self.device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("touch", one), hal.EntryPoint("spin", one_c),
-             hal.EntryPoint("add", one_c)], {"cuda": SOURCE}))
+        self.exe = self.device.create_executable(
+            hal.ExecutableSource(
+                [
+                    hal.EntryPoint("touch", one),
+                    hal.EntryPoint("spin", one_c),
+                    hal.EntryPoint("add", one_c),
+                ],
+                {"cuda": SOURCE},
+            )
+        )
         self.layout = one
         self.counter = self.device.allocate_buffer(4096)
         self.counter.write(bytes(4096))
@@ -182,8 +187,7 @@ def bare_launch_loop(s: Setup, reps: int, prebuilt: bool) -> float:
             if prebuilt:
                 cu.cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, stream, params_address, 0)
             else:
-                cu.cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, stream,
-                                  ((ptr,), (ctypes.c_void_p,)), 0)
+                cu.cuLaunchKernel(fn, 1, 1, 1, 1, 1, 1, 0, stream, ((ptr,), (ctypes.c_void_p,)), 0)
         check(cu.cuStreamSynchronize(stream), "sync")
         return (time.perf_counter() - t) / N * 1e6
 
@@ -322,10 +326,15 @@ def polyhal_chain(s: Setup, reps: int) -> tuple[float, ...]:
     with small:
         small.dispatch(s.exe, 0, 1, bindings=[(0, s.counter)])
     small_times = [alone(small) for _ in range(reps)]
-    return (statistics.median(device_times), statistics.median(host_times),
-            statistics.median(back_to_back), statistics.median(own_launch),
-            statistics.median(small_times), statistics.median(driver_times),
-            statistics.median(launch_times))
+    return (
+        statistics.median(device_times),
+        statistics.median(host_times),
+        statistics.median(back_to_back),
+        statistics.median(own_launch),
+        statistics.median(small_times),
+        statistics.median(driver_times),
+        statistics.median(launch_times),
+    )
 
 
 def build_graph(s: Setup, buffers: list) -> tuple:
@@ -420,8 +429,7 @@ def overlap(s: Setup, reps: int, reusable: bool) -> tuple[float, float]:
         with cb:
             cb.execution_barrier()
             for i in range(n):
-                cb.dispatch(s.exe, 1, 1, constants=[cycles],
-                            bindings=[(0, s.counter, 64 * i, 64)])
+                cb.dispatch(s.exe, 1, 1, constants=[cycles], bindings=[(0, s.counter, 64 * i, 64)])
             cb.execution_barrier()
         return cb
 
@@ -450,8 +458,9 @@ def main() -> None:
     reps = 5 if a.quick else 15
     s = Setup()
     r: dict = {"device": s.device.name, "driver_version": s.device.info["cuda_driver_version"]}
-    r["one_shot_fresh_us_per_dispatch"], r["record_fresh_us_per_dispatch"] = \
-        polyhal_one_shot_fresh(s, reps)
+    r["one_shot_fresh_us_per_dispatch"], r["record_fresh_us_per_dispatch"] = polyhal_one_shot_fresh(
+        s, reps
+    )
     r["bare_loop_fresh_us_per_launch"] = bare_launch_loop_fresh(s, reps)
     r["one_shot_us_per_dispatch"] = polyhal_one_shot(s, reps)
     r["one_shot_chain_us_per_dispatch"] = polyhal_one_shot(s, reps, barriers=True)
@@ -459,9 +468,15 @@ def main() -> None:
     r["bare_loop_prebuilt_us_per_launch"] = bare_launch_loop(s, reps, prebuilt=True)
     r["cupy_rawkernel_us_per_launch"] = cupy_loop(reps)
     r["torch_add_us_per_op"] = torch_loop(reps)
-    (r["chain_device_us"], r["chain_host_submit_us"], r["chain_host_submit_back_to_back_us"],
-     r["chain_own_graph_launch_us"], r["one_dispatch_host_submit_us"],
-     r["chain_host_submit_driver_us"], r["graph_host_launch_us"]) = polyhal_chain(s, reps)
+    (
+        r["chain_device_us"],
+        r["chain_host_submit_us"],
+        r["chain_host_submit_back_to_back_us"],
+        r["chain_own_graph_launch_us"],
+        r["one_dispatch_host_submit_us"],
+        r["chain_host_submit_driver_us"],
+        r["graph_host_launch_us"],
+    ) = polyhal_chain(s, reps)
     r["graph_device_us"], r["graph_host_launch_back_to_back_us"] = hand_built_graph(s, reps)
     r["mix_chain_us"], r["mix_graph_us"] = mix(s, reps, alternate=True)
     r["alone_chain_us"], r["alone_graph_us"] = mix(s, reps, alternate=False)
@@ -476,51 +491,100 @@ def main() -> None:
     submit, launch = r["chain_host_submit_us"], r["graph_host_launch_us"]
     rows = [
         ("card", r["device"], ""),
-        ("one-shot, new state each dispatch: record+submit+complete", f"{fresh:.2f} us",
-         f"{fresh / bare_fresh:.2f}x bare loop, new args (goal <= 0.50)"
-         + ("" if cupy is None else f"; {fresh / cupy:.2f}x CuPy (goal < 1)")),
-        ("one-shot, new state each dispatch: record + end() alone",
-         f"{r['record_fresh_us_per_dispatch']:.2f} us", ""),
+        (
+            "one-shot, new state each dispatch: record+submit+complete",
+            f"{fresh:.2f} us",
+            f"{fresh / bare_fresh:.2f}x bare loop, new args (goal <= 0.50)"
+            + ("" if cupy is None else f"; {fresh / cupy:.2f}x CuPy (goal < 1)"),
+        ),
+        (
+            "one-shot, new state each dispatch: record + end() alone",
+            f"{r['record_fresh_us_per_dispatch']:.2f} us",
+            "",
+        ),
         ("bare cuLaunchKernel loop (new pointer and constant)", f"{bare_fresh:.2f} us", ""),
-        ("one-shot, same state: record+submit+complete / dispatch", f"{one:.2f} us",
-         f"{one / bare:.2f}x bare loop"),
-        ("one-shot, a barrier between each dispatch",
-         f"{r['one_shot_chain_us_per_dispatch']:.2f} us",
-         f"{r['one_shot_chain_us_per_dispatch'] / bare:.2f}x bare loop"),
+        (
+            "one-shot, same state: record+submit+complete / dispatch",
+            f"{one:.2f} us",
+            f"{one / bare:.2f}x bare loop",
+        ),
+        (
+            "one-shot, a barrier between each dispatch",
+            f"{r['one_shot_chain_us_per_dispatch']:.2f} us",
+            f"{r['one_shot_chain_us_per_dispatch'] / bare:.2f}x bare loop",
+        ),
         ("bare cuLaunchKernel loop (args per launch)", f"{bare:.2f} us", ""),
-        ("bare cuLaunchKernel loop (prebuilt args)",
-         f"{r['bare_loop_prebuilt_us_per_launch']:.2f} us", ""),
+        (
+            "bare cuLaunchKernel loop (prebuilt args)",
+            f"{r['bare_loop_prebuilt_us_per_launch']:.2f} us",
+            "",
+        ),
         ("CuPy RawKernel loop", _us(r["cupy_rawkernel_us_per_launch"]), ""),
         ("PyTorch add_ loop", _us(r["torch_add_us_per_op"]), ""),
-        ("reusable chain of 1000: device time", f"{chain:.0f} us",
-         f"{chain / graph:.2f}x hand-built graph (goal <= 1.10)"),
-        ("hand-built graph of 1000: device time", f"{graph:.0f} us",
-         f"{graph / N:.2f} us per node"),
-        ("reusable chain: host submit, alone", f"{submit:.1f} us",
-         f"{submit / launch:.2f}x cuGraphLaunch alone (goal <= 1.20)"),
-        ("reusable chain: host submit alone, the driver's part",
-         f"{r['chain_host_submit_driver_us']:.1f} us",
-         "its execute(): the hand-off to the submit thread"),
-        ("reusable chain: host submit, back to back",
-         f"{r['chain_host_submit_back_to_back_us']:.1f} us", ""),
-        ("hand-built graph: cuGraphLaunch, alone", f"{launch:.1f} us",
-         "timed in turn with the host submits above"),
-        ("the chain's own graph: cuGraphLaunch, alone",
-         f"{r['chain_own_graph_launch_us']:.1f} us", ""),
-        ("reusable, one dispatch: host submit, alone",
-         f"{r['one_dispatch_host_submit_us']:.1f} us", ""),
-        ("hand-built graph: cuGraphLaunch, back to back",
-         f"{r['graph_host_launch_back_to_back_us']:.1f} us", ""),
+        (
+            "reusable chain of 1000: device time",
+            f"{chain:.0f} us",
+            f"{chain / graph:.2f}x hand-built graph (goal <= 1.10)",
+        ),
+        (
+            "hand-built graph of 1000: device time",
+            f"{graph:.0f} us",
+            f"{graph / N:.2f} us per node",
+        ),
+        (
+            "reusable chain: host submit, alone",
+            f"{submit:.1f} us",
+            f"{submit / launch:.2f}x cuGraphLaunch alone (goal <= 1.20)",
+        ),
+        (
+            "reusable chain: host submit alone, the driver's part",
+            f"{r['chain_host_submit_driver_us']:.1f} us",
+            "its execute(): the hand-off to the submit thread",
+        ),
+        (
+            "reusable chain: host submit, back to back",
+            f"{r['chain_host_submit_back_to_back_us']:.1f} us",
+            "",
+        ),
+        (
+            "hand-built graph: cuGraphLaunch, alone",
+            f"{launch:.1f} us",
+            "timed in turn with the host submits above",
+        ),
+        (
+            "the chain's own graph: cuGraphLaunch, alone",
+            f"{r['chain_own_graph_launch_us']:.1f} us",
+            "",
+        ),
+        (
+            "reusable, one dispatch: host submit, alone",
+            f"{r['one_dispatch_host_submit_us']:.1f} us",
+            "",
+        ),
+        (
+            "hand-built graph: cuGraphLaunch, back to back",
+            f"{r['graph_host_launch_back_to_back_us']:.1f} us",
+            "",
+        ),
     ]
     for name, goal in (("mix", " (goal <= 1.10)"), ("alone", "")):
         ours, theirs = r[f"{name}_chain_us"], r[f"{name}_graph_us"]
-        rows.append((f"chain of 1000, two buffers, submit+wait ({name})",
-                     f"{ours:.0f} us vs {theirs:.0f} us hand-built",
-                     f"{ours / theirs:.2f}x{goal}"))
+        rows.append(
+            (
+                f"chain of 1000, two buffers, submit+wait ({name})",
+                f"{ours:.0f} us vs {theirs:.0f} us hand-built",
+                f"{ours / theirs:.2f}x{goal}",
+            )
+        )
     for name in ("one_shot", "graph"):
         o, sixteen = r[f"overlap_{name}_ms"]
-        rows.append((f"16 long dispatches ({name.replace('_', '-')})",
-                     f"{sixteen:.2f} ms vs {o:.2f} ms for one", f"{sixteen / o:.1f}x one"))
+        rows.append(
+            (
+                f"16 long dispatches ({name.replace('_', '-')})",
+                f"{sixteen:.2f} ms vs {o:.2f} ms for one",
+                f"{sixteen / o:.1f}x one",
+            )
+        )
     width = max(len(a) for a, _, _ in rows)
     for a_, b_, c_ in rows:
         print(f"{a_:<{width}}  {b_:<28} {c_}")

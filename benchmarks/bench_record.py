@@ -41,12 +41,20 @@ def main() -> None:
     args = parser.parse_args()
     dev = hal.create_device(args.device)
     layout = hal.PipelineLayout([hal.DescriptorSetLayout([0, 1])], push_constants=2)
-    src = hal.ExecutableSource([hal.EntryPoint("touch", hal.PipelineLayout(
-        [hal.DescriptorSetLayout([0])])), hal.EntryPoint("axpb", layout, (64, 1, 1))], {
+    src = hal.ExecutableSource(
+        [
+            hal.EntryPoint("touch", hal.PipelineLayout([hal.DescriptorSetLayout([0])])),
+            hal.EntryPoint("axpb", layout, (64, 1, 1)),
+        ],
+        {
             "c": (KERNELS / "bench.c").read_text(),
-            "spirv": {"touch": (KERNELS / "bench_touch.spv").read_bytes(),
-                      "axpb": (KERNELS / "bench_axpb.spv").read_bytes()},
-            "cuda": (KERNELS / "bench.cu").read_text()})
+            "spirv": {
+                "touch": (KERNELS / "bench_touch.spv").read_bytes(),
+                "axpb": (KERNELS / "bench_axpb.spv").read_bytes(),
+            },
+            "cuda": (KERNELS / "bench.cu").read_text(),
+        },
+    )
     exe = dev.create_executable(src)
     pairs = [(dev.allocate_buffer(256), dev.allocate_buffer(256)) for _ in range(8)]
     x, y = pairs[0]
@@ -67,6 +75,7 @@ def main() -> None:
                 dev.queue_execute(cb, signal=[(sem, value[0])])
                 sem.wait(value[0])
             return (time.perf_counter() - t) / N * 1e6
+
         return median(run, args.reps)
 
     def shorthand_same(cb):

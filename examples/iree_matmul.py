@@ -74,8 +74,10 @@ def reference_for(name: str):
 def compile_dump(driver: str, tmp: str, save: str | None) -> iree.IreeDump:
     t0 = time.perf_counter()
     dump = iree.compile_mlir(MLIR, tmp, driver=driver)
-    print(f"compiled {len(dump)} dispatches in {time.perf_counter() - t0:.2f}s "
-          f"(iree-base-compiler {iree.compiler_version()})")
+    print(
+        f"compiled {len(dump)} dispatches in {time.perf_counter() - t0:.2f}s "
+        f"(iree-base-compiler {iree.compiler_version()})"
+    )
     if save:
         print(f"saved to {dump.save(save).parent}")
     return dump
@@ -131,8 +133,9 @@ def main(uri: str | None = None, save: str | None = None, saved: str | None = No
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("device", nargs="?", default=os.environ.get("POLYHAL_DEVICE"))
     parser.add_argument("--save", metavar="DIR", help="compile and save the dump only")
     parser.add_argument("--from", dest="saved", metavar="DIR", help="run a saved dump")

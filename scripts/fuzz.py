@@ -106,9 +106,11 @@ class Finding:
         return owner_guess(self.site)
 
     def line(self) -> str:
-        return (f"- {self.driver} | {self.kind} | `{_short(self.call, 400)}` | "
-                f"{_short(self.exception, 160)} | {self.site or '?'} | {self.owner}"
-                + (f" | seen {self.count}x" if self.count > 1 else ""))
+        return (
+            f"- {self.driver} | {self.kind} | `{_short(self.call, 400)}` | "
+            f"{_short(self.exception, 160)} | {self.site or '?'} | {self.owner}"
+            + (f" | seen {self.count}x" if self.count > 1 else "")
+        )
 
 
 @dataclass
@@ -139,16 +141,16 @@ class DriverReport:
         return not self.findings
 
     def summary(self) -> str:
-        return (f"{self.driver}: {self.calls} calls in {self.batches} batches "
-                f"({self.seconds:.0f} s): ok {self.ok} (typed errors {self.typed}); "
-                f"untyped sites {self.count('untyped')}, crashes {self.events('crash')}, "
-                f"hangs {self.events('hang')}, corruptions {self.events('corruption')}, "
-                f"accepted garbage {self.count('accepted')}, "
-                f"C/Python mismatches {self.count('mismatch')}"
-                + (f", sanitizer reports {self.count('sanitizer')}"
-                   if self.count("sanitizer") else "")
-                + (f", unchecked guards {self.events('unchecked')}"
-                   if self.events("unchecked") else ""))
+        return (
+            f"{self.driver}: {self.calls} calls in {self.batches} batches "
+            f"({self.seconds:.0f} s): ok {self.ok} (typed errors {self.typed}); "
+            f"untyped sites {self.count('untyped')}, crashes {self.events('crash')}, "
+            f"hangs {self.events('hang')}, corruptions {self.events('corruption')}, "
+            f"accepted garbage {self.count('accepted')}, "
+            f"C/Python mismatches {self.count('mismatch')}"
+            + (f", sanitizer reports {self.count('sanitizer')}" if self.count("sanitizer") else "")
+            + (f", unchecked guards {self.events('unchecked')}" if self.events("unchecked") else "")
+        )
 
 
 def owner_guess(site: str) -> str:
@@ -165,7 +167,7 @@ def owner_guess(site: str) -> str:
 
 def _short(text: str, n: int) -> str:
     text = " ".join(str(text).split())
-    return text if len(text) <= n else text[:n - 3] + "..."
+    return text if len(text) <= n else text[: n - 3] + "..."
 
 
 def _call_shape(call: str) -> str:
@@ -191,7 +193,7 @@ def _polyhal_frame(text: str) -> str:
 
 def _rel(path: str) -> str:
     i = path.rfind("/polyhal/")
-    return "polyhal/" + path[i + len("/polyhal/"):] if i >= 0 else path
+    return "polyhal/" + path[i + len("/polyhal/") :] if i >= 0 else path
 
 
 def asan_package(dest: Path) -> dict[str, str]:
@@ -206,24 +208,42 @@ def asan_package(dest: Path) -> dict[str, str]:
     shutil.copytree(REPO / "src" / "polyhal", pkg, ignore=shutil.ignore_patterns("__pycache__"))
     preload = []
     for name in ("libasan.so", "libubsan.so"):
-        found = subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True,
-                               text=True)
+        found = subprocess.run(["gcc", f"-print-file-name={name}"], capture_output=True, text=True)
         path = found.stdout.strip()
         if found.returncode or not os.path.isabs(path):
             raise RuntimeError(f"--asan needs gcc and its {name}")
         preload.append(path)
     target = next(pkg.glob("_stream*.so"), pkg / "_stream.abi3.so")
     built = subprocess.run(
-        ["gcc", "-shared", "-fPIC", "-O1", "-g", "-fno-omit-frame-pointer",
-         "-fsanitize=address,undefined", "-pthread", "-DPH_PYTHON_MODULE=1",
-         "-DPy_LIMITED_API=0x030A0000",  # as setup.py builds it
-         f"-I{sysconfig.get_paths()['include']}", f"-I{pkg / 'native'}",
-         str(pkg / "native" / "stream.c"), "-o", str(target)], capture_output=True, text=True)
+        [
+            "gcc",
+            "-shared",
+            "-fPIC",
+            "-O1",
+            "-g",
+            "-fno-omit-frame-pointer",
+            "-fsanitize=address,undefined",
+            "-pthread",
+            "-DPH_PYTHON_MODULE=1",
+            "-DPy_LIMITED_API=0x030A0000",  # as setup.py builds it
+            f"-I{sysconfig.get_paths()['include']}",
+            f"-I{pkg / 'native'}",
+            str(pkg / "native" / "stream.c"),
+            "-o",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+    )
     if built.returncode:
         raise RuntimeError("--asan: building native/stream.c failed: " + built.stderr[-800:])
     # pymalloc would hide heap errors in Python objects: plain malloc, checked.
-    return {"LD_PRELOAD": " ".join(preload), "PYTHONMALLOC": "malloc",
-            "PYTHONPATH": str(dest), "ASAN_OPTIONS": "detect_leaks=0:halt_on_error=0"}
+    return {
+        "LD_PRELOAD": " ".join(preload),
+        "PYTHONMALLOC": "malloc",
+        "PYTHONPATH": str(dest),
+        "ASAN_OPTIONS": "detect_leaks=0:halt_on_error=0",
+    }
 
 
 _SANITIZED = re.compile(r"ERROR: AddressSanitizer: ([\w-]+)|(\S+:\d+):\d+: runtime error: (.*)")
@@ -239,13 +259,19 @@ def sanitizer_findings(driver: str, text: str, where: str) -> list[Finding]:
         if not m:
             continue
         if m.group(2):  # UBSan names its line
-            out.append(Finding(driver, "sanitizer", where, m.group(3).strip(),
-                               m.group(2).rsplit("/", 1)[-1]))
+            out.append(
+                Finding(
+                    driver, "sanitizer", where, m.group(3).strip(), m.group(2).rsplit("/", 1)[-1]
+                )
+            )
             continue
         site = ""
         for function, location in _FRAME_LINE.findall(block):
-            if ("sanitizer" in location or "/include/" in location  # inlined headers
-                    or function.startswith(("__interceptor", "__asan"))):
+            if (
+                "sanitizer" in location
+                or "/include/" in location  # inlined headers
+                or function.startswith(("__interceptor", "__asan"))
+            ):
                 continue
             site = f"{function} ({location.strip('()').rsplit('/', 1)[-1]})"
             break
@@ -253,22 +279,41 @@ def sanitizer_findings(driver: str, text: str, where: str) -> list[Finding]:
     return out
 
 
-def run_batch(driver: str, seed: int, index: int, calls: int, *, timeout: float,
-              checked: bool, ops: str = "",
-              asan_env: dict[str, str] | None = None) -> tuple[dict, list[Finding]]:
+def run_batch(
+    driver: str,
+    seed: int,
+    index: int,
+    calls: int,
+    *,
+    timeout: float,
+    checked: bool,
+    ops: str = "",
+    asan_env: dict[str, str] | None = None,
+) -> tuple[dict, list[Finding]]:
     """Runs one batch in a child process; (counts, findings)."""
     with tempfile.TemporaryDirectory(prefix="polyhal-fuzz-") as tmp:
         log_path = Path(tmp) / "calls.log"
         err_path = Path(tmp) / "stderr.txt"
-        env = dict(os.environ, POLYHAL_CHECKED="1" if checked else "0",
-                   PYTHONFAULTHANDLER="1")
+        env = dict(os.environ, POLYHAL_CHECKED="1" if checked else "0", PYTHONFAULTHANDLER="1")
         if asan_env:
             env.update(asan_env)
             env["ASAN_OPTIONS"] += f":log_path={tmp}/sanitizer"
             env["UBSAN_OPTIONS"] = f"print_stacktrace=1:log_path={tmp}/sanitizer"
-        cmd = [sys.executable, str(Path(__file__).resolve()), "--child", "--driver", driver,
-               "--seed", str(seed), "--batch-index", str(index), "--calls", str(calls),
-               "--log", str(log_path)] + (["--ops", ops] if ops else [])
+        cmd = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--child",
+            "--driver",
+            driver,
+            "--seed",
+            str(seed),
+            "--batch-index",
+            str(index),
+            "--calls",
+            str(calls),
+            "--log",
+            str(log_path),
+        ] + (["--ops", ops] if ops else [])
         with open(err_path, "wb") as err:
             proc = subprocess.Popen(cmd, stdout=err, stderr=err, env=env, cwd=REPO)
             hung = False
@@ -282,8 +327,9 @@ def run_batch(driver: str, seed: int, index: int, calls: int, *, timeout: float,
                 proc.wait()
         records = _read_log(log_path)
         stderr = err_path.read_text(errors="replace")
-        reports = "\n".join(p.read_text(errors="replace")
-                            for p in sorted(Path(tmp).glob("sanitizer*")))
+        reports = "\n".join(
+            p.read_text(errors="replace") for p in sorted(Path(tmp).glob("sanitizer*"))
+        )
     counts, findings = _classify(driver, seed, index, proc.returncode, hung, records, stderr)
     findings += sanitizer_findings(driver, reports, f"(a call of seed {seed} batch {index})")
     if any(f.kind in ("crash", "hang") for f in findings):
@@ -310,8 +356,9 @@ def _read_log(path: Path) -> list[dict]:
     return out
 
 
-def _classify(driver: str, seed: int, index: int, rc: int, hung: bool, records: list[dict],
-              stderr: str) -> tuple[dict, list[Finding]]:
+def _classify(
+    driver: str, seed: int, index: int, rc: int, hung: bool, records: list[dict], stderr: str
+) -> tuple[dict, list[Finding]]:
     where = f" #seed {seed} batch {index}"
     counts = {"calls": 0, "ok": 0, "typed": 0}
     findings: list[Finding] = []
@@ -325,35 +372,61 @@ def _classify(driver: str, seed: int, index: int, rc: int, hung: bool, records: 
         elif t == "phase":
             last = f"({r['phase']})"
         elif t == "f":
-            findings.append(Finding(driver, r["kind"], r["call"] + where, r.get("exc", ""),
-                                    r.get("site", "")))
+            findings.append(
+                Finding(driver, r["kind"], r["call"] + where, r.get("exc", ""), r.get("site", ""))
+            )
         elif t == "done":
             counts.update(calls=r["calls"], ok=r["ok"], typed=r["typed"])
             done = True
     if hung:
-        findings.append(Finding(driver, "hang", last + where, "batch timeout",
-                                _polyhal_frame(stderr)))
+        findings.append(
+            Finding(driver, "hang", last + where, "batch timeout", _polyhal_frame(stderr))
+        )
     elif rc < 0:
         sig = signal.Signals(-rc).name if -rc in signal.valid_signals() else str(-rc)
-        findings.append(Finding(driver, "crash", last + where, f"{sig}: " + _tail(stderr),
-                                _polyhal_frame(stderr)))
+        findings.append(
+            Finding(
+                driver, "crash", last + where, f"{sig}: " + _tail(stderr), _polyhal_frame(stderr)
+            )
+        )
     elif rc != 0 or not done:
-        findings.append(Finding(driver, "crash", last + where,
-                                f"child exited {rc}: " + _tail(stderr), _polyhal_frame(stderr)))
+        findings.append(
+            Finding(
+                driver,
+                "crash",
+                last + where,
+                f"child exited {rc}: " + _tail(stderr),
+                _polyhal_frame(stderr),
+            )
+        )
     return counts, findings
 
 
 def _tail(stderr: str) -> str:
-    lines = [ln for ln in stderr.strip().splitlines()
-             if ln.strip() and not ln.lstrip().startswith(("File ", "Thread 0x", "Current thread",
-                                                           "Extension modules"))]
+    lines = [
+        ln
+        for ln in stderr.strip().splitlines()
+        if ln.strip()
+        and not ln.lstrip().startswith(
+            ("File ", "Thread 0x", "Current thread", "Extension modules")
+        )
+    ]
     return _short(" / ".join(lines[-4:]), 300)
 
 
-def fuzz(driver: str, calls: int, seed: int = 1, *, batch_size: int = DEFAULT_BATCH,
-         timeout: float = DEFAULT_TIMEOUT, checked: bool = True, jobs: int = 1,
-         progress: Callable[[str], None] | None = None, ops: str = "",
-         asan_env: dict[str, str] | None = None) -> DriverReport:
+def fuzz(
+    driver: str,
+    calls: int,
+    seed: int = 1,
+    *,
+    batch_size: int = DEFAULT_BATCH,
+    timeout: float = DEFAULT_TIMEOUT,
+    checked: bool = True,
+    jobs: int = 1,
+    progress: Callable[[str], None] | None = None,
+    ops: str = "",
+    asan_env: dict[str, str] | None = None,
+) -> DriverReport:
     """Fuzzes ``driver`` with ``calls`` calls in batches; the report of what was found.
     ``ops``: a comma list of name fragments; only the ops whose names contain one run.
     ``asan_env``: run the children under the sanitizers (:func:`asan_package`)."""
@@ -365,9 +438,20 @@ def fuzz(driver: str, calls: int, seed: int = 1, *, batch_size: int = DEFAULT_BA
         sizes.append(calls % batch_size)
     start = time.monotonic()
     with ThreadPoolExecutor(max(1, jobs)) as pool:
-        futures = [pool.submit(run_batch, driver, seed, i, n, timeout=timeout, checked=checked,
-                               ops=ops, asan_env=asan_env)
-                   for i, n in enumerate(sizes)]
+        futures = [
+            pool.submit(
+                run_batch,
+                driver,
+                seed,
+                i,
+                n,
+                timeout=timeout,
+                checked=checked,
+                ops=ops,
+                asan_env=asan_env,
+            )
+            for i, n in enumerate(sizes)
+        ]
         for i, future in enumerate(futures):
             counts, findings = future.result()
             report.batches += 1
@@ -377,8 +461,7 @@ def fuzz(driver: str, calls: int, seed: int = 1, *, batch_size: int = DEFAULT_BA
             for f in findings:
                 report.add(f)
             if progress:
-                progress(f"{driver} batch {i}: {counts['calls']} calls, "
-                         f"{len(findings)} finding(s)")
+                progress(f"{driver} batch {i}: {counts['calls']} calls, {len(findings)} finding(s)")
     report.seconds = time.monotonic() - start
     return report
 
@@ -396,24 +479,38 @@ def write_findings(path: Path, reports: Sequence[DriverReport], header: str = ""
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--driver", default="local",
-                        help="comma list: local, local-sync, vulkan, cuda")
+    parser.add_argument(
+        "--driver", default="local", help="comma list: local, local-sync, vulkan, cuda"
+    )
     parser.add_argument("--calls", type=int, default=10000, help="calls per driver")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--batch", type=int, default=DEFAULT_BATCH, help="calls per child")
-    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT,
-                        help="seconds a batch may take before it counts as a hang")
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT,
+        help="seconds a batch may take before it counts as a hang",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="children run at once")
-    parser.add_argument("--unchecked", action="store_true",
-                        help="run with POLYHAL_CHECKED=0 (kernels that write out of bounds "
-                             "may then legitimately corrupt guards on GPU drivers)")
+    parser.add_argument(
+        "--unchecked",
+        action="store_true",
+        help="run with POLYHAL_CHECKED=0 (kernels that write out of bounds "
+        "may then legitimately corrupt guards on GPU drivers)",
+    )
     parser.add_argument("--findings", type=Path, help="also write the findings as markdown")
-    parser.add_argument("--ops", default="",
-                        help="comma list: only the ops whose names contain one of these run "
-                             "(rec_: the recorder's C entry points)")
-    parser.add_argument("--asan", action="store_true",
-                        help="run the children on a copy of the package whose recorder is "
-                             "built with AddressSanitizer and UBSan (needs gcc)")
+    parser.add_argument(
+        "--ops",
+        default="",
+        help="comma list: only the ops whose names contain one of these run "
+        "(rec_: the recorder's C entry points)",
+    )
+    parser.add_argument(
+        "--asan",
+        action="store_true",
+        help="run the children on a copy of the package whose recorder is "
+        "built with AddressSanitizer and UBSan (needs gcc)",
+    )
     parser.add_argument("-q", "--quiet", action="store_true")
     # The child side (internal).
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
@@ -421,16 +518,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--log", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
-        return child_main(args.driver, args.seed, args.batch_index, args.calls, args.log,
-                          args.ops)
+        return child_main(args.driver, args.seed, args.batch_index, args.calls, args.log, args.ops)
     reports = []
     sanitized = tempfile.TemporaryDirectory(prefix="polyhal-fuzz-asan-") if args.asan else None
     asan_env = asan_package(Path(sanitized.name)) if sanitized else None
     for driver in [d.strip() for d in args.driver.split(",") if d.strip()]:
-        report = fuzz(driver, args.calls, args.seed, batch_size=args.batch,
-                      timeout=args.timeout, checked=not args.unchecked, jobs=args.jobs,
-                      progress=None if args.quiet else lambda m: print(m, flush=True),
-                      ops=args.ops, asan_env=asan_env)
+        report = fuzz(
+            driver,
+            args.calls,
+            args.seed,
+            batch_size=args.batch,
+            timeout=args.timeout,
+            checked=not args.unchecked,
+            jobs=args.jobs,
+            progress=None if args.quiet else lambda m: print(m, flush=True),
+            ops=args.ops,
+            asan_env=asan_env,
+        )
         reports.append(report)
         print(report.summary(), flush=True)
         for f in sorted(report.findings.values(), key=lambda f: (f.kind, f.site)):
@@ -461,23 +565,49 @@ def _np_values() -> list[tuple[str, Any]]:
     import numpy as np
 
     return [
-        ("np.uint8(200)", np.uint8(200)), ("np.int8(-56)", np.int8(-56)),
-        ("np.uint16(65535)", np.uint16(65535)), ("np.int16(-1)", np.int16(-1)),
-        ("np.uint32(4294967295)", np.uint32(2**32 - 1)), ("np.int32(-7)", np.int32(-7)),
-        ("np.uint64(2**64-1)", np.uint64(2**64 - 1)), ("np.int64(-1)", np.int64(-1)),
-        ("np.int64(4)", np.int64(4)), ("np.uint8(3)", np.uint8(3)),
-        ("np.float32(4.0)", np.float32(4.0)), ("np.float64(nan)", np.float64("nan")),
-        ("np.bool_(True)", np.bool_(True)), ("np.array([3])", np.array([3])),
+        ("np.uint8(200)", np.uint8(200)),
+        ("np.int8(-56)", np.int8(-56)),
+        ("np.uint16(65535)", np.uint16(65535)),
+        ("np.int16(-1)", np.int16(-1)),
+        ("np.uint32(4294967295)", np.uint32(2**32 - 1)),
+        ("np.int32(-7)", np.int32(-7)),
+        ("np.uint64(2**64-1)", np.uint64(2**64 - 1)),
+        ("np.int64(-1)", np.int64(-1)),
+        ("np.int64(4)", np.int64(4)),
+        ("np.uint8(3)", np.uint8(3)),
+        ("np.float32(4.0)", np.float32(4.0)),
+        ("np.float64(nan)", np.float64("nan")),
+        ("np.bool_(True)", np.bool_(True)),
+        ("np.array([3])", np.array([3])),
     ]
 
 
 HOSTILE: list[tuple[str, Any]] = [
-    ("None", None), ("'1'", "1"), ("'x'", "x"), ("1.5", 1.5), ("4.0", 4.0),
-    ("nan", float("nan")), ("inf", float("inf")), ("-inf", float("-inf")),
-    ("2**64", 2**64), ("2**64-1", 2**64 - 1), ("2**63", 2**63), ("10**30", 10**30),
-    ("-1", -1), ("-2**63", -2**63), ("2**32", 2**32), ("2**31", 2**31), ("True", True),
-    ("False", False), ("[1]", [1]), ("(1,)", (1,)), ("(1, 2, 3, 4)", (1, 2, 3, 4)),
-    ("b'\\x01'", b"\x01"), ("1j", 1j), ("object()", object()), ("{}", {}),
+    ("None", None),
+    ("'1'", "1"),
+    ("'x'", "x"),
+    ("1.5", 1.5),
+    ("4.0", 4.0),
+    ("nan", float("nan")),
+    ("inf", float("inf")),
+    ("-inf", float("-inf")),
+    ("2**64", 2**64),
+    ("2**64-1", 2**64 - 1),
+    ("2**63", 2**63),
+    ("10**30", 10**30),
+    ("-1", -1),
+    ("-2**63", -(2**63)),
+    ("2**32", 2**32),
+    ("2**31", 2**31),
+    ("True", True),
+    ("False", False),
+    ("[1]", [1]),
+    ("(1,)", (1,)),
+    ("(1, 2, 3, 4)", (1, 2, 3, 4)),
+    ("b'\\x01'", b"\x01"),
+    ("1j", 1j),
+    ("object()", object()),
+    ("{}", {}),
 ]
 
 
@@ -520,12 +650,17 @@ def child_main(driver: str, seed: int, index: int, calls: int, log: str, ops: st
             raise SystemExit(f"no op matches --ops {ops!r}")
 
     def thread_hook(args: Any) -> None:
-        fuzzer.record("untyped", f"(thread {args.thread.name if args.thread else '?'})",
-                      args.exc_value, args.exc_traceback)
+        fuzzer.record(
+            "untyped",
+            f"(thread {args.thread.name if args.thread else '?'})",
+            args.exc_value,
+            args.exc_traceback,
+        )
 
     def unraisable_hook(args: Any) -> None:
-        fuzzer.record("untyped", f"(unraisable in {args.object!r:.80})", args.exc_value,
-                      args.exc_traceback)
+        fuzzer.record(
+            "untyped", f"(unraisable in {args.object!r:.80})", args.exc_value, args.exc_traceback
+        )
 
     threading.excepthook = thread_hook
     sys.unraisablehook = unraisable_hook
@@ -549,16 +684,37 @@ def child_main(driver: str, seed: int, index: int, calls: int, log: str, ops: st
 # Hostile values for the recorder's C entry points (issue 10): the forms its fast path
 # parses (exact ints, floats, lists, tuples, bytes) at their edges, the subclasses it must
 # hand to the slow path, and objects whose conversion runs code.
-REC_METHODS = ("dispatch", "dispatch", "push_constants", "push_descriptor_set",
-               "execution_barrier", "fill_buffer", "copy_buffer", "update_buffer")
+REC_METHODS = (
+    "dispatch",
+    "dispatch",
+    "push_constants",
+    "push_descriptor_set",
+    "execution_barrier",
+    "fill_buffer",
+    "copy_buffer",
+    "update_buffer",
+)
 #: Integers and non-integers at the edges of the C parser; every one is invalid as an
 #: offset, a set or an entry point (2**64-1 is WHOLE_BUFFER: valid as a length only; 2**31
 #: and 2**32-1 are valid barrier flags).
 REC_EDGES: list[tuple[str, Any]] = [
-    ("-1", -1), ("-2**63", -2**63), ("-2**63-1", -2**63 - 1), ("2**63-1", 2**63 - 1),
-    ("2**63", 2**63), ("2**64-1", 2**64 - 1), ("2**64", 2**64), ("2**32", 2**32),
-    ("2**31", 2**31), ("True", True), ("False", False), ("4.0", 4.0), ("nan", math.nan),
-    ("inf", math.inf), ("'4'", "4"), ("None", None), ("b'4'", b"4"),
+    ("-1", -1),
+    ("-2**63", -(2**63)),
+    ("-2**63-1", -(2**63) - 1),
+    ("2**63-1", 2**63 - 1),
+    ("2**63", 2**63),
+    ("2**64-1", 2**64 - 1),
+    ("2**64", 2**64),
+    ("2**32", 2**32),
+    ("2**31", 2**31),
+    ("True", True),
+    ("False", False),
+    ("4.0", 4.0),
+    ("nan", math.nan),
+    ("inf", math.inf),
+    ("'4'", "4"),
+    ("None", None),
+    ("b'4'", b"4"),
 ]
 
 
@@ -604,6 +760,7 @@ class IndexTypeError:
 
 def _quietly(fn: Callable[[], Any]) -> Callable[[], None]:
     """``fn`` with polyhal's typed errors ignored (a side effect inside an argument)."""
+
     def run() -> None:
         import polyhal
 
@@ -611,6 +768,7 @@ def _quietly(fn: Callable[[], Any]) -> Callable[[], None]:
             fn()
         except polyhal.HalError:
             pass
+
     return run
 
 
@@ -624,8 +782,10 @@ def _norm(value: Any) -> Any:
         alloc = None if value.alloc is None else id(value.alloc)
         return ("Ref", alloc, value.slot, value.offset, value.length)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return (type(value).__name__,
-                *(_norm(getattr(value, f.name)) for f in dataclasses.fields(value)))
+        return (
+            type(value).__name__,
+            *(_norm(getattr(value, f.name)) for f in dataclasses.fields(value)),
+        )
     if isinstance(value, (tuple, list)):
         return tuple(_norm(v) for v in value)
     if isinstance(value, (int, float, bytes, str, type(None))):
@@ -659,8 +819,9 @@ class _Child:
     def phase(self, name: str) -> None:
         self.write({"t": "phase", "phase": name})
 
-    def record(self, kind: str, call: str, exc: BaseException | None = None,
-               tb: Any = None) -> None:
+    def record(
+        self, kind: str, call: str, exc: BaseException | None = None, tb: Any = None
+    ) -> None:
         self.stuck |= kind == "hang"
         site = ""
         text = ""
@@ -697,10 +858,14 @@ class _Child:
         self.other = hal.create_device(self.driver)
         closed = hal.create_device(self.driver)
         self.kernels = self._load_kernels()
-        self.exes: list[tuple[str, Any]] = [(f"exe.{n}", self.dev.create_executable(src))
-                                            for n, src in self.kernels.items()]
-        self.layouts = [(f"{label}.layout{i}", ep.layout) for label, exe in self.exes
-                        for i, ep in enumerate(exe.entry_points)]
+        self.exes: list[tuple[str, Any]] = [
+            (f"exe.{n}", self.dev.create_executable(src)) for n, src in self.kernels.items()
+        ]
+        self.layouts = [
+            (f"{label}.layout{i}", ep.layout)
+            for label, exe in self.exes
+            for i, ep in enumerate(exe.entry_points)
+        ]
         self.guards: list[tuple[Any, bytes]] = []
         self.bufs: list[tuple[str, Any]] = []
         sizes = [0, 1, 3, 12, 16, 64, 100, 256, 4096, 4099, 40, 48]
@@ -742,7 +907,8 @@ class _Child:
         recording.begin()
         self.closed_objs: list[tuple[str, Any]] = [
             ("closed.buf[64]", closed.allocate_buffer(64)),
-            ("closed.cb", cbs[0]), ("closed.cb_reusable", cbs[1]),
+            ("closed.cb", cbs[0]),
+            ("closed.cb_reusable", cbs[1]),
             ("closed.cb_recording", recording),
             ("closed.event", closed.create_event()),
             ("closed.exe", closed.create_executable(self.kernels["abs"])),
@@ -809,10 +975,13 @@ class _Child:
 
         self.rec_looks = [("Duck()", Duck()), ("Computed()", Computed())]
         # The same MemoryBarrier objects again and again (what a recorder may cache).
-        self.rec_mb = hal.MemoryBarrier(hal.AccessScope.DISPATCH_WRITE,
-                                        hal.AccessScope.DISPATCH_READ)
-        self.rec_mbs = [self.rec_mb, hal.MemoryBarrier(hal.AccessScope.TRANSFER_WRITE,
-                                                       hal.AccessScope.TRANSFER_READ)]
+        self.rec_mb = hal.MemoryBarrier(
+            hal.AccessScope.DISPATCH_WRITE, hal.AccessScope.DISPATCH_READ
+        )
+        self.rec_mbs = [
+            self.rec_mb,
+            hal.MemoryBarrier(hal.AccessScope.TRANSFER_WRITE, hal.AccessScope.TRANSFER_READ),
+        ]
         self.rec_sublayout = SubLayout(layout.set_layouts, push_constants=2)
         self.twins: tuple[Any, Any] | None = None
         self.twin_calls = 0
@@ -824,8 +993,15 @@ class _Child:
         module = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
         sys.modules[spec.name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)  # type: ignore[union-attr]
-        names = ["abs", "write_constants", "scale_and_offset", "negate_double",
-                 "workgroup_ids", "indirect_producer", "two_sets"]
+        names = [
+            "abs",
+            "write_constants",
+            "scale_and_offset",
+            "negate_double",
+            "workgroup_ids",
+            "indirect_producer",
+            "two_sets",
+        ]
         out = {n: module.executable_source(n) for n in names}
         if self.local:
             # A kernel that writes one float per workgroup with no bounds check: checked
@@ -833,9 +1009,12 @@ class _Child:
             layout = self.hal.PipelineLayout([self.hal.DescriptorSetLayout([0])])
             out["oob"] = self.hal.ExecutableSource(
                 [self.hal.EntryPoint("oob_write", layout)],
-                {"c": '#include "polyhal.h"\nPOLYHAL_ENTRY(oob_write) {\n'
-                      "  ((float*)dispatch->binding_ptrs[0])[workgroup->workgroup_id_x] = 1.0f;"
-                      "\n  return 0;\n}\n"})
+                {
+                    "c": '#include "polyhal.h"\nPOLYHAL_ENTRY(oob_write) {\n'
+                    "  ((float*)dispatch->binding_ptrs[0])[workgroup->workgroup_id_x] = 1.0f;"
+                    "\n  return 0;\n}\n"
+                },
+            )
         return out
 
     def _guard(self, size: int) -> None:
@@ -850,12 +1029,22 @@ class _Child:
 
     def _new_cb(self, label: str) -> None:
         hal, rng = self.hal, self.rng
-        mode = rng.choice([hal.CommandBufferMode.ONE_SHOT, hal.CommandBufferMode.DEFAULT,
-                           hal.CommandBufferMode.ONE_SHOT
-                           | hal.CommandBufferMode.ALLOW_INLINE_EXECUTION,
-                           hal.CommandBufferMode.UNVALIDATED])
-        categories = rng.choice([hal.CommandCategory.ANY, hal.CommandCategory.ANY,
-                                 hal.CommandCategory.TRANSFER, hal.CommandCategory.DISPATCH])
+        mode = rng.choice(
+            [
+                hal.CommandBufferMode.ONE_SHOT,
+                hal.CommandBufferMode.DEFAULT,
+                hal.CommandBufferMode.ONE_SHOT | hal.CommandBufferMode.ALLOW_INLINE_EXECUTION,
+                hal.CommandBufferMode.UNVALIDATED,
+            ]
+        )
+        categories = rng.choice(
+            [
+                hal.CommandCategory.ANY,
+                hal.CommandCategory.ANY,
+                hal.CommandCategory.TRANSFER,
+                hal.CommandCategory.DISPATCH,
+            ]
+        )
         cb = self.dev.create_command_buffer(mode, categories, rng.choice([0, 0, 1, 2, 4]))
         state = rng.random()
         if state < 0.75:
@@ -916,8 +1105,7 @@ class _Child:
                 continue
             if got != data:
                 diff = next(j for j in range(len(data)) if got[j] != data[j])
-                self.record("corruption",
-                            f"guard {i} ({len(data)} bytes) differs from byte {diff}")
+                self.record("corruption", f"guard {i} ({len(data)} bytes) differs from byte {diff}")
         self.phase("close")
         for dev in (self.other, self.dev):
             try:
@@ -943,15 +1131,21 @@ class _Child:
             else:
                 slots = getattr(type(obj), "__slots__", ())
                 items = [getattr(obj, n, None) for n in slots] + list(
-                    getattr(obj, "__dict__", {}).values())
+                    getattr(obj, "__dict__", {}).values()
+                )
             return [cb for item in items for cb in command_buffers(item, depth + 1)]
 
         for sub in list(getattr(dev, "_inflight", ()))[:20]:
             cbs = command_buffers(getattr(sub, "keep", None))
-            print("stuck submission: pending waits", getattr(sub, "pending", "?"),
-                  "finished", getattr(sub, "finished", "?"), "command buffers",
-                  [(cb.mode.name, _names(cb.commands)) for cb in cbs],
-                  file=sys.stderr)
+            print(
+                "stuck submission: pending waits",
+                getattr(sub, "pending", "?"),
+                "finished",
+                getattr(sub, "finished", "?"),
+                "command buffers",
+                [(cb.mode.name, _names(cb.commands)) for cb in cbs],
+                file=sys.stderr,
+            )
         sys.stderr.flush()
         faulthandler.dump_traceback(all_threads=True)
 
@@ -980,16 +1174,31 @@ class _Child:
             i = self.rng.choice([0, 1, 2, 3])
             return Arg(f"Slot({i})", self.hal.Slot(i))
         if r < 0.88 and slots:
-            label, v = self.rng.choice([("-1", -1), ("'0'", "0"), ("2**64", 2**64),
-                                        ("None", None), ("np.uint8(1)", self.np.uint8(1)),
-                                        ("1.0", 1.0)])
+            label, v = self.rng.choice(
+                [
+                    ("-1", -1),
+                    ("'0'", "0"),
+                    ("2**64", 2**64),
+                    ("None", None),
+                    ("np.uint8(1)", self.np.uint8(1)),
+                    ("1.0", 1.0),
+                ]
+            )
             return Arg(f"Slot({label})", self.hal.Slot(v), int_badness("index", v))
         if r < 0.94 and foreign:
             label, b = self.rng.choice([self.foreign[0], self.closed_objs[0]])
             return Arg(label, b, True)
-        label, v = self.rng.choice([("None", None), ("'buf'", "buf"), ("5", 5),
-                                    ("b'abc'", b"abc"), ("np.zeros(4)", self.np.zeros(4)),
-                                    ("[buf0]", [self.bufs[0][1]]), ("event0", self.events[0][1])])
+        label, v = self.rng.choice(
+            [
+                ("None", None),
+                ("'buf'", "buf"),
+                ("5", 5),
+                ("b'abc'", b"abc"),
+                ("np.zeros(4)", self.np.zeros(4)),
+                ("[buf0]", [self.bufs[0][1]]),
+                ("event0", self.events[0][1]),
+            ]
+        )
         return Arg(label, v, True)
 
     def slot_range(self, target: Arg, *args: Arg) -> bool:
@@ -1018,10 +1227,18 @@ class _Child:
         if r < 0.7 and len(members) > 1:
             a, b = self.rng.sample(members, 2)
             return Arg(f"{kind.__name__}.{a.name}|{b.name}", a | b)
-        options = [("None", None, True), ("'x'", "x", True), ("-1", -1, True),
-                   ("2**64", 2**64, True), ("1 << 30", 1 << 30, True), ("1.5", 1.5, True),
-                   ("[1]", [1], True), ("np.uint8(1)", self.np.uint8(1), False),
-                   ("StatusCode.ABORTED", self.hal.StatusCode.ABORTED, False), *extra]
+        options = [
+            ("None", None, True),
+            ("'x'", "x", True),
+            ("-1", -1, True),
+            ("2**64", 2**64, True),
+            ("1 << 30", 1 << 30, True),
+            ("1.5", 1.5, True),
+            ("[1]", [1], True),
+            ("np.uint8(1)", self.np.uint8(1), False),
+            ("StatusCode.ABORTED", self.hal.StatusCode.ABORTED, False),
+            *extra,
+        ]
         label, v, bad = self.rng.choice(options)
         return Arg(label, v, bad)
 
@@ -1046,13 +1263,19 @@ class _Child:
                 return Arg(f"({label}, {v})", (s, v))  # a bare pair
             return Arg(f"[({label}, {v})]", [(s, v)])
         options = [
-            (f"[({label},)]", [(s,)], True), (f"[({label}, 1, 1)]", [(s, 1, 1)], True),
-            (f"[{label}]", [s], True), ("[(None, 1)]", [(None, 1)], True),
+            (f"[({label},)]", [(s,)], True),
+            (f"[({label}, 1, 1)]", [(s, 1, 1)], True),
+            (f"[{label}]", [s], True),
+            ("[(None, 1)]", [(None, 1)], True),
             (f"[({label}, 2**64)]", [(s, 2**64)], True),
             (f"[({label}, 10**30)]", [(s, 10**30)], True),
-            (f"[({label}, -1)]", [(s, -1)], True), (f"[({label}, '1')]", [(s, "1")], True),
-            (f"[({label}, 1.0)]", [(s, 1.0)], True), (f"[({label}, nan)]", [(s, math.nan)], True),
-            ("'x'", "x", True), ("5", 5, True), ("None", None, False),
+            (f"[({label}, -1)]", [(s, -1)], True),
+            (f"[({label}, '1')]", [(s, "1")], True),
+            (f"[({label}, 1.0)]", [(s, 1.0)], True),
+            (f"[({label}, nan)]", [(s, math.nan)], True),
+            ("'x'", "x", True),
+            ("5", 5, True),
+            ("None", None, False),
             (f"[({label}, np.uint64(1))]", [(s, self.np.uint64(1))], False),
             ("[(closed.sem, 1)]", [(self.closed_objs[-1][1], 1)], False),
         ]
@@ -1060,30 +1283,50 @@ class _Child:
         return Arg(lab, v, bad)
 
     def timeout(self, forever_ok: bool = False) -> Arg:
-        options = [("0", 0, False), ("0.001", 0.001, False), ("0.01", 0.01, False),
-                   ("np.float32(0.002)", self.np.float32(0.002), False),
-                   ("nan", math.nan, True), ("-1", -1, True), ("-inf", -math.inf, True),
-                   ("'0.1'", "0.1", True), ("1j", 1j, True), ("[0.1]", [0.1], True),
-                   ("np.float64(nan)", self.np.float64("nan"), True), ("-1e-9", -1e-9, True)]
+        options = [
+            ("0", 0, False),
+            ("0.001", 0.001, False),
+            ("0.01", 0.01, False),
+            ("np.float32(0.002)", self.np.float32(0.002), False),
+            ("nan", math.nan, True),
+            ("-1", -1, True),
+            ("-inf", -math.inf, True),
+            ("'0.1'", "0.1", True),
+            ("1j", 1j, True),
+            ("[0.1]", [0.1], True),
+            ("np.float64(nan)", self.np.float64("nan"), True),
+            ("-1e-9", -1e-9, True),
+        ]
         if forever_ok:
-            options += [("None", None, False), ("inf", math.inf, False),
-                        ("2**64", 2**64, False), ("10**400", 10**400, False),
-                        ("1e300", 1e300, False)]
+            options += [
+                ("None", None, False),
+                ("inf", math.inf, False),
+                ("2**64", 2**64, False),
+                ("10**400", 10**400, False),
+                ("1e300", 1e300, False),
+            ]
         label, v, bad = self.rng.choice(options)
         return Arg(label, v, bad)
 
     def data(self) -> Arg:
         np = self.np
-        options = [("b'ABCD'", b"ABCD", False), ("bytes(64)", bytes(64), False),
-                   ("bytearray(3)", bytearray(3), False), ("b''", b"", False),
-                   ("memoryview(bytes(16))", memoryview(bytes(16)), False),
-                   ("np.arange(4, dtype=f32)", np.arange(4, dtype=np.float32), False),
-                   ("np.arange(8)[::2]", np.arange(8, dtype=np.int32)[::2], False),
-                   ("np.ones((2,3), u16)", np.ones((2, 3), np.uint16), False),
-                   ("np.float64(1.0)", np.float64(1.0), False),
-                   ("'abcd'", "abcd", True), ("None", None, True), ("5", 5, True),
-                   ("[1, 2, 3]", [1, 2, 3], True), ("bytes(5000)", bytes(5000), False),
-                   ("np.array(['a'], dtype=object)", np.array(["a"], dtype=object), True)]
+        options = [
+            ("b'ABCD'", b"ABCD", False),
+            ("bytes(64)", bytes(64), False),
+            ("bytearray(3)", bytearray(3), False),
+            ("b''", b"", False),
+            ("memoryview(bytes(16))", memoryview(bytes(16)), False),
+            ("np.arange(4, dtype=f32)", np.arange(4, dtype=np.float32), False),
+            ("np.arange(8)[::2]", np.arange(8, dtype=np.int32)[::2], False),
+            ("np.ones((2,3), u16)", np.ones((2, 3), np.uint16), False),
+            ("np.float64(1.0)", np.float64(1.0), False),
+            ("'abcd'", "abcd", True),
+            ("None", None, True),
+            ("5", 5, True),
+            ("[1, 2, 3]", [1, 2, 3], True),
+            ("bytes(5000)", bytes(5000), False),
+            ("np.array(['a'], dtype=object)", np.array(["a"], dtype=object), True),
+        ]
         label, v, bad = self.rng.choice(options)
         return Arg(label, v, bad)
 
@@ -1098,13 +1341,19 @@ class _Child:
         name, dev, bad = self._dev()
         size = self.num("size", [0, 1, 3, 16, 64, 4099, 2**35])
         kw = []
-        for key, kind in (("memory_type", self.hal.MemoryType), ("usage", self.hal.BufferUsage),
-                          ("access", self.hal.MemoryAccess)):
+        for key, kind in (
+            ("memory_type", self.hal.MemoryType),
+            ("usage", self.hal.BufferUsage),
+            ("access", self.hal.MemoryAccess),
+        ):
             if self.rng.random() < 0.4:
                 kw.append((key, self.enum(kind)))
         label = f"{name}.allocate_buffer({size.label}{_kw(kw)})"
-        buf = self.call(label, lambda: dev.allocate_buffer(size.value, **_kv(kw)),
-                        bad or size.bad or any(a.bad for _, a in kw))
+        buf = self.call(
+            label,
+            lambda: dev.allocate_buffer(size.value, **_kv(kw)),
+            bad or size.bad or any(a.bad for _, a in kw),
+        )
         self._adopt(buf, label)
 
     def _adopt(self, buf: Any, label: str) -> None:
@@ -1122,8 +1371,11 @@ class _Child:
         if self.rng.random() < 0.3:
             kw.append(("memory_type", self.enum(self.hal.MemoryType)))
         label = f"{name}.buffer_from({data.label}{_kw(kw)})"
-        buf = self.call(label, lambda: dev.buffer_from(data.value, **_kv(kw)),
-                        bad or data.bad or any(a.bad for _, a in kw))
+        buf = self.call(
+            label,
+            lambda: dev.buffer_from(data.value, **_kv(kw)),
+            bad or data.bad or any(a.bad for _, a in kw),
+        )
         self._adopt(buf, label)
 
     def op_create_executable(self) -> None:
@@ -1134,35 +1386,46 @@ class _Child:
         garbage_formats = [
             ("{'c': b'\\xff\\xfe'}", {"c": b"\xff\xfe"}, True),
             ("{'c': 'int x = ;'}", {"c": "int x = ;"}, True),
-            ("{'c': None}", {"c": None}, True), ("{'c': 5}", {"c": 5}, True),
+            ("{'c': None}", {"c": None}, True),
+            ("{'c': 5}", {"c": 5}, True),
             ("{'spirv': b'garbage'}", {"spirv": b"garbage!"}, True),
-            ("{'spirv': magic+garbage}", {"spirv": bytes.fromhex("03022307") + bytes(64)},
-             True),
+            ("{'spirv': magic+garbage}", {"spirv": bytes.fromhex("03022307") + bytes(64)}, True),
             ("{'spirv': {'abs_f32': b'\\x00'*7}}", {"spirv": {"abs_f32": bytes(7)}}, True),
             ("{'glsl': 'void main( {'}", {"glsl": "void main( {"}, True),
             ("{'glsl': b'\\xff'}", {"glsl": b"\xff"}, True),
             ("{'cuda': 'garbage'}", {"cuda": "__global__ void abs_f32( {"}, True),
             ("{'ptx': b'\\xff'}", {"ptx": b"\xff"}, True),
             ("{'cubin': b'\\x7fELF'+junk}", {"cubin": b"\x7fELF" + bytes(60)}, True),
-            ("{'iree-system-library': '/nonexistent.so'}",
-             {"iree-system-library": "/nonexistent.so"}, True),
+            (
+                "{'iree-system-library': '/nonexistent.so'}",
+                {"iree-system-library": "/nonexistent.so"},
+                True,
+            ),
             ("{'iree-system-library': b'junk'}", {"iree-system-library": b"junk"}, True),
             ("{'metallib': b'junk'}", {"metallib": b"junk"}, True),
-            ("{}", {}, True), ("None", None, True), ("'c'", "c", True),
+            ("{}", {}, True),
+            ("None", None, True),
+            ("'c'", "c", True),
             ("{5: 'x'}", {5: "x"}, True),
         ]
         words = [0x07230203, 0x00010000, 0, rng.randrange(1, 200), 0] + [
             rng.getrandbits(32) if rng.random() < 0.3 else rng.randrange(0, 64)
-            for _ in range(rng.randrange(1, 64))]
+            for _ in range(rng.randrange(1, 64))
+        ]
         spirv_junk = b"".join(w.to_bytes(4, "little") for w in words)
         garbage_formats += [
             ("{'spirv': header+random words}", {"spirv": spirv_junk}, True),
             ("{'spirv': header+random words, truncated}", {"spirv": spirv_junk[:-2]}, True),
-            ("{'iree-system-library': garbage file}",
-             {"iree-system-library": self._junk_file(rng.randbytes(rng.randrange(0, 4096)))},
-             True),
-            ("{'iree-system-library': truncated ELF}",
-             {"iree-system-library": self._junk_file(_elf_head(rng.randrange(16, 2048)))}, True),
+            (
+                "{'iree-system-library': garbage file}",
+                {"iree-system-library": self._junk_file(rng.randbytes(rng.randrange(0, 4096)))},
+                True,
+            ),
+            (
+                "{'iree-system-library': truncated ELF}",
+                {"iree-system-library": self._junk_file(_elf_head(rng.randrange(16, 2048)))},
+                True,
+            ),
             ("{'iree-system-library': 'libm.so.6'}", {"iree-system-library": "libm.so.6"}, True),
         ]
         r = rng.random()
@@ -1174,24 +1437,39 @@ class _Child:
         if r < 0.75:
             flabel, formats, fbad = rng.choice(garbage_formats)
             label = f"{name}.create_executable(ExecutableSource(abs.eps, {flabel}))"
-            self.call(label, lambda: dev.create_executable(hal.ExecutableSource(eps, formats)),
-                      True)
+            self.call(
+                label, lambda: dev.create_executable(hal.ExecutableSource(eps, formats)), True
+            )
             return
-        elabel, entries = rng.choice([
-            ("[None]", lambda: [None]), ("'abc'", lambda: "abc"), ("None", lambda: None),
-            ("[EntryPoint('abs_f32', 'layout')]", lambda: [hal.EntryPoint("abs_f32", "layout")]),
-            ("[EntryPoint('nope', layout)]", lambda: [hal.EntryPoint("nope", layout)]),
-            ("[EntryPoint('abs_f32', layout, (4096, 4096, 64))]",
-             lambda: [hal.EntryPoint("abs_f32", layout, (4096, 4096, 64))]),
-            ("[EntryPoint(5, layout)]", lambda: [hal.EntryPoint(5, layout)]),
-            ("[EntryPoint('abs_f32', layout, (1, 1, 2**32))]",
-             lambda: [hal.EntryPoint("abs_f32", layout, (1, 1, 2**32))]),
-        ])
+        elabel, entries = rng.choice(
+            [
+                ("[None]", lambda: [None]),
+                ("'abc'", lambda: "abc"),
+                ("None", lambda: None),
+                (
+                    "[EntryPoint('abs_f32', 'layout')]",
+                    lambda: [hal.EntryPoint("abs_f32", "layout")],
+                ),
+                ("[EntryPoint('nope', layout)]", lambda: [hal.EntryPoint("nope", layout)]),
+                (
+                    "[EntryPoint('abs_f32', layout, (4096, 4096, 64))]",
+                    lambda: [hal.EntryPoint("abs_f32", layout, (4096, 4096, 64))],
+                ),
+                ("[EntryPoint(5, layout)]", lambda: [hal.EntryPoint(5, layout)]),
+                (
+                    "[EntryPoint('abs_f32', layout, (1, 1, 2**32))]",
+                    lambda: [hal.EntryPoint("abs_f32", layout, (1, 1, 2**32))],
+                ),
+            ]
+        )
         fmt = dict(self.kernels["abs"].formats)
         label = f"{name}.create_executable(ExecutableSource({elabel}, abs.formats))"
         # A large workgroup size is bad only beyond the device's limits.
-        self.call(label, lambda: dev.create_executable(hal.ExecutableSource(entries(), fmt)),
-                  "4096" not in elabel)
+        self.call(
+            label,
+            lambda: dev.create_executable(hal.ExecutableSource(entries(), fmt)),
+            "4096" not in elabel,
+        )
 
     def _junk_file(self, data: bytes) -> str:
         """A file of ``data`` named like a shared library, removed at exit."""
@@ -1213,32 +1491,49 @@ class _Child:
             ("DescriptorSetLayout([0, 0])", lambda: hal.DescriptorSetLayout([0, 0]), True),
             ("DescriptorSetLayout([1.5])", lambda: hal.DescriptorSetLayout([1.5]), True),
             ("DescriptorSetLayout([2**64])", lambda: hal.DescriptorSetLayout([2**64]), True),
-            ("DescriptorSetLayout([DSLB('x')])",
-             lambda: hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding("x")]), True),
-            ("DescriptorSetLayout([DSLB(0, 'ro')])",
-             lambda: hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding(0, "ro")]), True),
+            (
+                "DescriptorSetLayout([DSLB('x')])",
+                lambda: hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding("x")]),
+                True,
+            ),
+            (
+                "DescriptorSetLayout([DSLB(0, 'ro')])",
+                lambda: hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding(0, "ro")]),
+                True,
+            ),
             ("PipelineLayout(None)", lambda: hal.PipelineLayout(None), True),
             ("PipelineLayout([1])", lambda: hal.PipelineLayout([1]), True),
             ("PipelineLayout([], 'x')", lambda: hal.PipelineLayout([], "x"), True),
             ("PipelineLayout([], -1)", lambda: hal.PipelineLayout([], -1), True),
             ("PipelineLayout([], 1.5)", lambda: hal.PipelineLayout([], 1.5), True),
             ("PipelineLayout([], 2**64)", lambda: hal.PipelineLayout([], 2**64), True),
-            ("EntryPoint('e', layout, (1, 1))", lambda: hal.EntryPoint("e", layout, (1, 1)),
-             True),
+            ("EntryPoint('e', layout, (1, 1))", lambda: hal.EntryPoint("e", layout, (1, 1)), True),
             ("EntryPoint('e', layout, None)", lambda: hal.EntryPoint("e", layout, None), True),
-            ("EntryPoint('e', layout, (0, 1, 1))",
-             lambda: hal.EntryPoint("e", layout, (0, 1, 1)), True),
+            (
+                "EntryPoint('e', layout, (0, 1, 1))",
+                lambda: hal.EntryPoint("e", layout, (0, 1, 1)),
+                True,
+            ),
             ("EntryPoint('e', layout, 'abc')", lambda: hal.EntryPoint("e", layout, "abc"), True),
-            ("EntryPoint('e', layout, (2**64, 1, 1))",
-             lambda: hal.EntryPoint("e", layout, (2**64, 1, 1)), True),
-            ("ExecutableSource([], {'c': b'\\xff'})",
-             lambda: hal.ExecutableSource([], {"c": b"\xff"}), False),
+            (
+                "EntryPoint('e', layout, (2**64, 1, 1))",
+                lambda: hal.EntryPoint("e", layout, (2**64, 1, 1)),
+                True,
+            ),
+            (
+                "ExecutableSource([], {'c': b'\\xff'})",
+                lambda: hal.ExecutableSource([], {"c": b"\xff"}),
+                False,
+            ),
             ("Semaphore(dev, 2**64)", lambda: hal.Semaphore(self.dev, 2**64), True),
             ("Semaphore(dev, -1)", lambda: hal.Semaphore(self.dev, -1), True),
             ("Semaphore(dev, 'x')", lambda: hal.Semaphore(self.dev, "x"), True),
             ("Semaphore(dev, 1.0)", lambda: hal.Semaphore(self.dev, 1.0), True),
-            ("Semaphore(dev, np.uint64(2**64-1))",
-             lambda: hal.Semaphore(self.dev, self.np.uint64(2**64 - 1)), False),
+            (
+                "Semaphore(dev, np.uint64(2**64-1))",
+                lambda: hal.Semaphore(self.dev, self.np.uint64(2**64 - 1)),
+                False,
+            ),
         ]
         label, fn, bad = rng.choice(options)
         self.call(label, fn, bad)
@@ -1250,13 +1545,21 @@ class _Child:
         if rng.random() < 0.7:
             kw.append(("mode", self.enum(hal.CommandBufferMode)))
         if rng.random() < 0.5:
-            kw.append(("categories", self.enum(hal.CommandCategory, [
-                ("CommandCategory.NONE", hal.CommandCategory.NONE, True)])))
+            kw.append(
+                (
+                    "categories",
+                    self.enum(
+                        hal.CommandCategory,
+                        [("CommandCategory.NONE", hal.CommandCategory.NONE, True)],
+                    ),
+                )
+            )
         if rng.random() < 0.5:
             kw.append(("binding_capacity", self.num("count", [0, 1, 2, 4, 64])))
         label = f"{name}.create_command_buffer({_kw(kw)[2:]})"
-        cb = self.call(label, lambda: dev.create_command_buffer(**_kv(kw)),
-                       bad or any(a.bad for _, a in kw))
+        cb = self.call(
+            label, lambda: dev.create_command_buffer(**_kv(kw)), bad or any(a.bad for _, a in kw)
+        )
         if isinstance(cb, hal.CommandBuffer):
             if len(self.cbs) >= 12:
                 self.cbs.pop(rng.randrange(len(self.cbs)))
@@ -1282,20 +1585,33 @@ class _Child:
 
     def op_attrs(self) -> None:
         dev = self.rng.choice([self.dev, self.closed_dev])
-        self.call("dev.info/name/driver/repr", lambda: (dev.info, dev.name, dev.driver,
-                                                        repr(dev)))
+        self.call("dev.info/name/driver/repr", lambda: (dev.info, dev.name, dev.driver, repr(dev)))
 
     def op_create_device(self) -> None:
         hal = self.hal
-        uri, ubad = self.rng.choice([
-            (self.driver, False), ("nope", True), ("local:7", True), ("local:x", True),
-            ("vulkan:-1", True), (":", True), ("", False), (None, False), (5, True),
-        ])
-        opts, obad = self.rng.choice([
-            ({}, False), ({"dispatch_type": "bogus"}, True), ({"dispatch_type": None}, True),
-            ({"checked": "yes"}, True), ({"checked": 1}, True), ({"dispatch_type": "serial"},
-                                                               False),
-        ])
+        uri, ubad = self.rng.choice(
+            [
+                (self.driver, False),
+                ("nope", True),
+                ("local:7", True),
+                ("local:x", True),
+                ("vulkan:-1", True),
+                (":", True),
+                ("", False),
+                (None, False),
+                (5, True),
+            ]
+        )
+        opts, obad = self.rng.choice(
+            [
+                ({}, False),
+                ({"dispatch_type": "bogus"}, True),
+                ({"dispatch_type": None}, True),
+                ({"checked": "yes"}, True),
+                ({"checked": 1}, True),
+                ({"dispatch_type": "serial"}, False),
+            ]
+        )
         if uri in ("", None) and "POLYHAL_DEVICE" not in os.environ:
             uri = self.driver if self.rng.random() < 0.5 else uri
         if self.fresh_devices >= 3 and not (ubad or obad):
@@ -1321,8 +1637,10 @@ class _Child:
             pass  # memory without a host mapping
         kind = rng.choice(["pending", "host_call_close", "twice", "dealloca_pending", "race"])
         if kind == "pending":
-            self.call("fresh.queue_fill(buf, 0, 64, 7, wait=[(s, 1)])",
-                      lambda: dev.queue_fill(buf, 0, 64, 7, wait=[(sem, 1)]))
+            self.call(
+                "fresh.queue_fill(buf, 0, 64, 7, wait=[(s, 1)])",
+                lambda: dev.queue_fill(buf, 0, 64, 7, wait=[(sem, 1)]),
+            )
             self.call("fresh.close() with a parked fill", dev.close)
         elif kind == "host_call_close":
             self.call("fresh.queue_host_call(fresh.close)", lambda: dev.queue_host_call(dev.close))
@@ -1348,13 +1666,17 @@ class _Child:
             if thread.is_alive():
                 self.record("hang", "a thread submitting to a closing device never returned")
         else:
-            self.call("fresh.queue_dealloca(buf, wait=[(s, 1)])",
-                      lambda: dev.queue_dealloca(buf, wait=[(sem, 1)]))
+            self.call(
+                "fresh.queue_dealloca(buf, wait=[(s, 1)])",
+                lambda: dev.queue_dealloca(buf, wait=[(sem, 1)]),
+            )
             self.call("fresh.close() with a parked dealloca", dev.close)
         # Everything after close must refuse.
         options = [
-            ("fresh(closed).queue_host_call(lambda: None)",
-             lambda: dev.queue_host_call(lambda: None)),
+            (
+                "fresh(closed).queue_host_call(lambda: None)",
+                lambda: dev.queue_host_call(lambda: None),
+            ),
             ("fresh(closed).queue_dealloca(buf)", lambda: dev.queue_dealloca(buf)),
             ("fresh(closed).buf.read()", buf.read),
             ("fresh(closed).buf.write(b'x')", lambda: buf.write(b"x")),
@@ -1376,21 +1698,34 @@ class _Child:
             (l1, c1), (l2, c2) = rng.choice(self.cbs), rng.choice(self.cbs)
             cbs = Arg(f"[{l1}, {l2}]", [c1, c2])
         elif r < 0.8:
-            label, obj = rng.choice([self.foreign[1]] + [o for o in self.closed_objs
-                                                          if ".cb" in o[0]])
+            label, obj = rng.choice(
+                [self.foreign[1]] + [o for o in self.closed_objs if ".cb" in o[0]]
+            )
             cbs = Arg(label, obj, True)
         else:
-            label, v = rng.choice([("None", None), ("'cb'", "cb"), ("5", 5), ("[None]", [None]),
-                                   ("buf0", self.bufs[0][1])])
+            label, v = rng.choice(
+                [
+                    ("None", None),
+                    ("'cb'", "cb"),
+                    ("5", 5),
+                    ("[None]", [None]),
+                    ("buf0", self.bufs[0][1]),
+                ]
+            )
             cbs = Arg(label, v, True)
         table = self.binding_table()
         wait, sig = self.pairs("wait"), self.pairs("signal")
-        label = (f"dev.queue_execute({cbs.label}, wait={wait.label}, signal={sig.label}, "
-                 f"binding_table={table.label})")
-        self.call(label, lambda: self.dev.queue_execute(cbs.value, wait=wait.value,
-                                                        signal=sig.value,
-                                                        binding_table=table.value),
-                  cbs.bad or table.bad or wait.bad or sig.bad)
+        label = (
+            f"dev.queue_execute({cbs.label}, wait={wait.label}, signal={sig.label}, "
+            f"binding_table={table.label})"
+        )
+        self.call(
+            label,
+            lambda: self.dev.queue_execute(
+                cbs.value, wait=wait.value, signal=sig.value, binding_table=table.value
+            ),
+            cbs.bad or table.bad or wait.bad or sig.bad,
+        )
 
     def binding_table(self) -> Arg:
         rng = self.rng
@@ -1416,20 +1751,31 @@ class _Child:
                     off, ln = self.offset(self.size_of(b)), self.length(self.size_of(b))
                     extra = rng.random() < 0.1
                     entries.append((b.value, off.value, ln.value) + ((0,) if extra else ()))
-                    labels.append(f"({b.label}, {off.label}, {ln.label}"
-                                  + (", 0)" if extra else ")"))
+                    labels.append(
+                        f"({b.label}, {off.label}, {ln.label}" + (", 0)" if extra else ")")
+                    )
                     bad |= b.bad or off.bad or ln.bad or extra
             return Arg("[" + ", ".join(labels) + "]", entries, bad)
-        label, v = rng.choice([("5", 5), ("'x'", "x"), ("[None]", [None]), ("[5]", [5]),
-                               ("[(None, 0, 4)]", [(None, 0, 4)]), ("{}", {})])
+        label, v = rng.choice(
+            [
+                ("5", 5),
+                ("'x'", "x"),
+                ("[None]", [None]),
+                ("[5]", [5]),
+                ("[(None, 0, 4)]", [(None, 0, 4)]),
+                ("{}", {}),
+            ]
+        )
         return Arg(label, v, label != "{}")
 
     def op_queue_barrier(self) -> None:
         name, dev, bad = self._dev()
         wait, sig = self.pairs("wait"), self.pairs("signal")
-        self.call(f"{name}.queue_barrier(wait={wait.label}, signal={sig.label})",
-                  lambda: dev.queue_barrier(wait=wait.value, signal=sig.value),
-                  bad or wait.bad or sig.bad)
+        self.call(
+            f"{name}.queue_barrier(wait={wait.label}, signal={sig.label})",
+            lambda: dev.queue_barrier(wait=wait.value, signal=sig.value),
+            bad or wait.bad or sig.bad,
+        )
 
     def op_queue_transfer(self) -> None:
         name, dev, bad = self._dev()
@@ -1443,25 +1789,52 @@ class _Child:
         if kind == "fill":
             pat = self.pattern()
             label = f"{name}.queue_fill({tgt.label}, {off.label}, {ln.label}, {pat.label}, {tail})"
-            self.call(label, lambda: dev.queue_fill(tgt.value, off.value, ln.value, pat.value,
-                                                    wait=wait.value, signal=sig.value),
-                      bad or pat.bad)
+            self.call(
+                label,
+                lambda: dev.queue_fill(
+                    tgt.value, off.value, ln.value, pat.value, wait=wait.value, signal=sig.value
+                ),
+                bad or pat.bad,
+            )
         elif kind == "update":
             data, soff = self.data(), self.offset(16)
-            label = (f"{name}.queue_update({data.label}, {soff.label}, {tgt.label}, "
-                     f"{off.label}, {ln.label}, {tail})")
-            self.call(label, lambda: dev.queue_update(data.value, soff.value, tgt.value,
-                                                      off.value, ln.value, wait=wait.value,
-                                                      signal=sig.value),
-                      bad or data.bad or soff.bad)
+            label = (
+                f"{name}.queue_update({data.label}, {soff.label}, {tgt.label}, "
+                f"{off.label}, {ln.label}, {tail})"
+            )
+            self.call(
+                label,
+                lambda: dev.queue_update(
+                    data.value,
+                    soff.value,
+                    tgt.value,
+                    off.value,
+                    ln.value,
+                    wait=wait.value,
+                    signal=sig.value,
+                ),
+                bad or data.bad or soff.bad,
+            )
         else:
             src = self.buf(slots=False)
             soff = self.offset(self.size_of(src))
-            label = (f"{name}.queue_copy({src.label}, {soff.label}, {tgt.label}, {off.label}, "
-                     f"{ln.label}, {tail})")
-            self.call(label, lambda: dev.queue_copy(src.value, soff.value, tgt.value, off.value,
-                                                    ln.value, wait=wait.value, signal=sig.value),
-                      bad or src.bad or soff.bad)
+            label = (
+                f"{name}.queue_copy({src.label}, {soff.label}, {tgt.label}, {off.label}, "
+                f"{ln.label}, {tail})"
+            )
+            self.call(
+                label,
+                lambda: dev.queue_copy(
+                    src.value,
+                    soff.value,
+                    tgt.value,
+                    off.value,
+                    ln.value,
+                    wait=wait.value,
+                    signal=sig.value,
+                ),
+                bad or src.bad or soff.bad,
+            )
 
     def op_queue_alloca(self) -> None:
         name, dev, bad = self._dev()
@@ -1469,9 +1842,11 @@ class _Child:
         wait, sig = self.pairs("wait"), self.pairs("signal")
         kw = [("memory_type", self.enum(self.hal.MemoryType))] if self.rng.random() < 0.3 else []
         label = f"{name}.queue_alloca({size.label}, wait={wait.label}, signal={sig.label}{_kw(kw)})"
-        buf = self.call(label, lambda: dev.queue_alloca(size.value, wait=wait.value,
-                                                        signal=sig.value, **_kv(kw)),
-                        bad or size.bad or wait.bad or sig.bad or any(a.bad for _, a in kw))
+        buf = self.call(
+            label,
+            lambda: dev.queue_alloca(size.value, wait=wait.value, signal=sig.value, **_kv(kw)),
+            bad or size.bad or wait.bad or sig.bad or any(a.bad for _, a in kw),
+        )
         self._adopt(buf, label)
 
     def op_queue_dealloca(self) -> None:
@@ -1484,8 +1859,11 @@ class _Child:
             b = self.buf(slots=False)
         wait, sig = self.pairs("wait"), self.pairs("signal")
         label = f"{name}.queue_dealloca({b.label}, wait={wait.label}, signal={sig.label})"
-        self.call(label, lambda: dev.queue_dealloca(b.value, wait=wait.value, signal=sig.value),
-                  bad or b.bad or wait.bad or sig.bad)
+        self.call(
+            label,
+            lambda: dev.queue_dealloca(b.value, wait=wait.value, signal=sig.value),
+            bad or b.bad or wait.bad or sig.bad,
+        )
 
     def op_queue_host_call(self) -> None:
         name, dev, bad = self._dev()
@@ -1501,38 +1879,55 @@ class _Child:
         def signal_sem() -> None:
             s.signal(s.query() + 1)
 
-        fns = [("lambda: None", lambda: None, False), ("boom", boom, False),
-               ("hal_boom", hal_boom, False), (f"signal({slabel})", signal_sem, False),
-               ("lambda: dev.wait_idle(0.01)", lambda: self.dev.wait_idle(0.01), False),
-               ("lambda: time.sleep(0.002)", lambda: time.sleep(0.002), False),
-               ("5", 5, True), ("None", None, True), ("'fn'", "fn", True)]
+        fns = [
+            ("lambda: None", lambda: None, False),
+            ("boom", boom, False),
+            ("hal_boom", hal_boom, False),
+            (f"signal({slabel})", signal_sem, False),
+            ("lambda: dev.wait_idle(0.01)", lambda: self.dev.wait_idle(0.01), False),
+            ("lambda: time.sleep(0.002)", lambda: time.sleep(0.002), False),
+            ("5", 5, True),
+            ("None", None, True),
+            ("'fn'", "fn", True),
+        ]
         flabel, fn, fbad = rng.choice(fns)
         wait, sig = self.pairs("wait"), self.pairs("signal")
         label = f"{name}.queue_host_call({flabel}, wait={wait.label}, signal={sig.label})"
-        self.call(label, lambda: dev.queue_host_call(fn, wait=wait.value, signal=sig.value),
-                  bad or fbad or wait.bad or sig.bad)
+        self.call(
+            label,
+            lambda: dev.queue_host_call(fn, wait=wait.value, signal=sig.value),
+            bad or fbad or wait.bad or sig.bad,
+        )
 
     def op_wait_semaphores(self) -> None:
         hal, rng = self.hal, self.rng
         pairs = self.pairs("wait")
         reached = isinstance(pairs.value, list) and all(
-            isinstance(p, tuple) and len(p) == 2 and isinstance(p[0], hal.Semaphore)
-            and isinstance(p[1], int) and 0 <= p[1] <= p[0]._value for p in pairs.value)
+            isinstance(p, tuple)
+            and len(p) == 2
+            and isinstance(p[0], hal.Semaphore)
+            and isinstance(p[1], int)
+            and 0 <= p[1] <= p[0]._value
+            for p in pairs.value
+        )
         timeout = self.timeout(forever_ok=reached)
         mode = Arg("ALL", hal.WaitMode.ALL)
         if rng.random() < 0.4:
             mode = self.enum(hal.WaitMode)
         label = f"dev.wait_semaphores({pairs.label}, mode={mode.label}, timeout={timeout.label})"
         empty = pairs.value in ((), None)
-        self.call(label, lambda: self.dev.wait_semaphores(pairs.value, mode=mode.value,
-                                                          timeout=timeout.value),
-                  pairs.bad or ((mode.bad or timeout.bad) and not empty))
+        self.call(
+            label,
+            lambda: self.dev.wait_semaphores(pairs.value, mode=mode.value, timeout=timeout.value),
+            pairs.bad or ((mode.bad or timeout.bad) and not empty),
+        )
 
     def op_wait_idle(self) -> None:
         timeout = self.timeout()
         name, dev, bad = self._dev()
-        self.call(f"{name}.wait_idle({timeout.label})", lambda: dev.wait_idle(timeout.value),
-                  timeout.bad)
+        self.call(
+            f"{name}.wait_idle({timeout.label})", lambda: dev.wait_idle(timeout.value), timeout.bad
+        )
 
     # -- operations: semaphores -------------------------------------------------------------
     def op_semaphore(self) -> None:
@@ -1549,21 +1944,28 @@ class _Child:
             self.call(f"{label}.signal({v.label})", lambda: s.signal(v.value), v.bad)
         elif kind == "fail":
             if rng.random() < 0.6:
-                code = Arg("12345", 12345, True) if rng.random() < 0.5 else self.enum(
-                    hal.StatusCode, [("'ABORTED'", "ABORTED", True)])
+                code = (
+                    Arg("12345", 12345, True)
+                    if rng.random() < 0.5
+                    else self.enum(hal.StatusCode, [("'ABORTED'", "ABORTED", True)])
+                )
                 msg = rng.choice([("''", ""), ("'why'", "why"), ("None", None), ("5", 5)])
-                self.call(f"{label}.fail({code.label}, {msg[0]})",
-                          lambda: s.fail(code.value, msg[1]),
-                          code.bad or code.value == 0 or msg[0] == "5")
+                self.call(
+                    f"{label}.fail({code.label}, {msg[0]})",
+                    lambda: s.fail(code.value, msg[1]),
+                    code.bad or code.value == 0 or msg[0] == "5",
+                )
             else:
                 self.call(f"{label}.fail()", s.fail)
         else:
             v = self.num("payload", [0, hi, hi + 1, 2**64 - 1])
-            forever = (not v.bad and isinstance(v.value, int)
-                       and v.value <= getattr(s, "_value", 0))
+            forever = not v.bad and isinstance(v.value, int) and v.value <= getattr(s, "_value", 0)
             t = self.timeout(forever_ok=forever)
-            self.call(f"{label}.wait({v.label}, timeout={t.label})",
-                      lambda: s.wait(v.value, timeout=t.value), v.bad or t.bad)
+            self.call(
+                f"{label}.wait({v.label}, timeout={t.label})",
+                lambda: s.wait(v.value, timeout=t.value),
+                v.bad or t.bad,
+            )
 
     # -- operations: buffers ------------------------------------------------------------------
     def op_buffer(self) -> None:
@@ -1578,33 +1980,58 @@ class _Child:
         size = b.value.size
         if kind == "subspan":
             off, ln = self.offset(size), self.length(size)
-            sub = self.call(f"{b.label}.subspan({off.label}, {ln.label})",
-                            lambda: b.value.subspan(off.value, ln.value), off.bad or ln.bad)
+            sub = self.call(
+                f"{b.label}.subspan({off.label}, {ln.label})",
+                lambda: b.value.subspan(off.value, ln.value),
+                off.bad or ln.bad,
+            )
             if sub is not None and rng.random() < 0.3:
                 self._adopt(sub, "subspan")
         elif kind == "read":
             off, ln = self.offset(size), self.length(size)
             kw = self.host_wait()
-            self.call(f"{b.label}.read({off.label}, {ln.label}{_kw(kw)})",
-                      lambda: b.value.read(off.value, ln.value, **_kv(kw)),
-                      dead or off.bad or ln.bad or any(a.bad for _, a in kw))
+            self.call(
+                f"{b.label}.read({off.label}, {ln.label}{_kw(kw)})",
+                lambda: b.value.read(off.value, ln.value, **_kv(kw)),
+                dead or off.bad or ln.bad or any(a.bad for _, a in kw),
+            )
         elif kind == "write":
             data, off = self.data(), self.offset(size)
             kw = self.host_wait()
-            self.call(f"{b.label}.write({data.label}, {off.label}{_kw(kw)})",
-                      lambda: b.value.write(data.value, off.value, **_kv(kw)),
-                      dead or off.bad or data.bad or any(a.bad for _, a in kw))
+            self.call(
+                f"{b.label}.write({data.label}, {off.label}{_kw(kw)})",
+                lambda: b.value.write(data.value, off.value, **_kv(kw)),
+                dead or off.bad or data.bad or any(a.bad for _, a in kw),
+            )
         elif kind == "to_numpy":
-            dt, dtype, dbad = rng.choice([("'uint8'", "uint8", False),
-                                          ("'float32'", "float32", False),
-                                   ("'garbage'", "garbage", True), ("None", None, False),
-                                   ("'O'", "O", True), ("'V0'", "V0", True), ("5", 5, True),
-                                   ("'U2'", "U2", False), ("'S0'", "S0", True)])
-            sh, shape, sbad = rng.choice([("None", None, False), ("(-1,)", (-1,), False),
-                                   ("(3, 5)", (3, 5), False), ("'x'", "x", True),
-                                   ("2**64", 2**64, True), ("(2, -1)", (2, -1), False)])
-            self.call(f"{b.label}.to_numpy({dt}, {sh})",
-                      lambda: b.value.to_numpy(dtype, shape), dead or dbad or sbad)
+            dt, dtype, dbad = rng.choice(
+                [
+                    ("'uint8'", "uint8", False),
+                    ("'float32'", "float32", False),
+                    ("'garbage'", "garbage", True),
+                    ("None", None, False),
+                    ("'O'", "O", True),
+                    ("'V0'", "V0", True),
+                    ("5", 5, True),
+                    ("'U2'", "U2", False),
+                    ("'S0'", "S0", True),
+                ]
+            )
+            sh, shape, sbad = rng.choice(
+                [
+                    ("None", None, False),
+                    ("(-1,)", (-1,), False),
+                    ("(3, 5)", (3, 5), False),
+                    ("'x'", "x", True),
+                    ("2**64", 2**64, True),
+                    ("(2, -1)", (2, -1), False),
+                ]
+            )
+            self.call(
+                f"{b.label}.to_numpy({dt}, {sh})",
+                lambda: b.value.to_numpy(dtype, shape),
+                dead or dbad or sbad,
+            )
         else:
             self.call(f"len({b.label}), repr", lambda: (len(b.value), repr(b.value)))
 
@@ -1613,10 +2040,17 @@ class _Child:
         work forever) and ``unsynchronized``."""
         kw: list[tuple[str, Arg]] = []
         if self.rng.random() < 0.3:
-            label, v, bad = self.rng.choice([
-                ("False", False, False), ("0.01", 0.01, False), ("0", 0, False),
-                ("nan", math.nan, True), ("-1", -1, True), ("'x'", "x", True),
-                ("1j", 1j, True)])
+            label, v, bad = self.rng.choice(
+                [
+                    ("False", False, False),
+                    ("0.01", 0.01, False),
+                    ("0", 0, False),
+                    ("nan", math.nan, True),
+                    ("-1", -1, True),
+                    ("'x'", "x", True),
+                    ("1j", 1j, True),
+                ]
+            )
             kw.append(("wait", Arg(label, v, bad)))
         if self.rng.random() < 0.1:
             kw.append(("unsynchronized", Arg("True", True)))
@@ -1632,20 +2066,27 @@ class _Child:
 
         hal = self.hal
         kind = self.rng.choice(["cc", "cache"])
-        var, value = (("CC", "/nonexistent/cc") if kind == "cc"
-                      else ("POLYHAL_CACHE_DIR", "/proc/polyhal-cache"))
+        var, value = (
+            ("CC", "/nonexistent/cc")
+            if kind == "cc"
+            else ("POLYHAL_CACHE_DIR", "/proc/polyhal-cache")
+        )
         abs_source = self.kernels["abs"]
         # A fresh comment makes a new cache key, so the kernel is really built.
         source = hal.ExecutableSource(
             abs_source.entry_points,
-            {"c": f"/* fuzz {self.n} {self.rng.random()} */\n" + abs_source.formats["c"]})
+            {"c": f"/* fuzz {self.n} {self.rng.random()} */\n" + abs_source.formats["c"]},
+        )
         old = os.environ.get(var)
         os.environ[var] = value
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                self.call(f"{var}={value}: dev.create_executable(new C source)",
-                          lambda: self.dev.create_executable(source), kind == "cc")
+                self.call(
+                    f"{var}={value}: dev.create_executable(new C source)",
+                    lambda: self.dev.create_executable(source),
+                    kind == "cc",
+                )
         finally:
             if old is None:
                 del os.environ[var]
@@ -1657,11 +2098,16 @@ class _Child:
 
         rng = self.rng
         with _tempfile.TemporaryDirectory(prefix="polyhal-fuzz-trace-") as tmp:
-            label, path, bad = rng.choice([
-                ("tmp/trace.json", os.path.join(tmp, "trace.json"), False),
-                ("None", None, True), ("5", 5, True), ("'/nonexistent/dir/t.json'",
-                                                       "/nonexistent/dir/t.json", False),
-                ("tmp (a directory)", tmp, False), ("b'\xff'", b"\xff", False)])
+            label, path, bad = rng.choice(
+                [
+                    ("tmp/trace.json", os.path.join(tmp, "trace.json"), False),
+                    ("None", None, True),
+                    ("5", 5, True),
+                    ("'/nonexistent/dir/t.json'", "/nonexistent/dir/t.json", False),
+                    ("tmp (a directory)", tmp, False),
+                    ("b'\xff'", b"\xff", False),
+                ]
+            )
             _, s = self.sem()
 
             def run() -> None:
@@ -1693,16 +2139,29 @@ class _Child:
             dead = b.bad and b.value.device is not self.other
             how = rng.choice(["as_array", "as_array", "asarray", "from_dlpack"])
             if how == "as_array":
-                dt, dtype, dbad = rng.choice([("'uint8'", "uint8", False),
-                                              ("'float32'", "float32", False),
-                                              ("'O'", "O", True), ("None", None, False),
-                                              ("'garbage'", "garbage", True)])
-                sh, shape, sbad = rng.choice([("None", None, False), ("(-1,)", (-1,), False),
-                                              ("'x'", "x", True), ("(7, 3)", (7, 3), False)])
+                dt, dtype, dbad = rng.choice(
+                    [
+                        ("'uint8'", "uint8", False),
+                        ("'float32'", "float32", False),
+                        ("'O'", "O", True),
+                        ("None", None, False),
+                        ("'garbage'", "garbage", True),
+                    ]
+                )
+                sh, shape, sbad = rng.choice(
+                    [
+                        ("None", None, False),
+                        ("(-1,)", (-1,), False),
+                        ("'x'", "x", True),
+                        ("(7, 3)", (7, 3), False),
+                    ]
+                )
                 kw = self.host_wait()
-                view = self.call(f"{b.label}.as_array({dt}, {sh}{_kw(kw)})",
-                                 lambda: b.value.as_array(dtype, shape, **_kv(kw)),
-                                 dead or dbad or sbad or any(a.bad for _, a in kw))
+                view = self.call(
+                    f"{b.label}.as_array({dt}, {sh}{_kw(kw)})",
+                    lambda: b.value.as_array(dtype, shape, **_kv(kw)),
+                    dead or dbad or sbad or any(a.bad for _, a in kw),
+                )
             elif how == "asarray":
                 view = self.call(f"np.asarray({b.label})", lambda: np.asarray(b.value), False)
             else:
@@ -1766,8 +2225,10 @@ class _Child:
             try:
                 done.wait(1, timeout=5)
             except hal.DeadlineExceededError:
-                self.record("hang", f"wait_events on an event nothing signals (nested={nested}) "
-                            "never completed")
+                self.record(
+                    "hang",
+                    f"wait_events on an event nothing signals (nested={nested}) never completed",
+                )
                 raise
 
         self.call(f"wait_events on an unsignaled event, nested={nested}", run)
@@ -1780,8 +2241,9 @@ class _Child:
         start = rng.choice([1, 56, 200, 255, 1000])
         sub = root.subspan(start, 4096 - start)
         v = rng.randrange(0, min(sub.size - 8, 3000)) & ~3
-        kind = np.dtype(rng.choice(["uint8", "int16", "uint16", "int32", "uint32", "int64",
-                                    "uint64"])).type
+        kind = np.dtype(
+            rng.choice(["uint8", "int16", "uint16", "int32", "uint32", "int64", "uint64"])
+        ).type
         try:
             offset = kind(v)
         except OverflowError:
@@ -1789,8 +2251,9 @@ class _Child:
         if int(offset) != v:
             return  # the value does not fit the type
         data = bytes(rng.randrange(1, 256) for _ in range(4))
-        path = rng.choice(["write", "queue_update", "queue_fill", "cb_fill", "cb_copy",
-                           "binding_table"])
+        path = rng.choice(
+            ["write", "queue_update", "queue_fill", "cb_fill", "cb_copy", "binding_table"]
+        )
 
         def run() -> None:
             root.write(bytes(4096))
@@ -1813,24 +2276,28 @@ class _Child:
                     cb.copy_buffer(src, kind(0), sub, offset, kind(4))
                 self.dev.queue_execute(cb, signal=[(done, 1)])
             else:
-                cb = self.dev.create_command_buffer(hal.CommandBufferMode.DEFAULT,
-                                                    binding_capacity=1)
+                cb = self.dev.create_command_buffer(
+                    hal.CommandBufferMode.DEFAULT, binding_capacity=1
+                )
                 with cb:
                     cb.update_buffer(data, 0, hal.Slot(kind(0)), 0, 4)
-                self.dev.queue_execute(cb, signal=[(done, 1)],
-                                       binding_table=[(sub, offset, kind(4))])
+                self.dev.queue_execute(
+                    cb, signal=[(done, 1)], binding_table=[(sub, offset, kind(4))]
+                )
             if path != "write":
                 done.wait(1, timeout=10)
             got = root.read()
             want = bytearray(4096)
-            want[start + v:start + v + 4] = data
+            want[start + v : start + v + 4] = data
             if got != bytes(want):
                 wrong = got.find(data)
-                self.record("corruption", f"{path} at {kind.__name__}({v}) into a subspan at "
-                            f"{start}: the bytes landed at {wrong - start} of the subspan")
+                self.record(
+                    "corruption",
+                    f"{path} at {kind.__name__}({v}) into a subspan at "
+                    f"{start}: the bytes landed at {wrong - start} of the subspan",
+                )
 
-        self.call(f"numpy offset oracle: {path} at {kind.__name__}({v}), subspan at {start}",
-                  run)
+        self.call(f"numpy offset oracle: {path} at {kind.__name__}({v}), subspan at {start}", run)
 
     def op_threads(self) -> None:
         """Two threads submit chained transfers on one device at once while this one
@@ -1866,8 +2333,9 @@ class _Child:
                 pass
 
         def run() -> None:
-            threads = [threading.Thread(target=work, args=(i,), name=f"fuzz-thread-{i}")
-                       for i in range(2)]
+            threads = [
+                threading.Thread(target=work, args=(i,), name=f"fuzz-thread-{i}") for i in range(2)
+            ]
             for t in threads:
                 t.start()
             for _ in range(20):
@@ -1883,8 +2351,7 @@ class _Child:
         label, b = self.rng.choice(self.bufs[:12])
         if b.size:
             off = self.rng.randrange(b.size)
-            self.call(f"{label}.write(valid, {off})",
-                      lambda: b.write(bytes(b.size - off), off))
+            self.call(f"{label}.write(valid, {off})", lambda: b.write(bytes(b.size - off), off))
             self.call(f"{label}.read()", b.read)
 
     # -- operations: command buffers --------------------------------------------------------
@@ -1910,19 +2377,30 @@ class _Child:
 
     def op_cb_lifecycle(self) -> None:
         label, cb, closed = self._cb()
-        kind = self.rng.choice(["begin", "end", "end", "begin_debug_group", "end_debug_group",
-                                "repr"])
+        kind = self.rng.choice(
+            ["begin", "end", "end", "begin_debug_group", "end_debug_group", "repr"]
+        )
         if kind == "begin":
             self.call(f"{label}.begin()", cb.begin, closed)
         elif kind == "end":
             self.call(f"{label}.end()", cb.end, closed)
         elif kind == "begin_debug_group":
-            lab, color, loc = self.rng.choice([
-                ("'group'", None, None), ("None", None, None), ("'g'", (1.0, 0.0, 0.0, 1.0), None),
-                ("'g'", "red", None), ("'g'", (1, 2), "file.py:3"), ("b'\\xff'", 5, 7),
-                ("'g'", (math.nan, 2**64, -1, "x"), None)])
-            self.call(f"{label}.begin_debug_group({lab}, {color!r}, {loc!r})",
-                      lambda: cb.begin_debug_group(lab, color, loc), closed)
+            lab, color, loc = self.rng.choice(
+                [
+                    ("'group'", None, None),
+                    ("None", None, None),
+                    ("'g'", (1.0, 0.0, 0.0, 1.0), None),
+                    ("'g'", "red", None),
+                    ("'g'", (1, 2), "file.py:3"),
+                    ("b'\\xff'", 5, 7),
+                    ("'g'", (math.nan, 2**64, -1, "x"), None),
+                ]
+            )
+            self.call(
+                f"{label}.begin_debug_group({lab}, {color!r}, {loc!r})",
+                lambda: cb.begin_debug_group(lab, color, loc),
+                closed,
+            )
         elif kind == "end_debug_group":
             self.call(f"{label}.end_debug_group()", cb.end_debug_group, closed)
         else:
@@ -1940,29 +2418,55 @@ class _Child:
             args.append(("flags", self.num("count", [0, 0, 1])))
         if rng.random() < 0.4:
             s1, s2 = self.enum(hal.AccessScope), self.enum(hal.AccessScope)
-            mb = rng.choice([
-                Arg(f"[MemoryBarrier({s1.label}, {s2.label})]",
-                    [hal.MemoryBarrier(s1.value, s2.value)], s1.bad or s2.bad),
-                Arg("[1]", [1], True), Arg("'x'", "x", True), Arg("None", None, False)])
+            mb = rng.choice(
+                [
+                    Arg(
+                        f"[MemoryBarrier({s1.label}, {s2.label})]",
+                        [hal.MemoryBarrier(s1.value, s2.value)],
+                        s1.bad or s2.bad,
+                    ),
+                    Arg("[1]", [1], True),
+                    Arg("'x'", "x", True),
+                    Arg("None", None, False),
+                ]
+            )
             args.append(("memory_barriers", mb))
         if rng.random() < 0.4:
             b = self.buf()
             off, ln = self.offset(self.size_of(b)), self.length(self.size_of(b))
-            bb = rng.choice([
-                Arg(f"[BufferBarrier(READ, WRITE, {b.label}, {off.label}, {ln.label})]",
-                    [hal.BufferBarrier(hal.AccessScope.DISPATCH_READ,
-                                       hal.AccessScope.DISPATCH_WRITE, b.value, off.value,
-                                       ln.value)], b.bad or self.slot_range(b, off, ln)),
-                Arg("[1]", [1], True), Arg("[None]", [None], True)])
+            bb = rng.choice(
+                [
+                    Arg(
+                        f"[BufferBarrier(READ, WRITE, {b.label}, {off.label}, {ln.label})]",
+                        [
+                            hal.BufferBarrier(
+                                hal.AccessScope.DISPATCH_READ,
+                                hal.AccessScope.DISPATCH_WRITE,
+                                b.value,
+                                off.value,
+                                ln.value,
+                            )
+                        ],
+                        b.bad or self.slot_range(b, off, ln),
+                    ),
+                    Arg("[1]", [1], True),
+                    Arg("[None]", [None], True),
+                ]
+            )
             args.append(("buffer_barriers", bb))
         if rng.random() < 0.15:  # positional garbage as the issue found
             g = rng.choice([Arg("'x'", "x", True), Arg("None", None, True)])
-            self.call(f"{label}.execution_barrier({g.label})",
-                      lambda: cb.execution_barrier(g.value), closed or (g.bad and strict))
+            self.call(
+                f"{label}.execution_barrier({g.label})",
+                lambda: cb.execution_barrier(g.value),
+                closed or (g.bad and strict),
+            )
             return
-        self.call(f"{label}.execution_barrier({_kw(args)[2:]})",
-                  lambda: cb.execution_barrier(**_kv(args)),
-                  closed or (strict and any(a.bad for _, a in args)))
+        self.call(
+            f"{label}.execution_barrier({_kw(args)[2:]})",
+            lambda: cb.execution_barrier(**_kv(args)),
+            closed or (strict and any(a.bad for _, a in args)),
+        )
 
     def event(self) -> Arg:
         r = self.rng.random()
@@ -1970,8 +2474,9 @@ class _Child:
             return Arg(*self.rng.choice(self.events))
         if r < 0.9:
             return Arg(*self.rng.choice([self.foreign[2], self.closed_objs[4]]), True)
-        return Arg(*self.rng.choice([("'ev'", "ev"), ("None", None), ("sem0", self.sems[0][1])]),
-                   True)
+        return Arg(
+            *self.rng.choice([("'ev'", "ev"), ("None", None), ("sem0", self.sems[0][1])]), True
+        )
 
     def op_cb_events(self) -> None:
         hal, rng = self.hal, self.rng
@@ -1981,31 +2486,54 @@ class _Child:
         kind = rng.choice(["signal", "reset", "wait"])
         strict = self._strict(cb)
         if kind == "signal":
-            self.call(f"{label}.signal_event({ev.label}, {stage.label})",
-                      lambda: cb.signal_event(ev.value, stage.value),
-                      closed or ev.bad or (strict and stage.bad))
+            self.call(
+                f"{label}.signal_event({ev.label}, {stage.label})",
+                lambda: cb.signal_event(ev.value, stage.value),
+                closed or ev.bad or (strict and stage.bad),
+            )
         elif kind == "reset":
-            self.call(f"{label}.reset_event({ev.label}, {stage.label})",
-                      lambda: cb.reset_event(ev.value, stage.value),
-                      closed or ev.bad or (strict and stage.bad))
+            self.call(
+                f"{label}.reset_event({ev.label}, {stage.label})",
+                lambda: cb.reset_event(ev.value, stage.value),
+                closed or ev.bad or (strict and stage.bad),
+            )
         else:
-            evs = rng.choice([Arg(f"[{ev.label}]", [ev.value], ev.bad),
-                              Arg(f"[{ev.label}, 'x']", [ev.value, "x"], True),
-                              Arg("None", None, True), Arg("[]", [], False),
-                              Arg(ev.label, ev.value, True)])
+            evs = rng.choice(
+                [
+                    Arg(f"[{ev.label}]", [ev.value], ev.bad),
+                    Arg(f"[{ev.label}, 'x']", [ev.value, "x"], True),
+                    Arg("None", None, True),
+                    Arg("[]", [], False),
+                    Arg(ev.label, ev.value, True),
+                ]
+            )
             tstage = self.enum(hal.ExecutionStage)
-            self.call(f"{label}.wait_events({evs.label}, {stage.label}, {tstage.label})",
-                      lambda: cb.wait_events(evs.value, stage.value, tstage.value),
-                      closed or evs.bad or (strict and (stage.bad or tstage.bad)))
+            self.call(
+                f"{label}.wait_events({evs.label}, {stage.label}, {tstage.label})",
+                lambda: cb.wait_events(evs.value, stage.value, tstage.value),
+                closed or evs.bad or (strict and (stage.bad or tstage.bad)),
+            )
 
     def pattern(self) -> Arg:
-        label, v, bad = self.rng.choice([
-            ("0", 0, False), ("0xAB", 0xAB, False), ("0x1234", 0x1234, False),
-            ("0xDEADBEEF", 0xDEADBEEF, False), ("-1", -1, False), ("2**32", 2**32, True),
-            ("b'\\x01'", b"\x01", False), ("b'\\x01\\x02\\x03'", b"\x01\x02\x03", True),
-            ("bytearray(b'ab')", bytearray(b"ab"), False), ("'x'", "x", True),
-            ("None", None, True), ("1.5", 1.5, True), ("np.uint8(200)", self.np.uint8(200), False),
-            ("2**64", 2**64, True), ("-2**40", -2**40, True)])
+        label, v, bad = self.rng.choice(
+            [
+                ("0", 0, False),
+                ("0xAB", 0xAB, False),
+                ("0x1234", 0x1234, False),
+                ("0xDEADBEEF", 0xDEADBEEF, False),
+                ("-1", -1, False),
+                ("2**32", 2**32, True),
+                ("b'\\x01'", b"\x01", False),
+                ("b'\\x01\\x02\\x03'", b"\x01\x02\x03", True),
+                ("bytearray(b'ab')", bytearray(b"ab"), False),
+                ("'x'", "x", True),
+                ("None", None, True),
+                ("1.5", 1.5, True),
+                ("np.uint8(200)", self.np.uint8(200), False),
+                ("2**64", 2**64, True),
+                ("-2**40", -(2**40), True),
+            ]
+        )
         return Arg(label, v, bad)
 
     def op_cb_transfer(self) -> None:
@@ -2018,37 +2546,54 @@ class _Child:
         base = closed or tgt.bad or self.slot_range(tgt, off, ln)
         if kind == "fill":
             pat = self.pattern()
-            plen = self.rng.choice([("", None, False), (", 1", 1, False), (", 4", 4, False),
-                                    (", 3", 3, True), (", 0", 0, True), (", 'x'", "x", True),
-                                    (", -1", -1, True)])
-            self.call(f"{label}.fill_buffer({tgt.label}, {off.label}, {ln.label}, "
-                      f"{pat.label}{plen[0]})",
-                      lambda: cb.fill_buffer(tgt.value, off.value, ln.value, pat.value, plen[1]),
-                      base or pat.bad or plen[2])
+            plen = self.rng.choice(
+                [
+                    ("", None, False),
+                    (", 1", 1, False),
+                    (", 4", 4, False),
+                    (", 3", 3, True),
+                    (", 0", 0, True),
+                    (", 'x'", "x", True),
+                    (", -1", -1, True),
+                ]
+            )
+            self.call(
+                f"{label}.fill_buffer({tgt.label}, {off.label}, {ln.label}, {pat.label}{plen[0]})",
+                lambda: cb.fill_buffer(tgt.value, off.value, ln.value, pat.value, plen[1]),
+                base or pat.bad or plen[2],
+            )
         elif kind == "update":
             data, soff = self.data(), self.offset(16)
-            self.call(f"{label}.update_buffer({data.label}, {soff.label}, {tgt.label}, "
-                      f"{off.label}, {ln.label})",
-                      lambda: cb.update_buffer(data.value, soff.value, tgt.value, off.value,
-                                               ln.value),
-                      base or data.bad or soff.bad)
+            self.call(
+                f"{label}.update_buffer({data.label}, {soff.label}, {tgt.label}, "
+                f"{off.label}, {ln.label})",
+                lambda: cb.update_buffer(data.value, soff.value, tgt.value, off.value, ln.value),
+                base or data.bad or soff.bad,
+            )
         elif kind == "copy":
             src = self.buf()
             soff = self.offset(self.size_of(src))
-            self.call(f"{label}.copy_buffer({src.label}, {soff.label}, {tgt.label}, "
-                      f"{off.label}, {ln.label})",
-                      lambda: cb.copy_buffer(src.value, soff.value, tgt.value, off.value,
-                                             ln.value),
-                      base or src.bad or self.slot_range(src, soff, ln))
+            self.call(
+                f"{label}.copy_buffer({src.label}, {soff.label}, {tgt.label}, "
+                f"{off.label}, {ln.label})",
+                lambda: cb.copy_buffer(src.value, soff.value, tgt.value, off.value, ln.value),
+                base or src.bad or self.slot_range(src, soff, ln),
+            )
         else:
-            self.call(f"{label}.discard_buffer({tgt.label})",
-                      lambda: cb.discard_buffer(tgt.value), closed or tgt.bad)
+            self.call(
+                f"{label}.discard_buffer({tgt.label})",
+                lambda: cb.discard_buffer(tgt.value),
+                closed or tgt.bad,
+            )
 
     def op_cb_collective(self) -> None:
         label, cb, closed = self._cb()
         b = self.buf()
-        self.call(f"{label}.collective(None, None, 0, {b.label}, {b.label}, 4)",
-                  lambda: cb.collective(None, None, 0, b.value, b.value, 4), True)
+        self.call(
+            f"{label}.collective(None, None, 0, {b.label}, {b.label}, 4)",
+            lambda: cb.collective(None, None, 0, b.value, b.value, 4),
+            True,
+        )
 
     def exe(self) -> Arg:
         r = self.rng.random()
@@ -2056,19 +2601,31 @@ class _Child:
             return Arg(*self.rng.choice(self.exes))
         if r < 0.93:
             return Arg(*self.rng.choice([self.foreign[3], self.closed_objs[5]]), True)
-        return Arg(*self.rng.choice([("'exe'", "exe"), ("None", None),
-                                     ("layout", self.layouts[0][1])]), True)
+        return Arg(
+            *self.rng.choice([("'exe'", "exe"), ("None", None), ("layout", self.layouts[0][1])]),
+            True,
+        )
 
     def constants(self) -> Arg:
         np = self.np
-        label, v, bad = self.rng.choice([
-            ("None", None, False), ("[1, 2]", [1, 2], False), ("[1, 2, 3, 4]", [1, 2, 3, 4],
-                                                               False),
-            ("b'\\x00'*8", bytes(8), False), ("np.ones(2, u32)", np.ones(2, np.uint32), False),
-            ("[np.float32(1.5), 2]", [np.float32(1.5), 2], False),
-            ("['x']", ["x"], True), ("[2**32]", [2**32], True), ("[-1]", [-1], False),
-            ("b'abc'", b"abc", True), ("5", 5, True), ("[None]", [None], True),
-            ("[2**64]", [2**64], True), ("[1]*1000", [1] * 1000, True)])
+        label, v, bad = self.rng.choice(
+            [
+                ("None", None, False),
+                ("[1, 2]", [1, 2], False),
+                ("[1, 2, 3, 4]", [1, 2, 3, 4], False),
+                ("b'\\x00'*8", bytes(8), False),
+                ("np.ones(2, u32)", np.ones(2, np.uint32), False),
+                ("[np.float32(1.5), 2]", [np.float32(1.5), 2], False),
+                ("['x']", ["x"], True),
+                ("[2**32]", [2**32], True),
+                ("[-1]", [-1], False),
+                ("b'abc'", b"abc", True),
+                ("5", 5, True),
+                ("[None]", [None], True),
+                ("[2**64]", [2**64], True),
+                ("[1]*1000", [1] * 1000, True),
+            ]
+        )
         return Arg(label, v, bad)
 
     def bindings(self) -> Arg:
@@ -2112,39 +2669,68 @@ class _Child:
         if rng.random() < 0.85:
             layout = Arg(*rng.choice(self.layouts))
         else:
-            layout = Arg(*rng.choice([("'layout'", "layout"), ("None", None),
-                                      ("exe.abs", self.exes[0][1])]), True)
+            layout = Arg(
+                *rng.choice([("'layout'", "layout"), ("None", None), ("exe.abs", self.exes[0][1])]),
+                True,
+            )
         if rng.random() < 0.5:
             off, vals = self.num("offset", [0, 0, 4, 8, 2]), self.constants()
-            self.call(f"{label}.push_constants({layout.label}, {off.label}, {vals.label})",
-                      lambda: cb.push_constants(layout.value, off.value, vals.value),
-                      closed or layout.bad or off.bad or (vals.bad and strict))
+            self.call(
+                f"{label}.push_constants({layout.label}, {off.label}, {vals.label})",
+                lambda: cb.push_constants(layout.value, off.value, vals.value),
+                closed or layout.bad or off.bad or (vals.bad and strict),
+            )
         else:
             s, binds = self.num("index", [0, 0, 0, 1, 3]), self.bindings()
-            self.call(f"{label}.push_descriptor_set({layout.label}, {s.label}, {binds.label})",
-                      lambda: cb.push_descriptor_set(layout.value, s.value, binds.value),
-                      closed or layout.bad or s.bad or (binds.bad and strict))
+            self.call(
+                f"{label}.push_descriptor_set({layout.label}, {s.label}, {binds.label})",
+                lambda: cb.push_descriptor_set(layout.value, s.value, binds.value),
+                closed or layout.bad or s.bad or (binds.bad and strict),
+            )
 
     def workgroup_count(self) -> Arg:
         np = self.np
-        label, v, bad = self.rng.choice([
-            ("1", 1, False), ("4", 4, False), ("16", 16, False), ("0", 0, False),
-            ("(2, 2, 1)", (2, 2, 1), False), ("(3,)", (3,), False),
-            ("(np.uint8(2), 1, 1)", (np.uint8(2), 1, 1), False), ("np.uint8(200)",
-                                                                  np.uint8(200), False),
-            ("(1, 1, 70000)", (1, 1, 70000), True), ("2**32", 2**32, True), ("-1", -1, True),
-            ("'abc'", "abc", True), ("(1, 1, 1, 1)", (1, 1, 1, 1), True), ("()", (), True),
-            ("1.5", 1.5, True), ("None", None, True), ("(2**64, 1, 1)", (2**64, 1, 1), True),
-            ("(1, -1, 1)", (1, -1, 1), True), ("np.int64(-3)", np.int64(-3), True),
-            ("(1024,)", (1024,), False)])
+        label, v, bad = self.rng.choice(
+            [
+                ("1", 1, False),
+                ("4", 4, False),
+                ("16", 16, False),
+                ("0", 0, False),
+                ("(2, 2, 1)", (2, 2, 1), False),
+                ("(3,)", (3,), False),
+                ("(np.uint8(2), 1, 1)", (np.uint8(2), 1, 1), False),
+                ("np.uint8(200)", np.uint8(200), False),
+                ("(1, 1, 70000)", (1, 1, 70000), True),
+                ("2**32", 2**32, True),
+                ("-1", -1, True),
+                ("'abc'", "abc", True),
+                ("(1, 1, 1, 1)", (1, 1, 1, 1), True),
+                ("()", (), True),
+                ("1.5", 1.5, True),
+                ("None", None, True),
+                ("(2**64, 1, 1)", (2**64, 1, 1), True),
+                ("(1, -1, 1)", (1, -1, 1), True),
+                ("np.int64(-3)", np.int64(-3), True),
+                ("(1024,)", (1024,), False),
+            ]
+        )
         return Arg(label, v, bad)
 
     def entry(self, exe: Any) -> Arg:
-        label, v, bad = self.rng.choice([
-            ("0", 0, False), ("0", 0, False), ("1", 1, False), ("np.uint8(0)", self.np.uint8(0),
-                                                                False),
-            ("'nope'", "nope", True), ("-1", -1, True), ("2**64", 2**64, True),
-            ("1.5", 1.5, True), ("None", None, True), ("b'abs_f32'", b"abs_f32", True)])
+        label, v, bad = self.rng.choice(
+            [
+                ("0", 0, False),
+                ("0", 0, False),
+                ("1", 1, False),
+                ("np.uint8(0)", self.np.uint8(0), False),
+                ("'nope'", "nope", True),
+                ("-1", -1, True),
+                ("2**64", 2**64, True),
+                ("1.5", 1.5, True),
+                ("None", None, True),
+                ("b'abs_f32'", b"abs_f32", True),
+            ]
+        )
         eps = getattr(exe, "entry_points", ())
         if label == "1":
             bad = len(eps) < 2
@@ -2166,17 +2752,20 @@ class _Child:
         kw_bad = any(a.bad for _, a in kw) and strict
         if rng.random() < 0.75:
             count = self.workgroup_count()
-            self.call(f"{label}.dispatch({exe.label}, {ep.label}, {count.label}{_kw(kw)})",
-                      lambda: cb.dispatch(exe.value, ep.value, count.value, **_kv(kw)),
-                      closed or exe.bad or ep.bad or count.bad or kw_bad)
+            self.call(
+                f"{label}.dispatch({exe.label}, {ep.label}, {count.label}{_kw(kw)})",
+                lambda: cb.dispatch(exe.value, ep.value, count.value, **_kv(kw)),
+                closed or exe.bad or ep.bad or count.bad or kw_bad,
+            )
         else:
             b = self.buf()
             off = self.num("offset", [0, 0, 4, 2, 12, max(0, self.size_of(b) - 12)])
-            self.call(f"{label}.dispatch_indirect({exe.label}, {ep.label}, {b.label}, "
-                      f"{off.label}{_kw(kw)})",
-                      lambda: cb.dispatch_indirect(exe.value, ep.value, b.value, off.value,
-                                                   **_kv(kw)),
-                      closed or exe.bad or ep.bad or b.bad or self.slot_range(b, off) or kw_bad)
+            self.call(
+                f"{label}.dispatch_indirect({exe.label}, {ep.label}, {b.label}, "
+                f"{off.label}{_kw(kw)})",
+                lambda: cb.dispatch_indirect(exe.value, ep.value, b.value, off.value, **_kv(kw)),
+                closed or exe.bad or ep.bad or b.bad or self.slot_range(b, off) or kw_bad,
+            )
 
     def op_cb_execute_commands(self) -> None:
         label, cb, closed = self._cb()
@@ -2184,26 +2773,37 @@ class _Child:
         if r < 0.8:
             inner = Arg(*self.rng.choice(self.cbs))
         else:
-            inner = Arg(*self.rng.choice([("'cb'", "cb"), ("None", None), self.foreign[1]]),
-                        True)
+            inner = Arg(*self.rng.choice([("'cb'", "cb"), ("None", None), self.foreign[1]]), True)
         table = self.binding_table()
-        self.call(f"{label}.execute_commands({inner.label}, {table.label})",
-                  lambda: cb.execute_commands(inner.value, table.value),
-                  closed or inner.bad or table.bad or inner.value is cb)
+        self.call(
+            f"{label}.execute_commands({inner.label}, {table.label})",
+            lambda: cb.execute_commands(inner.value, table.value),
+            closed or inner.bad or table.bad or inner.value is cb,
+        )
 
     def op_executable(self) -> None:
         label, exe = self.rng.choice(self.exes + [self.closed_objs[5]])
-        name, value, bad = self.rng.choice([
-            ("'abs_f32'", "abs_f32", False), ("'nope'", "nope", True), ("None", None, True),
-            ("5", 5, True), ("b'abs_f32'", b"abs_f32", True)])
+        name, value, bad = self.rng.choice(
+            [
+                ("'abs_f32'", "abs_f32", False),
+                ("'nope'", "nope", True),
+                ("None", None, True),
+                ("5", 5, True),
+                ("b'abs_f32'", b"abs_f32", True),
+            ]
+        )
         self.call(f"{label}.lookup({name})", lambda: exe.lookup(value), bad)
 
     # -- valid work, so that deeper states are reached ------------------------------------------
     def _victims(self, n: int, min_size: int) -> list[tuple[str, Any]]:
-        live = [(lab, b) for lab, b in self.bufs
-                if b.size >= min_size and not b.alloc.released
-                and b.usage == self.hal.BufferUsage.DEFAULT
-                and b.memory_type & self.hal.MemoryType.HOST_VISIBLE]
+        live = [
+            (lab, b)
+            for lab, b in self.bufs
+            if b.size >= min_size
+            and not b.alloc.released
+            and b.usage == self.hal.BufferUsage.DEFAULT
+            and b.memory_type & self.hal.MemoryType.HOST_VISIBLE
+        ]
         self.rng.shuffle(live)
         out, allocs = [], []
         for lab, b in live:
@@ -2223,8 +2823,9 @@ class _Child:
         wait, sig = self.pairs("wait"), self.pairs("signal")
         if wait.bad or sig.bad:
             wait, sig = Arg("()", ()), Arg("()", ())
-        mode = hal.CommandBufferMode.ONE_SHOT if rng.random() < 0.7 else \
-            hal.CommandBufferMode.DEFAULT
+        mode = (
+            hal.CommandBufferMode.ONE_SHOT if rng.random() < 0.7 else hal.CommandBufferMode.DEFAULT
+        )
         n = min(a.size, b.size) // 4 * 4
 
         def record() -> Any:
@@ -2272,8 +2873,11 @@ class _Child:
             if use_slots and rng.random() < 0.5:
                 self.dev.queue_execute(cb, binding_table=[(a, 0, count * 4), (b, 0, count * 4)])
 
-        self.call(f"valid dispatch {name}({la}, {lb}) x{count} slots={use_slots} "
-                  f"wait={wait.label} signal={sig.label}", run)
+        self.call(
+            f"valid dispatch {name}({la}, {lb}) x{count} slots={use_slots} "
+            f"wait={wait.label} signal={sig.label}",
+            run,
+        )
 
     def op_kernel_overrun(self) -> None:
         """Dispatches that run past a binding: checked mode must fail the submission (or
@@ -2351,8 +2955,16 @@ class _Child:
         if len(picked) < 2:
             return
         (la, a), (lb, b) = picked
-        counts = rng.choice([(2**32 - 1, 1, 1), (1, 1, 70000), (65536, 65537, 1),
-                             (0xABABABAB, 0xABABABAB, 0xABAB), (1, 1, 1), (0, 0, 0)])
+        counts = rng.choice(
+            [
+                (2**32 - 1, 1, 1),
+                (1, 1, 70000),
+                (65536, 65537, 1),
+                (0xABABABAB, 0xABABABAB, 0xABAB),
+                (1, 1, 1),
+                (0, 0, 0),
+            ]
+        )
         wg = self.dev.buffer_from(self.np.array(counts, dtype=self.np.uint32))
         exe = dict(self.exes)["exe.abs"]
         sem = self.dev.create_semaphore(0)
@@ -2390,8 +3002,9 @@ class _Child:
             else:
                 cb = self.dev.create_command_buffer()
                 with cb:
-                    cb.dispatch(dict(self.exes)["exe.abs"], 0, size // 4,
-                                bindings=[(0, other), (1, buf)])
+                    cb.dispatch(
+                        dict(self.exes)["exe.abs"], 0, size // 4, bindings=[(0, other), (1, buf)]
+                    )
                 self.dev.queue_execute(cb, wait=[(sem, 1)])
             self.dev.queue_dealloca(buf)
             done = self.dev.create_semaphore(0)
@@ -2411,8 +3024,7 @@ class _Child:
         kind = rng.choice(["copy", "copy_direct_src", "fill", "update"])
 
         def run() -> None:
-            cb = self.dev.create_command_buffer(hal.CommandBufferMode.DEFAULT,
-                                                binding_capacity=2)
+            cb = self.dev.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
             with cb:
                 if kind == "copy":
                     cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, WHOLE_BUFFER)
@@ -2468,17 +3080,27 @@ class _Child:
         as other types, values at the edges, or (``effects``) an ``__index__`` that ends
         ``cb`` (must raise) or records into it (valid)."""
         rng, np = self.rng, self.np
-        valid = {"offset": [0, 0, 4, 8, 16], "length": [4, 8, 16, WHOLE_BUFFER],
-                 "set": [0], "entry": [0, 0, "scale_and_offset"], "flags": [0]}[kind]
+        valid = {
+            "offset": [0, 0, 4, 8, 16],
+            "length": [4, 8, 16, WHOLE_BUFFER],
+            "set": [0],
+            "entry": [0, 0, "scale_and_offset"],
+            "flags": [0],
+        }[kind]
         r = rng.random()
         if r < 0.55:
             v = rng.choice(valid)
             return Arg(repr(v), v)
         if r < 0.72:
             v = rng.choice([v for v in valid if isinstance(v, int)])
-            label, value = rng.choice([(f"MyInt({v})", MyInt(v)), (f"Index({v})", Index(v)),
-                                       (f"np.uint64({v})", np.uint64(v)),
-                                       (f"np.int32({v})", np.int32(v) if v < 2**31 else v)])
+            label, value = rng.choice(
+                [
+                    (f"MyInt({v})", MyInt(v)),
+                    (f"Index({v})", Index(v)),
+                    (f"np.uint64({v})", np.uint64(v)),
+                    (f"np.int32({v})", np.int32(v) if v < 2**31 else v),
+                ]
+            )
             return Arg(label, value)
         if r < 0.92 or not effects:
             label, value = rng.choice(REC_EDGES + [("IndexTypeError()", IndexTypeError())])
@@ -2488,23 +3110,44 @@ class _Child:
                 return Arg(label, value, not 0 <= value < 2**32)
             return Arg(label, value, not (kind == "length" and value == WHOLE_BUFFER))
         if rng.random() < 0.5:
-            return Arg("Index(0, ends the command buffer)",
-                       Index(0, cb.end, "Index(0, ends cb)"), True)
-        return Arg("Index(0, records a barrier into it)",
-                   Index(0, _quietly(cb.execution_barrier), "Index(0, re-enters cb)"))
+            return Arg(
+                "Index(0, ends the command buffer)", Index(0, cb.end, "Index(0, ends cb)"), True
+            )
+        return Arg(
+            "Index(0, records a barrier into it)",
+            Index(0, _quietly(cb.execution_barrier), "Index(0, re-enters cb)"),
+        )
 
     def r_count(self, cb: Any, effects: bool) -> Arg:
         np = self.np
-        label, v, bad = self.rng.choice([
-            ("1", 1, False), ("4", 4, False), ("0", 0, False), ("(2,)", (2,), False),
-            ("(1, 1, 1)", (1, 1, 1), False), ("[2, 1]", [2, 1], False),
-            ("MyTuple((1, 1))", MyTuple((1, 1)), False), ("MyInt(2)", MyInt(2), False),
-            ("np.uint32(3)", np.uint32(3), False), ("(Index(1),)", (Index(1),), False),
-            ("-1", -1, True), ("2**32", 2**32, True), ("2**64", 2**64, True),
-            ("(1, 1, 2**16)", (1, 1, 2**16), True), ("(1, 1, 2**64)", (1, 1, 2**64), True),
-            ("()", (), True), ("(1, 1, 1, 1)", (1, 1, 1, 1), True), ("1.0", 1.0, True),
-            ("True", True, True), ("'1'", "1", True), ("None", None, True),
-            ("[None]", [None], True), ("(-1,)", (-1,), True), ("(nan,)", (math.nan,), True)])
+        label, v, bad = self.rng.choice(
+            [
+                ("1", 1, False),
+                ("4", 4, False),
+                ("0", 0, False),
+                ("(2,)", (2,), False),
+                ("(1, 1, 1)", (1, 1, 1), False),
+                ("[2, 1]", [2, 1], False),
+                ("MyTuple((1, 1))", MyTuple((1, 1)), False),
+                ("MyInt(2)", MyInt(2), False),
+                ("np.uint32(3)", np.uint32(3), False),
+                ("(Index(1),)", (Index(1),), False),
+                ("-1", -1, True),
+                ("2**32", 2**32, True),
+                ("2**64", 2**64, True),
+                ("(1, 1, 2**16)", (1, 1, 2**16), True),
+                ("(1, 1, 2**64)", (1, 1, 2**64), True),
+                ("()", (), True),
+                ("(1, 1, 1, 1)", (1, 1, 1, 1), True),
+                ("1.0", 1.0, True),
+                ("True", True, True),
+                ("'1'", "1", True),
+                ("None", None, True),
+                ("[None]", [None], True),
+                ("(-1,)", (-1,), True),
+                ("(nan,)", (math.nan,), True),
+            ]
+        )
         if effects and self.rng.random() < 0.1:
             return Arg("(Index(1, ends cb), 1)", (Index(1, cb.end), 1), True)
         return Arg(label, v, bad)
@@ -2512,34 +3155,62 @@ class _Child:
     def r_constants(self, strict: bool) -> Arg:
         """Push-constant values for a layout of two words."""
         np = self.np
-        label, v, bad = self.rng.choice([
-            ("[1, 2]", [1, 2], False), ("(1, 2)", (1, 2), False), ("[]", [], False),
-            ("[1]", [1], False), ("[1.5, nan]", [1.5, math.nan], False),
-            ("[inf, -inf]", [math.inf, -math.inf], False),
-            ("[3.4028235e38, -0.0]", [3.4028235e38, -0.0], False),
-            ("[5e-324, -5e-324]", [5e-324, -5e-324], False),
-            ("[2**32-1, -2**31]", [2**32 - 1, -2**31], False),
-            ("b'\\0'*8", bytes(8), False), ("bytearray(8)", bytearray(8), False),
-            ("MyList([1, 2])", MyList([1, 2]), False), ("[True, False]", [True, False], False),
-            ("[np.int32(-1), 2]", [np.int32(-1), 2], False), ("[MyInt(3)]", [MyInt(3)], False),
-            ("[2**32]", [2**32], True), ("[-2**31-1]", [-2**31 - 1], True),
-            ("[1e39]", [1e39], True), ("[3.4028236e38]", [3.4028236e38], True),
-            ("[-1e39]", [-1e39], True), ("[2**64]", [2**64], True), ("b'abc'", b"abc", True),
-            ("'ab'", "ab", True), ("5", 5, True), ("[None]", [None], True),
-            ("['1']", ["1"], True), ("[1j]", [1j], True), ("[1]*65", [1] * 65, True),
-            ("MyList([2**64])", MyList([2**64]), True), ("[Index(1)]", [Index(1)], True),
-            ("[1, 2, 3]", [1, 2, 3], strict), ("b'\\0'*12", bytes(12), strict)])
+        label, v, bad = self.rng.choice(
+            [
+                ("[1, 2]", [1, 2], False),
+                ("(1, 2)", (1, 2), False),
+                ("[]", [], False),
+                ("[1]", [1], False),
+                ("[1.5, nan]", [1.5, math.nan], False),
+                ("[inf, -inf]", [math.inf, -math.inf], False),
+                ("[3.4028235e38, -0.0]", [3.4028235e38, -0.0], False),
+                ("[5e-324, -5e-324]", [5e-324, -5e-324], False),
+                ("[2**32-1, -2**31]", [2**32 - 1, -(2**31)], False),
+                ("b'\\0'*8", bytes(8), False),
+                ("bytearray(8)", bytearray(8), False),
+                ("MyList([1, 2])", MyList([1, 2]), False),
+                ("[True, False]", [True, False], False),
+                ("[np.int32(-1), 2]", [np.int32(-1), 2], False),
+                ("[MyInt(3)]", [MyInt(3)], False),
+                ("[2**32]", [2**32], True),
+                ("[-2**31-1]", [-(2**31) - 1], True),
+                ("[1e39]", [1e39], True),
+                ("[3.4028236e38]", [3.4028236e38], True),
+                ("[-1e39]", [-1e39], True),
+                ("[2**64]", [2**64], True),
+                ("b'abc'", b"abc", True),
+                ("'ab'", "ab", True),
+                ("5", 5, True),
+                ("[None]", [None], True),
+                ("['1']", ["1"], True),
+                ("[1j]", [1j], True),
+                ("[1]*65", [1] * 65, True),
+                ("MyList([2**64])", MyList([2**64]), True),
+                ("[Index(1)]", [Index(1)], True),
+                ("[1, 2, 3]", [1, 2, 3], strict),
+                ("b'\\0'*12", bytes(12), strict),
+            ]
+        )
         return Arg(label, v, bad)
 
     def r_buffer(self) -> Arg:
         r = self.rng.random()
         if r < 0.85:
             return Arg(*self.rng.choice(self.rec_bufs))
-        return Arg(*self.rng.choice([
-            (self.foreign[0][0], self.foreign[0][1]), (self.closed_objs[0][0],
-                                                       self.closed_objs[0][1]),
-            ("released[64]", self.rec_dead), ("None", None), ("5", 5), ("b'abc'", b"abc"),
-            ("rexe", self.rec_exe)]), True)
+        return Arg(
+            *self.rng.choice(
+                [
+                    (self.foreign[0][0], self.foreign[0][1]),
+                    (self.closed_objs[0][0], self.closed_objs[0][1]),
+                    ("released[64]", self.rec_dead),
+                    ("None", None),
+                    ("5", 5),
+                    ("b'abc'", b"abc"),
+                    ("rexe", self.rec_exe),
+                ]
+            ),
+            True,
+        )
 
     def r_bindings(self, cb: Any, strict: bool, effects: bool) -> Arg:
         """The bindings of set 0 (bindings 0 and 1) of the recorder ops' layout."""
@@ -2547,41 +3218,56 @@ class _Child:
         (la, a), (lb, b) = rng.sample(self.rec_bufs, 2)
         r = rng.random()
         if r < 0.45:
-            label, v = rng.choice([
-                (f"[(0, {la}), (1, {lb})]", [(0, a), (1, b)]),
-                (f"((0, {la}), (1, {lb}))", ((0, a), (1, b))),
-                (f"[(0, {la}, 0), (1, {lb}, 0, 16)]", [(0, a, 0), (1, b, 0, 16)]),
-                (f"[(0, {la}, 0, WHOLE), (1, {lb})]", [(0, a, 0, WHOLE_BUFFER), (1, b)]),
-                (f"[Binding(0, {la}), Binding(1, {lb}, 4)]",
-                 [hal.Binding(0, a), hal.Binding(1, b, 4)]),
-                (f"MyList([(0, {la}), (1, {lb})])", MyList([(0, a), (1, b)])),
-                (f"[MyTuple((0, {la})), [1, {lb}]]", [MyTuple((0, a)), [1, b]]),
-                (f"[(0, {lb}), (1, {lb}), (0, {la})]", [(0, b), (1, b), (0, a)]),
-                (f"[(MyInt(0), {la}), (np.uint8(1), {lb})]",
-                 [(MyInt(0), a), (self.np.uint8(1), b)]),
-                (f"[(0, {la})]", [(0, a)]), ("[]", [])])
+            label, v = rng.choice(
+                [
+                    (f"[(0, {la}), (1, {lb})]", [(0, a), (1, b)]),
+                    (f"((0, {la}), (1, {lb}))", ((0, a), (1, b))),
+                    (f"[(0, {la}, 0), (1, {lb}, 0, 16)]", [(0, a, 0), (1, b, 0, 16)]),
+                    (f"[(0, {la}, 0, WHOLE), (1, {lb})]", [(0, a, 0, WHOLE_BUFFER), (1, b)]),
+                    (
+                        f"[Binding(0, {la}), Binding(1, {lb}, 4)]",
+                        [hal.Binding(0, a), hal.Binding(1, b, 4)],
+                    ),
+                    (f"MyList([(0, {la}), (1, {lb})])", MyList([(0, a), (1, b)])),
+                    (f"[MyTuple((0, {la})), [1, {lb}]]", [MyTuple((0, a)), [1, b]]),
+                    (f"[(0, {lb}), (1, {lb}), (0, {la})]", [(0, b), (1, b), (0, a)]),
+                    (
+                        f"[(MyInt(0), {la}), (np.uint8(1), {lb})]",
+                        [(MyInt(0), a), (self.np.uint8(1), b)],
+                    ),
+                    (f"[(0, {la})]", [(0, a)]),
+                    ("[]", []),
+                ]
+            )
             return Arg(label, v)
         if r < 0.9 or not effects:
             bad_buf = self.r_buffer() if rng.random() < 0.3 else Arg(la, a)
-            label, v, bad = rng.choice([
-                (f"[(0, {la}, 0, 4, 9), (1, {lb})]", [(0, a, 0, 4, 9), (1, b)], True),
-                ("[(0,)]", [(0,)], True), ("[42]", [42], True), ("'ab'", "ab", True),
-                ("5", 5, True), (f"[(2**64, {la})]", [(2**64, a)], True),
-                (f"[(-1, {la})]", [(-1, a)], True), (f"[(2**32, {la})]", [(2**32, a)], True),
-                (f"[(True, {la}), (1, {lb})]", [(True, a), (1, b)], True),
-                (f"[(0.0, {la})]", [(0.0, a)], True),
-                (f"[(0, {bad_buf.label})]", [(0, bad_buf.value)], bad_buf.bad),
-                (f"[(0, {la}, -1)]", [(0, a, -1)], True),
-                (f"[(0, {la}, 2**63)]", [(0, a, 2**63)], True),
-                (f"[(0, {la}, 2**64)]", [(0, a, 2**64)], True),
-                (f"[(0, {la}, 0, 2**64)]", [(0, a, 0, 2**64)], True),
-                (f"[(0, {la}, 0, -1)]", [(0, a, 0, -1)], True),
-                (f"[(0, {la}, 4.0)]", [(0, a, 4.0)], True),
-                (f"[(0, {la}, True)]", [(0, a, True)], True),
-                (f"[(0, {la}, IndexTypeError())]", [(0, a, IndexTypeError())], True),
-                (f"[(0, {la})]*100", [(0, a)] * 100, True),
-                (f"[(5, {la}), (1, {lb})]", [(5, a), (1, b)], strict),
-                (f"(0, {la}, 0, 4, 5)", (0, a, 0, 4, 5), True)])
+            label, v, bad = rng.choice(
+                [
+                    (f"[(0, {la}, 0, 4, 9), (1, {lb})]", [(0, a, 0, 4, 9), (1, b)], True),
+                    ("[(0,)]", [(0,)], True),
+                    ("[42]", [42], True),
+                    ("'ab'", "ab", True),
+                    ("5", 5, True),
+                    (f"[(2**64, {la})]", [(2**64, a)], True),
+                    (f"[(-1, {la})]", [(-1, a)], True),
+                    (f"[(2**32, {la})]", [(2**32, a)], True),
+                    (f"[(True, {la}), (1, {lb})]", [(True, a), (1, b)], True),
+                    (f"[(0.0, {la})]", [(0.0, a)], True),
+                    (f"[(0, {bad_buf.label})]", [(0, bad_buf.value)], bad_buf.bad),
+                    (f"[(0, {la}, -1)]", [(0, a, -1)], True),
+                    (f"[(0, {la}, 2**63)]", [(0, a, 2**63)], True),
+                    (f"[(0, {la}, 2**64)]", [(0, a, 2**64)], True),
+                    (f"[(0, {la}, 0, 2**64)]", [(0, a, 0, 2**64)], True),
+                    (f"[(0, {la}, 0, -1)]", [(0, a, 0, -1)], True),
+                    (f"[(0, {la}, 4.0)]", [(0, a, 4.0)], True),
+                    (f"[(0, {la}, True)]", [(0, a, True)], True),
+                    (f"[(0, {la}, IndexTypeError())]", [(0, a, IndexTypeError())], True),
+                    (f"[(0, {la})]*100", [(0, a)] * 100, True),
+                    (f"[(5, {la}), (1, {lb})]", [(5, a), (1, b)], strict),
+                    (f"(0, {la}, 0, 4, 5)", (0, a, 0, 4, 5), True),
+                ]
+            )
             return Arg(label, v, bad)
         items: list = []
         if rng.random() < 0.5:
@@ -2596,19 +3282,35 @@ class _Child:
             return Arg("rlayout", self.rec_layout)
         if r < 0.9:
             return Arg("SubLayout()", self.rec_sublayout, for_constants)
-        return Arg(*self.rng.choice(self.rec_looks + [("None", None), ("rexe", self.rec_exe),
-                                                      ("'layout'", "layout")]), True)
+        return Arg(
+            *self.rng.choice(
+                self.rec_looks + [("None", None), ("rexe", self.rec_exe), ("'layout'", "layout")]
+            ),
+            True,
+        )
 
     def r_pattern(self) -> tuple[Arg, list[Arg]]:
         """A fill pattern and the optional pattern_length after it."""
         np, rng = self.np, self.rng
-        label, v, bad = rng.choice([
-            ("0", 0, False), ("0xAB", 0xAB, False), ("0x1234", 0x1234, False),
-            ("0xDEADBEEF", 0xDEADBEEF, False), ("-1", -1, False), ("b'\\x01'", b"\x01", False),
-            ("MyInt(7)", MyInt(7), False), ("np.uint8(3)", np.uint8(3), False),
-            ("2**32", 2**32, True), ("2**64", 2**64, True), ("1.0", 1.0, True),
-            ("None", None, True), ("'x'", "x", True), ("-2**40", -2**40, True),
-            ("b'\\x01\\x02\\x03'", b"\x01\x02\x03", True)])
+        label, v, bad = rng.choice(
+            [
+                ("0", 0, False),
+                ("0xAB", 0xAB, False),
+                ("0x1234", 0x1234, False),
+                ("0xDEADBEEF", 0xDEADBEEF, False),
+                ("-1", -1, False),
+                ("b'\\x01'", b"\x01", False),
+                ("MyInt(7)", MyInt(7), False),
+                ("np.uint8(3)", np.uint8(3), False),
+                ("2**32", 2**32, True),
+                ("2**64", 2**64, True),
+                ("1.0", 1.0, True),
+                ("None", None, True),
+                ("'x'", "x", True),
+                ("-2**40", -(2**40), True),
+                ("b'\\x01\\x02\\x03'", b"\x01\x02\x03", True),
+            ]
+        )
         pattern = Arg(label, v, bad)
         r = rng.random()
         if r < 0.5:
@@ -2617,8 +3319,14 @@ class _Child:
             return pattern, [Arg("None", None)]
         if r < 0.85 and isinstance(v, int) and not bad:
             return pattern, [Arg("4", 4)]
-        return pattern, [Arg(*rng.choice([("3", 3), ("0", 0), ("True", True), ("2**64", 2**64),
-                                          ("1.0", 1.0), ("-1", -1)]), True)]
+        return pattern, [
+            Arg(
+                *rng.choice(
+                    [("3", 3), ("0", 0), ("True", True), ("2**64", 2**64), ("1.0", 1.0), ("-1", -1)]
+                ),
+                True,
+            )
+        ]
 
     def r_barrier(self, cb: Any, effects: bool) -> tuple[str, list, list]:
         """An execution_barrier call: stages, flags and memory barriers in every form the
@@ -2629,10 +3337,21 @@ class _Child:
         if r < 0.35:
             return "execution_barrier", [], []
         if r < 0.5:
-            stages = [Arg(*rng.choice([("0x1F", 0x1F), ("DISPATCH", S.DISPATCH), ("HOST", S.HOST),
-                                       ("NONE", S.NONE), ("MyInt(4)", MyInt(4)),
-                                       ("np.uint8(4)", self.np.uint8(4))]))
-                      for _ in range(2)]
+            stages = [
+                Arg(
+                    *rng.choice(
+                        [
+                            ("0x1F", 0x1F),
+                            ("DISPATCH", S.DISPATCH),
+                            ("HOST", S.HOST),
+                            ("NONE", S.NONE),
+                            ("MyInt(4)", MyInt(4)),
+                            ("np.uint8(4)", self.np.uint8(4)),
+                        ]
+                    )
+                )
+                for _ in range(2)
+            ]
             if rng.random() < 0.3:
                 label, v = rng.choice(REC_EDGES)
                 stages[rng.randrange(2)] = Arg(label, v, True)  # bools are no masks either
@@ -2641,24 +3360,42 @@ class _Child:
         if rng.random() < 0.5:
             kw.append(("source_stage", Arg("TRANSFER", S.TRANSFER)))
         mb = self.rec_mb
-        label, v, bad = rng.choice([
-            ("[mb]", [mb], False), ("(mb, mb)", (mb, mb), False), ("rec_mbs", self.rec_mbs, False),
-            ("[MemoryBarrier(WRITE, READ)]", [hal.MemoryBarrier(A.DISPATCH_WRITE,
-                                                                A.DISPATCH_READ)], False),
-            ("MyList([mb])", MyList([mb]), False), ("[]", [], False),
-            ("[MemoryBarrier(0x3FF, 0)]", [hal.MemoryBarrier(0x3FF, 0)], False),
-            ("[1]", [1], True), ("'x'", "x", True), ("None", None, True),
-            ("[MemoryBarrier(True, 1)]", [hal.MemoryBarrier(True, 1)], True),
-            ("[MemoryBarrier(2**64, 1)]", [hal.MemoryBarrier(2**64, 1)], True),
-            ("[MemoryBarrier(0x400, 1)]", [hal.MemoryBarrier(0x400, 1)], True),
-            ("[MemoryBarrier(-1, 1)]", [hal.MemoryBarrier(-1, 1)], True),
-            ("[MemoryBarrier(1.0, 1)]", [hal.MemoryBarrier(1.0, 1)], True),
-            ("[mb, None]", [mb, None], True)])
+        label, v, bad = rng.choice(
+            [
+                ("[mb]", [mb], False),
+                ("(mb, mb)", (mb, mb), False),
+                ("rec_mbs", self.rec_mbs, False),
+                (
+                    "[MemoryBarrier(WRITE, READ)]",
+                    [hal.MemoryBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ)],
+                    False,
+                ),
+                ("MyList([mb])", MyList([mb]), False),
+                ("[]", [], False),
+                ("[MemoryBarrier(0x3FF, 0)]", [hal.MemoryBarrier(0x3FF, 0)], False),
+                ("[1]", [1], True),
+                ("'x'", "x", True),
+                ("None", None, True),
+                ("[MemoryBarrier(True, 1)]", [hal.MemoryBarrier(True, 1)], True),
+                ("[MemoryBarrier(2**64, 1)]", [hal.MemoryBarrier(2**64, 1)], True),
+                ("[MemoryBarrier(0x400, 1)]", [hal.MemoryBarrier(0x400, 1)], True),
+                ("[MemoryBarrier(-1, 1)]", [hal.MemoryBarrier(-1, 1)], True),
+                ("[MemoryBarrier(1.0, 1)]", [hal.MemoryBarrier(1.0, 1)], True),
+                ("[mb, None]", [mb, None], True),
+            ]
+        )
         kw.append(("memory_barriers", Arg(label, v, bad)))
         if rng.random() < 0.15:
             (la, a) = rng.choice(self.rec_bufs)
-            kw.append(("buffer_barriers", Arg(f"[BufferBarrier(WRITE, READ, {la})]", [
-                hal.BufferBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ, a)])))
+            kw.append(
+                (
+                    "buffer_barriers",
+                    Arg(
+                        f"[BufferBarrier(WRITE, READ, {la})]",
+                        [hal.BufferBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ, a)],
+                    ),
+                )
+            )
         return "execution_barrier", [], kw
 
     def _rec_call(self, cb: Any, strict: bool, effects: bool) -> tuple[str, list, list]:
@@ -2666,9 +3403,22 @@ class _Child:
         rng = self.rng
         name = rng.choice(REC_METHODS)
         if name == "dispatch":
-            exe = Arg("rexe", self.rec_exe) if rng.random() < 0.9 else Arg(*rng.choice([
-                self.foreign[3], self.closed_objs[5], ("rlayout", self.rec_layout),
-                ("None", None), ("'exe'", "exe")]), True)
+            exe = (
+                Arg("rexe", self.rec_exe)
+                if rng.random() < 0.9
+                else Arg(
+                    *rng.choice(
+                        [
+                            self.foreign[3],
+                            self.closed_objs[5],
+                            ("rlayout", self.rec_layout),
+                            ("None", None),
+                            ("'exe'", "exe"),
+                        ]
+                    ),
+                    True,
+                )
+            )
             args = [exe, self.r_int("entry", cb, effects), self.r_count(cb, effects)]
             kw = []
             if rng.random() < 0.7:
@@ -2677,37 +3427,83 @@ class _Child:
                 kw.append(("constants", self.r_constants(strict)))
             return name, args, kw
         if name == "push_constants":
-            offset = self.r_int("offset", cb, effects) if rng.random() < 0.3 else Arg(
-                *rng.choice([("0", 0), ("4", 4), ("8", 8)]))
+            offset = (
+                self.r_int("offset", cb, effects)
+                if rng.random() < 0.3
+                else Arg(*rng.choice([("0", 0), ("4", 4), ("8", 8)]))
+            )
             return name, [self.r_layout(True), offset, self.r_constants(strict)], []
         if name == "push_descriptor_set":
-            return name, [self.r_layout(False), self.r_int("set", cb, effects),
-                          self.r_bindings(cb, strict, effects)], []
+            return (
+                name,
+                [
+                    self.r_layout(False),
+                    self.r_int("set", cb, effects),
+                    self.r_bindings(cb, strict, effects),
+                ],
+                [],
+            )
         if name == "execution_barrier":
             return self.r_barrier(cb, effects)
         if name == "fill_buffer":
             pattern, plen = self.r_pattern()
-            return name, [self.r_buffer(), self.r_int("offset", cb, effects),
-                          self.r_int("length", cb, effects), pattern, *plen], []
+            return (
+                name,
+                [
+                    self.r_buffer(),
+                    self.r_int("offset", cb, effects),
+                    self.r_int("length", cb, effects),
+                    pattern,
+                    *plen,
+                ],
+                [],
+            )
         if name == "copy_buffer":
-            return name, [self.r_buffer(), self.r_int("offset", cb, effects), self.r_buffer(),
-                          self.r_int("offset", cb, effects),
-                          self.r_int("length", cb, effects)], []
-        source = Arg(*rng.choice([("bytes(64)", bytes(64)), ("bytearray(64)", bytearray(64)),
-                                  ("memoryview(bytes(64))", memoryview(bytes(64))),
-                                  ("np.zeros(16, u32)", self.np.zeros(16, self.np.uint32))]))
+            return (
+                name,
+                [
+                    self.r_buffer(),
+                    self.r_int("offset", cb, effects),
+                    self.r_buffer(),
+                    self.r_int("offset", cb, effects),
+                    self.r_int("length", cb, effects),
+                ],
+                [],
+            )
+        source = Arg(
+            *rng.choice(
+                [
+                    ("bytes(64)", bytes(64)),
+                    ("bytearray(64)", bytearray(64)),
+                    ("memoryview(bytes(64))", memoryview(bytes(64))),
+                    ("np.zeros(16, u32)", self.np.zeros(16, self.np.uint32)),
+                ]
+            )
+        )
         if rng.random() < 0.1:
             source = Arg(*rng.choice([("'ab'", "ab"), ("5", 5), ("None", None)]), True)
-        return name, [source, self.r_int("offset", cb, effects), self.r_buffer(),
-                      self.r_int("offset", cb, effects), self.r_int("length", cb, effects)], []
+        return (
+            name,
+            [
+                source,
+                self.r_int("offset", cb, effects),
+                self.r_buffer(),
+                self.r_int("offset", cb, effects),
+                self.r_int("length", cb, effects),
+            ],
+            [],
+        )
 
     def op_rec_hostile(self) -> None:
         """A recorder C method with hostile arguments, on a command buffer of the pool."""
         label, cb, closed = self._cb()
         name, args, kw = self._rec_call(cb, self._strict(cb), effects=True)
         bad = closed or any(a.bad for a in args) or any(a.bad for _, a in kw)
-        self.call(f"{label}.{name}({_arglist(args, kw)})",
-                  lambda: getattr(cb, name)(*[a.value for a in args], **_kv(kw)), bad)
+        self.call(
+            f"{label}.{name}({_arglist(args, kw)})",
+            lambda: getattr(cb, name)(*[a.value for a in args], **_kv(kw)),
+            bad,
+        )
 
     def op_rec_twins(self) -> None:
         """The same random call through a recorder C method and through ``_slow_<name>``
@@ -2716,10 +3512,17 @@ class _Child:
         hal, rng = self.hal, self.rng
         if self.twins is None or self.twin_calls >= 40:
             self._twins_compare()
-            mode = rng.choice([hal.CommandBufferMode.ONE_SHOT, hal.CommandBufferMode.DEFAULT,
-                               hal.CommandBufferMode.UNVALIDATED])
-            self.twins = (self.dev.create_command_buffer(mode, binding_capacity=2),
-                          self.dev.create_command_buffer(mode, binding_capacity=2))
+            mode = rng.choice(
+                [
+                    hal.CommandBufferMode.ONE_SHOT,
+                    hal.CommandBufferMode.DEFAULT,
+                    hal.CommandBufferMode.UNVALIDATED,
+                ]
+            )
+            self.twins = (
+                self.dev.create_command_buffer(mode, binding_capacity=2),
+                self.dev.create_command_buffer(mode, binding_capacity=2),
+            )
             for cb in self.twins:
                 cb.begin()
             self.twin_calls = 0
@@ -2741,8 +3544,11 @@ class _Child:
                     outcomes.append(f"untyped {type(e).__name__}")
                     errors.append(e)
             if outcomes[0] != outcomes[1] or fast.record_count != slow.record_count:
-                self._mismatch(label, f"C: {outcomes[0]}, {fast.record_count} records / "
-                                      f"Python: {outcomes[1]}, {slow.record_count} records")
+                self._mismatch(
+                    label,
+                    f"C: {outcomes[0]}, {fast.record_count} records / "
+                    f"Python: {outcomes[1]}, {slow.record_count} records",
+                )
                 self.twins = None  # the streams differ from here on
             if errors:
                 raise errors[0]
@@ -2756,11 +3562,16 @@ class _Child:
         fast, slow = self.twins
         a, b = [_norm(c) for c in fast.commands], [_norm(c) for c in slow.commands]
         if a != b:
-            i = next((i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
-                     min(len(a), len(b)))
-            self._mismatch(f"twins: {self.twin_calls} calls", f"command {i} differs: "
-                           f"C {a[i] if i < len(a) else None} / Python "
-                           f"{b[i] if i < len(b) else None}")
+            i = next(
+                (i for i, (x, y) in enumerate(zip(a, b, strict=False)) if x != y),
+                min(len(a), len(b)),
+            )
+            self._mismatch(
+                f"twins: {self.twin_calls} calls",
+                f"command {i} differs: "
+                f"C {a[i] if i < len(a) else None} / Python "
+                f"{b[i] if i < len(b) else None}",
+            )
 
     def _mismatch(self, call: str, text: str) -> None:
         self.write({"t": "f", "kind": "mismatch", "call": call, "exc": text, "site": ""})
@@ -2781,8 +3592,9 @@ class _Child:
             refused: Exception | None = None
             for _ in range(5):
                 sub = type("Sub", (hal.Buffer,), {"__slots__": names})
-                cb.fill_buffer(sub(self.dev, a.alloc, 0, 64, a.memory_type, a.usage, a.access),
-                               0, 4, 1)
+                cb.fill_buffer(
+                    sub(self.dev, a.alloc, 0, 64, a.memory_type, a.usage, a.access), 0, 4, 1
+                )
                 del sub
                 gc.collect()
                 impostor = type("Sub", (), {"__slots__": names})()
@@ -2796,8 +3608,9 @@ class _Child:
                 return  # taken for a Buffer: accepted garbage
             raise refused  # type: ignore[misc]
 
-        self.call("fill_buffer(<a class where a Buffer subclass was freed>, 0, 4096, 0xAB) x5",
-                  run, True)
+        self.call(
+            "fill_buffer(<a class where a Buffer subclass was freed>, 0, 4096, 0xAB) x5", run, True
+        )
 
     OPS: list[tuple[Callable[[Any], None], float]] = []
 
@@ -2810,8 +3623,9 @@ def _elf_head(n: int) -> bytes:
 
 def _names(commands: list) -> list:
     """Command type names, nested command buffers' lists inside."""
-    return [_names(c.commands) if type(c).__name__ == "Execute" else type(c).__name__
-            for c in commands]
+    return [
+        _names(c.commands) if type(c).__name__ == "Execute" else type(c).__name__ for c in commands
+    ]
 
 
 def _kw(kw: list[tuple[str, Arg]]) -> str:
@@ -2827,24 +3641,54 @@ def _kv(kw: list[tuple[str, Arg]]) -> dict[str, Any]:
 
 
 _Child.OPS = [
-    (_Child.op_allocate, 4), (_Child.op_buffer_from, 2), (_Child.op_create_executable, 1.5),
-    (_Child.op_constructors, 2), (_Child.op_create_cb, 3), (_Child.op_new_valid_cb, 3),
-    (_Child.op_create_semaphore, 2), (_Child.op_create_event, 0.5), (_Child.op_attrs, 0.5),
-    (_Child.op_create_device, 0.3), (_Child.op_fresh_close, 0.4),
-    (_Child.op_queue_execute, 7), (_Child.op_queue_barrier, 2), (_Child.op_queue_transfer, 6),
-    (_Child.op_queue_alloca, 1.5), (_Child.op_queue_dealloca, 1.5),
-    (_Child.op_queue_host_call, 2.5), (_Child.op_wait_semaphores, 3), (_Child.op_wait_idle, 1),
-    (_Child.op_semaphore, 6), (_Child.op_buffer, 6), (_Child.op_host_rw_valid, 1.5),
-    (_Child.op_cb_lifecycle, 5), (_Child.op_cb_barrier, 3), (_Child.op_cb_events, 2.5),
-    (_Child.op_cb_transfer, 9), (_Child.op_cb_collective, 0.3), (_Child.op_cb_push, 5),
-    (_Child.op_cb_dispatch, 7), (_Child.op_cb_execute_commands, 2.5),
-    (_Child.op_executable, 0.7), (_Child.op_valid_transfer, 3), (_Child.op_valid_dispatch, 3),
-    (_Child.op_kernel_overrun, 0.8), (_Child.op_indirect_counts, 0.6),
-    (_Child.op_signal_forward, 3), (_Child.op_replace_sem, 0.5),
-    (_Child.op_dealloca_race, 0.6), (_Child.op_slot_whole_copy, 0.6),
-    (_Child.op_deep_nesting, 0.2), (_Child.op_trace, 0.3), (_Child.op_build_environment, 0.2),
-    (_Child.op_views, 2), (_Child.op_threads, 0.3), (_Child.op_numpy_offsets, 1),
-    (_Child.op_unsignaled_event, 0.3), (_Child.op_rec_hostile, 6), (_Child.op_rec_twins, 6),
+    (_Child.op_allocate, 4),
+    (_Child.op_buffer_from, 2),
+    (_Child.op_create_executable, 1.5),
+    (_Child.op_constructors, 2),
+    (_Child.op_create_cb, 3),
+    (_Child.op_new_valid_cb, 3),
+    (_Child.op_create_semaphore, 2),
+    (_Child.op_create_event, 0.5),
+    (_Child.op_attrs, 0.5),
+    (_Child.op_create_device, 0.3),
+    (_Child.op_fresh_close, 0.4),
+    (_Child.op_queue_execute, 7),
+    (_Child.op_queue_barrier, 2),
+    (_Child.op_queue_transfer, 6),
+    (_Child.op_queue_alloca, 1.5),
+    (_Child.op_queue_dealloca, 1.5),
+    (_Child.op_queue_host_call, 2.5),
+    (_Child.op_wait_semaphores, 3),
+    (_Child.op_wait_idle, 1),
+    (_Child.op_semaphore, 6),
+    (_Child.op_buffer, 6),
+    (_Child.op_host_rw_valid, 1.5),
+    (_Child.op_cb_lifecycle, 5),
+    (_Child.op_cb_barrier, 3),
+    (_Child.op_cb_events, 2.5),
+    (_Child.op_cb_transfer, 9),
+    (_Child.op_cb_collective, 0.3),
+    (_Child.op_cb_push, 5),
+    (_Child.op_cb_dispatch, 7),
+    (_Child.op_cb_execute_commands, 2.5),
+    (_Child.op_executable, 0.7),
+    (_Child.op_valid_transfer, 3),
+    (_Child.op_valid_dispatch, 3),
+    (_Child.op_kernel_overrun, 0.8),
+    (_Child.op_indirect_counts, 0.6),
+    (_Child.op_signal_forward, 3),
+    (_Child.op_replace_sem, 0.5),
+    (_Child.op_dealloca_race, 0.6),
+    (_Child.op_slot_whole_copy, 0.6),
+    (_Child.op_deep_nesting, 0.2),
+    (_Child.op_trace, 0.3),
+    (_Child.op_build_environment, 0.2),
+    (_Child.op_views, 2),
+    (_Child.op_threads, 0.3),
+    (_Child.op_numpy_offsets, 1),
+    (_Child.op_unsignaled_event, 0.3),
+    (_Child.op_rec_hostile, 6),
+    (_Child.op_rec_twins, 6),
     (_Child.op_rec_impostor, 0.2),
 ]
 

@@ -35,8 +35,9 @@ def main() -> None:
         assert (copy.to_numpy("uint32") == 41).all()
         if any(shutil.which(cc) for cc in ("cc", "gcc", "clang")):
             layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
-            exe = device.create_executable(hal.ExecutableSource(
-                [hal.EntryPoint("add_one", layout)], {"c": KERNEL}))
+            exe = device.create_executable(
+                hal.ExecutableSource([hal.EntryPoint("add_one", layout)], {"c": KERNEL})
+            )
             cb = device.create_command_buffer()
             with cb:
                 cb.dispatch(exe, 0, 16, bindings=[(0, copy)])

@@ -58,10 +58,12 @@ class Sample:
     threads: int
 
     def line(self) -> str:
-        return (f"{self.submissions:>8} submissions  rss {self.rss / MiB:8.1f} MiB  "
-                f"after malloc_trim {self.rss_trimmed / MiB:8.1f} MiB "
-                f"(trimmed {(self.rss - self.rss_trimmed) / MiB:6.1f})  fds {self.fds:4}  "
-                f"threads {self.threads:3}")
+        return (
+            f"{self.submissions:>8} submissions  rss {self.rss / MiB:8.1f} MiB  "
+            f"after malloc_trim {self.rss_trimmed / MiB:8.1f} MiB "
+            f"(trimmed {(self.rss - self.rss_trimmed) / MiB:6.1f})  fds {self.fds:4}  "
+            f"threads {self.threads:3}"
+        )
 
 
 @dataclass
@@ -90,29 +92,37 @@ class SoakResult:
         last = self.samples[-1]
         trimmed_growth = last.rss_trimmed - half.rss_trimmed
         if trimmed_growth > self.max_growth:
-            self.verdict.append(f"RSS after malloc_trim grew {trimmed_growth / MiB:.1f} MiB over "
-                                f"the second half (limit {self.max_growth / MiB:.0f})")
+            self.verdict.append(
+                f"RSS after malloc_trim grew {trimmed_growth / MiB:.1f} MiB over "
+                f"the second half (limit {self.max_growth / MiB:.0f})"
+            )
         if self.driver.startswith("local") and last.rss - half.rss > self.max_growth:
-            self.verdict.append(f"RSS grew {(last.rss - half.rss) / MiB:.1f} MiB over the second "
-                                f"half (limit {self.max_growth / MiB:.0f})")
-        second = self.samples[len(self.samples) // 2:]
+            self.verdict.append(
+                f"RSS grew {(last.rss - half.rss) / MiB:.1f} MiB over the second "
+                f"half (limit {self.max_growth / MiB:.0f})"
+            )
+        second = self.samples[len(self.samples) // 2 :]
         if max(s.fds for s in second) > half.fds:
             self.verdict.append(f"open fds grew from {half.fds} to {max(s.fds for s in second)}")
         if max(s.threads for s in second) > half.threads:
             self.verdict.append(
-                f"threads grew from {half.threads} to {max(s.threads for s in second)}")
+                f"threads grew from {half.threads} to {max(s.threads for s in second)}"
+            )
 
     def summary(self) -> str:
         s = self.samples
-        parts = [f"{self.driver}: {self.submissions} submissions in {self.seconds:.1f} s, "
-                 f"{self.failures_injected} failures injected, {self.failures_seen} seen"]
+        parts = [
+            f"{self.driver}: {self.submissions} submissions in {self.seconds:.1f} s, "
+            f"{self.failures_injected} failures injected, {self.failures_seen} seen"
+        ]
         if len(s) >= 2:
             half, last = s[len(s) // 2], s[-1]
             parts.append(
                 f"second half: RSS {(last.rss - half.rss) / MiB:+.1f} MiB, after malloc_trim "
                 f"{(last.rss_trimmed - half.rss_trimmed) / MiB:+.1f} MiB, malloc_trim returned "
                 f"{(last.rss - last.rss_trimmed) / MiB:.1f} MiB at the end; fds "
-                f"{half.fds}->{last.fds}, threads {half.threads}->{last.threads}")
+                f"{half.fds}->{last.fds}, threads {half.threads}->{last.threads}"
+            )
         parts.append("PASS" if self.ok else "FAIL: " + "; ".join(self.errors + self.verdict))
         return "; ".join(parts)
 
@@ -141,8 +151,13 @@ def malloc_trim() -> None:
 def sample(submissions: int) -> Sample:
     rss = _status_field("VmRSS") * 1024
     malloc_trim()
-    return Sample(submissions, rss, _status_field("VmRSS") * 1024,
-                  len(os.listdir("/proc/self/fd")), _status_field("Threads"))
+    return Sample(
+        submissions,
+        rss,
+        _status_field("VmRSS") * 1024,
+        len(os.listdir("/proc/self/fd")),
+        _status_field("Threads"),
+    )
 
 
 class _Worker:
@@ -157,8 +172,7 @@ class _Worker:
         self.src = dev.allocate_buffer(4096)
         self.dst = dev.allocate_buffer(4096)
         self.src.write(bytes(self.rng.randrange(256) for _ in range(4096)))
-        self.reusable = dev.create_command_buffer(hal.CommandBufferMode.DEFAULT,
-                                                  binding_capacity=2)
+        self.reusable = dev.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
         with self.reusable:
             self.reusable.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, 2048)
             self.reusable.execution_barrier()
@@ -180,12 +194,14 @@ class _Worker:
     def submit_one(self) -> None:
         hal, dev, rng = self.hal, self.dev, self.rng
         kind = rng.choices(
-            ["reusable", "one_shot", "fill", "copy", "alloca", "host", "fail_host",
-             "fail_wait"], weights=[30, 20, 15, 10, 10, 10, 3, 2])[0]
+            ["reusable", "one_shot", "fill", "copy", "alloca", "host", "fail_host", "fail_wait"],
+            weights=[30, 20, 15, 10, 10, 10, 3, 2],
+        )[0]
         wait, signal = self.chain()
         if kind == "reusable":
-            dev.queue_execute(self.reusable, wait=wait, signal=signal,
-                              binding_table=[self.src, self.dst])
+            dev.queue_execute(
+                self.reusable, wait=wait, signal=signal, binding_table=[self.src, self.dst]
+            )
         elif kind == "one_shot":
             cb = dev.create_command_buffer()
             with cb:
@@ -220,8 +236,10 @@ class _Worker:
         try:
             self.sem.wait(self.value, timeout=self.soak.stall)
         except hal.DeadlineExceededError:
-            self.soak.error(f"a chain stalled for {self.soak.stall} s at value {self.value} "
-                            f"(semaphore {self.sem!r})")
+            self.soak.error(
+                f"a chain stalled for {self.soak.stall} s at value {self.value} "
+                f"(semaphore {self.sem!r})"
+            )
             raise
         except hal.HalError:
             self.soak.seen(1)
@@ -276,9 +294,17 @@ class _Soak:
             self.errors.append(text)
 
 
-def soak(driver: str = "local", threads: int = 4, submissions: int = 20000, *, seed: int = 1,
-         every: int = 1000, stall: float = 60.0, max_growth_mb: float = 8.0,
-         report: Callable[[str], None] | None = None) -> SoakResult:
+def soak(
+    driver: str = "local",
+    threads: int = 4,
+    submissions: int = 20000,
+    *,
+    seed: int = 1,
+    every: int = 1000,
+    stall: float = 60.0,
+    max_growth_mb: float = 8.0,
+    report: Callable[[str], None] | None = None,
+) -> SoakResult:
     """Runs the soak in this process: ``threads`` threads of ``submissions`` each."""
     state = _Soak(driver, seed, stall)
     result = SoakResult(driver, max_growth=int(max_growth_mb * MiB))
@@ -286,8 +312,10 @@ def soak(driver: str = "local", threads: int = 4, submissions: int = 20000, *, s
     result.samples.append(sample(0))
     if report:
         report(result.samples[-1].line())
-    pool = [threading.Thread(target=w.run, args=(submissions,), name=f"soak-{i}")
-            for i, w in enumerate(workers)]
+    pool = [
+        threading.Thread(target=w.run, args=(submissions,), name=f"soak-{i}")
+        for i, w in enumerate(workers)
+    ]
     start = time.monotonic()
     for t in pool:
         t.start()
@@ -330,13 +358,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--submissions", type=int, default=20000, help="per thread")
     parser.add_argument("--every", type=int, default=1000, help="submissions per sample")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--stall", type=float, default=60.0,
-                        help="seconds a chain may wait before the soak fails")
+    parser.add_argument(
+        "--stall", type=float, default=60.0, help="seconds a chain may wait before the soak fails"
+    )
     parser.add_argument("--max-growth-mb", type=float, default=8.0)
     args = parser.parse_args(argv)
-    result = soak(args.driver, args.threads, args.submissions, seed=args.seed,
-                  every=args.every, stall=args.stall, max_growth_mb=args.max_growth_mb,
-                  report=lambda line: print(line, flush=True))
+    result = soak(
+        args.driver,
+        args.threads,
+        args.submissions,
+        seed=args.seed,
+        every=args.every,
+        stall=args.stall,
+        max_growth_mb=args.max_growth_mb,
+        report=lambda line: print(line, flush=True),
+    )
     print(result.summary())
     return 0 if result.ok else 1
 

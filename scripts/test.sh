@@ -21,7 +21,8 @@ ls dist/polyhal-*
 wheels=(dist/polyhal-*.whl)
 "$venv/bin/python" -m pip uninstall -q -y polyhal 2>/dev/null || true
 "$venv/bin/python" -m pip install -q "${wheels[0]}[test,vulkan,iree,docs]"
-"$venv/bin/ruff" check src tests benchmarks examples docs
+"$venv/bin/ruff" check src tests benchmarks examples scripts docs
+"$venv/bin/ruff" format --check src tests benchmarks examples scripts
 "$venv/bin/mypy"  # strict on the front end and the driver contract: [tool.mypy], pyproject.toml
 "$venv/bin/python" -m sphinx -W --keep-going -b html docs docs/_build/html -q
 POLYHAL_TEST_INSTALLED=1 exec "$venv/bin/python" -m pytest -q "$@"

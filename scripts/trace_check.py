@@ -67,9 +67,12 @@ void main() {
   @OP@;
 }
 """
-GLSL = {name: GLSL_TEMPLATE.replace("@SIZE@", str(SIZE)).replace("@ROUNDS@", str(ROUNDS))
-        .replace("@OP@", op)
-        for name, op in zip(ENTRY_POINTS, ("o[i] = i", "o[i] += 1", "o[i] *= 2"), strict=True)}
+GLSL = {
+    name: GLSL_TEMPLATE.replace("@SIZE@", str(SIZE))
+    .replace("@ROUNDS@", str(ROUNDS))
+    .replace("@OP@", op)
+    for name, op in zip(ENTRY_POINTS, ("o[i] = i", "o[i] += 1", "o[i] *= 2"), strict=True)
+}
 
 CUDA_SOURCE = r"""
 __device__ unsigned churn(unsigned v) {
@@ -100,9 +103,12 @@ def run_program(device: hal.Device) -> list[int]:
     """Runs the program: a one-shot command buffer, then a reusable one with a slot,
     submitted twice.  Returns the number of dispatches each submission ran, in order."""
     layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
-    exe = device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint(name, layout, (SIZE, 1, 1)) for name in ENTRY_POINTS],
-        {"c": C_SOURCE, "spirv": SPIRV, "cuda": CUDA_SOURCE}))
+    exe = device.create_executable(
+        hal.ExecutableSource(
+            [hal.EntryPoint(name, layout, (SIZE, 1, 1)) for name in ENTRY_POINTS],
+            {"c": C_SOURCE, "spirv": SPIRV, "cuda": CUDA_SOURCE},
+        )
+    )
     out = device.allocate_buffer(GROUPS * SIZE * 4)
     done = device.create_semaphore(0)
     one_shot = device.create_command_buffer()
@@ -112,15 +118,15 @@ def run_program(device: hal.Device) -> list[int]:
             one_shot.execution_barrier()
     device.queue_execute(one_shot, signal=[(done, 1)])
     done.wait(1, timeout=120)
-    reusable = device.create_command_buffer(mode=hal.CommandBufferMode.DEFAULT,
-                                            binding_capacity=1)
+    reusable = device.create_command_buffer(mode=hal.CommandBufferMode.DEFAULT, binding_capacity=1)
     with reusable:
         for name in ENTRY_POINTS:
             reusable.dispatch(exe, name, (GROUPS, 1, 1), bindings=[(0, hal.Slot(0))])
             reusable.execution_barrier()
     for value in (2, 3):
-        device.queue_execute(reusable, wait=[(done, value - 1)], signal=[(done, value)],
-                             binding_table=[out])
+        device.queue_execute(
+            reusable, wait=[(done, value - 1)], signal=[(done, value)], binding_table=[out]
+        )
     done.wait(3, timeout=120)
     result = out.to_numpy("uint32")
     if not np.array_equal(result, EXPECTED):
@@ -132,8 +138,9 @@ def dispatch_events(events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return [e for e in events if e.get("cat") == "dispatch"]
 
 
-def problems(events: list[dict[str, Any]], per_submission: list[int],
-             slack_us: float = 0.0) -> list[str]:
+def problems(
+    events: list[dict[str, Any]], per_submission: list[int], slack_us: float = 0.0
+) -> list[str]:
     """What is wrong with the dispatch events of a trace of ``run_program`` (empty: all
     good).  ``slack_us`` tolerates clock-mapping error at the edges of submissions."""
     found: list[str] = []
@@ -143,19 +150,24 @@ def problems(events: list[dict[str, Any]], per_submission: list[int],
             spans.setdefault(e["id"], []).append(e["ts"])
     executes = sorted(spans)
     if len(executes) != len(per_submission):
-        return [f"{len(executes)} queue_execute operations traced, expected "
-                f"{len(per_submission)}"]
-    tracks = {e["tid"] for e in events if e.get("ph") == "M" and e.get("name") ==
-              "thread_name" and e["args"]["name"] == "device"}
+        return [f"{len(executes)} queue_execute operations traced, expected {len(per_submission)}"]
+    tracks = {
+        e["tid"]
+        for e in events
+        if e.get("ph") == "M" and e.get("name") == "thread_name" and e["args"]["name"] == "device"
+    }
     dispatches = dispatch_events(events)
     for submission, expected in zip(executes, per_submission, strict=True):
         begin, end = min(spans[submission]), max(spans[submission])
-        mine = sorted((e for e in dispatches if e["args"]["submission"] == submission),
-                      key=lambda e: (e["args"]["command_buffer"], e["args"]["dispatch"]))
+        mine = sorted(
+            (e for e in dispatches if e["args"]["submission"] == submission),
+            key=lambda e: (e["args"]["command_buffer"], e["args"]["dispatch"]),
+        )
         names = [e["name"] for e in mine]
         if names != list(ENTRY_POINTS) * (expected // len(ENTRY_POINTS)):
-            found.append(f"submission {submission}: dispatches {names}, expected "
-                         f"{list(ENTRY_POINTS)}")
+            found.append(
+                f"submission {submission}: dispatches {names}, expected {list(ENTRY_POINTS)}"
+            )
             continue
         last_start = begin - slack_us
         for e in mine:
@@ -165,11 +177,14 @@ def problems(events: list[dict[str, Any]], per_submission: list[int],
             if not e["dur"] > 0:
                 found.append(f"{where}: duration {e['dur']} µs")
             if e["ts"] < last_start:
-                found.append(f"{where}: starts at {e['ts']}, before the one before it "
-                             f"({last_start}) or its submission ({begin})")
+                found.append(
+                    f"{where}: starts at {e['ts']}, before the one before it "
+                    f"({last_start}) or its submission ({begin})"
+                )
             if e["ts"] + e["dur"] > end + slack_us:
-                found.append(f"{where}: ends at {e['ts'] + e['dur']}, after its submission "
-                             f"completed ({end})")
+                found.append(
+                    f"{where}: ends at {e['ts'] + e['dur']}, after its submission completed ({end})"
+                )
             if e["args"]["workgroups"] != [GROUPS, 1, 1]:
                 found.append(f"{where}: workgroups {e['args']['workgroups']}")
             last_start = e["ts"]
@@ -188,13 +203,17 @@ def check_driver(uri: str, directory: Path) -> list[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--drivers", nargs="*", help="driver URIs (default: every available "
-                        "driver, local-sync included)")
+    parser.add_argument(
+        "--drivers",
+        nargs="*",
+        help="driver URIs (default: every available driver, local-sync included)",
+    )
     parser.add_argument("--keep", metavar="DIR", help="write the traces into DIR")
     args = parser.parse_args()
     available = hal.available_drivers()
-    drivers = args.drivers or [d for d in ("local", "local-sync", "vulkan", "cuda")
-                               if d.split("-")[0] in available]
+    drivers = args.drivers or [
+        d for d in ("local", "local-sync", "vulkan", "cuda") if d.split("-")[0] in available
+    ]
     if not drivers:
         print("no driver available")
         return 2

@@ -13,9 +13,13 @@ os.environ.setdefault("POLYHAL_CHECKED", "1")
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--drivers", default=None,
+        "--drivers",
+        default=None,
         help="comma list of polyhal drivers for the conformance suite (default: "
-             "$POLYHAL_TEST_DRIVERS, else hal.available_drivers() plus local-sync)")
+        "$POLYHAL_TEST_DRIVERS, else hal.available_drivers() plus local-sync)",
+    )
     parser.addoption(
-        "--kernel-format", default=None,
-        help="offer the conformance kernels in this format only (c, spirv, glsl, cuda)")
+        "--kernel-format",
+        default=None,
+        help="offer the conformance kernels in this format only (c, spirv, glsl, cuda)",
+    )

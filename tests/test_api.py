@@ -20,22 +20,25 @@ def test_enum_values_match_iree():
     assert hal.WHOLE_BUFFER == 2**64 - 1
 
 
-@pytest.mark.parametrize("cls, base, code", [
-    (hal.InvalidArgumentError, ValueError, hal.StatusCode.INVALID_ARGUMENT),
-    (hal.OutOfRangeError, IndexError, hal.StatusCode.OUT_OF_RANGE),
-    (hal.FailedPreconditionError, RuntimeError, hal.StatusCode.FAILED_PRECONDITION),
-    (hal.UnimplementedError, NotImplementedError, hal.StatusCode.UNIMPLEMENTED),
-    (hal.DeadlineExceededError, TimeoutError, hal.StatusCode.DEADLINE_EXCEEDED),
-    (hal.NotFoundError, LookupError, hal.StatusCode.NOT_FOUND),
-    (hal.ResourceExhaustedError, RuntimeError, hal.StatusCode.RESOURCE_EXHAUSTED),
-    (hal.CancelledError, RuntimeError, hal.StatusCode.CANCELLED),
-    (hal.AbortedError, RuntimeError, hal.StatusCode.ABORTED),
-    (hal.DataLossError, RuntimeError, hal.StatusCode.DATA_LOSS),
-    (hal.PermissionDeniedError, RuntimeError, hal.StatusCode.PERMISSION_DENIED),
-    (hal.InternalError, RuntimeError, hal.StatusCode.INTERNAL),
-    (hal.UnavailableError, RuntimeError, hal.StatusCode.UNAVAILABLE),
-    (hal.UnknownError, RuntimeError, hal.StatusCode.UNKNOWN),
-])
+@pytest.mark.parametrize(
+    "cls, base, code",
+    [
+        (hal.InvalidArgumentError, ValueError, hal.StatusCode.INVALID_ARGUMENT),
+        (hal.OutOfRangeError, IndexError, hal.StatusCode.OUT_OF_RANGE),
+        (hal.FailedPreconditionError, RuntimeError, hal.StatusCode.FAILED_PRECONDITION),
+        (hal.UnimplementedError, NotImplementedError, hal.StatusCode.UNIMPLEMENTED),
+        (hal.DeadlineExceededError, TimeoutError, hal.StatusCode.DEADLINE_EXCEEDED),
+        (hal.NotFoundError, LookupError, hal.StatusCode.NOT_FOUND),
+        (hal.ResourceExhaustedError, RuntimeError, hal.StatusCode.RESOURCE_EXHAUSTED),
+        (hal.CancelledError, RuntimeError, hal.StatusCode.CANCELLED),
+        (hal.AbortedError, RuntimeError, hal.StatusCode.ABORTED),
+        (hal.DataLossError, RuntimeError, hal.StatusCode.DATA_LOSS),
+        (hal.PermissionDeniedError, RuntimeError, hal.StatusCode.PERMISSION_DENIED),
+        (hal.InternalError, RuntimeError, hal.StatusCode.INTERNAL),
+        (hal.UnavailableError, RuntimeError, hal.StatusCode.UNAVAILABLE),
+        (hal.UnknownError, RuntimeError, hal.StatusCode.UNKNOWN),
+    ],
+)
 def test_error_classes(cls, base, code):
     e = cls("boom")
     assert isinstance(e, hal.HalError) and isinstance(e, base) and e.code == code
@@ -81,18 +84,27 @@ def test_buffers_subspans_and_host_access():
 
 
 def test_executable_lookup_and_layouts():
-    layout = hal.PipelineLayout([hal.DescriptorSetLayout([1, 0]),
-                                 hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding(
-                                     0, hal.DescriptorFlags.READ_ONLY)])], push_constants=3)
+    layout = hal.PipelineLayout(
+        [
+            hal.DescriptorSetLayout([1, 0]),
+            hal.DescriptorSetLayout(
+                [hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY)]
+            ),
+        ],
+        push_constants=3,
+    )
     assert layout.binding_slots == ((0, 0), (0, 1), (1, 0))
     with pytest.raises(hal.InvalidArgumentError):
         hal.DescriptorSetLayout([0, 0])
     with pytest.raises(hal.InvalidArgumentError):
         hal.EntryPoint("k", layout, (0, 1, 1))
     with hal.create_device("local") as d:
-        exe = d.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("a", layout), hal.EntryPoint("b", layout)],
-            {"c": "int a(void){return 0;} int b(void){return 0;}"}))
+        exe = d.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("a", layout), hal.EntryPoint("b", layout)],
+                {"c": "int a(void){return 0;} int b(void){return 0;}"},
+            )
+        )
         assert exe.lookup("b") == 1
         with pytest.raises(hal.NotFoundError):
             exe.lookup("c")
@@ -132,9 +144,10 @@ def test_long_dependency_chain_does_not_recurse():
 def test_unvalidated_mode_skips_category_checks_but_not_bounds():
     with hal.create_device("local") as d:
         buf = d.allocate_buffer(16)
-        cb = d.create_command_buffer(hal.CommandBufferMode.ONE_SHOT
-                                     | hal.CommandBufferMode.UNVALIDATED,
-                                     categories=hal.CommandCategory.DISPATCH)
+        cb = d.create_command_buffer(
+            hal.CommandBufferMode.ONE_SHOT | hal.CommandBufferMode.UNVALIDATED,
+            categories=hal.CommandCategory.DISPATCH,
+        )
         cb.begin()
         cb.fill_buffer(buf, 0, 16, 0x11)  # allowed: categories are not checked
         with pytest.raises(hal.OutOfRangeError):

@@ -18,9 +18,18 @@ PACKAGE = SRC / "polyhal"
 #: What a driver may import from polyhal: the contract, the command stream and its walker,
 #: the public value types and errors, and the build helpers.
 DRIVER_MAY_IMPORT = {
-    "polyhal.drivers.base", "polyhal._stream", "polyhal._walker", "polyhal.commands",
-    "polyhal.errors", "polyhal.types", "polyhal.executable", "polyhal._native",
-    "polyhal._cache", "polyhal._args", "polyhal.spirv", "polyhal.tracing",
+    "polyhal.drivers.base",
+    "polyhal._stream",
+    "polyhal._walker",
+    "polyhal.commands",
+    "polyhal.errors",
+    "polyhal.types",
+    "polyhal.executable",
+    "polyhal._native",
+    "polyhal._cache",
+    "polyhal._args",
+    "polyhal.spirv",
+    "polyhal.tracing",
 }
 
 
@@ -46,7 +55,7 @@ def _imports(name: str, path: Path) -> set[str]:
         if not node.level:
             return node.module or ""
         base = package.split(".")
-        base = base[:len(base) - node.level + 1]
+        base = base[: len(base) - node.level + 1]
         return ".".join(base + ([node.module] if node.module else []))
 
     def visit(nodes: list[ast.stmt]) -> None:
@@ -119,8 +128,14 @@ def test_no_import_circles():
     assert _cycles() == []
 
 
-@pytest.mark.parametrize("driver", sorted(p.name for p in (PACKAGE / "drivers").iterdir()
-                                          if p.is_dir() and (p / "__init__.py").exists()))
+@pytest.mark.parametrize(
+    "driver",
+    sorted(
+        p.name
+        for p in (PACKAGE / "drivers").iterdir()
+        if p.is_dir() and (p / "__init__.py").exists()
+    ),
+)
 def test_drivers_import_only_the_contract(driver):
     own = f"polyhal.drivers.{driver}"
     bad = {}
@@ -136,8 +151,10 @@ def test_drivers_touch_no_front_end_privates():
     # Front-end objects reach drivers through the contract's hooks; a driver that read
     # ``device._driver`` or a semaphore's ``_failure`` would depend on internals.
     # (a driver's own attributes of the same names, through ``self``, are its business)
-    private = re.compile(r"\b(?!self\b)\w+\._(driver|tls|closed|slot_checks|submitted|failure"
-                         r"|error|resolve_binding_table)\b")
+    private = re.compile(
+        r"\b(?!self\b)\w+\._(driver|tls|closed|slot_checks|submitted|failure"
+        r"|error|resolve_binding_table)\b"
+    )
     found = []
     for path in (PACKAGE / "drivers").rglob("*.py"):
         for number, line in enumerate(path.read_text().splitlines(), 1):

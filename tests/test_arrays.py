@@ -54,6 +54,7 @@ def wait_barrier(device) -> None:
 
 # -- sharing memory -------------------------------------------------------------------------
 
+
 def test_asarray_shares_memory_both_ways(mapped):
     buffer = mapped.buffer_from(np.arange(16, dtype=np.uint8))
     array = np.asarray(buffer)
@@ -108,8 +109,11 @@ def test_memoryview_shares_memory(mapped):
     assert buffer.read() == b"zbcd"
 
 
-@pytest.mark.skipif(sys.version_info < (3, 12), reason="the buffer protocol for classes "
-                    "written in Python (__buffer__, PEP 688) needs Python 3.12")
+@pytest.mark.skipif(
+    sys.version_info < (3, 12),
+    reason="the buffer protocol for classes "
+    "written in Python (__buffer__, PEP 688) needs Python 3.12",
+)
 def test_buffer_protocol(mapped):
     buffer = mapped.buffer_from(b"abcd")
     view = memoryview(buffer)
@@ -157,6 +161,7 @@ def test_torch_from_dlpack(mapped):
 
 # -- access flags -----------------------------------------------------------------------------
 
+
 def test_read_only_access_gives_read_only_views(mapped):
     buffer = mapped.allocate_buffer(16, access=hal.MemoryAccess.READ)
     array = buffer.as_array("int32")
@@ -171,6 +176,7 @@ def test_read_only_access_gives_read_only_views(mapped):
 
 # -- lifetime ---------------------------------------------------------------------------------
 
+
 def test_views_outlive_the_buffer_and_the_device_references(driver):
     """Checked devices place local allocations between guard pages: a view that did not keep
     its mapping would fault here instead of reading."""
@@ -178,8 +184,12 @@ def test_views_outlive_the_buffer_and_the_device_references(driver):
         pytest.skip(f"{driver} buffers have no host mapping to view")
     device = hal.create_device(driver, checked=True)
     buffer = device.buffer_from(np.arange(1024, dtype=np.int32))
-    views = [buffer.as_array("int32"), np.asarray(buffer), np.from_dlpack(buffer),
-             memoryview(buffer.as_array())]
+    views = [
+        buffer.as_array("int32"),
+        np.asarray(buffer),
+        np.from_dlpack(buffer),
+        memoryview(buffer.as_array()),
+    ]
     del buffer, device
     gc.collect()
     assert views[0].sum() == sum(range(1024))
@@ -196,8 +206,13 @@ def test_dealloca_with_a_live_view(mapped):
     assert view.tolist() == list(range(64))  # the memory outlives the dealloca
     view[:] = 3
     assert view.sum() == 3 * 64
-    for use in (buffer.as_array, lambda: np.asarray(buffer), buffer.__dlpack__,
-                buffer.__dlpack_device__, buffer.read):
+    for use in (
+        buffer.as_array,
+        lambda: np.asarray(buffer),
+        buffer.__dlpack__,
+        buffer.__dlpack_device__,
+        buffer.read,
+    ):
         with pytest.raises(hal.FailedPreconditionError):
             use()
 
@@ -238,6 +253,7 @@ def test_vulkan_memory_is_freed_when_the_last_view_goes():
 
 # -- hazards (checked mode) -----------------------------------------------------------------
 
+
 def test_view_of_a_buffer_pending_work_writes_is_a_hazard(mapped):
     gate, done = mapped.create_semaphore(0), mapped.create_semaphore(0)
     target = mapped.allocate_buffer(16)
@@ -261,10 +277,18 @@ def test_view_of_a_buffer_pending_work_writes_is_a_hazard(mapped):
 
 # -- refusals ---------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("dtype, shape", [
-    ("garbage", None), (object, None), ("float32", (3, 3)), ("uint8", "x"),
-    ("uint8", (2, -1, -1)), ("V0", None),
-])
+
+@pytest.mark.parametrize(
+    "dtype, shape",
+    [
+        ("garbage", None),
+        (object, None),
+        ("float32", (3, 3)),
+        ("uint8", "x"),
+        ("uint8", (2, -1, -1)),
+        ("V0", None),
+    ],
+)
 def test_bad_dtype_or_shape(mapped, dtype, shape):
     buffer = mapped.allocate_buffer(16)
     with pytest.raises(hal.InvalidArgumentError):
@@ -280,8 +304,12 @@ def test_closed_device(driver):
     device = hal.create_device(driver, checked=True)
     buffer = device.allocate_buffer(16)
     device.close()
-    for use in (buffer.as_array, lambda: np.asarray(buffer), buffer.__dlpack__,
-                buffer.__dlpack_device__):
+    for use in (
+        buffer.as_array,
+        lambda: np.asarray(buffer),
+        buffer.__dlpack__,
+        buffer.__dlpack_device__,
+    ):
         with pytest.raises(hal.FailedPreconditionError):
             use()
 

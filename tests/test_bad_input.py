@@ -21,8 +21,9 @@ POLYHAL_ENTRY(copy4) {
 def env():
     device = hal.create_device("local")
     layout = hal.PipelineLayout([hal.DescriptorSetLayout([0, 1])], push_constants=1)
-    exe = device.create_executable(hal.ExecutableSource([hal.EntryPoint("copy4", layout)],
-                                                        {"c": SOURCE}))
+    exe = device.create_executable(
+        hal.ExecutableSource([hal.EntryPoint("copy4", layout)], {"c": SOURCE})
+    )
     a = device.buffer_from(np.arange(16, dtype=np.uint32))
     b = device.buffer_from(np.full(16, 7, np.uint32))
     sentinel = device.buffer_from(np.full(64, 0x5A, np.uint8))
@@ -44,12 +45,15 @@ BAD_RECORDS = {
     "update source too short": lambda cb, L, e, a, b: cb.update_buffer(b"ab", 0, a, 0, 4),
     "slot str index": lambda cb, L, e, a, b: cb.fill_buffer(hal.Slot("0"), 0, 4, 1),
     "slot out of capacity": lambda cb, L, e, a, b: cb.fill_buffer(hal.Slot(5), 0, 4, 1),
-    "dispatch bad count": lambda cb, L, e, a, b: cb.dispatch(e, 0, "abc",
-                                                            bindings=[(0, a), (1, b)]),
-    "dispatch four counts": lambda cb, L, e, a, b: cb.dispatch(e, 0, (1, 1, 1, 1),
-                                                              bindings=[(0, a), (1, b)]),
-    "dispatch z too big": lambda cb, L, e, a, b: cb.dispatch(e, 0, (1, 1, 70000),
-                                                            bindings=[(0, a), (1, b)]),
+    "dispatch bad count": lambda cb, L, e, a, b: cb.dispatch(
+        e, 0, "abc", bindings=[(0, a), (1, b)]
+    ),
+    "dispatch four counts": lambda cb, L, e, a, b: cb.dispatch(
+        e, 0, (1, 1, 1, 1), bindings=[(0, a), (1, b)]
+    ),
+    "dispatch z too big": lambda cb, L, e, a, b: cb.dispatch(
+        e, 0, (1, 1, 70000), bindings=[(0, a), (1, b)]
+    ),
     "dispatch bad entry": lambda cb, L, e, a, b: cb.dispatch(e, 3, 1, bindings=[(0, a)]),
     "dispatch unknown name": lambda cb, L, e, a, b: cb.dispatch(e, "nope", 1),
     "dispatch not executable": lambda cb, L, e, a, b: cb.dispatch("exe", 0, 1),
@@ -62,9 +66,11 @@ BAD_RECORDS = {
     "constants bad offset": lambda cb, L, e, a, b: cb.push_constants(L, 2, [1]),
     "constants garbage": lambda cb, L, e, a, b: cb.push_constants(L, 0, ["x"]),
     "indirect unaligned": lambda cb, L, e, a, b: cb.dispatch_indirect(
-        e, 0, a, 2, bindings=[(0, a), (1, b)]),
+        e, 0, a, 2, bindings=[(0, a), (1, b)]
+    ),
     "indirect past end": lambda cb, L, e, a, b: cb.dispatch_indirect(
-        e, 0, a, 60, bindings=[(0, a), (1, b)]),
+        e, 0, a, 60, bindings=[(0, a), (1, b)]
+    ),
     "event not an event": lambda cb, L, e, a, b: cb.signal_event("ev"),
     "nested not a command buffer": lambda cb, L, e, a, b: cb.execute_commands(a),
     "barrier garbage": lambda cb, L, e, a, b: cb.execution_barrier(buffer_barriers=[1]),
@@ -131,7 +137,10 @@ def test_workgroup_size_beyond_the_device_is_refused():
         layout = hal.PipelineLayout([])
         too_big = (1, 1, limits["max_workgroup_size"][2] + 1)
         with pytest.raises(hal.InvalidArgumentError, match="workgroup size"):
-            device.create_executable(hal.ExecutableSource(
-                [hal.EntryPoint("k", layout, too_big)], {"c": "int k(void){return 0;}"}))
+            device.create_executable(
+                hal.ExecutableSource(
+                    [hal.EntryPoint("k", layout, too_big)], {"c": "int k(void){return 0;}"}
+                )
+            )
     with pytest.raises(hal.InvalidArgumentError):
         hal.EntryPoint("k", hal.PipelineLayout([]), ("a", 1, 1))

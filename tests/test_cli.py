@@ -23,8 +23,12 @@ def test_devices_lists_local_and_says_what_is_missing(capsys):
 
 @pytest.mark.parametrize("uri", ["local", "local-sync"])
 def test_demo_matches_numpy(uri, capsys):
-    assert cli.main(["demo", "--device", uri, "--size", "64", "--steps", "40",
-                     "--steps-per-submit", "10"]) == 0
+    assert (
+        cli.main(
+            ["demo", "--device", uri, "--size", "64", "--steps", "40", "--steps-per-submit", "10"]
+        )
+        == 0
+    )
     out = capsys.readouterr().out
     assert "OK" in out and "MISMATCH" not in out
 
@@ -32,8 +36,22 @@ def test_demo_matches_numpy(uri, capsys):
 def test_demo_plot_writes_png(tmp_path, capsys):
     pytest.importorskip("matplotlib")
     path = tmp_path / "heat.png"
-    assert cli.main(["demo", "--size", "32", "--steps", "20", "--steps-per-submit", "10",
-                     "--plot", str(path)]) == 0
+    assert (
+        cli.main(
+            [
+                "demo",
+                "--size",
+                "32",
+                "--steps",
+                "20",
+                "--steps-per-submit",
+                "10",
+                "--plot",
+                str(path),
+            ]
+        )
+        == 0
+    )
     assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -45,14 +63,33 @@ def test_unknown_device_is_a_clean_error(capsys):
 @pytest.mark.parametrize("uri", [*hal.available_drivers(), "local-sync"])
 def test_bench_quick_json(tmp_path, uri):
     path = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "polyhal.tools.cli", "bench", "--quick",
-                           "--device", uri, "--json", str(path)],
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "polyhal.tools.cli",
+            "bench",
+            "--quick",
+            "--device",
+            uri,
+            "--json",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr
     data = json.loads(path.read_text())
     names = {row["name"] for row in data["results"]}
-    assert {"dispatch_overhead_us", "round_trip_us", "record_us", "record_dispatch_fresh_us",
-            "record_push_fresh_us", "oneshot_fresh_us"} <= names
+    assert {
+        "dispatch_overhead_us",
+        "round_trip_us",
+        "record_us",
+        "record_dispatch_fresh_us",
+        "record_push_fresh_us",
+        "oneshot_fresh_us",
+    } <= names
     for row in data["results"]:
         assert row["value"] > 0
 
@@ -62,8 +99,12 @@ def test_version_is_the_installed_one(capsys):
         cli.main(["--version"])
     assert exc.value.code == 0
     assert capsys.readouterr().out.strip() == f"polyhal {cli._version()}"
-    proc = subprocess.run([sys.executable, "-m", "polyhal.tools.cli", "--version"],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "polyhal.tools.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0 and proc.stdout.startswith("polyhal 0.")
 
 
@@ -83,13 +124,11 @@ def test_every_option_has_help_and_descriptions_are_plain_text():
             if isinstance(action, argparse._SubParsersAction):
                 assert all(choice.help for choice in action._choices_actions)
                 continue
-            assert action.help and action.help != argparse.SUPPRESS, (parser.prog,
-                                                                       action.dest)
+            assert action.help and action.help != argparse.SUPPRESS, (parser.prog, action.dest)
 
 
 @pytest.mark.parametrize("command", ["demo", "bench"])
-def test_plot_without_matplotlib_fails_before_any_work(command, tmp_path, monkeypatch,
-                                                       capsys):
+def test_plot_without_matplotlib_fails_before_any_work(command, tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib → ImportError
     start = time.perf_counter()
     assert cli.main([command, "--plot", str(tmp_path / "x.png")]) == 2
@@ -99,17 +138,26 @@ def test_plot_without_matplotlib_fails_before_any_work(command, tmp_path, monkey
     assert not (tmp_path / "x.png").exists()
 
 
-@pytest.mark.parametrize("args", [["--steps", "30", "--steps-per-submit", "20"],
-                                  ["--steps-per-submit", "3"], ["--size", "0"]])
+@pytest.mark.parametrize(
+    "args",
+    [["--steps", "30", "--steps-per-submit", "20"], ["--steps-per-submit", "3"], ["--size", "0"]],
+)
 def test_bad_demo_arguments_exit_2_before_any_work(args, capsys):
     assert cli.main(["demo", *args]) == 2
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("polyhal: --")
 
 
-@pytest.mark.parametrize("command, option", [("demo", "--plot"), ("demo", "--trace"),
-                                             ("bench", "--json"), ("bench", "--plot"),
-                                             ("bench", "--trace")])
+@pytest.mark.parametrize(
+    "command, option",
+    [
+        ("demo", "--plot"),
+        ("demo", "--trace"),
+        ("bench", "--json"),
+        ("bench", "--plot"),
+        ("bench", "--trace"),
+    ],
+)
 def test_unwritable_output_fails_before_any_work(command, option, tmp_path, capsys):
     start = time.perf_counter()
     for path in (tmp_path / "missing" / "out", tmp_path):  # no such folder; a folder
@@ -134,20 +182,36 @@ def test_demo_picture_has_axes_colorbar_device_and_grid():
 
 
 def test_verbose_logs_driver_selection():
-    proc = subprocess.run([sys.executable, "-m", "polyhal.tools.cli", "-v", "demo", "--size", "16",
-                           "--steps", "10", "--steps-per-submit", "10"],
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "polyhal.tools.cli",
+            "-v",
+            "demo",
+            "--size",
+            "16",
+            "--steps",
+            "10",
+            "--steps-per-submit",
+            "10",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "polyhal.device: create_device('local'):" in proc.stderr
 
 
 def test_the_library_never_imports_the_tools():
     """polyhal.tools (the command, demo, bench) sits beside the library, not under it."""
-    code = ("import sys, polyhal as hal\n"
-            "for name in hal.available_drivers():\n"
-            "    hal.create_device(name).close()\n"
-            "print(sorted(m for m in sys.modules if m.startswith('polyhal.tools')))")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=120)
+    code = (
+        "import sys, polyhal as hal\n"
+        "for name in hal.available_drivers():\n"
+        "    hal.create_device(name).close()\n"
+        "print(sorted(m for m in sys.modules if m.startswith('polyhal.tools')))"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == "[]"

@@ -11,16 +11,27 @@ import polyhal as hal
 
 def test_enums_carry_irees_values():
     assert [k.name for k in hal.CollectiveKind] == [
-        "ALL_GATHER", "ALL_REDUCE", "ALL_TO_ALL", "BROADCAST", "REDUCE", "REDUCE_SCATTER",
-        "SEND", "RECV", "SEND_RECV"]
+        "ALL_GATHER",
+        "ALL_REDUCE",
+        "ALL_TO_ALL",
+        "BROADCAST",
+        "REDUCE",
+        "REDUCE_SCATTER",
+        "SEND",
+        "RECV",
+        "SEND_RECV",
+    ]
     assert [int(k) for k in hal.CollectiveKind] == list(range(9))
     assert [int(r) for r in hal.CollectiveReduction] == list(range(6))
     assert hal.CollectiveElementType.FLOAT32 == 9 and hal.CollectiveElementType.BFLOAT16 == 11
 
 
 def test_collective_op_checks_and_packs():
-    op = hal.CollectiveOp(hal.CollectiveKind.ALL_REDUCE, hal.CollectiveReduction.SUM,
-                          hal.CollectiveElementType.FLOAT16)
+    op = hal.CollectiveOp(
+        hal.CollectiveKind.ALL_REDUCE,
+        hal.CollectiveReduction.SUM,
+        hal.CollectiveElementType.FLOAT16,
+    )
     assert op.packed == 1 | 1 << 8 | 8 << 16
     assert hal.CollectiveOp(1).kind is hal.CollectiveKind.ALL_REDUCE
     for bad in ("all_reduce", 9, -1, None):

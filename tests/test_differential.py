@@ -50,13 +50,13 @@ def model(initial: list[np.ndarray], ops: list[tuple]) -> list[np.ndarray]:
         if op[0] == "fill":
             _, buf, off, n, pattern, plen = op
             unit = np.frombuffer(pattern.to_bytes(plen, "little"), np.uint8)
-            bufs[buf][off:off + n] = np.tile(unit, n // plen)
+            bufs[buf][off : off + n] = np.tile(unit, n // plen)
         elif op[0] == "copy":
             _, src, s_off, dst, d_off, n = op
-            bufs[dst][d_off:d_off + n] = bufs[src][s_off:s_off + n].copy()
+            bufs[dst][d_off : d_off + n] = bufs[src][s_off : s_off + n].copy()
         else:
             _, buf, off, data = op
-            bufs[buf][off:off + len(data)] = np.frombuffer(data, np.uint8)
+            bufs[buf][off : off + len(data)] = np.frombuffer(data, np.uint8)
     return bufs
 
 
@@ -96,12 +96,15 @@ def test_random_transfer_program_matches_the_model(device, seed, slots):
         got = buffer.to_numpy()
         if not np.array_equal(got, expected):
             bad = np.flatnonzero(got != expected)
-            pytest.fail(f"buffer {i} ({sizes[i]} bytes) differs at {bad[:8].tolist()}... "
-                        f"({len(bad)} bytes); program: {ops}")
+            pytest.fail(
+                f"buffer {i} ({sizes[i]} bytes) differs at {bad[:8].tolist()}... "
+                f"({len(bad)} bytes); program: {ops}"
+            )
 
 
-def random_stages(rng: np.random.Generator, elements: int, buffers: int,
-                  count: int) -> list[list[tuple]]:
+def random_stages(
+    rng: np.random.Generator, elements: int, buffers: int, count: int
+) -> list[list[tuple]]:
     """Ops grouped into stages whose ops touch no buffer another op of the stage writes:
     they may run concurrently (no barrier between them) and the result is still defined."""
     stages: list[list[tuple]] = []
@@ -115,8 +118,16 @@ def random_stages(rng: np.random.Generator, elements: int, buffers: int,
         src, dst = (int(v) for v in rng.choice(buffers, size=2, replace=False))
         if kind == "dispatch":  # reads [source, +n), writes [first, +n): a shifted window
             source = int(rng.integers(0, elements - n + 1))
-            op = ("dispatch", src, dst, first, n, int(rng.choice([-1, 1])),
-                  int(rng.integers(-50, 51)), source)
+            op = (
+                "dispatch",
+                src,
+                dst,
+                first,
+                n,
+                int(rng.choice([-1, 1])),
+                int(rng.integers(-50, 51)),
+                source,
+            )
             r, w = {src}, {dst}
         elif kind == "fill":
             op = ("fill", dst, first, n, int(rng.integers(0, 2**31)))
@@ -125,8 +136,7 @@ def random_stages(rng: np.random.Generator, elements: int, buffers: int,
             op = ("copy", src, dst, first, n)
             r, w = {src}, {dst}
         else:
-            op = ("update", dst, first,
-                  rng.integers(-1000, 1000, n, dtype=np.int32).tobytes())
+            op = ("update", dst, first, rng.integers(-1000, 1000, n, dtype=np.int32).tobytes())
             r, w = set(), {dst}
         if w & (reads | writes) or r & writes:  # a conflict: start a new stage
             stages.append(stage)
@@ -144,17 +154,17 @@ def dispatch_model(initial: list[np.ndarray], stages: list[list[tuple]]) -> list
         for op in stage:
             if op[0] == "dispatch":
                 _, src, dst, first, n, scale, offset, source = op
-                bufs[dst][first:first + n] = bufs[src][source:source + n] * scale + offset
+                bufs[dst][first : first + n] = bufs[src][source : source + n] * scale + offset
             elif op[0] == "fill":
                 _, dst, first, n, pattern = op
-                bufs[dst][first:first + n] = np.int32(np.uint32(pattern).view(np.int32))
+                bufs[dst][first : first + n] = np.int32(np.uint32(pattern).view(np.int32))
             elif op[0] == "copy":
                 _, src, dst, first, n = op
-                bufs[dst][first:first + n] = bufs[src][first:first + n]
+                bufs[dst][first : first + n] = bufs[src][first : first + n]
             else:
                 _, dst, first, data = op
                 values = np.frombuffer(data, np.int32)
-                bufs[dst][first:first + len(values)] = values
+                bufs[dst][first : first + len(values)] = values
     return bufs
 
 
@@ -181,8 +191,11 @@ def test_random_dispatch_pipeline_matches_the_model(device, seed, slots):
                 if op[0] == "dispatch":
                     _, src, dst, first, n, scale, offset, source = op
                     cb.push_constants(pipeline, 0, [scale, offset])
-                    cb.push_descriptor_set(pipeline, 0, [(0, refs[src], 4 * source, 4 * n),
-                                                         (1, refs[dst], 4 * first, 4 * n)])
+                    cb.push_descriptor_set(
+                        pipeline,
+                        0,
+                        [(0, refs[src], 4 * source, 4 * n), (1, refs[dst], 4 * first, 4 * n)],
+                    )
                     cb.dispatch(exe, 0, n)
                 elif op[0] == "fill":
                     _, dst, first, n, pattern = op
@@ -202,5 +215,7 @@ def test_random_dispatch_pipeline_matches_the_model(device, seed, slots):
         got = buffer.to_numpy("int32")
         if not np.array_equal(got, expected[i]):
             bad = np.flatnonzero(got != expected[i])
-            pytest.fail(f"buffer {i} differs at {bad[:8].tolist()} ({len(bad)} elements); "
-                        f"stages: {[[op[:3] for op in s] for s in stages]}")
+            pytest.fail(
+                f"buffer {i} differs at {bad[:8].tolist()} ({len(bad)} elements); "
+                f"stages: {[[op[:3] for op in s] for s in stages]}"
+            )

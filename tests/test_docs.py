@@ -111,8 +111,10 @@ def _local_links(markdown: str):
             yield target.split("#")[0]
 
 
-@pytest.mark.parametrize("page", ["README.md", "tests/conformance/README.md",
-                                  *[f"docs/{p.name}" for p in DOCS.glob("*.md")]])
+@pytest.mark.parametrize(
+    "page",
+    ["README.md", "tests/conformance/README.md", *[f"docs/{p.name}" for p in DOCS.glob("*.md")]],
+)
 def test_links_resolve_inside_the_repository(page):
     path = ROOT / page
     for target in _local_links(path.read_text()):

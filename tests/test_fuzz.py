@@ -36,17 +36,22 @@ def test_fuzz_slice_finds_nothing(driver):
     report = fuzz.fuzz(driver, BATCHES * CALLS, SEED, batch_size=CALLS, timeout=90)
     assert report.batches == BATCHES
     assert report.calls >= BATCHES * CALLS * 0.9, report.summary()
-    assert report.clean, "\n".join([report.summary()]
-                                   + [f.line() for f in report.findings.values()])
+    assert report.clean, "\n".join(
+        [report.summary()] + [f.line() for f in report.findings.values()]
+    )
 
 
 def test_a_child_killed_by_a_signal_is_a_crash_naming_the_call():
-    records = [{"t": "phase", "phase": "calls"},
-               {"t": "c", "i": 1, "ok": 0, "typed": 0, "call": "dev.queue_fill(buf0, 0, 4, 1)"},
-               {"t": "c", "i": 2, "ok": 1, "typed": 0, "call": "cb.end()"}]
-    stderr = ('Fatal Python error: Segmentation fault\n\nCurrent thread 0x1 (most recent call '
-              'first):\n  File "/x/src/polyhal/drivers/vulkan/queue.py", line 42 in submit\n'
-              '  File "/x/scripts/fuzz.py", line 9 in call\n')
+    records = [
+        {"t": "phase", "phase": "calls"},
+        {"t": "c", "i": 1, "ok": 0, "typed": 0, "call": "dev.queue_fill(buf0, 0, 4, 1)"},
+        {"t": "c", "i": 2, "ok": 1, "typed": 0, "call": "cb.end()"},
+    ]
+    stderr = (
+        "Fatal Python error: Segmentation fault\n\nCurrent thread 0x1 (most recent call "
+        'first):\n  File "/x/src/polyhal/drivers/vulkan/queue.py", line 42 in submit\n'
+        '  File "/x/scripts/fuzz.py", line 9 in call\n'
+    )
     counts, findings = fuzz._classify("vulkan", 1, 0, -11, False, records, stderr)
     assert counts["calls"] == 2
     (crash,) = findings
@@ -72,14 +77,22 @@ def test_arguments_that_must_fail_are_known():
     assert fuzz.int_badness("payload", 2**64) and not fuzz.int_badness("payload", 2**64 - 1)
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("corrupt", "corruption"), ("crash", "crash"), ("hang", "hang"), ("untyped", "untyped"),
-    ("accepted", "accepted"), ("mismatch", "mismatch"),
-])
+@pytest.mark.parametrize(
+    "kind, expected",
+    [
+        ("corrupt", "corruption"),
+        ("crash", "crash"),
+        ("hang", "hang"),
+        ("untyped", "untyped"),
+        ("accepted", "accepted"),
+        ("mismatch", "mismatch"),
+    ],
+)
 def test_the_fuzzer_reports_each_kind_of_finding(monkeypatch, kind, expected):
     monkeypatch.setenv("POLYHAL_FUZZ_SELFTEST", kind)
-    _, findings = fuzz.run_batch("local-sync", 1, 0, 40, timeout=4 if kind == "hang" else 30,
-                                 checked=True)
+    _, findings = fuzz.run_batch(
+        "local-sync", 1, 0, 40, timeout=4 if kind == "hang" else 30, checked=True
+    )
     assert expected in [f.kind for f in findings], findings
     if expected in ("crash", "hang", "untyped", "accepted", "mismatch"):
         (finding,) = [f for f in findings if f.kind == expected]
@@ -101,4 +114,5 @@ polyhal/native/stream.c:120:5: runtime error: shift exponent 64 is too large
     found = fuzz.sanitizer_findings("local", log, "(batch 0)")
     assert [(f.kind, f.exception, f.site) for f in found] == [
         ("sanitizer", "heap-use-after-free", "layout_info (stream.c:786)"),
-        ("sanitizer", "shift exponent 64 is too large", "stream.c:120")]
+        ("sanitizer", "shift exponent 64 is too large", "stream.c:120"),
+    ]

@@ -45,13 +45,13 @@ def record(device, fn, mode=hal.CommandBufferMode.ONE_SHOT, capacity=0):
 def parked_negate(device, negate, x, y):
     """Submits y = -x behind an unsignalled gate: (gate, done)."""
     gate, done = device.create_semaphore(0), device.create_semaphore(0)
-    cb = record(device, lambda cb: cb.dispatch(negate, "negate", 4,
-                                               bindings=[(0, x), (1, y)]))
+    cb = record(device, lambda cb: cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]))
     device.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)])
     return gate, done
 
 
 # -- host access ---------------------------------------------------------------------------
+
 
 def test_host_read_under_parked_write_raises_naming_the_submission(device, negate):
     x, y = device.buffer_from(ints(1, 2, 3, 4)), device.buffer_from(ints(9, 9, 9, 9))
@@ -59,8 +59,15 @@ def test_host_read_under_parked_write_raises_naming_the_submission(device, negat
     with pytest.raises(hal.FailedPreconditionError) as info:
         y.read()
     message = str(info.value)
-    for part in ("host read of bytes [0, 16)", "pending queue_execute", "parked on 1",
-                 "command 0", "dispatch of 'negate'", "set 0 binding 1", "writes [0, 16)"):
+    for part in (
+        "host read of bytes [0, 16)",
+        "pending queue_execute",
+        "parked on 1",
+        "command 0",
+        "dispatch of 'negate'",
+        "set 0 binding 1",
+        "writes [0, 16)",
+    ):
         assert part in message, (part, message)
     with pytest.raises(hal.FailedPreconditionError):
         y.to_numpy("<i4")
@@ -90,7 +97,7 @@ def test_only_the_pending_range_is_refused(device):
         buffer.read(31, 2)
     gate.signal(1)
     done.wait(1, timeout=TIMEOUT)
-    assert buffer.read() == b"\x01" * 16 + b"\xAB" * 16 + bytes(32)
+    assert buffer.read() == b"\x01" * 16 + b"\xab" * 16 + bytes(32)
 
 
 def test_wait_true_returns_the_data_once_another_thread_signals(device, negate):
@@ -172,13 +179,17 @@ def test_a_host_call_still_sees_unordered_pending_work(device):
     s.wait(1, timeout=TIMEOUT)
     other.signal(1)
     device.wait_idle(TIMEOUT)
-    assert [type(e) for e in errors] == [hal.FailedPreconditionError,
-                                         hal.FailedPreconditionError, hal.DeadlineExceededError]
+    assert [type(e) for e in errors] == [
+        hal.FailedPreconditionError,
+        hal.FailedPreconditionError,
+        hal.DeadlineExceededError,
+    ]
     assert all("pending queue_fill (parked" in str(e) for e in errors)
     assert "could wait for itself" in str(errors[1])
 
 
 # -- races ---------------------------------------------------------------------------------
+
 
 def test_overlapping_writes_without_a_barrier_race_at_end(device, negate):
     x, y = device.buffer_from(ints(1, 2, 3, 4)), device.buffer_from(bytes(16))
@@ -189,9 +200,12 @@ def test_overlapping_writes_without_a_barrier_race_at_end(device, negate):
     with pytest.raises(hal.FailedPreconditionError) as info:
         cb.end()
     message = str(info.value)
-    for part in ("command 0 (dispatch of 'negate', set 0 binding 1) writes [0, 8)",
-                 "command 1 (dispatch of 'double_values', set 0 binding 1) writes [4, 12)",
-                 "overlap at [4, 8)", "execution_barrier"):
+    for part in (
+        "command 0 (dispatch of 'negate', set 0 binding 1) writes [0, 8)",
+        "command 1 (dispatch of 'double_values', set 0 binding 1) writes [4, 12)",
+        "overlap at [4, 8)",
+        "execution_barrier",
+    ):
         assert part in message, (part, message)
 
 
@@ -228,56 +242,91 @@ def test_read_only_overlaps_and_disjoint_writes_are_fine(device, negate):
 
 def test_read_after_write_races_and_transfers_count(device, negate):
     x, y = device.buffer_from(ints(1, 2, 3, 4)), device.buffer_from(bytes(16))
-    with pytest.raises(hal.FailedPreconditionError,
-                       match=r"command 0 \(dispatch of 'negate', set 0 binding 1\) writes .* "
-                             r"command 1 \(dispatch of 'double_values', set 0 binding 0\) reads"):
-        record(device, lambda cb: (
-            cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
-            cb.dispatch(negate, "double_values", 4, bindings=[(0, y), (1, x)])))
-    with pytest.raises(hal.FailedPreconditionError,
-                       match=r"command 0 \(fill_buffer, target\) writes \[0, 4\).*"
-                             r"command 1 \(dispatch of 'negate', set 0 binding 0\) reads"):
-        record(device, lambda cb: (
-            cb.fill_buffer(x, 0, 4, 0, 4),
-            cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)])))
+    with pytest.raises(
+        hal.FailedPreconditionError,
+        match=r"command 0 \(dispatch of 'negate', set 0 binding 1\) writes .* "
+        r"command 1 \(dispatch of 'double_values', set 0 binding 0\) reads",
+    ):
+        record(
+            device,
+            lambda cb: (
+                cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
+                cb.dispatch(negate, "double_values", 4, bindings=[(0, y), (1, x)]),
+            ),
+        )
+    with pytest.raises(
+        hal.FailedPreconditionError,
+        match=r"command 0 \(fill_buffer, target\) writes \[0, 4\).*"
+        r"command 1 \(dispatch of 'negate', set 0 binding 0\) reads",
+    ):
+        record(
+            device,
+            lambda cb: (
+                cb.fill_buffer(x, 0, 4, 0, 4),
+                cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
+            ),
+        )
     with pytest.raises(hal.FailedPreconditionError, match="copy_buffer, target"):
-        record(device, lambda cb: (
-            cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
-            cb.copy_buffer(x, 0, y, 8, 4)))
+        record(
+            device,
+            lambda cb: (
+                cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
+                cb.copy_buffer(x, 0, y, 8, 4),
+            ),
+        )
     with pytest.raises(hal.FailedPreconditionError, match="update_buffer, target"):
-        record(device, lambda cb: (
-            cb.copy_buffer(y, 0, x, 0, 4), cb.update_buffer(b"abcd", 0, y, 0, 4)))
+        record(
+            device,
+            lambda cb: (cb.copy_buffer(y, 0, x, 0, 4), cb.update_buffer(b"abcd", 0, y, 0, 4)),
+        )
 
 
 def test_events_and_nesting(device, negate):
     x, y = device.buffer_from(ints(1, 2, 3, 4)), device.buffer_from(bytes(16))
     event = device.create_event()
     # wait_events separates groups; signal_event does not.
-    record(device, lambda cb: (
-        cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
-        cb.signal_event(event),
-        cb.wait_events([event]),
-        cb.dispatch(negate, "double_values", 4, bindings=[(0, y), (1, x)])))
-    with pytest.raises(hal.FailedPreconditionError):
-        record(device, lambda cb: (
+    record(
+        device,
+        lambda cb: (
             cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
             cb.signal_event(event),
-            cb.dispatch(negate, "double_values", 4, bindings=[(0, y), (1, x)])))
+            cb.wait_events([event]),
+            cb.dispatch(negate, "double_values", 4, bindings=[(0, y), (1, x)]),
+        ),
+    )
+    with pytest.raises(hal.FailedPreconditionError):
+        record(
+            device,
+            lambda cb: (
+                cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
+                cb.signal_event(event),
+                cb.dispatch(negate, "double_values", 4, bindings=[(0, y), (1, x)]),
+            ),
+        )
     # A nested command buffer joins the enclosing group: no implicit barrier around it.
-    inner = record(device, lambda cb: cb.dispatch(negate, "double_values", 4,
-                                                  bindings=[(0, y), (1, x)]),
-                   hal.CommandBufferMode.DEFAULT)
+    inner = record(
+        device,
+        lambda cb: cb.dispatch(negate, "double_values", 4, bindings=[(0, y), (1, x)]),
+        hal.CommandBufferMode.DEFAULT,
+    )
     with pytest.raises(hal.FailedPreconditionError, match=r"command 1\.0 \(nested\)"):
-        record(device, lambda cb: (
+        record(
+            device,
+            lambda cb: (
+                cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
+                cb.execute_commands(inner),
+            ),
+        )
+    record(
+        device,
+        lambda cb: (
             cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
-            cb.execute_commands(inner)))
-    record(device, lambda cb: (
-        cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
-        cb.execution_barrier(),
-        cb.execute_commands(inner)))
+            cb.execution_barrier(),
+            cb.execute_commands(inner),
+        ),
+    )
     # Command buffers of one queue_execute run as if a barrier stood between them.
-    first = record(device, lambda cb: cb.dispatch(negate, "negate", 4,
-                                                  bindings=[(0, x), (1, y)]))
+    first = record(device, lambda cb: cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]))
     done = device.create_semaphore(0)
     device.queue_execute([first, inner], signal=[(done, 1)])
     done.wait(1, timeout=TIMEOUT)
@@ -286,16 +335,22 @@ def test_events_and_nesting(device, negate):
 
 def test_slots_race_at_queue_execute(device, negate):
     x, y = device.buffer_from(ints(1, 2, 3, 4)), device.buffer_from(bytes(32))
-    cb = record(device, lambda cb: (
-        cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, hal.Slot(0))]),
-        cb.dispatch(negate, "double_values", 4, bindings=[(0, x), (1, hal.Slot(1))])),
-        hal.CommandBufferMode.DEFAULT, capacity=2)
+    cb = record(
+        device,
+        lambda cb: (
+            cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, hal.Slot(0))]),
+            cb.dispatch(negate, "double_values", 4, bindings=[(0, x), (1, hal.Slot(1))]),
+        ),
+        hal.CommandBufferMode.DEFAULT,
+        capacity=2,
+    )
     done = device.create_semaphore(0)
-    with pytest.raises(hal.FailedPreconditionError,
-                       match=r"command 0 .*binding 1\) writes \[8, 24\).*command 1 .*"
-                             r"writes \[16, 32\)"):
-        device.queue_execute(cb, binding_table=[(y, 8, 16), (y, 16, 16)],
-                             signal=[(done, 1)])
+    with pytest.raises(
+        hal.FailedPreconditionError,
+        match=r"command 0 .*binding 1\) writes \[8, 24\).*command 1 .*"
+        r"writes \[16, 32\)",
+    ):
+        device.queue_execute(cb, binding_table=[(y, 8, 16), (y, 16, 16)], signal=[(done, 1)])
     assert done.query() == 0  # refused: nothing was queued
     device.queue_execute(cb, binding_table=[(y, 0, 16), (y, 16, 16)], signal=[(done, 1)])
     done.wait(1, timeout=TIMEOUT)
@@ -305,10 +360,15 @@ def test_slots_race_at_queue_execute(device, negate):
 def test_slot_against_direct_range(device, negate):
     x, y = device.buffer_from(ints(1, 2, 3, 4)), device.buffer_from(bytes(16))
     z = device.buffer_from(bytes(16))
-    cb = record(device, lambda cb: (
-        cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
-        cb.dispatch(negate, "double_values", 4, bindings=[(0, hal.Slot(0)), (1, z)])),
-        hal.CommandBufferMode.DEFAULT, capacity=1)
+    cb = record(
+        device,
+        lambda cb: (
+            cb.dispatch(negate, "negate", 4, bindings=[(0, x), (1, y)]),
+            cb.dispatch(negate, "double_values", 4, bindings=[(0, hal.Slot(0)), (1, z)]),
+        ),
+        hal.CommandBufferMode.DEFAULT,
+        capacity=1,
+    )
     with pytest.raises(hal.FailedPreconditionError, match="binding 0\\) reads"):
         device.queue_execute(cb, binding_table=[y])
     done = device.create_semaphore(0)
@@ -323,9 +383,13 @@ def test_serial_devices_report_races_too(negate):
         exe = K.KernelCache(dev)("negate_double")
         x, y = dev.buffer_from(ints(1, 2, 3, 4)), dev.buffer_from(bytes(16))
         with pytest.raises(hal.FailedPreconditionError, match="race"):
-            record(dev, lambda cb: (
-                cb.dispatch(exe, "negate", 4, bindings=[(0, x), (1, y)]),
-                cb.dispatch(exe, "double_values", 4, bindings=[(0, y), (1, x)])))
+            record(
+                dev,
+                lambda cb: (
+                    cb.dispatch(exe, "negate", 4, bindings=[(0, x), (1, y)]),
+                    cb.dispatch(exe, "double_values", 4, bindings=[(0, y), (1, x)]),
+                ),
+            )
 
 
 def test_unchecked_devices_check_nothing(negate):
@@ -333,9 +397,13 @@ def test_unchecked_devices_check_nothing(negate):
     with hal.create_device(driver, checked=False) as dev:
         exe = K.KernelCache(dev)("negate_double")
         x, y = dev.buffer_from(ints(1, 2, 3, 4)), dev.buffer_from(bytes(16))
-        cb = record(dev, lambda cb: (  # a race, unreported
-            cb.dispatch(exe, "negate", 4, bindings=[(0, x), (1, y)]),
-            cb.dispatch(exe, "negate", 4, bindings=[(0, x), (1, y)])))
+        cb = record(
+            dev,
+            lambda cb: (  # a race, unreported
+                cb.dispatch(exe, "negate", 4, bindings=[(0, x), (1, y)]),
+                cb.dispatch(exe, "negate", 4, bindings=[(0, x), (1, y)]),
+            ),
+        )
         gate, done = dev.create_semaphore(0), dev.create_semaphore(0)
         dev.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)])
         assert y.read() == bytes(16)  # unchecked: whatever is there

@@ -21,8 +21,10 @@ import polyhal as hal
 
 ROOT = Path(__file__).resolve().parents[1]
 # (module, a ph_* function its C exports for ctypes)
-EXTENSIONS = [("polyhal.drivers.local._executor", "ph_local_execute"),
-              ("polyhal.drivers.cuda._launcher", "ph_cmd_size")]
+EXTENSIONS = [
+    ("polyhal.drivers.local._executor", "ph_local_execute"),
+    ("polyhal.drivers.cuda._launcher", "ph_cmd_size"),
+]
 
 
 @pytest.mark.parametrize(("name", "symbol"), EXTENSIONS)
@@ -47,8 +49,10 @@ def test_the_cuda_launcher_loads_without_a_gpu():
     launcher.library()  # checks the C structure sizes against launcher.py's
 
 
-@pytest.mark.skipif(not os.environ.get("POLYHAL_TEST_INSTALLED"),
-                    reason="POLYHAL_TEST_INSTALLED is not set (scripts/test.sh sets it)")
+@pytest.mark.skipif(
+    not os.environ.get("POLYHAL_TEST_INSTALLED"),
+    reason="POLYHAL_TEST_INSTALLED is not set (scripts/test.sh sets it)",
+)
 def test_polyhal_is_imported_from_the_installed_package():
     installed = {Path(sysconfig.get_paths()[key]).resolve() for key in ("purelib", "platlib")}
     where = Path(hal.__file__).resolve()
@@ -59,7 +63,11 @@ def test_polyhal_is_imported_from_the_installed_package():
 def test_a_missing_executor_makes_local_absent_and_is_never_compiled(tmp_path):
     """Simulates a package whose build did not run: nothing compiles, the reason is given."""
     cache = tmp_path / "cache"
-    result = subprocess.run([sys.executable, "-c", textwrap.dedent("""
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            textwrap.dedent("""
         import sys
         sys.modules["polyhal.drivers.local._executor"] = None  # import finds nothing
         import polyhal as hal
@@ -68,8 +76,13 @@ def test_a_missing_executor_makes_local_absent_and_is_never_compiled(tmp_path):
             hal.create_device("local")
         except hal.NotFoundError as e:
             print("refused", e)
-    """)], capture_output=True, text=True, timeout=300,
-        env={**os.environ, "POLYHAL_CACHE_DIR": str(cache)})
+    """),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "POLYHAL_CACHE_DIR": str(cache)},
+    )
     assert result.returncode == 0, result.stderr
     assert "available False" in result.stdout
     assert "refused" in result.stdout and "not built" in result.stdout, result.stdout

@@ -39,8 +39,15 @@ ANY = hal.CommandCategory.ANY
 ONE_SHOT = hal.CommandBufferMode.ONE_SHOT
 UNVALIDATED = hal.CommandBufferMode.UNVALIDATED
 WHOLE = hal.WHOLE_BUFFER
-FAST = ("dispatch", "push_constants", "push_descriptor_set", "execution_barrier",
-        "fill_buffer", "copy_buffer", "update_buffer")
+FAST = (
+    "dispatch",
+    "push_constants",
+    "push_descriptor_set",
+    "execution_barrier",
+    "fill_buffer",
+    "copy_buffer",
+    "update_buffer",
+)
 
 
 @pytest.fixture(scope="module", params=DRIVERS)
@@ -137,6 +144,7 @@ def f32bits(value: float) -> int:
 
 # -- the fast forms never take the slow path -------------------------------------------------
 
+
 def record_common_forms(cb, e: Env, x, y, z, w) -> None:
     """Every fast form once; the expected results are in test_fast_forms_never_go_slow."""
     so, L = e.so, e.L
@@ -170,9 +178,15 @@ def test_fast_forms_never_go_slow(device, env):
     assert cb.record_count == 13
     run(device, cb)
     assert i32(y) == [10, 13, 16, 19, 7, 9, 11, 13, 47, 52, 57, 62, 0, 0, 0, 0]
-    expected = (bytes([4, 3, 2, 1]) * 2 + bytes([2, 1]) * 2 + b"\xab" * 4
-                + np.array([10, 13, 16, 19], "<i4").tobytes() + b"\xab" * 16
-                + b"\x01\x02\x03\x04" * 2 + b"\xab" * 8)
+    expected = (
+        bytes([4, 3, 2, 1]) * 2
+        + bytes([2, 1]) * 2
+        + b"\xab" * 4
+        + np.array([10, 13, 16, 19], "<i4").tobytes()
+        + b"\xab" * 16
+        + b"\x01\x02\x03\x04" * 2
+        + b"\xab" * 8
+    )
     assert z.read() == expected
     assert u32(w) == [f32bits(1.5), 2**32 - 2, 2**32 - 1, 7]
 
@@ -186,8 +200,7 @@ def test_fast_forms_never_go_slow_unvalidated_and_across_sets(device, env):
         cb.push_descriptor_set(env.L2, 1, [(0, b)])
         cb.dispatch(env.two, 0, 8)
         mb = hal.MemoryBarrier(hal.AccessScope.DISPATCH_READ, hal.AccessScope.TRANSFER_WRITE)
-        cb.execution_barrier(hal.ExecutionStage.DISPATCH, hal.ExecutionStage.TRANSFER, 0,
-                             [mb], ())
+        cb.execution_barrier(hal.ExecutionStage.DISPATCH, hal.ExecutionStage.TRANSFER, 0, [mb], ())
         cb.execution_barrier(memory_barriers=(mb,), target_stage=0x1F, flags=2**32 - 1)
         cb.fill_buffer(a, 0, 32, 0)
     (first, second) = [c for c in _walker.commands(cb) if type(c) is C.Barrier]
@@ -212,8 +225,11 @@ def test_fast_forms_accept_exact_types_only(device, env):
         lambda cb: cb.dispatch(env.so, 0, 1, bindings=[hal.Binding(0, x), (1, x)]),
         lambda cb: cb.push_descriptor_set(env.L, 0, MyList([(0, x), (1, x)])),
         lambda cb: cb.push_constants(env.L, np.int64(0), [1]),
-        lambda cb: cb.execution_barrier(buffer_barriers=[hal.BufferBarrier(
-            hal.AccessScope.DISPATCH_WRITE, hal.AccessScope.DISPATCH_READ, x)]),
+        lambda cb: cb.execution_barrier(
+            buffer_barriers=[
+                hal.BufferBarrier(hal.AccessScope.DISPATCH_WRITE, hal.AccessScope.DISPATCH_READ, x)
+            ]
+        ),
         lambda cb: cb.fill_buffer(x, 0, 4, b"\x01"),
         lambda cb: cb.fill_buffer(x, 0, WHOLE, 1),
         lambda cb: cb.copy_buffer(x, 0, x, 32, np.uint8(4)),
@@ -228,17 +244,28 @@ def test_fast_forms_accept_exact_types_only(device, env):
 
 # -- equivalence: fast forms and slow forms record the same stream ---------------------------
 
+
 def record_program(cb, e: Env, x, y, z, w, slow: bool) -> None:
     """One program in two spellings: the common forms, or exotic forms of the same values
     that the fast path hands to the Python slow path."""
     so, L = e.so, e.L
     n = np.uint32 if slow else int
     if slow:
-        cb.dispatch(so, np.int64(0), (np.uint8(4),), constants=np.array([3, 10], np.int32),
-                    bindings=[hal.Binding(0, x), hal.Binding(1, y)])
+        cb.dispatch(
+            so,
+            np.int64(0),
+            (np.uint8(4),),
+            constants=np.array([3, 10], np.int32),
+            bindings=[hal.Binding(0, x), hal.Binding(1, y)],
+        )
         cb.execution_barrier(0x1F, 0x1F)
-        cb.dispatch(so, "scale_and_offset", MyInt(4), constants=[np.int32(2), True],
-                    bindings=iter([(0, x, n(16)), (1, y, 16, np.uint64(16))]))
+        cb.dispatch(
+            so,
+            "scale_and_offset",
+            MyInt(4),
+            constants=[np.int32(2), True],
+            bindings=iter([(0, x, n(16)), (1, y, 16, np.uint64(16))]),
+        )
         cb.execution_barrier(flags=0)
         cb.push_constants(L, np.int64(0), np.array([5], np.uint32))
         cb.push_constants(L, MyInt(4), bytearray(b"\x07\x00\x00\x00"))
@@ -251,9 +278,13 @@ def record_program(cb, e: Env, x, y, z, w, slow: bool) -> None:
         cb.fill_buffer(z, MyInt(8), 4, np.uint16(0x0102), 2)
         cb.copy_buffer(y, np.int32(0), z, 16, np.uint64(16))
         cb.update_buffer(memoryview(b"\x01\x02\x03\x04" * 4), 4, z, 48, np.uint8(8))
-        cb.dispatch(e.wc, 0, 1, constants=[np.float32(1.5), np.int32(-2), np.uint32(2**32 - 1),
-                                           np.float32(math.nan)],
-                    bindings=[(np.uint8(0), w)])
+        cb.dispatch(
+            e.wc,
+            0,
+            1,
+            constants=[np.float32(1.5), np.int32(-2), np.uint32(2**32 - 1), np.float32(math.nan)],
+            bindings=[(np.uint8(0), w)],
+        )
         cb.execution_barrier(memory_barriers=())
         cb.push_constants(e.LW, 0, bytearray(struct.pack("<ff", math.inf, -math.inf)))
         cb.dispatch(e.wc, 0, 1)
@@ -273,8 +304,7 @@ def record_program(cb, e: Env, x, y, z, w, slow: bool) -> None:
         cb.fill_buffer(z, 8, 4, 0x0102)
         cb.copy_buffer(y, 0, z, 16, 16)
         cb.update_buffer(b"\x01\x02\x03\x04" * 4, 4, z, 48, 8)
-        cb.dispatch(e.wc, 0, 1, constants=[1.5, -2, 2**32 - 1, math.nan],
-                    bindings=[(0, w)])
+        cb.dispatch(e.wc, 0, 1, constants=[1.5, -2, 2**32 - 1, math.nan], bindings=[(0, w)])
         cb.execution_barrier()
         cb.push_constants(e.LW, 0, [math.inf, -math.inf])
         cb.dispatch(e.wc, 0, 1)
@@ -282,18 +312,18 @@ def record_program(cb, e: Env, x, y, z, w, slow: bool) -> None:
 
 def normalized(cb) -> list:
     """The decoded commands with objects by identity (Ref has no equality)."""
+
     def norm(v):
         if isinstance(v, C.Ref):
-            return ("Ref", None if v.alloc is None else id(v.alloc), v.slot, v.offset,
-                    v.length)
+            return ("Ref", None if v.alloc is None else id(v.alloc), v.slot, v.offset, v.length)
         if dataclasses.is_dataclass(v) and not isinstance(v, type):
-            return (type(v).__name__,
-                    *(norm(getattr(v, f.name)) for f in dataclasses.fields(v)))
+            return (type(v).__name__, *(norm(getattr(v, f.name)) for f in dataclasses.fields(v)))
         if isinstance(v, (tuple, list)):
             return tuple(norm(i) for i in v)
         if isinstance(v, (int, float, bytes, str, type(None))):
             return v
         return ("object", id(v))
+
     return [norm(c) for c in _walker.commands(cb)]
 
 
@@ -314,8 +344,7 @@ def test_fast_and_slow_forms_record_the_same_stream(device, env, mode):
     words = _walker.commands(fast)[12].constants
     assert struct.unpack("<4I", words)[:3] == (f32bits(1.5), 2**32 - 2, 2**32 - 1)
     assert math.isnan(struct.unpack("<4f", words)[3])
-    assert struct.unpack("<2f", _walker.commands(slow)[14].constants[:8]) == (math.inf,
-                                                                               -math.inf)
+    assert struct.unpack("<2f", _walker.commands(slow)[14].constants[:8]) == (math.inf, -math.inf)
     results = []
     for cb in (fast, slow):
         for b in (y, z, w):
@@ -332,8 +361,7 @@ def test_copy_names_the_source_allocation_first_on_both_paths(device):
     fast, slow = recording(device), recording(device)
     fast.copy_buffer(a, 0, b, 0, 16)
     slow._slow_copy_buffer(a, 0, b, 0, 16)
-    assert [x is y for x, y in zip(fast.allocations, slow.allocations, strict=True)] == [
-        True, True]
+    assert [x is y for x, y in zip(fast.allocations, slow.allocations, strict=True)] == [True, True]
     assert fast.allocations[0] is a.alloc
     assert fast.raw() == slow.raw()
 
@@ -346,15 +374,64 @@ def test_random_calls_match_the_python_path(device, env):
     d = device
     bufs = [d.buffer_from(bytes(n)) for n in (64, 64, 16, 4)] + [
         d.allocate_buffer(64, usage=hal.BufferUsage.TRANSFER_SOURCE),
-        d.allocate_buffer(64, usage=hal.BufferUsage.DISPATCH_STORAGE)]
+        d.allocate_buffer(64, usage=hal.BufferUsage.DISPATCH_STORAGE),
+    ]
     bufs.append(bufs[0].subspan(4, 32))
-    numbers = [0, 0, 4, 8, 16, 1, 2, 3, 60, 64, 65, -1, -4, 2**31, 2**32, 2**63, 2**64,
-               2**64 - 1, True, False, 4.0, math.nan, None, "4", np.uint8(4), np.int64(-1)]
-    mbs = [hal.MemoryBarrier(hal.AccessScope.DISPATCH_WRITE, hal.AccessScope.DISPATCH_READ),
-           hal.MemoryBarrier(hal.AccessScope.TRANSFER_WRITE, 4)]
-    values = [[1, 2], (3, 4), [1], [], [1.5, -0.0], [math.inf, math.nan], [2**32, 0],
-              [-2**31 - 1], [1e39], [-1e39], [3.4e38], b"\x00" * 8, b"abc", b"", [1, 2, 3],
-              [1] * 65, "ab", 5, None, [None], [True, False]]
+    numbers = [
+        0,
+        0,
+        4,
+        8,
+        16,
+        1,
+        2,
+        3,
+        60,
+        64,
+        65,
+        -1,
+        -4,
+        2**31,
+        2**32,
+        2**63,
+        2**64,
+        2**64 - 1,
+        True,
+        False,
+        4.0,
+        math.nan,
+        None,
+        "4",
+        np.uint8(4),
+        np.int64(-1),
+    ]
+    mbs = [
+        hal.MemoryBarrier(hal.AccessScope.DISPATCH_WRITE, hal.AccessScope.DISPATCH_READ),
+        hal.MemoryBarrier(hal.AccessScope.TRANSFER_WRITE, 4),
+    ]
+    values = [
+        [1, 2],
+        (3, 4),
+        [1],
+        [],
+        [1.5, -0.0],
+        [math.inf, math.nan],
+        [2**32, 0],
+        [-(2**31) - 1],
+        [1e39],
+        [-1e39],
+        [3.4e38],
+        b"\x00" * 8,
+        b"abc",
+        b"",
+        [1, 2, 3],
+        [1] * 65,
+        "ab",
+        5,
+        None,
+        [None],
+        [True, False],
+    ]
 
     def num():
         return rng.choice(numbers)
@@ -365,15 +442,25 @@ def test_random_calls_match_the_python_path(device, env):
     def binding():
         r = rng.random()
         if r < 0.6:
-            return (rng.choice([0, 0, 1, 1, 2, -1, 2**32, True]), buf(),
-                    *[num() for _ in range(rng.choice([0, 0, 1, 2, 3]))])
+            return (
+                rng.choice([0, 0, 1, 1, 2, -1, 2**32, True]),
+                buf(),
+                *[num() for _ in range(rng.choice([0, 0, 1, 2, 3]))],
+            )
         if r < 0.8:
             return [rng.choice([0, 1]), buf()]
         return rng.choice([42, None, (0,), "x", ()])
 
     def bindings():
-        return rng.choice([[binding() for _ in range(rng.choice([0, 1, 2, 2, 3]))],
-                           tuple(binding() for _ in range(2)), None, "ab", 5])
+        return rng.choice(
+            [
+                [binding() for _ in range(rng.choice([0, 1, 2, 2, 3]))],
+                tuple(binding() for _ in range(2)),
+                None,
+                "ab",
+                5,
+            ]
+        )
 
     def call():
         kind = rng.choice(FAST)
@@ -385,9 +472,17 @@ def test_random_calls_match_the_python_path(device, env):
                 kw["bindings"] = bindings()
             if rng.random() < 0.6:
                 kw["constants"] = rng.choice(values)
-            return kind, (exe, rng.choice([0, 0, 1, "scale_and_offset", "x", -1, 2**64]),
-                          rng.choice([1, 4, (2, 1, 1), [1], (), (1, 1, 1, 1), -1, 2**32,
-                                      (1, 1, 2**16), "1"])), kw
+            return (
+                kind,
+                (
+                    exe,
+                    rng.choice([0, 0, 1, "scale_and_offset", "x", -1, 2**64]),
+                    rng.choice(
+                        [1, 4, (2, 1, 1), [1], (), (1, 1, 1, 1), -1, 2**32, (1, 1, 2**16), "1"]
+                    ),
+                ),
+                kw,
+            )
         if kind == "push_constants":
             return kind, (layout, num(), rng.choice(values)), {}
         if kind == "push_descriptor_set":
@@ -395,23 +490,66 @@ def test_random_calls_match_the_python_path(device, env):
         if kind == "execution_barrier":
             kw = {}
             if rng.random() < 0.5:
-                kw["memory_barriers"] = rng.choice([
-                    [mbs[0]], mbs, tuple(mbs), [], [hal.MemoryBarrier(3, 4)], "x", [1],
-                    [hal.MemoryBarrier(2**64, 1)], [hal.MemoryBarrier(True, 1)], MyList(mbs),
-                    [hal.MemoryBarrier(-1, 1)], [hal.MemoryBarrier(0x400, 1)]])
+                kw["memory_barriers"] = rng.choice(
+                    [
+                        [mbs[0]],
+                        mbs,
+                        tuple(mbs),
+                        [],
+                        [hal.MemoryBarrier(3, 4)],
+                        "x",
+                        [1],
+                        [hal.MemoryBarrier(2**64, 1)],
+                        [hal.MemoryBarrier(True, 1)],
+                        MyList(mbs),
+                        [hal.MemoryBarrier(-1, 1)],
+                        [hal.MemoryBarrier(0x400, 1)],
+                    ]
+                )
             if rng.random() < 0.2:
                 kw["buffer_barriers"] = rng.choice([[], (), [hal.BufferBarrier(4, 8, bufs[0])]])
-            return kind, rng.choice([(), (), (0x1F, 0x1F), ("x",), (0x1F, 0x1F, 2**32),
-                                     (hal.ExecutionStage.HOST, MyInt(2)), (True,),
-                                     (0x40,), (np.uint8(1),)]), kw
+            return (
+                kind,
+                rng.choice(
+                    [
+                        (),
+                        (),
+                        (0x1F, 0x1F),
+                        ("x",),
+                        (0x1F, 0x1F, 2**32),
+                        (hal.ExecutionStage.HOST, MyInt(2)),
+                        (True,),
+                        (0x40,),
+                        (np.uint8(1),),
+                    ]
+                ),
+                kw,
+            )
         if kind == "fill_buffer":
-            return kind, (buf(), num(), num(), rng.choice([0, 1, 0x1234, 2**32 - 1, 2**32, -1,
-                                                           b"ab", 1.0]),
-                          *rng.choice([(), (None,), (1,), (2,), (4,), (3,), (True,)])), {}
+            return (
+                kind,
+                (
+                    buf(),
+                    num(),
+                    num(),
+                    rng.choice([0, 1, 0x1234, 2**32 - 1, 2**32, -1, b"ab", 1.0]),
+                    *rng.choice([(), (None,), (1,), (2,), (4,), (3,), (True,)]),
+                ),
+                {},
+            )
         if kind == "copy_buffer":
             return kind, (buf(), num(), buf(), num(), num()), {}
-        return kind, (rng.choice([b"\x01" * 64, b"ab", bytearray(8), "ab", None]), num(),
-                      buf(), num(), num()), {}
+        return (
+            kind,
+            (
+                rng.choice([b"\x01" * 64, b"ab", bytearray(8), "ab", None]),
+                num(),
+                buf(),
+                num(),
+                num(),
+            ),
+            {},
+        )
 
     for mode in (ONE_SHOT, UNVALIDATED):
         fast, slow = recording(d, mode), recording(d, mode)
@@ -431,6 +569,7 @@ def test_random_calls_match_the_python_path(device, env):
 
 # -- bad input: the same typed error as the Python path --------------------------------------
 
+
 class Boom(Exception):
     pass
 
@@ -448,14 +587,19 @@ def bad_cases(e: Env, x, foreign, released, src_only, mode_unvalidated=False):
     so, L = e.so, e.L
     bb = [(0, x), (1, x)]
     U = mode_unvalidated
-    IA, OOR, FP, RE, PD, NF = (hal.InvalidArgumentError, hal.OutOfRangeError,
-                               hal.FailedPreconditionError, hal.ResourceExhaustedError,
-                               hal.PermissionDeniedError, hal.NotFoundError)
+    IA, OOR, FP, RE, PD, NF = (
+        hal.InvalidArgumentError,
+        hal.OutOfRangeError,
+        hal.FailedPreconditionError,
+        hal.ResourceExhaustedError,
+        hal.PermissionDeniedError,
+        hal.NotFoundError,
+    )
     cases = [
         # dispatch: constants
         ("const 2**64", "dispatch", (so, 0, 1), {"constants": [2**64, 1], "bindings": bb}, IA),
         ("const 2**32", "dispatch", (so, 0, 1), {"constants": [2**32, 1]}, IA),
-        ("const -2**31-1", "dispatch", (so, 0, 1), {"constants": [-2**31 - 1, 1]}, IA),
+        ("const -2**31-1", "dispatch", (so, 0, 1), {"constants": [-(2**31) - 1, 1]}, IA),
         ("const 1e39", "dispatch", (so, 0, 1), {"constants": [1e39, 1]}, IA),
         ("const -1e39", "dispatch", (so, 0, 1), {"constants": [0, -1e39]}, IA),
         ("const str", "dispatch", (so, 0, 1), {"constants": ["1", 1]}, IA),
@@ -470,8 +614,7 @@ def bad_cases(e: Env, x, foreign, released, src_only, mode_unvalidated=False):
         ("const list subclass", "dispatch", (so, 0, 1), {"constants": MyList([2**64])}, IA),
         ("const 65 words", "dispatch", (so, 0, 1), {"constants": [1] * 65}, RE if U else OOR),
         # dispatch: bindings
-        ("binding 5-tuple", "dispatch", (so, 0, 1), {"bindings": [(0, x, 0, 4, 9), (1, x)]},
-         IA),
+        ("binding 5-tuple", "dispatch", (so, 0, 1), {"bindings": [(0, x, 0, 4, 9), (1, x)]}, IA),
         ("binding 1-tuple", "dispatch", (so, 0, 1), {"bindings": [(0,), (1, x)]}, IA),
         ("binding int", "dispatch", (so, 0, 1), {"bindings": [42]}, IA),
         ("binding str", "dispatch", (so, 0, 1), {"bindings": "ab"}, IA),
@@ -486,22 +629,28 @@ def bad_cases(e: Env, x, foreign, released, src_only, mode_unvalidated=False):
         ("binding offset float", "dispatch", (so, 0, 1), {"bindings": [(0, x, 4.0)]}, IA),
         ("binding offset bool", "dispatch", (so, 0, 1), {"bindings": [(0, x, True)]}, IA),
         ("binding offset past end", "dispatch", (so, 0, 1), {"bindings": [(0, x, 65)]}, OOR),
-        ("binding length 2**64", "dispatch", (so, 0, 1), {"bindings": [(0, x, 0, 2**64)]},
-         OOR),
-        ("binding length 2**63", "dispatch", (so, 0, 1), {"bindings": [(0, x, 0, 2**63)]},
-         OOR),
+        ("binding length 2**64", "dispatch", (so, 0, 1), {"bindings": [(0, x, 0, 2**64)]}, OOR),
+        ("binding length 2**63", "dispatch", (so, 0, 1), {"bindings": [(0, x, 0, 2**63)]}, OOR),
         ("binding length -1", "dispatch", (so, 0, 1), {"bindings": [(0, x, 0, -1)]}, OOR),
-        ("binding length past end", "dispatch", (so, 0, 1), {"bindings": [(0, x, 4, 64)]},
-         OOR),
+        ("binding length past end", "dispatch", (so, 0, 1), {"bindings": [(0, x, 4, 64)]}, OOR),
         ("binding foreign buffer", "dispatch", (so, 0, 1), {"bindings": [(0, foreign)]}, IA),
-        ("binding released buffer", "dispatch", (so, 0, 1), {"bindings": [(0, released)]},
-         FP),
+        ("binding released buffer", "dispatch", (so, 0, 1), {"bindings": [(0, released)]}, FP),
         ("binding not a buffer", "dispatch", (so, 0, 1), {"bindings": [(0, b"buf")]}, IA),
-        ("binding no storage usage", "dispatch", (so, 0, 1), {"bindings": [(0, src_only)]},
-         IA if U else PD),
+        (
+            "binding no storage usage",
+            "dispatch",
+            (so, 0, 1),
+            {"bindings": [(0, src_only)]},
+            IA if U else PD,
+        ),
         ("bindings too many", "dispatch", (so, 0, 1), {"bindings": [(0, x)] * 1000}, RE),
-        ("binding index raises TypeError", "dispatch", (so, 0, 1),
-         {"bindings": [(IndexRaises(TypeError("no")), x)]}, IA),
+        (
+            "binding index raises TypeError",
+            "dispatch",
+            (so, 0, 1),
+            {"bindings": [(IndexRaises(TypeError("no")), x)]},
+            IA,
+        ),
         # dispatch: executable, entry point, workgroup count
         ("wg 2**64", "dispatch", (so, 0, 2**64), {}, IA),
         ("wg -1", "dispatch", (so, 0, -1), {}, IA),
@@ -523,21 +672,22 @@ def bad_cases(e: Env, x, foreign, released, src_only, mode_unvalidated=False):
         ("exe foreign", "dispatch", (e.foreign_exe, 0, 1), {}, IA),
         ("no layout pushed", "dispatch", (so, 0, 1), {}, IA),
         # push_constants
-        ("pc offset 2**64", "push_constants", (L, 2**64, [1]), {},
-         RE if U else OOR),
-        ("pc offset 2**62", "push_constants", (L, 2**62, [1]), {},
-         RE if U else OOR),
+        ("pc offset 2**64", "push_constants", (L, 2**64, [1]), {}, RE if U else OOR),
+        ("pc offset 2**62", "push_constants", (L, 2**62, [1]), {}, RE if U else OOR),
         ("pc offset -4", "push_constants", (L, -4, [1]), {}, IA),
         ("pc offset 2", "push_constants", (L, 2, [1]), {}, IA),
         ("pc offset float", "push_constants", (L, 4.0, [1]), {}, IA),
         ("pc offset bool", "push_constants", (L, False, [1]), {}, IA),
         ("pc offset None", "push_constants", (L, None, [1]), {}, IA),
-        ("pc offset raises TypeError", "push_constants", (L, IndexRaises(TypeError()), [1]),
-         {}, IA),
-        ("pc beyond device", "push_constants", (L, 0, [0] * 65), {},
-         RE if U else OOR),
-        ("pc past end empty", "push_constants", (L, 4 * 65, []), {},
-         RE if U else OOR),
+        (
+            "pc offset raises TypeError",
+            "push_constants",
+            (L, IndexRaises(TypeError()), [1]),
+            {},
+            IA,
+        ),
+        ("pc beyond device", "push_constants", (L, 0, [0] * 65), {}, RE if U else OOR),
+        ("pc past end empty", "push_constants", (L, 4 * 65, []), {}, RE if U else OOR),
         ("pc 2**32", "push_constants", (L, 0, [2**32]), {}, IA),
         ("pc float beyond f32", "push_constants", (L, 0, [3.5e38]), {}, IA),
         ("pc bytes 5", "push_constants", (L, 0, bytes(5)), {}, IA),
@@ -545,8 +695,7 @@ def bad_cases(e: Env, x, foreign, released, src_only, mode_unvalidated=False):
         ("pc layout None", "push_constants", (None, 0, [1]), {}, IA),
         ("pc layout executable", "push_constants", (so, 0, [1]), {}, IA),
         ("pc layout duck", "push_constants", (e.duck_layout, 0, [1]), {}, IA),
-        ("pc layout computed info", "push_constants", (e.computed_layout, 0, [1, 2, 3]), {},
-         IA),
+        ("pc layout computed info", "push_constants", (e.computed_layout, 0, [1, 2, 3]), {}, IA),
         # push_descriptor_set
         ("set 2**64", "push_descriptor_set", (L, 2**64, bb), {}, IA),
         ("set -1", "push_descriptor_set", (L, -1, bb), {}, IA),
@@ -555,8 +704,7 @@ def bad_cases(e: Env, x, foreign, released, src_only, mode_unvalidated=False):
         ("set float", "push_descriptor_set", (L, 0.0, bb), {}, IA),
         ("set 16", "push_descriptor_set", (e.L17, 16, [(0, x)]), {}, RE),
         ("set layout duck", "push_descriptor_set", (e.duck_layout, 0, bb), {}, IA),
-        ("set layout computed info", "push_descriptor_set", (e.computed_layout, 0, bb), {},
-         IA),
+        ("set layout computed info", "push_descriptor_set", (e.computed_layout, 0, bb), {}, IA),
         ("set binding 2**32", "push_descriptor_set", (L, 0, [(2**32, x)]), {}, IA),
         ("set bindings None", "push_descriptor_set", (L, 0, None), {}, IA),
         ("set bindings 5-tuple", "push_descriptor_set", (L, 0, [(0, x, 0, 4, 5)]), {}, IA),
@@ -573,16 +721,41 @@ def bad_cases(e: Env, x, foreign, released, src_only, mode_unvalidated=False):
         ("barrier memory not a list", "execution_barrier", (), {"memory_barriers": "x"}, IA),
         ("barrier memory int item", "execution_barrier", (), {"memory_barriers": [1]}, IA),
         ("barrier memory None", "execution_barrier", (), {"memory_barriers": None}, IA),
-        ("barrier scope 2**64", "execution_barrier", (),
-         {"memory_barriers": [hal.MemoryBarrier(2**64, 1)]}, IA),
-        ("barrier scope -1", "execution_barrier", (),
-         {"memory_barriers": [hal.MemoryBarrier(1, -1)]}, IA),
-        ("barrier scope bool", "execution_barrier", (),
-         {"memory_barriers": [hal.MemoryBarrier(True, 1)]}, IA),
-        ("barrier scope undefined bit", "execution_barrier", (),
-         {"memory_barriers": [hal.MemoryBarrier(0x400, 1)]}, IA),
-        ("barrier scope float", "execution_barrier", (),
-         {"memory_barriers": [hal.MemoryBarrier(1.0, 1)]}, IA),
+        (
+            "barrier scope 2**64",
+            "execution_barrier",
+            (),
+            {"memory_barriers": [hal.MemoryBarrier(2**64, 1)]},
+            IA,
+        ),
+        (
+            "barrier scope -1",
+            "execution_barrier",
+            (),
+            {"memory_barriers": [hal.MemoryBarrier(1, -1)]},
+            IA,
+        ),
+        (
+            "barrier scope bool",
+            "execution_barrier",
+            (),
+            {"memory_barriers": [hal.MemoryBarrier(True, 1)]},
+            IA,
+        ),
+        (
+            "barrier scope undefined bit",
+            "execution_barrier",
+            (),
+            {"memory_barriers": [hal.MemoryBarrier(0x400, 1)]},
+            IA,
+        ),
+        (
+            "barrier scope float",
+            "execution_barrier",
+            (),
+            {"memory_barriers": [hal.MemoryBarrier(1.0, 1)]},
+            IA,
+        ),
         ("barrier buffer barrier int", "execution_barrier", (), {"buffer_barriers": [1]}, IA),
         # fill_buffer
         ("fill offset 2**64", "fill_buffer", (x, 2**64, 4, 1), {}, OOR),
@@ -649,12 +822,14 @@ def bad_env(device, env):
 
     class Duck:
         """Not a PipelineLayout, with a real layout's tables."""
+
         _info = e.L._info
         set_layouts = e.L.set_layouts
         push_constants = 2
 
     class Computed:
         """A layout whose tables are computed at every access (nothing keeps them)."""
+
         set_layouts = e.L.set_layouts
         push_constants = 64
 
@@ -680,7 +855,10 @@ def test_bad_input_raises_what_the_python_path_raises(device, bad_env, mode):
         with pytest.raises(hal.HalError) as slow_err:
             getattr(oracle, "_slow_" + method)(*args, **kwargs)
         assert type(fast_err.value) is type(slow_err.value) is expected, (
-            name, fast_err.value, slow_err.value)
+            name,
+            fast_err.value,
+            slow_err.value,
+        )
         assert fast.record_count == 0, name
     # Both still record, and what they recorded runs.
     for cb in (fast, oracle):
@@ -693,14 +871,19 @@ def test_bad_input_raises_what_the_python_path_raises(device, bad_env, mode):
 
 def test_wrong_signatures_are_python_type_errors(device, env):
     cb = recording(device)
-    calls = [lambda: cb.dispatch(env.so, 0), lambda: cb.dispatch(env.so, 0, 1, foo=1),
-             lambda: cb.dispatch(env.so, 0, 1, 2), lambda: cb.push_constants(env.L, 0),
-             lambda: cb.push_descriptor_set(env.L, 0, [], 1),
-             lambda: cb.fill_buffer(), lambda: cb.copy_buffer(1, 2),
-             lambda: cb.update_buffer(b"", 0, None, 0, 0, 9),
-             lambda: cb.execution_barrier(1, 2, 3, 4, 5, 6),
-             lambda: cb.execution_barrier(0x1F, source_stage=0x1F),
-             lambda: cb.execution_barrier(stages=0x1F)]
+    calls = [
+        lambda: cb.dispatch(env.so, 0),
+        lambda: cb.dispatch(env.so, 0, 1, foo=1),
+        lambda: cb.dispatch(env.so, 0, 1, 2),
+        lambda: cb.push_constants(env.L, 0),
+        lambda: cb.push_descriptor_set(env.L, 0, [], 1),
+        lambda: cb.fill_buffer(),
+        lambda: cb.copy_buffer(1, 2),
+        lambda: cb.update_buffer(b"", 0, None, 0, 0, 9),
+        lambda: cb.execution_barrier(1, 2, 3, 4, 5, 6),
+        lambda: cb.execution_barrier(0x1F, source_stage=0x1F),
+        lambda: cb.execution_barrier(stages=0x1F),
+    ]
     for call in calls:
         with pytest.raises(TypeError) as err:
             call()
@@ -714,8 +897,9 @@ def test_wrong_signatures_are_python_type_errors(device, env):
     cb.copy_buffer(x, 0, x, 32, length=4)
     cb.update_buffer(source=b"abcd", source_offset=0, target=x, target_offset=8, length=4)
     cb.execution_barrier(source_stage=0x1F, target_stage=0x1F)
-    cb.dispatch(env.wc, entry_point=0, workgroup_count=1, constants=[1, 2, 3, 4],
-                bindings=[(0, x, 48)])
+    cb.dispatch(
+        env.wc, entry_point=0, workgroup_count=1, constants=[1, 2, 3, 4], bindings=[(0, x, 48)]
+    )
     assert cb.record_count == 5
 
 
@@ -730,15 +914,20 @@ def test_every_fast_entry_point_refuses_outside_recording(device, env, state):
     else:
         e = env
         cb = device.create_command_buffer(
-            categories=hal.CommandCategory.TRANSFER if state == "category" else ANY)
+            categories=hal.CommandCategory.TRANSFER if state == "category" else ANY
+        )
         if state == "ended":
             cb.begin()
             cb.end()
-    calls = [lambda: cb.dispatch(e.so, 0, 1, constants=[1, 2], bindings=[(0, x), (1, x)]),
-             lambda: cb.push_constants(e.L, 0, [1]),
-             lambda: cb.push_descriptor_set(e.L, 0, [(0, x)]),
-             lambda: cb.fill_buffer(x, 0, 4, 1), lambda: cb.copy_buffer(x, 0, x, 32, 4),
-             lambda: cb.update_buffer(b"abcd", 0, x, 0, 4), lambda: cb.execution_barrier()]
+    calls = [
+        lambda: cb.dispatch(e.so, 0, 1, constants=[1, 2], bindings=[(0, x), (1, x)]),
+        lambda: cb.push_constants(e.L, 0, [1]),
+        lambda: cb.push_descriptor_set(e.L, 0, [(0, x)]),
+        lambda: cb.fill_buffer(x, 0, 4, 1),
+        lambda: cb.copy_buffer(x, 0, x, 32, 4),
+        lambda: cb.update_buffer(b"abcd", 0, x, 0, 4),
+        lambda: cb.execution_barrier(),
+    ]
     if state == "category":
         calls = calls[:3]
     for call in calls:
@@ -748,6 +937,7 @@ def test_every_fast_entry_point_refuses_outside_recording(device, env, state):
 
 
 # -- hostile objects: never a crash, never a change to an ended stream -----------------------
+
 
 def fill_block(cb, y) -> None:
     """16 records, a full first block of the stream: one more would move the array that an
@@ -769,8 +959,7 @@ def test_index_side_effects_never_corrupt_the_stream(device, env):
             return 0
 
     hostile = [
-        lambda: cb.dispatch(env.so, 0, (Ends(), 1), constants=[1, 0],
-                            bindings=[(0, x), (1, y)]),
+        lambda: cb.dispatch(env.so, 0, (Ends(), 1), constants=[1, 0], bindings=[(0, x), (1, y)]),
         lambda: cb.push_constants(env.L, Ends(), [1]),
         lambda: cb.push_descriptor_set(env.L, 0, [(0, x, Ends())]),
         lambda: cb.fill_buffer(y, Ends(), 4, 1),
@@ -823,13 +1012,15 @@ def test_a_users_own_exception_from_index_propagates(device, env):
     x = device.buffer_from(bytes(64))
     cb = recording(device)
     error = Boom("from __index__")
-    calls = [lambda: cb.dispatch(env.so, 0, (IndexRaises(error),)),
-             lambda: cb.dispatch(env.so, 0, 1, bindings=[(IndexRaises(error), x)]),
-             lambda: cb.push_constants(env.L, IndexRaises(error), [1]),
-             lambda: cb.push_descriptor_set(env.L, 0, [(0, x, IndexRaises(error))]),
-             lambda: cb.fill_buffer(x, 0, IndexRaises(error), 1),
-             lambda: cb.copy_buffer(x, IndexRaises(error), x, 32, 4),
-             lambda: cb.update_buffer(b"abcd", 0, x, IndexRaises(error), 4)]
+    calls = [
+        lambda: cb.dispatch(env.so, 0, (IndexRaises(error),)),
+        lambda: cb.dispatch(env.so, 0, 1, bindings=[(IndexRaises(error), x)]),
+        lambda: cb.push_constants(env.L, IndexRaises(error), [1]),
+        lambda: cb.push_descriptor_set(env.L, 0, [(0, x, IndexRaises(error))]),
+        lambda: cb.fill_buffer(x, 0, IndexRaises(error), 1),
+        lambda: cb.copy_buffer(x, IndexRaises(error), x, 32, 4),
+        lambda: cb.update_buffer(b"abcd", 0, x, IndexRaises(error), 4),
+    ]
     for call in calls:
         with pytest.raises(Boom) as err:
             call()
@@ -878,6 +1069,7 @@ def test_a_subclassed_executable_or_layout_takes_the_slow_path(device, env):
 
 # -- push-state rules, on both paths ---------------------------------------------------------
 
+
 @pytest.fixture(params=["fast", "slow"])
 def form(request):
     return request.param
@@ -887,8 +1079,9 @@ def push_set(cb, form, layout, set_index, bindings):
     if form == "fast":
         cb.push_descriptor_set(layout, set_index, bindings)
     else:
-        cb.push_descriptor_set(layout, np.uint8(set_index),
-                               [hal.Binding(b[0], *b[1:]) for b in bindings])
+        cb.push_descriptor_set(
+            layout, np.uint8(set_index), [hal.Binding(b[0], *b[1:]) for b in bindings]
+        )
 
 
 def test_pushing_set_0_drops_set_1(device, env, form):
@@ -916,8 +1109,12 @@ def test_a_repeated_binding_number_takes_the_last(device, env, form):
     if form == "fast":
         cb.dispatch(env.so, 0, 8, bindings=[(0, junk), (1, y), (0, x, 0, 32)])
     else:
-        cb.dispatch(env.so, 0, 8, bindings=[hal.Binding(0, junk), hal.Binding(1, y),
-                                            hal.Binding(0, x, 0, 32)])
+        cb.dispatch(
+            env.so,
+            0,
+            8,
+            bindings=[hal.Binding(0, junk), hal.Binding(1, y), hal.Binding(0, x, 0, 32)],
+        )
     (first, _, second) = _walker.commands(cb)
     assert [r.alloc for r in first.bindings] == [x.alloc, y.alloc]
     assert [r.alloc for r in second.bindings] == [x.alloc, y.alloc]
@@ -961,8 +1158,10 @@ def test_unvalidated_skips_layout_checks_but_keeps_range_checks(device, env, for
         (hal.OutOfRangeError, lambda: cb.fill_buffer(x, n(60), 8, 1)),
         (hal.OutOfRangeError, lambda: cb.copy_buffer(x, n(0), x, 32, 40)),
         (hal.OutOfRangeError, lambda: cb.update_buffer(b"abcd", n(0), x, 62, 4)),
-        (hal.ResourceExhaustedError,
-         lambda: cb.push_constants(env.L, n(0), [0] * (device_words + 1))),
+        (
+            hal.ResourceExhaustedError,
+            lambda: cb.push_constants(env.L, n(0), [0] * (device_words + 1)),
+        ),
         (hal.InvalidArgumentError, lambda: cb.fill_buffer(x, n(0), 4, 2**32)),
         (hal.InvalidArgumentError, lambda: cb.copy_buffer(x, n(0), x, 4, 8)),
         (hal.InvalidArgumentError, lambda: push_set(cb, form, env.L, 0, [(2**32, x)])),
@@ -1021,9 +1220,12 @@ def iree_add(tmp_path_factory):
         aligned = dump.create_executables(device)[d.executable.name]
         index = aligned.resolve(d.name)
         layout = aligned.entry_points[index].layout
-        any_offset = device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("k", layout)],
-            {"c": '#include "polyhal.h"\nPOLYHAL_ENTRY(k) { return 0; }\n'}))
+        any_offset = device.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("k", layout)],
+                {"c": '#include "polyhal.h"\nPOLYHAL_ENTRY(k) { return 0; }\n'},
+            )
+        )
         yield device, aligned, index, d.workgroup_count, layout, any_offset
 
 
@@ -1071,8 +1273,9 @@ def test_a_dispatch_is_not_recorded_once_its_buffer_ended_mid_call(iree_add):
     for _ in range(16):  # a full first block: one more record would move the array
         cb.execution_barrier()
     with pytest.raises(hal.FailedPreconditionError, match="after end"):
-        cb.dispatch(aligned, index, counts,
-                    bindings=[(i, hal.Slot(i)) for i in range(layout.binding_count)])
+        cb.dispatch(
+            aligned, index, counts, bindings=[(i, hal.Slot(i)) for i in range(layout.binding_count)]
+        )
     assert cb.record_count == 16 and cb._state == 2
 
 

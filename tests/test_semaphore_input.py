@@ -35,16 +35,41 @@ def _signal_later(sem: hal.Semaphore, value: int, delay: float = 0.05) -> thread
 
 
 # -- the shared helpers ----------------------------------------------------------------------
-@pytest.mark.parametrize("value, expected", [
-    (None, None), (0, 0.0), (0.25, 0.25), (np.float32(0.5), 0.5), (np.int64(2), 2.0),
-    (math.inf, None), (2**64, None), (10**400, None), (1e300, None),
-])
+@pytest.mark.parametrize(
+    "value, expected",
+    [
+        (None, None),
+        (0, 0.0),
+        (0.25, 0.25),
+        (np.float32(0.5), 0.5),
+        (np.int64(2), 2.0),
+        (math.inf, None),
+        (2**64, None),
+        (10**400, None),
+        (1e300, None),
+    ],
+)
 def test_check_timeout_accepts(value, expected):
     assert check_timeout(value) == expected
 
 
-@pytest.mark.parametrize("value", [math.nan, np.float64("nan"), -1, -1e-9, -math.inf,
-                                   -10**400, "1", b"1", 1j, [0.1], True, object()])
+@pytest.mark.parametrize(
+    "value",
+    [
+        math.nan,
+        np.float64("nan"),
+        -1,
+        -1e-9,
+        -math.inf,
+        -(10**400),
+        "1",
+        b"1",
+        1j,
+        [0.1],
+        True,
+        object(),
+    ],
+)
 def test_check_timeout_refuses(value):
     with pytest.raises(hal.InvalidArgumentError):
         check_timeout(value)
@@ -55,12 +80,20 @@ def test_check_payload_accepts(value):
     assert check_payload(value) == int(value)
 
 
-@pytest.mark.parametrize("value, error", [
-    (2**64, hal.OutOfRangeError), (10**30, hal.OutOfRangeError), (-1, hal.OutOfRangeError),
-    (np.int64(-1), hal.OutOfRangeError), (1.0, hal.InvalidArgumentError),
-    (math.nan, hal.InvalidArgumentError), ("1", hal.InvalidArgumentError),
-    (None, hal.InvalidArgumentError), (True, hal.InvalidArgumentError),
-])
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        (2**64, hal.OutOfRangeError),
+        (10**30, hal.OutOfRangeError),
+        (-1, hal.OutOfRangeError),
+        (np.int64(-1), hal.OutOfRangeError),
+        (1.0, hal.InvalidArgumentError),
+        (math.nan, hal.InvalidArgumentError),
+        ("1", hal.InvalidArgumentError),
+        (None, hal.InvalidArgumentError),
+        (True, hal.InvalidArgumentError),
+    ],
+)
 def test_check_payload_refuses(value, error):
     with pytest.raises(error):
         check_payload(value)
@@ -109,10 +142,15 @@ def test_signal_beyond_uint64_raises_and_leaves_the_value(device):
     assert sem.query() == 2**64 - 1
 
 
-@pytest.mark.parametrize("value, error", [(2**64, hal.OutOfRangeError),
-                                          (-1, hal.OutOfRangeError),
-                                          (1.5, hal.InvalidArgumentError),
-                                          ("0", hal.InvalidArgumentError)])
+@pytest.mark.parametrize(
+    "value, error",
+    [
+        (2**64, hal.OutOfRangeError),
+        (-1, hal.OutOfRangeError),
+        (1.5, hal.InvalidArgumentError),
+        ("0", hal.InvalidArgumentError),
+    ],
+)
 def test_create_semaphore_refuses_values_outside_uint64(device, value, error):
     with pytest.raises(error):
         device.create_semaphore(value)
@@ -142,11 +180,12 @@ def test_queue_refuses_payloads_beyond_uint64(device):
 
 def test_device_waits_refuse_a_nan_timeout(device):
     sem = device.create_semaphore(0)
-    for call in (lambda: device.wait_idle(math.nan),
-                 lambda: device.wait_semaphores([(sem, 1)], timeout=math.nan),
-                 lambda: device.wait_semaphores([(sem, 1)], mode=hal.WaitMode.ANY,
-                                                timeout=math.nan),
-                 lambda: device.wait_idle(-1)):
+    for call in (
+        lambda: device.wait_idle(math.nan),
+        lambda: device.wait_semaphores([(sem, 1)], timeout=math.nan),
+        lambda: device.wait_semaphores([(sem, 1)], mode=hal.WaitMode.ANY, timeout=math.nan),
+        lambda: device.wait_idle(-1),
+    ):
         start = time.monotonic()
         with pytest.raises(hal.InvalidArgumentError):
             call()

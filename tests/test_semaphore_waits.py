@@ -21,6 +21,7 @@ def waiter(sem: hal.Semaphore, value: int, outcome: dict) -> threading.Thread:
             outcome[value] = "reached"
         except hal.HalError as e:
             outcome[value] = type(e).__name__
+
     thread = threading.Thread(target=run, daemon=True)
     thread.start()
     return thread

@@ -25,7 +25,8 @@ DRIVERS = ["local", "local-sync", "vulkan", "cuda"]
 # The traced program and the checks of its dispatch events, shared with the self-check
 # that is run on the GPU machine.
 _spec = importlib.util.spec_from_file_location(
-    "trace_check", Path(__file__).resolve().parent.parent / "scripts" / "trace_check.py")
+    "trace_check", Path(__file__).resolve().parent.parent / "scripts" / "trace_check.py"
+)
 trace_check = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(trace_check)
 
@@ -90,9 +91,17 @@ def test_traced_program_writes_every_queue_operation(device, tmp_path):
     events = json.loads(path.read_text())
     ops = _operations(events)
     names = [name for name, _, _ in ops.values()]
-    assert names == ["queue_fill", "queue_copy", "queue_update", "queue_execute",
-                     "queue_host_call", "queue_alloca", "queue_dealloca", "queue_barrier",
-                     "queue_barrier"]
+    assert names == [
+        "queue_fill",
+        "queue_copy",
+        "queue_update",
+        "queue_execute",
+        "queue_host_call",
+        "queue_alloca",
+        "queue_dealloca",
+        "queue_barrier",
+        "queue_barrier",
+    ]
     fill_args, fill_inner = ops[1][1], ops[1][2]
     assert fill_args["waits"] == ["s1 >= 1"] and fill_args["signals"] == ["s1 = 2"]
     assert fill_inner == ["waiting", "running"]  # parked until the host signalled 1
@@ -114,18 +123,27 @@ def test_trace_ends_with_pending_work_marked_and_tracing_off_again(device, tmp_p
     gate = device.create_semaphore(0)
     with device.trace(path) as tracer:
         device.queue_barrier(wait=[(gate, 1)], signal=[(gate, 2)])
-        tracer.complete_event("kernel", tracer.now_us(), 12.5, device=device, tid="dispatch",
-                              args={"entry_point": "k"})
+        tracer.complete_event(
+            "kernel",
+            tracer.now_us(),
+            12.5,
+            device=device,
+            tid="dispatch",
+            args={"entry_point": "k"},
+        )
     assert device._tracer is None
     gate.signal(1)
     gate.wait(2, timeout=30)
     events = json.loads(path.read_text())
-    (name, args, inner), = _operations(events).values()
+    ((name, args, inner),) = _operations(events).values()
     assert name == "queue_barrier" and args["state"].startswith("still pending")
-    kernel, = [e for e in events if e["name"] == "kernel"]
+    (kernel,) = [e for e in events if e["name"] == "kernel"]
     assert kernel["ph"] == "X" and kernel["dur"] == 12.5 and kernel["cat"] == "device"
-    track = [e for e in events if e["ph"] == "M" and e["name"] == "thread_name"
-             and e["tid"] == kernel["tid"]]
+    track = [
+        e
+        for e in events
+        if e["ph"] == "M" and e["name"] == "thread_name" and e["tid"] == kernel["tid"]
+    ]
     assert track[0]["args"]["name"] == "dispatch"
 
 
@@ -148,8 +166,9 @@ def test_unwritable_polyhal_trace_warns_and_runs_untraced(tmp_path):
         print("ran")
     """)
     env = dict(os.environ, POLYHAL_TRACE=str(tmp_path / "missing" / "t.json"))
-    proc = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0 and proc.stdout.strip() == "ran", proc.stderr
     assert "POLYHAL_TRACE" in proc.stderr and "cannot write the trace" in proc.stderr
 
@@ -165,12 +184,16 @@ def test_polyhal_trace_env_traces_every_device_of_the_process(tmp_path):
                 s.wait(1, timeout=10)
     """)
     env = dict(os.environ, POLYHAL_TRACE=str(path))
-    proc = subprocess.run([sys.executable, "-c", program], env=env, capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", program], env=env, capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     events = json.loads(path.read_text())
-    processes = {e["pid"]: e["args"]["name"] for e in events
-                 if e["ph"] == "M" and e["name"] == "process_name"}
+    processes = {
+        e["pid"]: e["args"]["name"]
+        for e in events
+        if e["ph"] == "M" and e["name"] == "process_name"
+    }
     assert sorted(name.split()[1] for name in processes.values()) == ["local", "local-sync"]
     per_process = Counter(e["pid"] for e in events if e.get("cat") == "queue")
     assert set(per_process) == set(processes)
@@ -178,9 +201,22 @@ def test_polyhal_trace_env_traces_every_device_of_the_process(tmp_path):
 
 def test_bench_trace_writes_a_trace(tmp_path):
     path = tmp_path / "bench.json"
-    proc = subprocess.run([sys.executable, "-m", "polyhal.tools.cli", "bench", "--quick",
-                           "--device", "local", "--trace", str(path)],
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "polyhal.tools.cli",
+            "bench",
+            "--quick",
+            "--device",
+            "local",
+            "--trace",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr
     assert f"wrote {path}" in proc.stdout
     events = json.loads(path.read_text())
@@ -240,7 +276,8 @@ def test_logger_polyhal_reports_driver_selection_and_executable_format(caplog):
     caplog.set_level(logging.DEBUG, logger="polyhal")
     source = hal.ExecutableSource(
         [hal.EntryPoint("k", hal.PipelineLayout([hal.DescriptorSetLayout([0])]))],
-        {"spirv": b"not loaded here", "c": '#include "polyhal.h"\nPOLYHAL_ENTRY(k) { return 0; }'})
+        {"spirv": b"not loaded here", "c": '#include "polyhal.h"\nPOLYHAL_ENTRY(k) { return 0; }'},
+    )
     with hal.create_device("local-sync") as dev:
         dev.create_executable(source)
     messages = [r.getMessage() for r in caplog.records if r.name.startswith("polyhal")]
@@ -255,9 +292,12 @@ def test_logger_polyhal_reports_vulkan_slow_paths_once(caplog):
     layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
     with hal.create_device("vulkan") as dev:
         alignment = dev.info["min_storage_buffer_offset_alignment"]
-        exe = dev.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("first", layout, (trace_check.SIZE, 1, 1))],
-            {"spirv": trace_check.SPIRV}))
+        exe = dev.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("first", layout, (trace_check.SIZE, 1, 1))],
+                {"spirv": trace_check.SPIRV},
+            )
+        )
         size = trace_check.GROUPS * trace_check.SIZE * 4
         out = dev.allocate_buffer(size + 64)
         for _ in range(2):
@@ -270,8 +310,11 @@ def test_logger_polyhal_reports_vulkan_slow_paths_once(caplog):
             done = dev.create_semaphore(0)
             dev.queue_execute(cb, signal=[(done, 1)])
             done.wait(1, timeout=30)
-    messages = [r.getMessage() for r in caplog.records
-                if r.name.startswith("polyhal") and "slow path" in r.getMessage()]
+    messages = [
+        r.getMessage()
+        for r in caplog.records
+        if r.name.startswith("polyhal") and "slow path" in r.getMessage()
+    ]
     assert sum("32-bit words" in m for m in messages) == 1, messages
     if alignment > 4:
         assert sum("minStorageBufferOffsetAlignment" in m for m in messages) == 1, messages
@@ -282,11 +325,19 @@ def test_indirect_and_nested_dispatches_are_timed(device, tmp_path):
         pytest.skip("cuda runs command buffers with an indirect dispatch as graphs, untimed")
     path = tmp_path / "trace.json"
     layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
-    exe = device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint(name, layout, (trace_check.SIZE, 1, 1))
-         for name in trace_check.ENTRY_POINTS],
-        {"c": trace_check.C_SOURCE, "spirv": trace_check.SPIRV,
-         "cuda": trace_check.CUDA_SOURCE}))
+    exe = device.create_executable(
+        hal.ExecutableSource(
+            [
+                hal.EntryPoint(name, layout, (trace_check.SIZE, 1, 1))
+                for name in trace_check.ENTRY_POINTS
+            ],
+            {
+                "c": trace_check.C_SOURCE,
+                "spirv": trace_check.SPIRV,
+                "cuda": trace_check.CUDA_SOURCE,
+            },
+        )
+    )
     out = device.allocate_buffer(trace_check.GROUPS * trace_check.SIZE * 4)
     counts = device.buffer_from(np.array([trace_check.GROUPS, 1, 1], dtype=np.uint32))
     inner = device.create_command_buffer()
@@ -306,8 +357,10 @@ def test_indirect_and_nested_dispatches_are_timed(device, tmp_path):
     assert np.array_equal(out.to_numpy("uint32"), trace_check.EXPECTED)
     dispatches = trace_check.dispatch_events(json.loads(path.read_text()))
     assert [(e["name"], e["args"]["dispatch"], e["args"]["workgroups"]) for e in dispatches] == [
-        ("first", 0, [trace_check.GROUPS, 1, 1]), ("second", 1, "indirect"),
-        ("third", 2, [trace_check.GROUPS, 1, 1])]
+        ("first", 0, [trace_check.GROUPS, 1, 1]),
+        ("second", 1, "indirect"),
+        ("third", 2, [trace_check.GROUPS, 1, 1]),
+    ]
     assert all(e["dur"] > 0 for e in dispatches)
 
 
@@ -322,7 +375,24 @@ def test_shipped_spirv_is_the_glsl_compiled(tmp_path):
         src = tmp_path / f"{name}.comp"
         src.write_text(source)
         out = tmp_path / f"{name}.spv"
-        subprocess.run(["glslangValidator", "-V", "-g0", "--target-env", "vulkan1.2", "-S",
-                        "comp", "-e", name, "--source-entrypoint", "main", "-o", str(out),
-                        str(src)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "glslangValidator",
+                "-V",
+                "-g0",
+                "--target-env",
+                "vulkan1.2",
+                "-S",
+                "comp",
+                "-e",
+                name,
+                "--source-entrypoint",
+                "main",
+                "-o",
+                str(out),
+                str(src),
+            ],
+            check=True,
+            capture_output=True,
+        )
         assert out.read_bytes() == trace_check.SPIRV[name], name

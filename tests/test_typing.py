@@ -44,8 +44,12 @@ def _stub() -> tuple[set[str], dict[str, set[str]]]:
 def _own_members(cls: type) -> set[str]:
     """The methods, members and getsets a C type defines itself (dunders aside: the type's
     slots give those)."""
-    return {name for name, value in vars(cls).items() if not name.startswith("__")
-            and (inspect.ismethoddescriptor(value) or inspect.isdatadescriptor(value))}
+    return {
+        name
+        for name, value in vars(cls).items()
+        if not name.startswith("__")
+        and (inspect.ismethoddescriptor(value) or inspect.isdatadescriptor(value))
+    }
 
 
 def test_the_package_ships_its_type_information():
@@ -60,8 +64,9 @@ def test_the_stub_declares_every_name_of_the_extension_module():
     assert public == names  # (type aliases, plain assignments in the stub, are not counted)
 
 
-@pytest.mark.parametrize("name", ["Storage", "DeviceBase", "BufferBase", "LayoutInfo",
-                                  "KernelTable", "Recorder"])
+@pytest.mark.parametrize(
+    "name", ["Storage", "DeviceBase", "BufferBase", "LayoutInfo", "KernelTable", "Recorder"]
+)
 def test_the_stub_declares_every_member_of_each_native_type(name):
     _, classes = _stub()
     declared = {n for n in classes[name] if not n.startswith("__")}

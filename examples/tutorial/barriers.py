@@ -46,12 +46,14 @@ layout(set = 0, binding = 1) writeonly buffer Out { float dst[]; };
 layout(push_constant) uniform Constants { uint n; };
 """
 GLSL_SOURCES = {
-    "square": GLSL_HEADER + """
+    "square": GLSL_HEADER
+    + """
 void main() {
   uint i = gl_GlobalInvocationID.x;
   if (i < n) dst[i] = src[i] * src[i];
 }""",
-    "neighbour_sum": GLSL_HEADER + """
+    "neighbour_sum": GLSL_HEADER
+    + """
 void main() {
   uint i = gl_GlobalInvocationID.x;
   if (i < n) dst[i] = src[i] + src[(i + 1) % n];
@@ -72,13 +74,21 @@ extern "C" __global__ void neighbour_sum(const float* y, float* z, unsigned n) {
 device = hal.create_device(sys.argv[1] if len(sys.argv) > 1 else None)  # $POLYHAL_DEVICE
 
 layout = hal.PipelineLayout(
-    [hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
-                              hal.DescriptorSetLayoutBinding(1)])],
-    push_constants=1)
+    [
+        hal.DescriptorSetLayout(
+            [
+                hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+                hal.DescriptorSetLayoutBinding(1),
+            ]
+        )
+    ],
+    push_constants=1,
+)
 entry_points = [hal.EntryPoint(name, layout, (64, 1, 1)) for name in ("square", "neighbour_sum")]
 # Each driver takes the first format it can load: local "c", vulkan "glsl", cuda "cuda".
-exe = device.create_executable(hal.ExecutableSource(
-    entry_points, {"c": C_SOURCE, "glsl": GLSL_SOURCES, "cuda": CUDA_SOURCE}))
+exe = device.create_executable(
+    hal.ExecutableSource(entry_points, {"c": C_SOURCE, "glsl": GLSL_SOURCES, "cuda": CUDA_SOURCE})
+)
 
 n = 4096
 x = device.buffer_from(np.arange(n, dtype=np.float32) / n)
@@ -92,9 +102,12 @@ with cb:
     # Dispatch writes before the barrier are visible to dispatch reads after it.  The
     # defaults are a full barrier; the explicit form names the stages and the access:
     cb.execution_barrier(
-        hal.ExecutionStage.DISPATCH, hal.ExecutionStage.DISPATCH,
-        memory_barriers=[hal.MemoryBarrier(hal.AccessScope.DISPATCH_WRITE,
-                                           hal.AccessScope.DISPATCH_READ)])
+        hal.ExecutionStage.DISPATCH,
+        hal.ExecutionStage.DISPATCH,
+        memory_barriers=[
+            hal.MemoryBarrier(hal.AccessScope.DISPATCH_WRITE, hal.AccessScope.DISPATCH_READ)
+        ],
+    )
     cb.dispatch(exe, "neighbour_sum", groups, constants=[n], bindings=[(0, y), (1, z)])
 
 done = device.create_semaphore(0)

@@ -1,6 +1,6 @@
 """A first kernel in C on the ``local`` driver: ``y = a * x + y`` (saxpy).
 
-    python examples/tutorial/first_kernel_c.py          # local; or local-sync
+python examples/tutorial/first_kernel_c.py          # local; or local-sync
 """
 
 import sys
@@ -33,9 +33,16 @@ device = hal.create_device(sys.argv[1] if len(sys.argv) > 1 else "local")
 # One descriptor set with two storage buffers (x is only read) and two 32-bit push
 # constants (a, n).
 layout = hal.PipelineLayout(
-    [hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
-                              hal.DescriptorSetLayoutBinding(1)])],
-    push_constants=2)
+    [
+        hal.DescriptorSetLayout(
+            [
+                hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+                hal.DescriptorSetLayoutBinding(1),
+            ]
+        )
+    ],
+    push_constants=2,
+)
 entry = hal.EntryPoint("saxpy", layout, workgroup_size=(64, 1, 1))
 exe = device.create_executable(hal.ExecutableSource([entry], {"c": SAXPY_C}))
 
@@ -44,13 +51,18 @@ x = device.buffer_from(np.arange(n, dtype=np.float32))
 y = device.buffer_from(np.ones(n, dtype=np.float32))
 
 cb = device.create_command_buffer()  # ONE_SHOT: recorded once, submitted once
-with cb:                             # begin() ... end()
-    cb.dispatch(exe, "saxpy", (n + 63) // 64,  # workgroups of 64 elements
-                constants=[2.5, n], bindings=[(0, x), (1, y)])
+with cb:  # begin() ... end()
+    cb.dispatch(
+        exe,
+        "saxpy",
+        (n + 63) // 64,  # workgroups of 64 elements
+        constants=[2.5, n],
+        bindings=[(0, x), (1, y)],
+    )
 
 done = device.create_semaphore(0)
 device.queue_execute(cb, signal=[(done, 1)])  # returns at once
-done.wait(1, timeout=10)                      # the queue signals 1 when the work is done
+done.wait(1, timeout=10)  # the queue signals 1 when the work is done
 
 result = y.to_numpy("float32")
 assert np.array_equal(result, 2.5 * np.arange(n, dtype=np.float32) + 1)

@@ -1,7 +1,7 @@
 """The same saxpy kernel in CUDA C on the ``cuda`` driver (an NVIDIA GPU, cuda-bindings).
 
-    pip install 'polyhal[cuda]'
-    python examples/tutorial/first_kernel_cuda.py
+pip install 'polyhal[cuda]'
+python examples/tutorial/first_kernel_cuda.py
 """
 
 import sys
@@ -23,9 +23,16 @@ extern "C" __global__ void saxpy(const float* x, float* y, float a, unsigned n) 
 device = hal.create_device(sys.argv[1] if len(sys.argv) > 1 else "cuda")
 
 layout = hal.PipelineLayout(
-    [hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
-                              hal.DescriptorSetLayoutBinding(1)])],
-    push_constants=2)
+    [
+        hal.DescriptorSetLayout(
+            [
+                hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+                hal.DescriptorSetLayoutBinding(1),
+            ]
+        )
+    ],
+    push_constants=2,
+)
 entry = hal.EntryPoint("saxpy", layout, workgroup_size=(64, 1, 1))
 exe = device.create_executable(hal.ExecutableSource([entry], {"cuda": SAXPY_CUDA}))
 

@@ -1,6 +1,6 @@
 """The same saxpy kernel in GLSL on the ``vulkan`` driver (needs glslangValidator).
 
-    python examples/tutorial/first_kernel_glsl.py       # vulkan (lavapipe works on a CPU)
+python examples/tutorial/first_kernel_glsl.py       # vulkan (lavapipe works on a CPU)
 """
 
 import sys
@@ -29,9 +29,16 @@ void main() {
 device = hal.create_device(sys.argv[1] if len(sys.argv) > 1 else "vulkan")
 
 layout = hal.PipelineLayout(
-    [hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
-                              hal.DescriptorSetLayoutBinding(1)])],
-    push_constants=2)
+    [
+        hal.DescriptorSetLayout(
+            [
+                hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+                hal.DescriptorSetLayoutBinding(1),
+            ]
+        )
+    ],
+    push_constants=2,
+)
 entry = hal.EntryPoint("saxpy", layout, workgroup_size=(64, 1, 1))
 exe = device.create_executable(hal.ExecutableSource([entry], {"glsl": SAXPY_GLSL}))
 

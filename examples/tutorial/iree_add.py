@@ -29,8 +29,9 @@ with tempfile.TemporaryDirectory() as tmp:
     dump = iree.compile_mlir(MLIR, tmp, driver=device.driver)
     executables = dump.create_executables(device)
     dispatch = dump.dispatch("scaled_add")
-    print(f"{dispatch.name}: {dispatch.binding_count} bindings, "
-          f"workgroups {dispatch.workgroup_count}")
+    print(
+        f"{dispatch.name}: {dispatch.binding_count} bindings, workgroups {dispatch.workgroup_count}"
+    )
 
     a = np.arange(1024, dtype=np.float32)
     b = np.ones(1024, dtype=np.float32)

@@ -68,12 +68,22 @@ extern "C" __global__ void block_sum(const float* in, float* out, unsigned n) {
 device = hal.create_device(sys.argv[1] if len(sys.argv) > 1 else None)
 
 layout = hal.PipelineLayout(
-    [hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
-                              hal.DescriptorSetLayoutBinding(1)])],
-    push_constants=1)
-exe = device.create_executable(hal.ExecutableSource(
-    [hal.EntryPoint("block_sum", layout, (GROUP, 1, 1))],
-    {"c": C_SOURCE, "glsl": GLSL_SOURCE, "cuda": CUDA_SOURCE}))
+    [
+        hal.DescriptorSetLayout(
+            [
+                hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+                hal.DescriptorSetLayoutBinding(1),
+            ]
+        )
+    ],
+    push_constants=1,
+)
+exe = device.create_executable(
+    hal.ExecutableSource(
+        [hal.EntryPoint("block_sum", layout, (GROUP, 1, 1))],
+        {"c": C_SOURCE, "glsl": GLSL_SOURCE, "cuda": CUDA_SOURCE},
+    )
+)
 
 n = 1 << 20
 values = (np.arange(n) % 7).astype(np.float32)  # small integers: every sum is exact
@@ -85,8 +95,9 @@ with cb:
     source, count, p = data, n, 0
     while count > 1:
         groups = (count + GROUP - 1) // GROUP
-        cb.dispatch(exe, "block_sum", groups, constants=[count],
-                    bindings=[(0, source), (1, scratch[p])])
+        cb.dispatch(
+            exe, "block_sum", groups, constants=[count], bindings=[(0, source), (1, scratch[p])]
+        )
         cb.execution_barrier()  # the next pass reads what this one wrote
         source, count, p = scratch[p], groups, 1 - p
 

@@ -44,29 +44,44 @@ extern "C" __global__ void scale(const float* x, float* y, float a, unsigned n) 
 
 device = hal.create_device(sys.argv[1] if len(sys.argv) > 1 else None)
 layout = hal.PipelineLayout(
-    [hal.DescriptorSetLayout([hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
-                              hal.DescriptorSetLayoutBinding(1)])],
-    push_constants=2)
-exe = device.create_executable(hal.ExecutableSource(
-    [hal.EntryPoint("scale", layout, (64, 1, 1))],
-    {"c": C_SOURCE, "glsl": GLSL_SOURCE, "cuda": CUDA_SOURCE}))
+    [
+        hal.DescriptorSetLayout(
+            [
+                hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+                hal.DescriptorSetLayoutBinding(1),
+            ]
+        )
+    ],
+    push_constants=2,
+)
+exe = device.create_executable(
+    hal.ExecutableSource(
+        [hal.EntryPoint("scale", layout, (64, 1, 1))],
+        {"c": C_SOURCE, "glsl": GLSL_SOURCE, "cuda": CUDA_SOURCE},
+    )
+)
 
 n = 256
 # DEFAULT mode is reusable; binding_capacity is the number of slots it may reference.
 cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
 with cb:
-    cb.dispatch(exe, "scale", (n + 63) // 64, constants=[2.0, n],
-                bindings=[(0, hal.Slot(0)), (1, hal.Slot(1))])
+    cb.dispatch(
+        exe,
+        "scale",
+        (n + 63) // 64,
+        constants=[2.0, n],
+        bindings=[(0, hal.Slot(0)), (1, hal.Slot(1))],
+    )
 
 # Three buffers: each submission doubles the previous one's output into the next buffer.
 buffers = [device.buffer_from(np.ones(n, np.float32))] + [
-    device.allocate_buffer(4 * n) for _ in range(3)]
+    device.allocate_buffer(4 * n) for _ in range(3)
+]
 timeline = device.create_semaphore(0)
 for k in range(3):
     # Entry i of the table resolves hal.Slot(i): a Buffer, or (buffer, offset, length).
     table = [buffers[k], (buffers[k + 1], 0, 4 * n)]
-    device.queue_execute(cb, wait=[(timeline, k)], signal=[(timeline, k + 1)],
-                         binding_table=table)
+    device.queue_execute(cb, wait=[(timeline, k)], signal=[(timeline, k + 1)], binding_table=table)
 timeline.wait(3, timeout=10)
 
 assert np.array_equal(buffers[3].to_numpy("float32"), np.full(n, 8.0, np.float32))

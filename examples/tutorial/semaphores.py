@@ -16,14 +16,15 @@ timeline = device.create_semaphore(0)
 # Submitted in reverse order: each waits on a value the previous one signals.  Every call
 # returns at once; nothing runs until the host signals 1.
 log = []
-device.queue_host_call(lambda: log.append("host call"),
-                       wait=[(timeline, 3)], signal=[(timeline, 4)])
+device.queue_host_call(
+    lambda: log.append("host call"), wait=[(timeline, 3)], signal=[(timeline, 4)]
+)
 device.queue_update(b"polyhal!", 0, buffer, 8, 8, wait=[(timeline, 2)], signal=[(timeline, 3)])
 device.queue_fill(buffer, 0, 8, 0x2A, wait=[(timeline, 1)], signal=[(timeline, 2)])
 assert timeline.query() == 0 and log == []
 
-timeline.signal(1)              # the host starts the chain
-timeline.wait(4, timeout=10)    # seconds; DeadlineExceededError if it passes
+timeline.signal(1)  # the host starts the chain
+timeline.wait(4, timeout=10)  # seconds; DeadlineExceededError if it passes
 assert buffer.read() == b"********polyhal!" and log == ["host call"]
 
 # Another thread may signal; wait_semaphores waits for ALL (default) or ANY of a list.

@@ -14,8 +14,11 @@ import numpy as np
 import polyhal as hal
 
 device = hal.create_device(sys.argv[1] if len(sys.argv) > 1 else None)
-path = sys.argv[2] if len(sys.argv) > 2 else os.path.join(tempfile.gettempdir(),
-                                                          "polyhal-timeline.json")
+path = (
+    sys.argv[2]
+    if len(sys.argv) > 2
+    else os.path.join(tempfile.gettempdir(), "polyhal-timeline.json")
+)
 
 with device.trace(path):  # only this block is traced; POLYHAL_TRACE=path traces everything
     timeline = device.create_semaphore(0)
@@ -29,7 +32,10 @@ with device.trace(path):  # only this block is traced; POLYHAL_TRACE=path traces
 
 with open(path) as f:
     events = json.load(f)
-operations = [e["name"] for e in events if e.get("cat") == "queue" and e["ph"] == "b"
-              and e["name"] not in ("waiting", "running")]
+operations = [
+    e["name"]
+    for e in events
+    if e.get("cat") == "queue" and e["ph"] == "b" and e["name"] not in ("waiting", "running")
+]
 print(f"{device.driver}: {path}: {operations}")  # ['queue_copy', 'queue_fill', 'queue_host_call']
 device.close()

@@ -44,9 +44,12 @@ def cache_dir() -> Path:
             usable = path
         except OSError as e:
             usable = private_dir()
-            warnings.warn(f"polyhal: cannot write the cache folder {str(path)!r} ({e}); "
-                          f"caching in {str(usable)!r} for this process", RuntimeWarning,
-                          stacklevel=3)
+            warnings.warn(
+                f"polyhal: cannot write the cache folder {str(path)!r} ({e}); "
+                f"caching in {str(usable)!r} for this process",
+                RuntimeWarning,
+                stacklevel=3,
+            )
         _usable_dirs[path] = usable
     return usable
 
@@ -71,9 +74,14 @@ def entry_name(kind: str, suffix: str, key_parts: Iterable[str | bytes]) -> str:
     return f"{kind}-{digest.hexdigest()[:24]}.{suffix}"
 
 
-def cached(kind: str, suffix: str, key_parts: Iterable[str | bytes],
-           build: Callable[[Path], None], valid: Callable[[Path], bool],
-           rebuild: bool = False) -> Path:
+def cached(
+    kind: str,
+    suffix: str,
+    key_parts: Iterable[str | bytes],
+    build: Callable[[Path], None],
+    valid: Callable[[Path], bool],
+    rebuild: bool = False,
+) -> Path:
     """The path of the entry for ``key_parts``, building it when it is missing, fails
     ``valid`` or ``rebuild`` is asked for.
 

@@ -25,8 +25,17 @@ from pathlib import Path
 from ._cache import cached
 from .errors import InvalidArgumentError, UnavailableError
 
-__all__ = ["compile_shared", "load_shared", "load_extension", "include_dir",
-           "c_compiler", "compiler_identity", "target_cpu", "is_complete_elf"]
+__all__ = [
+    "compile_shared",
+    "load_shared",
+    "load_extension",
+    "include_dir",
+    "c_compiler",
+    "compiler_identity",
+    "target_cpu",
+    "is_complete_elf",
+]
+
 
 def c_compiler() -> str:
     """The C compiler command: ``$CC`` when set, else cc, gcc or clang.
@@ -38,8 +47,10 @@ def c_compiler() -> str:
     if cc:
         words = shlex.split(cc)
         if not words or shutil.which(words[0]) is None:
-            raise UnavailableError(f"$CC is {cc!r}, which is not a program on this machine; "
-                                   f"set $CC to a C compiler or unset it")
+            raise UnavailableError(
+                f"$CC is {cc!r}, which is not a program on this machine; "
+                f"set $CC to a C compiler or unset it"
+            )
         return cc
     for candidate in ("cc", "gcc", "clang"):
         if shutil.which(candidate):
@@ -52,13 +63,14 @@ def compiler_identity(cc: str) -> str:
     """The compiler's resolved path and ``--version`` output (once per process)."""
     words = shlex.split(cc)
     try:
-        proc = subprocess.run([*words, "--version"], capture_output=True, text=True,
-                              timeout=60)
+        proc = subprocess.run([*words, "--version"], capture_output=True, text=True, timeout=60)
     except (OSError, subprocess.SubprocessError) as e:
         raise UnavailableError(f"the compiler {cc!r} does not run: {e}") from None
     if proc.returncode != 0:
-        raise UnavailableError(f"the compiler {cc!r} does not run: `{cc} --version` exited "
-                               f"with {proc.returncode}: {proc.stderr.strip()[:500]}")
+        raise UnavailableError(
+            f"the compiler {cc!r} does not run: `{cc} --version` exited "
+            f"with {proc.returncode}: {proc.stderr.strip()[:500]}"
+        )
     program = os.path.realpath(shutil.which(words[0]) or words[0])
     return "\0".join((program, *words[1:], proc.stdout))
 
@@ -67,9 +79,21 @@ def compiler_identity(cc: str) -> str:
 def target_cpu() -> str:
     """What ``-march=native`` builds for: the first CPU's identity and feature flags from
     /proc/cpuinfo (Linux), else the platform's names for the machine (once per process)."""
-    keys = ("vendor_id", "cpu family", "model", "model name", "stepping", "flags",
-            "CPU implementer", "CPU architecture", "CPU variant", "CPU part", "Features",
-            "isa", "uarch")
+    keys = (
+        "vendor_id",
+        "cpu family",
+        "model",
+        "model name",
+        "stepping",
+        "flags",
+        "CPU implementer",
+        "CPU architecture",
+        "CPU variant",
+        "CPU part",
+        "Features",
+        "isa",
+        "uarch",
+    )
     try:
         lines: list[str] = []
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
@@ -111,13 +135,15 @@ def load_extension(module: str, what: str) -> ctypes.CDLL:
     """
     spec = importlib.util.find_spec(module)
     if spec is None or not spec.origin:
-        raise UnavailableError(f"polyhal's native {what} is not built: reinstall polyhal "
-                               f"(pip install .)")
+        raise UnavailableError(
+            f"polyhal's native {what} is not built: reinstall polyhal (pip install .)"
+        )
     try:
         lib = ctypes.CDLL(spec.origin, mode=os.RTLD_NOW)
     except OSError as e:
-        raise UnavailableError(f"polyhal's native {what} does not load ({e}): reinstall "
-                               f"polyhal (pip install .)") from None
+        raise UnavailableError(
+            f"polyhal's native {what} does not load ({e}): reinstall polyhal (pip install .)"
+        ) from None
     built = Path(spec.origin)
     source = built.parent / "native" / f"{built.name.split('.')[0].lstrip('_')}.c"
     try:
@@ -125,8 +151,11 @@ def load_extension(module: str, what: str) -> ctypes.CDLL:
     except OSError:  # an installed package holds no C sources
         stale = False
     if stale:
-        warnings.warn(f"polyhal: {built} is older than {source}; rebuild it with "
-                      f"`pip install -e .`", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"polyhal: {built} is older than {source}; rebuild it with `pip install -e .`",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return lib
 
 
@@ -139,8 +168,9 @@ def compile_shared(source: str, flags: tuple[str, ...] = ("-O3",), stem: str = "
     return _build(source, flags, stem, rebuild=False)
 
 
-def load_shared(source: str, flags: tuple[str, ...] = ("-O3",),
-                stem: str = "kernel") -> ctypes.CDLL:
+def load_shared(
+    source: str, flags: tuple[str, ...] = ("-O3",), stem: str = "kernel"
+) -> ctypes.CDLL:
     """compile_shared, then loads the library with every symbol resolved now.
 
     A cached library that does not load is rebuilt once.  InvalidArgumentError when a
@@ -154,8 +184,9 @@ def load_shared(source: str, flags: tuple[str, ...] = ("-O3",),
     try:
         return ctypes.CDLL(str(path), mode=os.RTLD_NOW)
     except OSError as e:
-        raise InvalidArgumentError(f"the library built from the C source does not load: "
-                                   f"{e}") from None
+        raise InvalidArgumentError(
+            f"the library built from the C source does not load: {e}"
+        ) from None
 
 
 def _build(source: str, flags: tuple[str, ...], stem: str, rebuild: bool) -> Path:
@@ -165,17 +196,18 @@ def _build(source: str, flags: tuple[str, ...], stem: str, rebuild: bool) -> Pat
         raise InvalidArgumentError(f"the C source is not valid text: {e}") from None
     cc = c_compiler()
     full_flags = ("-shared", "-fPIC", "-pthread", f"-I{include_dir()}", *flags)
-    native = any(f.startswith(("-march=native", "-mcpu=native", "-mtune=native"))
-                 for f in flags)
-    key = (compiler_identity(cc), target_cpu() if native else "", _header(), *full_flags,
-           source)
+    native = any(f.startswith(("-march=native", "-mcpu=native", "-mtune=native")) for f in flags)
+    key = (compiler_identity(cc), target_cpu() if native else "", _header(), *full_flags, source)
 
     def build(out: Path) -> None:
         src = out.parent / f"{stem}.c"
         src.write_text(source, encoding="utf-8")
         try:
-            proc = subprocess.run([*shlex.split(cc), *full_flags, str(src), "-o", str(out)],
-                                  capture_output=True, text=True)
+            proc = subprocess.run(
+                [*shlex.split(cc), *full_flags, str(src), "-o", str(out)],
+                capture_output=True,
+                text=True,
+            )
         except OSError as e:
             raise UnavailableError(f"the compiler {cc!r} does not run: {e}") from None
         if proc.returncode != 0:

@@ -59,8 +59,9 @@ class BufferBase:
     """The fields of a Buffer that recording reads without a lookup; read-only, set once by
     ``__init__`` (a caller cannot widen the range that every check trusts)."""
 
-    def __init__(self, device: DeviceBase, alloc: Storage, offset: int, size: int,
-                 usage_bits: int, /) -> None: ...
+    def __init__(
+        self, device: DeviceBase, alloc: Storage, offset: int, size: int, usage_bits: int, /
+    ) -> None: ...
     @property
     def device(self) -> DeviceBase: ...
     @property
@@ -86,8 +87,14 @@ class KernelTable:
     """An executable's entry points for the recorder (``names``: entry point name to
     index; bindings' absolute offsets must be multiples of ``alignment``)."""
 
-    def __new__(cls, device: DeviceBase, entries: Sequence[KernelEntry], alignment: int,
-                names: dict[str, int], /) -> KernelTable: ...
+    def __new__(
+        cls,
+        device: DeviceBase,
+        entries: Sequence[KernelEntry],
+        alignment: int,
+        names: dict[str, int],
+        /,
+    ) -> KernelTable: ...
 
 class Recorder:
     """The command stream of one command buffer (native/stream.h records)."""
@@ -106,51 +113,103 @@ class Recorder:
         """What records name by index (executables, events, barrier lists, nested command
         buffers), in index order (a copy)."""
 
-    def _setup(self, device: DeviceBase, validate: bool, categories: int,
-               max_push_constants: int, max_bindings: int,
-               max_workgroup_count: tuple[int, int, int], /) -> None: ...
+    def _setup(
+        self,
+        device: DeviceBase,
+        validate: bool,
+        categories: int,
+        max_push_constants: int,
+        max_bindings: int,
+        max_workgroup_count: tuple[int, int, int],
+        /,
+    ) -> None: ...
 
     # -- the public recording calls (fast path in C, the rest in ``_slow_<name>``) --------
-    def dispatch(self, executable: Executable, entry_point: int | str,
-                 workgroup_count: WorkgroupCount, *,
-                 constants: PushConstantValues | None = None,
-                 bindings: Sequence[BindingSpec] | None = None) -> None:
+    def dispatch(
+        self,
+        executable: Executable,
+        entry_point: int | str,
+        workgroup_count: WorkgroupCount,
+        *,
+        constants: PushConstantValues | None = None,
+        bindings: Sequence[BindingSpec] | None = None,
+    ) -> None:
         """Records a dispatch of ``entry_point`` (an index or a name) over
         ``workgroup_count`` (an int or (x, y, z)) workgroups; ``constants`` / ``bindings``
         are shorthand for push_constants(layout, 0, …) and push_descriptor_set(layout, 0,
         …) with the entry point's own layout."""
-    def push_constants(self, layout: PipelineLayout, offset: int,
-                       values: PushConstantValues) -> None:
+    def push_constants(
+        self, layout: PipelineLayout, offset: int, values: PushConstantValues
+    ) -> None:
         """Sets push constants from byte ``offset`` (a multiple of 4) for later dispatches."""
-    def push_descriptor_set(self, layout: PipelineLayout, set: int,
-                            bindings: Sequence[BindingSpec]) -> None:
+    def push_descriptor_set(
+        self, layout: PipelineLayout, set: int, bindings: Sequence[BindingSpec]
+    ) -> None:
         """Binds descriptor set ``set`` for later dispatches (pushing set k unbinds the
         sets after it)."""
-    def execution_barrier(self, source_stage: ExecutionStage | int = ...,
-                          target_stage: ExecutionStage | int = ..., flags: int = 0,
-                          memory_barriers: Sequence[MemoryBarrier] = (),
-                          buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
+    def execution_barrier(
+        self,
+        source_stage: ExecutionStage | int = ...,
+        target_stage: ExecutionStage | int = ...,
+        flags: int = 0,
+        memory_barriers: Sequence[MemoryBarrier] = (),
+        buffer_barriers: Sequence[BufferBarrier] = (),
+    ) -> None:
         """Orders the commands after it after those before it (defaults: a full
         dispatch and transfer barrier)."""
-    def fill_buffer(self, target: BufferOrSlot, offset: int, length: int,
-                    pattern: int | bytes, pattern_length: int | None = None) -> None:
+    def fill_buffer(
+        self,
+        target: BufferOrSlot,
+        offset: int,
+        length: int,
+        pattern: int | bytes,
+        pattern_length: int | None = None,
+    ) -> None:
         """Fills ``[offset, offset+length)`` of ``target`` with a 1, 2 or 4-byte pattern."""
-    def copy_buffer(self, source: BufferOrSlot, source_offset: int, target: BufferOrSlot,
-                    target_offset: int, length: int) -> None:
+    def copy_buffer(
+        self,
+        source: BufferOrSlot,
+        source_offset: int,
+        target: BufferOrSlot,
+        target_offset: int,
+        length: int,
+    ) -> None:
         """Copies ``length`` bytes between buffers (the ranges must not overlap)."""
-    def update_buffer(self, source: HostData, source_offset: int, target: BufferOrSlot,
-                      target_offset: int, length: int) -> None:
+    def update_buffer(
+        self,
+        source: HostData,
+        source_offset: int,
+        target: BufferOrSlot,
+        target_offset: int,
+        length: int,
+    ) -> None:
         """Copies ``length`` bytes of host data (captured now) into ``target``."""
 
     # -- primitives the slow path records through -----------------------------------------
     def _push_words(self, layout: PipelineLayout, offset: int, data: bytes, /) -> None: ...
-    def _push_set(self, layout: PipelineLayout, set: int, entries: list[tuple[int, Ref]],
-                  /) -> None: ...
-    def _dispatch_record(self, executable: Executable, entry_point: int,
-                         counts: tuple[int, int, int] | None, indirect: Ref | None,
-                         /) -> None: ...
-    def _append(self, op: int, aux: int, obj: object, a: Ref | None, b: Ref | None,
-                pattern: int, stages: int, data: bytes | None, /) -> None: ...
+    def _push_set(
+        self, layout: PipelineLayout, set: int, entries: list[tuple[int, Ref]], /
+    ) -> None: ...
+    def _dispatch_record(
+        self,
+        executable: Executable,
+        entry_point: int,
+        counts: tuple[int, int, int] | None,
+        indirect: Ref | None,
+        /,
+    ) -> None: ...
+    def _append(
+        self,
+        op: int,
+        aux: int,
+        obj: object,
+        a: Ref | None,
+        b: Ref | None,
+        pattern: int,
+        stages: int,
+        data: bytes | None,
+        /,
+    ) -> None: ...
     def _add_allocs(self, allocations: Iterable[Allocation], /) -> None: ...
 
     # -- inspection and flattening ---------------------------------------------------------

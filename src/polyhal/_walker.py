@@ -37,12 +37,27 @@ if TYPE_CHECKING:
 REF = struct.Struct("<qQQQII")
 RECORD = struct.Struct("<IIQQ3I3IIIIIIIQ" + "qQQQII" * 2 + "II")
 if RECORD.size != _stream.RECORD_SIZE or REF.size != _stream.REF_SIZE:  # pragma: no cover
-    raise ImportError(f"polyhal._stream records are {_stream.RECORD_SIZE}/{_stream.REF_SIZE} "
-                      f"bytes, the walker expects {RECORD.size}/{REF.size}: a stale build")
+    raise ImportError(
+        f"polyhal._stream records are {_stream.RECORD_SIZE}/{_stream.REF_SIZE} "
+        f"bytes, the walker expects {RECORD.size}/{REF.size}: a stale build"
+    )
 
-(OP_NOP, OP_DISPATCH, OP_FILL, OP_COPY, OP_UPDATE, OP_BARRIER, OP_SIGNAL_EVENT,
- OP_RESET_EVENT, OP_WAIT_EVENTS, OP_DISCARD, OP_EXECUTE, OP_COLLECTIVE, OP_BEGIN_DEBUG,
- OP_END_DEBUG) = range(14)
+(
+    OP_NOP,
+    OP_DISPATCH,
+    OP_FILL,
+    OP_COPY,
+    OP_UPDATE,
+    OP_BARRIER,
+    OP_SIGNAL_EVENT,
+    OP_RESET_EVENT,
+    OP_WAIT_EVENTS,
+    OP_DISCARD,
+    OP_EXECUTE,
+    OP_COLLECTIVE,
+    OP_BEGIN_DEBUG,
+    OP_END_DEBUG,
+) = range(14)
 AUX_INDIRECT = 1
 NO_OBJECT = 2**32 - 1
 #: Field positions in a RECORD tuple.
@@ -87,21 +102,27 @@ def commands(stream: _stream.Recorder) -> list[C.Command]:
             key = (f[F_BIND_INDEX], f[F_BIND_COUNT])
             if key != bindings_key:
                 first, count = key
-                bindings = tuple(ref(REF.unpack_from(refs, (first + i) * REF.size))
-                                 for i in range(count))
+                bindings = tuple(
+                    ref(REF.unpack_from(refs, (first + i) * REF.size)) for i in range(count)
+                )
                 bindings_key = key
             key = (f[F_CONST_INDEX], f[F_CONST_COUNT])
             if key != constants_key:
-                consts = constants[4 * key[0]:4 * (key[0] + key[1])]
+                consts = constants[4 * key[0] : 4 * (key[0] + key[1])]
                 constants_key = key
             exe = cast("Executable", objects[f[F_OBJECT]])
             if f[F_AUX] & AUX_INDIRECT:
                 cmd = C.Dispatch(exe, f[F_ENTRY], None, ref(f[F_A]), consts, bindings)
             else:
                 counts = f[F_WG_COUNT]
-                if (last is not None and last.executable is exe
-                        and last.entry_point == f[F_ENTRY] and last.workgroup_count == counts
-                        and last.bindings is bindings and last.constants is consts):
+                if (
+                    last is not None
+                    and last.executable is exe
+                    and last.entry_point == f[F_ENTRY]
+                    and last.workgroup_count == counts
+                    and last.bindings is bindings
+                    and last.constants is consts
+                ):
                     out.append(last)  # a repeat of the previous dispatch
                     continue
                 cmd = last = C.Dispatch(exe, f[F_ENTRY], counts, None, consts, bindings)
@@ -118,7 +139,7 @@ def commands(stream: _stream.Recorder) -> list[C.Command]:
             out.append(C.Copy(ref(f[F_B]), ref(f[F_A])))
         elif op == OP_UPDATE:
             target = ref(f[F_A])
-            out.append(C.Update(data[stages:stages + target.length], target))
+            out.append(C.Update(data[stages : stages + target.length], target))
         elif op == OP_SIGNAL_EVENT:
             out.append(C.SignalEvent(cast("Event", obj), stages))
         elif op == OP_RESET_EVENT:
@@ -126,7 +147,8 @@ def commands(stream: _stream.Recorder) -> list[C.Command]:
         elif op == OP_WAIT_EVENTS:
             events, memory, buffers = cast(
                 "tuple[tuple[Event, ...], tuple[MemoryBarrier, ...], tuple[C.BufferRange, ...]]",
-                obj)
+                obj,
+            )
             out.append(C.WaitEvents(events, stages & 0xFFFFFFFF, stages >> 32, memory, buffers))
         elif op == OP_DISCARD:
             out.append(C.Discard(ref(f[F_A])))
@@ -137,12 +159,12 @@ def commands(stream: _stream.Recorder) -> list[C.Command]:
             out.append(C.Collective(channel, operation, param, send, recv, count))
         elif op == OP_BEGIN_DEBUG:
             label, color, location = cast(
-                "tuple[str, tuple[float, float, float, float] | None, tuple[str, int] | None]", obj)
+                "tuple[str, tuple[float, float, float, float] | None, tuple[str, int] | None]", obj
+            )
             out.append(C.BeginDebugGroup(label, color, location))
         elif op == OP_END_DEBUG:
             out.append(C.EndDebugGroup())
         elif op == OP_EXECUTE:  # only in a stream that was not flattened
-            nested, table = cast(
-                "tuple[_stream.Recorder, tuple[ResolvedBinding, ...] | None]", obj)
+            nested, table = cast("tuple[_stream.Recorder, tuple[ResolvedBinding, ...] | None]", obj)
             out.append(C.Execute(commands(nested), table))
     return out

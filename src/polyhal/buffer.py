@@ -90,8 +90,16 @@ class Buffer(_stream.BufferBase):
         @property
         def alloc(self) -> Allocation: ...
 
-    def __init__(self, device: Device, alloc: Allocation, offset: int, size: int,
-                 memory_type: MemoryType, usage: BufferUsage, access: MemoryAccess):
+    def __init__(
+        self,
+        device: Device,
+        alloc: Allocation,
+        offset: int,
+        size: int,
+        memory_type: MemoryType,
+        usage: BufferUsage,
+        access: MemoryAccess,
+    ):
         # device, alloc, offset, size and usage bits: fields of the native base, read-only
         super().__init__(device, alloc, offset, size, int(usage))
         self.memory_type = memory_type
@@ -99,8 +107,10 @@ class Buffer(_stream.BufferBase):
         self.access = access
 
     def __repr__(self) -> str:
-        return (f"Buffer(size={self.size}, offset={self.offset}, "
-                f"memory_type={self.memory_type!r}, usage={self.usage!r})")
+        return (
+            f"Buffer(size={self.size}, offset={self.offset}, "
+            f"memory_type={self.memory_type!r}, usage={self.usage!r})"
+        )
 
     def __len__(self) -> int:
         return self.size
@@ -113,8 +123,14 @@ class Buffer(_stream.BufferBase):
             raise FailedPreconditionError("buffer of a closed device")
 
     # -- host views and interop ----------------------------------------------------------
-    def as_array(self, dtype: npt.DTypeLike = "uint8", shape: Shape | None = None, *,
-                 wait: bool | float = False, unsynchronized: bool = False) -> np.ndarray:
+    def as_array(
+        self,
+        dtype: npt.DTypeLike = "uint8",
+        shape: Shape | None = None,
+        *,
+        wait: bool | float = False,
+        unsynchronized: bool = False,
+    ) -> np.ndarray:
         """The buffer's memory as a numpy array of ``dtype`` (and ``shape``), without a copy.
 
         Writes through the array change the buffer, and device work is visible in it once
@@ -138,16 +154,19 @@ class Buffer(_stream.BufferBase):
         dtype = _dtype(dtype)
         if self.size % dtype.itemsize:
             raise InvalidArgumentError(
-                f"{what}: buffer of {self.size} bytes is not a whole number of {dtype} items")
+                f"{what}: buffer of {self.size} bytes is not a whole number of {dtype} items"
+            )
         return dtype
 
-    def _synchronize(self, offset: int, length: int, writes: bool, wait: bool | float,
-                     unsynchronized: bool) -> None:
+    def _synchronize(
+        self, offset: int, length: int, writes: bool, wait: bool | float, unsynchronized: bool
+    ) -> None:
         """The hazard check (checked devices) or wait before a host access of a range."""
         if unsynchronized is not False:
             if unsynchronized is not True:
-                raise InvalidArgumentError(f"unsynchronized is True or False, got "
-                                           f"{unsynchronized!r}")
+                raise InvalidArgumentError(
+                    f"unsynchronized is True or False, got {unsynchronized!r}"
+                )
             if wait is not False:
                 raise InvalidArgumentError("wait= and unsynchronized=True contradict each other")
             return
@@ -167,7 +186,8 @@ class Buffer(_stream.BufferBase):
             raise NotExportableError(
                 f"buffer has no host mapping to view (memory_type={self.memory_type!r}, "
                 f"device {self.device.driver}): to_numpy() or read() copy it, or queue_copy "
-                "it into a buffer allocated with memory_type=MemoryType.HOST_LOCAL")
+                "it into a buffer allocated with memory_type=MemoryType.HOST_LOCAL"
+            )
         if not writable:
             array.flags.writeable = False
         return array
@@ -178,10 +198,15 @@ class Buffer(_stream.BufferBase):
         uint8 view.  ``data`` is the view array itself (a buffer-protocol object, which
         the interface allows) rather than an address: numpy then keeps that array, and so
         the storage, alive instead of this Buffer.  Errors as in :meth:`as_array`."""
-        return {"shape": (self.size,), "typestr": "|u1", "version": 3,
-                "data": self._host_view(False, False)}
+        return {
+            "shape": (self.size,),
+            "typestr": "|u1",
+            "version": 3,
+            "data": self._host_view(False, False),
+        }
 
     if sys.version_info >= (3, 12):
+
         def __buffer__(self, flags: int) -> memoryview:
             """The buffer protocol (PEP 688): ``memoryview(buffer)`` of the bytes, shared."""
             return memoryview(self._host_view(False, False))
@@ -194,10 +219,14 @@ class Buffer(_stream.BufferBase):
         self.check_live()
         return self.alloc.cuda_array_interface(self.offset, self.size)
 
-    def __dlpack__(self, *, stream: int | None = None,
-                   max_version: tuple[int, int] | None = None,
-                   dl_device: tuple[int, int] | None = None,
-                   copy: bool | None = None) -> CapsuleType:
+    def __dlpack__(
+        self,
+        *,
+        stream: int | None = None,
+        max_version: tuple[int, int] | None = None,
+        dl_device: tuple[int, int] | None = None,
+        copy: bool | None = None,
+    ) -> CapsuleType:
         """A DLPack capsule of the bytes (uint8), shared.
 
         Host-mapped memory is exported on the CPU device (``kDLCPU``, through numpy's
@@ -214,21 +243,26 @@ class Buffer(_stream.BufferBase):
             if dl_device is not None and tuple(dl_device) != here:
                 raise NotExportableError(
                     f"__dlpack__: the memory is on the device {here}, not {dl_device!r} "
-                    "(to_numpy() copies it to the host)")
+                    "(to_numpy() copies it to the host)"
+                )
             if copy:
-                raise NotExportableError("__dlpack__: copy=True is not offered for device "
-                                         "memory (to_numpy() copies it to the host)")
+                raise NotExportableError(
+                    "__dlpack__: copy=True is not offered for device "
+                    "memory (to_numpy() copies it to the host)"
+                )
             return self.alloc.dlpack(self.offset, self.size, stream)
         array = self._host_view(False, False)
         if stream is not None:
             raise NotExportableError(f"__dlpack__: host memory takes no stream, got {stream!r}")
         if dl_device is not None and tuple(dl_device) != (KDL_CPU, 0):
             raise NotExportableError(
-                f"__dlpack__: the memory is on the CPU device ({KDL_CPU}, 0), not {dl_device!r}")
+                f"__dlpack__: the memory is on the CPU device ({KDL_CPU}, 0), not {dl_device!r}"
+            )
         # Only what the consumer asked for: numpy before 2.0 takes none of these keywords,
         # and the TypeError it raises is the protocol's "ask again without them".
-        options: dict[str, Any] = {k: v for k, v in (("max_version", max_version),
-                                                      ("copy", copy)) if v is not None}
+        options: dict[str, Any] = {
+            k: v for k, v in (("max_version", max_version), ("copy", copy)) if v is not None
+        }
         return array.__dlpack__(**options)
 
     def __dlpack_device__(self) -> tuple[int, int]:
@@ -240,7 +274,8 @@ class Buffer(_stream.BufferBase):
         if not self.alloc.cuda_memory:
             raise NotExportableError(
                 f"buffer has no host mapping and its device ({self.device.driver}) exports "
-                "no DLPack for it: to_numpy() copies it")
+                "no DLPack for it: to_numpy() copies it"
+            )
         return self.alloc.dlpack_device()
 
     def subspan(self, offset: int, length: int = WHOLE_BUFFER) -> Buffer:
@@ -248,24 +283,39 @@ class Buffer(_stream.BufferBase):
         self.check_live()
         offset = as_index(offset, "subspan")
         length = resolve_range(self.size, offset, length, "subspan")
-        return Buffer(self.device, self.alloc, self.offset + offset, length,
-                      self.memory_type, self.usage, self.access)
+        return Buffer(
+            self.device,
+            self.alloc,
+            self.offset + offset,
+            length,
+            self.memory_type,
+            self.usage,
+            self.access,
+        )
 
     def _host_range(self, offset: int, length: int, access: MemoryAccess) -> tuple[int, int]:
         """(offset, length) of a host access as Python ints, checked against the buffer."""
         self.check_live()
         if not self.memory_type & MemoryType.HOST_VISIBLE and not (
-                self.usage & BufferUsage.MAPPING):
+            self.usage & BufferUsage.MAPPING
+        ):
             raise InvalidArgumentError(
                 f"buffer is not host-visible (memory_type={self.memory_type!r}); "
-                "copy it into a HOST_VISIBLE buffer first")
+                "copy it into a HOST_VISIBLE buffer first"
+            )
         if not self.access & access:
             raise InvalidArgumentError(f"buffer access {self.access!r} does not allow {access!r}")
         offset, length = as_index(offset, "host access"), as_index(length, "host access")
         return offset, resolve_range(self.size, offset, length, "host access")
 
-    def read(self, offset: int = 0, length: int = WHOLE_BUFFER, *,
-             wait: bool | float = False, unsynchronized: bool = False) -> bytes:
+    def read(
+        self,
+        offset: int = 0,
+        length: int = WHOLE_BUFFER,
+        *,
+        wait: bool | float = False,
+        unsynchronized: bool = False,
+    ) -> bytes:
         """Copies ``length`` bytes at ``offset`` to the host.
 
         On a checked device, FailedPreconditionError if a pending submission (queued, not
@@ -282,8 +332,14 @@ class Buffer(_stream.BufferBase):
         with self.device._driver_call():
             return self.device._driver.read(self.alloc, self.offset + offset, length)
 
-    def write(self, data: HostData, offset: int = 0, *, wait: bool | float = False,
-              unsynchronized: bool = False) -> None:
+    def write(
+        self,
+        data: HostData,
+        offset: int = 0,
+        *,
+        wait: bool | float = False,
+        unsynchronized: bool = False,
+    ) -> None:
         """Copies a bytes-like object or numpy array into the buffer at ``offset``.
 
         On a checked device, FailedPreconditionError if a pending submission reads or
@@ -296,13 +352,20 @@ class Buffer(_stream.BufferBase):
             with self.device._driver_call():
                 self.device._driver.write(self.alloc, self.offset + offset, view)
 
-    def to_numpy(self, dtype: npt.DTypeLike = "uint8", shape: Shape | None = None, *,
-                 wait: bool | float = False, unsynchronized: bool = False) -> np.ndarray:
+    def to_numpy(
+        self,
+        dtype: npt.DTypeLike = "uint8",
+        shape: Shape | None = None,
+        *,
+        wait: bool | float = False,
+        unsynchronized: bool = False,
+    ) -> np.ndarray:
         """A copy of the contents as a numpy array of ``dtype`` (and ``shape``); ``wait``,
         ``unsynchronized`` and the checked-mode hazard check as in :meth:`read`."""
         dtype = self._item_type(dtype, "to_numpy")
-        array = np.frombuffer(bytearray(self.read(wait=wait, unsynchronized=unsynchronized)),
-                              dtype=dtype)
+        array = np.frombuffer(
+            bytearray(self.read(wait=wait, unsynchronized=unsynchronized)), dtype=dtype
+        )
         return _reshaped(array, shape, "to_numpy")
 
 

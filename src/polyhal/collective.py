@@ -15,8 +15,10 @@ from .errors import UnimplementedError
 from .types import CollectiveElementType, CollectiveKind, CollectiveReduction
 
 #: Why every collective entry point refuses today.
-NOT_IMPLEMENTED = ("collectives are not implemented yet: no polyhal driver has a channel "
-                   "(NCCL or MPI) to run them on")
+NOT_IMPLEMENTED = (
+    "collectives are not implemented yet: no polyhal driver has a channel "
+    "(NCCL or MPI) to run them on"
+)
 
 
 @dataclass(frozen=True)
@@ -30,10 +32,14 @@ class CollectiveOp:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "kind", as_flags(CollectiveKind, self.kind, "collective kind"))
-        object.__setattr__(self, "reduction", as_flags(
-            CollectiveReduction, self.reduction, "collective reduction"))
-        object.__setattr__(self, "element_type", as_flags(
-            CollectiveElementType, self.element_type, "collective element type"))
+        object.__setattr__(
+            self, "reduction", as_flags(CollectiveReduction, self.reduction, "collective reduction")
+        )
+        object.__setattr__(
+            self,
+            "element_type",
+            as_flags(CollectiveElementType, self.element_type, "collective element type"),
+        )
 
     @property
     def packed(self) -> int:

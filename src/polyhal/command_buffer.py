@@ -49,9 +49,13 @@ if TYPE_CHECKING:
     from .drivers.base import ResolvedBinding
     from .semaphore import Event
 
-_FULL_STAGES = int(ExecutionStage.COMMAND_RETIRE | ExecutionStage.DISPATCH
-                   | ExecutionStage.TRANSFER | ExecutionStage.COMMAND_ISSUE
-                   | ExecutionStage.COMMAND_PROCESS)
+_FULL_STAGES = int(
+    ExecutionStage.COMMAND_RETIRE
+    | ExecutionStage.DISPATCH
+    | ExecutionStage.TRANSFER
+    | ExecutionStage.COMMAND_ISSUE
+    | ExecutionStage.COMMAND_PROCESS
+)
 _USAGE_STORAGE = int(BufferUsage.DISPATCH_STORAGE)
 _USAGE_SRC = int(BufferUsage.TRANSFER_SOURCE)
 _USAGE_DST = int(BufferUsage.TRANSFER_TARGET)
@@ -101,12 +105,15 @@ class BufferBarrier:
 BufferOrSlot: TypeAlias = "Buffer | Slot"
 #: One binding of push_descriptor_set (and dispatch's ``bindings=``): a Binding, or
 #: ``(binding, buffer[, offset[, length]])``.
-BindingSpec: TypeAlias = ("Binding | tuple[int, BufferOrSlot] | tuple[int, BufferOrSlot, int]"
-                          " | tuple[int, BufferOrSlot, int, int]")
+BindingSpec: TypeAlias = (
+    "Binding | tuple[int, BufferOrSlot] | tuple[int, BufferOrSlot, int]"
+    " | tuple[int, BufferOrSlot, int, int]"
+)
 #: Push-constant values: bytes (a multiple of 4), a numpy array (its bytes), or a list of
 #: Python ints and floats and numpy 32/64-bit scalars (see ``_constants``).
-PushConstantValues: TypeAlias = ("bytes | bytearray | memoryview | np.ndarray"
-                                 " | Sequence[int | float | np.generic]")
+PushConstantValues: TypeAlias = (
+    "bytes | bytearray | memoryview | np.ndarray | Sequence[int | float | np.generic]"
+)
 #: A workgroup count: an int (x) or 1 to 3 ints (x, y, z).
 WorkgroupCount: TypeAlias = "int | Sequence[int]"
 #: An entry of a binding table (``queue_execute``, ``execute_commands``): entry i resolves
@@ -121,8 +128,11 @@ MAX_NESTING = 32
 #: Binding-table entries a reusable command buffer may reference (a sanity bound: tables
 #: are Python sequences resolved at every submission).
 _MAX_BINDING_CAPACITY = 2**20
-_ANY, _DISPATCH, _TRANSFER = (int(CommandCategory.ANY), int(CommandCategory.DISPATCH),
-                              int(CommandCategory.TRANSFER))
+_ANY, _DISPATCH, _TRANSFER = (
+    int(CommandCategory.ANY),
+    int(CommandCategory.DISPATCH),
+    int(CommandCategory.TRANSFER),
+)
 
 
 _stream.configure(vars(errors), Executable, C.Ref, PipelineLayout, MemoryBarrier)
@@ -136,18 +146,37 @@ class CommandBuffer(_stream.Recorder):
     """
 
     __slots__ = (
-        "device", "mode", "categories", "binding_capacity",
-        "_slot_checks", "_slot_copies", "_slot_alignments", "_debug_depth", "_nesting",
-        "encoded", "_submitted", "_validate", "_limits", "_events", "_categories",
-        "_one_shot", "_stream",
+        "device",
+        "mode",
+        "categories",
+        "binding_capacity",
+        "_slot_checks",
+        "_slot_copies",
+        "_slot_alignments",
+        "_debug_depth",
+        "_nesting",
+        "encoded",
+        "_submitted",
+        "_validate",
+        "_limits",
+        "_events",
+        "_categories",
+        "_one_shot",
+        "_stream",
     )  # weak references: the native base has them
 
-    def __init__(self, device: Device, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
-                 categories: CommandCategory = CommandCategory.ANY, binding_capacity: int = 0):
+    def __init__(
+        self,
+        device: Device,
+        mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
+        categories: CommandCategory = CommandCategory.ANY,
+        binding_capacity: int = 0,
+    ):
         binding_capacity = as_index(binding_capacity, "binding_capacity")
         if not 0 <= binding_capacity <= _MAX_BINDING_CAPACITY:
             raise InvalidArgumentError(
-                f"binding_capacity must be in [0, {_MAX_BINDING_CAPACITY}], got {binding_capacity}")
+                f"binding_capacity must be in [0, {_MAX_BINDING_CAPACITY}], got {binding_capacity}"
+            )
         mode = as_flags(CommandBufferMode, mode, "command buffer mode")
         categories = as_flags(CommandCategory, categories, "command categories")
         if not categories & CommandCategory.ANY:
@@ -161,8 +190,14 @@ class CommandBuffer(_stream.Recorder):
         self._one_shot = bool(self.mode & CommandBufferMode.ONE_SHOT)
         self._categories = int(categories) if self._validate else _ANY
         wx, wy, wz = limits.max_workgroup_count
-        self._setup(device, self._validate, self._categories, limits.max_push_constants,
-                    limits.max_bindings, (wx, wy, wz))
+        self._setup(
+            device,
+            self._validate,
+            self._categories,
+            limits.max_push_constants,
+            limits.max_bindings,
+            (wx, wy, wz),
+        )
         # What only the binding table can settle, checked at submit: each slot reference's
         # range (ref, required usage, alignment, what), copies through slots that may
         # overlap (source, target), and kernels' binding alignments (ref, alignment, what).
@@ -178,8 +213,10 @@ class CommandBuffer(_stream.Recorder):
 
     def __repr__(self) -> str:
         state = ("initial", "recording", "executable")[self._state]
-        return (f"CommandBuffer(mode={self.mode!r}, categories={self.categories!r}, "
-                f"{self.record_count} commands, {state})")
+        return (
+            f"CommandBuffer(mode={self.mode!r}, categories={self.categories!r}, "
+            f"{self.record_count} commands, {state})"
+        )
 
     # -- lifecycle --------------------------------------------------------------------------
     def begin(self) -> None:
@@ -198,7 +235,8 @@ class CommandBuffer(_stream.Recorder):
             raise FailedPreconditionError("end() on a command buffer of a closed device")
         if self._debug_depth:
             raise FailedPreconditionError(
-                f"end() with {self._debug_depth} debug group(s) still open")
+                f"end() with {self._debug_depth} debug group(s) still open"
+            )
         flat = self.flatten()
         # Only a separate flattened stream is kept: the buffer itself would be a cycle.
         self._stream = flat if flat is not self else None
@@ -212,8 +250,12 @@ class CommandBuffer(_stream.Recorder):
         self.begin()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if exc_type is None:
             self.end()
 
@@ -229,54 +271,79 @@ class CommandBuffer(_stream.Recorder):
             if self.device._closed:
                 raise FailedPreconditionError("command buffer of a closed device")
             raise FailedPreconditionError(
-                "command recorded outside begin()/end()" if self._state == _INITIAL
-                else "command recorded after end()")
+                "command recorded outside begin()/end()"
+                if self._state == _INITIAL
+                else "command recorded after end()"
+            )
         if not self._categories & category:
             raise FailedPreconditionError(
                 f"a {CommandCategory(category).name} command in a command buffer of "
-                f"categories {self.categories!r}")
+                f"categories {self.categories!r}"
+            )
 
     # -- buffer references -----------------------------------------------------------------
-    def _ref(self, buffer: object, offset: int, length: int, usage: int,
-             what: str | tuple[str, int, int], align: int = 1) -> C.Ref:
+    def _ref(
+        self,
+        buffer: object,
+        offset: int,
+        length: int,
+        usage: int,
+        what: str | tuple[str, int, int],
+        align: int = 1,
+    ) -> C.Ref:
         """A Ref to a validated range; ``what`` (a str, or a format tuple) names the use."""
-        if (type(buffer) is Buffer and buffer.device is self.device and type(offset) is int
-                and type(length) is int):
+        if (
+            type(buffer) is Buffer
+            and buffer.device is self.device
+            and type(offset) is int
+            and type(length) is int
+        ):
             # The common case, checked without building any message.
             size = buffer.size
             if length == WHOLE_BUFFER and 0 <= offset <= size:
                 length = size - offset
             alloc = buffer.alloc
-            if (0 <= offset and 0 <= length and offset + length <= size and not alloc.released
-                    and (not usage or buffer.usage_bits & usage or not self._validate)
-                    and (align == 1 or not (offset % align or length % align)
-                         or not self._validate)):
+            if (
+                0 <= offset
+                and 0 <= length
+                and offset + length <= size
+                and not alloc.released
+                and (not usage or buffer.usage_bits & usage or not self._validate)
+                and (align == 1 or not (offset % align or length % align) or not self._validate)
+            ):
                 self._add_allocs((alloc,))
                 return C.Ref(alloc, -1, buffer.offset + offset, length)
         if isinstance(what, tuple):
             what = what[0] % what[1:]
         return self._checked_ref(buffer, offset, length, usage, what, align)
 
-    def _checked_ref(self, buffer: object, offset: int, length: int, usage: int, what: str,
-                     align: int) -> C.Ref:
+    def _checked_ref(
+        self, buffer: object, offset: int, length: int, usage: int, what: str, align: int
+    ) -> C.Ref:
         if type(buffer) is Slot:
             index = as_index(buffer.index, what)
             offset, length = as_uint64(offset, what), as_uint64(length, what)
             if not 0 <= index < self.binding_capacity:
                 raise InvalidArgumentError(
-                    f"{what}: Slot({index}) is outside binding_capacity {self.binding_capacity}")
+                    f"{what}: Slot({index}) is outside binding_capacity {self.binding_capacity}"
+                )
             if offset < 0 or (length != WHOLE_BUFFER and length < 0):
                 raise OutOfRangeError(f"{what}: negative offset or length ({offset}, {length})")
-            if self._validate and align > 1 and (
-                    offset % align or (length != WHOLE_BUFFER and length % align)):
+            if (
+                self._validate
+                and align > 1
+                and (offset % align or (length != WHOLE_BUFFER and length % align))
+            ):
                 raise InvalidArgumentError(
-                    f"{what}: offset {offset} and length {length} must be multiples of {align}")
+                    f"{what}: offset {offset} and length {length} must be multiples of {align}"
+                )
             ref = C.Ref(None, index, offset, length)
             self._slot_checks.append((ref, usage, align, what))
             return ref
         if not isinstance(buffer, Buffer):
-            raise InvalidArgumentError(f"{what}: expected a Buffer or Slot, got "
-                                       f"{type(buffer).__name__}")
+            raise InvalidArgumentError(
+                f"{what}: expected a Buffer or Slot, got {type(buffer).__name__}"
+            )
         if buffer.device is not self.device:
             raise InvalidArgumentError(f"{what}: buffer belongs to another device")
         alloc = buffer.alloc
@@ -284,19 +351,24 @@ class CommandBuffer(_stream.Recorder):
             raise FailedPreconditionError(f"{what}: buffer was deallocated")
         if self._validate and usage and not buffer.usage_bits & usage:
             raise PermissionDeniedError(
-                f"{what}: buffer usage {BufferUsage(buffer.usage)!r} lacks "
-                f"{BufferUsage(usage)!r}")
+                f"{what}: buffer usage {BufferUsage(buffer.usage)!r} lacks {BufferUsage(usage)!r}"
+            )
         offset = as_index(offset, what)
         length = resolve_range(buffer.size, offset, length, what)
         if self._validate and align > 1 and (offset % align or length % align):
             raise InvalidArgumentError(
-                f"{what}: offset {offset} and length {length} must be multiples of {align}")
+                f"{what}: offset {offset} and length {length} must be multiples of {align}"
+            )
         self._add_allocs((alloc,))
         return C.Ref(alloc, -1, buffer.offset + offset, length)
 
     # -- debug groups and barriers ---------------------------------------------------------
-    def begin_debug_group(self, label: str, color: Sequence[float] | None = None,
-                          location: tuple[str, int] | None = None) -> None:
+    def begin_debug_group(
+        self,
+        label: str,
+        color: Sequence[float] | None = None,
+        location: tuple[str, int] | None = None,
+    ) -> None:
         """Opens a labelled group of commands (for debuggers and traces; no effect on
         execution).  ``color``: None or (r, g, b[, a]) floats in [0, 1]; ``location``: None
         or (file, line).  InvalidArgumentError for anything else."""
@@ -313,23 +385,32 @@ class CommandBuffer(_stream.Recorder):
         self._debug_depth -= 1
         self._append(_walker.OP_END_DEBUG, 0, None, None, None, 0, 0, None)
 
-    def _slow_execution_barrier(self, source_stage: ExecutionStage | int = _FULL_STAGES,
-                                target_stage: ExecutionStage | int = _FULL_STAGES,
-                                flags: int = 0,
-                                memory_barriers: Sequence[MemoryBarrier] = (),
-                                buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
+    def _slow_execution_barrier(
+        self,
+        source_stage: ExecutionStage | int = _FULL_STAGES,
+        target_stage: ExecutionStage | int = _FULL_STAGES,
+        flags: int = 0,
+        memory_barriers: Sequence[MemoryBarrier] = (),
+        buffer_barriers: Sequence[BufferBarrier] = (),
+    ) -> None:
         # execution_barrier() (the recorder's) with arguments: validated here.
         self._recording(_ANY)
-        source, target = _stage(source_stage, "source_stage"), _stage(target_stage,
-                                                                      "target_stage")
+        source, target = _stage(source_stage, "source_stage"), _stage(target_stage, "target_stage")
         flags = _barrier_flags(flags)
         memory = _memory_barriers(memory_barriers)
         buffers = self._buffer_barriers(buffer_barriers)
-        self._append(_walker.OP_BARRIER, flags, (memory, buffers) if memory or buffers else None,
-                     None, None, 0, source | target << 32, None)
+        self._append(
+            _walker.OP_BARRIER,
+            flags,
+            (memory, buffers) if memory or buffers else None,
+            None,
+            None,
+            0,
+            source | target << 32,
+            None,
+        )
 
-    def _buffer_barriers(self, barriers: Sequence[BufferBarrier]
-                         ) -> tuple[C.BufferRange, ...]:
+    def _buffer_barriers(self, barriers: Sequence[BufferBarrier]) -> tuple[C.BufferRange, ...]:
         out = []
         for b in _sequence(barriers, "buffer_barriers"):
             if not isinstance(b, BufferBarrier):
@@ -351,34 +432,33 @@ class CommandBuffer(_stream.Recorder):
         self._events.append(event)
         return event
 
-    def signal_event(self, event: Event,
-                     source_stage: ExecutionStage | int = _FULL_STAGES) -> None:
+    def signal_event(self, event: Event, source_stage: ExecutionStage | int = _FULL_STAGES) -> None:
         """Sets ``event`` once the commands before it reach ``source_stage``."""
         self._recording(_DISPATCH)
         stage = _stage(source_stage, "source_stage")
         self._append(_walker.OP_SIGNAL_EVENT, 0, self._event(event), None, None, 0, stage, None)
 
-    def reset_event(self, event: Event,
-                    source_stage: ExecutionStage | int = _FULL_STAGES) -> None:
+    def reset_event(self, event: Event, source_stage: ExecutionStage | int = _FULL_STAGES) -> None:
         """Unsets ``event`` once the commands before it reach ``source_stage``."""
         self._recording(_DISPATCH)
         stage = _stage(source_stage, "source_stage")
         self._append(_walker.OP_RESET_EVENT, 0, self._event(event), None, None, 0, stage, None)
 
-    def wait_events(self, events: Iterable[Event],
-                    source_stage: ExecutionStage | int = _FULL_STAGES,
-                    target_stage: ExecutionStage | int = _FULL_STAGES,
-                    memory_barriers: Sequence[MemoryBarrier] = (),
-                    buffer_barriers: Sequence[BufferBarrier] = ()) -> None:
+    def wait_events(
+        self,
+        events: Iterable[Event],
+        source_stage: ExecutionStage | int = _FULL_STAGES,
+        target_stage: ExecutionStage | int = _FULL_STAGES,
+        memory_barriers: Sequence[MemoryBarrier] = (),
+        buffer_barriers: Sequence[BufferBarrier] = (),
+    ) -> None:
         """Commands after this wait, from ``target_stage`` on, until every event in
         ``events`` is set; the barriers say which memory the wait makes visible."""
         self._recording(_DISPATCH)
         evs = tuple(self._event(e) for e in _sequence(events, "events"))
-        source, target = _stage(source_stage, "source_stage"), _stage(target_stage,
-                                                                      "target_stage")
+        source, target = _stage(source_stage, "source_stage"), _stage(target_stage, "target_stage")
         detail = (evs, _memory_barriers(memory_barriers), self._buffer_barriers(buffer_barriers))
-        self._append(_walker.OP_WAIT_EVENTS, 0, detail, None, None, 0, source | target << 32,
-                     None)
+        self._append(_walker.OP_WAIT_EVENTS, 0, detail, None, None, 0, source | target << 32, None)
 
     # -- transfer --------------------------------------------------------------------------
     def discard_buffer(self, buffer: BufferOrSlot) -> None:
@@ -387,49 +467,88 @@ class CommandBuffer(_stream.Recorder):
         ref = self._ref(buffer, 0, WHOLE_BUFFER, 0, "discard")
         self._append(_walker.OP_DISCARD, 0, None, ref, None, 0, 0, None)
 
-    def _slow_fill_buffer(self, target: BufferOrSlot, offset: int, length: int,
-                          pattern: int | bytes, pattern_length: int | None = None) -> None:
+    def _slow_fill_buffer(
+        self,
+        target: BufferOrSlot,
+        offset: int,
+        length: int,
+        pattern: int | bytes,
+        pattern_length: int | None = None,
+    ) -> None:
         self._recording(_TRANSFER)
         value, plen = _pattern(pattern, pattern_length)
         ref = self._ref(target, offset, length, _USAGE_DST, "fill target", plen)
         self._append(_walker.OP_FILL, plen, None, ref, None, value, 0, None)
 
-    def _slow_update_buffer(self, source: HostData, source_offset: int,
-                            target: BufferOrSlot, target_offset: int, length: int) -> None:
+    def _slow_update_buffer(
+        self,
+        source: HostData,
+        source_offset: int,
+        target: BufferOrSlot,
+        target_offset: int,
+        length: int,
+    ) -> None:
         self._recording(_TRANSFER)
         data = _capture(source, source_offset, length)
         ref = self._ref(target, target_offset, len(data), _USAGE_DST, "update target")
         self._append(_walker.OP_UPDATE, 0, None, ref, None, 0, 0, data)
 
-    def _slow_copy_buffer(self, source: BufferOrSlot, source_offset: int,
-                          target: BufferOrSlot, target_offset: int, length: int) -> None:
+    def _slow_copy_buffer(
+        self,
+        source: BufferOrSlot,
+        source_offset: int,
+        target: BufferOrSlot,
+        target_offset: int,
+        length: int,
+    ) -> None:
         self._recording(_TRANSFER)
         src = self._ref(source, source_offset, length, _USAGE_SRC, "copy source")
-        dst = self._ref(target, target_offset, length if length != WHOLE_BUFFER else src.length,
-                        _USAGE_DST, "copy target")
+        dst = self._ref(
+            target,
+            target_offset,
+            length if length != WHOLE_BUFFER else src.length,
+            _USAGE_DST,
+            "copy target",
+        )
         if src.alloc is None or dst.alloc is None:
             self._slot_copies.append((src, dst))
         elif src.alloc is dst.alloc and _overlap(src.offset, src.length, dst.offset, dst.length):
             raise InvalidArgumentError(
                 f"copy source [{src.offset}, +{src.length}) and target [{dst.offset}, "
-                f"+{dst.length}) overlap in one buffer")
+                f"+{dst.length}) overlap in one buffer"
+            )
         self._append(_walker.OP_COPY, 0, None, dst, src, 0, 0, None)
 
-    def collective(self, channel: Channel, op: CollectiveOp, param: int,
-                   send_binding: Binding | BufferOrSlot | None,
-                   recv_binding: Binding | BufferOrSlot | None, element_count: int) -> None:
+    def collective(
+        self,
+        channel: Channel,
+        op: CollectiveOp,
+        param: int,
+        send_binding: Binding | BufferOrSlot | None,
+        recv_binding: Binding | BufferOrSlot | None,
+        element_count: int,
+    ) -> None:
         """A collective operation over ``channel``; UnimplementedError where the driver has none."""
         self._recording(_DISPATCH)
         if not self._limits.collectives:
             self.device._driver.collective()
         send = self._binding_ref(send_binding, "collective send") if send_binding else None
         recv = self._binding_ref(recv_binding, "collective recv") if recv_binding else None
-        self._append(_walker.OP_COLLECTIVE, 0, (channel, op, int(param), int(element_count)),
-                     send, recv, 0, 0, None)
+        self._append(
+            _walker.OP_COLLECTIVE,
+            0,
+            (channel, op, int(param), int(element_count)),
+            send,
+            recv,
+            0,
+            0,
+            None,
+        )
 
     # -- push state and dispatch -----------------------------------------------------------
-    def _slow_push_constants(self, layout: PipelineLayout, offset: int,
-                             values: PushConstantValues) -> None:
+    def _slow_push_constants(
+        self, layout: PipelineLayout, offset: int, values: PushConstantValues
+    ) -> None:
         # push_constants (the recorder's) for what its fast path does not take.  ``values``:
         # bytes, a numpy array (its bytes), or a list mixing Python ints (one word, signed
         # or unsigned; InvalidArgumentError beyond 32 bits), Python floats (one float32
@@ -438,50 +557,65 @@ class CommandBuffer(_stream.Recorder):
         self._recording(_DISPATCH)
         self._set_constants(layout, offset, values)
 
-    def _set_constants(self, layout: PipelineLayout, offset: int,
-                       values: PushConstantValues) -> None:
+    def _set_constants(
+        self, layout: PipelineLayout, offset: int, values: PushConstantValues
+    ) -> None:
         if type(layout) is not PipelineLayout:
             raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
         data = _constants(values)
         offset = as_index(offset, "push constant offset")
         if offset % 4 or offset < 0:
             raise InvalidArgumentError(
-                f"push constant offset {offset} is not a non-negative multiple of 4")
+                f"push constant offset {offset} is not a non-negative multiple of 4"
+            )
         end = offset + len(data)
         if self._validate and end > 4 * layout.push_constants:
             raise OutOfRangeError(
                 f"push constants [{offset}, {end}) exceed the layout's "
-                f"{layout.push_constants} values")
+                f"{layout.push_constants} values"
+            )
         if end > 4 * self._limits.max_push_constants:
             raise ResourceExhaustedError(
                 f"push constants [{offset}, {end}) exceed the device's "
-                f"{self._limits.max_push_constants} values")
+                f"{self._limits.max_push_constants} values"
+            )
         self._push_words(layout, offset, data)
 
-    def _slow_push_descriptor_set(self, layout: PipelineLayout, set: int,  # noqa: A002
-                                  bindings: Iterable[BindingSpec]) -> None:
+    def _slow_push_descriptor_set(
+        self,
+        layout: PipelineLayout,
+        set: int,  # noqa: A002
+        bindings: Iterable[BindingSpec],
+    ) -> None:
         self._recording(_DISPATCH)
         if not isinstance(layout, PipelineLayout):
             raise InvalidArgumentError(f"expected PipelineLayout, got {type(layout).__name__}")
         self._set_bindings(layout, as_index(set, "descriptor set"), bindings)
 
-    def _set_bindings(self, layout: PipelineLayout, set: int,  # noqa: A002
-                      bindings: Iterable[BindingSpec]) -> None:
+    def _set_bindings(
+        self,
+        layout: PipelineLayout,
+        set: int,  # noqa: A002
+        bindings: Iterable[BindingSpec],
+    ) -> None:
         if not 0 <= set < len(layout.set_layouts):
             raise InvalidArgumentError(
-                f"descriptor set {set} is not in the layout (it has {len(layout.set_layouts)})")
+                f"descriptor set {set} is not in the layout (it has {len(layout.set_layouts)})"
+            )
         if type(bindings) is not list:
             bindings = _sequence(bindings, "bindings")
         if len(bindings) > self._limits.max_bindings:
             raise ResourceExhaustedError(
-                f"{len(bindings)} bindings exceed the device's {self._limits.max_bindings}")
+                f"{len(bindings)} bindings exceed the device's {self._limits.max_bindings}"
+            )
         known = layout.set_layouts[set].indices
         entries = []
         for b in bindings:
             index, ref = self._binding(b, set)
             if self._validate and index not in known:
                 raise InvalidArgumentError(
-                    f"binding {index} is not in descriptor set {set} (it has {sorted(known)})")
+                    f"binding {index} is not in descriptor set {set} (it has {sorted(known)})"
+                )
             if not 0 <= index < 2**32:
                 raise InvalidArgumentError(f"binding index {index} is not a 32-bit number")
             entries.append((index, ref))
@@ -490,8 +624,9 @@ class CommandBuffer(_stream.Recorder):
     def _binding(self, b: BindingSpec, set_index: int) -> tuple[int, C.Ref]:
         if type(b) is tuple and len(b) == 2 and type(b[0]) is int:
             index = b[0]
-            return index, self._ref(b[1], 0, WHOLE_BUFFER, _USAGE_STORAGE,
-                                    ("set %d binding %d", set_index, index))
+            return index, self._ref(
+                b[1], 0, WHOLE_BUFFER, _USAGE_STORAGE, ("set %d binding %d", set_index, index)
+            )
         if isinstance(b, Binding):
             index, buffer, offset, length = b.binding, b.buffer, b.offset, b.length
         else:
@@ -501,22 +636,27 @@ class CommandBuffer(_stream.Recorder):
                 rest = None  # not a sequence of 2 or more items
             if rest is None or len(rest) > 2 or isinstance(b, (str, bytes)):
                 raise InvalidArgumentError(
-                    f"a binding is hal.Binding or (binding, buffer[, offset[, length]]), "
-                    f"got {b!r}")
+                    f"a binding is hal.Binding or (binding, buffer[, offset[, length]]), got {b!r}"
+                )
             offset = rest[0] if rest else 0
             length = rest[1] if len(rest) > 1 else WHOLE_BUFFER
         index = as_index(index, "binding index")
-        return index, self._ref(buffer, offset, length, _USAGE_STORAGE,
-                                ("set %d binding %d", set_index, index))
+        return index, self._ref(
+            buffer, offset, length, _USAGE_STORAGE, ("set %d binding %d", set_index, index)
+        )
 
     def _binding_ref(self, b: Binding | BufferOrSlot, what: str) -> C.Ref:
         if isinstance(b, Binding):
             return self._ref(b.buffer, b.offset, b.length, _USAGE_STORAGE, what)
         return self._ref(b, 0, WHOLE_BUFFER, _USAGE_STORAGE, what)
 
-    def _dispatch_state(self, executable: object, entry_point: int | str,
-                        constants: PushConstantValues | None,
-                        bindings: Sequence[BindingSpec] | None) -> int:
+    def _dispatch_state(
+        self,
+        executable: object,
+        entry_point: int | str,
+        constants: PushConstantValues | None,
+        bindings: Sequence[BindingSpec] | None,
+    ) -> int:
         """Validates the executable and entry point, pushes the shorthand's state; the
         entry point's index."""
         if not isinstance(executable, Executable):
@@ -532,32 +672,48 @@ class CommandBuffer(_stream.Recorder):
             self._set_bindings(layout, 0, bindings)
         return index
 
-    def _slow_dispatch(self, executable: Executable, entry_point: int | str,
-                       workgroup_count: WorkgroupCount, *,
-                       constants: PushConstantValues | None = None,
-                       bindings: Sequence[BindingSpec] | None = None) -> None:
+    def _slow_dispatch(
+        self,
+        executable: Executable,
+        entry_point: int | str,
+        workgroup_count: WorkgroupCount,
+        *,
+        constants: PushConstantValues | None = None,
+        bindings: Sequence[BindingSpec] | None = None,
+    ) -> None:
         # dispatch (the recorder's) for what its fast path does not take.
         self._recording(_DISPATCH)
         counts = _workgroup_count(workgroup_count, self._limits.max_workgroup_count)
         index = self._dispatch_state(executable, entry_point, constants, bindings)
         self._dispatch_record(executable, index, counts, None)
 
-    def dispatch_indirect(self, executable: Executable, entry_point: int | str,
-                          workgroups_buffer: BufferOrSlot, workgroups_offset: int = 0, *,
-                          constants: PushConstantValues | None = None,
-                          bindings: Sequence[BindingSpec] | None = None) -> None:
+    def dispatch_indirect(
+        self,
+        executable: Executable,
+        entry_point: int | str,
+        workgroups_buffer: BufferOrSlot,
+        workgroups_offset: int = 0,
+        *,
+        constants: PushConstantValues | None = None,
+        bindings: Sequence[BindingSpec] | None = None,
+    ) -> None:
         """Like dispatch, with three uint32 counts read from a buffer when it runs."""
         self._recording(_DISPATCH)
-        ref = self._ref(workgroups_buffer, workgroups_offset, 12, _USAGE_INDIRECT,
-                        "workgroups buffer")
+        ref = self._ref(
+            workgroups_buffer, workgroups_offset, 12, _USAGE_INDIRECT, "workgroups buffer"
+        )
         if workgroups_offset % 4:
             raise InvalidArgumentError(
-                f"workgroups offset {workgroups_offset} is not a multiple of 4")
+                f"workgroups offset {workgroups_offset} is not a multiple of 4"
+            )
         index = self._dispatch_state(executable, entry_point, constants, bindings)
         self._dispatch_record(executable, index, None, ref)
 
-    def execute_commands(self, command_buffer: CommandBuffer,
-                         binding_table: Sequence[BindingTableEntry] | None = None) -> None:
+    def execute_commands(
+        self,
+        command_buffer: CommandBuffer,
+        binding_table: Sequence[BindingTableEntry] | None = None,
+    ) -> None:
         """Runs a recorded command buffer here; its slots resolve from ``binding_table``
         or, when None, from this command buffer's own binding table."""
         self._recording(_ANY)
@@ -570,16 +726,19 @@ class CommandBuffer(_stream.Recorder):
         if command_buffer._nesting + 1 > MAX_NESTING:
             raise ResourceExhaustedError(
                 f"execute_commands nests command buffers {command_buffer._nesting + 2} deep; "
-                f"at most {MAX_NESTING + 1} levels are allowed")
+                f"at most {MAX_NESTING + 1} levels are allowed"
+            )
         table = None
         if binding_table is not None:
             table = tuple(self.device._resolve_binding_table(binding_table))
             command_buffer.check_slots(table)
         elif command_buffer._slot_checks and (
-                command_buffer.binding_capacity > self.binding_capacity):
+            command_buffer.binding_capacity > self.binding_capacity
+        ):
             raise InvalidArgumentError(
                 "nested command buffer uses slots beyond this one's binding_capacity "
-                f"({command_buffer.binding_capacity} > {self.binding_capacity})")
+                f"({command_buffer.binding_capacity} > {self.binding_capacity})"
+            )
         self._nesting = max(self._nesting, command_buffer._nesting + 1)
         if table is not None:
             self._add_allocs(entry.alloc for entry in table)
@@ -630,13 +789,15 @@ class CommandBuffer(_stream.Recorder):
         for ref, usage, align, what in self._slot_checks:
             if ref.slot >= len(table):
                 raise InvalidArgumentError(
-                    f"{what}: Slot({ref.slot}) but the binding table has {len(table)} entries")
+                    f"{what}: Slot({ref.slot}) but the binding table has {len(table)} entries"
+                )
             entry = table[ref.slot]
             length = resolve_range(entry.length, ref.offset, ref.length, f"{what} (slot)")
             if self._validate and usage and not entry.usage & usage:
                 raise PermissionDeniedError(
                     f"{what}: binding table entry {ref.slot} has usage "
-                    f"{BufferUsage(entry.usage)!r}, lacking {BufferUsage(usage)!r}")
+                    f"{BufferUsage(entry.usage)!r}, lacking {BufferUsage(usage)!r}"
+                )
             if self._validate and align > 1 and length % align:
                 raise InvalidArgumentError(f"{what}: length {length} not a multiple of {align}")
         # Every slot is known to be in the table now.
@@ -644,7 +805,8 @@ class CommandBuffer(_stream.Recorder):
             offset = table[ref.slot].offset + ref.offset
             if offset % align:
                 raise InvalidArgumentError(
-                    f"{what}: offset {offset} is not a multiple of {align} bytes")
+                    f"{what}: offset {offset} is not a multiple of {align} bytes"
+                )
         for src, dst in self._slot_copies:
             a_alloc, a_off, a_len = src.resolve(table)
             b_alloc, b_off, b_len = dst.resolve(table)
@@ -655,7 +817,8 @@ class CommandBuffer(_stream.Recorder):
                 raise OutOfRangeError(
                     f"copy through binding-table slots: the source range is {a_len} bytes and "
                     f"the target range {b_len} bytes; a copy needs equal lengths (pass an "
-                    "explicit length instead of WHOLE_BUFFER)")
+                    "explicit length instead of WHOLE_BUFFER)"
+                )
             if a_alloc is b_alloc and _overlap(a_off, a_len, b_off, b_len):
                 raise InvalidArgumentError("copy source and target overlap in one buffer")
 
@@ -664,9 +827,14 @@ def _overlap(a: int, alen: int, b: int, blen: int) -> bool:
     return a < b + blen and b < a + alen
 
 
-_STAGE_BITS = int(ExecutionStage.COMMAND_ISSUE | ExecutionStage.COMMAND_PROCESS
-                  | ExecutionStage.DISPATCH | ExecutionStage.TRANSFER
-                  | ExecutionStage.COMMAND_RETIRE | ExecutionStage.HOST)
+_STAGE_BITS = int(
+    ExecutionStage.COMMAND_ISSUE
+    | ExecutionStage.COMMAND_PROCESS
+    | ExecutionStage.DISPATCH
+    | ExecutionStage.TRANSFER
+    | ExecutionStage.COMMAND_RETIRE
+    | ExecutionStage.HOST
+)
 
 
 def _stage(value: object, what: str) -> int:
@@ -684,7 +852,8 @@ def _sequence(values: Iterable[_T], what: str) -> list[_T]:
         return list(values)
     except TypeError:
         raise InvalidArgumentError(
-            f"{what}: expected a sequence, got {type(values).__name__}") from None
+            f"{what}: expected a sequence, got {type(values).__name__}"
+        ) from None
 
 
 def _memory_barriers(barriers: Sequence[MemoryBarrier]) -> tuple[MemoryBarrier, ...]:
@@ -706,15 +875,20 @@ def _label_color(color: Sequence[float] | None) -> tuple[float, float, float, fl
         values = []
     if len(values) not in (3, 4) or not all(0.0 <= v <= 1.0 for v in values):
         raise InvalidArgumentError(
-            f"debug group color is (r, g, b[, a]) with values in [0, 1], got {color!r}")
+            f"debug group color is (r, g, b[, a]) with values in [0, 1], got {color!r}"
+        )
     return (values[0], values[1], values[2], values[3] if len(values) == 4 else 1.0)
 
 
 def _label_location(location: object) -> tuple[str, int] | None:
     if location is None:
         return None
-    if (isinstance(location, tuple) and len(location) == 2 and isinstance(location[0], str)
-            and type(location[1]) is int):
+    if (
+        isinstance(location, tuple)
+        and len(location) == 2
+        and isinstance(location[0], str)
+        and type(location[1]) is int
+    ):
         return (location[0], location[1])
     raise InvalidArgumentError(f"debug group location is (file, line), got {location!r}")
 
@@ -730,11 +904,11 @@ def _barrier_flags(flags: object) -> int:
 def _pattern(pattern: int | bytes, pattern_length: int | None) -> tuple[int, int]:
     if isinstance(pattern, (bytes, bytearray, memoryview)):
         raw = bytes(pattern)
-        plen = len(raw) if pattern_length is None else as_index(pattern_length,
-                                                                "pattern_length")
+        plen = len(raw) if pattern_length is None else as_index(pattern_length, "pattern_length")
         if plen != len(raw):
             raise InvalidArgumentError(
-                f"pattern of {len(raw)} bytes with pattern_length {pattern_length}")
+                f"pattern of {len(raw)} bytes with pattern_length {pattern_length}"
+            )
         value = int.from_bytes(raw, "little") if raw else 0
     else:
         value = as_index(pattern, "fill pattern")
@@ -757,7 +931,7 @@ def _capture(source: HostData, offset: int, length: int) -> bytes:
     view = _as_bytes_view(source)
     offset = as_index(offset, "update source")
     length = resolve_range(len(view), offset, length, "update source")
-    return bytes(view[offset:offset + length])
+    return bytes(view[offset : offset + length])
 
 
 @functools.cache
@@ -781,7 +955,8 @@ def _constants(values: PushConstantValues) -> bytes:
     else:
         if isinstance(values, str) or not hasattr(values, "__len__"):
             raise InvalidArgumentError(
-                f"push constants are bytes, a numpy array or a list of numbers, got {values!r}")
+                f"push constants are bytes, a numpy array or a list of numbers, got {values!r}"
+            )
         packed = None
         if all(type(v) is int for v in values):
             try:
@@ -801,23 +976,26 @@ _FLOAT = struct.Struct("<f")
 def _constant_word(value: object) -> bytes:
     """One push-constant item as its 4 (or, for numpy 64-bit scalars, 8) bytes."""
     if type(value) is int:
-        if -2**31 <= value < 2**32:
+        if -(2**31) <= value < 2**32:
             return _WORD.pack(value & 0xFFFFFFFF)
         raise InvalidArgumentError(f"push constant {value} does not fit in 32 bits")
     if type(value) is float:
         try:
             return _FLOAT.pack(value)
         except OverflowError:
-            raise InvalidArgumentError(
-                f"push constant {value} does not fit in a float32") from None
-    if isinstance(value, np.generic) and value.dtype.kind in "iuf" and value.dtype.itemsize in (
-            4, 8):
+            raise InvalidArgumentError(f"push constant {value} does not fit in a float32") from None
+    if (
+        isinstance(value, np.generic)
+        and value.dtype.kind in "iuf"
+        and value.dtype.itemsize in (4, 8)
+    ):
         little: bytes = value.astype(value.dtype.newbyteorder("<")).tobytes()
         return little
     if isinstance(value, (int, np.integer)):  # bool, int subclasses, narrow numpy ints
         return _constant_word(int(value))
     raise InvalidArgumentError(
-        f"push constant {value!r}: expected an int, a float or a numpy 32/64-bit scalar")
+        f"push constant {value!r}: expected an int, a float or a numpy 32/64-bit scalar"
+    )
 
 
 def _workgroup_count(count: WorkgroupCount, limit: tuple[int, int, int]) -> tuple[int, int, int]:
@@ -831,8 +1009,9 @@ def _workgroup_count(count: WorkgroupCount, limit: tuple[int, int, int]) -> tupl
         try:
             items = [as_index(c, "workgroup_count") for c in count]
         except (TypeError, InvalidArgumentError):
-            raise InvalidArgumentError(f"workgroup_count is an int or (x, y, z), got {count!r}"
-                                       ) from None
+            raise InvalidArgumentError(
+                f"workgroup_count is an int or (x, y, z), got {count!r}"
+            ) from None
         if not 1 <= len(items) <= 3:
             raise InvalidArgumentError(f"workgroup_count has 1 to 3 values, got {count!r}")
         padded = items + [1] * (3 - len(items))

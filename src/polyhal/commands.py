@@ -145,6 +145,8 @@ class EndDebugGroup:
 
 
 #: Every command the walker (polyhal._walker.commands) yields.
-Command: TypeAlias = ("Dispatch | Barrier | Fill | Update | Copy | SignalEvent | ResetEvent"
-                      " | WaitEvents | Discard | Execute | Collective | BeginDebugGroup"
-                      " | EndDebugGroup")
+Command: TypeAlias = (
+    "Dispatch | Barrier | Fill | Update | Copy | SignalEvent | ResetEvent"
+    " | WaitEvents | Discard | Execute | Collective | BeginDebugGroup"
+    " | EndDebugGroup"
+)

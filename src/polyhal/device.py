@@ -73,16 +73,21 @@ def create_device(uri: str | None = None, **options: Any) -> Device:
     NotFoundError (listing what is available) for an unknown or unavailable driver.
     """
     if uri is not None and not isinstance(uri, str):
-        raise InvalidArgumentError(f"device uri is a string like 'local' or 'vulkan:0', "
-                                   f"got {uri!r}")
+        raise InvalidArgumentError(
+            f"device uri is a string like 'local' or 'vulkan:0', got {uri!r}"
+        )
     uri = uri or os.environ.get("POLYHAL_DEVICE") or "local"
     name, colon, index_text = uri.partition(":")
     if name not in drivers.DRIVER_MODULES:
-        raise NotFoundError(f"unknown driver {name!r}; known: {sorted(drivers.DRIVER_MODULES)}, "
-                            f"available here: {available_drivers()}")
+        raise NotFoundError(
+            f"unknown driver {name!r}; known: {sorted(drivers.DRIVER_MODULES)}, "
+            f"available here: {available_drivers()}"
+        )
     if colon and not index_text.isdigit():  # "vulkan:", "vulkan:0 ", "cuda:-1", "cuda:x"
-        raise NotFoundError(f"bad device index in {uri!r}: the form is 'driver' or "
-                            "'driver:N' with N a device number")
+        raise NotFoundError(
+            f"bad device index in {uri!r}: the form is 'driver' or "
+            "'driver:N' with N a device number"
+        )
     index = int(index_text) if colon else 0
     count, reason = drivers.probe(name)
     if index < 0 or index >= count:
@@ -92,7 +97,8 @@ def create_device(uri: str | None = None, **options: Any) -> Device:
     dispatch_type = options.get("dispatch_type", "concurrent")
     if dispatch_type not in ("concurrent", "serial"):
         raise InvalidArgumentError(
-            f"dispatch_type is 'concurrent' or 'serial', got {dispatch_type!r}")
+            f"dispatch_type is 'concurrent' or 'serial', got {dispatch_type!r}"
+        )
     options = dict(options)
     options["checked"] = _checked_option(options.get("checked"))
     device = Device(name, module.create_device(name, index, options), uri)  # type: ignore[union-attr]
@@ -119,16 +125,16 @@ def _checked_option(value: Any) -> bool:
 class _Submission:
     """One queue operation: its waits, its action, its signals, what it keeps alive."""
 
-    __slots__ = ("device", "action", "signals", "keep", "pending", "finished", "handles",
-                 "uses")
+    __slots__ = ("device", "action", "signals", "keep", "pending", "finished", "handles", "uses")
 
     #: Guards ``pending``, ``finished`` and ``handles`` of every submission: held for a few
     #: steps, never around a call, so one lock serves them all (and a submission costs no
     #: lock of its own to make).
     lock = threading.Lock()
 
-    def __init__(self, device: Device, action: Action, signals: list[tuple[Semaphore, int]],
-                 keep: Any):
+    def __init__(
+        self, device: Device, action: Action, signals: list[tuple[Semaphore, int]], keep: Any
+    ):
         self.device = device
         self.action = action
         self.signals = signals
@@ -241,9 +247,14 @@ class Device(_stream.DeviceBase):
         self.close()
 
     # -- memory ------------------------------------------------------------------------------
-    def allocate_buffer(self, size: int, *, memory_type: MemoryType = MemoryType.OPTIMAL,
-                        usage: BufferUsage = BufferUsage.DEFAULT,
-                        access: MemoryAccess = MemoryAccess.ALL) -> Buffer:
+    def allocate_buffer(
+        self,
+        size: int,
+        *,
+        memory_type: MemoryType = MemoryType.OPTIMAL,
+        usage: BufferUsage = BufferUsage.DEFAULT,
+        access: MemoryAccess = MemoryAccess.ALL,
+    ) -> Buffer:
         """Allocates ``size`` bytes (0 is valid); contents are undefined.
 
         InvalidArgumentError for a size that is not an integer >= 0 or flags that are not
@@ -258,17 +269,19 @@ class Device(_stream.DeviceBase):
         if size < 0:
             raise InvalidArgumentError(f"buffer size must be >= 0, got {size}")
         if size > self._driver.limits.max_allocation_size:
-            raise ResourceExhaustedError(f"buffer of {size} bytes exceeds the device's "
-                                         f"{self._driver.limits.max_allocation_size}")
+            raise ResourceExhaustedError(
+                f"buffer of {size} bytes exceeds the device's "
+                f"{self._driver.limits.max_allocation_size}"
+            )
         if memory_type & MemoryType.OPTIMAL or memory_type == MemoryType.NONE:
             memory_type = MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE
         with self._driver_call():
             alloc = self._driver.allocate(size, memory_type, int(usage))
-        return Buffer(self, alloc, 0, size, alloc.memory_type, BufferUsage(usage),
-                      MemoryAccess(access))
+        return Buffer(
+            self, alloc, 0, size, alloc.memory_type, BufferUsage(usage), MemoryAccess(access)
+        )
 
-    def import_buffer(self, array: Any, *,
-                      usage: BufferUsage = BufferUsage.DEFAULT) -> Buffer:
+    def import_buffer(self, array: Any, *, usage: BufferUsage = BufferUsage.DEFAULT) -> Buffer:
         """A Buffer over the memory of another library's array, without a copy; the
         buffer keeps ``array`` alive and writes through either side are seen by the other.
 
@@ -281,11 +294,17 @@ class Device(_stream.DeviceBase):
         usage = as_flags(BufferUsage, usage, "usage")
         with self._driver_call():
             alloc = self._driver.import_memory(array)
-        return Buffer(self, alloc, 0, alloc.size, alloc.memory_type, BufferUsage(usage),
-                      MemoryAccess.ALL)
+        return Buffer(
+            self, alloc, 0, alloc.size, alloc.memory_type, BufferUsage(usage), MemoryAccess.ALL
+        )
 
-    def buffer_from(self, data: Any, *, usage: BufferUsage = BufferUsage.DEFAULT,
-                    memory_type: MemoryType = MemoryType.OPTIMAL) -> Buffer:
+    def buffer_from(
+        self,
+        data: Any,
+        *,
+        usage: BufferUsage = BufferUsage.DEFAULT,
+        memory_type: MemoryType = MemoryType.OPTIMAL,
+    ) -> Buffer:
         """A new buffer holding a copy of ``data`` (bytes-like or numpy array), of
         ``len(data)`` bytes; InvalidArgumentError for anything else, other errors as
         :meth:`allocate_buffer`."""
@@ -313,12 +332,15 @@ class Device(_stream.DeviceBase):
         limits = self._driver.limits
         for ep in source.entry_points:
             size = ep.workgroup_size
-            if (any(v > m for v, m in zip(size, limits.max_workgroup_size, strict=True))
-                    or size[0] * size[1] * size[2] > limits.max_workgroup_invocations):
+            if (
+                any(v > m for v, m in zip(size, limits.max_workgroup_size, strict=True))
+                or size[0] * size[1] * size[2] > limits.max_workgroup_invocations
+            ):
                 raise InvalidArgumentError(
                     f"entry point {ep.name!r}: workgroup size {size} exceeds the device's "
                     f"{limits.max_workgroup_size} (at most "
-                    f"{limits.max_workgroup_invocations} invocations)")
+                    f"{limits.max_workgroup_invocations} invocations)"
+                )
         accepted = self._driver.executable_formats
         for fmt, payload in source.formats.items():
             if fmt in accepted:
@@ -328,18 +350,26 @@ class Device(_stream.DeviceBase):
                 entry_points = source.entry_points or native.entry_points
                 if not entry_points:
                     raise InvalidArgumentError(f"format {fmt!r} needs the entry points named")
-                _log.debug("%s: executable of %d entry point(s) loaded from format %r (the "
-                           "source has %s)", self.uri, len(entry_points), fmt,
-                           list(source.formats))
+                _log.debug(
+                    "%s: executable of %d entry point(s) loaded from format %r (the source has %s)",
+                    self.uri,
+                    len(entry_points),
+                    fmt,
+                    list(source.formats),
+                )
                 return Executable(self, entry_points, fmt, native)
         raise UnimplementedError(
             f"the {self.driver} driver loads formats {list(accepted)}; "
-            f"the source has {list(source.formats)}")
+            f"the source has {list(source.formats)}"
+        )
 
     # -- command buffers, semaphores, events ---------------------------------------------------
-    def create_command_buffer(self, mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
-                              categories: CommandCategory = CommandCategory.ANY,
-                              binding_capacity: int = 0) -> CommandBuffer:
+    def create_command_buffer(
+        self,
+        mode: CommandBufferMode = CommandBufferMode.ONE_SHOT,
+        categories: CommandCategory = CommandCategory.ANY,
+        binding_capacity: int = 0,
+    ) -> CommandBuffer:
         """A command buffer to record into (``with cb:`` or begin() ... end()).
 
         ``mode``: ONE_SHOT (submitted once) or DEFAULT (reusable); ``categories`` limits the
@@ -354,8 +384,9 @@ class Device(_stream.DeviceBase):
         self._check_open()
         return Semaphore(self, initial_value)
 
-    def create_channel(self, rank: int | None = None, count: int | None = None, *,
-                       id: bytes | None = None) -> Any:  # noqa: A002 - the contract's name
+    def create_channel(
+        self, rank: int | None = None, count: int | None = None, *, id: bytes | None = None
+    ) -> Any:  # noqa: A002 - the contract's name
         """A collective group (:class:`polyhal.Channel`) of ``count`` ranks, this one being
         ``rank``; ``id`` is the rendezvous token of ``Channel.unique_id()``.
 
@@ -373,9 +404,14 @@ class Device(_stream.DeviceBase):
         return Event(self)
 
     # -- the queue ---------------------------------------------------------------------------
-    def queue_execute(self, command_buffers: CommandBuffer | Sequence[CommandBuffer] = (), *,
-                      wait: Pairs = (), signal: Pairs = (),
-                      binding_table: Sequence[Any] | None = None) -> None:
+    def queue_execute(
+        self,
+        command_buffers: CommandBuffer | Sequence[CommandBuffer] = (),
+        *,
+        wait: Pairs = (),
+        signal: Pairs = (),
+        binding_table: Sequence[Any] | None = None,
+    ) -> None:
         """Runs command buffers (one after another) once every wait is reached, then
         signals.  Returns at once; never blocks on a wait.
 
@@ -387,9 +423,15 @@ class Device(_stream.DeviceBase):
         OutOfRangeError / PermissionDeniedError when a slot's range or usage does not fit
         its table entry.  A failure while running fails the signal semaphores instead.
         """
-        if (type(command_buffers) is CommandBuffer and binding_table is None and not wait
-                and self._lean and not self.checked and self._tracer is None
-                and isinstance(wait, (list, tuple))):
+        if (
+            type(command_buffers) is CommandBuffer
+            and binding_table is None
+            and not wait
+            and self._lean
+            and not self.checked
+            and self._tracer is None
+            and isinstance(wait, (list, tuple))
+        ):
             self._execute_one(command_buffers, signal)
             return
         self._check_open()
@@ -398,10 +440,13 @@ class Device(_stream.DeviceBase):
         elif isinstance(command_buffers, (list, tuple)):
             cbs = list(command_buffers)
         else:
-            raise InvalidArgumentError("queue_execute takes a CommandBuffer or a list of them, "
-                                       f"got {type(command_buffers).__name__}")
-        table = (tuple(self._resolve_binding_table(binding_table))
-                 if binding_table is not None else ())
+            raise InvalidArgumentError(
+                "queue_execute takes a CommandBuffer or a list of them, "
+                f"got {type(command_buffers).__name__}"
+            )
+        table = (
+            tuple(self._resolve_binding_table(binding_table)) if binding_table is not None else ()
+        )
         for cb in cbs:
             if not isinstance(cb, CommandBuffer):
                 raise InvalidArgumentError(f"expected CommandBuffer, got {type(cb).__name__}")
@@ -466,8 +511,9 @@ class Device(_stream.DeviceBase):
         """Signals once every wait is reached."""
         self.queue_execute((), wait=wait, signal=signal)
 
-    def _transfer(self, record: Callable[[CommandBuffer], None], wait: Pairs,
-                  signal: Pairs) -> None:
+    def _transfer(
+        self, record: Callable[[CommandBuffer], None], wait: Pairs, signal: Pairs
+    ) -> None:
         self._check_open()
         cb = CommandBuffer(self, CommandBufferMode.ONE_SHOT, CommandCategory.TRANSFER)
         cb.begin()
@@ -475,31 +521,70 @@ class Device(_stream.DeviceBase):
         cb.end()
         self.queue_execute(cb, wait=wait, signal=signal)
 
-    def queue_fill(self, target: Buffer, offset: int, length: int, pattern: int | bytes, *,
-                   pattern_length: int | None = None, wait: Pairs = (),
-                   signal: Pairs = ()) -> None:
+    def queue_fill(
+        self,
+        target: Buffer,
+        offset: int,
+        length: int,
+        pattern: int | bytes,
+        *,
+        pattern_length: int | None = None,
+        wait: Pairs = (),
+        signal: Pairs = (),
+    ) -> None:
         """Fills ``[offset, offset + length)`` of ``target`` with ``pattern`` (as
         CommandBuffer.fill_buffer) after the waits, then signals."""
-        self._transfer(lambda cb: cb.fill_buffer(target, offset, length, pattern,
-                                                 pattern_length), wait, signal)
+        self._transfer(
+            lambda cb: cb.fill_buffer(target, offset, length, pattern, pattern_length), wait, signal
+        )
 
-    def queue_update(self, source: Any, source_offset: int, target: Buffer, target_offset: int,
-                     length: int, *, wait: Pairs = (), signal: Pairs = ()) -> None:
+    def queue_update(
+        self,
+        source: Any,
+        source_offset: int,
+        target: Buffer,
+        target_offset: int,
+        length: int,
+        *,
+        wait: Pairs = (),
+        signal: Pairs = (),
+    ) -> None:
         """Copies host bytes, captured now, into ``target`` after the waits."""
-        self._transfer(lambda cb: cb.update_buffer(source, source_offset, target,
-                                                   target_offset, length), wait, signal)
+        self._transfer(
+            lambda cb: cb.update_buffer(source, source_offset, target, target_offset, length),
+            wait,
+            signal,
+        )
 
-    def queue_copy(self, source: Buffer, source_offset: int, target: Buffer, target_offset: int,
-                   length: int, *, wait: Pairs = (), signal: Pairs = ()) -> None:
+    def queue_copy(
+        self,
+        source: Buffer,
+        source_offset: int,
+        target: Buffer,
+        target_offset: int,
+        length: int,
+        *,
+        wait: Pairs = (),
+        signal: Pairs = (),
+    ) -> None:
         """Copies ``length`` bytes from ``source`` to ``target`` (as
         CommandBuffer.copy_buffer) after the waits, then signals."""
-        self._transfer(lambda cb: cb.copy_buffer(source, source_offset, target,
-                                                 target_offset, length), wait, signal)
+        self._transfer(
+            lambda cb: cb.copy_buffer(source, source_offset, target, target_offset, length),
+            wait,
+            signal,
+        )
 
-    def queue_alloca(self, size: int, *, wait: Pairs = (), signal: Pairs = (),
-                     memory_type: MemoryType = MemoryType.OPTIMAL,
-                     usage: BufferUsage = BufferUsage.DEFAULT,
-                     access: MemoryAccess = MemoryAccess.ALL) -> Buffer:
+    def queue_alloca(
+        self,
+        size: int,
+        *,
+        wait: Pairs = (),
+        signal: Pairs = (),
+        memory_type: MemoryType = MemoryType.OPTIMAL,
+        usage: BufferUsage = BufferUsage.DEFAULT,
+        access: MemoryAccess = MemoryAccess.ALL,
+    ) -> Buffer:
         """A buffer of ``size`` bytes that may be used once ``signal`` fires; errors as
         :meth:`allocate_buffer`."""
         waits, signals = self._pairs(wait, "wait"), self._pairs(signal, "signal")
@@ -528,8 +613,9 @@ class Device(_stream.DeviceBase):
 
         self._submit(release, waits, signals, alloc)
 
-    def queue_host_call(self, fn: Callable[[], Any], *, wait: Pairs = (),
-                        signal: Pairs = ()) -> None:
+    def queue_host_call(
+        self, fn: Callable[[], Any], *, wait: Pairs = (), signal: Pairs = ()
+    ) -> None:
         """Calls ``fn()`` after the waits; if it raises, the signals fail.
 
         ``fn`` runs on the device's host-call thread, one call after another, never inside
@@ -566,8 +652,9 @@ class Device(_stream.DeviceBase):
 
         self._submit(hand_off, waits, signals, fn)
 
-    def wait_semaphores(self, pairs: Pairs, *, mode: WaitMode = WaitMode.ALL,
-                        timeout: float | None = None) -> None:
+    def wait_semaphores(
+        self, pairs: Pairs, *, mode: WaitMode = WaitMode.ALL, timeout: float | None = None
+    ) -> None:
         """Waits for all (or any) ``(semaphore, value)`` pairs.
 
         ``timeout`` in seconds (>= 0; None or +inf wait without limit; 0 polls):
@@ -588,8 +675,9 @@ class Device(_stream.DeviceBase):
         handles = [(s, s.add_timepoint(v, lambda _s: woke.set())) for s, v in items]
         try:
             if not woke.wait(timeout):
-                raise DeadlineExceededError(f"none of {len(items)} semaphores reached its "
-                                            f"value within {timeout} s")
+                raise DeadlineExceededError(
+                    f"none of {len(items)} semaphores reached its value within {timeout} s"
+                )
         finally:
             for sem, handle in handles:
                 if handle is not None:
@@ -609,19 +697,22 @@ class Device(_stream.DeviceBase):
         """
         timeout = check_timeout(timeout)
         if getattr(self._tls, "running", None) is not None:
-            raise FailedPreconditionError("wait_idle() from inside a queue operation of the "
-                                          "same device would wait for itself")
+            raise FailedPreconditionError(
+                "wait_idle() from inside a queue operation of the same device would wait for itself"
+            )
         with self._lock:
             self._idle_waiters += 1
             try:
                 if not self._lock.wait_for(lambda: not self._inflight, timeout):
                     raise DeadlineExceededError(
-                        f"{len(self._inflight)} submissions still pending after {timeout} s")
+                        f"{len(self._inflight)} submissions still pending after {timeout} s"
+                    )
             finally:
                 self._idle_waiters -= 1
 
-    def trace(self, path: str | os.PathLike[str]
-              ) -> contextlib.AbstractContextManager[tracing.Tracer]:
+    def trace(
+        self, path: str | os.PathLike[str]
+    ) -> contextlib.AbstractContextManager[tracing.Tracer]:
         """``with device.trace("out.json"):`` writes a Chrome/Perfetto trace of this
         device's queue operations and host semaphore waits during the block to ``path``
         (see :mod:`polyhal.tracing`); InvalidArgumentError if ``path`` is not a path,
@@ -698,8 +789,13 @@ class Device(_stream.DeviceBase):
     def _pairs(self, pairs: Any, what: str) -> list[tuple[Semaphore, int]]:
         if type(pairs) is list and len(pairs) == 1:  # the usual signal=[(sem, value)]
             pair = pairs[0]
-            if (type(pair) is tuple and len(pair) == 2 and type(pair[0]) is Semaphore
-                    and type(pair[1]) is int and 0 <= pair[1] <= MAX_PAYLOAD):
+            if (
+                type(pair) is tuple
+                and len(pair) == 2
+                and type(pair[0]) is Semaphore
+                and type(pair[1]) is int
+                and 0 <= pair[1] <= MAX_PAYLOAD
+            ):
                 return [pair]
         if isinstance(pairs, (list, tuple)) and not pairs:
             return []
@@ -707,14 +803,16 @@ class Device(_stream.DeviceBase):
             pairs = [pairs]
         if not isinstance(pairs, (list, tuple)):
             raise InvalidArgumentError(
-                f"{what} list takes a list of (Semaphore, value) pairs, got {pairs!r}")
+                f"{what} list takes a list of (Semaphore, value) pairs, got {pairs!r}"
+            )
         out = []
         for item in pairs:
             try:
                 sem, value = item
             except (TypeError, ValueError):
                 raise InvalidArgumentError(
-                    f"{what} list takes (Semaphore, value) pairs, got {item!r}") from None
+                    f"{what} list takes (Semaphore, value) pairs, got {item!r}"
+                ) from None
             if not isinstance(sem, Semaphore):
                 raise InvalidArgumentError(f"{what}: expected a Semaphore, got {sem!r}")
             out.append((sem, check_payload(value, f"{what} value")))
@@ -724,7 +822,8 @@ class Device(_stream.DeviceBase):
         if not isinstance(entries, (list, tuple)):
             raise InvalidArgumentError(
                 f"binding_table is a list of Buffers or (buffer, offset, length), got "
-                f"{type(entries).__name__}")
+                f"{type(entries).__name__}"
+            )
         out = []
         for i, entry in enumerate(entries):
             if isinstance(entry, Buffer):
@@ -733,24 +832,33 @@ class Device(_stream.DeviceBase):
                 if not isinstance(entry, (list, tuple)) or not 1 <= len(entry) <= 3:
                     raise InvalidArgumentError(
                         f"binding table entry {i} is a Buffer or (buffer, offset, length), "
-                        f"got {entry!r}")
+                        f"got {entry!r}"
+                    )
                 buffer, *rest = entry
                 offset = as_index(rest[0], f"binding table entry {i}") if rest else 0
-                length = (as_index(rest[1], f"binding table entry {i}") if len(rest) > 1
-                          else WHOLE_BUFFER)
+                length = (
+                    as_index(rest[1], f"binding table entry {i}") if len(rest) > 1 else WHOLE_BUFFER
+                )
             if not isinstance(buffer, Buffer) or buffer.device is not self:
-                raise InvalidArgumentError(f"binding table entry {i} is not a Buffer of this "
-                                           "device")
+                raise InvalidArgumentError(
+                    f"binding table entry {i} is not a Buffer of this device"
+                )
             buffer.check_live()
             length = resolve_range(buffer.size, offset, length, f"binding table entry {i}")
-            out.append(ResolvedBinding(buffer.alloc, buffer.offset + offset, length,
-                                       int(buffer.usage)))
+            out.append(
+                ResolvedBinding(buffer.alloc, buffer.offset + offset, length, int(buffer.usage))
+            )
         return out
 
-    def _submit(self, action: Action, waits: list[tuple[Semaphore, int]],
-                signals: list[tuple[Semaphore, int]], keep: Any,
-                uses: Collection[Allocation] | None = None,
-                cbs: Sequence[CommandBuffer] = ()) -> None:
+    def _submit(
+        self,
+        action: Action,
+        waits: list[tuple[Semaphore, int]],
+        signals: list[tuple[Semaphore, int]],
+        keep: Any,
+        uses: Collection[Allocation] | None = None,
+        cbs: Sequence[CommandBuffer] = (),
+    ) -> None:
         """Queues ``action`` behind ``waits``; ``uses``: the allocations it names, whose
         release a dealloca defers until this submission retires; ``cbs``: the command
         buffers it runs, marked submitted under the queue lock (a ONE_SHOT one listed twice,
@@ -761,8 +869,7 @@ class Device(_stream.DeviceBase):
                 raise FailedPreconditionError(f"device {self.uri!r} is closed")
             for i, cb in enumerate(cbs):
                 if cb.one_shot and (cb.submitted or any(c is cb for c in cbs[:i])):
-                    raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted "
-                                                  "once")
+                    raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted once")
             for cb in cbs:
                 cb.mark_submitted()
             self._inflight.add(sub)
@@ -800,9 +907,12 @@ class Device(_stream.DeviceBase):
                 with self._lock:
                     if self._issue_queue is None:
                         self._issue_queue = _queue.SimpleQueue()
-                        threading.Thread(target=self._issue_loop, args=(self._issue_queue,),
-                                         name=f"polyhal-issue-{self.driver}",
-                                         daemon=True).start()
+                        threading.Thread(
+                            target=self._issue_loop,
+                            args=(self._issue_queue,),
+                            name=f"polyhal-issue-{self.driver}",
+                            daemon=True,
+                        ).start()
             self._issue_queue.put(sub)
             return
         # A trampoline: a submission that completes and readies another on this thread
@@ -825,8 +935,12 @@ class Device(_stream.DeviceBase):
             with self._lock:
                 if self._host_calls is None:
                     q: _queue.SimpleQueue[Any] = _queue.SimpleQueue()
-                    threading.Thread(target=self._host_call_loop, args=(q,),
-                                     name=f"polyhal-host-{self.driver}", daemon=True).start()
+                    threading.Thread(
+                        target=self._host_call_loop,
+                        args=(q,),
+                        name=f"polyhal-host-{self.driver}",
+                        daemon=True,
+                    ).start()
                     self._host_calls = q
         return self._host_calls
 
@@ -877,5 +991,3 @@ class Device(_stream.DeviceBase):
 
 def _noop(done: Callable[[HalError | None], None]) -> None:
     done(None)
-
-

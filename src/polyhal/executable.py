@@ -27,6 +27,7 @@ def _count(value: object, what: str, low: int = 0) -> int:
         raise InvalidArgumentError(f"{what}: {number} is outside [{low}, 2**32)")
     return number
 
+
 if TYPE_CHECKING:
     from .device import Device
     from .drivers.base import LoadedExecutable
@@ -34,8 +35,10 @@ if TYPE_CHECKING:
 #: One format's kernels: source text (str, or UTF-8 bytes for a text format), a binary
 #: (bytes-like), a path (iree-system-library), or, for formats holding one entry point per
 #: module (spirv, glsl), a mapping from entry point names to modules.
-FormatPayload: TypeAlias = ("str | bytes | bytearray | memoryview | os.PathLike[str]"
-                            " | Mapping[str, str | bytes | bytearray | memoryview]")
+FormatPayload: TypeAlias = (
+    "str | bytes | bytearray | memoryview | os.PathLike[str]"
+    " | Mapping[str, str | bytes | bytearray | memoryview]"
+)
 
 
 @dataclass(frozen=True)
@@ -51,8 +54,9 @@ class DescriptorSetLayoutBinding:
         object.__setattr__(self, "index", _count(self.index, "descriptor binding index"))
         flags = _count(self.flags, "descriptor binding flags")
         if flags & ~int(DescriptorFlags.READ_ONLY):
-            raise InvalidArgumentError(f"descriptor binding flags {self.flags!r} are not "
-                                       "DescriptorFlags")
+            raise InvalidArgumentError(
+                f"descriptor binding flags {self.flags!r} are not DescriptorFlags"
+            )
         object.__setattr__(self, "flags", DescriptorFlags(flags))
 
 
@@ -71,11 +75,13 @@ class DescriptorSetLayout:
             ]
         except TypeError:
             raise InvalidArgumentError(
-                f"a descriptor set layout takes a list of bindings, got {bindings!r}") from None
+                f"a descriptor set layout takes a list of bindings, got {bindings!r}"
+            ) from None
         indices = [b.index for b in items]
         if len(set(indices)) != len(indices):
             raise InvalidArgumentError(
-                f"descriptor set binding indices must be unique and >= 0: {indices}")
+                f"descriptor set binding indices must be unique and >= 0: {indices}"
+            )
         self.bindings: tuple[DescriptorSetLayoutBinding, ...] = tuple(
             sorted(items, key=lambda b: b.index)
         )
@@ -101,7 +107,8 @@ class PipelineLayout:
             self.set_layouts: tuple[DescriptorSetLayout, ...] = tuple(set_layouts)
         except TypeError:
             raise InvalidArgumentError(
-                f"set_layouts is a list of DescriptorSetLayout, got {set_layouts!r}") from None
+                f"set_layouts is a list of DescriptorSetLayout, got {set_layouts!r}"
+            ) from None
         for s in self.set_layouts:
             if not isinstance(s, DescriptorSetLayout):
                 raise InvalidArgumentError(f"expected DescriptorSetLayout, got {type(s).__name__}")
@@ -111,7 +118,8 @@ class PipelineLayout:
         )
         # The recorder's tables for this layout, computed once.
         self._info = _stream.LayoutInfo(
-            self.push_constants, [[b.index for b in s.bindings] for s in self.set_layouts])
+            self.push_constants, [[b.index for b in s.bindings] for s in self.set_layouts]
+        )
 
     @property
     def binding_count(self) -> int:
@@ -141,7 +149,8 @@ class EntryPoint:
         if not isinstance(self.layout, PipelineLayout):
             raise InvalidArgumentError(
                 f"entry point {self.name!r}: layout must be a PipelineLayout, got "
-                f"{type(self.layout).__name__}")
+                f"{type(self.layout).__name__}"
+            )
         try:
             ws = tuple(_count(v, "workgroup_size", 1) for v in self.workgroup_size)
         except (TypeError, InvalidArgumentError):
@@ -151,8 +160,9 @@ class EntryPoint:
         if len(ws) != 3:
             raise InvalidArgumentError(f"workgroup_size must be three counts >= 1, got {ws}")
         object.__setattr__(self, "workgroup_size", ws)
-        object.__setattr__(self, "local_memory_size",
-                           _count(self.local_memory_size, "local_memory_size"))
+        object.__setattr__(
+            self, "local_memory_size", _count(self.local_memory_size, "local_memory_size")
+        )
 
 
 @dataclass
@@ -172,9 +182,11 @@ class ExecutableSource:
         text format (:data:`TEXT_FORMATS`, also inside a per-entry-point mapping) are
         decoded as UTF-8 here, so that drivers only ever see text for them."""
         if isinstance(self.entry_points, (str, bytes)) or not isinstance(
-                self.entry_points, Iterable):
+            self.entry_points, Iterable
+        ):
             raise InvalidArgumentError(
-                f"entry_points is a list of EntryPoint, got {self.entry_points!r}")
+                f"entry_points is a list of EntryPoint, got {self.entry_points!r}"
+            )
         if not isinstance(self.entry_points, Sequence):
             self.entry_points = tuple(self.entry_points)
         for ep in self.entry_points:
@@ -182,7 +194,8 @@ class ExecutableSource:
                 raise InvalidArgumentError(f"expected EntryPoint, got {type(ep).__name__}")
         if not isinstance(self.formats, Mapping):
             raise InvalidArgumentError(
-                f"formats maps format names to payloads, got {type(self.formats).__name__}")
+                f"formats maps format names to payloads, got {type(self.formats).__name__}"
+            )
         decoded: dict[str, FormatPayload] = {}
         for fmt, payload in self.formats.items():
             if not isinstance(fmt, str):
@@ -208,19 +221,26 @@ def _text_module(fmt: str, payload: _Payload) -> _Payload | str:
         try:
             return bytes(payload).decode("utf-8")
         except UnicodeDecodeError as e:
-            raise InvalidArgumentError(f"format {fmt!r}: source is not UTF-8 text ({e})"
-                                       ) from None
+            raise InvalidArgumentError(f"format {fmt!r}: source is not UTF-8 text ({e})") from None
     return payload
 
 
 class Executable:
     """A loaded executable: ``entry_points`` in index order plus the driver's handle."""
 
-    __slots__ = ("device", "entry_points", "format", "native", "_by_name", "_kernels",
-                 "__weakref__")
+    __slots__ = (
+        "device",
+        "entry_points",
+        "format",
+        "native",
+        "_by_name",
+        "_kernels",
+        "__weakref__",
+    )
 
-    def __init__(self, device: Device, entry_points: Sequence[EntryPoint], fmt: str,
-                 native: LoadedExecutable):
+    def __init__(
+        self, device: Device, entry_points: Sequence[EntryPoint], fmt: str, native: LoadedExecutable
+    ):
         self.device = device
         self.entry_points: tuple[EntryPoint, ...] = tuple(entry_points)
         self.format = fmt
@@ -251,7 +271,8 @@ class Executable:
             index = operator.index(entry_point)
         except TypeError:
             raise InvalidArgumentError(
-                f"entry point is an index or a name, got {entry_point!r}") from None
+                f"entry point is an index or a name, got {entry_point!r}"
+            ) from None
         if not 0 <= index < len(self.entry_points):
             raise InvalidArgumentError(
                 f"entry point index {index} out of range; executable has {len(self.entry_points)}"
@@ -262,14 +283,17 @@ class Executable:
         return f"Executable({[e.name for e in self.entry_points]}, format={self.format!r})"
 
 
-def _kernel_table(device: Device, entry_points: Sequence[EntryPoint],
-                  native: LoadedExecutable, names: dict[str, int]) -> _stream.KernelTable:
+def _kernel_table(
+    device: Device,
+    entry_points: Sequence[EntryPoint],
+    native: LoadedExecutable,
+    names: dict[str, int],
+) -> _stream.KernelTable:
     """The recorder's table of an executable's entry points: each one's layout, the two
     words its driver's executor calls it by (local: the function and the environment
     pointers; cuda: the CUfunction; vulkan: none), workgroup size and local memory."""
     entries = []
     for i, ep in enumerate(entry_points):
         fn, env, local = native.kernel(i, ep)
-        entries.append((ep.layout, ep.layout._info, fn, env, ep.workgroup_size, local,
-                        ep.name))
+        entries.append((ep.layout, ep.layout._info, fn, env, ep.workgroup_size, local, ep.name))
     return _stream.KernelTable(device, entries, native.binding_alignment, names)

@@ -100,7 +100,9 @@ def _binding_uses(layout: PipelineLayout, cache: dict[int, _BindingUses]) -> _Bi
     if uses is None:
         uses = cache[id(layout)] = tuple(
             (not int(b.flags) & _READ_ONLY, f"set {si} binding {b.index}")
-            for si, s in enumerate(layout.set_layouts) for b in s.bindings)
+            for si, s in enumerate(layout.set_layouts)
+            for b in s.bindings
+        )
     return uses
 
 
@@ -108,8 +110,10 @@ def _uses(cmd: C.Command, layouts: dict[int, _BindingUses]) -> list[_SlotUse]:
     """(ref, writes, role) of every buffer range ``cmd`` touches."""
     if isinstance(cmd, C.Dispatch):
         layout = cmd.executable.entry_points[cmd.entry_point].layout
-        uses = [(ref, w, role) for ref, (w, role) in
-                zip(cmd.bindings, _binding_uses(layout, layouts), strict=True)]
+        uses = [
+            (ref, w, role)
+            for ref, (w, role) in zip(cmd.bindings, _binding_uses(layout, layouts), strict=True)
+        ]
         if cmd.indirect is not None:
             uses.append((cmd.indirect, False, "workgroups buffer"))
         return uses
@@ -118,8 +122,11 @@ def _uses(cmd: C.Command, layouts: dict[int, _BindingUses]) -> list[_SlotUse]:
     if isinstance(cmd, C.Copy):
         return [(cmd.source, False, "source"), (cmd.target, True, "target")]
     if isinstance(cmd, C.Collective):
-        return [(ref, w, role) for ref, w, role in
-                ((cmd.send, False, "send"), (cmd.recv, True, "recv")) if ref is not None]
+        return [
+            (ref, w, role)
+            for ref, w, role in ((cmd.send, False, "send"), (cmd.recv, True, "recv"))
+            if ref is not None
+        ]
     return []
 
 
@@ -130,8 +137,12 @@ def _describe(path: _Path, cmd: C.Command, role: str) -> str:
         name = cmd.executable.entry_points[cmd.entry_point].name
         what = f"dispatch{'_indirect' if cmd.workgroup_count is None else ''} of {name!r}"
     else:
-        what = {C.Fill: "fill_buffer", C.Update: "update_buffer", C.Copy: "copy_buffer",
-                C.Collective: "collective"}.get(kind, kind.__name__)
+        what = {
+            C.Fill: "fill_buffer",
+            C.Update: "update_buffer",
+            C.Copy: "copy_buffer",
+            C.Collective: "collective",
+        }.get(kind, kind.__name__)
     nested = " (nested)" if len(path) > 1 else ""
     return f"command {index}{nested} ({what}, {role})"
 
@@ -184,8 +195,9 @@ class _Group:
             if state is not None:
                 start, end, writes = access[1], access[2], access[3]
                 if state[0].overlaps(start, end) or (writes and state[1].overlaps(start, end)):
-                    other = next(a for a in state[2]
-                                 if a[1] < end and start < a[2] and (a[3] or writes))
+                    other = next(
+                        a for a in state[2] if a[1] < end and start < a[2] and (a[3] or writes)
+                    )
                     raise FailedPreconditionError(_race_message(other, access))
         for access in accesses:
             state = allocs.get(access[0])
@@ -202,15 +214,18 @@ def _race_message(first: _Access, second: _Access) -> str:
     def side(a: _Access) -> str:
         return f"{_describe(a[4], a[5], a[6])} {'writes' if a[3] else 'reads'} [{a[1]}, {a[2]})"
 
-    return (f"race in a command buffer: {side(first)} and {side(second)} of "
-            f"{_alloc_name(alloc)} overlap at [{start}, {end}) with no execution_barrier "
-            "between them; commands between barriers may run concurrently, so put a "
-            "barrier between them")
+    return (
+        f"race in a command buffer: {side(first)} and {side(second)} of "
+        f"{_alloc_name(alloc)} overlap at [{start}, {end}) with no execution_barrier "
+        "between them; commands between barriers may run concurrently, so put a "
+        "barrier between them"
+    )
 
 
 def _accesses(path: _Path, cmd: C.Command, direct: list[_Direct]) -> list[_Access]:
-    return [(alloc, start, end, writes, path, cmd, role)
-            for alloc, start, end, writes, role in direct]
+    return [
+        (alloc, start, end, writes, path, cmd, role) for alloc, start, end, writes, role in direct
+    ]
 
 
 class _Walk:
@@ -222,8 +237,16 @@ class _Walk:
     a command between two barriers costs little.
     """
 
-    __slots__ = ("layouts", "seen", "entries", "direct", "group", "slot_groups", "ranges",
-                 "deferred")
+    __slots__ = (
+        "layouts",
+        "seen",
+        "entries",
+        "direct",
+        "group",
+        "slot_groups",
+        "ranges",
+        "deferred",
+    )
 
     def __init__(self) -> None:
         self.layouts: dict[int, _BindingUses] = {}
@@ -238,8 +261,9 @@ class _Walk:
         self.ranges: dict[tuple[Allocation, int, int, bool], tuple[_Path, C.Command, str]] = {}
         self.deferred: list[_Deferred] = []  # every deferred access
 
-    def walk(self, commands: list[C.Command], table: Sequence[ResolvedBinding] | None,
-             path: _Path) -> None:
+    def walk(
+        self, commands: list[C.Command], table: Sequence[ResolvedBinding] | None, path: _Path
+    ) -> None:
         for i, cmd in enumerate(commands):
             if type(cmd) in _SEPARATORS:
                 self.end_group()
@@ -249,8 +273,7 @@ class _Walk:
             else:
                 self.command((*path, i), cmd, table)
 
-    def command(self, path: _Path, cmd: C.Command,
-                table: Sequence[ResolvedBinding] | None) -> None:
+    def command(self, path: _Path, cmd: C.Command, table: Sequence[ResolvedBinding] | None) -> None:
         key = (id(cmd), id(table))
         known = self.seen.get(key)
         if known is None:
@@ -350,8 +373,9 @@ class Footprint:
 
     __slots__ = ("keep", "operation", "ranges", "submission", "tracker")
 
-    def __init__(self, cbs: Sequence[CommandBuffer], table: Sequence[ResolvedBinding],
-                 keep: object):
+    def __init__(
+        self, cbs: Sequence[CommandBuffer], table: Sequence[ResolvedBinding], keep: object
+    ):
         self.keep = keep
         self.operation = _operation()
         self.submission: _Submission | None = None
@@ -369,7 +393,8 @@ class Footprint:
                 alloc, start, length = ref.resolve(table)
                 if length:
                     ranges.setdefault(alloc, []).append(
-                        (start, start + length, writes, path, cmd, role))
+                        (start, start + length, writes, path, cmd, role)
+                    )
         self.ranges = ranges
         self.tracker = _tracker(cbs[0].device) if ranges else None
 
@@ -383,8 +408,11 @@ class Footprint:
             state = "running"
         else:
             state = f"parked on {sub.pending} unmet wait(s)"
-        signals = ", ".join(f"semaphore {id(s):#x} to {v}" for s, v in sub.signals) if (
-            sub is not None and sub.signals) else "nothing"
+        signals = (
+            ", ".join(f"semaphore {id(s):#x} to {v}" for s, v in sub.signals)
+            if (sub is not None and sub.signals)
+            else "nothing"
+        )
         return f"a pending {self.operation} ({state}; it signals {signals})"
 
 
@@ -411,8 +439,9 @@ class _Tracker:
         self.pending: dict[Allocation, dict[Footprint, list[_Range]]] = {}
         self.waiters = 0
 
-    def conflict(self, alloc: Allocation, start: int, end: int,
-                 writes: bool) -> tuple[Footprint, _Range] | None:
+    def conflict(
+        self, alloc: Allocation, start: int, end: int, writes: bool
+    ) -> tuple[Footprint, _Range] | None:
         """Under the lock: (footprint, entry) of a pending access that conflicts."""
         subs = self.pending.get(alloc)
         if not subs:
@@ -450,8 +479,9 @@ def _behind_this_host_call(fp: Footprint) -> set[_Submission]:
         grew = False
         for s in parked:
             # A timepoint handle is [value, callback]; a met one is no longer a blocker.
-            if s not in behind and any(sem in blocked and not sem.reached(handle[0])
-                                       for sem, handle in list(s.handles)):
+            if s not in behind and any(
+                sem in blocked and not sem.reached(handle[0]) for sem, handle in list(s.handles)
+            ):
                 behind.add(s)
                 blocked.update(sem for sem, _ in s.signals)
                 grew = True
@@ -529,8 +559,7 @@ def _timeout(wait: bool | float) -> float | None:
     raise InvalidArgumentError(f"wait is True, False or a timeout in seconds >= 0, got {wait!r}")
 
 
-def host_access(buffer: Buffer, offset: int, length: int, writes: bool,
-                wait: bool | float) -> None:
+def host_access(buffer: Buffer, offset: int, length: int, writes: bool, wait: bool | float) -> None:
     """Before a host ``read``/``write`` of ``[offset, offset+length)`` of ``buffer``.
 
     Checked device: FailedPreconditionError if a pending submission writes that range (or,
@@ -555,9 +584,11 @@ def host_access(buffer: Buffer, offset: int, length: int, writes: bool,
         if found is None:
             return
         if wait is False:
-            raise FailedPreconditionError(_host_message(buffer, offset, length, writes, found)
-                                          + "; wait on its signal semaphore first, or pass "
-                                          "wait=True (or a timeout in seconds)")
+            raise FailedPreconditionError(
+                _host_message(buffer, offset, length, writes, found)
+                + "; wait on its signal semaphore first, or pass "
+                "wait=True (or a timeout in seconds)"
+            )
         deadline = None if timeout is None else time.monotonic() + timeout
         tracker.waiters += 1
         try:
@@ -568,24 +599,29 @@ def host_access(buffer: Buffer, offset: int, length: int, writes: bool,
                     raise FailedPreconditionError(
                         _host_message(buffer, offset, length, writes, found)
                         + "; wait=True inside a queue operation of the same device could "
-                        "wait for itself: give a timeout in seconds")
+                        "wait for itself: give a timeout in seconds"
+                    )
                 remaining = None if deadline is None else deadline - time.monotonic()
                 if remaining is not None and remaining <= 0:
                     raise DeadlineExceededError(
                         _host_message(buffer, offset, length, writes, found)
-                        + f"; still pending after {timeout} s")
+                        + f"; still pending after {timeout} s"
+                    )
                 tracker.cond.wait(remaining)
                 found = tracker.conflict(alloc, start, end, writes)
         finally:
             tracker.waiters -= 1
 
 
-def _host_message(buffer: Buffer, offset: int, length: int, writes: bool,
-                  found: tuple[Footprint, _Range]) -> str:
+def _host_message(
+    buffer: Buffer, offset: int, length: int, writes: bool, found: tuple[Footprint, _Range]
+) -> str:
     fp, (start, end, pending_writes, path, cmd, role) = found
     access = "write" if writes else "read"
     absolute = buffer.offset + offset
-    return (f"host {access} of bytes [{offset}, {offset + length}) of a buffer "
-            f"([{absolute}, {absolute + length}) of {_alloc_name(buffer.alloc)}) while "
-            f"{fp.describe()} {'writes' if pending_writes else 'reads'} [{start}, {end}) "
-            f"there: {_describe(path, cmd, role)}")
+    return (
+        f"host {access} of bytes [{offset}, {offset + length}) of a buffer "
+        f"([{absolute}, {absolute + length}) of {_alloc_name(buffer.alloc)}) while "
+        f"{fp.describe()} {'writes' if pending_writes else 'reads'} [{start}, {end}) "
+        f"there: {_describe(path, cmd, role)}"
+    )

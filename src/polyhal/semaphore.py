@@ -83,8 +83,7 @@ def check_timeout(timeout: Any, what: str = "timeout") -> float | None:
 class Semaphore:
     """A 64-bit timeline: it only moves forward; a failure is sticky and the first wins."""
 
-    __slots__ = ("device", "_lock", "_value", "_failure", "_timepoints", "_waiters",
-                 "__weakref__")
+    __slots__ = ("device", "_lock", "_value", "_failure", "_timepoints", "_waiters", "__weakref__")
 
     def __init__(self, device: Device | None = None, initial_value: int = 0):
         """A semaphore at ``initial_value``, a uint64 (see :func:`check_payload`)."""
@@ -138,7 +137,8 @@ class Semaphore:
                 raise self._error()
             if value <= self._value:
                 raise InvalidArgumentError(
-                    f"semaphore signal to {value} does not move it past {self._value}")
+                    f"semaphore signal to {value} does not move it past {self._value}"
+                )
             woken, fired = self._advance(value)
         for waiter in woken:
             waiter[1].release()
@@ -169,8 +169,8 @@ class Semaphore:
             if value <= self._value:
                 woken, fired = self._set_failure(
                     StatusCode.FAILED_PRECONDITION,
-                    f"submission signalled {value} but the semaphore was already at "
-                    f"{self._value}")
+                    f"submission signalled {value} but the semaphore was already at {self._value}",
+                )
             else:
                 woken, fired = self._advance(value)
         for waiter in woken:
@@ -203,8 +203,7 @@ class Semaphore:
         for cb in fired:
             cb(self)
 
-    def _set_failure(self, code: StatusCode,
-                     message: str) -> tuple[list[_Waiter], list[Timepoint]]:
+    def _set_failure(self, code: StatusCode, message: str) -> tuple[list[_Waiter], list[Timepoint]]:
         """Under the lock: as _advance, for a failure (every waiter, every timepoint)."""
         self._failure = (code, message)
         woken, self._waiters = self._waiters, []
@@ -235,7 +234,8 @@ class Semaphore:
                 return
             if timeout is not None and timeout <= 0:
                 raise DeadlineExceededError(
-                    f"semaphore at {self._value}, waiting for {value} (poll)")
+                    f"semaphore at {self._value}, waiting for {value} (poll)"
+                )
             waiter = (value, threading.Lock())
             waiter[1].acquire()
             self._waiters.append(waiter)
@@ -251,8 +251,9 @@ class Semaphore:
             if self.device is not None and self.device._tracer is not None:
                 self.device._tracer.host_wait(self, value, started)
         if not woke and self._failure is None and self._value < value:
-            raise DeadlineExceededError(f"semaphore at {self._value}, waiting for {value}: "
-                                        f"timed out after {timeout} s")
+            raise DeadlineExceededError(
+                f"semaphore at {self._value}, waiting for {value}: timed out after {timeout} s"
+            )
 
     def add_timepoint(self, value: int, callback: Timepoint) -> Any:
         """Calls ``callback(self)`` once the value reaches ``value`` or the semaphore fails.

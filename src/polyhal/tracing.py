@@ -85,11 +85,29 @@ class _Record:
     """One queue operation: raw numbers only, turned into events when written, so that
     tracing adds little to each operation."""
 
-    __slots__ = ("seq", "op", "pid", "tid", "waits", "signals", "submitted", "started",
-                 "ended", "error", "state")
+    __slots__ = (
+        "seq",
+        "op",
+        "pid",
+        "tid",
+        "waits",
+        "signals",
+        "submitted",
+        "started",
+        "ended",
+        "error",
+        "state",
+    )
 
-    def __init__(self, seq: int, op: str, pid: int, tid: int,
-                 waits: tuple[tuple[int, int], ...], signals: tuple[tuple[int, int], ...]):
+    def __init__(
+        self,
+        seq: int,
+        op: str,
+        pid: int,
+        tid: int,
+        waits: tuple[tuple[int, int], ...],
+        signals: tuple[tuple[int, int], ...],
+    ):
         self.seq, self.op, self.pid, self.tid = seq, op, pid, tid
         self.waits, self.signals = waits, signals  # ((semaphore number, value), …)
         self.submitted = now_ns()
@@ -115,15 +133,20 @@ class _Record:
             args["state"] = self.state
         tail = f'"cat":"queue","id":{self.seq},"pid":{self.pid},"tid":{self.tid}}}'
         submitted, ended = _us(self.submitted), _us(self.ended)
-        events = [f'{{"ph":"b","name":"{self.op}","ts":{submitted},'
-                  f'"args":{_ENCODER.encode(args)},{tail}']
+        events = [
+            f'{{"ph":"b","name":"{self.op}","ts":{submitted},"args":{_ENCODER.encode(args)},{tail}'
+        ]
         if self.started is not None:
             started = _us(self.started)
             if self.waits and self.started - self.submitted >= 1000:
-                events += [f'{{"ph":"b","name":"waiting","ts":{submitted},{tail}',
-                           f'{{"ph":"e","name":"waiting","ts":{started},{tail}']
-            events += [f'{{"ph":"b","name":"running","ts":{started},{tail}',
-                       f'{{"ph":"e","name":"running","ts":{ended},{tail}']
+                events += [
+                    f'{{"ph":"b","name":"waiting","ts":{submitted},{tail}',
+                    f'{{"ph":"e","name":"waiting","ts":{started},{tail}',
+                ]
+            events += [
+                f'{{"ph":"b","name":"running","ts":{started},{tail}',
+                f'{{"ph":"e","name":"running","ts":{ended},{tail}',
+            ]
         events.append(f'{{"ph":"e","name":"{self.op}","ts":{ended},{tail}')
         return events
 
@@ -173,9 +196,17 @@ class Tracer:
         """A ``time.perf_counter_ns()`` reading as a trace timestamp in microseconds."""
         return _us(ns)
 
-    def complete_event(self, name: str, start_us: float, dur_us: float, *,
-                       device: Device | None = None, tid: int | str | None = None,
-                       cat: str = "device", args: dict[str, object] | None = None) -> None:
+    def complete_event(
+        self,
+        name: str,
+        start_us: float,
+        dur_us: float,
+        *,
+        device: Device | None = None,
+        tid: int | str | None = None,
+        cat: str = "device",
+        args: dict[str, object] | None = None,
+    ) -> None:
         """Adds one slice: ``name`` from ``start_us`` lasting ``dur_us`` (microseconds on
         the trace clock, see :meth:`now_us`).
 
@@ -183,24 +214,39 @@ class Tracer:
         label such as ``"dispatch"`` that becomes a named track of its own).
         """
         pid = self._pid(device) if device is not None else 0
-        event: dict[str, object] = {"ph": "X", "name": name, "cat": cat, "pid": pid,
-                                    "tid": self._tid(tid, pid), "ts": start_us,
-                                    "dur": max(dur_us, 0.0)}
+        event: dict[str, object] = {
+            "ph": "X",
+            "name": name,
+            "cat": cat,
+            "pid": pid,
+            "tid": self._tid(tid, pid),
+            "ts": start_us,
+            "dur": max(dur_us, 0.0),
+        }
         if args:
             event["args"] = args
         with self._lock:
             self._events.append(event)
 
     # -- hooks called by the front end (device.py, semaphore.py) --------------------------
-    def submitted(self, sub: _Submission, waits: Sequence[tuple[Semaphore, int]],
-                  signals: Sequence[tuple[Semaphore, int]]) -> None:
+    def submitted(
+        self,
+        sub: _Submission,
+        waits: Sequence[tuple[Semaphore, int]],
+        signals: Sequence[tuple[Semaphore, int]],
+    ) -> None:
         """A queue operation ``sub`` was submitted with these (semaphore, value) lists."""
         pid = self._pids.get(sub.device) or self._pid(sub.device)
         tid = self._tids.get((pid, threading.get_ident())) or self._tid(None, pid)
         sems = self._sems
-        record = _Record(next(self._seq), _operation_name(), pid, tid,
-                         tuple((sems.get(s) or self._sem(s), v) for s, v in waits),
-                         tuple((sems.get(s) or self._sem(s), v) for s, v in signals))
+        record = _Record(
+            next(self._seq),
+            _operation_name(),
+            pid,
+            tid,
+            tuple((sems.get(s) or self._sem(s), v) for s, v in waits),
+            tuple((sems.get(s) or self._sem(s), v) for s, v in signals),
+        )
         self._records[sub] = record
 
     def started(self, sub: _Submission) -> None:
@@ -238,9 +284,16 @@ class Tracer:
             outcome = "timed out"
         device = semaphore.device
         pid = self._pid(device) if device is not None else 0
-        event = {"ph": "X", "cat": "host", "name": f"wait s{self._sem(semaphore)} >= {value}",
-                 "pid": pid, "tid": self._tid(None, pid), "ts": _us(started_ns),
-                 "dur": (end - started_ns) / 1000.0, "args": {"outcome": outcome}}
+        event = {
+            "ph": "X",
+            "cat": "host",
+            "name": f"wait s{self._sem(semaphore)} >= {value}",
+            "pid": pid,
+            "tid": self._tid(None, pid),
+            "ts": _us(started_ns),
+            "dur": (end - started_ns) / 1000.0,
+            "args": {"outcome": outcome},
+        }
         with self._lock:
             self._events.append(event)
 
@@ -304,8 +357,15 @@ class Tracer:
             if pid is None:
                 self._next_pid += 1
                 pid = self._pids[device] = self._next_pid
-                self._events.append({"ph": "M", "name": "process_name", "pid": pid, "tid": 0,
-                                     "args": {"name": f"polyhal {device.uri} ({device.name})"}})
+                self._events.append(
+                    {
+                        "ph": "M",
+                        "name": "process_name",
+                        "pid": pid,
+                        "tid": 0,
+                        "args": {"name": f"polyhal {device.uri} ({device.name})"},
+                    }
+                )
             return pid
 
     def _tid(self, label: int | str | None, pid: int) -> int:
@@ -316,8 +376,15 @@ class Tracer:
             if tid is None:
                 tid = self._tids[key] = len(self._tids) + 1
                 name = threading.current_thread().name if label is None else str(label)
-                self._events.append({"ph": "M", "name": "thread_name", "pid": pid, "tid": tid,
-                                     "args": {"name": name}})
+                self._events.append(
+                    {
+                        "ph": "M",
+                        "name": "thread_name",
+                        "pid": pid,
+                        "tid": tid,
+                        "args": {"name": name},
+                    }
+                )
             return tid
 
     def _sem(self, semaphore: Semaphore) -> int:
@@ -354,19 +421,36 @@ class DeviceTrace:
         record = self.tracer._records.get(running) if running is not None else None
         return record.seq if record is not None else None
 
-    def dispatch(self, name: str, start_ns: int, end_ns: int, *, submission: int | None,
-                 command_buffer: int, dispatch: int,
-                 workgroups: tuple[int, int, int] | None) -> None:
+    def dispatch(
+        self,
+        name: str,
+        start_ns: int,
+        end_ns: int,
+        *,
+        submission: int | None,
+        command_buffer: int,
+        dispatch: int,
+        workgroups: tuple[int, int, int] | None,
+    ) -> None:
         """Adds one dispatch slice, ``start_ns``..``end_ns`` on the trace clock
         (:func:`now_ns`); ``workgroups`` is (x, y, z), or None for an indirect dispatch."""
         device = self._device()
         if device is None:
             return
         self.tracer.complete_event(
-            name, _us(start_ns), (end_ns - start_ns) / 1000.0, device=device, tid="device",
-            cat="dispatch", args={"workgroups": list(workgroups) if workgroups else "indirect",
-                                  "command_buffer": command_buffer, "dispatch": dispatch,
-                                  "submission": submission})
+            name,
+            _us(start_ns),
+            (end_ns - start_ns) / 1000.0,
+            device=device,
+            tid="device",
+            cat="dispatch",
+            args={
+                "workgroups": list(workgroups) if workgroups else "indirect",
+                "command_buffer": command_buffer,
+                "dispatch": dispatch,
+                "submission": submission,
+            },
+        )
 
 
 def _set_tracer(device: Device, tracer: Tracer | None) -> None:

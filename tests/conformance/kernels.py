@@ -59,14 +59,17 @@ def _read(path: Path) -> str:
 
 def _layout(kernel: Kernel) -> hal.PipelineLayout:
     set_layouts = [
-        hal.DescriptorSetLayout([
-            hal.DescriptorSetLayoutBinding(
-                b,
-                hal.DescriptorFlags.READ_ONLY if (s, b) in kernel.read_only
-                else hal.DescriptorFlags.NONE,
-            )
-            for b in range(count)
-        ])
+        hal.DescriptorSetLayout(
+            [
+                hal.DescriptorSetLayoutBinding(
+                    b,
+                    hal.DescriptorFlags.READ_ONLY
+                    if (s, b) in kernel.read_only
+                    else hal.DescriptorFlags.NONE,
+                )
+                for b in range(count)
+            ]
+        )
         for s, count in enumerate(kernel.sets)
     ]
     return hal.PipelineLayout(set_layouts, push_constants=kernel.push_constants)
@@ -116,6 +119,7 @@ class KernelCache:
             source = executable_source(name)
             if self.kernel_format:
                 source = hal.ExecutableSource(
-                    source.entry_points, {self.kernel_format: source.formats[self.kernel_format]})
+                    source.entry_points, {self.kernel_format: source.formats[self.kernel_format]}
+                )
             self._loaded[name] = self.device.create_executable(source)
         return self._loaded[name]

@@ -17,16 +17,18 @@ SHORT_TIMEOUT = 0.05
 
 #: "Default buffers" of CONFORMANCE.md.
 DEFAULT_MEMORY = hal.MemoryType.DEVICE_LOCAL | hal.MemoryType.HOST_VISIBLE
-DEFAULT_USAGE = (hal.BufferUsage.DISPATCH_STORAGE | hal.BufferUsage.TRANSFER
-                 | hal.BufferUsage.MAPPING)
+DEFAULT_USAGE = (
+    hal.BufferUsage.DISPATCH_STORAGE | hal.BufferUsage.TRANSFER | hal.BufferUsage.MAPPING
+)
 #: Workgroups buffers of indirect dispatches also need DISPATCH_INDIRECT_PARAMS.
 INDIRECT_USAGE = DEFAULT_USAGE | hal.BufferUsage.DISPATCH_INDIRECT_PARAMS
 #: The host-side source buffer of the copy cases.
 HOST_MEMORY = hal.MemoryType.HOST_LOCAL | hal.MemoryType.DEVICE_VISIBLE
 
 
-def allocate(device: hal.Device, size: int, *, fill: int = 0, usage=DEFAULT_USAGE,
-             memory_type=DEFAULT_MEMORY) -> hal.Buffer:
+def allocate(
+    device: hal.Device, size: int, *, fill: int = 0, usage=DEFAULT_USAGE, memory_type=DEFAULT_MEMORY
+) -> hal.Buffer:
     """A default buffer of ``size`` bytes, every byte set to ``fill`` by the host."""
     buffer = device.allocate_buffer(size, memory_type=memory_type, usage=usage)
     if size:
@@ -34,8 +36,9 @@ def allocate(device: hal.Device, size: int, *, fill: int = 0, usage=DEFAULT_USAG
     return buffer
 
 
-def upload(device: hal.Device, data, *, usage=DEFAULT_USAGE,
-           memory_type=DEFAULT_MEMORY) -> hal.Buffer:
+def upload(
+    device: hal.Device, data, *, usage=DEFAULT_USAGE, memory_type=DEFAULT_MEMORY
+) -> hal.Buffer:
     """A default buffer holding ``data`` (bytes-like or numpy array)."""
     return device.buffer_from(data, usage=usage, memory_type=memory_type)
 
@@ -51,12 +54,14 @@ def pattern_bytes(pattern: int, pattern_length: int) -> bytes:
     return pattern.to_bytes(pattern_length, "little")
 
 
-def filled(size: int, offset: int, length: int, pattern: int, pattern_length: int,
-           background: int = 0) -> bytes:
+def filled(
+    size: int, offset: int, length: int, pattern: int, pattern_length: int, background: int = 0
+) -> bytes:
     """The whole buffer after filling [offset, offset+length) of a ``background`` buffer."""
     out = bytearray([background]) * size
-    out[offset:offset + length] = (pattern_bytes(pattern, pattern_length)
-                                   * (length // pattern_length + 1))[:length]
+    out[offset : offset + length] = (
+        pattern_bytes(pattern, pattern_length) * (length // pattern_length + 1)
+    )[:length]
     return bytes(out)
 
 
@@ -124,14 +129,17 @@ class Binder:
     def refs(self, *buffers: hal.Buffer) -> list:
         return [self.ref(b) for b in buffers]
 
-    def command_buffer(self, categories=hal.CommandCategory.ANY, *,
-                       reusable: bool = False) -> hal.CommandBuffer:
+    def command_buffer(
+        self, categories=hal.CommandCategory.ANY, *, reusable: bool = False
+    ) -> hal.CommandBuffer:
         """A command buffer for this mode; reusable in slot mode or when asked."""
         if self.uses_slots:
             self.capacity = len(self.slots)
             return self.device.create_command_buffer(
-                mode=hal.CommandBufferMode.DEFAULT, categories=categories,
-                binding_capacity=self.capacity)
+                mode=hal.CommandBufferMode.DEFAULT,
+                categories=categories,
+                binding_capacity=self.capacity,
+            )
         mode = hal.CommandBufferMode.DEFAULT if reusable else hal.CommandBufferMode.ONE_SHOT
         return self.device.create_command_buffer(mode=mode, categories=categories)
 
@@ -147,29 +155,46 @@ class Binder:
             table[next(i for i, b in enumerate(self.slots) if b is old)] = new
         return table
 
-    def submit(self, command_buffer: hal.CommandBuffer, *, wait=(), signal=(),
-               replace: Iterable[tuple[hal.Buffer, hal.Buffer]] = ()) -> None:
-        self.device.queue_execute(command_buffer, wait=wait, signal=signal,
-                                  binding_table=self.table(replace))
+    def submit(
+        self,
+        command_buffer: hal.CommandBuffer,
+        *,
+        wait=(),
+        signal=(),
+        replace: Iterable[tuple[hal.Buffer, hal.Buffer]] = (),
+    ) -> None:
+        self.device.queue_execute(
+            command_buffer, wait=wait, signal=signal, binding_table=self.table(replace)
+        )
 
-    def run(self, command_buffer: hal.CommandBuffer, *,
-            replace: Iterable[tuple[hal.Buffer, hal.Buffer]] = ()) -> None:
+    def run(
+        self,
+        command_buffer: hal.CommandBuffer,
+        *,
+        replace: Iterable[tuple[hal.Buffer, hal.Buffer]] = (),
+    ) -> None:
         """Submits and waits for completion."""
         semaphore = self.device.create_semaphore(0)
         self.submit(command_buffer, signal=[(semaphore, 1)], replace=replace)
         wait(semaphore, 1)
 
-    def record_and_run(self, record: Callable[[hal.CommandBuffer], None],
-                       categories=hal.CommandCategory.ANY) -> None:
+    def record_and_run(
+        self, record: Callable[[hal.CommandBuffer], None], categories=hal.CommandCategory.ANY
+    ) -> None:
         """Records ``record(cb)`` between begin and end, submits, waits."""
         cb = self.command_buffer(categories)
         with cb:
             record(cb)
         self.run(cb)
 
-    def expect_rejected(self, error: type[BaseException] | tuple,
-                        record: Callable[[hal.CommandBuffer], None], *,
-                        at_record: bool = True, categories=hal.CommandCategory.ANY) -> None:
+    def expect_rejected(
+        self,
+        error: type[BaseException] | tuple,
+        record: Callable[[hal.CommandBuffer], None],
+        *,
+        at_record: bool = True,
+        categories=hal.CommandCategory.ANY,
+    ) -> None:
         """Asserts that recording ``record(cb)`` raises ``error``.
 
         With ``at_record=False`` the fault depends on a buffer that a slot only names

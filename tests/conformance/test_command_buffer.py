@@ -8,8 +8,7 @@ import polyhal as hal
 
 from .support import allocate
 
-CATEGORIES = [hal.CommandCategory.TRANSFER, hal.CommandCategory.DISPATCH,
-              hal.CommandCategory.ANY]
+CATEGORIES = [hal.CommandCategory.TRANSFER, hal.CommandCategory.DISPATCH, hal.CommandCategory.ANY]
 
 
 @pytest.mark.parametrize("categories", CATEGORIES, ids=lambda c: c.name)
@@ -32,8 +31,9 @@ def test_mode_and_capacity_read_back(binder):
     target = allocate(binder.device, 16)
     binder.ref(target)
     cb = binder.command_buffer()
-    expected_mode = (hal.CommandBufferMode.DEFAULT if binder.uses_slots
-                     else hal.CommandBufferMode.ONE_SHOT)
+    expected_mode = (
+        hal.CommandBufferMode.DEFAULT if binder.uses_slots else hal.CommandBufferMode.ONE_SHOT
+    )
     assert cb.mode == expected_mode
     assert cb.binding_capacity == (1 if binder.uses_slots else 0)
 
@@ -91,7 +91,8 @@ def test_transfer_only_rejects_dispatch(binder, kernels):
     binder.expect_rejected(
         hal.FailedPreconditionError,
         lambda cb: cb.dispatch(exe, 0, 1, constants=[1, 2, 3, 4], bindings=[(0, target)]),
-        categories=hal.CommandCategory.TRANSFER)
+        categories=hal.CommandCategory.TRANSFER,
+    )
 
 
 @pytest.mark.parametrize("command", ["fill", "copy", "update"])
@@ -102,5 +103,6 @@ def test_dispatch_only_rejects_transfer(binder, command):
         "copy": lambda cb: cb.copy_buffer(source, 0, target, 0, 4),
         "update": lambda cb: cb.update_buffer(b"\x01\x02\x03\x04", 0, target, 0, 4),
     }[command]
-    binder.expect_rejected(hal.FailedPreconditionError, record,
-                           categories=hal.CommandCategory.DISPATCH)
+    binder.expect_rejected(
+        hal.FailedPreconditionError, record, categories=hal.CommandCategory.DISPATCH
+    )

@@ -37,8 +37,11 @@ def test_copy_sub_buffer(binder):
     assert dev.read() == bytes(8) + b"\x88" * 508 + bytes(508)
 
 
-@pytest.mark.parametrize("source_offset, target_offset, length", CLASSES,
-                         ids=[f"src{s}-dst{t}-len{n}" for s, t, n in CLASSES])
+@pytest.mark.parametrize(
+    "source_offset, target_offset, length",
+    CLASSES,
+    ids=[f"src{s}-dst{t}-len{n}" for s, t, n in CLASSES],
+)
 def test_copy_class(binder, source_offset, target_offset, length):
     device = binder.device
     data = deterministic_bytes(source_offset + length + 16)
@@ -46,9 +49,10 @@ def test_copy_class(binder, source_offset, target_offset, length):
     target_buffer = allocate(device, target_offset + length + 16)
     source, target = binder.refs(source_buffer, target_buffer)
     binder.record_and_run(
-        lambda cb: cb.copy_buffer(source, source_offset, target, target_offset, length))
+        lambda cb: cb.copy_buffer(source, source_offset, target, target_offset, length)
+    )
     expected = bytearray(target_buffer.size)
-    expected[target_offset:target_offset + length] = data[source_offset:source_offset + length]
+    expected[target_offset : target_offset + length] = data[source_offset : source_offset + length]
     assert target_buffer.read() == bytes(expected)
 
 
@@ -64,15 +68,18 @@ def test_copy_between_subspans(binder):
     assert target_root.read() == bytes(expected)
 
 
-@pytest.mark.parametrize("source_offset, target_offset, length",
-                         [(0, 8, 16), (8, 0, 16), (0, 0, 16)],
-                         ids=["forward", "backward", "same"])
+@pytest.mark.parametrize(
+    "source_offset, target_offset, length",
+    [(0, 8, 16), (8, 0, 16), (0, 0, 16)],
+    ids=["forward", "backward", "same"],
+)
 def test_copy_overlapping(binder, source_offset, target_offset, length):
     buffer = binder.ref(allocate(binder.device, 64))
     binder.expect_rejected(
         hal.InvalidArgumentError,
         lambda cb: cb.copy_buffer(buffer, source_offset, buffer, target_offset, length),
-        at_record=False)
+        at_record=False,
+    )
 
 
 def test_copy_adjacent_ranges_of_one_buffer(binder):
@@ -87,24 +94,30 @@ def test_copy_adjacent_ranges_of_one_buffer(binder):
 @pytest.mark.parametrize("missing", ["TRANSFER_SOURCE", "TRANSFER_TARGET"])
 def test_copy_missing_usage(binder, missing):
     device = binder.device
-    usage = {
-        "TRANSFER_SOURCE": hal.BufferUsage.TRANSFER_TARGET,
-        "TRANSFER_TARGET": hal.BufferUsage.TRANSFER_SOURCE,
-    }[missing] | hal.BufferUsage.DISPATCH_STORAGE | hal.BufferUsage.MAPPING
+    usage = (
+        {
+            "TRANSFER_SOURCE": hal.BufferUsage.TRANSFER_TARGET,
+            "TRANSFER_TARGET": hal.BufferUsage.TRANSFER_SOURCE,
+        }[missing]
+        | hal.BufferUsage.DISPATCH_STORAGE
+        | hal.BufferUsage.MAPPING
+    )
     restricted = allocate(device, 64, usage=usage)
     other = allocate(device, 64)
-    source, target = binder.refs(*((restricted, other) if missing == "TRANSFER_SOURCE"
-                                   else (other, restricted)))
+    source, target = binder.refs(
+        *((restricted, other) if missing == "TRANSFER_SOURCE" else (other, restricted))
+    )
     binder.expect_rejected(
         (hal.PermissionDeniedError, hal.InvalidArgumentError),
         lambda cb: cb.copy_buffer(source, 0, target, 0, 16),
-        at_record=False)
+        at_record=False,
+    )
 
 
 @pytest.mark.parametrize("side", ["source", "target"])
 def test_copy_out_of_range(binder, side):
     small, large = allocate(binder.device, 16), allocate(binder.device, 64)
     source, target = binder.refs(*((small, large) if side == "source" else (large, small)))
-    binder.expect_rejected(hal.OutOfRangeError,
-                           lambda cb: cb.copy_buffer(source, 8, target, 8, 16),
-                           at_record=False)
+    binder.expect_rejected(
+        hal.OutOfRangeError, lambda cb: cb.copy_buffer(source, 8, target, 8, 16), at_record=False
+    )

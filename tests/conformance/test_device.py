@@ -66,8 +66,8 @@ def test_subspan_is_a_view(device):
     view = buffer.subspan(16, 32)
     assert view.size == 32
     assert view.read() == data[16:48]
-    view.write(b"\xFF" * 4, 4)
-    assert buffer.read(20, 4) == b"\xFF" * 4
+    view.write(b"\xff" * 4, 4)
+    assert buffer.read(20, 4) == b"\xff" * 4
     assert buffer.subspan(16, hal.WHOLE_BUFFER).size == 48
 
 
@@ -93,15 +93,23 @@ def test_errors_are_familiar_exceptions():
     assert issubclass(hal.UnimplementedError, NotImplementedError)
     assert issubclass(hal.DeadlineExceededError, TimeoutError)
     assert issubclass(hal.NotFoundError, LookupError)
-    for cls in (hal.ResourceExhaustedError, hal.CancelledError, hal.AbortedError,
-                hal.DataLossError, hal.PermissionDeniedError, hal.InternalError,
-                hal.UnavailableError, hal.UnknownError):
+    for cls in (
+        hal.ResourceExhaustedError,
+        hal.CancelledError,
+        hal.AbortedError,
+        hal.DataLossError,
+        hal.PermissionDeniedError,
+        hal.InternalError,
+        hal.UnavailableError,
+        hal.UnknownError,
+    ):
         assert issubclass(cls, hal.HalError) and issubclass(cls, RuntimeError)
 
 
 def test_executable_with_no_loadable_format(device):
     source = hal.ExecutableSource(
-        [hal.EntryPoint("f", hal.PipelineLayout([]))], {"not-a-format": b""})
+        [hal.EntryPoint("f", hal.PipelineLayout([]))], {"not-a-format": b""}
+    )
     with pytest.raises(hal.UnimplementedError):
         device.create_executable(source)
 
@@ -109,12 +117,15 @@ def test_executable_with_no_loadable_format(device):
 def test_executable_that_fails_to_compile(device):
     """Every format broken: the driver's first loadable one fails with the compiler's message."""
     layout = hal.PipelineLayout([])
-    source = hal.ExecutableSource([hal.EntryPoint("broken", layout)], {
-        "c": "int broken(void) { this is not C }\n",
-        "spirv": {"broken": b"\x03\x02\x23\x07not spir-v"},
-        "glsl": {"broken": "#version 450\nthis is not GLSL\n"},
-        "cuda": 'extern "C" __global__ void broken() { this is not CUDA }\n',
-    })
+    source = hal.ExecutableSource(
+        [hal.EntryPoint("broken", layout)],
+        {
+            "c": "int broken(void) { this is not C }\n",
+            "spirv": {"broken": b"\x03\x02\x23\x07not spir-v"},
+            "glsl": {"broken": "#version 450\nthis is not GLSL\n"},
+            "cuda": 'extern "C" __global__ void broken() { this is not CUDA }\n',
+        },
+    )
     with pytest.raises(hal.InvalidArgumentError) as raised:
         device.create_executable(source)
     assert str(raised.value), "the error carries the compiler's message"

@@ -27,6 +27,7 @@ SENTINEL = 0xCDCDCDCD
 
 # -- direct dispatches ----------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("style", ["shorthand", "push", "tuples"])
 def test_abs(binder, kernels, style):
     exe = kernels("abs")
@@ -48,8 +49,9 @@ def test_abs(binder, kernels, style):
     assert read_f32(output_buffer) == [-9.0, 2.5, 2.5, -9.0]
 
 
-@pytest.mark.parametrize("style", ["shorthand-list", "push-ints", "push-bytes", "push-numpy",
-                                   "push-in-two-parts"])
+@pytest.mark.parametrize(
+    "style", ["shorthand-list", "push-ints", "push-bytes", "push-numpy", "push-in-two-parts"]
+)
 def test_write_constants(binder, kernels, style):
     exe = kernels("write_constants")
     layout = K.layout("write_constants")
@@ -102,8 +104,11 @@ def test_scale_and_offset(binder, kernels):
     input_buffer = upload(binder.device, i32(1, 2, 3, 4))
     output_buffer = allocate(binder.device, 16)
     source, target = binder.refs(input_buffer, output_buffer)
-    binder.record_and_run(lambda cb: cb.dispatch(
-        exe, "scale_and_offset", 4, constants=[3, 10], bindings=[(0, source), (1, target)]))
+    binder.record_and_run(
+        lambda cb: cb.dispatch(
+            exe, "scale_and_offset", 4, constants=[3, 10], bindings=[(0, source), (1, target)]
+        )
+    )
     assert read_i32(output_buffer) == [13, 16, 19, 22]
 
 
@@ -134,8 +139,9 @@ def test_entry_point_lookup(kernels):
         exe.lookup("triple")
 
 
-@pytest.mark.parametrize("count", [32, (32, 1, 1), (4, 4, 2), (2, 2, 8)],
-                         ids=["int", "x", "xyz", "deep-z"])
+@pytest.mark.parametrize(
+    "count", [32, (32, 1, 1), (4, 4, 2), (2, 2, 8)], ids=["int", "x", "xyz", "deep-z"]
+)
 def test_write_workgroup_ids(binder, kernels, count):
     exe = kernels("workgroup_ids")
     output_buffer = allocate(binder.device, 32 * 4, fill=0xCD)
@@ -163,12 +169,13 @@ def test_64_workgroups_resubmitted(binder, kernels):
         cb.dispatch(exe, 0, 64, bindings=[(0, target)])
     for _ in range(3):
         output = allocate(binder.device, 64 * 4, fill=0xCD) if binder.uses_slots else first
-        output.write(b"\xCD" * output.size)
+        output.write(b"\xcd" * output.size)
         binder.run(cb, replace=[(first, output)])
         assert read_u32(output) == list(range(64))
 
 
 # -- indirect dispatches ---------------------------------------------------------------------
+
 
 def indirect_ids(binder):
     """An output of 32 sentinels and a workgroups buffer that says (32, 1, 1) at record."""
@@ -236,8 +243,12 @@ def test_indirect_counts_from_producer_dispatch(binder, kernels):
         cb.execution_barrier(
             source_stage=hal.ExecutionStage.DISPATCH,
             target_stage=hal.ExecutionStage.DISPATCH | hal.ExecutionStage.COMMAND_ISSUE,
-            memory_barriers=[hal.MemoryBarrier(hal.AccessScope.DISPATCH_WRITE,
-                                               hal.AccessScope.INDIRECT_COMMAND_READ)])
+            memory_barriers=[
+                hal.MemoryBarrier(
+                    hal.AccessScope.DISPATCH_WRITE, hal.AccessScope.INDIRECT_COMMAND_READ
+                )
+            ],
+        )
         cb.dispatch_indirect(exe, 0, counts, bindings=[(0, target)])
 
     binder.record_and_run(record)
@@ -254,7 +265,8 @@ def test_indirect_counts_at_byte_16(binder, kernels, how):
     workgroups, offset = (root.subspan(16, 12), 0) if how == "subspan" else (root, 16)
     target, counts = binder.refs(output, workgroups)
     binder.record_and_run(
-        lambda cb: cb.dispatch_indirect(exe, 0, counts, offset, bindings=[(0, target)]))
+        lambda cb: cb.dispatch_indirect(exe, 0, counts, offset, bindings=[(0, target)])
+    )
     expect_ids(output, 4)
 
 
@@ -265,7 +277,8 @@ def test_indirect_unaligned_offset(binder, kernels):
     target, counts = binder.refs(output, workgroups)
     binder.expect_rejected(
         hal.InvalidArgumentError,
-        lambda cb: cb.dispatch_indirect(exe, 0, counts, 2, bindings=[(0, target)]))
+        lambda cb: cb.dispatch_indirect(exe, 0, counts, 2, bindings=[(0, target)]),
+    )
 
 
 def test_indirect_counts_past_end(binder, kernels):
@@ -275,10 +288,12 @@ def test_indirect_counts_past_end(binder, kernels):
     binder.expect_rejected(
         hal.OutOfRangeError,
         lambda cb: cb.dispatch_indirect(exe, 0, counts, 4, bindings=[(0, target)]),
-        at_record=False)
+        at_record=False,
+    )
 
 
 # -- pipelines of reusable command buffers -------------------------------------------------
+
 
 def test_reusable_update_then_dispatch(binder, kernels):
     exe = kernels("scale_and_offset")
@@ -357,8 +372,9 @@ def test_concurrent_submissions_of_one_recording(device, kernels):
     pairs = [(upload(device, i32(k, k, k, k)), allocate(device, 16)) for k in range(3)]
     done = [device.create_semaphore(0) for _ in pairs]
     for (src, dst), sem in zip(pairs, done, strict=True):
-        binder.submit(cb, wait=[(gate, 1)], signal=[(sem, 1)],
-                      replace=[(first_in, src), (first_out, dst)])
+        binder.submit(
+            cb, wait=[(gate, 1)], signal=[(sem, 1)], replace=[(first_in, src), (first_out, dst)]
+        )
     gate.signal(1)
     for k, ((_, dst), sem) in enumerate(zip(pairs, done, strict=True)):
         wait(sem, 1)
@@ -366,6 +382,7 @@ def test_concurrent_submissions_of_one_recording(device, kernels):
 
 
 # -- push-state semantics ------------------------------------------------------------------
+
 
 def two_sets_buffers(binder):
     source_buffer = upload(binder.device, u32(7, 8, 9, 10))
@@ -413,16 +430,20 @@ def test_too_many_bindings(binder):
     layout = hal.PipelineLayout([hal.DescriptorSetLayout(range(count))])
     binder.expect_rejected(
         hal.ResourceExhaustedError,
-        lambda cb: cb.push_descriptor_set(layout, 0, [(b, buffer) for b in range(count)]))
+        lambda cb: cb.push_descriptor_set(layout, 0, [(b, buffer) for b in range(count)]),
+    )
 
 
-@pytest.mark.parametrize("offset, length", [(4, 16), (20, 4), (16, 1)],
-                         ids=["tail-past-end", "offset-past-end", "one-byte-past-end"])
+@pytest.mark.parametrize(
+    "offset, length",
+    [(4, 16), (20, 4), (16, 1)],
+    ids=["tail-past-end", "offset-past-end", "one-byte-past-end"],
+)
 def test_binding_range_past_end(binder, kernels, offset, length):
     exe = kernels("abs")
     source, target = binder.refs(allocate(binder.device, 16), allocate(binder.device, 16))
     binder.expect_rejected(
         hal.OutOfRangeError,
-        lambda cb: cb.dispatch(exe, 0, 2, bindings=[(0, source, offset, length),
-                                                    (1, target)]),
-        at_record=False)
+        lambda cb: cb.dispatch(exe, 0, 2, bindings=[(0, source, offset, length), (1, target)]),
+        at_record=False,
+    )

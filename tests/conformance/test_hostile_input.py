@@ -20,8 +20,7 @@ from .support import deterministic_bytes
 
 
 def _reusable(device: hal.Device, capacity: int) -> hal.CommandBuffer:
-    return device.create_command_buffer(hal.CommandBufferMode.DEFAULT,
-                                        binding_capacity=capacity)
+    return device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=capacity)
 
 
 def _run(device: hal.Device, cb: hal.CommandBuffer, table=None) -> None:
@@ -236,20 +235,22 @@ BAD_CALLS = {
     "wait_events not a list": lambda d, cb: cb.wait_events(5),
     "push_constants layout str": lambda d, cb: cb.push_constants("layout", 0, [1]),
     "push_constants str values": lambda d, cb: cb.push_constants(
-        hal.PipelineLayout([], 1), 0, "ab"),
+        hal.PipelineLayout([], 1), 0, "ab"
+    ),
     "push_descriptor_set int": lambda d, cb: cb.push_descriptor_set(
-        hal.PipelineLayout([hal.DescriptorSetLayout([0])]), 0, 5),
+        hal.PipelineLayout([hal.DescriptorSetLayout([0])]), 0, 5
+    ),
     "binding extra items": lambda d, cb: cb.push_descriptor_set(
-        hal.PipelineLayout([hal.DescriptorSetLayout([0])]), 0,
-        [(0, d.allocate_buffer(4), 0, 4, 99)]),
+        hal.PipelineLayout([hal.DescriptorSetLayout([0])]), 0, [(0, d.allocate_buffer(4), 0, 4, 99)]
+    ),
     "queue_execute binding_table int": lambda d, cb: d.queue_execute(cb, binding_table=5),
     "queue_execute None": lambda d, cb: d.queue_execute(None),
     "queue_execute str": lambda d, cb: d.queue_execute("cb"),
     "binding table entry extra": lambda d, cb: d.queue_execute(
-        [], binding_table=[(d.allocate_buffer(4), 0, 4, 7)]),
+        [], binding_table=[(d.allocate_buffer(4), 0, 4, 7)]
+    ),
     "binding table entry str": lambda d, cb: d.queue_execute([], binding_table=["abc"]),
-    "create_command_buffer categories str": lambda d, cb: d.create_command_buffer(
-        categories="x"),
+    "create_command_buffer categories str": lambda d, cb: d.create_command_buffer(categories="x"),
     "create_command_buffer mode None": lambda d, cb: d.create_command_buffer(mode=None),
     "allocate memory_type None": lambda d, cb: d.allocate_buffer(16, memory_type=None),
     "allocate usage str": lambda d, cb: d.allocate_buffer(16, usage="x"),
@@ -263,26 +264,30 @@ BAD_CALLS = {
     "host_call not callable": lambda d, cb: d.queue_host_call(5),
     "dealloca not a buffer": lambda d, cb: d.queue_dealloca("b"),
     "allocate access -1": lambda d, cb: d.allocate_buffer(16, access=-1),
-    "create_command_buffer categories -1": lambda d, cb: d.create_command_buffer(
-        categories=-1),
-    "barrier target_stage -1": lambda d, cb: cb.execution_barrier(
-        hal.ExecutionStage.DISPATCH, -1),
+    "create_command_buffer categories -1": lambda d, cb: d.create_command_buffer(categories=-1),
+    "barrier target_stage -1": lambda d, cb: cb.execution_barrier(hal.ExecutionStage.DISPATCH, -1),
     "reset_event stage -1": lambda d, cb: cb.reset_event(d.create_event(), -1),
     "memory barrier float scope": lambda d, cb: cb.execution_barrier(
-        memory_barriers=[hal.MemoryBarrier(1.5, hal.AccessScope.HOST_READ)]),
+        memory_barriers=[hal.MemoryBarrier(1.5, hal.AccessScope.HOST_READ)]
+    ),
     "buffer barrier negative scope": lambda d, cb: cb.execution_barrier(
-        buffer_barriers=[hal.BufferBarrier(-1, 1, d.allocate_buffer(4))]),
+        buffer_barriers=[hal.BufferBarrier(-1, 1, d.allocate_buffer(4))]
+    ),
     "barrier flags negative numpy": lambda d, cb: cb.execution_barrier(flags=np.int8(-56)),
-    "fill pattern too negative": lambda d, cb: cb.fill_buffer(d.allocate_buffer(8), 0, 8,
-                                                              -2**40),
-    "fill pattern_length float": lambda d, cb: cb.fill_buffer(d.allocate_buffer(8), 0, 8, 1,
-                                                              1.0),
+    "fill pattern too negative": lambda d, cb: cb.fill_buffer(d.allocate_buffer(8), 0, 8, -(2**40)),
+    "fill pattern_length float": lambda d, cb: cb.fill_buffer(d.allocate_buffer(8), 0, 8, 1, 1.0),
     "dispatch count True": lambda d, cb: cb.dispatch(
-        d.create_executable(executable_source("workgroup_ids")), 0, True,
-        bindings=[(0, d.allocate_buffer(64))]),
+        d.create_executable(executable_source("workgroup_ids")),
+        0,
+        True,
+        bindings=[(0, d.allocate_buffer(64))],
+    ),
     "dispatch count numpy bool": lambda d, cb: cb.dispatch(
-        d.create_executable(executable_source("workgroup_ids")), 0, np.bool_(True),
-        bindings=[(0, d.allocate_buffer(64))]),
+        d.create_executable(executable_source("workgroup_ids")),
+        0,
+        np.bool_(True),
+        bindings=[(0, d.allocate_buffer(64))],
+    ),
     "create_device int uri": lambda d, cb: hal.create_device(5),
     "create_device checked str": lambda d, cb: hal.create_device("local", checked="yes"),
 }
@@ -302,12 +307,12 @@ def test_push_constants_take_floats_and_numpy_scalars(device):
     from polyhal.command_buffer import _constants
 
     words = _constants([1, -1, 2.5, np.float32(-0.5), np.int32(-3), np.uint32(7)])
-    expected = np.array([1, -1], np.int32).tobytes() + np.array([2.5, -0.5], np.float32
-                                                                ).tobytes()
+    expected = np.array([1, -1], np.int32).tobytes() + np.array([2.5, -0.5], np.float32).tobytes()
     expected += np.array([-3], np.int32).tobytes() + np.array([7], np.uint32).tobytes()
     assert words == expected
     assert _constants([np.int64(-2), np.float64(1.0)]) == (
-        np.array([-2], np.int64).tobytes() + np.array([1.0], np.float64).tobytes())
+        np.array([-2], np.int64).tobytes() + np.array([1.0], np.float64).tobytes()
+    )
     with pytest.raises(hal.InvalidArgumentError):
         _constants([2**33])
     with pytest.raises(hal.InvalidArgumentError):
@@ -375,8 +380,12 @@ def test_debug_group_color_is_checked(device, color):
 
 def test_host_access_options_are_checked(device):
     buf = device.buffer_from(bytes(16))
-    for kwargs in ({"wait": math.nan, "unsynchronized": True}, {"wait": "x"},
-                   {"unsynchronized": "yes"}, {"wait": -1.0}):
+    for kwargs in (
+        {"wait": math.nan, "unsynchronized": True},
+        {"wait": "x"},
+        {"unsynchronized": "yes"},
+        {"wait": -1.0},
+    ):
         with pytest.raises(hal.InvalidArgumentError):
             buf.read(**kwargs)
         with pytest.raises(hal.InvalidArgumentError):
@@ -423,8 +432,11 @@ def test_a_host_call_may_wait_for_parked_work_of_its_own_queue(device):
     assert buf.read(0, 4) == b"\x09" * 4
 
 
-@pytest.mark.parametrize("wait", [2**70, 10**400, 1e300, np.float32(30), np.uint64(2**64 - 1)],
-                         ids=["2**70", "10**400", "1e300", "np.float32", "np.uint64"])
+@pytest.mark.parametrize(
+    "wait",
+    [2**70, 10**400, 1e300, np.float32(30), np.uint64(2**64 - 1)],
+    ids=["2**70", "10**400", "1e300", "np.float32", "np.uint64"],
+)
 def test_host_access_wait_takes_any_timeout(wait):
     """wait= of a host access behind pending work takes what every timeout takes: a value too
     long for the platform's waits is forever (it raised OverflowError), numpy scalars are
@@ -565,8 +577,9 @@ def test_close_while_threads_allocate_encode_and_copy(driver):
     encoder or a collected recording ("double free or corruption", SIGABRT).  Calls in
     progress finish before the release; later ones raise FailedPreconditionError.  In a
     child process: a regression kills the process."""
-    proc = subprocess.run([sys.executable, "-c", CLOSE_RACE, driver], capture_output=True,
-                          text=True, timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", CLOSE_RACE, driver], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0 and "ok" in proc.stdout, proc.stdout + proc.stderr[-3000:]
 
 

@@ -21,7 +21,7 @@ def spirv_entry_points(module: bytes) -> list[str]:
     while i < len(words):
         count, opcode = words[i] >> 16, words[i] & 0xFFFF
         if opcode == OP_ENTRY_POINT:
-            raw = struct.pack(f"<{count - 3}I", *words[i + 3:i + count])
+            raw = struct.pack(f"<{count - 3}I", *words[i + 3 : i + count])
             names.append(raw.split(b"\0", 1)[0].decode())
         i += count
     return names
@@ -46,4 +46,3 @@ def test_every_glsl_module_is_built():
     assert sources == {p.stem for p in glsl.glob("*.spv")}, "run kernels/build_spirv.sh"
     for stem in sources:
         assert (glsl / f"{stem}.spv").stat().st_size > 0
-

@@ -59,6 +59,7 @@ def still_pending(semaphore: hal.Semaphore, value: int) -> None:
 
 # -- ordering by semaphores ------------------------------------------------------------------
 
+
 def test_submission_waits_for_host_signal(device):
     gate, done = device.create_semaphore(0), device.create_semaphore(5)
     target = allocate(device, 16)
@@ -83,7 +84,7 @@ def test_command_buffer_list_runs_in_order(device):
     done = device.create_semaphore(0)
     device.queue_execute([first, second], signal=[(done, 1)])
     wait(done, 1)
-    assert target.read() == b"\x5A" * 64
+    assert target.read() == b"\x5a" * 64
 
 
 def test_empty_submission_is_a_barrier(device):
@@ -109,10 +110,10 @@ def test_reverse_order_submissions(device, semaphores):
     with copy:
         copy.copy_buffer(scratch, 0, result, 0, 16)
     device.queue_execute(copy, wait=[points[1]], signal=[points[2]])
-    device.queue_execute(fill_command_buffer(device, scratch, 0x22, 8, 8),
-                         wait=[points[0]], signal=[points[1]])
-    device.queue_execute(fill_command_buffer(device, scratch, 0x11, 0, 8),
-                         signal=[points[0]])
+    device.queue_execute(
+        fill_command_buffer(device, scratch, 0x22, 8, 8), wait=[points[0]], signal=[points[1]]
+    )
+    device.queue_execute(fill_command_buffer(device, scratch, 0x11, 0, 8), signal=[points[0]])
     wait(*points[2])
     assert result.read() == b"\x11" * 8 + b"\x22" * 8
 
@@ -121,8 +122,7 @@ def test_wait_idle(device):
     gate = device.create_semaphore(0)
     targets = [allocate(device, 16) for _ in range(4)]
     for i, target in enumerate(targets):
-        device.queue_execute(fill_command_buffer(device, target, 0x10 + i),
-                             wait=[(gate, 1)])
+        device.queue_execute(fill_command_buffer(device, target, 0x10 + i), wait=[(gate, 1)])
     with pytest.raises(hal.DeadlineExceededError):
         device.wait_idle(timeout=SHORT_TIMEOUT)
     gate.signal(1)
@@ -132,12 +132,16 @@ def test_wait_idle(device):
 
 # -- failure propagation ---------------------------------------------------------------------
 
+
 def test_failed_wait_fails_every_signal(device):
     gate = device.create_semaphore(0)
     signals = [device.create_semaphore(0), device.create_semaphore(7)]
     target = allocate(device, 16)
-    device.queue_execute(fill_command_buffer(device, target, 0x44), wait=[(gate, 1)],
-                         signal=[(signals[0], 1), (signals[1], 9)])
+    device.queue_execute(
+        fill_command_buffer(device, target, 0x44),
+        wait=[(gate, 1)],
+        signal=[(signals[0], 1), (signals[1], 9)],
+    )
     gate.fail(hal.StatusCode.DATA_LOSS, "injected")
     for semaphore, value in zip(signals, (1, 9), strict=True):
         with pytest.raises(hal.DataLossError) as raised:
@@ -165,8 +169,9 @@ def test_already_failed_wait(device):
     gate.fail(hal.StatusCode.ABORTED, "before submit")
     target = allocate(device, 16)
     try:
-        device.queue_execute(fill_command_buffer(device, target, 0x44), wait=[(gate, 1)],
-                             signal=[(done, 1)])
+        device.queue_execute(
+            fill_command_buffer(device, target, 0x44), wait=[(gate, 1)], signal=[(done, 1)]
+        )
     except hal.AbortedError:
         pass  # refusing at once is as good as failing the signal
     else:
@@ -176,6 +181,7 @@ def test_already_failed_wait(device):
 
 
 # -- lifetimes -------------------------------------------------------------------------------
+
 
 def test_pending_submission_keeps_resources_alive(device, kernels, binder_mode):
     """Every buffer, the command buffer and the binding table of a pending submission
@@ -187,8 +193,9 @@ def test_pending_submission_keeps_resources_alive(device, kernels, binder_mode):
 
     def submit_then_drop() -> None:
         binder = Binder(device, binder_mode)
-        source, mid, target = binder.refs(upload(device, i32(1, 2, 3, 4)),
-                                          allocate(device, 16), output)
+        source, mid, target = binder.refs(
+            upload(device, i32(1, 2, 3, 4)), allocate(device, 16), output
+        )
         cb = binder.command_buffer()
         with cb:
             cb.dispatch(exe, "negate", 4, bindings=[(0, source), (1, mid)])
@@ -198,20 +205,22 @@ def test_pending_submission_keeps_resources_alive(device, kernels, binder_mode):
 
     submit_then_drop()
     gc.collect()
-    scribbles = [upload(device, b"\xEE" * 16) for _ in range(32)]
+    scribbles = [upload(device, b"\xee" * 16) for _ in range(32)]
     gate.signal(1)
     wait(done, 1)
     assert read_i32(output) == [-2, -4, -6, -8]
-    assert all(s.read() == b"\xEE" * 16 for s in scribbles)
+    assert all(s.read() == b"\xee" * 16 for s in scribbles)
 
 
 # -- queue operations ----------------------------------------------------------------------
 
+
 def test_queue_fill(device):
     gate, done = device.create_semaphore(0), device.create_semaphore(0)
     target = allocate(device, 32)
-    returns_at_once(device.queue_fill, target, 4, 24, b"\x12\x34\x56\x78",
-                    wait=[(gate, 1)], signal=[(done, 1)])
+    returns_at_once(
+        device.queue_fill, target, 4, 24, b"\x12\x34\x56\x78", wait=[(gate, 1)], signal=[(done, 1)]
+    )
     still_pending(done, 1)
     assert target.read(unsynchronized=True) == bytes(32)  # parked: must not have run
     gate.signal(1)
@@ -224,9 +233,10 @@ def test_queue_update_captures_source(device):
     target = allocate(device, 16)
     source = bytearray(deterministic_bytes(32))
     expected = bytes(source[8:24])
-    returns_at_once(device.queue_update, source, 8, target, 0, 16,
-                    wait=[(gate, 1)], signal=[(done, 1)])
-    source[:] = b"\xFF" * 32
+    returns_at_once(
+        device.queue_update, source, 8, target, 0, 16, wait=[(gate, 1)], signal=[(done, 1)]
+    )
+    source[:] = b"\xff" * 32
     still_pending(done, 1)
     assert target.read(unsynchronized=True) == bytes(16)  # parked: must not have run
     gate.signal(1)
@@ -238,8 +248,9 @@ def test_queue_copy(device):
     gate, done = device.create_semaphore(0), device.create_semaphore(0)
     data = deterministic_bytes(64)
     source, target = upload(device, data), allocate(device, 64)
-    returns_at_once(device.queue_copy, source, 3, target, 5, 50,
-                    wait=[(gate, 1)], signal=[(done, 1)])
+    returns_at_once(
+        device.queue_copy, source, 3, target, 5, 50, wait=[(gate, 1)], signal=[(done, 1)]
+    )
     still_pending(done, 1)
     gate.signal(1)
     wait(done, 1)
@@ -250,9 +261,9 @@ def test_queue_copy_sees_earlier_queue_fill(device):
     source, target = allocate(device, 16), allocate(device, 16)
     filled, copied = device.create_semaphore(0), device.create_semaphore(0)
     device.queue_copy(source, 0, target, 0, 16, wait=[(filled, 1)], signal=[(copied, 1)])
-    device.queue_fill(source, 0, 16, b"\x9C", signal=[(filled, 1)])
+    device.queue_fill(source, 0, 16, b"\x9c", signal=[(filled, 1)])
     wait(copied, 1)
-    assert target.read() == b"\x9C" * 16
+    assert target.read() == b"\x9c" * 16
 
 
 def test_queue_barrier(device):
@@ -297,11 +308,11 @@ def test_queue_alloca(device):
     gate, ready, done = (device.create_semaphore(0) for _ in range(3))
     buffer = returns_at_once(device.queue_alloca, 64, wait=[(gate, 1)], signal=[(ready, 1)])
     assert buffer.size == 64
-    device.queue_fill(buffer, 0, 64, b"\xA7", wait=[(ready, 1)], signal=[(done, 1)])
+    device.queue_fill(buffer, 0, 64, b"\xa7", wait=[(ready, 1)], signal=[(done, 1)])
     still_pending(done, 1)
     gate.signal(1)
     wait(done, 1)
-    assert buffer.read() == b"\xA7" * 64
+    assert buffer.read() == b"\xa7" * 64
     buffer.write(b"\x01" * 8, 8)
     assert buffer.read(8, 8) == b"\x01" * 8
 

@@ -31,10 +31,11 @@ def test_runs_and_signals_every_signal_form(unchecked):
     buffer = allocate(unchecked, 16)
     a, b = unchecked.create_semaphore(0), unchecked.create_semaphore(10)
     for pattern, signal, reached in (
-            (1, [(a, 1)], [(a, 1)]),
-            (2, (a, 2), [(a, 2)]),
-            (3, [(a, 3), (b, 11)], [(a, 3), (b, 11)]),
-            (4, [], [])):
+        (1, [(a, 1)], [(a, 1)]),
+        (2, (a, 2), [(a, 2)]),
+        (3, [(a, 3), (b, 11)], [(a, 3), (b, 11)]),
+        (4, [], []),
+    ):
         cb = fill(unchecked, buffer, pattern)
         unchecked.queue_execute(cb, signal=signal)
         unchecked.wait_idle(TIMEOUT)

@@ -27,6 +27,7 @@ def join(*threads: threading.Thread) -> None:
 
 # -- values --------------------------------------------------------------------------------
 
+
 def test_initial_value(device):
     assert device.create_semaphore(123).query() == 123
     assert device.create_semaphore().query() == 0
@@ -47,11 +48,15 @@ def test_signal_not_increasing(device, value):
     assert semaphore.query() == 5
 
 
-@pytest.mark.parametrize("code, error", [
-    (hal.StatusCode.ABORTED, hal.AbortedError),
-    (hal.StatusCode.CANCELLED, hal.CancelledError),
-    (hal.StatusCode.DATA_LOSS, hal.DataLossError),
-], ids=lambda v: getattr(v, "name", None) or v.__name__)
+@pytest.mark.parametrize(
+    "code, error",
+    [
+        (hal.StatusCode.ABORTED, hal.AbortedError),
+        (hal.StatusCode.CANCELLED, hal.CancelledError),
+        (hal.StatusCode.DATA_LOSS, hal.DataLossError),
+    ],
+    ids=lambda v: getattr(v, "name", None) or v.__name__,
+)
 def test_fail_reads_back_code(device, code, error):
     semaphore = device.create_semaphore(0)
     semaphore.fail(code, "injected")
@@ -68,6 +73,7 @@ def test_fail_default_code_is_aborted(device):
 
 
 # -- waits ---------------------------------------------------------------------------------
+
 
 def test_empty_wait_list(device):
     device.wait_semaphores([], timeout=0)
@@ -96,14 +102,14 @@ def test_wait_times_out(device, timeout):
 def test_wait_all_with_one_unsignaled_times_out(device):
     signaled, unsignaled = device.create_semaphore(1), device.create_semaphore(0)
     with pytest.raises(hal.DeadlineExceededError):
-        device.wait_semaphores([(signaled, 1), (unsignaled, 1)], mode=hal.WaitMode.ALL,
-                               timeout=SHORT_TIMEOUT)
+        device.wait_semaphores(
+            [(signaled, 1), (unsignaled, 1)], mode=hal.WaitMode.ALL, timeout=SHORT_TIMEOUT
+        )
 
 
 def test_wait_any_with_one_signaled(device):
     signaled, unsignaled = device.create_semaphore(1), device.create_semaphore(0)
-    device.wait_semaphores([(unsignaled, 1), (signaled, 1)], mode=hal.WaitMode.ANY,
-                           timeout=TIMEOUT)
+    device.wait_semaphores([(unsignaled, 1), (signaled, 1)], mode=hal.WaitMode.ANY, timeout=TIMEOUT)
 
 
 def test_wait_any_with_none_signaled_times_out(device):
@@ -113,6 +119,7 @@ def test_wait_any_with_none_signaled_times_out(device):
 
 
 # -- failures ------------------------------------------------------------------------------
+
 
 def test_fail_then_wait(device):
     semaphore = device.create_semaphore(0)
@@ -150,6 +157,7 @@ def test_fail_wakes_a_waiting_thread(device):
 
 
 # -- threads -------------------------------------------------------------------------------
+
 
 def test_wait_while_another_thread_signals(device):
     semaphore = device.create_semaphore(0)

@@ -16,7 +16,7 @@ def test_200_one_shot_fills(device):
         device.queue_execute(cb)
     device.wait_idle(timeout=TIMEOUT * 6)
     words = read_u32(target)
-    assert all(words[i * 1024:(i + 1) * 1024] == [0xBD370000 | i] * 1024 for i in range(count))
+    assert all(words[i * 1024 : (i + 1) * 1024] == [0xBD370000 | i] * 1024 for i in range(count))
 
 
 def test_512_fills_in_one_command_buffer(binder):
@@ -45,8 +45,13 @@ def test_64_by_64_copies(binder):
         cb = step.command_buffer()
         with cb:
             for j in range(n):
-                cb.copy_buffer(source, (i * n + j) * block,
-                               target, ((n - 1 - i) * n + (n - 1 - j)) * block, block)
+                cb.copy_buffer(
+                    source,
+                    (i * n + j) * block,
+                    target,
+                    ((n - 1 - i) * n + (n - 1 - j)) * block,
+                    block,
+                )
         command_buffers.append((step, cb))
     for step, cb in command_buffers:
         step.submit(cb)
@@ -56,4 +61,4 @@ def test_64_by_64_copies(binder):
         for j in range(n):
             t = ((n - 1 - i) * n + (n - 1 - j)) * block
             s = (i * n + j) * block
-            assert out[t:t + block] == data[s:s + block], f"block ({i}, {j})"
+            assert out[t : t + block] == data[s : s + block], f"block ({i}, {j})"

@@ -9,8 +9,9 @@ import polyhal as hal
 
 from .support import allocate
 
-SOURCE = bytes([0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08,
-                0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8])
+SOURCE = bytes(
+    [0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0xA1, 0xA2, 0xA3, 0xA4, 0xA5, 0xA6, 0xA7, 0xA8]
+)
 
 
 def test_update_whole_buffer(binder):
@@ -50,18 +51,20 @@ def test_update_captures_source_at_record(binder, kind):
     cb = binder.command_buffer()
     with cb:
         cb.update_buffer(host, 0, target, 0, 16)
-        host[:] = b"\xFF" * 16 if kind == "bytearray" else 0xFF
-    host[:8] = b"\xEE" * 8 if kind == "bytearray" else 0xEE
+        host[:] = b"\xff" * 16 if kind == "bytearray" else 0xFF
+    host[:8] = b"\xee" * 8 if kind == "bytearray" else 0xEE
     binder.run(cb)
     assert buffer.read() == SOURCE
 
 
-@pytest.mark.parametrize("source_offset, target_offset, length",
-                         [(0, 8, 16), (8, 0, 16)], ids=["target", "source"])
+@pytest.mark.parametrize(
+    "source_offset, target_offset, length", [(0, 8, 16), (8, 0, 16)], ids=["target", "source"]
+)
 def test_update_out_of_range(binder, source_offset, target_offset, length):
     target = binder.ref(allocate(binder.device, 16))
     # The host source's size is known at record time, the target slot's only at submit.
     binder.expect_rejected(
         hal.OutOfRangeError,
         lambda cb: cb.update_buffer(SOURCE, source_offset, target, target_offset, length),
-        at_record=source_offset != 0)
+        at_record=source_offset != 0,
+    )

@@ -70,13 +70,18 @@ def device(request):
 
 @pytest.fixture(scope="module")
 def exe(device):
-    return device.create_executable(hal.ExecutableSource([
-        hal.EntryPoint("iota", ONE_AND_CONSTANT, (64, 1, 1)),
-        hal.EntryPoint("add_one", ONE, (64, 1, 1)),
-        hal.EntryPoint("grid_size", ONE),
-        hal.EntryPoint("spin", ONE_AND_CONSTANT),
-        hal.EntryPoint("reverse_in_shared", ONE, (256, 1, 1), local_memory_size=256 * 4),
-    ], {"cuda": SOURCE}))
+    return device.create_executable(
+        hal.ExecutableSource(
+            [
+                hal.EntryPoint("iota", ONE_AND_CONSTANT, (64, 1, 1)),
+                hal.EntryPoint("add_one", ONE, (64, 1, 1)),
+                hal.EntryPoint("grid_size", ONE),
+                hal.EntryPoint("spin", ONE_AND_CONSTANT),
+                hal.EntryPoint("reverse_in_shared", ONE, (256, 1, 1), local_memory_size=256 * 4),
+            ],
+            {"cuda": SOURCE},
+        )
+    )
 
 
 def run(device, cb, table=None):
@@ -96,8 +101,7 @@ def test_independent_dispatches_between_barriers(device, exe):
     cb = device.create_command_buffer()
     with cb:
         for i in range(16):
-            cb.dispatch(exe, "iota", 1, constants=[i * 64],
-                        bindings=[(0, out, i * 256, 256)])
+            cb.dispatch(exe, "iota", 1, constants=[i * 64], bindings=[(0, out, i * 256, 256)])
         cb.execution_barrier()
         cb.dispatch(exe, "add_one", 16, bindings=[(0, out)])
     run(device, cb)
@@ -121,11 +125,16 @@ def test_one_shot_with_new_state_every_dispatch_alternating_with_a_graph(device,
         cb = device.create_command_buffer()
         with cb:
             for i in range(64):
-                cb.dispatch(exe, "iota", 1, constants=[1000 * i + round_],
-                            bindings=[(0, bufs[i % 8], (i // 8) * 256, 256)])
+                cb.dispatch(
+                    exe,
+                    "iota",
+                    1,
+                    constants=[1000 * i + round_],
+                    bindings=[(0, bufs[i % 8], (i // 8) * 256, 256)],
+                )
         run(device, cb)
         for i in range(64):
-            got = bufs[i % 8].to_numpy("uint32")[(i // 8) * 64:(i // 8 + 1) * 64]
+            got = bufs[i % 8].to_numpy("uint32")[(i // 8) * 64 : (i // 8 + 1) * 64]
             assert got.tolist() == [1000 * i + round_ + k for k in range(64)], i
         run(device, chain)
         assert [b.to_numpy("uint32")[0] for b in pair] == [5 * (round_ + 1)] * 2
@@ -229,8 +238,9 @@ def test_dynamic_shared_memory(device, exe):
 
 
 def test_nvrtc_error_carries_the_log(device):
-    source = hal.ExecutableSource([hal.EntryPoint("broken", ONE)],
-                                  {"cuda": 'extern "C" __global__ void broken() { nope; }'})
+    source = hal.ExecutableSource(
+        [hal.EntryPoint("broken", ONE)], {"cuda": 'extern "C" __global__ void broken() { nope; }'}
+    )
     with pytest.raises(hal.InvalidArgumentError, match="nope"):
         device.create_executable(source)
 
@@ -239,10 +249,13 @@ def test_ptx_and_cubin_formats(device, exe):
     from polyhal.drivers.cuda.executable import compile_cuda
 
     cc = device._driver.compute_capability
-    for fmt, payload in (("cubin", compile_cuda(SOURCE, cc)),
-                         ("ptx", compile_cuda(SOURCE, cc, ptx=True).decode().rstrip("\0"))):
-        loaded = device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("add_one", ONE, (64, 1, 1))], {fmt: payload}))
+    for fmt, payload in (
+        ("cubin", compile_cuda(SOURCE, cc)),
+        ("ptx", compile_cuda(SOURCE, cc, ptx=True).decode().rstrip("\0")),
+    ):
+        loaded = device.create_executable(
+            hal.ExecutableSource([hal.EntryPoint("add_one", ONE, (64, 1, 1))], {fmt: payload})
+        )
         data = device.buffer_from(np.zeros(64, np.uint32))
         cb = device.create_command_buffer()
         with cb:
@@ -264,8 +277,9 @@ def test_alloca_and_dealloca_are_stream_ordered(device):
 
 
 def test_host_local_buffers_are_pinned_memory(device, exe):
-    host = device.allocate_buffer(256, memory_type=hal.MemoryType.HOST_LOCAL
-                                  | hal.MemoryType.DEVICE_VISIBLE)
+    host = device.allocate_buffer(
+        256, memory_type=hal.MemoryType.HOST_LOCAL | hal.MemoryType.DEVICE_VISIBLE
+    )
     host.write(bytes(256))
     cb = device.create_command_buffer()
     with cb:
@@ -296,6 +310,7 @@ def test_long_dispatches_overlap(device, exe):
 
 
 # -- interop ----------------------------------------------------------------------------------
+
 
 def test_cupy_views_and_wraps(device):
     cupy = pytest.importorskip("cupy")

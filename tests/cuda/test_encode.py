@@ -30,8 +30,11 @@ def device():
 
 @pytest.fixture(scope="module")
 def exe(device):
-    return device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint("noop", LAYOUT, (4, 2, 1), local_memory_size=128)], {"c": SOURCE}))
+    return device.create_executable(
+        hal.ExecutableSource(
+            [hal.EntryPoint("noop", LAYOUT, (4, 2, 1), local_memory_size=128)], {"c": SOURCE}
+        )
+    )
 
 
 def encode(stream, streams):
@@ -39,17 +42,23 @@ def encode(stream, streams):
     constants pointer) of ph_encode's program; the program is freed before returning."""
     lib = launcher.library()
     native = launcher.Encoded()
-    assert lib.ph_encode(ctypes.byref(launcher.StreamProgram(*stream.program())), streams,
-                         ctypes.byref(native)) == 0
+    assert (
+        lib.ph_encode(
+            ctypes.byref(launcher.StreamProgram(*stream.program())), streams, ctypes.byref(native)
+        )
+        == 0
+    )
     try:
         p = native.program
-        cmds = [launcher.CMD.unpack(ctypes.string_at(p.cmds + i * launcher.CMD.size,
-                                                     launcher.CMD.size))
-                for i in range(p.count)]
+        cmds = [
+            launcher.CMD.unpack(ctypes.string_at(p.cmds + i * launcher.CMD.size, launcher.CMD.size))
+            for i in range(p.count)
+        ]
         nrefs = 1 + max([c[12] + c[11] for c in cmds] or [0])
-        refs = [launcher.REF.unpack(ctypes.string_at(p.refs + i * launcher.REF.size,
-                                                     launcher.REF.size))
-                for i in range(nrefs - 1)]
+        refs = [
+            launcher.REF.unpack(ctypes.string_at(p.refs + i * launcher.REF.size, launcher.REF.size))
+            for i in range(nrefs - 1)
+        ]
         return cmds, refs, native.slot_count, native.needs_graph, p.constants
     finally:
         lib.ph_encoded_free(ctypes.byref(native))
@@ -67,17 +76,20 @@ def test_a_group_of_dispatches_is_forked_over_streams_with_fresh_state(device, e
 
     def record(cb):
         for i in range(5):
-            cb.dispatch(exe, 0, (i + 1, 1, 1), constants=[100 + i],
-                        bindings=[(0, bufs[i % 4], 16 * i, 16)])
+            cb.dispatch(
+                exe, 0, (i + 1, 1, 1), constants=[100 + i], bindings=[(0, bufs[i % 4], 16 * i, 16)]
+            )
         cb.execution_barrier()
         cb.dispatch(exe, 0, 1, constants=[7], bindings=[(0, bufs[0])])
 
     cb, stream = ended(device, record)
     cmds, refs, slots, needs_graph, constants = encode(stream, 3)
     ops = [c[0] for c in cmds]
-    assert ops == [launcher.OP_FORK] + [launcher.OP_DISPATCH] * 5 + [launcher.OP_JOIN,
-                                                                     launcher.OP_NOP,
-                                                                     launcher.OP_DISPATCH]
+    assert ops == [launcher.OP_FORK] + [launcher.OP_DISPATCH] * 5 + [
+        launcher.OP_JOIN,
+        launcher.OP_NOP,
+        launcher.OP_DISPATCH,
+    ]
     assert cmds[0][4:6] == (3, 6)  # three streams; the JOIN is record 6
     assert cmds[6][4] == 3
     assert [c[1] for c in cmds[1:6]] == [0, 1, 2, 0, 1]
@@ -126,15 +138,22 @@ def test_transfers_keep_their_references_and_update_bytes(device, exe):
 
     cb, stream = ended(device, record)  # the update record points into the stream's bytes
     cmds, refs, *_ = encode(stream, 8)
-    assert [c[0] for c in cmds] == [launcher.OP_NOP, launcher.OP_FILL, launcher.OP_COPY,
-                                    launcher.OP_UPDATE]  # no dispatch: nothing to fork
+    assert [c[0] for c in cmds] == [
+        launcher.OP_NOP,
+        launcher.OP_FILL,
+        launcher.OP_COPY,
+        launcher.OP_UPDATE,
+    ]  # no dispatch: nothing to fork
     fill, copy, update = cmds[1:]
     assert fill[15:17] == (0xAB, 1)
     target = refs[fill[12]]
     assert (target[1] + target[2], target[3]) == (a.alloc.ptr + 4, 8)
     source, dest = refs[copy[12]], refs[copy[12] + 1]  # source first, as the launcher reads
     assert (source[1] + source[2], dest[1] + dest[2], dest[3]) == (
-        a.alloc.ptr + 16, b.alloc.ptr + 16, 24)
+        a.alloc.ptr + 16,
+        b.alloc.ptr + 16,
+        24,
+    )
     assert ctypes.string_at(update[2], 12) == payload
 
 

@@ -39,14 +39,19 @@ GRID_SIZE = hal.EntryPoint("grid_size", ONE)
 
 def _child(script: str, timeout: float = 120) -> subprocess.CompletedProcess:
     """Runs ``script`` in a new Python process (its CUDA state is its own)."""
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True,
-                          text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
 
 
 def test_graphs_and_buffers_outliving_their_device_are_released_without_blocking():
     """Issue 11 item 5: `polyhal bench --device cuda` hung at exit in CudaGraph.__del__,
     whose cuGraphExecDestroy ran after close() had released the primary context."""
-    proc = _child("""
+    proc = _child(
+        """
         import gc, time
         import polyhal as hal
         d = hal.create_device("cuda")
@@ -74,7 +79,9 @@ def test_graphs_and_buffers_outliving_their_device_are_released_without_blocking
         del keep, c, cb, b, h, cycle
         gc.collect()
         print("released in", time.perf_counter() - t)
-    """, timeout=60)
+    """,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert "released in" in proc.stdout
 
@@ -220,8 +227,7 @@ def test_indirect_counts_beyond_the_grid_limits_fail_the_submission(device, mode
     def record():
         cb = device.create_command_buffer(cb_mode, binding_capacity=1 if slot else 0)
         with cb:
-            cb.dispatch_indirect(exe, 0, hal.Slot(0) if slot else counts, 0,
-                                 bindings=[(0, out)])
+            cb.dispatch_indirect(exe, 0, hal.Slot(0) if slot else counts, 0, bindings=[(0, out)])
         return cb
 
     cb = record()

@@ -32,8 +32,9 @@ def device(request):
 
 @pytest.fixture(scope="module")
 def exe(device):
-    return device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint("add_one", ONE, (4, 1, 1))], {"cuda": SOURCE}))
+    return device.create_executable(
+        hal.ExecutableSource([hal.EntryPoint("add_one", ONE, (4, 1, 1))], {"cuda": SOURCE})
+    )
 
 
 def chain(device, exe, buffers, n=50):

@@ -65,8 +65,9 @@ def run_all(device, dump, rtol):
         device.queue_execute(cb, signal=[(sem, 1)])
         sem.wait(1, timeout=120)
         got = out.to_numpy(output.dtype, output.shape)
-        np.testing.assert_allclose(got, reference(d.name)(*arrays), rtol=rtol, atol=rtol,
-                                   err_msg=d.name)
+        np.testing.assert_allclose(
+            got, reference(d.name)(*arrays), rtol=rtol, atol=rtol, err_msg=d.name
+        )
 
 
 def test_dump_formats(gpu):

@@ -72,18 +72,27 @@ def device(request):
 
 @pytest.fixture
 def exe(device):
-    names = ("store4", "store_before", "wild", "worker_store", "store_just_past", "overflow",
-             "iota")
-    return device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint(n, LAYOUT) for n in names], {"c": SOURCE}))
+    names = (
+        "store4",
+        "store_before",
+        "wild",
+        "worker_store",
+        "store_just_past",
+        "overflow",
+        "iota",
+    )
+    return device.create_executable(
+        hal.ExecutableSource([hal.EntryPoint(n, LAYOUT) for n in names], {"c": SOURCE})
+    )
 
 
 def submit(device, exe, entry, count, bindings, naming="direct"):
     """Runs one dispatch; ``naming="slot"``: through binding-table slots of a reusable
     command buffer, which the executor resolves at each run."""
     if naming == "slot":
-        cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT,
-                                          binding_capacity=len(bindings))
+        cb = device.create_command_buffer(
+            hal.CommandBufferMode.DEFAULT, binding_capacity=len(bindings)
+        )
         refs, table = [hal.Slot(i) for i in range(len(bindings))], list(bindings)
     else:
         cb, refs, table = device.create_command_buffer(), list(bindings), None
@@ -101,8 +110,7 @@ def assert_device_still_works(device, exe):
 
 
 @pytest.mark.parametrize("naming", ["direct", "slot"])
-def test_a_store_past_a_small_binding_fails_the_submission_and_harms_nothing(device, exe,
-                                                                             naming):
+def test_a_store_past_a_small_binding_fails_the_submission_and_harms_nothing(device, exe, naming):
     """The issue's case: a kernel that writes 4 floats per workgroup into an 8-byte
     output.  The first store that leaves the buffer's 64-byte aligned block hits the
     guard page; the submission fails naming where; neighbouring buffers keep their bytes."""
@@ -114,9 +122,12 @@ def test_a_store_past_a_small_binding_fails_the_submission_and_harms_nothing(dev
     with pytest.raises(hal.DataLossError) as info:
         sem.wait(1, timeout=30)
     message = str(info.value)
-    match = re.search(r"entry point 'store4' faulted in workgroup \((\d+), 0, 0\) \(SIGSEGV, "
-                      r"(write )?at address 0x[0-9a-f]+\): binding 1 at byte offset (\d+), "
-                      r"past the end of its 8 bytes", message)
+    match = re.search(
+        r"entry point 'store4' faulted in workgroup \((\d+), 0, 0\) \(SIGSEGV, "
+        r"(write )?at address 0x[0-9a-f]+\): binding 1 at byte offset (\d+), "
+        r"past the end of its 8 bytes",
+        message,
+    )
     assert match, message
     workgroup, offset = int(match.group(1)), int(match.group(3))
     # Workgroup w stores at bytes 16w..16w+15: the first one past the 64-byte block faults.
@@ -132,10 +143,12 @@ def test_a_store_past_a_small_binding_fails_the_submission_and_harms_nothing(dev
 def test_a_store_before_a_binding_names_the_negative_offset(device, exe):
     out = device.allocate_buffer(64)
     sem = submit(device, exe, "store_before", 1, [out, out])
-    with pytest.raises(hal.DataLossError,
-                       match=r"'store_before' faulted in workgroup \(0, 0, 0\).*binding 0 "
-                             r"\(also bound as binding 1\) at byte offset -4096, 4096 bytes "
-                             r"before its start"):
+    with pytest.raises(
+        hal.DataLossError,
+        match=r"'store_before' faulted in workgroup \(0, 0, 0\).*binding 0 "
+        r"\(also bound as binding 1\) at byte offset -4096, 4096 bytes "
+        r"before its start",
+    ):
         sem.wait(1, timeout=30)
     assert_device_still_works(device, exe)
 
@@ -148,10 +161,12 @@ def test_a_store_just_past_the_end_inside_the_alignment_padding_is_caught(device
     out = device.allocate_buffer(8)
     neighbour = device.buffer_from(np.full(64, 3, np.uint8))
     sem = submit(device, exe, "store_just_past", 1, [source, out], naming)
-    with pytest.raises(hal.DataLossError,
-                       match=r"past the end of a 8-byte buffer, into its alignment padding.*"
-                             r"'store_just_past' binding 1 at byte offset 8, past the end of "
-                             r"its 8 bytes"):
+    with pytest.raises(
+        hal.DataLossError,
+        match=r"past the end of a 8-byte buffer, into its alignment padding.*"
+        r"'store_just_past' binding 1 at byte offset 8, past the end of "
+        r"its 8 bytes",
+    ):
         sem.wait(1, timeout=30)
     assert neighbour.read() == bytes([3]) * 64
     assert_device_still_works(device, exe)
@@ -163,9 +178,11 @@ def test_a_store_just_past_the_end_inside_the_alignment_padding_is_caught(device
 def test_a_wild_pointer_in_a_kernel_fails_the_submission(device, exe):
     out = device.allocate_buffer(64)
     sem = submit(device, exe, "wild", 8, [out, out])
-    with pytest.raises(hal.DataLossError,
-                       match=r"'wild' faulted in workgroup \(3, 0, 0\) \(SIGSEGV, (write )?at "
-                             r"address 0x40\): the address is in none of its 2 bindings"):
+    with pytest.raises(
+        hal.DataLossError,
+        match=r"'wild' faulted in workgroup \(3, 0, 0\) \(SIGSEGV, (write )?at "
+        r"address 0x40\): the address is in none of its 2 bindings",
+    ):
         sem.wait(1, timeout=30)
     assert_device_still_works(device, exe)
 
@@ -175,8 +192,11 @@ def test_a_stack_overflow_in_a_kernel_fails_the_submission(device, exe):
     thread's stack is caught."""
     out = device.allocate_buffer(64)
     sem = submit(device, exe, "overflow", 4, [out, out])
-    with pytest.raises(hal.DataLossError, match=r"'overflow' faulted in workgroup \(2, 0, 0\)"
-                                                r".*none of its 2 bindings"):
+    with pytest.raises(
+        hal.DataLossError,
+        match=r"'overflow' faulted in workgroup \(2, 0, 0\)"
+        r".*none of its 2 bindings",
+    ):
         sem.wait(1, timeout=60)
     assert_device_still_works(device, exe)
 
@@ -184,12 +204,16 @@ def test_a_stack_overflow_in_a_kernel_fails_the_submission(device, exe):
 def test_faults_on_the_runner_thread_fail_the_submission():
     """Long work runs on the device's runner thread: a fault there is caught as well."""
     with hal.create_device("local", checked=True, inline_workgroups=0) as device:
-        exe = device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint(n, LAYOUT) for n in ("store4", "overflow", "iota")],
-            {"c": SOURCE}))
+        exe = device.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint(n, LAYOUT) for n in ("store4", "overflow", "iota")], {"c": SOURCE}
+            )
+        )
         source, out = device.allocate_buffer(64), device.allocate_buffer(8)
-        for entry, pattern in (("store4", r"binding 1 at byte offset \d+, past the end"),
-                               ("overflow", r"none of its 2 bindings")):
+        for entry, pattern in (
+            ("store4", r"binding 1 at byte offset \d+, past the end"),
+            ("overflow", r"none of its 2 bindings"),
+        ):
             sem = submit(device, exe, entry, 64, [source, out])
             with pytest.raises(hal.DataLossError, match=pattern):
                 sem.wait(1, timeout=60)
@@ -198,16 +222,22 @@ def test_faults_on_the_runner_thread_fail_the_submission():
 
 def test_a_fault_on_a_worker_thread_fails_the_submission():
     with hal.create_device("local", checked=True, workers=1) as device:
-        exe = device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("worker_store", LAYOUT), hal.EntryPoint("iota", LAYOUT)],
-            {"c": SOURCE}))
+        exe = device.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("worker_store", LAYOUT), hal.EntryPoint("iota", LAYOUT)],
+                {"c": SOURCE},
+            )
+        )
         source = device.allocate_buffer(64)
         out = device.allocate_buffer(64)
         neighbour = device.buffer_from(np.full(64, 7, np.uint8))
         sem = submit(device, exe, "worker_store", 64, [source, out])
-        with pytest.raises(hal.DataLossError, match=r"'worker_store' faulted in workgroup "
-                                                    r"\(\d+, 0, 0\).*binding 1 at byte offset "
-                                                    r"\d+, past the end of its 64 bytes"):
+        with pytest.raises(
+            hal.DataLossError,
+            match=r"'worker_store' faulted in workgroup "
+            r"\(\d+, 0, 0\).*binding 1 at byte offset "
+            r"\d+, past the end of its 64 bytes",
+        ):
             sem.wait(1, timeout=30)
         assert neighbour.read() == bytes([7]) * 64
         assert_device_still_works(device, exe)
@@ -236,8 +266,9 @@ def test_a_fault_outside_any_kernel_still_ends_the_process(tmp_path):
         ctypes.string_at(0)
         print("survived", flush=True)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert "ready" in proc.stdout and "survived" not in proc.stdout
     assert proc.returncode == -11, proc.stderr
     assert "Segmentation fault" in proc.stderr
@@ -277,8 +308,9 @@ def test_a_fault_handler_installed_later_that_reraises_is_survived():
             except hal.DataLossError as e:
                 print("failed:", e)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     first, second = proc.stdout.splitlines()
     assert "'k' faulted" in first and "unknown address" in first
@@ -326,14 +358,24 @@ def test_division_by_zero_a_trap_and_a_null_pointer_fail_the_submission():
                     except hal.DataLossError as e:
                         print(driver, entry, e, flush=True)
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=300
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for driver in ("local", "local-sync"):
-        assert re.search(rf"^{driver} divide entry point 'divide' faulted in workgroup "
-                         r"\(\d, 0, 0\) \(SIGFPE, ", proc.stdout, re.M), proc.stdout
-        assert re.search(rf"^{driver} trap entry point 'trap' faulted in workgroup \(1, 0, 0\) "
-                         r"\(SIGILL, ", proc.stdout, re.M), proc.stdout
-        assert re.search(rf"^{driver} null .*\(SIGSEGV, read at address 0x0\): no binding",
-                         proc.stdout, re.M), proc.stdout
+        assert re.search(
+            rf"^{driver} divide entry point 'divide' faulted in workgroup "
+            r"\(\d, 0, 0\) \(SIGFPE, ",
+            proc.stdout,
+            re.M,
+        ), proc.stdout
+        assert re.search(
+            rf"^{driver} trap entry point 'trap' faulted in workgroup \(1, 0, 0\) "
+            r"\(SIGILL, ",
+            proc.stdout,
+            re.M,
+        ), proc.stdout
+        assert re.search(
+            rf"^{driver} null .*\(SIGSEGV, read at address 0x0\): no binding", proc.stdout, re.M
+        ), proc.stdout
         assert f"{driver} fine ok 5" in proc.stdout

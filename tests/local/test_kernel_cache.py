@@ -38,8 +38,9 @@ def unique_kernel() -> str:
 
 
 def run_seven(device, source):
-    exe = device.create_executable(hal.ExecutableSource([hal.EntryPoint("seven", LAYOUT)],
-                                                        {"c": source}))
+    exe = device.create_executable(
+        hal.ExecutableSource([hal.EntryPoint("seven", LAYOUT)], {"c": source})
+    )
     out = device.allocate_buffer(4)
     cb = device.create_command_buffer()
     with cb:
@@ -56,7 +57,7 @@ def damage(path: Path, how: str) -> None:
     data = path.read_bytes()
     damaged = path.with_suffix(".damaged")
     if how == "truncated":
-        damaged.write_bytes(data[:len(data) // 2])
+        damaged.write_bytes(data[: len(data) // 2])
     elif how == "empty":
         damaged.write_bytes(b"")
     elif how == "garbage":
@@ -67,8 +68,13 @@ def damage(path: Path, how: str) -> None:
 
 
 def run_python(script: str, env: dict[str, str]) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(script)], capture_output=True,
-                          text=True, timeout=300, env={**os.environ, **env})
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
 
 
 SEVEN_SCRIPT = """
@@ -97,8 +103,9 @@ def test_a_damaged_cached_kernel_is_rebuilt(cache, how):
         run_seven(device, source)
     (path,) = cache.glob("kernel-*.so")
     damage(path, how)
-    result = run_python(SEVEN_SCRIPT.replace("SOURCE", repr(source)),
-                        {"POLYHAL_CACHE_DIR": str(cache)})
+    result = run_python(
+        SEVEN_SCRIPT.replace("SOURCE", repr(source)), {"POLYHAL_CACHE_DIR": str(cache)}
+    )
     assert result.returncode == 0 and "result 7" in result.stdout, result.stderr
     assert _native.is_complete_elf(path) and path.stat().st_size > 1000
     with hal.create_device("local") as device:  # and in this process too
@@ -107,15 +114,17 @@ def test_a_damaged_cached_kernel_is_rebuilt(cache, how):
 
 def test_the_cache_holds_user_kernels_only(cache):
     """The executor comes built with the package: a fresh cache gets the kernel, no more."""
-    result = run_python(SEVEN_SCRIPT.replace("SOURCE", repr(unique_kernel())),
-                        {"POLYHAL_CACHE_DIR": str(cache)})
+    result = run_python(
+        SEVEN_SCRIPT.replace("SOURCE", repr(unique_kernel())), {"POLYHAL_CACHE_DIR": str(cache)}
+    )
     assert result.returncode == 0 and "result 7" in result.stdout, result.stderr
     names = [p.name for p in cache.iterdir()]
     assert len(names) == 1 and names[0].startswith("kernel-"), names
 
 
 def test_without_a_compiler_local_is_there_and_c_kernels_say_why(cache):
-    result = run_python("""
+    result = run_python(
+        """
         import polyhal as hal
         print("available", "local" in hal.available_drivers())
         with hal.create_device("local") as device:
@@ -125,7 +134,9 @@ def test_without_a_compiler_local_is_there_and_c_kernels_say_why(cache):
                     {"c": "int x;"}))
             except hal.UnavailableError as e:
                 print("refused", e)
-    """, {"POLYHAL_CACHE_DIR": str(cache), "CC": "/nonexistent"})
+    """,
+        {"POLYHAL_CACHE_DIR": str(cache), "CC": "/nonexistent"},
+    )
     assert result.returncode == 0, result.stderr
     assert "available True" in result.stdout
     assert "refused" in result.stdout and "/nonexistent" in result.stdout
@@ -135,8 +146,9 @@ def test_a_cc_that_names_no_program_is_unavailable_not_replaced(cache, monkeypat
     with hal.create_device("local") as device:  # the executor is already loaded
         monkeypatch.setenv("CC", "/nonexistent")
         with pytest.raises(hal.UnavailableError, match=r"\$CC is '/nonexistent'"):
-            device.create_executable(hal.ExecutableSource(
-                [hal.EntryPoint("seven", LAYOUT)], {"c": unique_kernel()}))
+            device.create_executable(
+                hal.ExecutableSource([hal.EntryPoint("seven", LAYOUT)], {"c": unique_kernel()})
+            )
     with pytest.raises(hal.UnavailableError):
         _native.compile_shared(KERNEL)
 
@@ -144,24 +156,30 @@ def test_a_cc_that_names_no_program_is_unavailable_not_replaced(cache, monkeypat
 def test_compile_errors_still_carry_the_compilers_message(cache):
     with hal.create_device("local") as device:
         with pytest.raises(hal.InvalidArgumentError, match="(?s)C compilation failed.*error"):
-            device.create_executable(hal.ExecutableSource(
-                [hal.EntryPoint("seven", LAYOUT)], {"c": "int seven( {"}))
+            device.create_executable(
+                hal.ExecutableSource([hal.EntryPoint("seven", LAYOUT)], {"c": "int seven( {"})
+            )
 
 
 def test_source_text_no_file_can_hold_is_an_invalid_argument(cache):
     with hal.create_device("local") as device:
         with pytest.raises(hal.InvalidArgumentError, match="not valid text"):
-            device.create_executable(hal.ExecutableSource(
-                [hal.EntryPoint("seven", LAYOUT)], {"c": KERNEL + "/* \udc80 */"}))
+            device.create_executable(
+                hal.ExecutableSource(
+                    [hal.EntryPoint("seven", LAYOUT)], {"c": KERNEL + "/* \udc80 */"}
+                )
+            )
 
 
 def test_an_undefined_symbol_is_an_invalid_argument_at_load(cache):
     source = "void nowhere_to_be_found(void);\n" + KERNEL.replace(
-        "return 0;", "nowhere_to_be_found(); return 0;")
+        "return 0;", "nowhere_to_be_found(); return 0;"
+    )
     with hal.create_device("local") as device:
         with pytest.raises(hal.InvalidArgumentError, match="nowhere_to_be_found"):
-            device.create_executable(hal.ExecutableSource(
-                [hal.EntryPoint("seven", LAYOUT)], {"c": source}))
+            device.create_executable(
+                hal.ExecutableSource([hal.EntryPoint("seven", LAYOUT)], {"c": source})
+            )
 
 
 def test_an_unwritable_cache_folder_falls_back_to_a_private_one(tmp_path, monkeypatch):
@@ -196,8 +214,10 @@ def test_the_key_includes_the_compilers_identity(cache, tmp_path, monkeypatch):
     real = _native.c_compiler()
     first = _native.compile_shared(KERNEL, ("-O1",))
     wrapper = tmp_path / "other-cc"
-    wrapper.write_text(f'#!/bin/sh\nif [ "$1" = --version ]; then echo "other-cc 99.1"; '
-                       f'exit 0; fi\nexec {real} "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\nif [ "$1" = --version ]; then echo "other-cc 99.1"; '
+        f'exit 0; fi\nexec {real} "$@"\n'
+    )
     wrapper.chmod(0o755)
     monkeypatch.setenv("CC", str(wrapper))
     second = _native.compile_shared(KERNEL, ("-O1",))
@@ -225,8 +245,16 @@ def test_damaged_entries_in_a_shared_folder_do_not_break_concurrent_users(cache)
     damage(path, "garbage")
     script = textwrap.dedent(SEVEN_SCRIPT.replace("SOURCE", repr(source)))
     env = {**os.environ, "POLYHAL_CACHE_DIR": str(cache)}
-    procs = [subprocess.Popen([sys.executable, "-c", script], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", script],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     for proc in procs:
         out, err = proc.communicate(timeout=300)
         assert proc.returncode == 0 and "result 7" in out, err

@@ -68,9 +68,14 @@ def device(request):
 @pytest.fixture
 def exe(device):
     layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
-    eps = [hal.EntryPoint("iota", layout, (4, 1, 1)), hal.EntryPoint("add_one", layout),
-           hal.EntryPoint("fail_at", layout), hal.EntryPoint("processor", layout),
-           hal.EntryPoint("slow_flag", layout), hal.EntryPoint("read_flag", layout)]
+    eps = [
+        hal.EntryPoint("iota", layout, (4, 1, 1)),
+        hal.EntryPoint("add_one", layout),
+        hal.EntryPoint("fail_at", layout),
+        hal.EntryPoint("processor", layout),
+        hal.EntryPoint("slow_flag", layout),
+        hal.EntryPoint("read_flag", layout),
+    ]
     return device.create_executable(hal.ExecutableSource(eps, {"c": SOURCE}))
 
 
@@ -85,8 +90,7 @@ def run(device, record, binding_table=None):
 
 def test_3d_grid_covers_every_workgroup_once(device, exe):
     out = device.allocate_buffer(4 * 4 * 7 * 5 * 3)
-    run(device, lambda cb: cb.dispatch(exe, "iota", (7, 5, 3), bindings=[(0, out)],
-                                       constants=[0]))
+    run(device, lambda cb: cb.dispatch(exe, "iota", (7, 5, 3), bindings=[(0, out)], constants=[0]))
     assert np.array_equal(out.to_numpy("uint32"), np.arange(4 * 105, dtype=np.uint32))
 
 
@@ -128,8 +132,9 @@ def test_a_barrier_waits_for_every_workgroup_before_it(device, exe):
 def test_workers_share_the_work(exe):
     with hal.create_device("local", workers=1) as device:
         layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
-        exe = device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("processor", layout)], {"c": SOURCE}))
+        exe = device.create_executable(
+            hal.ExecutableSource([hal.EntryPoint("processor", layout)], {"c": SOURCE})
+        )
         out = device.allocate_buffer(4 * 20000)
         run(device, lambda cb: cb.dispatch(exe, 0, 20000, bindings=[(0, out)], constants=[0]))
         ids = out.to_numpy("uint32")
@@ -140,8 +145,9 @@ def test_workers_share_the_work(exe):
 def test_serial_dispatch_type_runs_on_one_processor():
     with hal.create_device("local", dispatch_type="serial") as device:
         layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
-        exe = device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("processor", layout)], {"c": SOURCE}))
+        exe = device.create_executable(
+            hal.ExecutableSource([hal.EntryPoint("processor", layout)], {"c": SOURCE})
+        )
         out = device.allocate_buffer(4 * 5000)
         run(device, lambda cb: cb.dispatch(exe, 0, 5000, bindings=[(0, out)], constants=[0]))
         assert np.all(out.to_numpy("uint32") == 1)
@@ -167,22 +173,27 @@ def test_kernel_failure_fails_signals_names_entry_point_and_device_keeps_working
 def test_compile_error_carries_compiler_message(device):
     layout = hal.PipelineLayout([])
     with pytest.raises(hal.InvalidArgumentError, match="(?s)C compilation failed.*error"):
-        device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("k", layout)], {"c": "int k( { syntax error"}))
+        device.create_executable(
+            hal.ExecutableSource([hal.EntryPoint("k", layout)], {"c": "int k( { syntax error"})
+        )
 
 
 def test_missing_entry_point_symbol(device):
     layout = hal.PipelineLayout([])
     with pytest.raises(hal.InvalidArgumentError, match="nope"):
-        device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("nope", layout)], {"c": "int other(void) { return 0; }"}))
+        device.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("nope", layout)], {"c": "int other(void) { return 0; }"}
+            )
+        )
 
 
 def test_unknown_format_names_accepted_ones(device):
     layout = hal.PipelineLayout([])
     with pytest.raises(hal.UnimplementedError, match="'c'"):
-        device.create_executable(hal.ExecutableSource([hal.EntryPoint("k", layout)],
-                                                      {"spirv": b"\x03\x02\x23\x07"}))
+        device.create_executable(
+            hal.ExecutableSource([hal.EntryPoint("k", layout)], {"spirv": b"\x03\x02\x23\x07"})
+        )
 
 
 def test_local_and_local_sync_agree_on_a_mixed_program():
@@ -190,9 +201,12 @@ def test_local_and_local_sync_agree_on_a_mixed_program():
     for uri in ("local", "local-sync"):
         with hal.create_device(uri) as device:
             layout = hal.PipelineLayout([hal.DescriptorSetLayout([0])], push_constants=1)
-            exe = device.create_executable(hal.ExecutableSource(
-                [hal.EntryPoint("iota", layout, (4, 1, 1)), hal.EntryPoint("add_one", layout)],
-                {"c": SOURCE}))
+            exe = device.create_executable(
+                hal.ExecutableSource(
+                    [hal.EntryPoint("iota", layout, (4, 1, 1)), hal.EntryPoint("add_one", layout)],
+                    {"c": SOURCE},
+                )
+            )
             a = device.allocate_buffer(4 * 64 * 64)
             b = device.allocate_buffer(4 * 64 * 64)
 
@@ -217,10 +231,19 @@ def test_unknown_option_is_rejected():
         hal.create_device("local", dispatch_type="sideways")
 
 
-@pytest.mark.parametrize("options", [{"workers": "2"}, {"workers": -1}, {"workers": 10**6},
-                                     {"workers": 1.5}, {"spin_us": "x"},
-                                     {"spin_us": float("nan")}, {"spin_us": -1},
-                                     {"inline_workgroups": None}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"workers": "2"},
+        {"workers": -1},
+        {"workers": 10**6},
+        {"workers": 1.5},
+        {"spin_us": "x"},
+        {"spin_us": float("nan")},
+        {"spin_us": -1},
+        {"inline_workgroups": None},
+    ],
+)
 def test_bad_option_values_are_invalid_arguments(options):
     with pytest.raises(hal.InvalidArgumentError):
         hal.create_device("local", **options)
@@ -259,8 +282,9 @@ def _deadline_dispatch(device, workgroups, seconds):
     """A command buffer whose workgroups all spin until `seconds` from now (Python's
     time.monotonic is CLOCK_MONOTONIC too), so it lasts that long on any machine."""
     layout = hal.PipelineLayout([], push_constants=2)
-    exe = device.create_executable(hal.ExecutableSource([hal.EntryPoint("until", layout)],
-                                                        {"c": DEADLINE_SOURCE}))
+    exe = device.create_executable(
+        hal.ExecutableSource([hal.EntryPoint("until", layout)], {"c": DEADLINE_SOURCE})
+    )
     deadline = int(time.monotonic() * 1000 + seconds * 1000)
     cb = device.create_command_buffer()
     with cb:
@@ -347,8 +371,9 @@ def test_a_failed_host_allocation_is_resource_exhausted():
                 device.allocate_buffer(4096).write(bytes(4096))
                 device.close()
     """)
-    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.count("typed cannot allocate 12884901888 bytes") == 4, proc.stdout
 
@@ -415,8 +440,8 @@ def test_truncated_iree_system_library_is_refused_not_loaded(tmp_path, keep):
         f"    source = hal.ExecutableSource([], {{'iree-system-library': {str(path)!r}}})\n"
         "    d.create_executable(source)\n"
         "except hal.InvalidArgumentError as e:\n"
-        "    print('refused:', e)\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          timeout=60)
+        "    print('refused:', e)\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "not a complete ELF" in proc.stdout

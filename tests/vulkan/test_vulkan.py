@@ -27,16 +27,26 @@ from polyhal.drivers.vulkan import barriers  # noqa: E402
 from polyhal.drivers.vulkan.instance import VALIDATION_LAYER, instance_layers  # noqa: E402
 
 HAS_LAYER = VALIDATION_LAYER in instance_layers()
-TWO = hal.PipelineLayout([hal.DescriptorSetLayout([
-    hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
-    hal.DescriptorSetLayoutBinding(1)])])
+TWO = hal.PipelineLayout(
+    [
+        hal.DescriptorSetLayout(
+            [
+                hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+                hal.DescriptorSetLayoutBinding(1),
+            ]
+        )
+    ]
+)
 ONE = hal.PipelineLayout([hal.DescriptorSetLayout([0])])
 
 
 @pytest.fixture(params=["push", "pool", "sync1"], scope="module")
 def device(request):
-    options = {"pool": {"push_descriptors": False}, "sync1": {"synchronization2": False},
-               "push": {}}[request.param]
+    options = {
+        "pool": {"push_descriptors": False},
+        "sync1": {"synchronization2": False},
+        "push": {},
+    }[request.param]
     with hal.create_device("vulkan", validation=HAS_LAYER, **options) as d:
         yield d
         assert d._driver.validation_messages == []
@@ -44,15 +54,21 @@ def device(request):
 
 @pytest.fixture(scope="module")
 def negate(device):
-    return device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint("negate", TWO)], {"spirv": (KERNELS / "negate.spv").read_bytes()}))
+    return device.create_executable(
+        hal.ExecutableSource(
+            [hal.EntryPoint("negate", TWO)], {"spirv": (KERNELS / "negate.spv").read_bytes()}
+        )
+    )
 
 
 @pytest.fixture(scope="module")
 def workgroup_ids(device):
-    return device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint("write_workgroup_ids", ONE)],
-        {"spirv": {"write_workgroup_ids": (KERNELS / "write_workgroup_ids.spv").read_bytes()}}))
+    return device.create_executable(
+        hal.ExecutableSource(
+            [hal.EntryPoint("write_workgroup_ids", ONE)],
+            {"spirv": {"write_workgroup_ids": (KERNELS / "write_workgroup_ids.spv").read_bytes()}},
+        )
+    )
 
 
 def run(device, record, mode=hal.CommandBufferMode.ONE_SHOT, table=None):
@@ -80,15 +96,19 @@ def test_unaligned_fills(device, pattern_length):
     root = device.allocate_buffer(size + 3)
     for base in (0, 3):
         buffer = root.subspan(base, size)
-        cases = [(o, n) for o in range(0, 9, pattern_length)
-                 for n in range(0, 15, pattern_length)]
+        cases = [(o, n) for o in range(0, 9, pattern_length) for n in range(0, 15, pattern_length)]
         for offset, length in cases:
             buffer.write(bytes(size))
-            run(device, lambda cb, b=buffer, o=offset, n=length: cb.fill_buffer(
-                b, o, n, pattern, pattern_length))
+            run(
+                device,
+                lambda cb, b=buffer, o=offset, n=length: cb.fill_buffer(
+                    b, o, n, pattern, pattern_length
+                ),
+            )
             expected = bytearray(size)
-            expected[offset:offset + length] = (pattern.to_bytes(pattern_length, "little")
-                                                * 16)[:length]
+            expected[offset : offset + length] = (pattern.to_bytes(pattern_length, "little") * 16)[
+                :length
+            ]
             assert buffer.read() == bytes(expected), (base, offset, length)
 
 
@@ -97,10 +117,10 @@ def test_unaligned_updates(device):
     buffer = device.allocate_buffer(48)
     for offset in range(6):
         for length in (1, 2, 3, 5, 7, 8, 13, 30):
-            buffer.write(b"\xEE" * 48)
+            buffer.write(b"\xee" * 48)
             run(device, lambda cb, o=offset, n=length: cb.update_buffer(data, 3, buffer, o, n))
-            expected = bytearray(b"\xEE" * 48)
-            expected[offset:offset + length] = data[3:3 + length]
+            expected = bytearray(b"\xee" * 48)
+            expected[offset : offset + length] = data[3 : 3 + length]
             assert buffer.read() == bytes(expected), (offset, length)
 
 
@@ -166,8 +186,9 @@ def test_host_access_through_staging(device):
 
 def test_size_zero_and_memory_types(device):
     assert device.allocate_buffer(0).read() == b""
-    host = device.allocate_buffer(16, memory_type=hal.MemoryType.HOST_LOCAL
-                                  | hal.MemoryType.DEVICE_VISIBLE)
+    host = device.allocate_buffer(
+        16, memory_type=hal.MemoryType.HOST_LOCAL | hal.MemoryType.DEVICE_VISIBLE
+    )
     assert host.memory_type & hal.MemoryType.HOST_COHERENT
 
 
@@ -175,11 +196,14 @@ def test_recorded_once_and_per_table(device):
     """No slots: recorded at end().  Slots: recorded at the first submission with a
     table, and reused while the table's contents are the same."""
     a, b = device.allocate_buffer(16), device.allocate_buffer(16)
-    direct = run(device, lambda cb: cb.fill_buffer(a, 0, 16, 1, 1),
-                 hal.CommandBufferMode.DEFAULT)
+    direct = run(device, lambda cb: cb.fill_buffer(a, 0, 16, 1, 1), hal.CommandBufferMode.DEFAULT)
     assert direct.encoded.fixed is not None and not direct.encoded.has_slots
-    cb = run(device, lambda cb: cb.fill_buffer(hal.Slot(0), 0, 16, 2, 1),
-             hal.CommandBufferMode.DEFAULT, [a])
+    cb = run(
+        device,
+        lambda cb: cb.fill_buffer(hal.Slot(0), 0, 16, 2, 1),
+        hal.CommandBufferMode.DEFAULT,
+        [a],
+    )
     program = cb.encoded
     first = program.recording(device._resolve_binding_table([a]))
     for table in ([a], [b], [a]):
@@ -201,6 +225,7 @@ def count_calls(device, record, names) -> dict:
         def call(*args):
             calls[name] += 1
             return original(*args)
+
         return call
 
     for name, original in saved.items():
@@ -222,12 +247,23 @@ def count_barriers(device, record) -> int:
 def test_only_changed_state_is_pushed(device):
     """The recorder pushes constants and descriptors when they change, not when a dispatch
     repeats them, nor when the same buffers are pushed again; what runs is still right."""
-    layout = hal.PipelineLayout([hal.DescriptorSetLayout([
-        hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
-        hal.DescriptorSetLayoutBinding(1)])], push_constants=2)
-    exe = device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint("scale_and_offset", layout)],
-        {"spirv": (KERNELS / "scale_and_offset.spv").read_bytes()}))
+    layout = hal.PipelineLayout(
+        [
+            hal.DescriptorSetLayout(
+                [
+                    hal.DescriptorSetLayoutBinding(0, hal.DescriptorFlags.READ_ONLY),
+                    hal.DescriptorSetLayoutBinding(1),
+                ]
+            )
+        ],
+        push_constants=2,
+    )
+    exe = device.create_executable(
+        hal.ExecutableSource(
+            [hal.EntryPoint("scale_and_offset", layout)],
+            {"spirv": (KERNELS / "scale_and_offset.spv").read_bytes()},
+        )
+    )
     x = device.buffer_from(struct.pack("<4i", 1, 2, 3, 4))
     y, z = device.allocate_buffer(16), device.allocate_buffer(16)
 
@@ -242,8 +278,7 @@ def test_only_changed_state_is_pushed(device):
         cb.push_constants(layout, 0, [3, 0])
         cb.dispatch(exe, 0, 4, bindings=[(0, y), (1, z)])
 
-    binds = "push_descriptor_set" if device.info["push_descriptors"] else (
-        "bind_descriptor_sets")
+    binds = "push_descriptor_set" if device.info["push_descriptors"] else ("bind_descriptor_sets")
     calls = count_calls(device, record, ("push_constants", binds, "dispatch"))
     assert calls == {"push_constants": 2, binds: 2, "dispatch": 4}
     assert struct.unpack("<4i", y.read()) == (3, 5, 7, 9)
@@ -328,16 +363,23 @@ def test_glsl_and_spirv_entry_points(device):
     if "glsl" not in device.info["executable_formats"]:
         pytest.skip("glslangValidator is not installed")
     source = (KERNELS / "negate.comp").read_text()
-    exe = device.create_executable(hal.ExecutableSource(
-        [hal.EntryPoint("negate", TWO)], {"glsl": source}))
+    exe = device.create_executable(
+        hal.ExecutableSource([hal.EntryPoint("negate", TWO)], {"glsl": source})
+    )
     assert exe.format == "glsl"
     with pytest.raises(hal.InvalidArgumentError, match="glslangValidator"):
-        device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("negate", TWO)], {"glsl": source.replace("-input", "-inpt")}))
+        device.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("negate", TWO)], {"glsl": source.replace("-input", "-inpt")}
+            )
+        )
     with pytest.raises(hal.InvalidArgumentError, match="not in the SPIR-V module"):
-        device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("nope", TWO), hal.EntryPoint("negate", TWO)],
-            {"spirv": (KERNELS / "negate.spv").read_bytes()}))
+        device.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("nope", TWO), hal.EntryPoint("negate", TWO)],
+                {"spirv": (KERNELS / "negate.spv").read_bytes()},
+            )
+        )
 
 
 def test_barrier_mapping():
@@ -348,15 +390,21 @@ def test_barrier_mapping():
     for table in (barriers._SOURCE_STAGES, barriers._TARGET_STAGES):
         assert barriers._stages(S.DISPATCH, table) == barriers._SHADER
     assert barriers._stages(S.COMMAND_PROCESS, barriers._TARGET_STAGES) == (
-        barriers._SHADER | barriers._INDIRECT)
+        barriers._SHADER | barriers._INDIRECT
+    )
     assert barriers._stages(S.COMMAND_RETIRE | S.DISPATCH, barriers._SOURCE_STAGES) == (
-        barriers._ALL)
+        barriers._ALL
+    )
     src, dst = barriers._SHADER, barriers._SHADER
     barrier = hal.MemoryBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ | A.TRANSFER_READ)
     assert barriers.memory_dependency(src, dst, (barrier,)) == (
-        barriers._SHADER_WRITE, barriers._SHADER_READ)
+        barriers._SHADER_WRITE,
+        barriers._SHADER_READ,
+    )
     assert barriers.memory_dependency(barriers._ALL, barriers._ALL, ()) == (
-        barriers._MEMORY_WRITE, barriers._MEMORY_READ | barriers._MEMORY_WRITE)
+        barriers._MEMORY_WRITE,
+        barriers._MEMORY_READ | barriers._MEMORY_WRITE,
+    )
 
 
 @pytest.mark.skipif(not HAS_LAYER, reason="the Khronos validation layer is not installed")
@@ -368,25 +416,39 @@ def test_dispatch_stage_orders_indirect_counts(synchronization2):
     checks find nothing (the count check reads the counts in a shader) and the indirect
     dispatch runs the counts written before it."""
     S, A = hal.ExecutionStage, hal.AccessScope
-    with hal.create_device("vulkan", validation="sync",
-                           synchronization2=synchronization2) as d:
-        negate = d.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("negate", TWO)], {"spirv": (KERNELS / "negate.spv").read_bytes()}))
-        ids = d.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("write_workgroup_ids", ONE)],
-            {"spirv": {"write_workgroup_ids":
-                       (KERNELS / "write_workgroup_ids.spv").read_bytes()}}))
+    with hal.create_device("vulkan", validation="sync", synchronization2=synchronization2) as d:
+        negate = d.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("negate", TWO)], {"spirv": (KERNELS / "negate.spv").read_bytes()}
+            )
+        )
+        ids = d.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("write_workgroup_ids", ONE)],
+                {
+                    "spirv": {
+                        "write_workgroup_ids": (KERNELS / "write_workgroup_ids.spv").read_bytes()
+                    }
+                },
+            )
+        )
         source = d.buffer_from(struct.pack("<3i", -3, -1, -1))
         counts = d.buffer_from(bytes(12))
         out = d.buffer_from(struct.pack("<6I", *[0xCD] * 6))
 
         def record(cb):
             cb.dispatch(negate, 0, 3, bindings=[(0, source), (1, counts)])
-            cb.execution_barrier(S.DISPATCH, S.DISPATCH, memory_barriers=[
-                hal.MemoryBarrier(A.DISPATCH_WRITE, A.INDIRECT_COMMAND_READ)])
+            cb.execution_barrier(
+                S.DISPATCH,
+                S.DISPATCH,
+                memory_barriers=[hal.MemoryBarrier(A.DISPATCH_WRITE, A.INDIRECT_COMMAND_READ)],
+            )
             cb.dispatch_indirect(ids, 0, counts, 0, bindings=[(0, out)])
-            cb.execution_barrier(S.DISPATCH, S.TRANSFER, memory_barriers=[
-                hal.MemoryBarrier(A.INDIRECT_COMMAND_READ, A.TRANSFER_WRITE)])
+            cb.execution_barrier(
+                S.DISPATCH,
+                S.TRANSFER,
+                memory_barriers=[hal.MemoryBarrier(A.INDIRECT_COMMAND_READ, A.TRANSFER_WRITE)],
+            )
             cb.fill_buffer(counts, 0, 12, 0, 4)
 
         run(d, record)
@@ -406,11 +468,13 @@ def test_each_barrier_recorded_as_itself(synchronization2):
     S, A = hal.ExecutionStage, hal.AccessScope
     layout = hal.PipelineLayout(TWO.set_layouts, push_constants=2)
     shared = [hal.MemoryBarrier(A.DISPATCH_WRITE, A.TRANSFER_READ)]
-    with hal.create_device("vulkan", validation="sync",
-                           synchronization2=synchronization2) as d:
-        exe = d.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("scale_and_offset", layout)],
-            {"spirv": (KERNELS / "scale_and_offset.spv").read_bytes()}))
+    with hal.create_device("vulkan", validation="sync", synchronization2=synchronization2) as d:
+        exe = d.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("scale_and_offset", layout)],
+                {"spirv": (KERNELS / "scale_and_offset.spv").read_bytes()},
+            )
+        )
         x = d.buffer_from(struct.pack("<4i", 1, 2, 3, 4))
         y, z = d.buffer_from(bytes(16)), d.buffer_from(bytes(16))
 
@@ -422,8 +486,11 @@ def test_each_barrier_recorded_as_itself(synchronization2):
                 cb.copy_buffer(y, 0, z, 0, 16)
                 cb.execution_barrier(S.TRANSFER, S.DISPATCH)
                 cb.dispatch(exe, 0, 4, constants=[1, 1], bindings=[(0, z), (1, x)])
-                cb.execution_barrier(S.DISPATCH, S.DISPATCH, memory_barriers=[
-                    hal.MemoryBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ)])
+                cb.execution_barrier(
+                    S.DISPATCH,
+                    S.DISPATCH,
+                    memory_barriers=[hal.MemoryBarrier(A.DISPATCH_WRITE, A.DISPATCH_READ)],
+                )
 
         run(d, record)
         assert struct.unpack("<4i", x.read()) == (13, 14, 15, 16)
@@ -432,18 +499,39 @@ def test_each_barrier_recorded_as_itself(synchronization2):
 
 
 @pytest.mark.skipif(not HAS_LAYER, reason="the Khronos validation layer is not installed")
-@pytest.mark.parametrize("environment", [
-    {"POLYHAL_VULKAN_VALIDATION": "sync"},
-    {"POLYHAL_VULKAN_VALIDATION": "1", "POLYHAL_VULKAN_PUSH_DESCRIPTORS": "0",
-     "POLYHAL_VULKAN_SYNCHRONIZATION2": "0"},
-], ids=["push-sync2-hazards", "pool-sync1"])
+@pytest.mark.parametrize(
+    "environment",
+    [
+        {"POLYHAL_VULKAN_VALIDATION": "sync"},
+        {
+            "POLYHAL_VULKAN_VALIDATION": "1",
+            "POLYHAL_VULKAN_PUSH_DESCRIPTORS": "0",
+            "POLYHAL_VULKAN_SYNCHRONIZATION2": "0",
+        },
+    ],
+    ids=["push-sync2-hazards", "pool-sync1"],
+)
 def test_conformance_suite_is_silent_under_validation(environment):
     """The whole conformance suite on vulkan with the Khronos layer: no message at all."""
     env = {**os.environ, **environment}
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", str(ROOT / "tests" / "conformance"),
-         "--drivers=vulkan", "-q", "-s", "-p", "no:cacheprovider"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=900)
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            str(ROOT / "tests" / "conformance"),
+            "--drivers=vulkan",
+            "-q",
+            "-s",
+            "-p",
+            "no:cacheprovider",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     output = proc.stdout + proc.stderr
     messages = [line for line in output.splitlines() if "[vulkan validation]" in line]
     assert proc.returncode == 0, output[-3000:]
@@ -508,8 +596,7 @@ def test_dealloca_of_a_parked_binding_table_entry_waits_for_that_submission(devi
     with cb:
         cb.dispatch(negate, 0, 4, bindings=[(0, hal.Slot(0)), (1, hal.Slot(1))])
     gate, done = device.create_semaphore(0), device.create_semaphore(0)
-    device.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)],
-                         binding_table=[source, target])
+    device.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)], binding_table=[source, target])
     device.queue_dealloca(source)
     assert driver.live_allocations == baseline + 2  # source is still held
     gate.signal(1)
@@ -531,8 +618,8 @@ def test_robust_buffer_access_only_in_checked_mode():
             robust2 = "VK_EXT_robustness2" in device._driver.physical.extensions
             assert device.info["checked"] is checked
             assert device.info["robust_buffer_access"] == (
-                ("robustBufferAccess2" if robust2 else "robustBufferAccess") if checked
-                else False)
+                ("robustBufferAccess2" if robust2 else "robustBufferAccess") if checked else False
+            )
 
 
 @pytest.mark.parametrize(("checked", "length"), [(True, 8), (True, 0), (False, 0)])
@@ -542,16 +629,23 @@ def test_checked_mode_keeps_out_of_bounds_writes_in_their_binding(checked, lengt
     the rest of the same VkBuffer.  An empty binding is bound to a scratch word in every
     mode, not to the rest of the buffer as VK_WHOLE_SIZE would."""
     with hal.create_device("vulkan", validation=HAS_LAYER, checked=checked) as device:
-        negate = device.create_executable(hal.ExecutableSource(
-            [hal.EntryPoint("negate", TWO)], {"spirv": (KERNELS / "negate.spv").read_bytes()}))
-        data = bytearray(b"\xEE" * 1024)
+        negate = device.create_executable(
+            hal.ExecutableSource(
+                [hal.EntryPoint("negate", TWO)], {"spirv": (KERNELS / "negate.spv").read_bytes()}
+            )
+        )
+        data = bytearray(b"\xee" * 1024)
         data[512:768] = struct.pack("<64i", *range(1, 65))
         buffer = device.buffer_from(bytes(data))
-        run(device, lambda cb: cb.dispatch(negate, 0, 64, bindings=[
-            (0, buffer, 512, 256), (1, buffer, 256, length)]))
+        run(
+            device,
+            lambda cb: cb.dispatch(
+                negate, 0, 64, bindings=[(0, buffer, 512, 256), (1, buffer, 256, length)]
+            ),
+        )
         after = buffer.read()
-        assert after[256:256 + length] == struct.pack("<2i", -1, -2)[:length]
-        assert after[:256] + after[256 + length:] == data[:256] + data[256 + length:]
+        assert after[256 : 256 + length] == struct.pack("<2i", -1, -2)[:length]
+        assert after[:256] + after[256 + length :] == data[:256] + data[256 + length :]
         assert device._driver.validation_messages == []
 
 
@@ -564,8 +658,22 @@ def test_indirect_check_shader_matches_its_source():
     with tempfile.TemporaryDirectory() as tmp:
         source, out = Path(tmp) / "check.comp", Path(tmp) / "check.spv"
         source.write_text(indirect_check.GLSL)
-        subprocess.run(["glslangValidator", "-V", "-g0", "--target-env", "vulkan1.2", "-S",
-                        "comp", "-o", str(out), str(source)], check=True, capture_output=True)
+        subprocess.run(
+            [
+                "glslangValidator",
+                "-V",
+                "-g0",
+                "--target-env",
+                "vulkan1.2",
+                "-S",
+                "comp",
+                "-o",
+                str(out),
+                str(source),
+            ],
+            check=True,
+            capture_output=True,
+        )
         assert out.read_bytes() == indirect_check.spirv()
 
 
@@ -576,7 +684,8 @@ def test_indirect_counts_beyond_the_limits_fail_the_submission(device, workgroup
     naming the entry point and the counts; the device keeps working."""
     limits = device.info["limits"]["max_workgroup_count"]
     if all(c <= m for c, m in zip(counts, limits, strict=True)) and (
-            counts[0] * counts[1] * counts[2] <= 2**32):
+        counts[0] * counts[1] * counts[2] <= 2**32
+    ):
         pytest.skip(f"{counts} is within this device's limits {limits}")
     raw = device.buffer_from(struct.pack("<3I", *counts))
     out = device.buffer_from(struct.pack("<4I", *[0xCD] * 4))
@@ -585,13 +694,13 @@ def test_indirect_counts_beyond_the_limits_fail_the_submission(device, workgroup
         cb.dispatch_indirect(workgroup_ids, 0, raw, 0, bindings=[(0, out)])
     done = device.create_semaphore(0)
     device.queue_execute(cb, signal=[(done, 1)])
-    with pytest.raises(hal.OutOfRangeError, match=r"write_workgroup_ids.*"
-                       + r", ".join(str(c) for c in counts)):
+    with pytest.raises(
+        hal.OutOfRangeError, match=r"write_workgroup_ids.*" + r", ".join(str(c) for c in counts)
+    ):
         done.wait(1, timeout=30)
     assert out.read() == struct.pack("<4I", *[0xCD] * 4)
     good = device.buffer_from(struct.pack("<3I", 2, 1, 1))
-    run(device, lambda cb: cb.dispatch_indirect(workgroup_ids, 0, good, 0,
-                                                bindings=[(0, out)]))
+    run(device, lambda cb: cb.dispatch_indirect(workgroup_ids, 0, good, 0, bindings=[(0, out)]))
     assert struct.unpack("<4I", out.read()) == (0, 1, 0xCD, 0xCD)
 
 
@@ -608,8 +717,9 @@ def test_indirect_checks_per_submission_of_a_reusable_command_buffer(device, wor
     results = []
     for bad in [False, True, False, True, True, False]:
         gate = device.create_semaphore(0)
-        device.queue_update(struct.pack("<3I", 1, 1, 99999 if bad else 3), 0, counts, 0, 12,
-                            signal=[(gate, 1)])
+        device.queue_update(
+            struct.pack("<3I", 1, 1, 99999 if bad else 3), 0, counts, 0, 12, signal=[(gate, 1)]
+        )
         gate.wait(1, timeout=30)
         done = device.create_semaphore(0)
         device.queue_execute(cb, signal=[(done, 1)])
@@ -630,8 +740,9 @@ def test_many_indirect_submissions_in_flight(device, workgroup_ids):
     for i in range(40):
         cb = device.create_command_buffer()
         with cb:
-            cb.dispatch_indirect(workgroup_ids, 0, counts_bad if i % 3 == 0 else counts_ok,
-                                 0, bindings=[(0, out)])
+            cb.dispatch_indirect(
+                workgroup_ids, 0, counts_bad if i % 3 == 0 else counts_ok, 0, bindings=[(0, out)]
+            )
         done = device.create_semaphore(0)
         device.queue_execute(cb, wait=[(gate, 1)], signal=[(done, 1)])
         dones.append(done)
@@ -659,7 +770,8 @@ def test_driver_methods_after_close_raise_failed_precondition():
         "read": lambda: driver.read(alloc, 0, 4),
         "write": lambda: driver.write(alloc, 0, memoryview(b"abcd")),
         "load_executable": lambda: driver.load_executable(
-            "spirv", (KERNELS / "negate.spv").read_bytes(), [hal.EntryPoint("negate", TWO)]),
+            "spirv", (KERNELS / "negate.spv").read_bytes(), [hal.EntryPoint("negate", TWO)]
+        ),
         "encode": lambda: driver.encode([]),
         "execute": lambda: driver.execute([hal.drivers.base.Work(cb.encoded)], lambda e: None),
         "pin": lambda: driver.pin(alloc),
@@ -673,8 +785,15 @@ def test_driver_methods_after_close_raise_failed_precondition():
         device.queue_fill(buffer, 0, 16, 1)
 
 
-@pytest.mark.parametrize("options", [{"push_descriptors": 5}, {"synchronization2": "maybe"},
-                                     {"validation": "bogus"}, {"validation": object()}])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"push_descriptors": 5},
+        {"synchronization2": "maybe"},
+        {"validation": "bogus"},
+        {"validation": object()},
+    ],
+)
 def test_bad_device_options_are_refused(options):
     with pytest.raises(hal.InvalidArgumentError, match="True, False or None"):
         hal.create_device("vulkan", **options)
@@ -701,9 +820,10 @@ def test_the_encoder_refuses_ranges_outside_an_allocation(device):
     big, small = device.allocate_buffer(4096), device.allocate_buffer(3)
     # Records appended raw, past the front end's checks, as a stream it missed would be.
     for op, a, b, data in (
-            (W.OP_COPY, C.Ref(small.alloc, -1, 0, 4096), C.Ref(big.alloc, -1, 0, 4096), None),
-            (W.OP_FILL, C.Ref(small.alloc, -1, 2, 4), None, None),
-            (W.OP_UPDATE, C.Ref(small.alloc, -1, 0, 4), None, b"abcd")):
+        (W.OP_COPY, C.Ref(small.alloc, -1, 0, 4096), C.Ref(big.alloc, -1, 0, 4096), None),
+        (W.OP_FILL, C.Ref(small.alloc, -1, 2, 4), None, None),
+        (W.OP_UPDATE, C.Ref(small.alloc, -1, 0, 4), None, b"abcd"),
+    ):
         stream = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
         stream.begin()
         stream._append(op, 1, None, a, b, 1, 0, data)

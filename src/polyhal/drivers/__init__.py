@@ -23,8 +23,10 @@ DRIVER_MODULES: dict[str, str | None] = {
     "metal": None,
 }
 #: Why a planned driver is unavailable.
-PLANNED = {"metal": "the metal driver is planned, not implemented (no Apple machine to "
-                    "build and test it on)"}
+PLANNED = {
+    "metal": "the metal driver is planned, not implemented (no Apple machine to "
+    "build and test it on)"
+}
 
 
 def load(name: str) -> tuple[DriverModule | None, str]:

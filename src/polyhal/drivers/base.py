@@ -168,8 +168,9 @@ class DriverDevice:
         raise NotImplementedError
 
     # -- executables ----------------------------------------------------------------------
-    def load_executable(self, fmt: str, payload: FormatPayload,
-                        entry_points: Sequence[EntryPoint]) -> LoadedExecutable:
+    def load_executable(
+        self, fmt: str, payload: FormatPayload, entry_points: Sequence[EntryPoint]
+    ) -> LoadedExecutable:
         """Loads one format; raises InvalidArgumentError carrying the compiler's message."""
         raise NotImplementedError
 

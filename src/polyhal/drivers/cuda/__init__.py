@@ -28,7 +28,7 @@ def probe(name: str) -> tuple[int, str]:
     except ImportError as e:
         return 0, f"cuda-bindings is not installed (pip install 'polyhal[cuda]'): {e}"
     try:
-        err, = cu.cuInit(0)
+        (err,) = cu.cuInit(0)
     except Exception as e:  # no libcuda: cuda-bindings raises instead of returning an error
         return 0, f"no NVIDIA driver: {e}"
     if err != cu.CUresult.CUDA_SUCCESS:

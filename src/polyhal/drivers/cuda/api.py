@@ -39,17 +39,25 @@ _CODES = {
 #: ("the process must be terminated and relaunched", says the CUDA documentation).  They are
 #: DATA_LOSS (the device's memory can no longer be trusted, nor reached), which is what a
 #: lost device is; the driver reports them as such (device.py).
-STICKY = frozenset({
-    "CUDA_ERROR_ILLEGAL_ADDRESS", "CUDA_ERROR_LAUNCH_FAILED", "CUDA_ERROR_ILLEGAL_INSTRUCTION",
-    "CUDA_ERROR_MISALIGNED_ADDRESS", "CUDA_ERROR_HARDWARE_STACK_ERROR",
-    "CUDA_ERROR_INVALID_ADDRESS_SPACE", "CUDA_ERROR_INVALID_PC", "CUDA_ERROR_ASSERT",
-    "CUDA_ERROR_LAUNCH_TIMEOUT", "CUDA_ERROR_ECC_UNCORRECTABLE",
-})
+STICKY = frozenset(
+    {
+        "CUDA_ERROR_ILLEGAL_ADDRESS",
+        "CUDA_ERROR_LAUNCH_FAILED",
+        "CUDA_ERROR_ILLEGAL_INSTRUCTION",
+        "CUDA_ERROR_MISALIGNED_ADDRESS",
+        "CUDA_ERROR_HARDWARE_STACK_ERROR",
+        "CUDA_ERROR_INVALID_ADDRESS_SPACE",
+        "CUDA_ERROR_INVALID_PC",
+        "CUDA_ERROR_ASSERT",
+        "CUDA_ERROR_LAUNCH_TIMEOUT",
+        "CUDA_ERROR_ECC_UNCORRECTABLE",
+    }
+)
 _CODES.update(dict.fromkeys(STICKY, StatusCode.DATA_LOSS))
 
 
 def result_name(code: Any) -> str:
-    """"CUDA_ERROR_…" for a CUresult (or its int value)."""
+    """ "CUDA_ERROR_…" for a CUresult (or its int value)."""
     try:
         return cu.CUresult(int(code)).name
     except ValueError:

@@ -46,8 +46,16 @@ class CudaAllocation(Allocation):
 
     __slots__ = ("device", "kind", "ready", "owner", "freed")
 
-    def __init__(self, device: CudaDevice, size: int, memory_type: MemoryType, kind: str,
-                 ptr: int, ready: Any = None, owner: Any = None):
+    def __init__(
+        self,
+        device: CudaDevice,
+        size: int,
+        memory_type: MemoryType,
+        kind: str,
+        ptr: int,
+        ready: Any = None,
+        owner: Any = None,
+    ):
         super().__init__(size, memory_type)
         self.device = device
         self.ptr = int(ptr)
@@ -108,8 +116,9 @@ class Memory:
     def __init__(self, device: CudaDevice):
         self.device = device
         self.lock = threading.Lock()
-        self.host_stream = check(cu.cuStreamCreate(cu.CUstream_flags.CU_STREAM_NON_BLOCKING),
-                                 "cuStreamCreate")
+        self.host_stream = check(
+            cu.cuStreamCreate(cu.CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate"
+        )
         self.pool = self._create_pool() if device.attribute("MEMORY_POOLS_SUPPORTED") else None
         #: ptr → kind of every allocation not yet freed; close() frees what is left.
         self.live: dict[int, str] = {}
@@ -122,8 +131,10 @@ class Memory:
         pool = check(cu.cuMemPoolCreate(props), "cuMemPoolCreate")
         # Keep freed memory in the pool: queue_alloca after queue_dealloca costs no syscall.
         threshold = cu.CUmemPool_attribute.CU_MEMPOOL_ATTR_RELEASE_THRESHOLD
-        check(cu.cuMemPoolSetAttribute(pool, threshold, cu.cuuint64_t(2**64 - 1)),
-              "cuMemPoolSetAttribute")
+        check(
+            cu.cuMemPoolSetAttribute(pool, threshold, cu.cuuint64_t(2**64 - 1)),
+            "cuMemPoolSetAttribute",
+        )
         return pool
 
     def allocate(self, size: int, memory_type: MemoryType) -> CudaAllocation:
@@ -136,7 +147,8 @@ class Memory:
                 # error, answers (a SIGKILL of the whole process).
                 raise ResourceExhaustedError(
                     f"{size} bytes of pinned host memory: the host has {available} bytes "
-                    "available, and a pinned allocation may take at most half of that")
+                    "available, and a pinned allocation may take at most half of that"
+                )
             flags = cu.CU_MEMHOSTALLOC_PORTABLE | cu.CU_MEMHOSTALLOC_DEVICEMAP
             ptr = int(check(cu.cuMemHostAlloc(size, flags), "cuMemHostAlloc")) if size else 0
             if ptr:
@@ -147,16 +159,18 @@ class Memory:
         if not size:
             ptr = 0
         elif self.pool is not None:
-            ptr = check(cu.cuMemAllocFromPoolAsync(size, self.pool, dev.stream),
-                        "cuMemAllocFromPoolAsync")
+            ptr = check(
+                cu.cuMemAllocFromPoolAsync(size, self.pool, dev.stream), "cuMemAllocFromPoolAsync"
+            )
             ready = dev.take_event()
             check(cu.cuEventRecord(ready, dev.stream), "cuEventRecord")
         else:
             ptr = check(cu.cuMemAlloc(size), "cuMemAlloc")
         if ptr:
             self.live[int(ptr)] = DEVICE
-        return CudaAllocation(dev, size, memory_type | MemoryType.DEVICE_LOCAL, DEVICE, int(ptr),
-                              ready)
+        return CudaAllocation(
+            dev, size, memory_type | MemoryType.DEVICE_LOCAL, DEVICE, int(ptr), ready
+        )
 
     def wrap(self, ptr: int, size: int, memory_type: MemoryType, owner: Any) -> CudaAllocation:
         """An allocation over memory another library owns (kept alive by ``owner``)."""

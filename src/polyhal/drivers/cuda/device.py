@@ -71,11 +71,19 @@ class CudaDevice(DriverDevice):
     trace: Any = None
     staging_memory_type = MemoryType.DEVICE_LOCAL
 
-    def __init__(self, index: int, dispatch_type: str = "concurrent",
-                 streams: int = DEFAULT_STREAMS, checked: bool = False, **options: Any):
+    def __init__(
+        self,
+        index: int,
+        dispatch_type: str = "concurrent",
+        streams: int = DEFAULT_STREAMS,
+        checked: bool = False,
+        **options: Any,
+    ):
         if options:
-            raise InvalidArgumentError(f"unknown cuda device options {sorted(options)}; "
-                                       "known: dispatch_type, streams, checked")
+            raise InvalidArgumentError(
+                f"unknown cuda device options {sorted(options)}; "
+                "known: dispatch_type, streams, checked"
+            )
         if not 1 <= int(streams) <= launcher.MAX_STREAMS:
             raise InvalidArgumentError(f"streams is 1 to {launcher.MAX_STREAMS}, got {streams}")
         self.index = index
@@ -96,14 +104,17 @@ class CudaDevice(DriverDevice):
             raise DataLossError(
                 f"cuda device {index} cannot be created: the CUDA driver still reports "
                 f"{result_name(err)} from a device lost earlier in this process; CUDA makes "
-                "that error permanent for the process, so only a new process can use the GPU")
+                "that error permanent for the process, so only a new process can use the GPU"
+            )
         self.context = check((err, context), "cuDevicePrimaryCtxRetain")
         self._tls = threading.local()
         self.bind()
         self._describe()
         stream_flags = cu.CUstream_flags.CU_STREAM_NON_BLOCKING
-        self.streams = [check(cu.cuStreamCreate(stream_flags), "cuStreamCreate")
-                        for _ in range(1 if self.serial else int(streams))]
+        self.streams = [
+            check(cu.cuStreamCreate(stream_flags), "cuStreamCreate")
+            for _ in range(1 if self.serial else int(streams))
+        ]
         self.stream = self.streams[0]
         self._events: list = []
         self.memory = Memory(self)
@@ -134,38 +145,48 @@ class CudaDevice(DriverDevice):
         if self.lib.ph_queue_create(self.native_ptr):
             raise ResourceExhaustedError("could not start the cuda submit thread")
         self._completion_thread = threading.Thread(
-            target=self._complete, name=f"polyhal-cuda{self.index}-completion", daemon=True)
+            target=self._complete, name=f"polyhal-cuda{self.index}-completion", daemon=True
+        )
         self._completion_thread.start()
 
     def _describe(self) -> None:
         dev = self.cu_device
-        major, minor = self.attribute("COMPUTE_CAPABILITY_MAJOR"), self.attribute(
-            "COMPUTE_CAPABILITY_MINOR")
+        major, minor = (
+            self.attribute("COMPUTE_CAPABILITY_MAJOR"),
+            self.attribute("COMPUTE_CAPABILITY_MINOR"),
+        )
         self.compute_capability = (major, minor)
         raw = check(cu.cuDeviceGetName(256, dev), "cuDeviceGetName")
         self.name = raw.split(b"\0")[0].decode()
         total = check(cu.cuDeviceTotalMem(dev), "cuDeviceTotalMem")
         self.max_shared_memory = self.attribute("MAX_SHARED_MEMORY_PER_BLOCK_OPTIN")
         self.limits = Limits(
-            max_bindings=32, max_push_constants=64,
+            max_bindings=32,
+            max_push_constants=64,
             max_workgroup_size=tuple(self.attribute(f"MAX_BLOCK_DIM_{a}") for a in "XYZ"),
             max_workgroup_invocations=self.attribute("MAX_THREADS_PER_BLOCK"),
             max_workgroup_count=tuple(self.attribute(f"MAX_GRID_DIM_{a}") for a in "XYZ"),
-            max_allocation_size=int(total))
+            max_allocation_size=int(total),
+        )
         driver = check(cu.cuDriverGetVersion(), "cuDriverGetVersion")
         self.info = {
-            "vendor": "NVIDIA", "driver": "cuda", "device_index": self.index,
+            "vendor": "NVIDIA",
+            "driver": "cuda",
+            "device_index": self.index,
             "compute_capability": f"{major}.{minor}",
             "multiprocessors": self.attribute("MULTIPROCESSOR_COUNT"),
-            "memory_bytes": int(total), "cuda_driver_version": driver,
+            "memory_bytes": int(total),
+            "cuda_driver_version": driver,
             "dispatch_type": "serial" if self.serial else "concurrent",
             "max_shared_memory_per_block": self.max_shared_memory,
             "limits": self.limits.as_dict(),
         }
 
     def attribute(self, name: str) -> int:
-        return check(cu.cuDeviceGetAttribute(getattr(_ATTR, f"CU_DEVICE_ATTRIBUTE_{name}"),
-                                             self.cu_device), f"cuDeviceGetAttribute({name})")
+        return check(
+            cu.cuDeviceGetAttribute(getattr(_ATTR, f"CU_DEVICE_ATTRIBUTE_{name}"), self.cu_device),
+            f"cuDeviceGetAttribute({name})",
+        )
 
     def bind(self) -> None:
         """Makes the device's (primary) context current on the calling thread.
@@ -224,8 +245,9 @@ class CudaDevice(DriverDevice):
 
     # -- events ---------------------------------------------------------------------------
     def _new_event(self) -> int:
-        return int(check(cu.cuEventCreate(cu.CUevent_flags.CU_EVENT_DISABLE_TIMING),
-                         "cuEventCreate"))
+        return int(
+            check(cu.cuEventCreate(cu.CUevent_flags.CU_EVENT_DISABLE_TIMING), "cuEventCreate")
+        )
 
     def take_event(self) -> int:
         """An event handle (an int, which cuda-bindings also takes) from the device's pool."""
@@ -246,8 +268,7 @@ class CudaDevice(DriverDevice):
             self.check_usable()
             token = next(self._tokens)
             self._pending[token] = (event, lambda _error: fn(), None, ())
-            self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event,
-                               token)
+            self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event, token)
 
     def drain(self) -> None:
         """Waits until every queued submission is on the device's stream (not done)."""
@@ -282,8 +303,9 @@ class CudaDevice(DriverDevice):
         self.check_usable()
         self._kick()
         self.bind()
-        exe = executable.load(fmt, payload, entry_points, self.compute_capability,
-                              self.max_shared_memory)
+        exe = executable.load(
+            fmt, payload, entry_points, self.compute_capability, self.max_shared_memory
+        )
         exe.release = self._unload
         return exe
 
@@ -355,18 +377,21 @@ class CudaDevice(DriverDevice):
                     return
                 last = work[-1]
                 for item in work:
-                    item.encoded.submit(self, item.binding_table,
-                                        event if item is last else None, token)
+                    item.encoded.submit(
+                        self, item.binding_table, event if item is last else None, token
+                    )
             except Exception as e:
                 # Complete the submission behind whatever of it was queued, with a typed error.
                 if not isinstance(e, HalError):
                     e = InternalError(f"cuda: queueing the submission failed: {e!r}")
                 self._pending[token] = (event, done, e, work)
-                self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event,
-                                   token)
+                self.lib.ph_submit(
+                    self.native_ptr, launcher.JOB_RECORD, None, None, 0, event, token
+                )
 
-    def _execute_traced(self, work: Sequence[Work],
-                        done: Callable[[HalError | None], None]) -> None:
+    def _execute_traced(
+        self, work: Sequence[Work], done: Callable[[HalError | None], None]
+    ) -> None:
         """``execute`` of a traced submission: each command buffer runs as its
         TracedProgram (stream 0 only, no graph), and a timing event is recorded on stream
         0 before and after each dispatch.  The events are recorded from this thread once
@@ -395,11 +420,19 @@ class CudaDevice(DriverDevice):
                 if error is None and timed:
                     self.bind()
                     for cb_index, (n, name, counts), start, end in timed:
-                        begin, finish = (check(cu.cuEventElapsedTime(reference, e),
-                                               "cuEventElapsedTime") for e in (start, end))
-                        trace.dispatch(name, host_ns + int(begin * 1e6),
-                                       host_ns + int(finish * 1e6), submission=submission,
-                                       command_buffer=cb_index, dispatch=n, workgroups=counts)
+                        begin, finish = (
+                            check(cu.cuEventElapsedTime(reference, e), "cuEventElapsedTime")
+                            for e in (start, end)
+                        )
+                        trace.dispatch(
+                            name,
+                            host_ns + int(begin * 1e6),
+                            host_ns + int(finish * 1e6),
+                            submission=submission,
+                            command_buffer=cb_index,
+                            dispatch=n,
+                            workgroups=counts,
+                        )
             except HalError as e:  # the trace goes without; the submission is unaffected
                 _log.warning("dispatch times of a traced submission were lost: %s", e)
             finally:
@@ -422,24 +455,35 @@ class CudaDevice(DriverDevice):
                         continue
                     program = encoded.traced()
                     count = program.slot_count
-                    slots = (launcher.SlotRange * count)(*[
-                        (e.alloc.ptr + e.offset, e.length)
-                        for e in item.binding_table[:count]]) if count else None
+                    slots = (
+                        (launcher.SlotRange * count)(
+                            *[
+                                (e.alloc.ptr + e.offset, e.length)
+                                for e in item.binding_table[:count]
+                            ]
+                        )
+                        if count
+                        else None
+                    )
                     for piece, dispatch in program.pieces:
                         start = record() if dispatch is not None else None
-                        if self.lib.ph_submit(self.native_ptr, launcher.JOB_STREAM,
-                                              ctypes.addressof(piece), slots, count, None,
-                                              token):
-                            raise ResourceExhaustedError(
-                                "out of host memory queueing a submission")
+                        if self.lib.ph_submit(
+                            self.native_ptr,
+                            launcher.JOB_STREAM,
+                            ctypes.addressof(piece),
+                            slots,
+                            count,
+                            None,
+                            token,
+                        ):
+                            raise ResourceExhaustedError("out of host memory queueing a submission")
                         if dispatch is not None:
                             timed.append((cb_index, dispatch, start, record()))
             except Exception as e:
                 if not isinstance(e, HalError):
                     e = InternalError(f"cuda: queueing the submission failed: {e!r}")
                 self._pending[token] = (event, report, e, work)
-            self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event,
-                               token)
+            self.lib.ph_submit(self.native_ptr, launcher.JOB_RECORD, None, None, 0, event, token)
 
     def _complete(self) -> None:
         """The completion thread: reports each submission's end in queue order, then runs
@@ -474,8 +518,9 @@ class CudaDevice(DriverDevice):
     @staticmethod
     def _report() -> None:
         """Reports the exception being handled as an uncaught one of the current thread."""
-        threading.excepthook(threading.ExceptHookArgs((*sys.exc_info(),
-                                                       threading.current_thread())))
+        threading.excepthook(
+            threading.ExceptHookArgs((*sys.exc_info(), threading.current_thread()))
+        )
 
     def _outcome(self, token: int, rc: int, failed: int, work: Sequence[Work]) -> HalError | None:
         """The error a completed submission ends with, or None."""
@@ -484,8 +529,7 @@ class CudaDevice(DriverDevice):
                 if self.lost is None:
                     self.lost = self._lost_message(rc, work)
                 return DataLossError(self.lost)
-            where = (f"command {failed} of a command buffer" if failed >= 0
-                     else "work on the device")
+            where = f"command {failed} of a command buffer" if failed >= 0 else "work on the device"
             return cuda_error(rc, where)
         if self._indirect is not None:
             return self._indirect_error(token, work)
@@ -493,14 +537,17 @@ class CudaDevice(DriverDevice):
 
     def _lost_message(self, rc: int, work: Sequence[Work]) -> str:
         names = sorted({name for item in work for name in item.encoded.entry_points()})
-        ran = (f"a submission running {', '.join(repr(n) for n in names)}" if names
-               else "a submission")
+        ran = (
+            f"a submission running {', '.join(repr(n) for n in names)}" if names else "a submission"
+        )
         err, text = cu.cuGetErrorString(cu.CUresult(rc))
         detail = f" ({text.decode()})" if err == cu.CUresult.CUDA_SUCCESS and text else ""
-        return (f"cuda device {self.index} lost: {result_name(rc)}{detail} in {ran}; the CUDA "
-                "context is unusable, so every later call on this device fails; close it (CUDA "
-                "keeps this error for the rest of the process: only a new process can use the "
-                "GPU again)")
+        return (
+            f"cuda device {self.index} lost: {result_name(rc)}{detail} in {ran}; the CUDA "
+            "context is unusable, so every later call on this device fails; close it (CUDA "
+            "keeps this error for the rest of the process: only a new process can use the "
+            "GPU again)"
+        )
 
     def _indirect_error(self, token: int, work: Sequence[Work]) -> HalError | None:
         """OutOfRangeError when an indirect dispatch of the submission read counts beyond
@@ -517,7 +564,8 @@ class CudaDevice(DriverDevice):
         return OutOfRangeError(
             f"dispatch_indirect of {names[dispatch]!r}: workgroup count {counts} read from the "
             f"buffer is out of range (the device allows at most "
-            f"{self.limits.max_workgroup_count}); the dispatch was skipped")
+            f"{self.limits.max_workgroup_count}); the dispatch was skipped"
+        )
 
     def import_memory(self, array: Any) -> CudaAllocation:
         return interop.wrap(self, array)
@@ -531,7 +579,8 @@ class CudaDevice(DriverDevice):
         if threading.current_thread() is self._completion_thread:
             raise FailedPreconditionError(
                 "a cuda device cannot be closed from its own completion callbacks (close "
-                "waits for the thread that runs them)")
+                "waits for the thread that runs them)"
+            )
         # From here every entry point raises FailedPreconditionError, and nothing more is
         # pushed to the completion queue.
         with self._submit_lock, self._queue_lock:
@@ -566,4 +615,3 @@ class CudaDevice(DriverDevice):
         if self.lost is not None:
             # The poisoned primary context must not be handed to the next retain as it is.
             cu.cuDevicePrimaryCtxReset(self.cu_device)
-

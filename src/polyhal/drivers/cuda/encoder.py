@@ -40,8 +40,7 @@ if TYPE_CHECKING:
 def _launch_program(lib: Any, stream: Any, streams: int) -> NativeEncoded:
     """``ph_encode`` of ``stream`` for ``streams`` streams (freed by ph_encoded_free)."""
     native = NativeEncoded()
-    if lib.ph_encode(ctypes.byref(StreamProgram(*stream.program())), streams,
-                     ctypes.byref(native)):
+    if lib.ph_encode(ctypes.byref(StreamProgram(*stream.program())), streams, ctypes.byref(native)):
         raise ResourceExhaustedError("out of host memory encoding a command buffer")
     return native
 
@@ -55,14 +54,24 @@ class Encoded:
     command buffer holds this object.
     """
 
-    __slots__ = ("stream", "lib", "native", "program_ptr", "count", "slot_count",
-                 "needs_graph", "graph", "submitted", "_traced", "job")
+    __slots__ = (
+        "stream",
+        "lib",
+        "native",
+        "program_ptr",
+        "count",
+        "slot_count",
+        "needs_graph",
+        "graph",
+        "submitted",
+        "_traced",
+        "job",
+    )
 
     def __init__(self, device: CudaDevice, stream: Any, reusable: bool, one_shot: bool):
         self.lib = device.lib
         self.stream = weakref.ref(stream)
-        self.native = _launch_program(self.lib, stream, 1 if device.serial
-                                      else len(device.streams))
+        self.native = _launch_program(self.lib, stream, 1 if device.serial else len(device.streams))
         self.program_ptr = ctypes.addressof(self.native)  # its first field is the program
         self.count = self.native.program.count
         self.slot_count = self.native.slot_count
@@ -104,8 +113,11 @@ class Encoded:
         if stream is None:
             return []
         records, objects = stream.raw()[0], stream.objects
-        return [objects[f[W.F_OBJECT]].entry_points[f[W.F_ENTRY]].name
-                for f in W.RECORD.iter_unpack(records) if f[W.F_OP] == W.OP_DISPATCH]
+        return [
+            objects[f[W.F_OBJECT]].entry_points[f[W.F_ENTRY]].name
+            for f in W.RECORD.iter_unpack(records)
+            if f[W.F_OP] == W.OP_DISPATCH
+        ]
 
     def traced(self) -> TracedProgram:
         """What a traced submission runs instead (made at the first one, kept)."""
@@ -132,8 +144,9 @@ class Encoded:
             kind, target, count = JOB_STREAM, self.program_ptr, self.slot_count
         slots = None
         if count:
-            slots = (SlotRange * count)(*[(e.alloc.ptr + e.offset, e.length)
-                                          for e in table[:count]])
+            slots = (SlotRange * count)(
+                *[(e.alloc.ptr + e.offset, e.length) for e in table[:count]]
+            )
         if device.lib.ph_submit(device.native_ptr, kind, target, slots, count, event, token):
             raise ResourceExhaustedError("out of host memory queueing a submission")
 
@@ -178,11 +191,21 @@ class TracedProgram:
             record = CMD.unpack_from(launch, i * CMD.size) if i < count else None
             is_dispatch = record is not None and record[0] == OP_DISPATCH
             if (is_dispatch or record is None) and i > start:
-                self.pieces.append((Program(cmds + start * CMD.size, i - start, program.refs,
-                                            program.constants), None))
+                self.pieces.append(
+                    (
+                        Program(
+                            cmds + start * CMD.size, i - start, program.refs, program.constants
+                        ),
+                        None,
+                    )
+                )
             if is_dispatch:
-                self.pieces.append((Program(cmds + i * CMD.size, 1, program.refs,
-                                            program.constants), dispatches[record[3]]))
+                self.pieces.append(
+                    (
+                        Program(cmds + i * CMD.size, 1, program.refs, program.constants),
+                        dispatches[record[3]],
+                    )
+                )
                 start = i + 1
 
     def __del__(self) -> None:

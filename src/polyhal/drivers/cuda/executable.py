@@ -68,8 +68,13 @@ def nvrtc_target(compute_capability: tuple[int, int]) -> tuple[str, bool]:
     return f"compute_{max(below) if below else min(archs)}", False
 
 
-def compile_cuda(source: str, compute_capability: tuple[int, int], name: str = "kernel",
-                 options: Sequence[str] = (), ptx: bool = False) -> bytes:
+def compile_cuda(
+    source: str,
+    compute_capability: tuple[int, int],
+    name: str = "kernel",
+    options: Sequence[str] = (),
+    ptx: bool = False,
+) -> bytes:
     """CUDA C → a cubin, or PTX where NVRTC does not know the device or ``ptx`` is asked
     for; InvalidArgumentError carries NVRTC's log."""
     arch, real = nvrtc_target(compute_capability)
@@ -80,9 +85,13 @@ def compile_cuda(source: str, compute_capability: tuple[int, int], name: str = "
         version = check_nvrtc(nvrtc.nvrtcVersion(), "nvrtcVersion")
     except Exception as e:  # the NVRTC library itself is missing
         raise UnavailableError(f"NVRTC is not available to compile CUDA C: {e}") from None
-    path = cached("cuda", "cubin" if real else "ptx", (repr(version), *opts, source),
-                  lambda out: out.write_bytes(_nvrtc(source, name, opts, real)),
-                  is_complete_elf if real else _ptx_valid)
+    path = cached(
+        "cuda",
+        "cubin" if real else "ptx",
+        (repr(version), *opts, source),
+        lambda out: out.write_bytes(_nvrtc(source, name, opts, real)),
+        is_complete_elf if real else _ptx_valid,
+    )
     return path.read_bytes()
 
 
@@ -97,19 +106,25 @@ def _ptx_valid(path: Path) -> bool:
 
 
 def _nvrtc(source: str, name: str, opts: list[str], real: bool) -> bytes:
-    prog = check_nvrtc(nvrtc.nvrtcCreateProgram(source.encode(), f"{name}.cu".encode(), 0,
-                                                [], []), "nvrtcCreateProgram")
+    prog = check_nvrtc(
+        nvrtc.nvrtcCreateProgram(source.encode(), f"{name}.cu".encode(), 0, [], []),
+        "nvrtcCreateProgram",
+    )
     try:
-        err, = nvrtc.nvrtcCompileProgram(prog, len(opts), [o.encode() for o in opts])
+        (err,) = nvrtc.nvrtcCompileProgram(prog, len(opts), [o.encode() for o in opts])
         if err != nvrtc.nvrtcResult.NVRTC_SUCCESS:
             size = check_nvrtc(nvrtc.nvrtcGetProgramLogSize(prog), "nvrtcGetProgramLogSize")
             log = b" " * size
             check_nvrtc(nvrtc.nvrtcGetProgramLog(prog, log), "nvrtcGetProgramLog")
             raise InvalidArgumentError(
                 f"NVRTC could not compile {name!r} ({' '.join(opts)}):\n"
-                f"{log.rstrip(b' ').decode(errors='replace').strip()}")
-        get_size, get = ((nvrtc.nvrtcGetCUBINSize, nvrtc.nvrtcGetCUBIN) if real
-                         else (nvrtc.nvrtcGetPTXSize, nvrtc.nvrtcGetPTX))
+                f"{log.rstrip(b' ').decode(errors='replace').strip()}"
+            )
+        get_size, get = (
+            (nvrtc.nvrtcGetCUBINSize, nvrtc.nvrtcGetCUBIN)
+            if real
+            else (nvrtc.nvrtcGetPTXSize, nvrtc.nvrtcGetPTX)
+        )
         size = check_nvrtc(get_size(prog), "nvrtcGet image size")
         image = b" " * size
         check_nvrtc(get(prog, image), "nvrtcGet image")
@@ -124,8 +139,13 @@ def load_module(image: bytes) -> Any:
     return check(cu.cuModuleLoadData(ctypes.addressof(buffer)), "cuModuleLoadData")
 
 
-def load(fmt: str, payload: Any, entry_points: Sequence[EntryPoint],
-         compute_capability: tuple[int, int], max_shared_memory: int) -> CudaExecutable:
+def load(
+    fmt: str,
+    payload: Any,
+    entry_points: Sequence[EntryPoint],
+    compute_capability: tuple[int, int],
+    max_shared_memory: int,
+) -> CudaExecutable:
     """Loads one format; InvalidArgumentError carries the compiler's or loader's message."""
     if not entry_points:
         raise InvalidArgumentError(f"format {fmt!r} needs the entry points to be named")
@@ -134,7 +154,8 @@ def load(fmt: str, payload: Any, entry_points: Sequence[EntryPoint],
             payload = payload.decode()
         if not isinstance(payload, str):
             raise InvalidArgumentError(
-                f"format 'cuda' takes CUDA C source text, got {type(payload).__name__}")
+                f"format 'cuda' takes CUDA C source text, got {type(payload).__name__}"
+            )
         image = compile_cuda(payload, compute_capability, entry_points[0].name)
     elif fmt == "ptx":
         image = payload.encode() if isinstance(payload, str) else bytes(payload)
@@ -143,8 +164,7 @@ def load(fmt: str, payload: Any, entry_points: Sequence[EntryPoint],
     try:
         module = load_module(image)
     except Exception as e:
-        raise InvalidArgumentError(f"the CUDA driver could not load the {fmt} image: {e}"
-                                   ) from None
+        raise InvalidArgumentError(f"the CUDA driver could not load the {fmt} image: {e}") from None
     try:
         functions, launch = [], []
         for ep in entry_points:
@@ -160,21 +180,31 @@ def load(fmt: str, payload: Any, entry_points: Sequence[EntryPoint],
 def _function(module: Any, ep: EntryPoint, max_shared_memory: int) -> Any:
     err, fn = cu.cuModuleGetFunction(module, ep.name.encode())
     if err != cu.CUresult.CUDA_SUCCESS:
-        raise InvalidArgumentError(f"entry point {ep.name!r} is not a kernel of the module "
-                                   f"({cuda_error(err, 'cuModuleGetFunction')})")
+        raise InvalidArgumentError(
+            f"entry point {ep.name!r} is not a kernel of the module "
+            f"({cuda_error(err, 'cuModuleGetFunction')})"
+        )
     threads = ep.workgroup_size[0] * ep.workgroup_size[1] * ep.workgroup_size[2]
     attr = cu.CUfunction_attribute
-    limit = check(cu.cuFuncGetAttribute(attr.CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, fn),
-                  "cuFuncGetAttribute")
+    limit = check(
+        cu.cuFuncGetAttribute(attr.CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK, fn),
+        "cuFuncGetAttribute",
+    )
     if threads > limit:
         raise InvalidArgumentError(
             f"entry point {ep.name!r}: workgroup size {ep.workgroup_size} is {threads} threads; "
-            f"the compiled kernel allows at most {limit}")
+            f"the compiled kernel allows at most {limit}"
+        )
     if ep.local_memory_size > max_shared_memory:
         raise InvalidArgumentError(
             f"entry point {ep.name!r} needs {ep.local_memory_size} bytes of shared memory; "
-            f"the device has {max_shared_memory} per block")
+            f"the device has {max_shared_memory} per block"
+        )
     if ep.local_memory_size > DEFAULT_SHARED_MEMORY:
-        check(cu.cuFuncSetAttribute(fn, attr.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                                    ep.local_memory_size), "cuFuncSetAttribute")
+        check(
+            cu.cuFuncSetAttribute(
+                fn, attr.CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES, ep.local_memory_size
+            ),
+            "cuFuncSetAttribute",
+        )
     return fn

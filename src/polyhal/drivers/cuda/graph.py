@@ -75,11 +75,26 @@ def transfer_blocks(length: int) -> int:
 class CudaGraph:
     """An instantiated graph, the nodes a binding table re-parameterizes, and what they use."""
 
-    __slots__ = ("device", "native", "native_ptr", "slot_count", "keepalive", "node_count",
-                 "indirect_names")
+    __slots__ = (
+        "device",
+        "native",
+        "native_ptr",
+        "slot_count",
+        "keepalive",
+        "node_count",
+        "indirect_names",
+    )
 
-    def __init__(self, device: CudaDevice, graph: Any, exec_: Any, native: Graph,
-                 keepalive: list, node_count: int, indirect_names: dict[int, str]):
+    def __init__(
+        self,
+        device: CudaDevice,
+        graph: Any,
+        exec_: Any,
+        native: Graph,
+        keepalive: list,
+        node_count: int,
+        indirect_names: dict[int, str],
+    ):
         self.device = device
         self.slot_count = native.capacity  # binding-table entries the graph's nodes use
         self.native = native
@@ -121,8 +136,15 @@ class SlotRecords:
     one's bindings tuple or constants bytes (the walker hands the same objects) reuses
     their entries."""
 
-    __slots__ = ("cmds", "refs", "constants", "count", "slot_count", "_last_refs",
-                 "_last_constants")
+    __slots__ = (
+        "cmds",
+        "refs",
+        "constants",
+        "count",
+        "slot_count",
+        "_last_refs",
+        "_last_constants",
+    )
 
     def __init__(self) -> None:
         self.cmds = bytearray()
@@ -154,23 +176,51 @@ class SlotRecords:
             self._last_constants = (data, index)
         return index
 
-    def emit(self, op: int, handle: int, node: int, grid: tuple = (0, 0, 0),
-             block: tuple = (0, 0, 0), shared: int = 0, refs: tuple = (),
-             constants: bytes = b"", pattern: int = 0, pattern_length: int = 0,
-             flags: int = 0) -> None:
+    def emit(
+        self,
+        op: int,
+        handle: int,
+        node: int,
+        grid: tuple = (0, 0, 0),
+        block: tuple = (0, 0, 0),
+        shared: int = 0,
+        refs: tuple = (),
+        constants: bytes = b"",
+        pattern: int = 0,
+        pattern_length: int = 0,
+        flags: int = 0,
+    ) -> None:
         """Appends the record of graph node ``node``."""
-        self.cmds += CMD.pack(op, 0, handle, node, *grid, *block, shared, len(refs),
-                              self._refs_index(refs), len(constants) // 4,
-                              self._constants_index(constants), pattern, pattern_length,
-                              flags)
+        self.cmds += CMD.pack(
+            op,
+            0,
+            handle,
+            node,
+            *grid,
+            *block,
+            shared,
+            len(refs),
+            self._refs_index(refs),
+            len(constants) // 4,
+            self._constants_index(constants),
+            pattern,
+            pattern_length,
+            flags,
+        )
         self.count += 1
 
     def program(self) -> tuple[Program, list]:
         """The launcher's view of the arrays, and the ctypes objects that keep it valid."""
-        arrays = [(ctypes.c_char * max(1, len(b))).from_buffer(b if b else bytearray(1))
-                  for b in (self.cmds, self.refs, self.constants)]
-        program = Program(ctypes.addressof(arrays[0]), self.count, ctypes.addressof(arrays[1]),
-                          ctypes.addressof(arrays[2]))
+        arrays = [
+            (ctypes.c_char * max(1, len(b))).from_buffer(b if b else bytearray(1))
+            for b in (self.cmds, self.refs, self.constants)
+        ]
+        program = Program(
+            ctypes.addressof(arrays[0]),
+            self.count,
+            ctypes.addressof(arrays[1]),
+            ctypes.addressof(arrays[2]),
+        )
         return program, arrays
 
 
@@ -187,20 +237,25 @@ class GraphBuilder:
         self.nodes = 0
         self.slots = SlotRecords()
         self.keepalive: list = []
-        self.staging = device.memory.allocate(staging_size, device.staging_memory_type) \
-            if staging_size else None
+        self.staging = (
+            device.memory.allocate(staging_size, device.staging_memory_type)
+            if staging_size
+            else None
+        )
         self.staged = bytearray()
         self.transfer: tuple[int, int] | None = None
         self.indirect_names: dict[int, str] = {}
         self.token_word = 0  # where launches store the submission's token (indirect only)
 
     # -- nodes ------------------------------------------------------------------------------
-    def kernel(self, fn: int, grid: tuple, block: tuple, shared: int, values: list[int],
-               deps: list) -> Any:
+    def kernel(
+        self, fn: int, grid: tuple, block: tuple, shared: int, values: list[int], deps: list
+    ) -> Any:
         """Adds a kernel node whose parameters are ``values`` (each read at its width)."""
         params, _storage = _kernel_params(fn, grid, block, shared, values)
-        node = check(cu.cuGraphAddKernelNode(self.graph, deps, len(deps), params),
-                     "cuGraphAddKernelNode")
+        node = check(
+            cu.cuGraphAddKernelNode(self.graph, deps, len(deps), params), "cuGraphAddKernelNode"
+        )
         self.nodes += 1
         return node
 
@@ -214,8 +269,9 @@ class GraphBuilder:
         if len(group) == 1:
             self.frontier = group
         elif group:
-            self.frontier = [check(cu.cuGraphAddEmptyNode(self.graph, group, len(group)),
-                                   "cuGraphAddEmptyNode")]
+            self.frontier = [
+                check(cu.cuGraphAddEmptyNode(self.graph, group, len(group)), "cuGraphAddEmptyNode")
+            ]
             self.nodes += 1
         self.group = []
 
@@ -262,8 +318,16 @@ class GraphBuilder:
                 return
             node = self.kernel(fn, grid, (bx, by, bz), shared, values, self.frontier)
             if uses_slots:
-                self.slots.emit(OP_DISPATCH, fn, int(node), grid, (bx, by, bz), shared,
-                                cmd.bindings, cmd.constants)
+                self.slots.emit(
+                    OP_DISPATCH,
+                    fn,
+                    int(node),
+                    grid,
+                    (bx, by, bz),
+                    shared,
+                    cmd.bindings,
+                    cmd.constants,
+                )
             self.add(node)
             return
         # Indirect: an updater node sets the dispatch node's grid on the device, or skips it
@@ -274,8 +338,13 @@ class GraphBuilder:
         counts, _, counts_slot = self.address(cmd.indirect)
         # polyhal_indirect_update(counts, node, token, records, dispatch, max x, y, z); the
         # node's device handle exists once the node does, so it is set afterwards.
-        rest = [0, status.token_word, status.records, dispatch,
-                *self.device.limits.max_workgroup_count]
+        rest = [
+            0,
+            status.token_word,
+            status.records,
+            dispatch,
+            *self.device.limits.max_workgroup_count,
+        ]
         first = self.kernel(updater, (1, 1, 1), (1, 1, 1), 0, [counts, *rest], self.frontier)
         node = self.kernel(fn, (1, 1, 1), (bx, by, bz), shared, values, [first])
         rest[0] = _make_device_updatable(node)
@@ -283,11 +352,28 @@ class GraphBuilder:
         check(cu.cuGraphKernelNodeSetParams(first, params), "cuGraphKernelNodeSetParams")
         self.token_word = status.token_word
         if counts_slot:
-            self.slots.emit(OP_INDIRECT_UPDATE, updater, int(first), (1, 1, 1), (1, 1, 1), 0,
-                            (cmd.indirect,), struct.pack("<3Q4I", *rest))
+            self.slots.emit(
+                OP_INDIRECT_UPDATE,
+                updater,
+                int(first),
+                (1, 1, 1),
+                (1, 1, 1),
+                0,
+                (cmd.indirect,),
+                struct.pack("<3Q4I", *rest),
+            )
         if uses_slots:
-            self.slots.emit(OP_DISPATCH, fn, int(node), (1, 1, 1), (bx, by, bz), shared,
-                            cmd.bindings, cmd.constants, flags=FLAG_DEVICE_UPDATABLE)
+            self.slots.emit(
+                OP_DISPATCH,
+                fn,
+                int(node),
+                (1, 1, 1),
+                (bx, by, bz),
+                shared,
+                cmd.bindings,
+                cmd.constants,
+                flags=FLAG_DEVICE_UPDATABLE,
+            )
         self.add(node)
 
     def fill(self, cmd: C.Fill) -> None:
@@ -296,11 +382,23 @@ class GraphBuilder:
         if not slot and not length:
             return
         values = [address, length, cmd.pattern, cmd.pattern_length]
-        node = self.kernel(fill, (transfer_blocks(length), 1, 1), (TRANSFER_THREADS, 1, 1), 0,
-                           values, self.frontier)
+        node = self.kernel(
+            fill,
+            (transfer_blocks(length), 1, 1),
+            (TRANSFER_THREADS, 1, 1),
+            0,
+            values,
+            self.frontier,
+        )
         if slot:
-            self.slots.emit(OP_FILL, fill, int(node), refs=(cmd.target,),
-                            pattern=cmd.pattern, pattern_length=cmd.pattern_length)
+            self.slots.emit(
+                OP_FILL,
+                fill,
+                int(node),
+                refs=(cmd.target,),
+                pattern=cmd.pattern,
+                pattern_length=cmd.pattern_length,
+            )
         self.add(node)
 
     def copy(self, source: C.Ref, target: C.Ref) -> None:
@@ -309,8 +407,14 @@ class GraphBuilder:
         dst, length, dst_slot = self.address(target)
         if not (src_slot or dst_slot or length):
             return
-        node = self.kernel(copy, (transfer_blocks(length), 1, 1), (TRANSFER_THREADS, 1, 1), 0,
-                           [dst, src, length], self.frontier)
+        node = self.kernel(
+            copy,
+            (transfer_blocks(length), 1, 1),
+            (TRANSFER_THREADS, 1, 1),
+            0,
+            [dst, src, length],
+            self.frontier,
+        )
         if src_slot or dst_slot:
             self.slots.emit(OP_COPY, copy, int(node), refs=(source, target))
         self.add(node)
@@ -326,21 +430,29 @@ class GraphBuilder:
         program, arrays = self.slots.program()
         capacity = self.slots.slot_count
         last_table = (SlotRange * max(1, capacity))()
-        native = Graph(int(exec_), program, ctypes.addressof(last_table), 2**64 - 1, capacity, 0,
-                       self.token_word)
+        native = Graph(
+            int(exec_),
+            program,
+            ctypes.addressof(last_table),
+            2**64 - 1,
+            capacity,
+            0,
+            self.token_word,
+        )
         keepalive = [arrays, last_table, self.staging, self.keepalive, self.slots]
-        return CudaGraph(device, self.graph, exec_, native, keepalive, self.nodes,
-                         self.indirect_names)
+        return CudaGraph(
+            device, self.graph, exec_, native, keepalive, self.nodes, self.indirect_names
+        )
 
 
-def _kernel_params(fn: int, grid: tuple, block: tuple, shared: int,
-                   values: list[int]) -> tuple[Any, Any]:
+def _kernel_params(
+    fn: int, grid: tuple, block: tuple, shared: int, values: list[int]
+) -> tuple[Any, Any]:
     """CUDA_KERNEL_NODE_PARAMS for ``values`` and the storage it points into, which must
     live until the driver call that takes them (the driver copies the values)."""
     n = len(values)
     storage = (ctypes.c_uint64 * max(1, n))(*values)
-    pointers = (ctypes.c_void_p * max(1, n))(
-        *[ctypes.addressof(storage) + 8 * i for i in range(n)])
+    pointers = (ctypes.c_void_p * max(1, n))(*[ctypes.addressof(storage) + 8 * i for i in range(n)])
     params = cu.CUDA_KERNEL_NODE_PARAMS()
     params.func = fn
     params.gridDimX, params.gridDimY, params.gridDimZ = grid
@@ -354,12 +466,18 @@ def _make_device_updatable(node: Any) -> int:
     """Opts ``node`` in to device-side updates; returns its device handle."""
     value = cu.CUkernelNodeAttrValue()
     value.deviceUpdatableKernelNode.deviceUpdatable = 1
-    check(cu.cuGraphKernelNodeSetAttribute(node, _DEVICE_UPDATABLE, value),
-          "cuGraphKernelNodeSetAttribute(DEVICE_UPDATABLE_KERNEL_NODE)")
-    got = check(cu.cuGraphKernelNodeGetAttribute(node, _DEVICE_UPDATABLE),
-                "cuGraphKernelNodeGetAttribute(DEVICE_UPDATABLE_KERNEL_NODE)")
+    check(
+        cu.cuGraphKernelNodeSetAttribute(node, _DEVICE_UPDATABLE, value),
+        "cuGraphKernelNodeSetAttribute(DEVICE_UPDATABLE_KERNEL_NODE)",
+    )
+    got = check(
+        cu.cuGraphKernelNodeGetAttribute(node, _DEVICE_UPDATABLE),
+        "cuGraphKernelNodeGetAttribute(DEVICE_UPDATABLE_KERNEL_NODE)",
+    )
     handle = int(got.deviceUpdatableKernelNode.devNode)
     if not handle:
-        raise UnavailableError("the driver returned no device handle for a device-updatable "
-                               "kernel node (dispatch_indirect needs CUDA >= 12.4)")
+        raise UnavailableError(
+            "the driver returned no device handle for a device-updatable "
+            "kernel node (dispatch_indirect needs CUDA >= 12.4)"
+        )
     return handle

@@ -38,22 +38,35 @@ _CU_STREAM_LEGACY = 1
 
 
 # -- out: polyhal buffers to other libraries ----------------------------------------------------
-def array_interface(alloc: CudaAllocation, offset: int, size: int, dtype: Any = "uint8",
-                    shape: Any = None) -> dict[str, Any]:
+def array_interface(
+    alloc: CudaAllocation, offset: int, size: int, dtype: Any = "uint8", shape: Any = None
+) -> dict[str, Any]:
     """``__cuda_array_interface__`` (v3) of ``size`` bytes at ``offset``."""
     dtype, shape = _typed(size, dtype, shape)
     alloc.device.drain()  # consumers synchronize with the stream: queued work must be on it
-    return {"shape": shape, "typestr": dtype.str, "descr": [("", dtype.str)],
-            "data": (alloc.ptr + offset if size else 0, False), "strides": None,
-            "version": 3, "stream": int(alloc.device.stream)}
+    return {
+        "shape": shape,
+        "typestr": dtype.str,
+        "descr": [("", dtype.str)],
+        "data": (alloc.ptr + offset if size else 0, False),
+        "strides": None,
+        "version": 3,
+        "stream": int(alloc.device.stream),
+    }
 
 
 def dlpack_device(alloc: CudaAllocation) -> tuple[int, int]:
     return (KDL_CUDA_HOST, 0) if alloc.pinned_host else (KDL_CUDA, alloc.device.index)
 
 
-def dlpack_capsule(alloc: CudaAllocation, offset: int, size: int, stream: Any = None,
-                   dtype: Any = "uint8", shape: Any = None) -> Any:
+def dlpack_capsule(
+    alloc: CudaAllocation,
+    offset: int,
+    size: int,
+    stream: Any = None,
+    dtype: Any = "uint8",
+    shape: Any = None,
+) -> Any:
     """A DLPack capsule ("dltensor") of ``size`` bytes at ``offset``.
 
     ``stream``: the consumer's stream (None or 1: the legacy default stream; -1: none);
@@ -70,8 +83,9 @@ def dlpack_capsule(alloc: CudaAllocation, offset: int, size: int, stream: Any = 
         target = _CU_STREAM_LEGACY if stream is None else int(stream)
         check(cu.cuStreamWaitEvent(target, event, 0), "cuStreamWaitEvent")
         device.give_event(event)
-    return _Capsules.make(alloc, alloc.ptr + offset if size else 0, dtype, shape,
-                          dlpack_device(alloc))
+    return _Capsules.make(
+        alloc, alloc.ptr + offset if size else 0, dtype, shape, dlpack_device(alloc)
+    )
 
 
 class CudaArray:
@@ -108,16 +122,18 @@ def _typed(size: int, dtype: Any, shape: Any) -> tuple[np.dtype, tuple[int, ...]
     if size % dtype.itemsize:
         raise InvalidArgumentError(f"{size} bytes are not a whole number of {dtype} items")
     count = size // dtype.itemsize
-    shape = (count,) if shape is None else tuple(int(s) for s in (
-        (shape,) if isinstance(shape, int) else shape))
+    shape = (
+        (count,)
+        if shape is None
+        else tuple(int(s) for s in ((shape,) if isinstance(shape, int) else shape))
+    )
     if math.prod(shape) != count:
         raise InvalidArgumentError(f"shape {shape} does not hold {count} {dtype} items")
     return dtype, shape
 
 
 # -- in: other libraries' arrays as polyhal buffers --------------------------------------------
-def import_buffer(device: Any, array: Any, *,
-                  usage: BufferUsage = BufferUsage.DEFAULT) -> Buffer:
+def import_buffer(device: Any, array: Any, *, usage: BufferUsage = BufferUsage.DEFAULT) -> Buffer:
     """A polyhal Buffer over the memory of a contiguous CUDA array (CuPy, PyTorch, …):
     ``device.import_buffer(array, usage=usage)`` on a cuda device."""
     if getattr(device, "driver", None) != "cuda":
@@ -138,9 +154,11 @@ def wrap(driver: CudaDevice, array: Any) -> CudaAllocation:
         ptr, size, owner = _from_dlpack(array)
     else:
         raise InvalidArgumentError(
-            f"{type(array).__name__} has neither __cuda_array_interface__ nor __dlpack__")
+            f"{type(array).__name__} has neither __cuda_array_interface__ nor __dlpack__"
+        )
     alloc: CudaAllocation = driver.memory.wrap(
-        ptr, size, MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE, owner)
+        ptr, size, MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE, owner
+    )
     return alloc
 
 
@@ -173,8 +191,9 @@ def _from_dlpack(array: Any) -> tuple[int, int, Any]:
         raise InvalidArgumentError(f"DLPack device type {t.device.device_type} is not CUDA")
     shape = tuple(t.shape[i] for i in range(t.ndim))
     itemsize = t.dtype.bits * t.dtype.lanes // 8
-    if t.strides and tuple(t.strides[i] * itemsize for i in range(t.ndim)) != \
-            _contiguous_strides(shape, itemsize):
+    if t.strides and tuple(t.strides[i] * itemsize for i in range(t.ndim)) != _contiguous_strides(
+        shape, itemsize
+    ):
         raise InvalidArgumentError("import_buffer takes a C-contiguous array")
     # Consume the capsule: the tensor now belongs to `owner`, whose collection deletes it.
     _api.PyCapsule_SetName(capsule, b"used_dltensor")
@@ -201,9 +220,15 @@ class DLDataType(ctypes.Structure):
 
 
 class DLTensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("device", DLDevice), ("ndim", ctypes.c_int32),
-                ("dtype", DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", DLDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", DLDataType),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
 
 
 class DLManagedTensor(ctypes.Structure):
@@ -211,8 +236,11 @@ class DLManagedTensor(ctypes.Structure):
 
 
 _Deleter = ctypes.CFUNCTYPE(None, ctypes.c_void_p)
-DLManagedTensor._fields_ = [("dl_tensor", DLTensor), ("manager_ctx", ctypes.c_void_p),
-                            ("deleter", _Deleter)]
+DLManagedTensor._fields_ = [
+    ("dl_tensor", DLTensor),
+    ("manager_ctx", ctypes.c_void_p),
+    ("deleter", _Deleter),
+]
 
 
 class _CapsuleApi:
@@ -239,8 +267,9 @@ class _Capsules:
     live: dict[int, tuple] = {}
 
     @classmethod
-    def make(cls, owner: Any, data: int, dtype: np.dtype, shape: tuple[int, ...],
-             device: tuple[int, int]) -> Any:
+    def make(
+        cls, owner: Any, data: int, dtype: np.dtype, shape: tuple[int, ...], device: tuple[int, int]
+    ) -> Any:
         managed = DLManagedTensor()
         shape_array = (ctypes.c_int64 * max(1, len(shape)))(*shape)
         t = managed.dl_tensor

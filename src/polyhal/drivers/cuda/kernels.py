@@ -180,31 +180,35 @@ def load_indirect_kernel(compute_capability: tuple[int, int]) -> tuple[Any, Any,
     failures = []
     for how, prelude, options, link in _indirect_builds():
         try:
-            image = compile_cuda(prelude + INDIRECT_SOURCE, compute_capability,
-                                 "polyhal_indirect", options)
+            image = compile_cuda(
+                prelude + INDIRECT_SOURCE, compute_capability, "polyhal_indirect", options
+            )
             if link:
                 image = _link_with_devrt(image, link)
             module = load_module(image)
-            fn = check(cu.cuModuleGetFunction(module, b"polyhal_indirect_update"),
-                       "cuModuleGetFunction")
+            fn = check(
+                cu.cuModuleGetFunction(module, b"polyhal_indirect_update"), "cuModuleGetFunction"
+            )
             return module, fn, how
         except Exception as e:
             failures.append(f"{how}: {e}")
     raise UnavailableError(
         "dispatch_indirect needs CUDA >= 12.4 device-updatable graph nodes and a kernel that "
-        "updates them; building it failed:\n" + "\n".join(failures))
+        "updates them; building it failed:\n" + "\n".join(failures)
+    )
 
 
 def _indirect_builds() -> list[tuple[str, str, tuple[str, ...], str | None]]:
     """(what, source prelude, NVRTC options, libcudadevrt to link or None), in order."""
     builds: list[tuple[str, str, tuple[str, ...], str | None]] = [
-        ("NVRTC's own declarations", TOOLKIT_API, (), None)]
+        ("NVRTC's own declarations", TOOLKIT_API, (), None)
+    ]
     devrt = _cudadevrt()
     if devrt:
-        builds.append(("NVRTC -rdc, linked with libcudadevrt", TOOLKIT_API, ("-rdc=true",),
-                       devrt))
-        builds.append(("declared here, -rdc, linked with libcudadevrt", DECLARED_API,
-                       ("-rdc=true",), devrt))
+        builds.append(("NVRTC -rdc, linked with libcudadevrt", TOOLKIT_API, ("-rdc=true",), devrt))
+        builds.append(
+            ("declared here, -rdc, linked with libcudadevrt", DECLARED_API, ("-rdc=true",), devrt)
+        )
     return builds
 
 
@@ -235,10 +239,16 @@ def _link_with_devrt(image: bytes, devrt: str) -> bytes:
         ptx = image.lstrip()[:1] in (b"/", b".")
         kind = jit.CU_JIT_INPUT_PTX if ptx else jit.CU_JIT_INPUT_CUBIN
         buffer = ctypes.create_string_buffer(image, len(image) + 1)
-        check(cu.cuLinkAddData(state, kind, ctypes.addressof(buffer), len(buffer),
-                               b"polyhal_indirect", 0, [], []), "cuLinkAddData")
-        check(cu.cuLinkAddFile(state, jit.CU_JIT_INPUT_LIBRARY, devrt.encode(), 0, [], []),
-              "cuLinkAddFile(libcudadevrt)")
+        check(
+            cu.cuLinkAddData(
+                state, kind, ctypes.addressof(buffer), len(buffer), b"polyhal_indirect", 0, [], []
+            ),
+            "cuLinkAddData",
+        )
+        check(
+            cu.cuLinkAddFile(state, jit.CU_JIT_INPUT_LIBRARY, devrt.encode(), 0, [], []),
+            "cuLinkAddFile(libcudadevrt)",
+        )
         cubin, size = check(cu.cuLinkComplete(state), "cuLinkComplete")
         return ctypes.string_at(cubin, size)
     finally:

@@ -37,9 +37,17 @@ JOB_STREAM, JOB_GRAPH, JOB_RECORD = 1, 2, 3
 
 #: Driver entry points, in ph_api_t order, by their exported (versioned) names.
 API_FUNCTIONS = (
-    "cuCtxSetCurrent", "cuLaunchKernel", "cuMemsetD8Async", "cuMemsetD16Async",
-    "cuMemsetD32Async", "cuMemcpyAsync", "cuEventRecord",
-    "cuStreamWaitEvent", "cuGraphLaunch", "cuGraphUpload", "cuGraphExecKernelNodeSetParams_v2",
+    "cuCtxSetCurrent",
+    "cuLaunchKernel",
+    "cuMemsetD8Async",
+    "cuMemsetD16Async",
+    "cuMemsetD32Async",
+    "cuMemcpyAsync",
+    "cuEventRecord",
+    "cuStreamWaitEvent",
+    "cuGraphLaunch",
+    "cuGraphUpload",
+    "cuGraphExecKernelNodeSetParams_v2",
     "cuEventSynchronize",
 )
 
@@ -55,44 +63,70 @@ class SlotRange(ctypes.Structure):
 
 
 class Program(ctypes.Structure):
-    _fields_ = [("cmds", ctypes.c_void_p), ("count", ctypes.c_uint64),
-                ("refs", ctypes.c_void_p), ("constants", ctypes.c_void_p)]
+    _fields_ = [
+        ("cmds", ctypes.c_void_p),
+        ("count", ctypes.c_uint64),
+        ("refs", ctypes.c_void_p),
+        ("constants", ctypes.c_void_p),
+    ]
 
 
 class StreamProgram(ctypes.Structure):
     """ph_program_t of native/stream.h: a flattened stream's arrays (Recorder.program())."""
-    _fields_ = [("cmds", ctypes.c_void_p), ("count", ctypes.c_uint64),
-                ("refs", ctypes.c_void_p), ("constants", ctypes.c_void_p),
-                ("data", ctypes.c_void_p)]
+
+    _fields_ = [
+        ("cmds", ctypes.c_void_p),
+        ("count", ctypes.c_uint64),
+        ("refs", ctypes.c_void_p),
+        ("constants", ctypes.c_void_p),
+        ("data", ctypes.c_void_p),
+    ]
 
 
 class Encoded(ctypes.Structure):
     """ph_encoded_t: the launch program ph_encode made (freed by ph_encoded_free)."""
-    _fields_ = [("program", Program), ("slot_count", ctypes.c_uint64),
-                ("needs_graph", ctypes.c_uint32), ("reserved", ctypes.c_uint32)]
+
+    _fields_ = [
+        ("program", Program),
+        ("slot_count", ctypes.c_uint64),
+        ("needs_graph", ctypes.c_uint32),
+        ("reserved", ctypes.c_uint32),
+    ]
 
 
 class Graph(ctypes.Structure):
-    _fields_ = [("exec", ctypes.c_void_p), ("slot_nodes", Program),
-                ("last_table", ctypes.c_void_p), ("last_count", ctypes.c_uint64),
-                ("capacity", ctypes.c_uint64), ("needs_upload", ctypes.c_uint32),
-                ("token_word", ctypes.c_uint64)]
+    _fields_ = [
+        ("exec", ctypes.c_void_p),
+        ("slot_nodes", Program),
+        ("last_table", ctypes.c_void_p),
+        ("last_count", ctypes.c_uint64),
+        ("capacity", ctypes.c_uint64),
+        ("needs_upload", ctypes.c_uint32),
+        ("token_word", ctypes.c_uint64),
+    ]
 
 
 class Device(ctypes.Structure):
-    _fields_ = [("api", ctypes.c_void_p), ("ctx", ctypes.c_void_p),
-                ("streams", ctypes.c_void_p * MAX_STREAMS), ("fork_event", ctypes.c_void_p),
-                ("join_events", ctypes.c_void_p * MAX_STREAMS),
-                ("fill_kernel", ctypes.c_void_p), ("copy_kernel", ctypes.c_void_p),
-                ("pool", ctypes.c_void_p), ("queue", ctypes.c_void_p)]
+    _fields_ = [
+        ("api", ctypes.c_void_p),
+        ("ctx", ctypes.c_void_p),
+        ("streams", ctypes.c_void_p * MAX_STREAMS),
+        ("fork_event", ctypes.c_void_p),
+        ("join_events", ctypes.c_void_p * MAX_STREAMS),
+        ("fill_kernel", ctypes.c_void_p),
+        ("copy_kernel", ctypes.c_void_p),
+        ("pool", ctypes.c_void_p),
+        ("queue", ctypes.c_void_p),
+    ]
 
 
 @functools.cache
 def api() -> Api:
     """The driver entry points, from the libcuda that cuda-bindings loaded too."""
     libcuda = ctypes.CDLL("libcuda.so.1")
-    return Api(*[ctypes.cast(getattr(libcuda, name), ctypes.c_void_p).value
-                 for name in API_FUNCTIONS])
+    return Api(
+        *[ctypes.cast(getattr(libcuda, name), ctypes.c_void_p).value for name in API_FUNCTIONS]
+    )
 
 
 @functools.cache
@@ -102,14 +136,17 @@ def library() -> ctypes.CDLL:
     lib = load_extension(f"{__package__}._launcher", "CUDA launcher")
     p, u64 = ctypes.c_void_p, ctypes.c_uint64
     for name, restype, args in (
-            ("ph_submit", ctypes.c_int, [p, ctypes.c_uint32, p, p, u64, p, u64]),
-            ("ph_submit_drain", None, [p]),
-            ("ph_complete_push", None, [p, u64]),
-            ("ph_queue_create", ctypes.c_int, [p]), ("ph_queue_stop", None, [p]),
-            ("ph_queue_destroy", None, [p]),
-            ("ph_pool_create", p, [p, ctypes.c_int]), ("ph_pool_destroy", None, [p]),
-            ("ph_encode", ctypes.c_int, [p, ctypes.c_uint32, p]),
-            ("ph_encoded_free", None, [p])):
+        ("ph_submit", ctypes.c_int, [p, ctypes.c_uint32, p, p, u64, p, u64]),
+        ("ph_submit_drain", None, [p]),
+        ("ph_complete_push", None, [p, u64]),
+        ("ph_queue_create", ctypes.c_int, [p]),
+        ("ph_queue_stop", None, [p]),
+        ("ph_queue_destroy", None, [p]),
+        ("ph_pool_create", p, [p, ctypes.c_int]),
+        ("ph_pool_destroy", None, [p]),
+        ("ph_encode", ctypes.c_int, [p, ctypes.c_uint32, p]),
+        ("ph_encoded_free", None, [p]),
+    ):
         fn = getattr(lib, name)
         fn.restype = restype
         fn.argtypes = args

@@ -47,7 +47,7 @@ class LocalAllocation(Allocation):
             return
         raw = np.empty(size + ALIGNMENT, dtype=np.uint8)
         start = (-raw.ctypes.data) % ALIGNMENT
-        self.array = raw[start:start + size]
+        self.array = raw[start : start + size]
         self.ptr: int = raw.ctypes.data + start
         self.region: tuple[int, int] | None = None
         self.padding: np.ndarray | None = None
@@ -64,8 +64,9 @@ class LocalAllocation(Allocation):
         rounded = -(-size // ALIGNMENT) * ALIGNMENT
         data_end = GUARD_BEFORE + -(-rounded // PAGE) * PAGE
         total = data_end + GUARD_AFTER
-        mapping = mmap.mmap(-1, total, flags=mmap.MAP_PRIVATE,
-                            prot=mmap.PROT_READ | mmap.PROT_WRITE)
+        mapping = mmap.mmap(
+            -1, total, flags=mmap.MAP_PRIVATE, prot=mmap.PROT_READ | mmap.PROT_WRITE
+        )
         anchor = ctypes.c_char.from_buffer(mapping)
         base = ctypes.addressof(anchor)
         del anchor  # the mapping must hold no export of ours: numpy's view keeps it alive
@@ -82,10 +83,11 @@ class LocalAllocation(Allocation):
         self.ptr = base + start
         self.region = (base, base + total)
         self.padding = None
-        self.canary = CANARY_BYTES[:rounded - size]  # what the padding holds while intact
+        self.canary = CANARY_BYTES[: rounded - size]  # what the padding holds while intact
         if rounded > size:
-            self.padding = np.frombuffer(mapping, dtype=np.uint8, count=rounded - size,
-                                         offset=start + size)
+            self.padding = np.frombuffer(
+                mapping, dtype=np.uint8, count=rounded - size, offset=start + size
+            )
             self.padding[:] = CANARY
 
     def padding_damage(self) -> int:
@@ -101,10 +103,10 @@ class LocalAllocation(Allocation):
     def host_array(self, offset: int, length: int) -> np.ndarray:
         # A numpy view's base chain ends at the storage (the raw array, or the guarded
         # mapping), so the bytes live as long as any view: a dealloca or close frees nothing.
-        return self.array[offset:offset + length]
+        return self.array[offset : offset + length]
 
     def read(self, offset: int, length: int) -> bytes:
-        return self.array[offset:offset + length].tobytes()
+        return self.array[offset : offset + length].tobytes()
 
     def write(self, offset: int, data: memoryview) -> None:
-        self.array[offset:offset + len(data)] = np.frombuffer(data, dtype=np.uint8)
+        self.array[offset : offset + len(data)] = np.frombuffer(data, dtype=np.uint8)

@@ -82,14 +82,22 @@ class LocalDevice(DriverDevice):
     #: dispatch (see _run_timed).
     trace: Any = None
 
-    def __init__(self, sync: bool = False, dispatch_type: str = "concurrent",
-                 workers: int | None = None, spin_us: float = 50.0, checked: bool = False,
-                 inline_workgroups: int = INLINE_WORKGROUPS, **options: Any):
+    def __init__(
+        self,
+        sync: bool = False,
+        dispatch_type: str = "concurrent",
+        workers: int | None = None,
+        spin_us: float = 50.0,
+        checked: bool = False,
+        inline_workgroups: int = INLINE_WORKGROUPS,
+        **options: Any,
+    ):
         if options:
             raise InvalidArgumentError(f"unknown local device options {sorted(options)}")
         if type(inline_workgroups) is not int or inline_workgroups < 0:
             raise InvalidArgumentError(
-                f"inline_workgroups is an int >= 0, got {inline_workgroups!r}")
+                f"inline_workgroups is an int >= 0, got {inline_workgroups!r}"
+            )
         if workers is not None and (type(workers) is not int or not 0 <= workers <= MAX_WORKERS):
             raise InvalidArgumentError(f"workers is an int in [0, {MAX_WORKERS}], got {workers!r}")
         if type(spin_us) not in (int, float) or not 0 <= spin_us <= 1e6:
@@ -105,28 +113,40 @@ class LocalDevice(DriverDevice):
             self.lib.ph_local_install_fault_handler()
             # Checked allocations, to map a faulting address back to its buffer.
             self.allocations: weakref.WeakSet[LocalAllocation] = weakref.WeakSet()
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (
-            os.cpu_count() or 1)
+        cpus = (
+            len(os.sched_getaffinity(0))
+            if hasattr(os, "sched_getaffinity")
+            else (os.cpu_count() or 1)
+        )
         self.workers = 0 if sync else (cpus - 1 if workers is None else workers)
-        self.pool = self.lib.ph_local_pool_create(self.workers, int(spin_us * 1000), checked) if (
-            self.workers > 0) else None
+        self.pool = (
+            self.lib.ph_local_pool_create(self.workers, int(spin_us * 1000), checked)
+            if (self.workers > 0)
+            else None
+        )
         self.jobs: queue.SimpleQueue | None = None  # the runner thread's, once started
         self.runner: threading.Thread | None = None
         self.backlog = 0  # submissions handed to the runner and not finished
         self.lock = threading.Lock()
         # A CPU workgroup is one call of the kernel: its "size" is whatever the kernel loops
         # over, bounded only by the ABI's field widths.
-        self.limits = Limits(max_bindings=32, max_push_constants=64,
-                             max_workgroup_size=(2**32 - 1, 2**32 - 1, 2**16 - 1),
-                             max_workgroup_invocations=2**64 - 1,
-                             max_workgroup_count=(2**32 - 1, 2**32 - 1, 2**16 - 1),
-                             max_allocation_size=_physical_memory())
+        self.limits = Limits(
+            max_bindings=32,
+            max_push_constants=64,
+            max_workgroup_size=(2**32 - 1, 2**32 - 1, 2**16 - 1),
+            max_workgroup_invocations=2**64 - 1,
+            max_workgroup_count=(2**32 - 1, 2**32 - 1, 2**16 - 1),
+            max_allocation_size=_physical_memory(),
+        )
         kind = "inline on the caller" if sync else f"{self.workers + 1} threads"
         self.name = f"{platform.processor() or platform.machine()} CPU ({kind})"
-        self.info = {"vendor": "CPU", "driver": "local-sync" if sync else "local",
-                     "threads": self.workers + 1, "dispatch_type":
-                     "serial" if self.serial else "concurrent",
-                     "limits": self.limits.as_dict()}
+        self.info = {
+            "vendor": "CPU",
+            "driver": "local-sync" if sync else "local",
+            "threads": self.workers + 1,
+            "dispatch_type": "serial" if self.serial else "concurrent",
+            "limits": self.limits.as_dict(),
+        }
 
     def allocate(self, size: int, memory_type: MemoryType, usage: int) -> LocalAllocation:
         # Host memory is all of these at once on the CPU.
@@ -168,8 +188,11 @@ class LocalDevice(DriverDevice):
             if self.jobs is None:
                 self.jobs = queue.SimpleQueue()
                 self.runner = threading.Thread(
-                    target=_runner_loop, args=(weakref.ref(self), self.jobs),
-                    name="polyhal-local-runner", daemon=True)
+                    target=_runner_loop,
+                    args=(weakref.ref(self), self.jobs),
+                    name="polyhal-local-runner",
+                    daemon=True,
+                )
                 self.runner.start()
             self.jobs.put((work, done))
 
@@ -192,13 +215,18 @@ class LocalDevice(DriverDevice):
             with self.lock:
                 self.backlog -= 1
 
-    def _timed(self, work: Sequence[Work], done: Callable[[HalError | None], None]
-               ) -> tuple[list, Callable[[HalError | None], None]]:
+    def _timed(
+        self, work: Sequence[Work], done: Callable[[HalError | None], None]
+    ) -> tuple[list, Callable[[HalError | None], None]]:
         """``work`` with a clock array per command buffer, and ``done`` preceded by
         reporting each dispatch's times to the trace (a traced submission)."""
         trace, submission = self.trace, self.trace.submission()
-        timed = [_TimedWork(item.encoded, item.binding_table,
-                            (ctypes.c_uint64 * (2 * item.encoded.count))()) for item in work]
+        timed = [
+            _TimedWork(
+                item.encoded, item.binding_table, (ctypes.c_uint64 * (2 * item.encoded.count))()
+            )
+            for item in work
+        ]
         # Both clocks are CLOCK_MONOTONIC on Linux; the offset is read anyway, once per
         # submission, for platforms where perf_counter is another clock.
         offset = time.perf_counter_ns() - time.clock_gettime_ns(time.CLOCK_MONOTONIC)
@@ -209,9 +237,15 @@ class LocalDevice(DriverDevice):
                 for n, (index, name, counts) in enumerate(item.encoded.dispatches()):
                     end = times[2 * index + 1]
                     if end:  # zero: not run (an earlier command failed)
-                        trace.dispatch(name, times[2 * index] + offset, end + offset,
-                                       submission=submission, command_buffer=cb_index,
-                                       dispatch=n, workgroups=counts)
+                        trace.dispatch(
+                            name,
+                            times[2 * index] + offset,
+                            end + offset,
+                            submission=submission,
+                            command_buffer=cb_index,
+                            dispatch=n,
+                            workgroups=counts,
+                        )
             done(error)
 
         return timed, report
@@ -224,13 +258,27 @@ class LocalDevice(DriverDevice):
             slots = None
             table = item.binding_table
             if program.has_slots and table:
-                slots = (SlotRange * len(table))(*[(e.alloc.ptr + e.offset, e.length)
-                                                   for e in table])
+                slots = (SlotRange * len(table))(
+                    *[(e.alloc.ptr + e.offset, e.length) for e in table]
+                )
             if program.count and (
-                    execute(self.pool, ctypes.byref(program.program), slots, self.flags,
-                            ctypes.byref(result)) if type(item) is not _TimedWork else
-                    self.lib.ph_local_execute_timed(self.pool, ctypes.byref(program.program), slots,
-                                              self.flags, ctypes.byref(result), item.times)):
+                execute(
+                    self.pool,
+                    ctypes.byref(program.program),
+                    slots,
+                    self.flags,
+                    ctypes.byref(result),
+                )
+                if type(item) is not _TimedWork
+                else self.lib.ph_local_execute_timed(
+                    self.pool,
+                    ctypes.byref(program.program),
+                    slots,
+                    self.flags,
+                    ctypes.byref(result),
+                    item.times,
+                )
+            ):
                 if self.checked:  # the failed run may have hit padding too: re-arm it
                     self._padding_error(program, table)
                 done(self._failure(program, result, table))
@@ -240,8 +288,9 @@ class LocalDevice(DriverDevice):
                 return
         done(None)
 
-    def _padding_error(self, program: encoder.Encoded,
-                       table: Sequence[Any]) -> DataLossError | None:
+    def _padding_error(
+        self, program: encoder.Encoded, table: Sequence[Any]
+    ) -> DataLossError | None:
         """DataLossError when a dispatch wrote into a bound buffer's alignment padding (an
         overrun too short to reach the guard page), naming the dispatches that bind it;
         None when no padding was touched.  Every damaged canary is restored, so the next
@@ -254,8 +303,9 @@ class LocalDevice(DriverDevice):
                 break
         else:
             return None
-        damaged = [(alloc, first) for alloc in allocations
-                   if (first := alloc.padding_damage()) >= 0]
+        damaged = [
+            (alloc, first) for alloc in allocations if (first := alloc.padding_damage()) >= 0
+        ]
         alloc, first = damaged[0]
         address = alloc.ptr + alloc.size + first
         suspects = []
@@ -264,16 +314,18 @@ class LocalDevice(DriverDevice):
                 continue
             for i, (ptr, length) in enumerate(program.bindings(index, table)):
                 if alloc.ptr <= ptr <= alloc.ptr + alloc.size:
-                    suspects.append(f"entry point {program.entry_point_name(index)!r} "
-                                    f"binding {i} at byte offset {address - ptr}, past the "
-                                    f"end of its {length} bytes (command {index})")
+                    suspects.append(
+                        f"entry point {program.entry_point_name(index)!r} "
+                        f"binding {i} at byte offset {address - ptr}, past the "
+                        f"end of its {length} bytes (command {index})"
+                    )
         return DataLossError(
             f"a kernel wrote past the end of a {alloc.size}-byte buffer, into its alignment "
             f"padding (found after the submission; the workgroup is unknown): "
-            + "; or ".join(suspects or ["by no dispatch of this submission"]))
+            + "; or ".join(suspects or ["by no dispatch of this submission"])
+        )
 
-    def _failure(self, program: encoder.Encoded, result: Result,
-                 table: Sequence[Any]) -> HalError:
+    def _failure(self, program: encoder.Encoded, result: Result, table: Sequence[Any]) -> HalError:
         index = result.failed_command
         wg = tuple(result.workgroup)
         if result.code == ERROR_FAULT:
@@ -282,12 +334,15 @@ class LocalDevice(DriverDevice):
         if result.code == ERROR_INDIRECT_COUNT:
             return OutOfRangeError(
                 f"dispatch_indirect of {name!r}: workgroup count {wg} read from the buffer is "
-                f"out of range (z <= 65535, at most 2**32 workgroups; command {index})")
-        return InternalError(f"entry point {name!r} returned {result.code} in workgroup {wg} "
-                             f"(command {index})")
+                f"out of range (z <= 65535, at most 2**32 workgroups; command {index})"
+            )
+        return InternalError(
+            f"entry point {name!r} returned {result.code} in workgroup {wg} (command {index})"
+        )
 
-    def _fault(self, program: encoder.Encoded, result: Result,
-               table: Sequence[Any]) -> DataLossError:
+    def _fault(
+        self, program: encoder.Encoded, result: Result, table: Sequence[Any]
+    ) -> DataLossError:
         # DataLossError: the submission stopped part-way, so what it wrote into its own
         # buffers is lost (the signal semaphores fail); nothing else was touched when the
         # access hit a guard page, and the process and device carry on.  It is the class
@@ -297,19 +352,32 @@ class LocalDevice(DriverDevice):
         arithmetic = result.fault_signal in (signal.SIGFPE, signal.SIGILL)
         known = address or result.fault_access in _ACCESS  # a hardware fault: 0 is NULL
         what = f"{_signal_name(result.fault_signal)}, " + (
-            "an arithmetic fault (an integer division by zero, say) or a trap" if arithmetic
+            "an arithmetic fault (an integer division by zero, say) or a trap"
+            if arithmetic
             else (f"{_ACCESS[result.fault_access]} " if result.fault_access in _ACCESS else "")
-            + (f"at address {address:#x}" if known else "at an unknown address: a signal "
-               "handler installed after polyhal's re-raised it"))
+            + (
+                f"at address {address:#x}"
+                if known
+                else "at an unknown address: a signal "
+                "handler installed after polyhal's re-raised it"
+            )
+        )
         op = program.operation(index)
         if op != W.OP_DISPATCH:
             kind = {W.OP_FILL: "fill", W.OP_COPY: "copy"}.get(op, "update")
             return DataLossError(f"{kind} (command {index}) faulted ({what})")
         name = program.entry_point_name(index)
-        where = (self._locate(address, program.bindings(index, table)) if address
-                 else "no binding" if arithmetic or known else "the binding is unknown")
-        return DataLossError(f"entry point {name!r} faulted in workgroup "
-                             f"{tuple(result.workgroup)} ({what}): {where} (command {index})")
+        where = (
+            self._locate(address, program.bindings(index, table))
+            if address
+            else "no binding"
+            if arithmetic or known
+            else "the binding is unknown"
+        )
+        return DataLossError(
+            f"entry point {name!r} faulted in workgroup "
+            f"{tuple(result.workgroup)} ({what}): {where} (command {index})"
+        )
 
     def _locate(self, address: int, bindings: list[tuple[int, int]]) -> str:
         """Names the binding whose buffer (guard pages included) holds ``address``."""
@@ -329,8 +397,10 @@ class LocalDevice(DriverDevice):
             elif rank == best[0]:
                 same.append(i)
         if best is None:
-            return (f"the address is in none of its {len(bindings)} bindings "
-                    f"(a wild pointer, or a stack overflow)")
+            return (
+                f"the address is in none of its {len(bindings)} bindings "
+                f"(a wild pointer, or a stack overflow)"
+            )
         _, i, offset, length = best
         name = f"binding {i}" + "".join(f" (also bound as binding {j})" for j in same)
         if offset >= length:

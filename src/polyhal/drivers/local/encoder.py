@@ -27,8 +27,18 @@ class Encoded:
     names directly, whose canaries the device checks after each run.
     """
 
-    __slots__ = ("stream", "program", "has_slots", "count", "workgroups", "transfer_bytes",
-                 "unbounded", "padded", "_dispatches", "_records")
+    __slots__ = (
+        "stream",
+        "program",
+        "has_slots",
+        "count",
+        "workgroups",
+        "transfer_bytes",
+        "unbounded",
+        "padded",
+        "_dispatches",
+        "_records",
+    )
 
     def __init__(self, stream: Any):
         # The stream owns the arrays the program points into.  It is its command buffer
@@ -40,8 +50,9 @@ class Encoded:
         self.count = count
         self.workgroups, self.transfer_bytes, self.unbounded, slots = stream.stats()
         self.has_slots = slots > 0
-        self.padded = tuple(a for a in stream.allocations
-                            if getattr(a, "padding", None) is not None)
+        self.padded = tuple(
+            a for a in stream.allocations if getattr(a, "padding", None) is not None
+        )
         self._dispatches: list | None = None
         self._records: Any = None
 

@@ -50,7 +50,8 @@ def _load_c(source: Any, entry_points: Sequence[EntryPoint]) -> LocalExecutable:
             fn = getattr(lib, ep.name)
         except AttributeError:
             raise InvalidArgumentError(
-                f"entry point {ep.name!r} is not a function of the C source") from None
+                f"entry point {ep.name!r} is not a function of the C source"
+            ) from None
         functions.append(ctypes.cast(fn, ctypes.c_void_p).value or 0)
     return LocalExecutable(functions, 0, [0] * len(functions), lib)
 
@@ -65,6 +66,11 @@ def _load_iree(path: Any, entry_points: Sequence[EntryPoint]) -> LocalExecutable
         exports = list(library.exports)
         own = tuple(e.entry_point() for e in exports)
     # IREE's generated code assumes 64-byte aligned bindings (aligned vector loads).
-    return LocalExecutable([e.function for e in exports], library.environment,
-                           [e.local_memory_size for e in exports], library, own,
-                           binding_alignment=64)
+    return LocalExecutable(
+        [e.function for e in exports],
+        library.environment,
+        [e.local_memory_size for e in exports],
+        library,
+        own,
+        binding_alignment=64,
+    )

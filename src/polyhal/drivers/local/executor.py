@@ -19,15 +19,24 @@ class SlotRange(ctypes.Structure):
 
 
 class Program(ctypes.Structure):
-    _fields_ = [("cmds", ctypes.c_void_p), ("count", ctypes.c_uint64),
-                ("refs", ctypes.c_void_p), ("constants", ctypes.c_void_p),
-                ("data", ctypes.c_void_p)]
+    _fields_ = [
+        ("cmds", ctypes.c_void_p),
+        ("count", ctypes.c_uint64),
+        ("refs", ctypes.c_void_p),
+        ("constants", ctypes.c_void_p),
+        ("data", ctypes.c_void_p),
+    ]
 
 
 class Result(ctypes.Structure):
-    _fields_ = [("failed_command", ctypes.c_int64), ("code", ctypes.c_int32),
-                ("workgroup", ctypes.c_uint32 * 3), ("fault_address", ctypes.c_uint64),
-                ("fault_signal", ctypes.c_int32), ("fault_access", ctypes.c_int32)]
+    _fields_ = [
+        ("failed_command", ctypes.c_int64),
+        ("code", ctypes.c_int32),
+        ("workgroup", ctypes.c_uint32 * 3),
+        ("fault_address", ctypes.c_uint64),
+        ("fault_signal", ctypes.c_int32),
+        ("fault_access", ctypes.c_int32),
+    ]
 
 
 #: ph_local_execute flags and result codes (native/executor.c).
@@ -48,11 +57,22 @@ def library() -> ctypes.CDLL:
     lib.ph_local_pool_destroy.restype = None
     lib.ph_local_pool_destroy.argtypes = [ctypes.c_void_p]
     lib.ph_local_execute.restype = ctypes.c_int
-    lib.ph_local_execute.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                     ctypes.c_int, ctypes.c_void_p]
+    lib.ph_local_execute.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+    ]
     lib.ph_local_execute_timed.restype = ctypes.c_int
-    lib.ph_local_execute_timed.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_void_p,
-                                     ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p]
+    lib.ph_local_execute_timed.argtypes = [
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+        ctypes.c_int,
+        ctypes.c_void_p,
+        ctypes.c_void_p,
+    ]
     lib.ph_local_install_fault_handler.restype = None
     lib.ph_local_install_fault_handler.argtypes = []
     return lib

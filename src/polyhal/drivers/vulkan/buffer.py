@@ -41,8 +41,12 @@ from .instance import WHOLE_SIZE, check, error, ffi, handle, lib, new
 if TYPE_CHECKING:
     from .device import VulkanDevice
 
-_USAGE = (vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT | vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT
-          | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT | vk.VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT)
+_USAGE = (
+    vk.VK_BUFFER_USAGE_STORAGE_BUFFER_BIT
+    | vk.VK_BUFFER_USAGE_TRANSFER_SRC_BIT
+    | vk.VK_BUFFER_USAGE_TRANSFER_DST_BIT
+    | vk.VK_BUFFER_USAGE_INDIRECT_BUFFER_BIT
+)
 _DEVICE_LOCAL = vk.VK_MEMORY_PROPERTY_DEVICE_LOCAL_BIT
 _HOST_VISIBLE = vk.VK_MEMORY_PROPERTY_HOST_VISIBLE_BIT
 _HOST_COHERENT = vk.VK_MEMORY_PROPERTY_HOST_COHERENT_BIT
@@ -84,6 +88,7 @@ def candidate_types(memory_types: list[int], allowed_bits: int, required: int) -
     that was not asked to be device-local stays in system RAM); then, for a request of
     device-local host-visible memory, plain device-local types (reached by staging).
     """
+
     def usable(i: int, need: int) -> bool:
         return bool(allowed_bits >> i & 1) and memory_types[i] & need == need
 
@@ -93,8 +98,7 @@ def candidate_types(memory_types: list[int], allowed_bits: int, required: int) -
     first = sorted((i for i in range(len(memory_types)) if usable(i, required)), key=extra)
     rest: list[int] = []
     if required & _DEVICE_LOCAL and required & _HOST_VISIBLE:
-        rest = [i for i in range(len(memory_types))
-                if usable(i, _DEVICE_LOCAL) and i not in first]
+        rest = [i for i in range(len(memory_types)) if usable(i, _DEVICE_LOCAL) and i not in first]
     return first + rest
 
 
@@ -118,9 +122,15 @@ class VulkanAllocation(Allocation):
         self.pins = 0  # recordings (and host transfers) using it; see VulkanDevice.pin
         self.views = 0  # live host views (_HostView), each also one of the pins
         dev = device.handle
-        info = new("VkBufferCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO, "size": self.vk_size,
-            "usage": _USAGE, "sharingMode": vk.VK_SHARING_MODE_EXCLUSIVE})
+        info = new(
+            "VkBufferCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_BUFFER_CREATE_INFO,
+                "size": self.vk_size,
+                "usage": _USAGE,
+                "sharingMode": vk.VK_SHARING_MODE_EXCLUSIVE,
+            },
+        )
         out = handle("VkBuffer")
         check(lib.vkCreateBuffer(dev, info, ffi.NULL, out), "vkCreateBuffer")
         self.buffer = out[0]
@@ -138,9 +148,14 @@ class VulkanAllocation(Allocation):
         required = required_flags(memory_type)
         last = vk.VK_ERROR_OUT_OF_DEVICE_MEMORY
         for index in candidate_types(device.memory_types, reqs.memoryTypeBits, required):
-            info = new("VkMemoryAllocateInfo*", {
-                "sType": vk.VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
-                "allocationSize": reqs.size, "memoryTypeIndex": index})
+            info = new(
+                "VkMemoryAllocateInfo*",
+                {
+                    "sType": vk.VK_STRUCTURE_TYPE_MEMORY_ALLOCATE_INFO,
+                    "allocationSize": reqs.size,
+                    "memoryTypeIndex": index,
+                },
+            )
             out = handle("VkDeviceMemory")
             last = lib.vkAllocateMemory(device.handle, info, ffi.NULL, out)
             if last >= 0:
@@ -150,8 +165,9 @@ class VulkanAllocation(Allocation):
                 break
         else:
             raise error(last, f"allocating {self.size} bytes of {memory_type!r}")
-        check(lib.vkBindBufferMemory(device.handle, self.buffer, self.memory, 0),
-              "vkBindBufferMemory")
+        check(
+            lib.vkBindBufferMemory(device.handle, self.buffer, self.memory, 0), "vkBindBufferMemory"
+        )
         if flags & _HOST_VISIBLE:
             ptr = ffi.new("void**")
             check(lib.vkMapMemory(device.handle, self.memory, 0, WHOLE_SIZE, 0, ptr), "vkMapMemory")
@@ -210,8 +226,12 @@ class _HostView:
 
     def __init__(self, alloc: VulkanAllocation, address: int, length: int):
         self.alloc = alloc  # pinned by the caller, once per _HostView
-        self.__array_interface__ = {"shape": (length,), "typestr": "|u1",
-                                    "data": (address, False), "version": 3}
+        self.__array_interface__ = {
+            "shape": (length,),
+            "typestr": "|u1",
+            "data": (address, False),
+            "version": 3,
+        }
 
     def __del__(self) -> None:
         alloc = self.alloc

@@ -96,12 +96,23 @@ _FUNCTIONS = {
 
 #: Optional features turned on where the device has them (kernels may need them).
 _FEATURES = ("shaderInt64", "shaderInt16", "shaderFloat64")
-_FEATURES_11 = ("storageBuffer16BitAccess", "uniformAndStorageBuffer16BitAccess",
-                "variablePointersStorageBuffer", "variablePointers")
-_FEATURES_12 = ("shaderInt8", "shaderFloat16", "storageBuffer8BitAccess",
-                "uniformAndStorageBuffer8BitAccess", "shaderBufferInt64Atomics",
-                "scalarBlockLayout", "vulkanMemoryModel", "vulkanMemoryModelDeviceScope",
-                "timelineSemaphore")
+_FEATURES_11 = (
+    "storageBuffer16BitAccess",
+    "uniformAndStorageBuffer16BitAccess",
+    "variablePointersStorageBuffer",
+    "variablePointers",
+)
+_FEATURES_12 = (
+    "shaderInt8",
+    "shaderFloat16",
+    "storageBuffer8BitAccess",
+    "uniformAndStorageBuffer8BitAccess",
+    "shaderBufferInt64Atomics",
+    "scalarBlockLayout",
+    "vulkanMemoryModel",
+    "vulkanMemoryModelDeviceScope",
+    "timelineSemaphore",
+)
 
 
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("", "0", "false", "no", "off")
@@ -144,10 +155,16 @@ class VulkanDevice(DriverDevice):
     #: with timestamp queries around each dispatch (encoder.Encoded.traced_recording).
     trace: Any = None
 
-    def __init__(self, index: int, dispatch_type: str = "concurrent",
-                 validation: bool | str | None = None, push_descriptors: bool | None = None,
-                 synchronization2: bool | None = None, checked: bool = False,
-                 **options: Any):
+    def __init__(
+        self,
+        index: int,
+        dispatch_type: str = "concurrent",
+        validation: bool | str | None = None,
+        push_descriptors: bool | None = None,
+        synchronization2: bool | None = None,
+        checked: bool = False,
+        **options: Any,
+    ):
         if options:
             raise InvalidArgumentError(f"unknown vulkan device options {sorted(options)}")
         self.handle = None
@@ -162,12 +179,16 @@ class VulkanDevice(DriverDevice):
         self._slow_paths_logged: set[str] = set()
         # Every option is checked before anything is created.
         env = os.environ.get
-        push_descriptors = _flag(push_descriptors, _flag(
-            env("POLYHAL_VULKAN_PUSH_DESCRIPTORS"), True, "$POLYHAL_VULKAN_PUSH_DESCRIPTORS"),
-            "push_descriptors")
-        synchronization2 = _flag(synchronization2, _flag(
-            env("POLYHAL_VULKAN_SYNCHRONIZATION2"), True, "$POLYHAL_VULKAN_SYNCHRONIZATION2"),
-            "synchronization2")
+        push_descriptors = _flag(
+            push_descriptors,
+            _flag(env("POLYHAL_VULKAN_PUSH_DESCRIPTORS"), True, "$POLYHAL_VULKAN_PUSH_DESCRIPTORS"),
+            "push_descriptors",
+        )
+        synchronization2 = _flag(
+            synchronization2,
+            _flag(env("POLYHAL_VULKAN_SYNCHRONIZATION2"), True, "$POLYHAL_VULKAN_SYNCHRONIZATION2"),
+            "synchronization2",
+        )
         what = "validation"
         if validation is None:
             what = "$POLYHAL_VULKAN_VALIDATION"
@@ -186,14 +207,21 @@ class VulkanDevice(DriverDevice):
         except BaseException:
             self._destroy_messenger()
             raise
-        self.fn = DeviceFunctions(self.handle, _FUNCTIONS | {
-            "push_descriptor_set": ("vkCmdPushDescriptorSetKHR",) if self.push_descriptors
-            else (),
-            "pipeline_barrier2": ("vkCmdPipelineBarrier2", "vkCmdPipelineBarrier2KHR")
-            if self.synchronization2 else (),
-            "get_calibrated_timestamps": ("vkGetCalibratedTimestampsEXT",)
-            if self.calibrated else (),
-        })
+        self.fn = DeviceFunctions(
+            self.handle,
+            _FUNCTIONS
+            | {
+                "push_descriptor_set": ("vkCmdPushDescriptorSetKHR",)
+                if self.push_descriptors
+                else (),
+                "pipeline_barrier2": ("vkCmdPipelineBarrier2", "vkCmdPipelineBarrier2KHR")
+                if self.synchronization2
+                else (),
+                "get_calibrated_timestamps": ("vkGetCalibratedTimestampsEXT",)
+                if self.calibrated
+                else (),
+            },
+        )
         self.begin_label = self.instance.proc("vkCmdBeginDebugUtilsLabelEXT")
         self.end_label = self.instance.proc("vkCmdEndDebugUtilsLabelEXT")
         self._read_properties()
@@ -212,11 +240,14 @@ class VulkanDevice(DriverDevice):
         self._pipelines: dict[tuple, Any] = {}
         self._plans: dict[tuple, int] = {}
         self._events: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        cache_info = new("VkPipelineCacheCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO})
+        cache_info = new(
+            "VkPipelineCacheCreateInfo*", {"sType": vk.VK_STRUCTURE_TYPE_PIPELINE_CACHE_CREATE_INFO}
+        )
         out = handle("VkPipelineCache")
-        check(lib.vkCreatePipelineCache(self.handle, cache_info, ffi.NULL, out),
-              "vkCreatePipelineCache")
+        check(
+            lib.vkCreatePipelineCache(self.handle, cache_info, ffi.NULL, out),
+            "vkCreatePipelineCache",
+        )
         self.pipeline_cache = out[0]
         self.full_barrier = barriers.full_barrier(self)
         self.check_barrier = barriers.check_barrier(self)
@@ -247,17 +278,20 @@ class VulkanDevice(DriverDevice):
             return 0
 
         self._callback = ffi.callback("PFN_vkDebugUtilsMessengerCallbackEXT", callback)
-        info = new("VkDebugUtilsMessengerCreateInfoEXT*", {
-            "sType": vk.VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
-            "messageSeverity": vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT
-            | vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
-            "messageType": vk.VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT
-            | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT
-            | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
-            "pfnUserCallback": self._callback})
+        info = new(
+            "VkDebugUtilsMessengerCreateInfoEXT*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_DEBUG_UTILS_MESSENGER_CREATE_INFO_EXT,
+                "messageSeverity": vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_WARNING_BIT_EXT
+                | vk.VK_DEBUG_UTILS_MESSAGE_SEVERITY_ERROR_BIT_EXT,
+                "messageType": vk.VK_DEBUG_UTILS_MESSAGE_TYPE_GENERAL_BIT_EXT
+                | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_VALIDATION_BIT_EXT
+                | vk.VK_DEBUG_UTILS_MESSAGE_TYPE_PERFORMANCE_BIT_EXT,
+                "pfnUserCallback": self._callback,
+            },
+        )
         out = handle("VkDebugUtilsMessengerEXT")
-        check(create(self.instance.handle, info, ffi.NULL, out),
-              "vkCreateDebugUtilsMessengerEXT")
+        check(create(self.instance.handle, info, ffi.NULL, out), "vkCreateDebugUtilsMessengerEXT")
         return out[0]
 
     def note_slow_path(self, kind: str, what: str) -> None:
@@ -271,33 +305,58 @@ class VulkanDevice(DriverDevice):
         physical = self.physical
         exts = physical.extensions
         api_1_3 = physical.api_version >= API_1_3
-        f13 = new("VkPhysicalDeviceVulkan13Features*",
-                  {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES})
-        sync2_khr = new("VkPhysicalDeviceSynchronization2Features*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES})
-        f12 = new("VkPhysicalDeviceVulkan12Features*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
-            "pNext": f13 if api_1_3 else sync2_khr if "VK_KHR_synchronization2" in exts
-            else ffi.NULL})
-        f11 = new("VkPhysicalDeviceVulkan11Features*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, "pNext": f12})
-        robust2 = new("VkPhysicalDeviceRobustness2FeaturesEXT*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
-            "pNext": f11})
+        f13 = new(
+            "VkPhysicalDeviceVulkan13Features*",
+            {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES},
+        )
+        sync2_khr = new(
+            "VkPhysicalDeviceSynchronization2Features*",
+            {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES},
+        )
+        f12 = new(
+            "VkPhysicalDeviceVulkan12Features*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+                "pNext": f13
+                if api_1_3
+                else sync2_khr
+                if "VK_KHR_synchronization2" in exts
+                else ffi.NULL,
+            },
+        )
+        f11 = new(
+            "VkPhysicalDeviceVulkan11Features*",
+            {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, "pNext": f12},
+        )
+        robust2 = new(
+            "VkPhysicalDeviceRobustness2FeaturesEXT*",
+            {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT, "pNext": f11},
+        )
         has_robust2 = "VK_EXT_robustness2" in exts
-        f2 = new("VkPhysicalDeviceFeatures2*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-            "pNext": robust2 if has_robust2 else f11})
+        f2 = new(
+            "VkPhysicalDeviceFeatures2*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                "pNext": robust2 if has_robust2 else f11,
+            },
+        )
         lib.vkGetPhysicalDeviceFeatures2(physical.handle, f2)
         has_sync2 = bool(f13.synchronization2 if api_1_3 else sync2_khr.synchronization2)
 
         self.synchronization2 = synchronization2 and has_sync2
         self.push_descriptors = push_descriptors and "VK_KHR_push_descriptor" in exts
         for wanted, got, fallback in (
-                (push_descriptors, self.push_descriptors,
-                 "no VK_KHR_push_descriptor: descriptor sets come from descriptor pools"),
-                (synchronization2, self.synchronization2,
-                 "no synchronization2: plain vkCmdPipelineBarrier barriers")):
+            (
+                push_descriptors,
+                self.push_descriptors,
+                "no VK_KHR_push_descriptor: descriptor sets come from descriptor pools",
+            ),
+            (
+                synchronization2,
+                self.synchronization2,
+                "no synchronization2: plain vkCmdPipelineBarrier barriers",
+            ),
+        ):
             if wanted and not got:
                 _log.info("vulkan %s: %s", physical.name, fallback)
         extensions = []
@@ -308,50 +367,95 @@ class VulkanDevice(DriverDevice):
         if robust2:
             extensions.append("VK_EXT_robustness2")
         # Traced submissions map timestamps onto the host clock with it (_calibrate).
-        self.calibrated = (sys.platform == "linux" and "VK_EXT_calibrated_timestamps" in exts
-                           and _MONOTONIC_DOMAIN in _time_domains(self.instance, physical))
+        self.calibrated = (
+            sys.platform == "linux"
+            and "VK_EXT_calibrated_timestamps" in exts
+            and _MONOTONIC_DOMAIN in _time_domains(self.instance, physical)
+        )
         if self.calibrated:
             extensions.append("VK_EXT_calibrated_timestamps")
-        self.robust_access = ("robustBufferAccess2" if robust2
-                              else "robustBufferAccess" if robust else False)
+        self.robust_access = (
+            "robustBufferAccess2" if robust2 else "robustBufferAccess" if robust else False
+        )
 
-        e13 = new("VkPhysicalDeviceVulkan13Features*",
-                  {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
-                   "synchronization2": self.synchronization2})
-        e_sync2 = new("VkPhysicalDeviceSynchronization2Features*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES,
-            "synchronization2": 1})
+        e13 = new(
+            "VkPhysicalDeviceVulkan13Features*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_3_FEATURES,
+                "synchronization2": self.synchronization2,
+            },
+        )
+        e_sync2 = new(
+            "VkPhysicalDeviceSynchronization2Features*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_SYNCHRONIZATION_2_FEATURES,
+                "synchronization2": 1,
+            },
+        )
         tail: Any = ffi.NULL
         if api_1_3:
             tail = e13
         elif self.synchronization2:
             tail = e_sync2
             extensions.append("VK_KHR_synchronization2")
-        e12 = new("VkPhysicalDeviceVulkan12Features*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES, "pNext": tail,
-            **{name: getattr(f12, name) for name in _FEATURES_12}})
-        e11 = new("VkPhysicalDeviceVulkan11Features*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES, "pNext": e12,
-            **{name: getattr(f11, name) for name in _FEATURES_11}})
-        e_robust2 = new("VkPhysicalDeviceRobustness2FeaturesEXT*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
-            "pNext": e11, "robustBufferAccess2": 1})
-        e2 = new("VkPhysicalDeviceFeatures2*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
-            "pNext": e_robust2 if robust2 else e11,
-            "features": {**{name: getattr(f2.features, name) for name in _FEATURES},
-                         "robustBufferAccess": robust}})
+        e12 = new(
+            "VkPhysicalDeviceVulkan12Features*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES,
+                "pNext": tail,
+                **{name: getattr(f12, name) for name in _FEATURES_12},
+            },
+        )
+        e11 = new(
+            "VkPhysicalDeviceVulkan11Features*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_FEATURES,
+                "pNext": e12,
+                **{name: getattr(f11, name) for name in _FEATURES_11},
+            },
+        )
+        e_robust2 = new(
+            "VkPhysicalDeviceRobustness2FeaturesEXT*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_ROBUSTNESS_2_FEATURES_EXT,
+                "pNext": e11,
+                "robustBufferAccess2": 1,
+            },
+        )
+        e2 = new(
+            "VkPhysicalDeviceFeatures2*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2,
+                "pNext": e_robust2 if robust2 else e11,
+                "features": {
+                    **{name: getattr(f2.features, name) for name in _FEATURES},
+                    "robustBufferAccess": robust,
+                },
+            },
+        )
         priority = ffi.new("float[1]", [1.0])
-        queue_info = new("VkDeviceQueueCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
-            "queueFamilyIndex": self.queue_family, "queueCount": 1,
-            "pQueuePriorities": priority})
+        queue_info = new(
+            "VkDeviceQueueCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_DEVICE_QUEUE_CREATE_INFO,
+                "queueFamilyIndex": self.queue_family,
+                "queueCount": 1,
+                "pQueuePriorities": priority,
+            },
+        )
         names = [ffi.new("char[]", e.encode()) for e in extensions]
         name_array = ffi.new("char*[]", names)
-        info = new("VkDeviceCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO, "pNext": e2,
-            "queueCreateInfoCount": 1, "pQueueCreateInfos": queue_info,
-            "enabledExtensionCount": len(extensions), "ppEnabledExtensionNames": name_array})
+        info = new(
+            "VkDeviceCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_DEVICE_CREATE_INFO,
+                "pNext": e2,
+                "queueCreateInfoCount": 1,
+                "pQueueCreateInfos": queue_info,
+                "enabledExtensionCount": len(extensions),
+                "ppEnabledExtensionNames": name_array,
+            },
+        )
         out = handle("VkDevice")
         check(lib.vkCreateDevice(physical.handle, info, ffi.NULL, out), "vkCreateDevice")
         self.handle = out[0]
@@ -359,24 +463,34 @@ class VulkanDevice(DriverDevice):
 
     def _read_properties(self) -> None:
         physical = self.physical
-        push = new("VkPhysicalDevicePushDescriptorPropertiesKHR*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR})
-        p11 = new("VkPhysicalDeviceVulkan11Properties*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES,
-            "pNext": push if "VK_KHR_push_descriptor" in physical.extensions else ffi.NULL})
-        p2 = new("VkPhysicalDeviceProperties2*", {
-            "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, "pNext": p11})
+        push = new(
+            "VkPhysicalDevicePushDescriptorPropertiesKHR*",
+            {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PUSH_DESCRIPTOR_PROPERTIES_KHR},
+        )
+        p11 = new(
+            "VkPhysicalDeviceVulkan11Properties*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_1_PROPERTIES,
+                "pNext": push if "VK_KHR_push_descriptor" in physical.extensions else ffi.NULL,
+            },
+        )
+        p2 = new(
+            "VkPhysicalDeviceProperties2*",
+            {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, "pNext": p11},
+        )
         lib.vkGetPhysicalDeviceProperties2(physical.handle, p2)
         limits = p2.properties.limits
-        families = enumerate_array(lib.vkGetPhysicalDeviceQueueFamilyProperties,
-                                   "VkQueueFamilyProperties", physical.handle)
+        families = enumerate_array(
+            lib.vkGetPhysicalDeviceQueueFamilyProperties, "VkQueueFamilyProperties", physical.handle
+        )
         #: Bits of the queue's timestamps (0: none; traced submissions then time nothing)
         #: and nanoseconds per tick.
         self.timestamp_bits = int(families[self.queue_family].timestampValidBits)
         self.timestamp_period = float(limits.timestampPeriod)
         self.storage_alignment = max(4, int(limits.minStorageBufferOffsetAlignment))
-        bindings = min(32, limits.maxPerStageDescriptorStorageBuffers,
-                       limits.maxDescriptorSetStorageBuffers)
+        bindings = min(
+            32, limits.maxPerStageDescriptorStorageBuffers, limits.maxDescriptorSetStorageBuffers
+        )
         if self.push_descriptors:
             bindings = min(bindings, push.maxPushDescriptors)
         self.limits = Limits(
@@ -385,17 +499,20 @@ class VulkanDevice(DriverDevice):
             max_workgroup_size=tuple(limits.maxComputeWorkGroupSize),
             max_workgroup_invocations=limits.maxComputeWorkGroupInvocations,
             max_workgroup_count=tuple(limits.maxComputeWorkGroupCount),
-            max_allocation_size=int(p11.maxMemoryAllocationSize))
+            max_allocation_size=int(p11.maxMemoryAllocationSize),
+        )
         memory = new("VkPhysicalDeviceMemoryProperties*")
         lib.vkGetPhysicalDeviceMemoryProperties(physical.handle, memory)
-        self.memory_types = [memory.memoryTypes[i].propertyFlags
-                             for i in range(memory.memoryTypeCount)]
+        self.memory_types = [
+            memory.memoryTypes[i].propertyFlags for i in range(memory.memoryTypeCount)
+        ]
         api = physical.api_version
         self.name = physical.name
         self.info = {
-            "vendor": f"{physical.vendor_id:#06x}", "driver": physical.driver,
+            "vendor": f"{physical.vendor_id:#06x}",
+            "driver": physical.driver,
             "api_version": f"{vk.VK_VERSION_MAJOR(api)}.{vk.VK_VERSION_MINOR(api)}."
-                           f"{vk.VK_VERSION_PATCH(api)}",
+            f"{vk.VK_VERSION_PATCH(api)}",
             "queue_family": self.queue_family,
             "push_descriptors": self.push_descriptors,
             "synchronization2": self.synchronization2,
@@ -433,7 +550,8 @@ class VulkanDevice(DriverDevice):
             if not all(alloc.buffer is not None for alloc in allocs):
                 self._check_open()
                 raise FailedPreconditionError(
-                    "a buffer this work uses was deallocated (queue_dealloca) before it ran")
+                    "a buffer this work uses was deallocated (queue_dealloca) before it ran"
+                )
             for alloc in allocs:
                 alloc.pins += 1
 
@@ -523,10 +641,20 @@ class VulkanDevice(DriverDevice):
             pipeline_key = (code, spirv_name, layout_key)
             if pipeline_key not in self._pipelines:
                 self._pipelines[pipeline_key] = executable.create_pipeline(
-                    self, code, spirv_name, layout)
+                    self, code, spirv_name, layout
+                )
             plan_id = self._plans.setdefault(sets, len(self._plans))
-        return EntryPipeline(ep.name, self._pipelines[pipeline_key], layout, set_layouts,
-                             push_size, sets, read_only, plan_id, push)
+        return EntryPipeline(
+            ep.name,
+            self._pipelines[pipeline_key],
+            layout,
+            set_layouts,
+            push_size,
+            sets,
+            read_only,
+            plan_id,
+            push,
+        )
 
     def _set_layout(self, indices: tuple[int, ...], push: bool) -> Any:
         key = (indices, push and bool(indices))
@@ -535,11 +663,13 @@ class VulkanDevice(DriverDevice):
         return self._set_layouts[key]
 
     # -- encoder caches ---------------------------------------------------------------------------
-    def cache_descriptor_writes(self, entry: EntryPipeline, key: tuple,
-                                ranges: list) -> tuple[list, list]:
+    def cache_descriptor_writes(
+        self, entry: EntryPipeline, key: tuple, ranges: list
+    ) -> tuple[list, list]:
         empty = self.empty_binding
         value = recording.make_descriptor_writes(
-            entry, [r if r[2] else (empty, 0, 4) for r in ranges])
+            entry, [r if r[2] else (empty, 0, 4) for r in ranges]
+        )
         with self.cache_lock:
             if len(self.descriptor_writes) >= _MAX_CACHED_WRITES:
                 # Recorded commands copied what they pushed, so dropping entries is safe.
@@ -547,14 +677,16 @@ class VulkanDevice(DriverDevice):
             self.descriptor_writes[key] = value
         return value
 
-    def barrier(self, source_stage: int, target_stage: int,
-                memory_barriers: tuple) -> barriers.Barrier:
+    def barrier(
+        self, source_stage: int, target_stage: int, memory_barriers: tuple
+    ) -> barriers.Barrier:
         """A HAL barrier without buffer barriers, built once per device."""
         key = (source_stage, target_stage, memory_barriers)
         barrier = self._barriers.get(key)
         if barrier is None:
             barrier = self._barriers[key] = barriers.hal_barrier(
-                self, source_stage, target_stage, memory_barriers)
+                self, source_stage, target_stage, memory_barriers
+            )
         return barrier
 
     def event_handle(self, event: Any) -> Any:
@@ -564,8 +696,9 @@ class VulkanDevice(DriverDevice):
             with self.cache_lock:
                 vk_event = self._events.get(event)
                 if vk_event is None:
-                    info = new("VkEventCreateInfo*", {
-                        "sType": vk.VK_STRUCTURE_TYPE_EVENT_CREATE_INFO})
+                    info = new(
+                        "VkEventCreateInfo*", {"sType": vk.VK_STRUCTURE_TYPE_EVENT_CREATE_INFO}
+                    )
                     out = handle("VkEvent")
                     check(lib.vkCreateEvent(self.handle, info, ffi.NULL, out), "vkCreateEvent")
                     vk_event = self._events[event] = out[0]
@@ -612,14 +745,16 @@ class VulkanDevice(DriverDevice):
             return
         slot = self._take_status_slot()
         try:
-            self.queue.submit([self._prologue(slot).cb, *cbs],
-                              self._checked_done(slot, sites, done), keep)
+            self.queue.submit(
+                [self._prologue(slot).cb, *cbs], self._checked_done(slot, sites, done), keep
+            )
         except BaseException:
             self._give_status_slot(slot)
             raise
 
-    def _timed_done(self, recordings: list, done: Callable[[HalError | None], None]
-                    ) -> Callable[[HalError | None], None]:
+    def _timed_done(
+        self, recordings: list, done: Callable[[HalError | None], None]
+    ) -> Callable[[HalError | None], None]:
         """``done`` preceded by reporting the dispatch times of a traced submission's
         ``recordings`` (one per command buffer, None for an empty one) to the trace.
 
@@ -633,9 +768,13 @@ class VulkanDevice(DriverDevice):
         period = self.timestamp_period
         host_ns, device_tick = now_ns(), None
         if self.calibrated:
-            infos = ffi.new("VkCalibratedTimestampInfoEXT[2]", [
-                {"sType": _CALIBRATED_TIMESTAMP_INFO, "timeDomain": _DEVICE_DOMAIN},
-                {"sType": _CALIBRATED_TIMESTAMP_INFO, "timeDomain": _MONOTONIC_DOMAIN}])
+            infos = ffi.new(
+                "VkCalibratedTimestampInfoEXT[2]",
+                [
+                    {"sType": _CALIBRATED_TIMESTAMP_INFO, "timeDomain": _DEVICE_DOMAIN},
+                    {"sType": _CALIBRATED_TIMESTAMP_INFO, "timeDomain": _MONOTONIC_DOMAIN},
+                ],
+            )
             out, deviation = ffi.new("uint64_t[2]"), ffi.new("uint64_t*")
             if self.fn.get_calibrated_timestamps(self.handle, 2, infos, out, deviation) >= 0:
                 # The host reading is CLOCK_MONOTONIC; the trace clock is perf_counter.
@@ -645,20 +784,28 @@ class VulkanDevice(DriverDevice):
         def report(error: HalError | None) -> None:
             try:
                 if error is None:
-                    ticks = [rec.timing.read(self) if rec is not None else []
-                             for rec in recordings]
+                    ticks = [rec.timing.read(self) if rec is not None else [] for rec in recordings]
                     base = device_tick
                     if base is None:  # align the first start with the submission
                         starts = [t[0] & mask for t in ticks if t]
                         base = starts[0] if starts else 0
                     for cb_index, (rec, values) in enumerate(zip(recordings, ticks, strict=True)):
-                        for n, (name, counts) in enumerate(rec.timing.dispatches
-                                                           if rec is not None else ()):
-                            start, end = (host_ns + _delta(values[2 * n + k], base, mask)
-                                          * period for k in (0, 1))
-                            trace.dispatch(name, int(start), int(end), submission=submission,
-                                           command_buffer=cb_index, dispatch=n,
-                                           workgroups=counts)
+                        for n, (name, counts) in enumerate(
+                            rec.timing.dispatches if rec is not None else ()
+                        ):
+                            start, end = (
+                                host_ns + _delta(values[2 * n + k], base, mask) * period
+                                for k in (0, 1)
+                            )
+                            trace.dispatch(
+                                name,
+                                int(start),
+                                int(end),
+                                submission=submission,
+                                command_buffer=cb_index,
+                                dispatch=n,
+                                workgroups=counts,
+                            )
             except HalError as e:  # the queries could not be read: the trace goes without
                 _log.warning("dispatch timestamps of a traced submission were lost: %s", e)
             finally:
@@ -714,12 +861,15 @@ class VulkanDevice(DriverDevice):
                 if rec is None:
                     assert self._status is not None
                     rec = self._prologues[slot] = recording.record_status_prologue(
-                        self, self._status, slot)
+                        self, self._status, slot
+                    )
         return rec
 
-    def _checked_done(self, slot: int, sites: dict[int, str],
-                      done: Callable[[HalError | None], None]) -> Callable:
+    def _checked_done(
+        self, slot: int, sites: dict[int, str], done: Callable[[HalError | None], None]
+    ) -> Callable:
         """``done`` preceded by reading (and clearing) the submission's status slot."""
+
         def checked(error: HalError | None) -> None:
             status = self._status
             assert status is not None
@@ -731,7 +881,8 @@ class VulkanDevice(DriverDevice):
                     error = OutOfRangeError(
                         f"dispatch_indirect of {sites.get(site, '?')!r}: workgroup count "
                         f"{(x, y, z)} read from the buffer is out of range (at most {limit} "
-                        "per dimension and 2**32 workgroups in all); it did not run")
+                        "per dimension and 2**32 workgroups in all); it did not run"
+                    )
             self._give_status_slot(slot)
             done(error)
 

@@ -60,7 +60,7 @@ class Stream:
     def command(self, index: int) -> Any:
         """Record ``index`` as a polyhal.commands object, decoded by the shared walker."""
         records, *pools = self.arrays
-        one = records[index * _RECORD_SIZE:(index + 1) * _RECORD_SIZE]
+        one = records[index * _RECORD_SIZE : (index + 1) * _RECORD_SIZE]
         return W.commands(Stream((one, *pools), self.objects, self.allocations))[0]
 
     def dispatch_count(self) -> int:
@@ -74,8 +74,7 @@ class Encoded:
     only when it runs, and a submission parked until then must find them).
     """
 
-    __slots__ = ("device", "stream", "has_slots", "fixed", "recordings", "lock", "held",
-                 "traced")
+    __slots__ = ("device", "stream", "has_slots", "fixed", "recordings", "lock", "held", "traced")
 
     def __init__(self, device: VulkanDevice, stream: Any):
         self.held: list = []
@@ -131,16 +130,14 @@ class Encoded:
         """
         if not self.stream.arrays[0]:
             return None
-        key = (tuple([(e.alloc.uid, e.offset, e.length) for e in table])
-               if self.has_slots else ())
+        key = tuple([(e.alloc.uid, e.offset, e.length) for e in table]) if self.has_slots else ()
         with self.lock:
             rec = self.traced.get(key)
             if rec is not None and not rec.timing.busy:  # type: ignore[union-attr]
                 rec.timing.busy = True  # type: ignore[union-attr]
                 self.traced.move_to_end(key)
                 return rec
-        rec = record(self.device, self.stream, table if self.has_slots else _NO_TABLE,
-                     timed=True)
+        rec = record(self.device, self.stream, table if self.has_slots else _NO_TABLE, timed=True)
         rec.timing.busy = True  # type: ignore[union-attr]
         with self.lock:
             if key not in self.traced:
@@ -159,9 +156,14 @@ class Timestamps:
 
     def __init__(self, device: VulkanDevice, count: int):
         self.queries = max(2, 2 * count)
-        info = new("VkQueryPoolCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
-            "queryType": vk.VK_QUERY_TYPE_TIMESTAMP, "queryCount": self.queries})
+        info = new(
+            "VkQueryPoolCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_QUERY_POOL_CREATE_INFO,
+                "queryType": vk.VK_QUERY_TYPE_TIMESTAMP,
+                "queryCount": self.queries,
+            },
+        )
         pool = handle("VkQueryPool")
         check(lib.vkCreateQueryPool(device.handle, info, _NULL, pool), "vkCreateQueryPool")
         self.pool = pool[0]
@@ -174,9 +176,19 @@ class Timestamps:
         if not count:
             return []
         out = ffi.new("uint64_t[]", count)
-        check(lib.vkGetQueryPoolResults(
-            device.handle, self.pool, 0, count, 8 * count, out, 8,
-            vk.VK_QUERY_RESULT_64_BIT | vk.VK_QUERY_RESULT_WAIT_BIT), "vkGetQueryPoolResults")
+        check(
+            lib.vkGetQueryPoolResults(
+                device.handle,
+                self.pool,
+                0,
+                count,
+                8 * count,
+                out,
+                8,
+                vk.VK_QUERY_RESULT_64_BIT | vk.VK_QUERY_RESULT_WAIT_BIT,
+            ),
+            "vkGetQueryPoolResults",
+        )
         return list(out)
 
 
@@ -194,8 +206,7 @@ class _NoTable:
 _NO_TABLE = _NoTable()
 
 
-def record(device: VulkanDevice, stream: Stream, table: Any,
-           timed: bool = False) -> Recording:
+def record(device: VulkanDevice, stream: Stream, table: Any, timed: bool = False) -> Recording:
     """Records ``stream`` (slots resolved from ``table``) into a new Recording;
     ``timed``: with timestamp queries around each dispatch (see Timestamps)."""
     rec = begin_recording(device)

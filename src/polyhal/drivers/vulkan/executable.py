@@ -38,7 +38,6 @@ if TYPE_CHECKING:
     from .device import VulkanDevice
 
 
-
 @dataclass(eq=False)
 class EntryPipeline:
     """What the encoder needs to dispatch one entry point."""
@@ -66,8 +65,9 @@ def formats() -> tuple[str, ...]:
     return ("spirv", "glsl") if shutil.which("glslangValidator") else ("spirv",)
 
 
-def load(device: VulkanDevice, fmt: str, payload: Any,
-         entry_points: Sequence[EntryPoint]) -> VulkanExecutable:
+def load(
+    device: VulkanDevice, fmt: str, payload: Any, entry_points: Sequence[EntryPoint]
+) -> VulkanExecutable:
     if not entry_points:
         raise InvalidArgumentError(f"format {fmt!r} needs the entry points named")
     modules = _modules(fmt, payload, entry_points)
@@ -77,11 +77,13 @@ def load(device: VulkanDevice, fmt: str, payload: Any,
     for ep in entry_points:
         code = modules[ep.name] if isinstance(modules, dict) else modules
         names = _entry_names(code)
-        spirv_name = ep.name if ep.name in names else (
-            names[0] if own_module and len(names) == 1 else None)
+        spirv_name = (
+            ep.name if ep.name in names else (names[0] if own_module and len(names) == 1 else None)
+        )
         if spirv_name is None:
             raise InvalidArgumentError(
-                f"entry point {ep.name!r} is not in the SPIR-V module (it has {names})")
+                f"entry point {ep.name!r} is not in the SPIR-V module (it has {names})"
+            )
         _validate(code)
         entries.append(device.pipeline(code, spirv_name, ep))
     return VulkanExecutable(entries)
@@ -94,10 +96,13 @@ def _modules(fmt: str, payload: Any, entry_points: Sequence[EntryPoint]) -> Any:
             if len(entry_points) != 1:
                 raise InvalidArgumentError(
                     "one GLSL source has one entry point; pass {entry_point_name: source} "
-                    f"for {[e.name for e in entry_points]}")
+                    f"for {[e.name for e in entry_points]}"
+                )
             payload = {entry_points[0].name: payload}
-        return {ep.name: compile_glsl(_text(_lookup(payload, ep.name, fmt)), ep.name)
-                for ep in entry_points}
+        return {
+            ep.name: compile_glsl(_text(_lookup(payload, ep.name, fmt)), ep.name)
+            for ep in entry_points
+        }
     if isinstance(payload, dict):
         return {ep.name: _bytes(_lookup(payload, ep.name, fmt)) for ep in entry_points}
     return _bytes(payload)
@@ -119,7 +124,8 @@ def _bytes(module: Any) -> bytes:
         return bytes(module)
     except TypeError:
         raise InvalidArgumentError(
-            f"a SPIR-V module is bytes, got {type(module).__name__}") from None
+            f"a SPIR-V module is bytes, got {type(module).__name__}"
+        ) from None
 
 
 def _text(source: Any) -> str:
@@ -132,7 +138,8 @@ def _entry_names(code: bytes) -> list[str]:
     if len(code) >= 4 and int.from_bytes(code[:4], sys.byteorder) != spirv.MAGIC:
         raise InvalidArgumentError(
             f"not SPIR-V in this host's byte order: magic "
-            f"{int.from_bytes(code[:4], sys.byteorder):#010x}")
+            f"{int.from_bytes(code[:4], sys.byteorder):#010x}"
+        )
     names = spirv.compute_entry_point_names(code)
     if not names:
         raise InvalidArgumentError("the SPIR-V module has no compute entry point")
@@ -148,8 +155,9 @@ def _validate(code: bytes) -> None:
     with tempfile.NamedTemporaryFile(suffix=".spv") as f:
         f.write(code)
         f.flush()
-        proc = subprocess.run([tool, "--target-env", "vulkan1.2", f.name],
-                              capture_output=True, text=True)
+        proc = subprocess.run(
+            [tool, "--target-env", "vulkan1.2", f.name], capture_output=True, text=True
+        )
     if proc.returncode:
         raise InvalidArgumentError(f"invalid SPIR-V (spirv-val):\n{proc.stderr.strip()}")
 
@@ -160,8 +168,11 @@ def _spirv_file(path: Path) -> bool:
         code = path.read_bytes()
     except OSError:
         return False
-    return (len(code) >= 20 and len(code) % 4 == 0
-            and int.from_bytes(code[:4], sys.byteorder) == spirv.MAGIC)
+    return (
+        len(code) >= 20
+        and len(code) % 4 == 0
+        and int.from_bytes(code[:4], sys.byteorder) == spirv.MAGIC
+    )
 
 
 def compile_glsl(source: str, entry_name: str) -> bytes:
@@ -179,9 +190,24 @@ def compile_glsl(source: str, entry_name: str) -> bytes:
         src = out.parent / "kernel.comp"
         src.write_text(source)
         proc = subprocess.run(
-            [tool, "-V", "--target-env", "vulkan1.2", "-S", "comp", "-e", entry_name,
-             "--source-entrypoint", "main", "-o", str(out), str(src)],
-            capture_output=True, text=True)
+            [
+                tool,
+                "-V",
+                "--target-env",
+                "vulkan1.2",
+                "-S",
+                "comp",
+                "-e",
+                entry_name,
+                "--source-entrypoint",
+                "main",
+                "-o",
+                str(out),
+                str(src),
+            ],
+            capture_output=True,
+            text=True,
+        )
         if proc.returncode:
             message = (proc.stdout + proc.stderr).strip()
             raise InvalidArgumentError(f"GLSL compilation failed (glslangValidator):\n{message}")
@@ -192,57 +218,96 @@ def compile_glsl(source: str, entry_name: str) -> bytes:
 
 # -- Vulkan objects (created through the device's caches) ---------------------------------
 def create_set_layout(device: VulkanDevice, bindings: tuple[int, ...], push: bool) -> Any:
-    items = new("VkDescriptorSetLayoutBinding[]", [
-        {"binding": b, "descriptorType": vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
-         "descriptorCount": 1, "stageFlags": vk.VK_SHADER_STAGE_COMPUTE_BIT}
-        for b in bindings] or 1)
+    items = new(
+        "VkDescriptorSetLayoutBinding[]",
+        [
+            {
+                "binding": b,
+                "descriptorType": vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER,
+                "descriptorCount": 1,
+                "stageFlags": vk.VK_SHADER_STAGE_COMPUTE_BIT,
+            }
+            for b in bindings
+        ]
+        or 1,
+    )
     flags = vk.VK_DESCRIPTOR_SET_LAYOUT_CREATE_PUSH_DESCRIPTOR_BIT_KHR if push else 0
-    info = new("VkDescriptorSetLayoutCreateInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO, "flags": flags,
-        "bindingCount": len(bindings), "pBindings": items})
+    info = new(
+        "VkDescriptorSetLayoutCreateInfo*",
+        {
+            "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_LAYOUT_CREATE_INFO,
+            "flags": flags,
+            "bindingCount": len(bindings),
+            "pBindings": items,
+        },
+    )
     out = handle("VkDescriptorSetLayout")
-    check(lib.vkCreateDescriptorSetLayout(device.handle, info, ffi.NULL, out),
-          "vkCreateDescriptorSetLayout")
+    check(
+        lib.vkCreateDescriptorSetLayout(device.handle, info, ffi.NULL, out),
+        "vkCreateDescriptorSetLayout",
+    )
     return out[0]
 
 
-def create_pipeline_layout(device: VulkanDevice, set_layouts: Sequence[Any],
-                           push_size: int) -> Any:
+def create_pipeline_layout(device: VulkanDevice, set_layouts: Sequence[Any], push_size: int) -> Any:
     layouts = new("VkDescriptorSetLayout[]", list(set_layouts) or 1)
-    push = new("VkPushConstantRange*", {"stageFlags": vk.VK_SHADER_STAGE_COMPUTE_BIT,
-                                        "offset": 0, "size": push_size})
-    info = new("VkPipelineLayoutCreateInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
-        "setLayoutCount": len(set_layouts), "pSetLayouts": layouts,
-        "pushConstantRangeCount": 1 if push_size else 0, "pPushConstantRanges": push})
+    push = new(
+        "VkPushConstantRange*",
+        {"stageFlags": vk.VK_SHADER_STAGE_COMPUTE_BIT, "offset": 0, "size": push_size},
+    )
+    info = new(
+        "VkPipelineLayoutCreateInfo*",
+        {
+            "sType": vk.VK_STRUCTURE_TYPE_PIPELINE_LAYOUT_CREATE_INFO,
+            "setLayoutCount": len(set_layouts),
+            "pSetLayouts": layouts,
+            "pushConstantRangeCount": 1 if push_size else 0,
+            "pPushConstantRanges": push,
+        },
+    )
     out = handle("VkPipelineLayout")
-    check(lib.vkCreatePipelineLayout(device.handle, info, ffi.NULL, out),
-          "vkCreatePipelineLayout")
+    check(lib.vkCreatePipelineLayout(device.handle, info, ffi.NULL, out), "vkCreatePipelineLayout")
     return out[0]
 
 
 def create_pipeline(device: VulkanDevice, code: bytes, spirv_name: str, layout: Any) -> Any:
     words = ffi.new("char[]", code)
-    module_info = new("VkShaderModuleCreateInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO, "codeSize": len(code),
-        "pCode": ffi.cast("uint32_t*", words)})
+    module_info = new(
+        "VkShaderModuleCreateInfo*",
+        {
+            "sType": vk.VK_STRUCTURE_TYPE_SHADER_MODULE_CREATE_INFO,
+            "codeSize": len(code),
+            "pCode": ffi.cast("uint32_t*", words),
+        },
+    )
     module = handle("VkShaderModule")
-    check(lib.vkCreateShaderModule(device.handle, module_info, ffi.NULL, module),
-          "vkCreateShaderModule")
+    check(
+        lib.vkCreateShaderModule(device.handle, module_info, ffi.NULL, module),
+        "vkCreateShaderModule",
+    )
     name = ffi.new("char[]", spirv_name.encode())
     try:
-        info = new("VkComputePipelineCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
-            "stage": {"sType": vk.VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
-                      "stage": vk.VK_SHADER_STAGE_COMPUTE_BIT, "module": module[0],
-                      "pName": name},
-            "layout": layout})
+        info = new(
+            "VkComputePipelineCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_COMPUTE_PIPELINE_CREATE_INFO,
+                "stage": {
+                    "sType": vk.VK_STRUCTURE_TYPE_PIPELINE_SHADER_STAGE_CREATE_INFO,
+                    "stage": vk.VK_SHADER_STAGE_COMPUTE_BIT,
+                    "module": module[0],
+                    "pName": name,
+                },
+                "layout": layout,
+            },
+        )
         out = handle("VkPipeline")
-        result = lib.vkCreateComputePipelines(device.handle, device.pipeline_cache, 1, info,
-                                              ffi.NULL, out)
+        result = lib.vkCreateComputePipelines(
+            device.handle, device.pipeline_cache, 1, info, ffi.NULL, out
+        )
         if result < 0:
             raise InvalidArgumentError(
-                f"vkCreateComputePipelines failed for {spirv_name!r}: VkResult {result}")
+                f"vkCreateComputePipelines failed for {spirv_name!r}: VkResult {result}"
+            )
         return out[0]
     finally:
         lib.vkDestroyShaderModule(device.handle, module[0], ffi.NULL)

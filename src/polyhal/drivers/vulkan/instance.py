@@ -27,15 +27,22 @@ API_1_2 = vk.VK_MAKE_VERSION(1, 2, 0)
 API_1_3 = vk.VK_MAKE_VERSION(1, 3, 0)
 VALIDATION_LAYER = "VK_LAYER_KHRONOS_validation"
 
-_RESULT_NAMES = {getattr(vk, n): n for n in dir(vk)
-                 if n.startswith("VK_ERROR_") and isinstance(getattr(vk, n), int)}
+_RESULT_NAMES = {
+    getattr(vk, n): n
+    for n in dir(vk)
+    if n.startswith("VK_ERROR_") and isinstance(getattr(vk, n), int)
+}
 
 
 def error(result: int, what: str) -> HalError:
     """The HalError for a failed VkResult."""
     name = _RESULT_NAMES.get(result, f"VkResult {result}")
-    if result in (vk.VK_ERROR_OUT_OF_HOST_MEMORY, vk.VK_ERROR_OUT_OF_DEVICE_MEMORY,
-                  vk.VK_ERROR_OUT_OF_POOL_MEMORY, vk.VK_ERROR_FRAGMENTED_POOL):
+    if result in (
+        vk.VK_ERROR_OUT_OF_HOST_MEMORY,
+        vk.VK_ERROR_OUT_OF_DEVICE_MEMORY,
+        vk.VK_ERROR_OUT_OF_POOL_MEMORY,
+        vk.VK_ERROR_FRAGMENTED_POOL,
+    ):
         return ResourceExhaustedError(f"{what}: {name}")
     return InternalError(f"{what}: {name}")
 
@@ -78,8 +85,9 @@ def string(chars: Any) -> str:
 
 # -- instances ----------------------------------------------------------------------------
 def instance_extensions() -> set[str]:
-    props = enumerate_array(lib.vkEnumerateInstanceExtensionProperties,
-                            "VkExtensionProperties", ffi.NULL)
+    props = enumerate_array(
+        lib.vkEnumerateInstanceExtensionProperties, "VkExtensionProperties", ffi.NULL
+    )
     return {string(p.extensionName) for p in props}
 
 
@@ -101,7 +109,6 @@ class Instance:
         """An instance-level function pointer, or None where the loader lacks it."""
         ptr = lib.vkGetInstanceProcAddr(self.handle, name.encode())
         return None if ptr == ffi.NULL else ffi.cast("PFN_" + name, ptr)
-
 
 
 _instances: dict[tuple[bool, bool], Instance] = {}
@@ -132,27 +139,52 @@ def _new_instance(validation: bool, sync_validation: bool) -> Instance:
     layers = []
     if validation:
         if VALIDATION_LAYER not in instance_layers():
-            raise InternalError(f"{VALIDATION_LAYER} is not installed "
-                                "(apt-get install vulkan-validationlayers)")
+            raise InternalError(
+                f"{VALIDATION_LAYER} is not installed (apt-get install vulkan-validationlayers)"
+            )
         layers.append(VALIDATION_LAYER)
-    keep = [ffi.new("char[]", b"polyhal"), [ffi.new("char[]", e.encode()) for e in extensions],
-            [ffi.new("char[]", name.encode()) for name in layers]]
-    app = new("VkApplicationInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_APPLICATION_INFO, "pApplicationName": keep[0],
-        "applicationVersion": 1, "pEngineName": keep[0], "engineVersion": 1,
-        "apiVersion": API_1_3})
+    keep = [
+        ffi.new("char[]", b"polyhal"),
+        [ffi.new("char[]", e.encode()) for e in extensions],
+        [ffi.new("char[]", name.encode()) for name in layers],
+    ]
+    app = new(
+        "VkApplicationInfo*",
+        {
+            "sType": vk.VK_STRUCTURE_TYPE_APPLICATION_INFO,
+            "pApplicationName": keep[0],
+            "applicationVersion": 1,
+            "pEngineName": keep[0],
+            "engineVersion": 1,
+            "apiVersion": API_1_3,
+        },
+    )
     ext_names = ffi.new("char*[]", keep[1])
     layer_names = ffi.new("char*[]", keep[2])
-    enables = ffi.new("VkValidationFeatureEnableEXT[1]", [
-        vk.VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT])
-    features = new("VkValidationFeaturesEXT*", {
-        "sType": vk.VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
-        "enabledValidationFeatureCount": 1, "pEnabledValidationFeatures": enables})
-    info = new("VkInstanceCreateInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO, "pApplicationInfo": app,
-        "pNext": features if validation and sync_validation else ffi.NULL,
-        "enabledExtensionCount": len(extensions), "ppEnabledExtensionNames": ext_names,
-        "enabledLayerCount": len(layers), "ppEnabledLayerNames": layer_names})
+    enables = ffi.new(
+        "VkValidationFeatureEnableEXT[1]",
+        [vk.VK_VALIDATION_FEATURE_ENABLE_SYNCHRONIZATION_VALIDATION_EXT],
+    )
+    features = new(
+        "VkValidationFeaturesEXT*",
+        {
+            "sType": vk.VK_STRUCTURE_TYPE_VALIDATION_FEATURES_EXT,
+            "enabledValidationFeatureCount": 1,
+            "pEnabledValidationFeatures": enables,
+        },
+    )
+    info = new(
+        "VkInstanceCreateInfo*",
+        {
+            "sType": vk.VK_STRUCTURE_TYPE_INSTANCE_CREATE_INFO,
+            "pApplicationInfo": app,
+            "pNext": features if validation and sync_validation else ffi.NULL,
+            "enabledExtensionCount": len(extensions),
+            "ppEnabledExtensionNames": ext_names,
+            "enabledLayerCount": len(layers),
+            "ppEnabledLayerNames": layer_names,
+        },
+    )
     out = handle("VkInstance")
     check(lib.vkCreateInstance(info, ffi.NULL, out), "vkCreateInstance")
     return Instance(out[0], set(extensions), validation)
@@ -160,10 +192,12 @@ def _new_instance(validation: bool, sync_validation: bool) -> Instance:
 
 # -- physical devices ---------------------------------------------------------------------
 #: Discrete GPUs first, CPUs (lavapipe) last, so "vulkan" means the best device here.
-_TYPE_ORDER = {vk.VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: 0,
-               vk.VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: 1,
-               vk.VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: 2,
-               vk.VK_PHYSICAL_DEVICE_TYPE_CPU: 3}
+_TYPE_ORDER = {
+    vk.VK_PHYSICAL_DEVICE_TYPE_DISCRETE_GPU: 0,
+    vk.VK_PHYSICAL_DEVICE_TYPE_INTEGRATED_GPU: 1,
+    vk.VK_PHYSICAL_DEVICE_TYPE_VIRTUAL_GPU: 2,
+    vk.VK_PHYSICAL_DEVICE_TYPE_CPU: 3,
+}
 
 
 @dataclass
@@ -180,18 +214,23 @@ class PhysicalDevice:
 
 def _compute_family(physical: Any) -> int | None:
     """A queue family with compute; a compute-only one first (the async compute queues)."""
-    families = enumerate_array(lib.vkGetPhysicalDeviceQueueFamilyProperties,
-                               "VkQueueFamilyProperties", physical)
+    families = enumerate_array(
+        lib.vkGetPhysicalDeviceQueueFamilyProperties, "VkQueueFamilyProperties", physical
+    )
     compute = [i for i, f in enumerate(families) if f.queueFlags & vk.VK_QUEUE_COMPUTE_BIT]
     dedicated = [i for i in compute if not families[i].queueFlags & vk.VK_QUEUE_GRAPHICS_BIT]
     return (dedicated or compute or [None])[0]
 
 
 def _has_timeline_semaphores(physical: Any) -> bool:
-    f12 = new("VkPhysicalDeviceVulkan12Features*",
-              {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES})
-    f2 = new("VkPhysicalDeviceFeatures2*",
-             {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, "pNext": f12})
+    f12 = new(
+        "VkPhysicalDeviceVulkan12Features*",
+        {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_VULKAN_1_2_FEATURES},
+    )
+    f2 = new(
+        "VkPhysicalDeviceFeatures2*",
+        {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_FEATURES_2, "pNext": f12},
+    )
     lib.vkGetPhysicalDeviceFeatures2(physical, f2)
     return bool(f12.timelineSemaphore)
 
@@ -200,15 +239,18 @@ def physical_devices(instance: Instance) -> tuple[list[PhysicalDevice], list[str
     """Every Vulkan 1.2 device with a compute queue and timeline semaphores, best first,
     and why the others were left out."""
     found, skipped = [], []
-    for physical in enumerate_array(lib.vkEnumeratePhysicalDevices, "VkPhysicalDevice",
-                                    instance.handle):
+    for physical in enumerate_array(
+        lib.vkEnumeratePhysicalDevices, "VkPhysicalDevice", instance.handle
+    ):
         props = new("VkPhysicalDeviceProperties*")
         lib.vkGetPhysicalDeviceProperties(physical, props)
         name = string(props.deviceName)
         family = _compute_family(physical)
         if props.apiVersion < API_1_2:
-            skipped.append(f"{name}: Vulkan {vk.VK_VERSION_MAJOR(props.apiVersion)}."
-                           f"{vk.VK_VERSION_MINOR(props.apiVersion)} < 1.2")
+            skipped.append(
+                f"{name}: Vulkan {vk.VK_VERSION_MAJOR(props.apiVersion)}."
+                f"{vk.VK_VERSION_MINOR(props.apiVersion)} < 1.2"
+            )
             continue
         if family is None:
             skipped.append(f"{name}: no compute queue")
@@ -216,17 +258,36 @@ def physical_devices(instance: Instance) -> tuple[list[PhysicalDevice], list[str
         if not _has_timeline_semaphores(physical):
             skipped.append(f"{name}: no timeline semaphores")
             continue
-        exts = {string(p.extensionName) for p in enumerate_array(
-            lib.vkEnumerateDeviceExtensionProperties, "VkExtensionProperties", physical,
-            ffi.NULL)}
-        driver = new("VkPhysicalDeviceDriverProperties*",
-                     {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES})
-        p2 = new("VkPhysicalDeviceProperties2*",
-                 {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, "pNext": driver})
+        exts = {
+            string(p.extensionName)
+            for p in enumerate_array(
+                lib.vkEnumerateDeviceExtensionProperties,
+                "VkExtensionProperties",
+                physical,
+                ffi.NULL,
+            )
+        }
+        driver = new(
+            "VkPhysicalDeviceDriverProperties*",
+            {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_DRIVER_PROPERTIES},
+        )
+        p2 = new(
+            "VkPhysicalDeviceProperties2*",
+            {"sType": vk.VK_STRUCTURE_TYPE_PHYSICAL_DEVICE_PROPERTIES_2, "pNext": driver},
+        )
         lib.vkGetPhysicalDeviceProperties2(physical, p2)
-        found.append(PhysicalDevice(
-            physical, name, props.apiVersion, props.deviceType, props.vendorID,
-            f"{string(driver.driverName)} {string(driver.driverInfo)}".strip(), family, exts))
+        found.append(
+            PhysicalDevice(
+                physical,
+                name,
+                props.apiVersion,
+                props.deviceType,
+                props.vendorID,
+                f"{string(driver.driverName)} {string(driver.driverInfo)}".strip(),
+                family,
+                exts,
+            )
+        )
     found.sort(key=lambda p: _TYPE_ORDER.get(p.device_type, 4))
     return found, skipped
 
@@ -241,9 +302,14 @@ def probe() -> tuple[int, str]:
     with _probe_lock:
         if _probe_result is None:
             devices, skipped = physical_devices(create_instance())
-            reason = "" if devices else (
-                "no Vulkan 1.2 device with a compute queue and timeline semaphores"
-                + (f" ({'; '.join(skipped)})" if skipped else " (no Vulkan device found)"))
+            reason = (
+                ""
+                if devices
+                else (
+                    "no Vulkan 1.2 device with a compute queue and timeline semaphores"
+                    + (f" ({'; '.join(skipped)})" if skipped else " (no Vulkan device found)")
+                )
+            )
             _probe_result = (len(devices), reason)
         return _probe_result
 

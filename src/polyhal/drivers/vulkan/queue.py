@@ -37,11 +37,18 @@ class Queue:
         out = handle("VkQueue")
         lib.vkGetDeviceQueue(device, family, 0, out)
         self.queue = out[0]
-        type_info = new("VkSemaphoreTypeCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
-            "semaphoreType": vk.VK_SEMAPHORE_TYPE_TIMELINE, "initialValue": 0})
-        info = new("VkSemaphoreCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, "pNext": type_info})
+        type_info = new(
+            "VkSemaphoreTypeCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_TYPE_CREATE_INFO,
+                "semaphoreType": vk.VK_SEMAPHORE_TYPE_TIMELINE,
+                "initialValue": 0,
+            },
+        )
+        info = new(
+            "VkSemaphoreCreateInfo*",
+            {"sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_CREATE_INFO, "pNext": type_info},
+        )
         sem = handle("VkSemaphore")
         check(lib.vkCreateSemaphore(device, info, ffi.NULL, sem), "vkCreateSemaphore")
         self.timeline = sem[0]
@@ -57,20 +64,35 @@ class Queue:
         self._value = ffi.new("uint64_t[1]")
         self._wait_value = ffi.new("uint64_t[1]")
         self._sems = ffi.new("VkSemaphore[1]", [self.timeline])
-        self._wait_stage = ffi.new("VkPipelineStageFlags[1]",
-                                   [vk.VK_PIPELINE_STAGE_ALL_COMMANDS_BIT])
-        self._timeline_info = new("VkTimelineSemaphoreSubmitInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
-            "waitSemaphoreValueCount": 1, "pWaitSemaphoreValues": self._wait_value,
-            "signalSemaphoreValueCount": 1, "pSignalSemaphoreValues": self._value})
-        self._submit = new("VkSubmitInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_SUBMIT_INFO, "pNext": self._timeline_info,
-            "waitSemaphoreCount": 1, "pWaitSemaphores": self._sems,
-            "pWaitDstStageMask": self._wait_stage,
-            "signalSemaphoreCount": 1, "pSignalSemaphores": self._sems})
+        self._wait_stage = ffi.new(
+            "VkPipelineStageFlags[1]", [vk.VK_PIPELINE_STAGE_ALL_COMMANDS_BIT]
+        )
+        self._timeline_info = new(
+            "VkTimelineSemaphoreSubmitInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_TIMELINE_SEMAPHORE_SUBMIT_INFO,
+                "waitSemaphoreValueCount": 1,
+                "pWaitSemaphoreValues": self._wait_value,
+                "signalSemaphoreValueCount": 1,
+                "pSignalSemaphoreValues": self._value,
+            },
+        )
+        self._submit = new(
+            "VkSubmitInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_SUBMIT_INFO,
+                "pNext": self._timeline_info,
+                "waitSemaphoreCount": 1,
+                "pWaitSemaphores": self._sems,
+                "pWaitDstStageMask": self._wait_stage,
+                "signalSemaphoreCount": 1,
+                "pSignalSemaphores": self._sems,
+            },
+        )
 
-    def submit(self, command_buffers: Sequence[Any], done: Callable[[HalError | None], None],
-               keep: Any) -> None:
+    def submit(
+        self, command_buffers: Sequence[Any], done: Callable[[HalError | None], None], keep: Any
+    ) -> None:
         """Submits command buffers (in order) and calls ``done`` once they completed.
 
         ``keep`` is held until then (the recordings and what they reference).
@@ -105,25 +127,38 @@ class Queue:
 
     def _wait_info(self, value: int) -> tuple[Any, Any]:
         values = ffi.new("uint64_t[1]", [value])
-        info = new("VkSemaphoreWaitInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, "semaphoreCount": 1,
-            "pSemaphores": self._sems, "pValues": values})
+        info = new(
+            "VkSemaphoreWaitInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+                "semaphoreCount": 1,
+                "pSemaphores": self._sems,
+                "pValues": values,
+            },
+        )
         return info, values
 
     def _ensure_thread(self) -> None:
         if self._thread is None:
             with self._cond:
                 if self._thread is None:
-                    self._thread = threading.Thread(target=self._complete_loop, daemon=True,
-                                                    name="polyhal-vulkan-completion")
+                    self._thread = threading.Thread(
+                        target=self._complete_loop, daemon=True, name="polyhal-vulkan-completion"
+                    )
                     self._thread.start()
 
     def _complete_loop(self) -> None:
         value_out = ffi.new("uint64_t*")
         values = ffi.new("uint64_t[1]")
-        info = new("VkSemaphoreWaitInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO, "semaphoreCount": 1,
-            "pSemaphores": self._sems, "pValues": values})
+        info = new(
+            "VkSemaphoreWaitInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
+                "semaphoreCount": 1,
+                "pSemaphores": self._sems,
+                "pValues": values,
+            },
+        )
         while True:
             with self._cond:
                 while not self._pending and not self._closing:

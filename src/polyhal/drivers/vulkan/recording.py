@@ -67,8 +67,9 @@ _NULL = ffi.NULL
 _FIELDS = struct.Struct("<Q28x3I4I8xQ80xQ")
 _RECORD_SIZE, _REF_SIZE = W.RECORD.size, W.REF.size
 if _FIELDS.size != _RECORD_SIZE:  # pragma: no cover
-    raise ImportError(f"the Vulkan recorder reads {_FIELDS.size}-byte records, "
-                      f"the stream has {_RECORD_SIZE}")
+    raise ImportError(
+        f"the Vulkan recorder reads {_FIELDS.size}-byte records, the stream has {_RECORD_SIZE}"
+    )
 _OP_DISPATCH, _OP_BARRIER, _NO_OBJECT = W.OP_DISPATCH, W.OP_BARRIER, W.NO_OBJECT
 _NO_BARRIERS = ((), ())  # a barrier record's (memory, buffer barriers) without an object
 _SCOPES = operator.attrgetter("source_scope", "target_scope")  # of a MemoryBarrier
@@ -84,8 +85,18 @@ class Recording:
     entry point name).
     """
 
-    __slots__ = ("device", "pool", "cb", "descriptor_pools", "sets", "keep", "held", "sites",
-                 "timing", "__weakref__")
+    __slots__ = (
+        "device",
+        "pool",
+        "cb",
+        "descriptor_pools",
+        "sets",
+        "keep",
+        "held",
+        "sites",
+        "timing",
+        "__weakref__",
+    )
 
     def __init__(self, device: VulkanDevice):
         self.device = device
@@ -96,16 +107,26 @@ class Recording:
         self.held: set = set()
         self.sites: dict[int, str] = {}
         self.pool = None
-        info = new("VkCommandPoolCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
-            "queueFamilyIndex": device.queue_family})
+        info = new(
+            "VkCommandPoolCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_COMMAND_POOL_CREATE_INFO,
+                "queueFamilyIndex": device.queue_family,
+            },
+        )
         pool = handle("VkCommandPool")
         check(lib.vkCreateCommandPool(device.handle, info, _NULL, pool), "vkCreateCommandPool")
         self.pool = pool[0]
         device.recordings.add(self)
-        alloc = new("VkCommandBufferAllocateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO, "commandPool": self.pool,
-            "level": vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY, "commandBufferCount": 1})
+        alloc = new(
+            "VkCommandBufferAllocateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_ALLOCATE_INFO,
+                "commandPool": self.pool,
+                "level": vk.VK_COMMAND_BUFFER_LEVEL_PRIMARY,
+                "commandBufferCount": 1,
+            },
+        )
         cb = handle("VkCommandBuffer")
         check(lib.vkAllocateCommandBuffers(device.handle, alloc, cb), "vkAllocateCommandBuffers")
         self.cb = cb[0]
@@ -115,26 +136,46 @@ class Recording:
         layouts = new("VkDescriptorSetLayout[1]", [set_layout])
         out = new("VkDescriptorSet[1]")
         for pool in self.descriptor_pools[-1:]:
-            info = new("VkDescriptorSetAllocateInfo*", {
-                "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-                "descriptorPool": pool, "descriptorSetCount": 1, "pSetLayouts": layouts})
+            info = new(
+                "VkDescriptorSetAllocateInfo*",
+                {
+                    "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                    "descriptorPool": pool,
+                    "descriptorSetCount": 1,
+                    "pSetLayouts": layouts,
+                },
+            )
             if lib.vkAllocateDescriptorSets(self.device.handle, info, out) >= 0:
                 return out
         sets = 64 << min(len(self.descriptor_pools), 6)
-        size = new("VkDescriptorPoolSize*", {"type": _STORAGE_BUFFER,
-                                             "descriptorCount": sets * 32})
-        pool_info = new("VkDescriptorPoolCreateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO, "maxSets": sets,
-            "poolSizeCount": 1, "pPoolSizes": size})
+        size = new("VkDescriptorPoolSize*", {"type": _STORAGE_BUFFER, "descriptorCount": sets * 32})
+        pool_info = new(
+            "VkDescriptorPoolCreateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_POOL_CREATE_INFO,
+                "maxSets": sets,
+                "poolSizeCount": 1,
+                "pPoolSizes": size,
+            },
+        )
         pool = handle("VkDescriptorPool")
-        check(lib.vkCreateDescriptorPool(self.device.handle, pool_info, _NULL, pool),
-              "vkCreateDescriptorPool")
+        check(
+            lib.vkCreateDescriptorPool(self.device.handle, pool_info, _NULL, pool),
+            "vkCreateDescriptorPool",
+        )
         self.descriptor_pools.append(pool[0])
-        info = new("VkDescriptorSetAllocateInfo*", {
-            "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
-            "descriptorPool": pool[0], "descriptorSetCount": 1, "pSetLayouts": layouts})
-        check(lib.vkAllocateDescriptorSets(self.device.handle, info, out),
-              "vkAllocateDescriptorSets")
+        info = new(
+            "VkDescriptorSetAllocateInfo*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_DESCRIPTOR_SET_ALLOCATE_INFO,
+                "descriptorPool": pool[0],
+                "descriptorSetCount": 1,
+                "pSetLayouts": layouts,
+            },
+        )
+        check(
+            lib.vkAllocateDescriptorSets(self.device.handle, info, out), "vkAllocateDescriptorSets"
+        )
         return out
 
     def hold(self, alloc: VulkanAllocation) -> None:
@@ -175,12 +216,15 @@ class Recording:
             pass
 
 
-def begin_recording(device: VulkanDevice,
-                    flags: int = vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT) -> Recording:
+def begin_recording(
+    device: VulkanDevice, flags: int = vk.VK_COMMAND_BUFFER_USAGE_SIMULTANEOUS_USE_BIT
+) -> Recording:
     """A new Recording with its command buffer begun with usage ``flags``."""
     rec = Recording(device)
-    begin = new("VkCommandBufferBeginInfo*", {
-        "sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, "flags": flags})
+    begin = new(
+        "VkCommandBufferBeginInfo*",
+        {"sType": vk.VK_STRUCTURE_TYPE_COMMAND_BUFFER_BEGIN_INFO, "flags": flags},
+    )
     check(device.fn.begin_command_buffer(rec.cb, begin), "vkBeginCommandBuffer")
     return rec
 
@@ -206,8 +250,7 @@ def record_barrier_only(device: VulkanDevice, barrier: Barrier) -> Recording:
     return rec
 
 
-def record_status_prologue(device: VulkanDevice, status: VulkanAllocation,
-                           slot: int) -> Recording:
+def record_status_prologue(device: VulkanDevice, status: VulkanAllocation, slot: int) -> Recording:
     """The recording that runs first in a submission holding count checks: it stores
     ``slot`` in word 0 of the status buffer, after everything submitted before (earlier
     submissions' checks read that word and reuse the same scratch arguments)."""
@@ -220,8 +263,14 @@ def record_status_prologue(device: VulkanDevice, status: VulkanAllocation,
     return rec
 
 
-def record_copy(device: VulkanDevice, src: VulkanAllocation, src_offset: int,
-                dst: VulkanAllocation, dst_offset: int, length: int) -> Recording:
+def record_copy(
+    device: VulkanDevice,
+    src: VulkanAllocation,
+    src_offset: int,
+    dst: VulkanAllocation,
+    dst_offset: int,
+    length: int,
+) -> Recording:
     """A recording of one copy (the staging path of host reads and writes)."""
     rec = begin_recording(device, vk.VK_COMMAND_BUFFER_USAGE_ONE_TIME_SUBMIT_BIT)
     region = new("VkBufferCopy*", (src_offset, dst_offset, length))
@@ -255,10 +304,15 @@ class Recorder:
         self.keep: list = []  # the descriptor writes those calls point at
         self.barrier_calls: dict[tuple, Any] = {}  # see barrier_call
         self.handlers: dict[type, Any] = {
-            C.Barrier: self.barrier, C.Fill: self.fill, C.Update: self.update,
-            C.Copy: self.copy, C.SignalEvent: self.signal_event,
-            C.ResetEvent: self.reset_event, C.WaitEvents: self.wait_events,
-            C.Discard: self.nothing, C.BeginDebugGroup: self.begin_debug_group,
+            C.Barrier: self.barrier,
+            C.Fill: self.fill,
+            C.Update: self.update,
+            C.Copy: self.copy,
+            C.SignalEvent: self.signal_event,
+            C.ResetEvent: self.reset_event,
+            C.WaitEvents: self.wait_events,
+            C.Discard: self.nothing,
+            C.BeginDebugGroup: self.begin_debug_group,
             C.EndDebugGroup: self.end_debug_group,
         }
         # The program's own dispatches go through these (the count check's does not):
@@ -365,8 +419,8 @@ class Recorder:
                     # Indirect: the count check binds its own state, so all is bound again.
                     cmd = stream.command(count - fields.__length_hint__() - 1)
                     args = self.check_indirect(
-                        objects[target & low].native.entries[target >> 32].name,
-                        cmd.indirect, table)
+                        objects[target & low].native.entries[target >> 32].name, cmd.indirect, table
+                    )
                     last_target = -1
                     layout = None
                 if target != last_target:
@@ -396,7 +450,7 @@ class Recorder:
                     # New entries may repeat ranges bound before (bindings pushed again):
                     # their bytes find the same calls, and bound ones are not bound again.
                     start = ref_size * bi
-                    key = refs[start:start + bind_bytes]
+                    key = refs[start : start + bind_bytes]
                     try:
                         calls = bound[key]
                     except KeyError:
@@ -404,8 +458,12 @@ class Recorder:
                         calls = self.bind_calls(entry, bindings, table)
                         if calls is None:  # misaligned: the dispatch runs on copies
                             self.dispatch_shadowed(
-                                entry, bindings, table, (x, y, z) if kind == direct
-                                else None, None if kind == direct else args)
+                                entry,
+                                bindings,
+                                table,
+                                (x, y, z) if kind == direct else None,
+                                None if kind == direct else args,
+                            )
                             last_bi, bind = -1, None
                             continue
                         bound[key] = calls
@@ -424,7 +482,8 @@ class Recorder:
         new MemoryBarrier objects for each barrier gets a new object entry each time."""
         stages = key[0]
         call = self.barrier_calls[key] = self.device.barrier(
-            stages & 0xFFFFFFFF, stages >> 32, memory).bound(self.fn, self.cb)
+            stages & 0xFFFFFFFF, stages >> 32, memory
+        ).bound(self.fn, self.cb)
         return call
 
     def nothing(self, cmd: Any, table: Any) -> None:
@@ -448,8 +507,10 @@ class Recorder:
             if alloc not in held:
                 self.rec.hold(alloc)
             if offset < 0 or length < 0 or offset + length > alloc.size:
-                raise OutOfRangeError(f"bytes [{offset}, {offset + length}) are outside an "
-                                      f"allocation of {alloc.size} bytes")
+                raise OutOfRangeError(
+                    f"bytes [{offset}, {offset + length}) are outside an "
+                    f"allocation of {alloc.size} bytes"
+                )
             if offset & align_mask:
                 return None
             ranges.append((alloc, offset, length))
@@ -471,8 +532,12 @@ class Recorder:
         cb, layout = self.cb, entry.layout
         if entry.push:
             push = self.fn.push_descriptor_set
-            return _chain([partial(push, cb, _COMPUTE, layout, set_index, count, writes)
-                           for set_index, count, writes in groups])
+            return _chain(
+                [
+                    partial(push, cb, _COMPUTE, layout, set_index, count, writes)
+                    for set_index, count, writes in groups
+                ]
+            )
         sets = self.rec.sets.get(key)
         if sets is None:
             sets = []
@@ -487,8 +552,12 @@ class Recorder:
                 sets.append((set_index, vk_set))
             self.rec.sets[key] = sets
         bind = self.fn.bind_descriptor_sets
-        return _chain([partial(bind, cb, _COMPUTE, layout, set_index, 1, vk_set, 0, _NULL)
-                       for set_index, vk_set in sets])
+        return _chain(
+            [
+                partial(bind, cb, _COMPUTE, layout, set_index, 1, vk_set, 0, _NULL)
+                for set_index, vk_set in sets
+            ]
+        )
 
     def bind(self, entry: EntryPipeline, key: tuple, ranges: list) -> None:
         self.calls(entry, key, ranges)()
@@ -516,18 +585,32 @@ class Recorder:
         self.rec.sites[site] = name
         base = offset & ~self.align_mask  # a storage binding's offset must be aligned
         self.use(entry)
-        self.fn.push_constants(self.cb, entry.layout, _STAGE_COMPUTE, 0, 24, struct.pack(
-            "<6I", *self.device.limits.max_workgroup_count, site, (offset - base) // 4,
-            args_word))
+        self.fn.push_constants(
+            self.cb,
+            entry.layout,
+            _STAGE_COMPUTE,
+            0,
+            24,
+            struct.pack(
+                "<6I",
+                *self.device.limits.max_workgroup_count,
+                site,
+                (offset - base) // 4,
+                args_word,
+            ),
+        )
         ranges = [(alloc, base, offset - base + 12), (args, 0, args.size), (status, 0, status.size)]
-        self.bind(entry, (entry.plan_id, *[x for a, o, n in ranges for x in (a.uid, o, n)]),
-                  ranges)
+        self.bind(entry, (entry.plan_id, *[x for a, o, n in ranges for x in (a.uid, o, n)]), ranges)
         self.fn.dispatch(self.cb, 1, 1, 1)
         self.device.check_barrier.record(self.fn, self.cb)
         return args.buffer, 4 * args_word
 
-    def resolve(self, ref: C.Ref, table: Any, length: int | None = None,
-                ) -> tuple[VulkanAllocation, int, int]:
+    def resolve(
+        self,
+        ref: C.Ref,
+        table: Any,
+        length: int | None = None,
+    ) -> tuple[VulkanAllocation, int, int]:
         """``ref.resolve(table)`` (with ``length`` instead of the ref's, when given),
         pinning the allocation for the recording and checking that the range is inside
         it: the front end checks every range first, and this keeps a range it missed
@@ -538,26 +621,37 @@ class Recorder:
         if alloc not in self.rec.held:
             self.rec.hold(alloc)
         if offset < 0 or length < 0 or offset + length > alloc.size:
-            raise OutOfRangeError(f"bytes [{offset}, {offset + length}) are outside an "
-                                  f"allocation of {alloc.size} bytes")
+            raise OutOfRangeError(
+                f"bytes [{offset}, {offset + length}) are outside an "
+                f"allocation of {alloc.size} bytes"
+            )
         return alloc, offset, length
 
-    def dispatch_shadowed(self, entry: EntryPipeline, bindings: list, table: Any,
-                          counts: tuple | None, indirect: tuple[Any, int] | None) -> None:
+    def dispatch_shadowed(
+        self,
+        entry: EntryPipeline,
+        bindings: list,
+        table: Any,
+        counts: tuple | None,
+        indirect: tuple[Any, int] | None,
+    ) -> None:
         """A dispatch with bindings Vulkan cannot bind where they are: it runs on aligned
         copies of those ranges, and the writable ones are copied back.  ``counts``: the
         workgroup count, or None and ``indirect`` the checked (VkBuffer, offset)."""
         self.device.note_slow_path(
-            "misaligned binding", "a binding at an offset that is not a multiple of "
+            "misaligned binding",
+            "a binding at an offset that is not a multiple of "
             f"minStorageBufferOffsetAlignment ({self.device.storage_alignment}) runs on an "
-            "aligned copy, behind full barriers")
+            "aligned copy, behind full barriers",
+        )
         shadows: dict[tuple, list] = {}  # (uid, offset, length) → [scratch, written, alloc]
         ranges, key = [], [entry.plan_id]
         for i, ref in enumerate(bindings):
             alloc, offset, length = self.resolve(ref, table)
             if offset & self.align_mask:
-                shadow = shadows.setdefault((alloc.uid, offset, length),
-                                            [self.scratch(length), False, alloc])
+                shadow = shadows.setdefault(
+                    (alloc.uid, offset, length), [self.scratch(length), False, alloc]
+                )
                 shadow[1] |= not entry.read_only[i]
                 alloc, offset = shadow[0], 0
             ranges.append((alloc, offset, length))
@@ -596,8 +690,12 @@ class Recorder:
         end = offset + length
         body, body_end = (offset + 3) & ~3, end & ~3
         if body < body_end:
-            word = byte_at(body) | byte_at(body + 1) << 8 | byte_at(body + 2) << 16 | (
-                byte_at(body + 3) << 24)
+            word = (
+                byte_at(body)
+                | byte_at(body + 1) << 8
+                | byte_at(body + 2) << 16
+                | (byte_at(body + 3) << 24)
+            )
             self.fn.fill_buffer(self.cb, alloc.buffer, body, body_end - body, word)
         self.partial_words(alloc, offset, end, byte_at)
         if self.serial:
@@ -613,14 +711,13 @@ class Recorder:
         while position < body_end:
             n = min(_UPDATE_CHUNK, body_end - position)
             start = position - offset
-            self.fn.update_buffer(self.cb, alloc.buffer, position, n, data[start:start + n])
+            self.fn.update_buffer(self.cb, alloc.buffer, position, n, data[start : start + n])
             position += n
         self.partial_words(alloc, offset, end, lambda x: data[x - offset])
         if self.serial:
             self.device.full_barrier.record(self.fn, self.cb)
 
-    def partial_words(self, alloc: VulkanAllocation, start: int, end: int,
-                      byte_at: Any) -> None:
+    def partial_words(self, alloc: VulkanAllocation, start: int, end: int, byte_at: Any) -> None:
         """Writes the bytes of [start, end) outside its whole aligned words."""
         body, body_end = (start + 3) & ~3, end & ~3
         if body >= body_end:
@@ -629,8 +726,10 @@ class Recorder:
             edges = [(start, body), (body_end, end)]
         if edges[0][0] < edges[0][1] or edges[-1][0] < edges[-1][1]:
             self.device.note_slow_path(
-                "partial words", "a fill or update with edges that are not whole 32-bit words "
-                "copies those bytes from staging memory")
+                "partial words",
+                "a fill or update with edges that are not whole 32-bit words "
+                "copies those bytes from staging memory",
+            )
         for first, last in edges:
             if first < last:
                 data = bytes(byte_at(x) for x in range(first, last))
@@ -642,7 +741,8 @@ class Recorder:
         staging = self.staging
         if staging is None or self.staged + len(data) > staging.size:
             staging = self.staging = VulkanAllocation(
-                self.device, max(_STAGING_CHUNK, len(data)), MemoryType.HOST_LOCAL)
+                self.device, max(_STAGING_CHUNK, len(data)), MemoryType.HOST_LOCAL
+            )
             self.rec.keep.append(staging)
             self.staged = 0
         offset = self.staged
@@ -658,20 +758,29 @@ class Recorder:
         if self.serial:
             self.device.full_barrier.record(self.fn, self.cb)
 
-    def copy_raw(self, src: VulkanAllocation, src_offset: int, dst: VulkanAllocation,
-                 dst_offset: int, length: int) -> None:
+    def copy_raw(
+        self,
+        src: VulkanAllocation,
+        src_offset: int,
+        dst: VulkanAllocation,
+        dst_offset: int,
+        length: int,
+    ) -> None:
         region = new("VkBufferCopy*", (src_offset, dst_offset, length))
         self.fn.copy_buffer(self.cb, src.buffer, dst.buffer, 1, region)
 
     # -- synchronization --------------------------------------------------------------------
     def barrier(self, cmd: C.Barrier, table: Any) -> None:
         if cmd.buffer_barriers:
-            barrier = hal_barrier(self.device, cmd.source_stage, cmd.target_stage,
-                                  cmd.memory_barriers,
-                                  self.buffer_barriers(cmd.buffer_barriers, table))
+            barrier = hal_barrier(
+                self.device,
+                cmd.source_stage,
+                cmd.target_stage,
+                cmd.memory_barriers,
+                self.buffer_barriers(cmd.buffer_barriers, table),
+            )
         else:
-            barrier = self.device.barrier(cmd.source_stage, cmd.target_stage,
-                                          cmd.memory_barriers)
+            barrier = self.device.barrier(cmd.source_stage, cmd.target_stage, cmd.memory_barriers)
         barrier.record(self.fn, self.cb)
 
     def buffer_barriers(self, barriers: tuple, table: Any) -> list:
@@ -697,14 +806,29 @@ class Recorder:
             # buffers in submission order, so a barrier orders everything the set could
             # have, while vkCmdWaitEvents would stall the queue forever when the set comes
             # later (a submission parked on a semaphore) or never: the GPU would hang.
-            self.barrier(C.Barrier(cmd.source_stage, cmd.target_stage, 0,
-                                   cmd.memory_barriers, cmd.buffer_barriers), table)
+            self.barrier(
+                C.Barrier(
+                    cmd.source_stage, cmd.target_stage, 0, cmd.memory_barriers, cmd.buffer_barriers
+                ),
+                table,
+            )
             return
         events = new("VkEvent[]", [self.device.event_handle(e) for e in cmd.events])
         buffers = self.buffer_barriers(cmd.buffer_barriers, table)
         dst, memory, buffer_array = event_wait(cmd.target_stage, cmd.memory_barriers, buffers)
-        self.fn.wait_events(self.cb, len(cmd.events), events, _ALL, dst, 1, memory,
-                            len(buffers), buffer_array, 0, _NULL)
+        self.fn.wait_events(
+            self.cb,
+            len(cmd.events),
+            events,
+            _ALL,
+            dst,
+            1,
+            memory,
+            len(buffers),
+            buffer_array,
+            0,
+            _NULL,
+        )
 
     # -- debug groups ---------------------------------------------------------------------
     def begin_debug_group(self, cmd: C.BeginDebugGroup, table: Any) -> None:
@@ -713,9 +837,14 @@ class Recorder:
             return
         color = tuple(cmd.color)[:4] if cmd.color is not None else (0.0, 0.0, 0.0, 0.0)
         name = ffi.new("char[]", cmd.label.encode())
-        label = new("VkDebugUtilsLabelEXT*", {
-            "sType": vk.VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT, "pLabelName": name,
-            "color": list(color) + [0.0] * (4 - len(color))})
+        label = new(
+            "VkDebugUtilsLabelEXT*",
+            {
+                "sType": vk.VK_STRUCTURE_TYPE_DEBUG_UTILS_LABEL_EXT,
+                "pLabelName": name,
+                "color": list(color) + [0.0] * (4 - len(color)),
+            },
+        )
         begin(self.cb, label)
 
     def end_debug_group(self, cmd: C.EndDebugGroup, table: Any) -> None:
@@ -730,9 +859,13 @@ def make_descriptor_writes(entry: EntryPipeline, ranges: list) -> tuple[list, li
     groups, keep = [], []
     for set_index, indices, first in entry.sets:
         count = len(indices)
-        infos = new("VkDescriptorBufferInfo[]", [
-            (alloc.buffer, offset, length)
-            for alloc, offset, length in ranges[first:first + count]])
+        infos = new(
+            "VkDescriptorBufferInfo[]",
+            [
+                (alloc.buffer, offset, length)
+                for alloc, offset, length in ranges[first : first + count]
+            ],
+        )
         writes = new("VkWriteDescriptorSet[]", count)
         for i, binding in enumerate(indices):
             w = writes[i]
