@@ -273,6 +273,10 @@ class _Soak:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.submissions = 0
+        self.samples: list[Sample] | None = None  # set by soak(): where marks are sampled
+        self.every = 1
+        self.next_mark = 1
+        self.report: Callable[[str], None] | None = None
         self.failures_injected = 0
         self.failures_seen = 0
         self.errors: list[str] = []
@@ -280,6 +284,14 @@ class _Soak:
     def count(self, n: int) -> None:
         with self.lock:
             self.submissions += n
+            # The worker that crosses a mark takes the sample: a sampler thread polling
+            # instead would miss marks whenever the workers keep the GIL.
+            if self.samples is not None and self.submissions >= self.next_mark:
+                self.samples.append(sample(self.submissions))
+                if self.report:
+                    self.report(self.samples[-1].line())
+                while self.next_mark <= self.submissions:
+                    self.next_mark += self.every
 
     def injected(self, n: int) -> None:
         with self.lock:
@@ -316,20 +328,18 @@ def soak(
         threading.Thread(target=w.run, args=(submissions,), name=f"soak-{i}")
         for i, w in enumerate(workers)
     ]
+    state.samples, state.every, state.next_mark, state.report = (
+        result.samples,
+        every,
+        every,
+        report,
+    )
     start = time.monotonic()
     for t in pool:
         t.start()
-    next_mark = every
-    while any(t.is_alive() for t in pool):
-        time.sleep(0.001)
-        if state.submissions >= next_mark:
-            result.samples.append(sample(state.submissions))
-            while next_mark <= state.submissions:
-                next_mark += every
-            if report:
-                report(result.samples[-1].line())
     for t in pool:
         t.join()
+    state.samples = None
     try:
         state.dev.wait_idle(stall)
     except state.hal.HalError as e:
