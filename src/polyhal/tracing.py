@@ -456,9 +456,7 @@ class DeviceTrace:
 def _set_tracer(device: Device, tracer: Tracer | None) -> None:
     """Traces ``device`` into ``tracer`` (None: untraced), its driver's dispatches too."""
     device._tracer = tracer
-    driver = device._driver
-    if hasattr(driver, "trace"):
-        driver.trace = DeviceTrace(tracer, device) if tracer is not None else None
+    device._driver.trace = DeviceTrace(tracer, device) if tracer is not None else None
 
 
 def _operation_name() -> str:

@@ -153,6 +153,9 @@ class DriverDevice:
     #: True when submissions whose waits are met later must run on the signalling
     #: thread (local-sync); otherwise they are handed to the front end's issue thread.
     run_deferred_inline: bool = False
+    #: Set by the front end while the device is traced (polyhal.tracing.DeviceTrace):
+    #: a driver that can time dispatches reports them to it; None while untraced.
+    trace: Any = None
 
     # -- memory ---------------------------------------------------------------------------
     def allocate(self, size: int, memory_type: MemoryType, usage: int) -> Allocation:

@@ -68,7 +68,6 @@ class CudaDevice(DriverDevice):
     executable_formats = executable.FORMATS
     #: Set by polyhal.tracing while the device is traced: submissions then record a CUDA
     #: event pair around each dispatch (_execute_traced).
-    trace: Any = None
     staging_memory_type = MemoryType.DEVICE_LOCAL
 
     def __init__(

@@ -80,7 +80,6 @@ class LocalDevice(DriverDevice):
     executable_formats = executable.FORMATS
     #: Set by polyhal.tracing while the device is traced: submissions then time each
     #: dispatch (see _run_timed).
-    trace: Any = None
 
     def __init__(
         self,

@@ -153,7 +153,6 @@ class VulkanDevice(DriverDevice):
 
     #: Set by polyhal.tracing while the device is traced: submissions then run recordings
     #: with timestamp queries around each dispatch (encoder.Encoded.traced_recording).
-    trace: Any = None
 
     def __init__(
         self,
