@@ -14,6 +14,7 @@ re-binding state by identity.
 
 from __future__ import annotations
 
+import ctypes
 import struct
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, cast
@@ -41,6 +42,27 @@ if RECORD.size != _stream.RECORD_SIZE or REF.size != _stream.REF_SIZE:  # pragma
         f"polyhal._stream records are {_stream.RECORD_SIZE}/{_stream.REF_SIZE} "
         f"bytes, the walker expects {RECORD.size}/{REF.size}: a stale build"
     )
+
+
+class StreamProgram(ctypes.Structure):
+    """ph_program_t of native/stream.h: a flattened stream's arrays, as executors read them
+    (``Recorder.program()`` gives the addresses)."""
+
+    _fields_ = [
+        ("cmds", ctypes.c_void_p),
+        ("count", ctypes.c_uint64),
+        ("refs", ctypes.c_void_p),
+        ("constants", ctypes.c_void_p),
+        ("data", ctypes.c_void_p),
+    ]
+
+
+class SlotRange(ctypes.Structure):
+    """ph_slot_t of native/stream.h: a binding-table entry resolved for an executor
+    (address and length), as distinct from ``hal.Slot``, the entry's index."""
+
+    _fields_ = [("base", ctypes.c_uint64), ("length", ctypes.c_uint64)]
+
 
 (
     OP_NOP,

@@ -13,6 +13,7 @@ import pytest
 
 import polyhal as hal
 from polyhal import _walker as W
+from polyhal._walker import StreamProgram
 from polyhal.drivers.cuda import launcher
 
 SOURCE = r"""
@@ -43,9 +44,7 @@ def encode(stream, streams):
     lib = launcher.library()
     native = launcher.Encoded()
     assert (
-        lib.ph_encode(
-            ctypes.byref(launcher.StreamProgram(*stream.program())), streams, ctypes.byref(native)
-        )
+        lib.ph_encode(ctypes.byref(StreamProgram(*stream.program())), streams, ctypes.byref(native))
         == 0
     )
     try:

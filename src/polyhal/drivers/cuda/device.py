@@ -41,6 +41,7 @@ from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from ... import _walker
 from ...errors import (
     DataLossError,
     FailedPreconditionError,
@@ -455,7 +456,7 @@ class CudaDevice(DriverDevice):
                     program = encoded.traced()
                     count = program.slot_count
                     slots = (
-                        (launcher.SlotRange * count)(
+                        (_walker.SlotRange * count)(
                             *[
                                 (e.alloc.ptr + e.offset, e.length)
                                 for e in item.binding_table[:count]

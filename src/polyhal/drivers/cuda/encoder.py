@@ -27,10 +27,11 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from ... import _walker as W
+from ..._walker import SlotRange, StreamProgram
 from ...errors import ResourceExhaustedError
 from ...types import CommandBufferMode
 from . import graph as graphs
-from .launcher import CMD, JOB_GRAPH, JOB_STREAM, OP_DISPATCH, Program, SlotRange, StreamProgram
+from .launcher import CMD, JOB_GRAPH, JOB_STREAM, OP_DISPATCH, Program
 from .launcher import Encoded as NativeEncoded
 
 if TYPE_CHECKING:

@@ -44,6 +44,7 @@ import struct
 from typing import TYPE_CHECKING, Any
 
 from ... import commands as C
+from ..._walker import SlotRange
 from ...errors import UnavailableError
 from .api import check, cu
 from .launcher import (
@@ -56,7 +57,6 @@ from .launcher import (
     REF,
     Graph,
     Program,
-    SlotRange,
 )
 
 if TYPE_CHECKING:

@@ -56,30 +56,12 @@ class Api(ctypes.Structure):
     _fields_ = [(name, ctypes.c_void_p) for name in API_FUNCTIONS]
 
 
-class SlotRange(ctypes.Structure):
-    """A binding-table entry resolved for the launcher (ph_slot_t): address and length."""
-
-    _fields_ = [("base", ctypes.c_uint64), ("length", ctypes.c_uint64)]
-
-
 class Program(ctypes.Structure):
     _fields_ = [
         ("cmds", ctypes.c_void_p),
         ("count", ctypes.c_uint64),
         ("refs", ctypes.c_void_p),
         ("constants", ctypes.c_void_p),
-    ]
-
-
-class StreamProgram(ctypes.Structure):
-    """ph_program_t of native/stream.h: a flattened stream's arrays (Recorder.program())."""
-
-    _fields_ = [
-        ("cmds", ctypes.c_void_p),
-        ("count", ctypes.c_uint64),
-        ("refs", ctypes.c_void_p),
-        ("constants", ctypes.c_void_p),
-        ("data", ctypes.c_void_p),
     ]
 
 

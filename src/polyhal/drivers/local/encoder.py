@@ -14,7 +14,7 @@ from typing import Any
 
 from ... import _walker as W
 from ...types import WHOLE_BUFFER
-from .executor import Program
+from .executor import StreamProgram
 
 
 class Encoded:
@@ -46,7 +46,7 @@ class Encoded:
         # reference, because the command buffer holds this program.
         self.stream = weakref.ref(stream)
         records, count, refs, constants, data = stream.program()
-        self.program = Program(records, count, refs, constants, data)
+        self.program = StreamProgram(records, count, refs, constants, data)
         self.count = count
         self.workgroups, self.transfer_bytes, self.unbounded, slots = stream.stats()
         self.has_slots = slots > 0

@@ -10,22 +10,9 @@ import ctypes
 import functools
 
 from ..._native import load_extension
+from ..._walker import SlotRange, StreamProgram
 
-
-class SlotRange(ctypes.Structure):
-    """A binding-table entry resolved for the executor (ph_slot_t): address and length."""
-
-    _fields_ = [("base", ctypes.c_uint64), ("length", ctypes.c_uint64)]
-
-
-class Program(ctypes.Structure):
-    _fields_ = [
-        ("cmds", ctypes.c_void_p),
-        ("count", ctypes.c_uint64),
-        ("refs", ctypes.c_void_p),
-        ("constants", ctypes.c_void_p),
-        ("data", ctypes.c_void_p),
-    ]
+__all__ = ["Result", "SlotRange", "StreamProgram", "library"]
 
 
 class Result(ctypes.Structure):
