@@ -354,3 +354,13 @@ def test_import_buffer_is_unimplemented_where_the_driver_imports_no_memory(devic
         device.import_buffer(np.zeros(4, np.float32))
     with pytest.raises(hal.InvalidArgumentError):
         device.import_buffer(np.zeros(4, np.float32), usage="storage")
+
+
+def test_a_buffers_range_is_read_only(device):
+    """The range every check trusts is set when the buffer is made: a caller cannot widen
+    it afterwards (the recorder reads these fields natively)."""
+    buffer = device.allocate_buffer(16).subspan(4, 8)
+    for name, value in (("size", 1 << 40), ("offset", 0), ("device", None), ("alloc", None)):
+        with pytest.raises(AttributeError):
+            setattr(buffer, name, value)
+    assert (buffer.offset, buffer.size) == (4, 8)
