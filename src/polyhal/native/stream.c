@@ -846,21 +846,39 @@ static Py_ssize_t parse_bindings(RecorderObject* r, const LayoutInfoObject* info
 }
 
 /* Replaces set `set` (dropping the sets above it) with parsed bindings. */
+/* Where binding number `binding` goes in set `s`: its entry when this push named it
+ * before (a repeated binding number replaces the earlier one), else the next free one. */
+static uint32_t set_entry(const ph_set_t* s, uint32_t binding) {
+  uint32_t k = 0;
+  while (k < s->count && s->index[k] != binding) ++k;
+  return k;
+}
+
+/* Entry `k` of set `s` (from set_entry) now holds binding number `binding`. */
+static void set_keep(ph_set_t* s, uint32_t k, uint32_t binding) {
+  s->index[k] = binding;
+  if (k == s->count) ++s->count;
+}
+
+/* Set `set` was pushed: it is bound, and the sets above it (every other set, for set 0)
+ * are dropped, as IREE's push rules say. */
+static void set_pushed(RecorderObject* r, uint32_t set) {
+  if (set == 0) memset(r->set_bound, 0, sizeof(r->set_bound));
+  for (uint32_t t = set + 1; t < PH_MAX_SETS; ++t) r->set_bound[t] = 0;
+  r->set_bound[set] = 1;
+  r->nsets_bound = set + 1;
+}
+
 static int commit_set(RecorderObject* r, uint32_t set, Py_ssize_t n, const uint32_t* index,
                       pending_ref_t* refs) {
   ph_set_t* s = &r->sets[set];
   s->count = 0;
   for (Py_ssize_t i = 0; i < n; ++i) {
-    uint32_t k = 0;  /* a repeated binding number replaces the earlier one */
-    while (k < s->count && s->index[k] != index[i]) ++k;
+    uint32_t k = set_entry(s, index[i]);
     if (commit_ref(r, &refs[i], &s->ref[k])) return -1;
-    s->index[k] = index[i];
-    if (k == s->count) ++s->count;
+    set_keep(s, k, index[i]);
   }
-  if (set == 0) memset(r->set_bound, 0, sizeof(r->set_bound));
-  for (uint32_t t = set + 1; t < PH_MAX_SETS; ++t) r->set_bound[t] = 0;
-  r->set_bound[set] = 1;
-  r->nsets_bound = set + 1;
+  set_pushed(r, set);
   return 0;
 }
 
@@ -1417,16 +1435,11 @@ static PyObject* rec_push_set_refs(PyObject* self, PyObject* args) {
     unsigned long binding;
     PyObject* ref;
     if (!PyArg_ParseTuple(PyList_GetItem(entries, i), "kO", &binding, &ref)) return NULL;
-    uint32_t k = 0;
-    while (k < s->count && s->index[k] != binding) ++k;
+    uint32_t k = set_entry(s, (uint32_t)binding);
     if (ref_from_py(r, ref, &s->ref[k])) return NULL;
-    s->index[k] = (uint32_t)binding;
-    if (k == s->count) ++s->count;
+    set_keep(s, k, (uint32_t)binding);
   }
-  if (set == 0) memset(r->set_bound, 0, sizeof(r->set_bound));
-  for (uint32_t t = (uint32_t)set + 1; t < PH_MAX_SETS; ++t) r->set_bound[t] = 0;
-  r->set_bound[set] = 1;
-  r->nsets_bound = (uint32_t)set + 1;
+  set_pushed(r, (uint32_t)set);
   pushed(r, layout);
   Py_RETURN_NONE;
 }
