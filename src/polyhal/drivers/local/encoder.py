@@ -50,9 +50,7 @@ class Encoded:
         self.count = count
         self.workgroups, self.transfer_bytes, self.unbounded, slots = stream.stats()
         self.has_slots = slots > 0
-        self.padded = tuple(
-            a for a in stream.allocations if a.padding is not None
-        )
+        self.padded = tuple(a for a in stream.allocations if a.padding is not None)
         self._dispatches: list | None = None
         self._records: Any = None
 
