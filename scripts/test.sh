@@ -20,7 +20,7 @@ rm -f dist/polyhal-*
 ls dist/polyhal-*
 wheels=(dist/polyhal-*.whl)
 "$venv/bin/python" -m pip uninstall -q -y polyhal 2>/dev/null || true
-"$venv/bin/python" -m pip install -q "${wheels[0]}[test,vulkan,iree,docs]"
+"$venv/bin/python" -m pip install -q "${wheels[0]}[test,vulkan,iree,docs,mpi]"
 "$venv/bin/ruff" check src tests benchmarks examples scripts docs
 "$venv/bin/ruff" format --check src tests benchmarks examples scripts
 "$venv/bin/mypy"  # strict on the front end and the driver contract: [tool.mypy], pyproject.toml
