@@ -26,6 +26,7 @@ from typing import Any
 from . import _stream, drivers, hazards, tracing
 from ._args import as_flags, as_index
 from .buffer import Buffer, _as_bytes_view, resolve_range
+from .command_buffer import _EXECUTABLE as _CB_EXECUTABLE
 from .command_buffer import CommandBuffer
 from .drivers.base import Allocation, DriverDevice, ResolvedBinding, Work
 from .errors import (
@@ -474,25 +475,44 @@ class Device(_stream.DeviceBase):
     def _execute_one(self, cb: CommandBuffer, signal: Pairs) -> None:
         """queue_execute of one command buffer with no waits and no binding table, on a
         driver whose deferred work does not run inline, unchecked and untraced: what the
-        general path does for it, in fewer steps (a host submit to an idle queue is timed
-        against the driver's own launch call)."""
+        general path does for it, in fewer steps.
+
+        A host submit to an idle queue is timed against the driver's own launch call
+        (issue 10), and it runs cold: after the caller's idle spell each Python frame and
+        attribute costs several times its warm price (H200 host: 45 us through the general
+        helpers against 24 us written out).  So the checks of ``check_submittable``,
+        ``uses_slots`` and ``_pairs`` are written out here, in the same order, and the
+        driver gets ``execute_one``."""
         if self._closed:
             raise FailedPreconditionError(f"device {self.uri!r} is closed")
         if cb.device is not self:
             raise InvalidArgumentError("command buffer belongs to another device")
-        cb.check_submittable()
-        if cb.uses_slots:
-            cb.check_slots(())
-        signals = self._pairs(signal, "signal")
+        if cb._state != _CB_EXECUTABLE or cb._slot_checks:
+            cb.check_submittable()  # raises for a buffer not ended
+            cb.check_slots(())  # raises: slots need a binding table
+        uses = cb.allocations  # a tuple: a copy the caller cannot change
+        for alloc in uses:
+            if alloc.released:
+                raise FailedPreconditionError("command buffer uses a deallocated buffer")
+        pair = signal[0] if type(signal) is list and len(signal) == 1 else None
+        if (
+            type(pair) is tuple
+            and len(pair) == 2
+            and type(pair[0]) is Semaphore
+            and type(pair[1]) is int
+            and 0 <= pair[1] <= MAX_PAYLOAD
+        ):
+            signals = [pair]
+        else:
+            signals = self._pairs(signal, "signal")
         sub = _Submission(self, _noop, signals, cb)
         with self._mutex:
             if self._closed:  # checked under the lock: close() may race with this call
                 raise FailedPreconditionError(f"device {self.uri!r} is closed")
-            if cb.one_shot and cb.submitted:
+            if cb._one_shot and cb._submitted:
                 raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted once")
-            cb.mark_submitted()
+            cb._submitted = True
             self._inflight.add(sub)
-            uses = cb.allocations  # a tuple: a copy the caller cannot change
             if uses:
                 sub.uses = uses
                 for alloc in uses:
@@ -501,7 +521,7 @@ class Device(_stream.DeviceBase):
         # here (the driver calls no user code, and a completion it reports on this thread
         # starts what it readies on the issue thread).
         try:
-            self._driver.execute([Work(cb.encoded, ())], sub.complete)
+            self._driver.execute_one(cb.encoded, sub.complete)
         except HalError as e:
             sub.complete(e)
         except Exception as e:  # a driver bug must still release the queue

@@ -201,7 +201,35 @@ class DriverDevice:
         """
         raise NotImplementedError
 
-    def collective(self, *args: object) -> None:
+    def execute_one(self, encoded: Any, done: Callable[[HalError | None], None]) -> None:
+        """``execute`` of one command buffer with no binding table: the front end's short
+        path for a host submit to an idle queue.  A driver overrides it where that case
+        can skip work (the default builds the Work list and calls ``execute``)."""
+        self.execute((Work(encoded, ()),), done)
+
+    # -- collectives (Limits.collectives says whether the driver runs them) ----------------
+    def create_channel(
+        self,
+        rank: int,
+        count: int,
+        id: bytes | None,  # noqa: A002 - the contract's name
+        launcher: str | None,
+        options: dict[str, object],
+    ) -> DriverChannel:
+        """The driver's end of a channel of ``count`` ranks, this one being ``rank``.
+
+        The front end resolved ``rank`` and ``count`` (0 <= rank < count): from the
+        launcher's environment when ``launcher`` is ``"mpi"`` or ``"torch"``, else the
+        caller's.  ``id`` is the caller's token, or where a launcher is set and the caller
+        gave none, the token rank 0's :meth:`channel_unique_id` made, which the front end
+        broadcast over the launcher; None with neither.  ``options``: ``timeout`` (seconds,
+        float: how long a collective waits for its peers) and whatever else the caller
+        passed, which the driver refuses with InvalidArgumentError if unknown.
+        """
+        raise UnimplementedError(f"collectives are not implemented on {self.name}")
+
+    def channel_unique_id(self) -> bytes:
+        """A fresh rendezvous token for this driver's channels (``Channel.unique_id``)."""
         raise UnimplementedError(f"collectives are not implemented on {self.name}")
 
     def import_memory(self, array: object) -> Allocation:

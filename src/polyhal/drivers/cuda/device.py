@@ -389,6 +389,38 @@ class CudaDevice(DriverDevice):
                     self.native_ptr, launcher.JOB_RECORD, None, None, 0, event, token
                 )
 
+    def execute_one(self, encoded: Any, done: Callable[[HalError | None], None]) -> None:
+        # execute() for one command buffer with no binding table, its usual case written
+        # out once more: this call runs cold after the caller's idle spell, when each
+        # Python frame costs several times its warm price (see Device._execute_one).  The
+        # pending entry holds the Encoded itself; _finish makes the Work list of it only
+        # for an error message.
+        job = encoded.job
+        if job is None or self.trace is not None or self.stopping or self.lost is not None:
+            self.execute((Work(encoded, ()),), done)
+            return
+        if self._deferred and not self._reap_queued:
+            self._kick()
+        with self._submit_lock:
+            if self.stopping:  # close() may have begun meanwhile: the queue must stay up
+                self.check_usable()
+            token = next(self._tokens)
+            try:
+                event = self._events.pop()
+            except IndexError:
+                event = self.take_event()
+            self._pending[token] = (event, done, None, encoded)
+            if self._native_submit(self.native_ptr, job[0], job[1], event, token):
+                self._pending[token] = (
+                    event,
+                    done,
+                    ResourceExhaustedError("out of host memory queueing a submission"),
+                    encoded,
+                )
+                self.lib.ph_submit(
+                    self.native_ptr, launcher.JOB_RECORD, None, None, 0, event, token
+                )
+
     def _execute_traced(
         self, work: Sequence[Work], done: Callable[[HalError | None], None]
     ) -> None:
@@ -506,6 +538,8 @@ class CudaDevice(DriverDevice):
         self._events.append(event)
         # Only a failed launch or an indirect dispatch's status can end it in an error.
         if error is None and (rc or self._indirect is not None):
+            if not isinstance(work, (list, tuple)):  # execute_one's entry holds the Encoded
+                work = (Work(work, ()),)
             try:
                 error = self._outcome(token, rc, failed, work)
             except Exception as e:  # the submission must still complete, with a typed error
