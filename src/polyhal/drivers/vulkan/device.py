@@ -52,8 +52,8 @@ from ...errors import (
 from ...executable import EntryPoint
 from ...tracing import now_ns
 from ...types import MemoryType
-from ..base import DriverDevice, Limits, Work
-from . import barriers, encoder, executable, indirect_check, recording
+from ..base import DriverChannel, DriverDevice, Limits, Work
+from . import barriers, collectives, encoder, executable, indirect_check, recording
 from .buffer import VulkanAllocation
 from .executable import EntryPipeline
 from .instance import (
@@ -263,6 +263,8 @@ class VulkanDevice(DriverDevice):
         self._status_cond = threading.Condition(threading.Lock())
         self._prologues: dict[int, recording.Recording] = {}
         self._sites = itertools.count(1)
+        #: Runs submissions holding collectives (collectives.py), started at the first.
+        self._collectives: collectives.CollectiveThread | None = None
 
     # -- creation -----------------------------------------------------------------------------
     def _create_messenger(self) -> Any:
@@ -499,6 +501,7 @@ class VulkanDevice(DriverDevice):
             max_workgroup_invocations=limits.maxComputeWorkGroupInvocations,
             max_workgroup_count=tuple(limits.maxComputeWorkGroupCount),
             max_allocation_size=int(p11.maxMemoryAllocationSize),
+            collectives=True,  # through host memory and the host engine (collectives.py)
         )
         memory = new("VkPhysicalDeviceMemoryProperties*")
         lib.vkGetPhysicalDeviceMemoryProperties(physical.handle, memory)
@@ -709,12 +712,29 @@ class VulkanDevice(DriverDevice):
             lib.vkDestroyEvent(self.handle, vk_event, ffi.NULL)
 
     # -- command buffers and the queue ----------------------------------------------------------
-    def encode(self, stream: Any, mode: Any = None) -> encoder.Encoded:
+    def encode(self, stream: Any, mode: Any = None) -> encoder.Encoded | collectives.Segmented:
         self._check_open()
-        return encoder.Encoded(self, stream)
+        snapshot = encoder.Stream.of(stream)
+        cuts = collectives.collective_cuts(snapshot)
+        if cuts:
+            return collectives.Segmented(self, snapshot, cuts)
+        return encoder.Encoded(self, stream, snapshot)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         self._check_open()
+        if any(isinstance(item.encoded, collectives.Segmented) for item in work):
+            if self._collectives is None:
+                with self.cache_lock:
+                    if self._collectives is None:
+                        self._collectives = collectives.CollectiveThread(self)
+            self._collectives.submit(work, done)
+            return
+        self.execute_encoded(work, done)
+
+    def execute_encoded(
+        self, work: Sequence[Work], done: Callable[[HalError | None], None]
+    ) -> None:
+        """``execute`` of work without collectives: one Vulkan submission."""
         cbs, keep = [], []
         sites: dict[int, str] = {}
         # Traced or not is decided here, per submission, on the thread running it.
@@ -815,6 +835,25 @@ class VulkanDevice(DriverDevice):
 
         return report
 
+    # -- collectives ------------------------------------------------------------------------------
+    def create_channel(
+        self,
+        rank: int,
+        count: int,
+        id: bytes | None,  # noqa: A002 - the contract's name
+        launcher: str | None,
+        options: dict[str, object],
+    ) -> DriverChannel:
+        """A channel of the host engine (drivers/host_collective.py): Vulkan has no
+        transport of its own, so collectives run on host memory (collectives.py)."""
+        self._check_open()
+        unknown = sorted(set(options) - {"timeout"})
+        if unknown:
+            raise InvalidArgumentError(f"unknown vulkan channel options {unknown}")
+        from .. import host_collective
+
+        return host_collective.create(rank, count, id, launcher, options.get("timeout"))
+
     # -- indirect count checks ----------------------------------------------------------------
     def indirect_check(self) -> tuple[EntryPipeline, VulkanAllocation]:
         """The count-checking pipeline and the status buffer, made at first use.
@@ -890,6 +929,8 @@ class VulkanDevice(DriverDevice):
     def close(self) -> None:
         if self.handle is None:
             return
+        if self._collectives is not None:
+            self._collectives.close()
         self.queue.close()
         for rec in list(self.recordings):
             rec.destroy()

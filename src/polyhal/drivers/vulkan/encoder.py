@@ -76,10 +76,14 @@ class Encoded:
 
     __slots__ = ("device", "stream", "has_slots", "fixed", "recordings", "lock", "held", "traced")
 
-    def __init__(self, device: VulkanDevice, stream: Any):
+    def __init__(self, device: VulkanDevice, stream: Any, snapshot: Stream | None = None):
+        # ``stream``: a polyhal._stream stream, with its ``snapshot`` when taken already;
+        # or a Stream snapshot alone (part of one: see collectives.Segmented).
         self.held: list = []
         self.device = device
-        self.stream = Stream.of(stream)
+        if isinstance(stream, Stream):
+            snapshot = stream
+        self.stream = snapshot if snapshot is not None else Stream.of(stream)
         self.recordings: OrderedDict[tuple, Recording] = OrderedDict()
         self.traced: OrderedDict[tuple, Recording] = OrderedDict()  # made when first traced
         self.lock = threading.Lock()
@@ -89,7 +93,8 @@ class Encoded:
             return
         # Recorded at once unless the stream references a slot (a buffer barrier's slot is
         # only met while recording): then it is recorded per binding table at submission.
-        self.has_slots = stream.stats()[3] > 0
+        # A snapshot's slots are found by recording it.
+        self.has_slots = not isinstance(stream, Stream) and stream.stats()[3] > 0
         if not self.has_slots:
             try:
                 self.fixed = record(device, self.stream, _NO_TABLE)
