@@ -1,0 +1,990 @@
+"""IREE's end-to-end tests as a corpus of functions with arguments and results.
+
+IREE's ``tests/e2e`` programs are test functions without arguments: their inputs are
+``util.unfoldable_constant`` values and their outputs are checked in place by ``check.expect_*``
+ops (IREE's check VM module).  The model programs (``stablehlo_models``) are instead run by
+``iree-run-mlir`` with ``--input=`` flags and their printed result matched by FileCheck.  This
+script turns both into ordinary functions a runtime can call: every unfoldable constant becomes
+an argument, every checked value a result; the values go to ``values.npz`` and what to compare
+to ``manifest.json`` (see tests/iree/e2e/README.md for the format).
+
+    python scripts/iree_corpus.py convert --iree-git /path/to/iree/.git [--commit SHA]
+    python scripts/iree_corpus.py reference [--drivers local-task,vulkan] [--jobs 2]
+
+``convert`` reads IREE's sources with IREE's MLIR Python bindings (``iree.compiler.ir``), where
+the stablehlo, tosa, util and check dialects are registered, and rewrites them there.
+``reference`` compiles every converted file with the flags polyhal uses (one module per file
+and target, cached in polyhal's build cache), runs each function with IREE's own runtime
+(``iree.runtime``) and records in the manifest which functions IREE itself gets right: the
+corpus scores polyhal only on those.
+
+The library part (``Corpus``, ``compile_vmfb``, ``check_results``) is what the test harness
+(tests/iree/test_e2e_corpus.py) and benchmarks/bench_iree.py import.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS_DIR = ROOT / "tests" / "iree" / "e2e"
+SUITES = (
+    "linalg",
+    "linalg_ext_ops",
+    "tosa_ops",
+    "stablehlo_ops",
+    "tensor_ops",
+    "stablehlo_models",
+)
+#: Flags IREE's own build adds for a suite's llvm-cpu and vulkan tests (BUILD.bazel).
+SUITE_FLAGS = {
+    "stablehlo_ops": ["--iree-input-demote-f64-to-f32"],
+    "stablehlo_models": ["--iree-input-demote-f64-to-f32"],
+}
+#: IREE runtime driver for each target polyhal compiles for.
+TARGETS = {"local-task": "local", "vulkan": "vulkan"}
+
+HEADER = """\
+// Derived from IREE ({path} at commit {commit}, https://github.com/iree-org/iree).
+// Copyright The IREE Authors. Licensed under the Apache License v2.0 with LLVM Exceptions.
+// See https://llvm.org/LICENSE.txt for license information (and tests/iree/e2e/LICENSE).
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+// Converted by polyhal's scripts/iree_corpus.py: util.unfoldable_constant values are
+// arguments and checked values are results; tests/iree/e2e/manifest.json says what to compare.
+"""
+
+
+def _properties_of_next_dict(text: str, op: str) -> str:
+    """``op {attrs}`` -> ``op <{attrs}>`` for every ``op`` (balanced braces)."""
+    out, i = [], 0
+    for m in re.finditer(re.escape(op) + r"\s*\{", text):
+        start = m.end() - 1
+        if start < i:
+            continue
+        depth = 0
+        for end in range(start, len(text)):
+            depth += {"{": 1, "}": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        out.append(text[i:start] + "<" + text[start : end + 1] + ">")
+        i = end + 1
+    return "".join(out) + text[i:]
+
+
+_TOSA_ATTR_DICT = re.compile(
+    r"^(\s*%[\w:#]+ = )(tosa\.\w+)\s+([^{\n]*?)\s*\{(.*)\}\s*:\s*(\(.*\)\s*->\s*.*)$", re.M
+)
+
+#: Rewrites for source the installed compiler's parser rejects, tried in turn when a file does
+#: not parse: (name, rewrite).  All are the same change, an op's inherent attributes written in
+#: its attribute dictionary (older syntax) moved into its properties.
+SYNTAX_FIXUPS: list[tuple[str, Callable[[str], str]]] = [
+    (
+        "util.global {inlining_policy} as properties",
+        lambda t: re.sub(
+            r"(util\.global private @\S+) \{(inlining_policy = [^}]*)\}", r"\1 <\2>", t
+        ),
+    ),
+    (
+        "tosa ops in generic form with their attributes as properties",
+        lambda t: _TOSA_ATTR_DICT.sub(lambda m: f'{m[1]}"{m[2]}"({m[3]}) <{{{m[4]}}}> : {m[5]}', t),
+    ),
+    (
+        "iree_linalg_ext attention ops' attributes as properties",
+        lambda t: _properties_of_next_dict(
+            _properties_of_next_dict(t, "iree_linalg_ext.attention"),
+            "iree_linalg_ext.online_attention",
+        ),
+    ),
+]
+
+# ---------------------------------------------------------------------------------------------
+# Element types
+
+
+def _ml_dtypes() -> Any:
+    import ml_dtypes
+
+    return ml_dtypes
+
+
+#: MLIR element type -> numpy dtype name (ml_dtypes names for the narrow floats).
+_NUMPY_TYPES = {
+    "i1": "bool",
+    "i8": "int8",
+    "i16": "int16",
+    "i32": "int32",
+    "i64": "int64",
+    "ui8": "uint8",
+    "ui16": "uint16",
+    "ui32": "uint32",
+    "ui64": "uint64",
+    "f16": "float16",
+    "f32": "float32",
+    "f64": "float64",
+    "bf16": "bfloat16",
+    "f8E4M3FN": "float8_e4m3fn",
+    "f8E4M3FNUZ": "float8_e4m3fnuz",
+    "f8E5M2": "float8_e5m2",
+    "f8E5M2FNUZ": "float8_e5m2fnuz",
+    "f8E8M0FNU": "float8_e8m0fnu",
+    "complex<f32>": "complex64",
+    "complex<f64>": "complex128",
+    "index": "int64",
+}
+_DEMOTED = {"f64": "f32", "complex<f64>": "complex<f32>"}
+
+
+def dtype_named(name: str) -> np.dtype[Any]:
+    """The numpy dtype of a manifest dtype name (ml_dtypes for bfloat16 and the f8 types)."""
+    if hasattr(np, name) and name not in ("bool",):
+        return np.dtype(name)
+    if name == "bool":
+        return np.dtype(np.bool_)
+    return np.dtype(getattr(_ml_dtypes(), name))
+
+
+def _split_shaped(type_text: str) -> tuple[tuple[int, ...] | None, str]:
+    """(shape, element type) of ``tensor<2x3xf32>``; (None, t) for a scalar type ``t``."""
+    m = re.fullmatch(r"tensor<(.*)>", type_text)
+    if not m:
+        return None, type_text
+    inner = m.group(1)
+    dims: list[int] = []
+    while True:
+        d = re.match(r"(\d+|\?)x", inner)
+        if not d:
+            break
+        dims.append(-1 if d.group(1) == "?" else int(d.group(1)))
+        inner = inner[d.end() :]
+    return tuple(dims), inner
+
+
+# ---------------------------------------------------------------------------------------------
+# Reading elements attributes
+
+
+def _attr_to_numpy(ir: Any, op: Any, name: str, type_text: str) -> np.ndarray[Any, Any]:
+    """The value of ``op``'s dense elements attribute ``name`` (or scalar integer attribute)
+    as an array of ``type_text``'s shape."""
+    shape, elem = _split_shaped(type_text)
+    if elem not in _NUMPY_TYPES:
+        raise ValueError(f"element type {elem} has no numpy dtype")
+    try:
+        attr = op.attributes[name]
+    except TypeError:  # the bindings cannot wrap complex elements: read the op's text
+        text = str(op)
+        start = text.index("dense<")
+        depth, end = 0, start
+        for end in range(start + 5, len(text)):
+            depth += {"<": 1, ">": -1}.get(text[end], 0)
+            if depth == 0:
+                break
+        attr = text[start : end + 1] + " : " + type_text
+    if shape is None:  # a scalar: util.unfoldable_constant 4 : index
+        return np.array(ir.IntegerAttr(attr).value, dtype=dtype_named(_NUMPY_TYPES[elem]))
+    if any(d < 0 for d in shape):
+        raise ValueError(f"dynamic constant type {type_text}")
+    dtype = dtype_named(_NUMPY_TYPES[elem])
+    if isinstance(attr, str):
+        return _parse_dense_text(attr, shape, elem, dtype)
+    dense = ir.DenseElementsAttr(attr)
+    try:
+        arr = np.array(dense)
+        if arr.dtype != object:
+            if arr.size == 1 and math.prod(shape) != 1:  # a splat, on older bindings
+                return np.full(shape, arr.ravel()[0], dtype=dtype)
+            if arr.size == math.prod(shape):
+                return arr.astype(dtype, copy=False).reshape(shape)
+    except (TypeError, ValueError):
+        pass
+    return _parse_dense_text(str(attr), shape, elem, dtype)
+
+
+def _parse_dense_text(text: str, shape: tuple[int, ...], elem: str, dtype: Any) -> Any:
+    """Values of ``dense<...> : type`` for element types the bindings cannot hand to numpy
+    (bf16, the f8 types, complex): decimal literals, or hex bit patterns."""
+    body = text[text.index("<") + 1 : text.rindex(">", 0, text.rindex(":"))]
+    count = math.prod(shape)
+    if body.startswith('"0x'):  # raw little-endian storage
+        raw = bytes.fromhex(body[3:-1])
+        arr = np.frombuffer(raw, dtype=dtype)
+        return np.resize(arr, count).reshape(shape)  # a splat stores one element
+    is_complex = elem.startswith("complex")
+    if is_complex:
+        pairs = re.findall(r"\(([^,()]+),([^,()]+)\)", body)
+        vals = [complex(_scalar(a, elem), _scalar(b, elem)) for a, b in pairs]
+    else:
+        tokens = [t for t in re.split(r"[\s,\[\]]+", body) if t]
+        vals = [_scalar(t, elem) for t in tokens]
+    if elem.startswith(("f", "bf")) and any(isinstance(v, _Bits) for v in vals):
+        bits_dtype = np.dtype(f"uint{dtype.itemsize * 8}")
+        flat = np.array([v.bits if isinstance(v, _Bits) else 0 for v in vals], bits_dtype)
+        dec = np.array([0.0 if isinstance(v, _Bits) else v for v in vals]).astype(dtype)
+        mask = np.array([isinstance(v, _Bits) for v in vals])
+        out = dec.view(bits_dtype).copy()
+        out[mask] = flat[mask]
+        arr = out.view(dtype)
+    else:
+        arr = np.array(vals).astype(dtype)
+    if arr.size == 1 and count != 1:
+        arr = np.full(count, arr.ravel()[0], dtype=dtype)
+    return arr.reshape(shape)
+
+
+@dataclass
+class _Bits:
+    bits: int
+
+
+def _scalar(token: str, elem: str) -> Any:
+    if token in ("true", "false"):
+        return token == "true"
+    if token.startswith("0x") and (elem.startswith(("f", "bf")) or "complex" in elem):
+        return _Bits(int(token, 16))
+    if elem.startswith(("f", "bf", "complex")):
+        return float(token)
+    return int(token, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Conversion
+
+
+@dataclass
+class Converted:
+    """One converted test function: its arguments' and results' types and the checks."""
+
+    name: str
+    args: list[dict[str, Any]] = field(default_factory=list)
+    results: list[dict[str, Any]] = field(default_factory=list)
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+
+class _Values:
+    """The arrays of one file, named ``<function>.<role><index>`` in values.npz."""
+
+    def __init__(self, prefix: str, store: dict[str, np.ndarray[Any, Any]]) -> None:
+        self.prefix = prefix
+        self.store = store
+
+    def put(self, key: str, arr: np.ndarray[Any, Any]) -> str:
+        full = f"{self.prefix}:{key}"
+        if arr.dtype.kind == "V" or arr.dtype.type.__module__ == "ml_dtypes":
+            arr = arr.view(f"uint{arr.dtype.itemsize * 8}")  # npz cannot name ml_dtypes types
+        self.store[full] = arr
+        return full
+
+
+def _type_info(type_text: str, demote: bool) -> dict[str, Any]:
+    shape, elem = _split_shaped(type_text)
+    if demote:
+        elem = _DEMOTED.get(elem, elem)
+    if elem not in _NUMPY_TYPES:
+        raise ValueError(f"element type {elem} has no numpy dtype")
+    info: dict[str, Any] = {"type": type_text, "dtype": _NUMPY_TYPES[elem]}
+    info["shape"] = list(shape) if shape is not None else None
+    return info
+
+
+def _ops(block: Any) -> list[Any]:
+    return list(block.operations)
+
+
+def _walk(op: Any, out: list[Any]) -> list[Any]:
+    for region in op.regions:
+        for block in region.blocks:
+            for inner in block.operations:
+                out.append(inner.operation)
+                _walk(inner.operation, out)
+    return out
+
+
+def convert_test_function(ir: Any, func: Any, values: _Values, demote: bool) -> Converted:
+    """Rewrite ``func`` (no arguments, ``check.*`` assertions) in place into a function whose
+    unfoldable constants are arguments and whose checked values are results."""
+    name = ir.StringAttr(func.attributes["sym_name"]).value
+    conv = Converted(name)
+    body = func.regions[0]
+    entry = body.blocks[0]
+    returns = [op for op in _walk(func, []) if op.name == "func.return"]
+    if len(returns) != 1:
+        raise ValueError(f"@{name}: {len(returns)} returns (one expected)")
+    ret = returns[0]
+    loc = ret.location
+    # Constants become entry-block arguments: those dominate every use.
+    for op in _walk(func, []):
+        if op.name != "util.unfoldable_constant":
+            continue
+        result = op.results[0]
+        type_text = str(result.type)
+        arr = _attr_to_numpy(ir, op, "value", type_text)
+        if type_text == "index":  # function arguments cannot be index: pass an i64
+            arg = entry.add_argument(ir.IntegerType.get_signless(64), loc)
+            with ir.InsertionPoint(op):
+                cast = ir.Operation.create(
+                    "arith.index_cast", results=[result.type], operands=[arg], loc=op.location
+                )
+            result.replace_all_uses_with(cast.results[0])
+            info = _type_info("i64", demote)
+        else:
+            arg = entry.add_argument(result.type, loc)
+            result.replace_all_uses_with(arg)
+            info = _type_info(type_text, demote)
+        idx = len(conv.args)
+        info["value"] = values.put(f"{name}.arg{idx}", arr)
+        conv.args.append(info)
+        op.erase()
+    # Checks become results; their operands must reach the one return.
+    result_values: list[Any] = []
+
+    def result_index(value: Any) -> int:
+        for i, v in enumerate(result_values):
+            if v == value:
+                return i
+        result_values.append(value)
+        conv.results.append(_type_info(str(value.type), demote))
+        return len(result_values) - 1
+
+    ret_block = ret.parent
+    for op in _walk(func, []):  # again: the constants are gone
+        if not op.name.startswith("check."):
+            continue
+        if op.parent != ret_block and len(body.blocks) > 1:
+            raise ValueError(f"@{name}: {op.name} outside the returning block")
+        kind = op.name[len("check.expect_") :]
+        operands = list(op.operands)
+        check: dict[str, Any] = {"kind": kind}
+        if kind in ("eq_const", "almost_eq_const"):
+            check["result"] = result_index(operands[0])
+            arr = _attr_to_numpy(ir, op, "value", str(operands[0].type))
+            check["expected"] = values.put(f"{name}.expected{len(conv.checks)}", arr)
+        elif kind in ("eq", "almost_eq"):
+            check["result"] = result_index(operands[0])
+            check["other"] = result_index(operands[1])
+        elif kind in ("true", "false", "all_true"):
+            check["result"] = result_index(operands[0])
+        else:
+            raise ValueError(f"@{name}: unknown check {op.name}")
+        if kind.startswith("almost_eq"):
+            for tol, default in (("atol", 1e-4), ("rtol", 0.0)):
+                attr = op.attributes[tol] if tol in op.attributes else None
+                check[tol] = ir.FloatAttr(attr).value if attr is not None else default
+        conv.checks.append(check)
+        op.erase()
+    with ir.InsertionPoint(ret):
+        ir.Operation.create("func.return", operands=result_values, loc=loc)
+    ret.erase()
+    arg_types = [a.type for a in entry.arguments]
+    res_types = [v.type for v in result_values]
+    func.attributes["function_type"] = ir.TypeAttr.get(ir.FunctionType.get(arg_types, res_types))
+    return conv
+
+
+# -- the model programs: iree-run-mlir inputs and FileCheck'd outputs --------------------------
+
+
+def _run_inputs(text: str) -> list[str]:
+    """The ``--input=`` values of the llvm-cpu RUN line."""
+    runs = [ln for ln in text.splitlines() if ln.startswith("// RUN:")]
+    line = next((r for r in runs if "llvm-cpu" in r), runs[-1] if runs else "")
+    return [m.strip('"') for m in re.findall(r'--input=("[^"]*"|\S+)', line)]
+
+
+def _parse_input(spec: str) -> np.ndarray[Any, Any]:
+    """An iree-run-mlir ``--input=2x3xf32=1,2,...`` (no ``=...``: zeros)."""
+    head, _, data = spec.partition("=")
+    parts = head.split("x")
+    shape, elem = tuple(int(p) for p in parts[:-1]), parts[-1]
+    dtype = dtype_named(_NUMPY_TYPES[elem])
+    if not data:
+        return np.zeros(shape, dtype)
+    vals = [float(t) for t in re.split(r"[\s,\[\]]+", data) if t]
+    return np.array(vals, dtype=dtype).reshape(shape)
+
+
+def _filecheck_expected(text: str) -> tuple[str, list[str]] | None:
+    """(function, printed tokens) of ``// CHECK-LABEL: EXEC @f`` and the CHECK lines after it."""
+    label = re.search(r"// CHECK-LABEL: EXEC @(\S+)", text)
+    if label:
+        name, start = label.group(1), label.end()
+    else:  # iree-run-mlir runs the one public function
+        public = re.findall(r"^\s*func\.func @([\w.$-]+)", text, re.MULTILINE)
+        if len(public) != 1:
+            return None
+        name, start = public[0], 0
+    printed = ""
+    for ln in text[start:].splitlines():
+        m = re.match(r"\s*// CHECK(?:-SAME)?:\s?(.*)", ln)
+        if m:
+            printed += " " + m.group(1)
+    value = printed.replace("{{[0-9]+}}", "~").strip().split("=", 1)
+    return name, re.findall(r"[^\s\[\]]+", value[1] if len(value) > 1 else "")
+
+
+def _interval(token: str) -> tuple[float, float]:
+    """The values a FileCheck token admits: ``3.79~`` (``3.79{{[0-9]+}}`` in the CHECK line)
+    is [3.79, 3.80]; a literal is
+    the value to IREE's printing precision (6 significant digits); ``0`` is 0."""
+    prefix = token.rstrip("~")
+    x = float(prefix)
+    decimals = len(prefix.split(".", 1)[1]) if "." in prefix else 0
+    if token.endswith("~"):
+        step = 10.0**-decimals
+        lo, hi = (x, x + step) if not prefix.startswith("-") else (x - step, x)
+        return lo, hi
+    if x == 0:
+        return 0.0, 0.0
+    half = 0.5 * 10.0 ** (math.floor(math.log10(abs(x))) - 5)
+    return x - half, x + half
+
+
+def convert_model(ir: Any, module: Any, text: str, values: _Values, demote: bool) -> Converted:
+    """The EXEC function of an iree-run-mlir test: its unfoldable constants become
+    arguments after its own ones, its result is checked against the FileCheck lines."""
+    found = _filecheck_expected(text)
+    if not found:
+        raise ValueError("no CHECK-LABEL: EXEC line")
+    name, tokens = found
+    func = next(
+        op
+        for op in module.body.operations
+        if op.operation.name == "func.func"
+        and ir.StringAttr(op.operation.attributes["sym_name"]).value == name
+    ).operation
+    conv = Converted(name)
+    entry = func.regions[0].blocks[0]
+    for i, spec in enumerate(_run_inputs(text)):
+        info = _type_info(str(entry.arguments[i].type), demote)
+        info["value"] = values.put(f"{name}.arg{i}", _parse_input(spec))
+        conv.args.append(info)
+    loc = func.location
+    for op in _walk(func, []):
+        if op.name != "util.unfoldable_constant":
+            continue
+        result = op.results[0]
+        arr = _attr_to_numpy(ir, op, "value", str(result.type))
+        arg = entry.add_argument(result.type, loc)
+        result.replace_all_uses_with(arg)
+        info = _type_info(str(result.type), demote)
+        info["value"] = values.put(f"{name}.arg{len(conv.args)}", arr)
+        conv.args.append(info)
+        op.erase()
+    ftype = ir.FunctionType(ir.TypeAttr(func.attributes["function_type"]).value)
+    func.attributes["function_type"] = ir.TypeAttr.get(
+        ir.FunctionType.get([a.type for a in entry.arguments], list(ftype.results))
+    )
+    if len(ftype.results) != 1:
+        raise ValueError(f"@{name}: {len(ftype.results)} results (one expected)")
+    conv.results.append(_type_info(str(ftype.results[0]), demote))
+    check: dict[str, Any] = {"kind": "filecheck", "result": 0}
+    if tokens:
+        bounds = np.array([_interval(t) for t in tokens], dtype=np.float64)
+        check["lo"] = values.put(f"{name}.lo", bounds[:, 0])
+        check["hi"] = values.put(f"{name}.hi", bounds[:, 1])
+    conv.checks.append(check)  # no tokens: IREE checks only the printed shape and type
+    return conv
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def convert_file(
+    ir: Any, ctx: Any, suite: str, fname: str, text: str, store: dict[str, Any]
+) -> tuple[str, list[Converted], list[dict[str, str]]]:
+    """(converted MLIR, converted functions, skipped functions with the reason) of one file."""
+    module = ir.Module.parse(text, ctx)
+    demote = "--iree-input-demote-f64-to-f32" in SUITE_FLAGS.get(suite, [])
+    values = _Values(f"{suite}/{fname}", store)
+    converted: list[Converted] = []
+    skipped: list[dict[str, str]] = []
+    if "// RUN:" in text:
+        converted.append(convert_model(ir, module, text, values, demote))
+    else:
+        for op in list(module.body.operations):
+            op = op.operation
+            if op.name != "func.func":
+                continue
+            attrs = op.attributes
+            ftype = ir.FunctionType(ir.TypeAttr(attrs["function_type"]).value)
+            private = "sym_visibility" in attrs
+            if private or len(ftype.inputs) or len(ftype.results):
+                continue  # a helper the tests call
+            name = ir.StringAttr(attrs["sym_name"]).value
+            try:
+                converted.append(convert_test_function(ir, op, values, demote))
+            except ValueError as e:
+                # Leave it out of the module: its check ops name a VM module polyhal lacks.
+                skipped.append({"function": name, "reason": str(e)})
+                op.erase()
+    return str(module), converted, skipped
+
+
+def _parseable(ir: Any, text: str, entry: dict[str, Any]) -> str:
+    """``text``, or ``text`` with the SYNTAX_FIXUPS it needs (named in ``entry["fixups"]``)
+    when the installed compiler cannot parse it as it is."""
+
+    def parses(t: str) -> bool:
+        try:
+            ir.Module.parse(t, ir.Context())
+            return True
+        except Exception:
+            return False
+
+    if parses(text):
+        return text
+    for name, rewrite in SYNTAX_FIXUPS:
+        fixed = rewrite(text)
+        if fixed != text and parses(fixed):
+            entry["fixups"] = [name]
+            return fixed
+    return text
+
+
+def _git_show(git_dir: str, commit: str, path: str) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", git_dir, "show", f"{commit}:{path}"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+
+def _git_files(git_dir: str, commit: str, folder: str) -> list[str]:
+    out = subprocess.run(
+        ["git", "--git-dir", git_dir, "ls-tree", "--name-only", commit, folder + "/"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return sorted(p for p in out.split() if p.endswith(".mlir"))
+
+
+def cmd_convert(args: argparse.Namespace) -> None:
+    """Convert IREE's e2e suites into tests/iree/e2e (MLIR files, manifest.json, values.npz)."""
+    from iree.compiler import ir
+
+    git_dir = args.iree_git
+    commit = subprocess.run(
+        ["git", "--git-dir", git_dir, "rev-parse", args.commit],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    out = Path(args.out)
+    store: dict[str, Any] = {}
+    files: list[dict[str, Any]] = []
+    for suite in SUITES:
+        for path in _git_files(git_dir, commit, f"tests/e2e/{suite}"):
+            fname = Path(path).name
+            text = _git_show(git_dir, commit, path)
+            entry: dict[str, Any] = {"file": f"{suite}/{fname}", "source": path}
+            entry["flags"] = SUITE_FLAGS.get(suite, [])
+            text = _parseable(ir, text, entry)
+            ctx = ir.Context()
+            try:
+                with ctx, ir.Location.unknown():
+                    mlir, converted, skipped = convert_file(ir, ctx, suite, fname, text, store)
+            except Exception as e:  # a file the installed compiler's parser rejects
+                entry["skipped"] = f"{type(e).__name__}: {str(e).splitlines()[0][:200]}"
+                files.append(entry)
+                print(f"skip {path}: {entry['skipped']}", file=sys.stderr)
+                continue
+            dest = out / suite / fname
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            dest.write_text(HEADER.format(path=path, commit=commit) + "\n" + mlir)
+            entry["functions"] = [
+                {"name": c.name, "args": c.args, "results": c.results, "checks": c.checks}
+                for c in converted
+            ]
+            if skipped:
+                entry["skipped_functions"] = skipped
+            files.append(entry)
+    np.savez_compressed(out / "values.npz", **store)
+    manifest = {
+        "source": {"repository": "https://github.com/iree-org/iree", "commit": commit},
+        "files": files,
+    }
+    old = out / "manifest.json"
+    if old.exists():  # keep the reference results of functions that did not change
+        _carry_reference(json.loads(old.read_text()), manifest)
+    write_manifest(manifest, out)
+    n_funcs = sum(len(f.get("functions", [])) for f in files)
+    n_files = sum(1 for f in files if "functions" in f)
+    print(f"{n_files} files, {n_funcs} functions converted into {out}")
+
+
+def _carry_reference(old: dict[str, Any], new: dict[str, Any]) -> None:
+    before = {
+        (f["file"], fn["name"]): fn
+        for f in old["files"]
+        for fn in f.get("functions", [])
+        if "iree" in fn
+    }
+    for f in new["files"]:
+        for fn in f.get("functions", []):
+            prev = before.get((f["file"], fn["name"]))
+            if prev and {k: prev[k] for k in fn} == fn:
+                fn["iree"] = prev["iree"]
+
+
+def write_manifest(manifest: dict[str, Any], out: Path = CORPUS_DIR) -> None:
+    """Write manifest.json, one function per line-ish (readable diffs)."""
+    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+
+
+# ---------------------------------------------------------------------------------------------
+# The corpus as data: what the harness and the benchmark read
+
+
+@dataclass
+class Function:
+    """A converted function of the corpus."""
+
+    file: str
+    name: str
+    entry: dict[str, Any]
+    corpus: Corpus
+
+    @property
+    def id(self) -> str:
+        return f"{self.file}::{self.name}"
+
+    def inputs(self) -> list[Any]:
+        """The argument values (numpy arrays; a 0-d i64 for an index)."""
+        out = []
+        for a in self.entry["args"]:
+            arr = self.corpus.array(a["value"], a["dtype"])
+            out.append(arr)
+        return out
+
+    def iree_passes(self, driver: str) -> bool:
+        """Whether IREE's own runtime got this function right on ``driver``."""
+        return self.entry.get("iree", {}).get(driver) == "pass"
+
+    def check(self, results: Sequence[Any]) -> list[str]:
+        """What is wrong with ``results`` (numpy arrays or scalars), empty when all checks
+        pass."""
+        return check_results(self, results)
+
+
+class Corpus:
+    """tests/iree/e2e: the converted files, their manifest and their values."""
+
+    def __init__(self, directory: Path = CORPUS_DIR) -> None:
+        self.dir = directory
+        self.manifest = json.loads((directory / "manifest.json").read_text())
+        self._npz: Any = None
+
+    def array(self, key: str, dtype_name: str) -> np.ndarray[Any, Any]:
+        if self._npz is None:
+            self._npz = np.load(self.dir / "values.npz")
+        arr = self._npz[key]
+        dtype = dtype_named(dtype_name)
+        if arr.dtype != dtype:
+            arr = arr.view(dtype) if arr.dtype.kind == "u" and dtype.kind == "V" else arr
+        if arr.dtype != dtype and dtype.type.__module__ == "ml_dtypes":
+            arr = arr.view(dtype)
+        return arr
+
+    def files(self) -> list[dict[str, Any]]:
+        return [f for f in self.manifest["files"] if "functions" in f]
+
+    def functions(self, file: dict[str, Any] | None = None) -> list[Function]:
+        files = [file] if file is not None else self.files()
+        return [Function(f["file"], fn["name"], fn, self) for f in files for fn in f["functions"]]
+
+    def path(self, file: dict[str, Any]) -> Path:
+        return self.dir / file["file"]
+
+
+def check_results(fn: Function, results: Sequence[Any]) -> list[str]:
+    """The failed checks of ``fn`` given its results, as messages."""
+    problems: list[str] = []
+    entry = fn.entry
+    if len(results) != len(entry["results"]):
+        return [f"{len(results)} results, expected {len(entry['results'])}"]
+    got = []
+    for r, info in zip(results, entry["results"], strict=True):
+        arr = np.asarray(r)
+        want_dtype = dtype_named(info["dtype"])
+        if info["shape"] is not None and tuple(arr.shape) != tuple(info["shape"]):
+            problems.append(f"shape {arr.shape}, expected {tuple(info['shape'])}")
+        if arr.dtype != want_dtype and arr.dtype.itemsize == want_dtype.itemsize:
+            arr = arr.view(want_dtype)
+        got.append(arr)
+    if problems:
+        return problems
+    for c in entry["checks"]:
+        kind = c["kind"]
+        a = got[c["result"]]
+        where = f"result {c['result']} ({kind})"
+        if kind in ("eq_const", "almost_eq_const"):
+            b = fn.corpus.array(c["expected"], entry["results"][c["result"]]["dtype"])
+        elif kind in ("eq", "almost_eq"):
+            b = got[c["other"]]
+        else:
+            b = None
+        if kind in ("eq", "eq_const"):
+            if not _equal(a, b):
+                problems.append(f"{where}: {_diff(a, b)}")
+        elif kind.startswith("almost_eq"):
+            if not _close(a, b, c["atol"], c["rtol"]):
+                problems.append(f"{where}: {_diff(a, b)} (atol {c['atol']}, rtol {c['rtol']})")
+        elif kind == "true" and not bool(np.asarray(a) != 0):
+            problems.append(f"{where}: {a}")
+        elif kind == "false" and not bool(np.asarray(a) == 0):
+            problems.append(f"{where}: {a}")
+        elif kind == "all_true" and not bool(np.all(np.asarray(a) != 0)):
+            problems.append(f"{where}: not all true")
+        elif kind == "filecheck" and "lo" in c:
+            lo = fn.corpus.array(c["lo"], "float64")
+            hi = fn.corpus.array(c["hi"], "float64")
+            flat = a.astype(np.float64).ravel()
+            if flat.size != lo.size:
+                problems.append(f"{where}: {flat.size} values, CHECK lines have {lo.size}")
+            elif not np.all((flat >= lo) & (flat <= hi)):
+                bad = int(np.argmax(~((flat >= lo) & (flat <= hi))))
+                problems.append(f"{where}: [{bad}] = {flat[bad]} not in [{lo[bad]}, {hi[bad]}]")
+    return problems
+
+
+def _as_comparable(a: Any) -> np.ndarray[Any, Any]:
+    arr = np.asarray(a)
+    if arr.dtype.type.__module__ == "ml_dtypes":
+        return arr.astype(np.float64)
+    return arr
+
+
+def _equal(a: Any, b: Any) -> bool:
+    x, y = _as_comparable(a), _as_comparable(b)
+    if x.shape != y.shape:
+        return False
+    if x.dtype.kind in "fc":
+        return bool(np.array_equal(x, y, equal_nan=True))
+    return bool(np.array_equal(x, y))
+
+
+def _close(a: Any, b: Any, atol: float, rtol: float) -> bool:
+    # IREE's check module: lhs == rhs || (isfinite(rhs) && |lhs - rhs| <= atol + rtol*|rhs|).
+    x = _as_comparable(a).astype(np.complex128 if np.iscomplexobj(a) else np.float64)
+    y = _as_comparable(b).astype(x.dtype)
+    if x.shape != y.shape:
+        return False
+    with np.errstate(invalid="ignore", over="ignore"):
+        ok = (x == y) | (np.isfinite(y) & (np.abs(x - y) <= atol + rtol * np.abs(y)))
+        ok |= np.isnan(x) & np.isnan(y)
+    return bool(np.all(ok))
+
+
+def _diff(a: Any, b: Any) -> str:
+    x, y = np.asarray(a), np.asarray(b)
+    if x.shape != y.shape:
+        return f"shape {x.shape} vs {y.shape}"
+    xf, yf = _as_comparable(x).ravel(), _as_comparable(y).ravel()
+    with np.errstate(invalid="ignore"):
+        bad = np.flatnonzero(
+            ~((xf == yf) | (np.isnan(xf) & np.isnan(yf))) if xf.dtype.kind in "fc" else xf != yf
+        )
+    if bad.size == 0:
+        return "equal?"
+    i = int(bad[0])
+    return f"{bad.size} of {xf.size} differ, first [{i}]: {xf[i]} != {yf[i]}"
+
+
+# ---------------------------------------------------------------------------------------------
+# Compiling (cached) and IREE's runtime as the reference
+
+
+def compile_flags(file: dict[str, Any], target: str) -> list[str]:
+    """iree-compile flags for a corpus file and a polyhal target ("local" or "vulkan")."""
+    from polyhal.iree import compile_flags as target_flags
+
+    return [*target_flags(target), *file.get("flags", [])]
+
+
+def compile_vmfb(path: Path, flags: Sequence[str], timeout: float = 600) -> Path:
+    """The .vmfb of ``path`` compiled with ``flags``, from polyhal's build cache."""
+    from polyhal import _cache
+    from polyhal.iree.compiler import compiler_version, find_iree_compile
+
+    text = path.read_bytes()
+    tool = find_iree_compile()
+
+    def build(out: Path) -> None:
+        proc = subprocess.run(
+            [tool, *flags, str(path), "-o", str(out)],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+        if proc.returncode != 0:
+            err = [ln for ln in proc.stderr.splitlines() if "error" in ln]
+            raise CompileError("\n".join(err[:5]) or proc.stderr[-2000:])
+
+    key = [text, *flags, compiler_version() or tool]
+    failed = _failure_marker(key)
+    if failed.exists():
+        raise CompileError(failed.read_text())
+    try:
+        return _cache.cached("iree-corpus", "vmfb", key, build, lambda p: p.is_file())
+    except CompileError as e:
+        failed.write_text(str(e))  # a compile error is as reproducible as a success
+        raise
+
+
+def _failure_marker(key: list[Any]) -> Path:
+    from polyhal import _cache
+
+    return _cache.cache_dir() / _cache.entry_name("iree-corpus-failed", "txt", key)
+
+
+class CompileError(Exception):
+    """iree-compile rejected a corpus file."""
+
+
+def _compile_job(job: tuple[str, list[str]]) -> tuple[str, str | None, float]:
+    path, flags = job
+    t0 = time.perf_counter()
+    try:
+        compile_vmfb(Path(path), flags)
+        return path, None, time.perf_counter() - t0
+    except CompileError as e:
+        return path, str(e), time.perf_counter() - t0
+
+
+def compile_all(
+    jobs: Iterable[tuple[Path, list[str]]], workers: int = 2
+) -> dict[tuple[str, tuple[str, ...]], str | None]:
+    """Compile (or find in the cache) every (file, flags); at most ``workers`` at a time.
+    Returns the compile error (or None) of each."""
+    todo = [(str(p), list(f)) for p, f in jobs]
+    out: dict[tuple[str, tuple[str, ...]], str | None] = {}
+    if workers <= 1 or len(todo) <= 1:
+        results = map(_compile_job, todo)
+        for (path, flags), (_, err, _) in zip(todo, results, strict=True):
+            out[(path, tuple(flags))] = err
+        return out
+    with ProcessPoolExecutor(workers, initializer=_be_nice) as pool:
+        for (path, flags), (_, err, _) in zip(todo, pool.map(_compile_job, todo), strict=True):
+            out[(path, tuple(flags))] = err
+    return out
+
+
+def _be_nice() -> None:
+    os.nice(10)
+
+
+def run_with_iree(vmfb: Path, fn: Function, driver: str) -> list[Any]:
+    """Call ``fn`` from ``vmfb`` with IREE's runtime on ``driver``; its results as numpy."""
+    import iree.runtime as rt
+
+    config = rt.Config(driver)
+    ctx = rt.SystemContext(config=config)
+    ctx.add_vm_module(rt.VmModule.mmap(config.vm_instance, str(vmfb)))
+    module = ctx.modules.module
+    out = module[fn.name](*fn.inputs())
+    results = out if isinstance(out, (list, tuple)) else ([] if out is None else [out])
+    return [r.to_host() if hasattr(r, "to_host") else np.asarray(r) for r in results]
+
+
+def _reference_one(job: tuple[str, str, str, str]) -> tuple[str, str, str]:
+    """(function id, driver, verdict) of one function on IREE's runtime."""
+    vmfb, file, name, driver = job
+    corpus = Corpus()
+    f = next(x for x in corpus.files() if x["file"] == file)
+    fn = next(x for x in corpus.functions(f) if x.name == name)
+    try:
+        problems = fn.check(run_with_iree(Path(vmfb), fn, driver))
+    except Exception as e:
+        return fn.id, driver, f"error: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
+    return fn.id, driver, "pass" if not problems else "fail: " + "; ".join(problems)[:300]
+
+
+def cmd_reference(args: argparse.Namespace) -> None:
+    """Record in the manifest which functions IREE's own runtime gets right, per driver."""
+    corpus = Corpus()
+    drivers = args.drivers.split(",")
+    verdicts: dict[tuple[str, str], str] = {}
+    for driver in drivers:
+        target = TARGETS[driver]
+        files = corpus.files()
+        t0 = time.perf_counter()
+        jobs = [(corpus.path(f), compile_flags(f, target)) for f in files]
+        errors = compile_all(jobs, args.jobs)
+        print(f"{driver}: compiled {len(jobs)} files in {time.perf_counter() - t0:.0f}s")
+        runs = []
+        for f, (p, flags) in zip(files, jobs, strict=True):
+            err = errors[(str(p), tuple(flags))]
+            for fn in corpus.functions(f):
+                if err is not None:
+                    verdicts[(fn.id, driver)] = "compile error: " + err.splitlines()[0][:200]
+                else:
+                    runs.append((str(compile_vmfb(p, flags)), f["file"], fn.name, driver))
+        # Each function in a fresh process: a crash in IREE's runtime costs one verdict.
+        with ProcessPoolExecutor(args.jobs, initializer=_be_nice, max_tasks_per_child=20) as pool:
+            futures = {pool.submit(_reference_one, r): r for r in runs}
+            for fut, r in futures.items():
+                try:
+                    fid, drv, verdict = fut.result(timeout=600)
+                except Exception as e:
+                    fid, drv, verdict = f"{r[1]}::{r[2]}", driver, f"crash: {type(e).__name__}"
+                verdicts[(fid, drv)] = verdict
+    for f in corpus.files():
+        for fn in f["functions"]:
+            rec = fn.setdefault("iree", {})
+            for driver in drivers:
+                rec[driver] = verdicts[(f"{f['file']}::{fn['name']}", driver)]
+    write_manifest(corpus.manifest, corpus.dir)
+    print(summary(corpus.manifest))
+
+
+def summary(manifest: dict[str, Any]) -> str:
+    """Counts: files, functions, IREE passes per driver."""
+    files = [f for f in manifest["files"] if "functions" in f]
+    fns = [fn for f in files for fn in f["functions"]]
+    lines = [f"{len(files)} files, {len(fns)} functions"]
+    drivers = sorted({d for fn in fns for d in fn.get("iree", {})})
+    for d in drivers:
+        n = sum(1 for fn in fns if fn.get("iree", {}).get(d) == "pass")
+        lines.append(f"IREE {d}: {n} of {len(fns)} pass")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    conv = sub.add_parser("convert", help=cmd_convert.__doc__)
+    conv.add_argument("--iree-git", required=True, help="IREE's git directory")
+    conv.add_argument("--commit", default="HEAD")
+    conv.add_argument("--out", default=str(CORPUS_DIR))
+    ref = sub.add_parser("reference", help=cmd_reference.__doc__)
+    ref.add_argument("--drivers", default="local-task,vulkan")
+    ref.add_argument("--jobs", type=int, default=2)
+    sub.add_parser("summary", help="print the manifest's counts")
+    args = parser.parse_args(argv)
+    handlers: dict[str, Callable[[argparse.Namespace], None]] = {
+        "convert": cmd_convert,
+        "reference": cmd_reference,
+        "summary": lambda a: print(summary(Corpus().manifest)),
+    }
+    handlers[args.cmd](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,14 @@
+// Derived from IREE (tests/e2e/stablehlo_ops/constant.mlir at commit b48a5955575cf8924ffc191f3b0804976e5738b9, https://github.com/iree-org/iree).
+// Copyright The IREE Authors. Licensed under the Apache License v2.0 with LLVM Exceptions.
+// See https://llvm.org/LICENSE.txt for license information (and tests/iree/e2e/LICENSE).
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+// Converted by polyhal's scripts/iree_corpus.py: util.unfoldable_constant values are
+// arguments and checked values are results; tests/iree/e2e/manifest.json says what to compare.
+
+module {
+  func.func @high_rank() -> tensor<2x2x3xi32> {
+    %c = stablehlo.constant dense<[[[1, 2, 3], [4, 5, 6]], [[7, 8, 9], [10, 11, 12]]]> : tensor<2x2x3xi32>
+    return %c : tensor<2x2x3xi32>
+  }
+}

@@ -1,0 +1,54 @@
+// Derived from IREE (tests/e2e/stablehlo_ops/fft_complex.mlir at commit b48a5955575cf8924ffc191f3b0804976e5738b9, https://github.com/iree-org/iree).
+// Copyright The IREE Authors. Licensed under the Apache License v2.0 with LLVM Exceptions.
+// See https://llvm.org/LICENSE.txt for license information (and tests/iree/e2e/LICENSE).
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+// Converted by polyhal's scripts/iree_corpus.py: util.unfoldable_constant values are
+// arguments and checked values are results; tests/iree/e2e/manifest.json says what to compare.
+
+module {
+  func.func @fft_1d(%arg0: tensor<32xcomplex<f32>>) -> (tensor<32xf32>, tensor<32xf32>) {
+    %0 = stablehlo.fft %arg0, type = FFT, length = [32] : (tensor<32xcomplex<f32>>) -> tensor<32xcomplex<f32>>
+    %1 = stablehlo.real %0 : (tensor<32xcomplex<f32>>) -> tensor<32xf32>
+    %2 = stablehlo.imag %0 : (tensor<32xcomplex<f32>>) -> tensor<32xf32>
+    return %1, %2 : tensor<32xf32>, tensor<32xf32>
+  }
+  func.func @ifft_1d(%arg0: tensor<32xcomplex<f32>>) -> (tensor<32xf32>, tensor<32xf32>) {
+    %0 = stablehlo.fft %arg0, type = IFFT, length = [32] : (tensor<32xcomplex<f32>>) -> tensor<32xcomplex<f32>>
+    %1 = stablehlo.real %0 : (tensor<32xcomplex<f32>>) -> tensor<32xf32>
+    %2 = stablehlo.imag %0 : (tensor<32xcomplex<f32>>) -> tensor<32xf32>
+    return %1, %2 : tensor<32xf32>, tensor<32xf32>
+  }
+  func.func @rfft_1d(%arg0: tensor<32xf32>) -> (tensor<17xf32>, tensor<17xf32>) {
+    %0 = stablehlo.fft %arg0, type = RFFT, length = [32] : (tensor<32xf32>) -> tensor<17xcomplex<f32>>
+    %1 = stablehlo.real %0 : (tensor<17xcomplex<f32>>) -> tensor<17xf32>
+    %2 = stablehlo.imag %0 : (tensor<17xcomplex<f32>>) -> tensor<17xf32>
+    return %1, %2 : tensor<17xf32>, tensor<17xf32>
+  }
+  func.func @irfft_1d(%arg0: tensor<17xcomplex<f32>>) -> tensor<32xf32> {
+    %0 = stablehlo.fft %arg0, type = IRFFT, length = [32] : (tensor<17xcomplex<f32>>) -> tensor<32xf32>
+    return %0 : tensor<32xf32>
+  }
+  func.func @fft_2d(%arg0: tensor<4x16xcomplex<f32>>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+    %0 = stablehlo.fft %arg0, type = FFT, length = [16] : (tensor<4x16xcomplex<f32>>) -> tensor<4x16xcomplex<f32>>
+    %1 = stablehlo.real %0 : (tensor<4x16xcomplex<f32>>) -> tensor<4x16xf32>
+    %2 = stablehlo.imag %0 : (tensor<4x16xcomplex<f32>>) -> tensor<4x16xf32>
+    return %1, %2 : tensor<4x16xf32>, tensor<4x16xf32>
+  }
+  func.func @ifft_2d(%arg0: tensor<4x16xcomplex<f32>>) -> (tensor<4x16xf32>, tensor<4x16xf32>) {
+    %0 = stablehlo.fft %arg0, type = IFFT, length = [16] : (tensor<4x16xcomplex<f32>>) -> tensor<4x16xcomplex<f32>>
+    %1 = stablehlo.real %0 : (tensor<4x16xcomplex<f32>>) -> tensor<4x16xf32>
+    %2 = stablehlo.imag %0 : (tensor<4x16xcomplex<f32>>) -> tensor<4x16xf32>
+    return %1, %2 : tensor<4x16xf32>, tensor<4x16xf32>
+  }
+  func.func @rfft_2d(%arg0: tensor<4x16xf32>) -> (tensor<4x9xf32>, tensor<4x9xf32>) {
+    %0 = stablehlo.fft %arg0, type = RFFT, length = [16] : (tensor<4x16xf32>) -> tensor<4x9xcomplex<f32>>
+    %1 = stablehlo.real %0 : (tensor<4x9xcomplex<f32>>) -> tensor<4x9xf32>
+    %2 = stablehlo.imag %0 : (tensor<4x9xcomplex<f32>>) -> tensor<4x9xf32>
+    return %1, %2 : tensor<4x9xf32>, tensor<4x9xf32>
+  }
+  func.func @irfft_2d(%arg0: tensor<4x9xcomplex<f32>>) -> tensor<4x16xf32> {
+    %0 = stablehlo.fft %arg0, type = IRFFT, length = [16] : (tensor<4x9xcomplex<f32>>) -> tensor<4x16xf32>
+    return %0 : tensor<4x16xf32>
+  }
+}

@@ -1,0 +1,15 @@
+// Derived from IREE (tests/e2e/stablehlo_ops/select.mlir at commit b48a5955575cf8924ffc191f3b0804976e5738b9, https://github.com/iree-org/iree).
+// Copyright The IREE Authors. Licensed under the Apache License v2.0 with LLVM Exceptions.
+// See https://llvm.org/LICENSE.txt for license information (and tests/iree/e2e/LICENSE).
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+// Converted by polyhal's scripts/iree_corpus.py: util.unfoldable_constant values are
+// arguments and checked values are results; tests/iree/e2e/manifest.json says what to compare.
+
+module {
+  func.func @select(%arg0: tensor<4xi1>, %arg1: tensor<4xi1>, %arg2: tensor<4xi32>, %arg3: tensor<4xi32>) -> tensor<4xi32> {
+    %0 = stablehlo.compare GT, %arg0, %arg1 : (tensor<4xi1>, tensor<4xi1>) -> tensor<4xi1>
+    %1 = stablehlo.select %0, %arg2, %arg3 : tensor<4xi1>, tensor<4xi32>
+    return %1 : tensor<4xi32>
+  }
+}

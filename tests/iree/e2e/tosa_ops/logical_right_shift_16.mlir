@@ -1,0 +1,14 @@
+// Derived from IREE (tests/e2e/tosa_ops/logical_right_shift_16.mlir at commit b48a5955575cf8924ffc191f3b0804976e5738b9, https://github.com/iree-org/iree).
+// Copyright The IREE Authors. Licensed under the Apache License v2.0 with LLVM Exceptions.
+// See https://llvm.org/LICENSE.txt for license information (and tests/iree/e2e/LICENSE).
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+// Converted by polyhal's scripts/iree_corpus.py: util.unfoldable_constant values are
+// arguments and checked values are results; tests/iree/e2e/manifest.json says what to compare.
+
+module {
+  func.func @logical_right_shift_16(%arg0: tensor<4xi16>, %arg1: tensor<4xi16>) -> tensor<4xi16> {
+    %0 = tosa.logical_right_shift %arg0, %arg1 : (tensor<4xi16>, tensor<4xi16>) -> tensor<4xi16>
+    return %0 : tensor<4xi16>
+  }
+}

@@ -1,0 +1,22 @@
+// Derived from IREE (tests/e2e/tosa_ops/matmul.mlir at commit b48a5955575cf8924ffc191f3b0804976e5738b9, https://github.com/iree-org/iree).
+// Copyright The IREE Authors. Licensed under the Apache License v2.0 with LLVM Exceptions.
+// See https://llvm.org/LICENSE.txt for license information (and tests/iree/e2e/LICENSE).
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+// Converted by polyhal's scripts/iree_corpus.py: util.unfoldable_constant values are
+// arguments and checked values are results; tests/iree/e2e/manifest.json says what to compare.
+
+module {
+  func.func @tensor_float(%arg0: tensor<2x2x3xf32>, %arg1: tensor<2x3x1xf32>) -> tensor<2x2x1xf32> {
+    %0 = tosa.const  values(dense<0.000000e+00> : tensor<1xf32>) : () -> tensor<1xf32>
+    %1 = tosa.const  values(dense<0.000000e+00> : tensor<1xf32>) : () -> tensor<1xf32>
+    %2 = tosa.matmul %arg0, %arg1, %0, %1 : (tensor<2x2x3xf32>, tensor<2x3x1xf32>, tensor<1xf32>, tensor<1xf32>) -> tensor<2x2x1xf32>
+    return %2 : tensor<2x2x1xf32>
+  }
+  func.func @tensor_int(%arg0: tensor<2x2x3xi32>, %arg1: tensor<2x3x1xi32>) -> tensor<2x2x1xi32> {
+    %0 = tosa.const  values(dense<0> : tensor<1xi32>) : () -> tensor<1xi32>
+    %1 = tosa.const  values(dense<0> : tensor<1xi32>) : () -> tensor<1xi32>
+    %2 = tosa.matmul %arg0, %arg1, %0, %1 : (tensor<2x2x3xi32>, tensor<2x3x1xi32>, tensor<1xi32>, tensor<1xi32>) -> tensor<2x2x1xi32>
+    return %2 : tensor<2x2x1xi32>
+  }
+}

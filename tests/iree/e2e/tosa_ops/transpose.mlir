@@ -1,0 +1,15 @@
+// Derived from IREE (tests/e2e/tosa_ops/transpose.mlir at commit b48a5955575cf8924ffc191f3b0804976e5738b9, https://github.com/iree-org/iree).
+// Copyright The IREE Authors. Licensed under the Apache License v2.0 with LLVM Exceptions.
+// See https://llvm.org/LICENSE.txt for license information (and tests/iree/e2e/LICENSE).
+// SPDX-License-Identifier: Apache-2.0 WITH LLVM-exception
+//
+// Converted by polyhal's scripts/iree_corpus.py: util.unfoldable_constant values are
+// arguments and checked values are results; tests/iree/e2e/manifest.json says what to compare.
+
+module {
+  func.func @test_transpose() -> tensor<2x3x1xi32> {
+    %cst = arith.constant dense<[[[0, 1, 2], [3, 4, 5]]]> : tensor<1x2x3xi32>
+    %0 = tosa.transpose %cst perms([1, 2, 0]) : (tensor<1x2x3xi32>) -> tensor<2x3x1xi32>
+    return %0 : tensor<2x3x1xi32>
+  }
+}
