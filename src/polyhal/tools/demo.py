@@ -3,6 +3,10 @@
 The whole run is recorded once as a reusable command buffer of ``steps_per_submit`` steps,
 then submitted ``rounds`` times, each submission waiting on the previous one's timeline
 value.  The result is checked against the same computation in numpy.
+
+:func:`run_strips` is the same computation split across the ranks of a channel (one
+process per rank under ``mpiexec``): each rank owns a strip of rows and exchanges its
+edge rows with its neighbours by collectives every step (``polyhal demo --ranks N``).
 """
 
 from __future__ import annotations
@@ -17,6 +21,9 @@ from typing import Any
 import numpy as np
 
 from .. import (
+    Channel,
+    CollectiveKind,
+    CollectiveOp,
     CommandBufferMode,
     DescriptorSetLayout,
     Device,
@@ -133,6 +140,146 @@ def run(
     return DemoResult(
         result, expected, error, seconds, steps, rounds, f"{device.uri} ({device.name})"
     )
+
+
+def heat_strip_source() -> ExecutableSource:
+    """The strip kernel: ``heat_strip_step`` over a rows x cols block whose border it copies
+    (push constants: cols, rows, alpha as float32 bits)."""
+    layout = PipelineLayout([DescriptorSetLayout([0, 1])], push_constants=3)
+    entry = EntryPoint("heat_strip_step", layout, (TILE, TILE, 1))
+    return ExecutableSource(
+        [entry],
+        {
+            "c": (KERNELS / "heat_strip.c").read_text(),
+            "spirv": (KERNELS / "heat_strip.spv").read_bytes(),
+            "cuda": (KERNELS / "heat_strip.cu").read_text(),
+        },
+    )
+
+
+def strip_rows(n: int, rank: int, count: int) -> tuple[int, int]:
+    """The grid rows ``[first, stop)`` that ``rank`` of ``count`` updates: the interior
+    rows 1 … n - 2 in ``count`` strips as even as can be."""
+    interior = n - 2
+    return 1 + rank * interior // count, 1 + (rank + 1) * interior // count
+
+
+def send_recv_param(send_to: int | None, receive_from: int | None) -> int:
+    """A SEND_RECV collective's param as IREE packs it: the rank sent to in the low 16
+    bits, the rank received from in the high 16, each -1 (0xFFFF) for none."""
+    send = 0xFFFF if send_to is None else send_to
+    recv = 0xFFFF if receive_from is None else receive_from
+    return send | recv << 16
+
+
+@dataclass
+class StripsResult:
+    """What :func:`run_strips` computed on one rank: the whole final grid and numpy's
+    with their largest difference (on rank 0; None and NaN elsewhere), the wall time in
+    seconds of this rank's submissions, steps, submissions and the channel's rank/count."""
+
+    grid: np.ndarray | None
+    reference: np.ndarray | None
+    max_error: float
+    seconds: float
+    steps: int
+    submissions: int
+    rank: int
+    ranks: int
+    device: str = ""
+
+
+def run_strips(
+    device: Device,
+    channel: Channel,
+    n: int = 256,
+    steps: int = 400,
+    steps_per_submit: int = 20,
+    alpha: float = 0.2,
+) -> StripsResult:
+    """:func:`run`'s heat diffusion with the grid split into strips of rows across the
+    ranks of ``channel`` (every rank calls it with the same arguments).
+
+    A rank keeps its rows with one halo row above and below: a copy of the neighbour's
+    edge row, or the grid's fixed edge at either end.  Every step first refreshes the
+    halos of the current grid with two SEND_RECV collectives (each rank sends its last
+    row down and receives its upper halo, then sends its first row up and receives its
+    lower halo; a rank at an end receives into scratch), then runs the strip kernel.
+    ``steps_per_submit`` steps are recorded once into a reusable command buffer that is
+    submitted in a chain of timeline values, as :func:`run` does.  At the end an
+    ALL_GATHER of the (padded) strips gives rank 0 the whole grid, checked there against
+    numpy.  ValueError when there are more ranks than interior rows.
+    """
+    if steps_per_submit % 2 or steps % steps_per_submit:
+        raise ValueError("steps must be a multiple of steps_per_submit, which must be even")
+    rank, count = channel.rank, channel.count
+    if count > n - 2:
+        raise ValueError(f"{count} ranks need a grid of at least {count + 2} rows, got {n}")
+    first, stop = strip_rows(n, rank, count)
+    rows = stop - first + 2  # with the halos
+    row = 4 * n  # bytes
+    exe = device.create_executable(heat_strip_source())
+    layout = exe.entry_points[0].layout
+    grid = initial_grid(n)
+    a = device.buffer_from(grid[first - 1 : stop + 1])
+    b = device.allocate_buffer(a.size)
+    scratch = device.allocate_buffer(row)  # the halo an end rank receives nothing into
+    up = rank - 1 if rank > 0 else None
+    down = rank + 1 if rank < count - 1 else None
+    exchange = CollectiveOp(CollectiveKind.SEND_RECV)
+    groups = ((n + TILE - 1) // TILE, (rows + TILE - 1) // TILE, 1)
+    constants = struct.pack("<IIf", n, rows, alpha)
+
+    cb = device.create_command_buffer(CommandBufferMode.DEFAULT, binding_capacity=2)
+    with cb:
+        cb.push_constants(layout, 0, constants)
+        for step in range(steps_per_submit):
+            src, dst = (Slot(0), Slot(1)) if step % 2 == 0 else (Slot(1), Slot(0))
+            upper = (src, 0, row) if up is not None else (scratch, 0, row)
+            lower = (src, (rows - 1) * row, row) if down is not None else (scratch, 0, row)
+            last, first_row = (src, (rows - 2) * row, row), (src, row, row)
+            cb.collective(channel, exchange, send_recv_param(down, up), last, upper, n)
+            cb.collective(channel, exchange, send_recv_param(up, down), first_row, lower, n)
+            cb.execution_barrier()
+            cb.push_descriptor_set(layout, 0, [(0, src), (1, dst)])
+            cb.dispatch(exe, 0, groups)
+            cb.execution_barrier()
+
+    rounds = steps // steps_per_submit
+    timeline = device.create_semaphore(0)
+    start = time.perf_counter()
+    for r in range(rounds):
+        device.queue_execute(
+            cb, wait=[(timeline, r)], signal=[(timeline, r + 1)], binding_table=[a, b]
+        )
+    timeline.wait(rounds)
+    seconds = time.perf_counter() - start
+
+    # Every rank's strip, padded to the tallest, gathered into one block per rank.
+    tallest = max(hi - lo for lo, hi in (strip_rows(n, r, count) for r in range(count)))
+    mine = device.allocate_buffer(tallest * row)
+    gathered = device.allocate_buffer(count * tallest * row)
+    gather = device.create_command_buffer(CommandBufferMode.ONE_SHOT)
+    with gather:
+        gather.copy_buffer(a, row, mine, 0, (rows - 2) * row)
+        gather.execution_barrier()
+        gather.collective(
+            channel, CollectiveOp(CollectiveKind.ALL_GATHER), 0, mine, gathered, tallest * n
+        )
+    done = device.create_semaphore(0)
+    device.queue_execute(gather, signal=[(done, 1)])
+    done.wait(1)
+    where = f"{device.uri} ({device.name})"
+    if rank != 0:
+        return StripsResult(None, None, float("nan"), seconds, steps, rounds, rank, count, where)
+    blocks = gathered.to_numpy("float32", (count, tallest, n))
+    result = grid.copy()
+    for r in range(count):
+        lo, hi = strip_rows(n, r, count)
+        result[lo:hi] = blocks[r, : hi - lo]
+    expected = reference(grid, steps, alpha)
+    error = float(np.max(np.abs(result - expected)))
+    return StripsResult(result, expected, error, seconds, steps, rounds, rank, count, where)
 
 
 class _Progress:
