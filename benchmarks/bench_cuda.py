@@ -286,20 +286,20 @@ def polyhal_chain(s: Setup, reps: int) -> tuple[float, ...]:
 
     start, end = s.events()
     device_times, back_to_back = [], []
-    # Where the host time goes: the driver's part of each call (its execute, which hands
-    # the graph to the launcher's submit thread), the rest being the front end's.
+    # Where the host time goes: the driver's part of each call (its execute_one, which
+    # hands the graph to the launcher's submit thread), the rest being the front end's.
     driver_times: list = []
-    execute = s.driver.execute
+    execute_one = s.driver.execute_one
 
-    def timed(work: list, done: object) -> None:
+    def timed(encoded: object, done: object) -> None:
         t = time.perf_counter()
-        execute(work, done)
+        execute_one(encoded, done)
         driver_times.append((time.perf_counter() - t) * 1e6)
 
-    s.driver.execute = timed
+    s.driver.execute_one = timed
     for _ in range(reps):
         alone(cb)
-    del s.driver.execute
+    del s.driver.execute_one
     for _ in range(reps):
         # 20 back to back: the host cost of each call, and (the GPU never idling between
         # them) the device time of each submission.
@@ -539,7 +539,7 @@ def main() -> None:
         (
             "reusable chain: host submit alone, the driver's part",
             f"{r['chain_host_submit_driver_us']:.1f} us",
-            "its execute(): the hand-off to the submit thread",
+            "its execute_one(): the hand-off to the submit thread",
         ),
         (
             "reusable chain: host submit, back to back",
