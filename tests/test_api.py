@@ -159,9 +159,9 @@ def test_unvalidated_mode_skips_category_checks_but_not_bounds():
         assert buf.read() == b"\x11" * 16
 
 
-def test_collective_is_unimplemented_on_local():
+def test_collective_refuses_what_is_not_a_channel():
     with hal.create_device("local") as d:
         cb = d.create_command_buffer()
         cb.begin()
-        with pytest.raises(hal.UnimplementedError):
+        with pytest.raises(hal.InvalidArgumentError):
             cb.collective(None, 0, 0, None, None, 0)

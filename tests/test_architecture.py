@@ -19,6 +19,7 @@ PACKAGE = SRC / "polyhal"
 #: the public value types and errors, and the build helpers.
 DRIVER_MAY_IMPORT = {
     "polyhal.drivers.base",
+    "polyhal.drivers.host_collective",  # the host collective engine (local, vulkan)
     "polyhal._stream",
     "polyhal._walker",
     "polyhal.commands",

@@ -25,6 +25,8 @@ from . import _stream, _walker, errors, hazards
 from . import commands as C
 from ._args import as_flags, as_index, as_uint64
 from .buffer import Buffer, _as_bytes_view, resolve_range
+from .collective import Channel as _Channel
+from .collective import check_op
 from .errors import (
     FailedPreconditionError,
     InvalidArgumentError,
@@ -37,6 +39,7 @@ from .types import (
     WHOLE_BUFFER,
     AccessScope,
     BufferUsage,
+    CollectiveKind,
     CommandBufferMode,
     CommandCategory,
     ExecutionStage,
@@ -114,6 +117,9 @@ BindingSpec: TypeAlias = (
 PushConstantValues: TypeAlias = (
     "bytes | bytearray | memoryview | np.ndarray | Sequence[int | float | np.generic]"
 )
+#: A collective's send or recv binding: a Buffer, a Slot, a Binding or
+#: ``(buffer_or_slot, offset, length)``.
+CollectiveBinding: TypeAlias = "Buffer | Slot | Binding | tuple[Buffer | Slot, int, int]"
 #: A workgroup count: an int (x) or 1 to 3 ints (x, y, z).
 WorkgroupCount: TypeAlias = "int | Sequence[int]"
 #: An entry of a binding table (``queue_execute``, ``execute_commands``): entry i resolves
@@ -524,26 +530,82 @@ class CommandBuffer(_stream.Recorder):
         channel: Channel,
         op: CollectiveOp,
         param: int,
-        send_binding: Binding | BufferOrSlot | None,
-        recv_binding: Binding | BufferOrSlot | None,
+        send_binding: CollectiveBinding | None,
+        recv_binding: CollectiveBinding | None,
         element_count: int,
     ) -> None:
-        """A collective operation over ``channel``; UnimplementedError where the driver has none."""
+        """A collective operation over ``channel`` with IREE's semantics (docs/collectives.md).
+
+        ``send_binding`` / ``recv_binding``: a Buffer, a Slot, a Binding, or
+        ``(buffer_or_slot, offset, length)``, None where the kind takes none (send: every
+        kind but RECV; recv: every kind but SEND).  ``param``: the root rank (BROADCAST,
+        REDUCE), the peer (SEND, RECV), both peers (SEND_RECV:
+        ``polyhal.collective.send_recv_param``), else 0.  ``element_count`` elements of
+        the op's element type per rank: ALL_GATHER receives ``count`` times that and
+        REDUCE_SCATTER sends ``count`` times that; ALL_TO_ALL's is the whole buffer, a
+        multiple of ``count``.  InvalidArgumentError for a channel of another device, a
+        binding missing or extra, a reduction that does not suit the kind; OutOfRangeError
+        for a root or peer outside the channel and for ranges shorter than the elements
+        (for slots: at submit); UnimplementedError where the driver has no collectives.
+        """
         self._recording(_DISPATCH)
         if not self._limits.collectives:
-            self.device._driver.collective()
-        send = self._binding_ref(send_binding, "collective send") if send_binding else None
-        recv = self._binding_ref(recv_binding, "collective recv") if recv_binding else None
-        self._append(
-            _walker.OP_COLLECTIVE,
-            0,
-            (channel, op, int(param), int(element_count)),
-            send,
-            recv,
-            0,
-            0,
-            None,
-        )
+            raise errors.UnimplementedError(
+                f"collectives are not implemented on the {self.device.driver} driver"
+            )
+        if not isinstance(channel, _Channel):
+            raise InvalidArgumentError(f"expected a Channel, got {type(channel).__name__}")
+        if channel.device is not self.device:
+            raise InvalidArgumentError("collective: the channel belongs to another device")
+        if channel.closed:
+            raise FailedPreconditionError("collective: the channel was closed")
+        op = check_op(op)
+        count = as_uint64(element_count, "element_count")
+        kind, ranks = op.kind, channel.count
+        param = _collective_param(kind, param, ranks)
+        n = count * op.element_size
+        need_send, need_recv = {
+            CollectiveKind.ALL_GATHER: (n, n * ranks),
+            CollectiveKind.REDUCE_SCATTER: (n * ranks, n),
+            CollectiveKind.SEND: (n, None),
+            CollectiveKind.RECV: (None, n),
+        }.get(kind, (n, n))
+        if kind == CollectiveKind.ALL_TO_ALL and count % ranks:
+            raise InvalidArgumentError(
+                f"all_to_all: element_count {count} is not a multiple of the {ranks} ranks"
+            )
+        send = self._collective_ref(send_binding, need_send, "collective send")
+        recv = self._collective_ref(recv_binding, need_recv, "collective recv")
+        self._append(_walker.OP_COLLECTIVE, 0, (channel, op, param, count), send, recv, 0, 0, None)
+
+    def _collective_ref(
+        self, binding: CollectiveBinding | None, need: int | None, what: str
+    ) -> C.Ref | None:
+        """The Ref of a collective's binding covering exactly ``need`` bytes (None: the
+        kind takes no such binding)."""
+        if need is None:
+            if binding is not None:
+                raise InvalidArgumentError(f"{what}: this collective kind takes no {what[11:]}")
+            return None
+        if binding is None:
+            raise InvalidArgumentError(f"{what}: this collective kind needs a {what[11:]} binding")
+        offset, length = 0, WHOLE_BUFFER
+        buffer: object = binding
+        if isinstance(binding, Binding):
+            buffer, offset, length = binding.buffer, binding.offset, binding.length
+        elif isinstance(binding, tuple):
+            if len(binding) != 3:
+                raise InvalidArgumentError(
+                    f"{what}: expected (buffer_or_slot, offset, length), got {len(binding)} items"
+                )
+            buffer, offset, length = binding
+        if length != WHOLE_BUFFER:
+            length = as_uint64(length, what)
+            if length < need:
+                raise OutOfRangeError(
+                    f"{what}: the collective needs {need} bytes, the range has {length}"
+                )
+        return self._ref(buffer, offset, need, _USAGE_STORAGE, what)
 
     # -- push state and dispatch -----------------------------------------------------------
     def _slow_push_constants(
@@ -821,6 +883,41 @@ class CommandBuffer(_stream.Recorder):
                 )
             if a_alloc is b_alloc and _overlap(a_off, a_len, b_off, b_len):
                 raise InvalidArgumentError("copy source and target overlap in one buffer")
+
+
+def _collective_param(kind: CollectiveKind, param: object, ranks: int) -> int:
+    """``param`` checked for ``kind`` on a channel of ``ranks`` ranks: a root or peer in
+    [0, ranks) (OutOfRangeError outside), SEND_RECV's packed pair, else anything (IREE
+    ignores it; recorded as given when an int)."""
+    if type(param) is not int:
+        raise InvalidArgumentError(f"collective param is an int, got {type(param).__name__}")
+    if kind in (
+        CollectiveKind.BROADCAST,
+        CollectiveKind.REDUCE,
+        CollectiveKind.SEND,
+        CollectiveKind.RECV,
+    ):
+        if not 0 <= param < ranks:
+            role = "root" if kind in (CollectiveKind.BROADCAST, CollectiveKind.REDUCE) else "peer"
+            raise OutOfRangeError(
+                f"collective {kind.name.lower()}: {role} rank {param} is outside [0, {ranks})"
+            )
+        return param
+    if kind == CollectiveKind.SEND_RECV:
+        if not 0 <= param < 2**32:
+            raise InvalidArgumentError(
+                f"send_recv param packs two int16 peers (send_recv_param), got {param}"
+            )
+        for half in (param & 0xFFFF, param >> 16):
+            peer = half - 0x10000 if half >= 0x8000 else half
+            if peer != -1 and not 0 <= peer < ranks:
+                raise OutOfRangeError(
+                    f"collective send_recv: peer rank {peer} is outside [0, {ranks}) (or -1)"
+                )
+        return param
+    if not 0 <= param < 2**32:
+        raise InvalidArgumentError(f"collective param is a uint32, got {param}")
+    return param
 
 
 def _overlap(a: int, alen: int, b: int, blen: int) -> bool:

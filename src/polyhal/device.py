@@ -26,6 +26,7 @@ from typing import Any
 from . import _stream, drivers, hazards, tracing
 from ._args import as_flags, as_index
 from .buffer import Buffer, _as_bytes_view, resolve_range
+from .collective import Channel
 from .command_buffer import _EXECUTABLE as _CB_EXECUTABLE
 from .command_buffer import CommandBuffer
 from .drivers.base import Allocation, DriverDevice, ResolvedBinding, Work
@@ -386,18 +387,31 @@ class Device(_stream.DeviceBase):
         return Semaphore(self, initial_value)
 
     def create_channel(
-        self, rank: int | None = None, count: int | None = None, *, id: bytes | None = None
-    ) -> Any:  # noqa: A002 - the contract's name
-        """A collective group (:class:`polyhal.Channel`) of ``count`` ranks, this one being
-        ``rank``; ``id`` is the rendezvous token of ``Channel.unique_id()``.
+        self,
+        rank: int | None = None,
+        count: int | None = None,
+        *,
+        id: bytes | None = None,  # noqa: A002 - the contract's name
+        timeout: float | None = None,
+        **options: object,
+    ) -> Channel:
+        """A collective group (:class:`polyhal.Channel`) of ``count`` ranks, this device
+        being ``rank``; every rank of the group calls it.
 
-        UnimplementedError on every driver today: none has a collective transport yet.
-        FailedPreconditionError on a closed device.
+        ``rank`` and ``count`` None: from the launcher that started the process
+        (torch.distributed once initialized, else MPI through mpi4py), which also carries
+        the rendezvous token from rank 0 to the others; with no launcher, a channel of one
+        rank.  Explicit: ``id`` is the token of ``Channel.unique_id()`` every rank shares.
+        ``timeout`` (seconds, default ``polyhal.collective.DEFAULT_TIMEOUT``): how long a
+        collective waits for its peers before its submission fails.  ``options`` go to
+        the driver.  OutOfRangeError for a rank outside [0, count), InvalidArgumentError
+        for bad values, UnimplementedError on a driver without collectives,
+        DeadlineExceededError when the other ranks do not come in time.
         """
         self._check_open()
-        from .collective import NOT_IMPLEMENTED
+        from .collective import create_channel
 
-        raise UnimplementedError(f"{NOT_IMPLEMENTED} (create_channel on {self.driver})")
+        return create_channel(self, rank, count, id, timeout, options)
 
     def create_event(self) -> Event:
         """An event for signal_event / wait_events inside command buffers."""

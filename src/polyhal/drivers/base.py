@@ -142,6 +142,26 @@ class Work:
     binding_table: Sequence[ResolvedBinding] = field(default_factory=tuple)
 
 
+class DriverChannel:
+    """A driver's end of a channel (what :meth:`DriverDevice.create_channel` returns).
+
+    The front-end ``polyhal.Channel`` wraps it (``Channel.driver_channel``) and a recorded
+    collective names the front-end channel, so drivers reach theirs from there.
+    """
+
+    rank: int
+    count: int
+
+    def split(self, color: int, key: int) -> DriverChannel | None:
+        """The channel of the ranks of this one that pass the same ``color`` (>= 0),
+        ordered by ``key`` and then by rank; every rank calls it (a collective over this
+        channel).  None for a rank that passes a negative color (IREE's NO_COLOR)."""
+        raise UnimplementedError("this channel cannot be split")
+
+    def close(self) -> None:
+        """Releases the transport's resources; later use is the front end's to refuse."""
+
+
 class DriverDevice:
     """A driver's device.  Every method receives validated arguments."""
 

@@ -39,6 +39,7 @@ from ...errors import (
     ResourceExhaustedError,
 )
 from ...types import MemoryType
+from .. import host_collective
 from ..base import DriverDevice, Limits, Work
 from . import encoder, executable
 from .buffer import LocalAllocation
@@ -136,6 +137,7 @@ class LocalDevice(DriverDevice):
             max_workgroup_invocations=2**64 - 1,
             max_workgroup_count=(2**32 - 1, 2**32 - 1, 2**16 - 1),
             max_allocation_size=_physical_memory(),
+            collectives=True,
         )
         kind = "inline on the caller" if sync else f"{self.workers + 1} threads"
         self.name = f"{platform.processor() or platform.machine()} CPU ({kind})"
@@ -163,6 +165,24 @@ class LocalDevice(DriverDevice):
 
     def read(self, alloc: Any, offset: int, length: int) -> bytes:
         return alloc.read(offset, length)
+
+    def create_channel(
+        self,
+        rank: int,
+        count: int,
+        id: bytes | None,  # noqa: A002 - the contract's name
+        launcher: str | None,
+        options: dict[str, object],
+    ) -> host_collective.HostChannel:
+        """A channel of the host engine (MPI across processes, in-process groups)."""
+        options = dict(options)
+        timeout = options.pop("timeout")
+        if options:
+            raise InvalidArgumentError(f"unknown channel options {sorted(options)}")
+        return host_collective.create(rank, count, id, launcher, float(timeout))  # type: ignore[arg-type]
+
+    def channel_unique_id(self) -> bytes:
+        return host_collective.unique_id()
 
     def write(self, alloc: Any, offset: int, data: memoryview) -> None:
         alloc.write(offset, data)
@@ -250,9 +270,8 @@ class LocalDevice(DriverDevice):
         return timed, report
 
     def _run(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
-        execute = self.lib.ph_local_execute
         result = Result()
-        for item in work:
+        for position, item in enumerate(work):
             program = item.encoded
             slots = None
             table = item.binding_table
@@ -260,32 +279,85 @@ class LocalDevice(DriverDevice):
                 slots = (SlotRange * len(table))(
                     *[(e.alloc.ptr + e.offset, e.length) for e in table]
                 )
-            if program.count and (
-                execute(
-                    self.pool,
-                    ctypes.byref(program.program),
-                    slots,
-                    self.flags,
-                    ctypes.byref(result),
-                )
-                if type(item) is not _TimedWork
-                else self.lib.ph_local_execute_timed(
-                    self.pool,
-                    ctypes.byref(program.program),
-                    slots,
-                    self.flags,
-                    ctypes.byref(result),
-                    item.times,
-                )
-            ):
+            if program.collectives:
+                failed = self._run_segments(item, program, slots, table, result)
+                if failed is not None:
+                    self._tell_peers(work, position, *failed)
+                    done(failed[0])
+                    return
+                continue
+            error = None
+            if program.count and self._execute(item, program.program, 0, slots, result):
+                error = self._failure(program, result, table)
                 if self.checked:  # the failed run may have hit padding too: re-arm it
                     self._padding_error(program, table)
-                done(self._failure(program, result, table))
-                return
-            if self.checked and (error := self._padding_error(program, table)) is not None:
+            elif self.checked:
+                error = self._padding_error(program, table)
+            if error is not None:
+                self._tell_peers(work, position + 1, error, -1)
                 done(error)
                 return
         done(None)
+
+    def _execute(self, item: Work, sub: Any, start: int, slots: Any, result: Result) -> int:
+        """Runs the native (sub-)program ``sub`` whose first record is ``start``; non-zero
+        on failure, with ``result.failed_command`` counted from the whole program's start."""
+        if type(item) is not _TimedWork:
+            status = self.lib.ph_local_execute(
+                self.pool, ctypes.byref(sub), slots, self.flags, ctypes.byref(result)
+            )
+        else:
+            times = ctypes.addressof(item.times) + 2 * start * ctypes.sizeof(ctypes.c_uint64)
+            status = self.lib.ph_local_execute_timed(
+                self.pool, ctypes.byref(sub), slots, self.flags, ctypes.byref(result), times
+            )
+        if status:
+            result.failed_command += start
+        return status
+
+    def _run_segments(
+        self, item: Work, program: encoder.Encoded, slots: Any, table: Sequence[Any], result: Result
+    ) -> tuple[HalError, int] | None:
+        """Runs a program with collectives: each native segment, then the collective after
+        it on the host engine (local buffers are host memory: no staging).  Returns the
+        first failure and the record it happened at (the collectives after it are the
+        caller's to report to peers as skipped)."""
+        for start, sub, collective in program.segments:
+            end = collective.index if collective is not None else program.count
+            error = None
+            if sub is not None and self._execute(item, sub, start, slots, result):
+                error = self._failure(program, result, table)
+                if self.checked:
+                    self._padding_error(program, table)
+                return error, int(result.failed_command)
+            if self.checked and (error := self._padding_error(program, table)) is not None:
+                return error, end - 1
+            if collective is None:
+                continue
+            try:
+                collective.channel.run(
+                    collective.op,
+                    collective.param,
+                    _host(collective.send, table),
+                    _host(collective.recv, table),
+                    collective.element_count,
+                )
+            except HalError as e:
+                return e, collective.index
+        return None
+
+    def _tell_peers(self, work: Sequence[Work], position: int, error: HalError, at: int) -> None:
+        """Tells the peers of each collective a failed submission skipped -- those after
+        record ``at`` of ``work[position]`` and all of the later command buffers -- in
+        order, that this rank failed: their matching operations fail instead of waiting,
+        and every rank's channel stays at the same operation."""
+        for item in work[position:]:
+            for collective in item.encoded.collectives:
+                if collective.index > at:
+                    collective.channel.fail(
+                        collective.op, collective.param, collective.element_count, error
+                    )
+            at = -1
 
     def _padding_error(
         self, program: encoder.Encoded, table: Sequence[Any]
@@ -443,6 +515,17 @@ def _runner_loop(device_ref: weakref.ref, jobs: queue.SimpleQueue) -> None:
             return
         device._run_job(*job)
         del device, job  # the job's done() holds the front end's device too
+
+
+def _host(binding: tuple | None, table: Sequence[Any]) -> Any:
+    """The bytes of a collective's binding as a host uint8 array (None: no binding)."""
+    if binding is None:
+        return None
+    slot, alloc, offset, length = binding
+    if slot >= 0:
+        entry = table[slot]
+        alloc, offset = entry.alloc, entry.offset + offset
+    return alloc.host_array(offset, length)
 
 
 def _signal_name(number: int) -> str:

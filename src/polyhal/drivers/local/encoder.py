@@ -5,6 +5,11 @@ arrays plus what the device needs to plan the run -- how much work it holds (wor
 transfer bytes), which is how the device tells short work, run on the caller's thread,
 from long work, and the checked allocations with padding whose canaries it checks after
 each run.  Slots stay slot numbers and are resolved from the binding table at each run.
+
+A program with collectives runs in segments: the native executor runs the records between
+two collectives (a sub-program over the same arrays), the device runs each collective on
+the host engine in between, so every collective starts after the commands before it
+completed and before any command after it starts.
 """
 
 from __future__ import annotations
@@ -15,6 +20,21 @@ from typing import Any
 from ... import _walker as W
 from ...types import WHOLE_BUFFER
 from .executor import StreamProgram
+
+
+class Collective:
+    """A collective record of a program: where it is, what it does, and its bindings as
+    (slot, allocation, offset, length) -- slot -1 for a direct reference, allocation None
+    for a slot, the whole None where the kind has no such binding."""
+
+    __slots__ = ("index", "channel", "op", "param", "element_count", "send", "recv")
+
+    def __init__(self, index: int, obj: tuple, send: tuple | None, recv: tuple | None):
+        channel, self.op, self.param, self.element_count = obj
+        self.index = index
+        self.channel = channel.driver_channel  # the host engine's HostChannel
+        self.send = send
+        self.recv = recv
 
 
 class Encoded:
@@ -36,6 +56,8 @@ class Encoded:
         "transfer_bytes",
         "unbounded",
         "padded",
+        "collectives",
+        "segments",
         "_dispatches",
         "_records",
     )
@@ -53,6 +75,46 @@ class Encoded:
         self.padded = tuple(a for a in stream.allocations if a.padding is not None)
         self._dispatches: list | None = None
         self._records: Any = None
+        # Only a collective records a 4-tuple object (see CommandBuffer.collective), so
+        # programs without one pay for no record scan.
+        self.collectives: tuple[Collective, ...] = ()
+        #: (first record, sub-program or None when empty, the collective after it or None)
+        self.segments: tuple = ()
+        if any(type(o) is tuple and len(o) == 4 for o in stream.objects):
+            self._split(stream, records, constants, refs, data)
+
+    def _split(self, stream: Any, records: int, constants: int, refs: int, data: int) -> None:
+        raw_records, raw_refs = stream.raw()[:2]
+        objects, allocs = stream.objects, stream.allocations
+
+        def binding(fields: tuple) -> tuple | None:
+            slot, _base, offset, length, alloc, _ = fields
+            if slot >= 0:
+                return (slot, None, offset, length)
+            if alloc == W.NO_OBJECT:
+                return None
+            return (-1, allocs[alloc], offset, length)
+
+        found = []
+        for index, f in enumerate(W.RECORD.iter_unpack(raw_records)):
+            if f[W.F_OP] == W.OP_COLLECTIVE:
+                found.append(
+                    Collective(index, objects[f[W.F_OBJECT]], binding(f[W.F_A]), binding(f[W.F_B]))
+                )
+        self.collectives = tuple(found)
+        segments = []
+        start = 0
+        for c in (*found, None):
+            end = c.index if c is not None else self.count
+            sub = (
+                StreamProgram(records + start * W.RECORD.size, end - start, refs, constants, data)
+                if end > start
+                else None
+            )
+            segments.append((start, sub, c))
+            start = end + 1
+        self.segments = tuple(segments)
+        self.unbounded = True  # a collective waits on other ranks: never on the caller
 
     def _record(self, command: int) -> tuple:
         if self._records is None:
