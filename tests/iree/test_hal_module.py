@@ -1,0 +1,353 @@
+"""IREE's ``hal`` module imports on polyhal (polyhal.iree.hal_module), driven directly.
+
+Each test replays what an IREE-compiled host program does (the call sequences of
+``iree-compile --output-format=vm-asm`` output) against real devices: ``local``,
+``local-sync`` and ``vulkan`` (lavapipe here).  The executables are the rodata blobs of
+modules compiled for the driver; the results are checked against numpy.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+
+import numpy as np
+import pytest
+
+import polyhal as hal
+from polyhal import iree
+from polyhal.iree import hal_executables
+from polyhal.iree.hal_module import BufferView, Fence, HalModule, dtype_of, element_type_of
+from polyhal.iree.vm import VmBuffer
+
+SOURCE = """
+func.func @add(%a: tensor<16xf32>, %b: tensor<16xf32>) -> tensor<16xf32> {
+  %r = arith.addf %a, %b : tensor<16xf32>
+  return %r : tensor<16xf32>
+}
+func.func @scale(%a: tensor<?xf32>, %s: tensor<f32>) -> tensor<?xf32> {
+  %c0 = arith.constant 0 : index
+  %d = tensor.dim %a, %c0 : tensor<?xf32>
+  %e = tensor.empty(%d) : tensor<?xf32>
+  %r = linalg.generic {indexing_maps = [affine_map<(i) -> (i)>, affine_map<(i) -> ()>,
+                                        affine_map<(i) -> (i)>],
+                       iterator_types = ["parallel"]}
+      ins(%a, %s : tensor<?xf32>, tensor<f32>) outs(%e : tensor<?xf32>) {
+  ^bb0(%x: f32, %y: f32, %o: f32):
+    %m = arith.mulf %x, %y : f32
+    linalg.yield %m : f32
+  } -> tensor<?xf32>
+  return %r : tensor<?xf32>
+}
+"""
+F32 = 0x21000020
+USAGE = 3075  # TRANSFER | DISPATCH_STORAGE, what the programs assert and allocate
+DEVICE_LOCAL = 48
+FORMATS = {"local": "system-elf-x86_64", "vulkan": "vulkan-spirv-fb"}
+DRIVERS = ["local", "local-sync", "vulkan"]
+
+
+def _base(driver: str) -> str:
+    return "local" if driver.startswith("local") else driver
+
+
+@pytest.fixture(scope="module")
+def compiled(tmp_path_factory):
+    """driver kind → {rodata name: bytes} of SOURCE compiled to IREE's VM assembly."""
+    if not iree.compiler_available():
+        pytest.skip("iree-base-compiler is not installed (pip install polyhal[iree])")
+    out = {}
+    folder = tmp_path_factory.mktemp("hal-module")
+    src = folder / "source.mlir"
+    src.write_text(SOURCE)
+    for kind in ("local", "vulkan"):
+        path = folder / f"{kind}.mlir"
+        subprocess.run(
+            [
+                iree.find_iree_compile(),
+                str(src),
+                *iree.compile_flags(kind),
+                "--output-format=vm-asm",
+                "-o",
+                str(path),
+            ],
+            check=True,
+            capture_output=True,
+        )
+        text = path.read_text()
+        out[kind] = {
+            m.group(1): bytes.fromhex(m.group(2))
+            for m in re.finditer(r'vm\.rodata private @(\w+) <[^>]*> dense<"0x([0-9A-F]*)">', text)
+        }
+    return out
+
+
+@pytest.fixture(params=DRIVERS)
+def module(request):
+    driver = request.param
+    if driver != "local-sync" and driver not in hal.available_drivers():
+        pytest.skip(f"no {driver} device here")
+    device = hal.create_device(driver)
+    mod = HalModule(device)
+    yield mod
+    mod.close()
+    device.close()
+
+
+def _s(text: str) -> VmBuffer:
+    return VmBuffer(memoryview(text.encode()), alignment=1)
+
+
+def _executable(mod: HalModule, compiled, name: str):
+    """What a module's __init does: find the device, check the format, create."""
+    call = mod.imports
+    kind = _base(mod.device.driver)
+    fmt = FORMATS[kind]
+    assert call["hal.devices.count"]() == 1
+    device = call["hal.devices.get"](0)
+    assert device is mod.device
+    assert call["hal.devices.get"](1) is None
+    pattern = "local*" if kind == "local" else kind
+    assert call["hal.device.query.i64"](device, _s("hal.device.id"), _s(pattern)) == (1, 1)
+    assert call["hal.device.query.i64"](device, _s("hal.device.id"), _s("cuda")) == (1, 0)
+    assert call["hal.device.query.i64"](device, _s("hal.executable.format"), _s(fmt)) == (1, 1)
+    assert call["hal.device.query.i64"](device, _s("hal.nothing"), _s("x")) == (0, 0)
+    blob = VmBuffer(memoryview(compiled[kind][name]), alignment=16)
+    return call["hal.executable.create"](device, -1, _s(fmt), blob, None)
+
+
+def _blob_name(compiled, kind: str, function: str) -> str:
+    names = [n for n in compiled[kind] if n.endswith(FORMATS[kind].replace("-", "_"))]
+    if kind == "local":
+        assert len(names) == 1  # one linked library for every function
+        return names[0]
+    return next(n for n in names if n.startswith(function))
+
+
+def test_memoized_add_replays_with_a_binding_table(module, compiled):
+    """``__add_memoize_apply`` records the dispatch once with slots; each call binds the
+    arguments and a queue-allocated result through ``queue.execute.indirect``."""
+    call = module.imports
+    device = module.device
+    exe = _executable(module, compiled, _blob_name(compiled, _base(device.driver), "add"))
+    fn = call["hal.executable.lookup.function"](exe, _s("add_dispatch_0_elementwise_16_f32"))
+    assert fn == exe.lookup("add_dispatch_0_elementwise_16_f32")
+    cb = call["hal.command_buffer.create"](device, 0, 3, -1, 3)
+    bindings = [(0, slot, None, 0, 64) for slot in range(3)]
+    call["hal.command_buffer.dispatch"](cb, exe, fn, 1, 1, 1, 0, [], bindings)
+    call["hal.command_buffer.execution_barrier"](cb, 28, 13, 0)
+    call["hal.command_buffer.finalize"](cb)
+
+    rng = np.random.default_rng(0)
+    for _ in range(3):  # the recording is replayed on new buffers every call
+        a, b = (rng.standard_normal(16).astype(np.float32) for _ in range(2))
+        args = [module.view_of_array(a), module.view_of_array(b)]
+        allocator = call["hal.device.allocator"](device)
+        buffers = []
+        for view in args:
+            call["hal.buffer_view.assert"](view, _s("input"), F32, 1, [16])
+            buffer = call["hal.buffer_view.buffer"](view)
+            call["hal.buffer.assert"](buffer, _s("tensor"), allocator, 64, 16, USAGE)
+            buffers.append(buffer)
+        ready = call["hal.fence.create"](device, 0)
+        out = call["hal.device.queue.alloca"](
+            device, -1, None, ready, 0, DEVICE_LOCAL, USAGE, 64, 0
+        )
+        done = call["hal.fence.create"](device, 0)
+        table = [(buffers[0], 0, 64), (buffers[1], 0, 64), (out, 0, 64)]
+        call["hal.device.queue.execute.indirect"](device, -1, ready, done, cb, 0, table)
+        assert call["hal.fence.await"](-1, 0, [done]) == 0
+        assert call["hal.fence.query"](done) == 0
+        view = call["hal.buffer_view.create"](out, 0, 64, F32, 1, [16])
+        np.testing.assert_array_equal(view.to_numpy(), a + b)
+
+
+def test_one_shot_dynamic_dispatch_with_push_constants(module, compiled):
+    """A dynamic shape: the program records a one-shot command buffer per call, with the
+    dimension as push constants and the workgroup count it computed."""
+    call = module.imports
+    device = module.device
+    exe = _executable(module, compiled, _blob_name(compiled, _base(device.driver), "scale"))
+    name = next(e.name for e in exe.executable.entry_points if e.name.startswith("scale"))
+    fn = call["hal.executable.lookup.function"](exe, _s(name))
+    n = 1000
+    a = np.arange(n, dtype=np.float32)
+    view_a, view_s = module.view_of_array(a), module.view_of_array(np.float32(2.5))
+    assert call["hal.buffer_view.rank"](view_a) == 1
+    assert call["hal.buffer_view.dim"](view_a, 0) == n
+    assert call["hal.buffer_view.element_type"](view_a) == F32
+    call["hal.buffer_view.assert"](view_s, _s("input1"), F32, 1, [])
+    ready = call["hal.fence.create"](device, 0)
+    out = call["hal.device.queue.alloca"](device, -1, None, ready, 0, DEVICE_LOCAL, USAGE, 4 * n, 0)
+    cb = call["hal.command_buffer.create"](device, 1, 3, -1, 0)
+    # The workgroup count the program derives: ceil(n / tile) on CPU, ceil(n / 64) on GPU.
+    tile = 4096 if _base(device.driver) == "local" else 64
+    count = -(-n // tile)
+    bindings = [
+        (0, 0, call["hal.buffer_view.buffer"](view_a), 0, 4 * n),
+        (0, 0, call["hal.buffer_view.buffer"](view_s), 0, 4),
+        (0, 0, out, 0, 4 * n),
+    ]
+    call["hal.command_buffer.dispatch"](cb, exe, fn, count, 1, 1, 0, [n, 0], bindings)
+    call["hal.command_buffer.execution_barrier"](cb, 28, 13, 0)
+    call["hal.command_buffer.finalize"](cb)
+    done = call["hal.fence.create"](device, 0)
+    call["hal.device.queue.execute"](device, -1, ready, done, cb, 0)
+    assert call["hal.fence.await"](-1, 0, [done]) == 0
+    result = call["hal.buffer_view.create"](out, 0, 4 * n, F32, 1, [n])
+    np.testing.assert_array_equal(result.to_numpy(), a * np.float32(2.5))
+
+
+def test_queue_transfers_and_host_access(module):
+    """fill, update, copy, load and store, ordered by fences; dealloca at the end."""
+    call = module.imports
+    device = module.device
+    f1, f2, f3, f4 = (call["hal.fence.create"](device, 0) for _ in range(4))
+    buf = call["hal.device.queue.alloca"](device, -1, None, f1, 0, DEVICE_LOCAL, USAGE, 64, 0)
+    call["hal.device.queue.fill"](device, -1, f1, f2, buf, 0, -1, 0x01020304, 4, 0)
+    call["hal.device.queue.update"](
+        device, -1, f2, f3, VmBuffer(memoryview(b"\xff\xfe")), 0, buf, 8, 2, 0
+    )
+    other = call["hal.allocator.allocate"](call["hal.device.allocator"](device), -1, 48, USAGE, 64)
+    call["hal.device.queue.copy"](device, -1, f3, f4, buf, 0, other, 0, 64, 0)
+    joined = call["hal.fence.join"](0, [f3, None, f4])
+    assert call["hal.fence.await"](-1, 0, [joined]) == 0
+    assert call["hal.buffer.length"](other) == 64
+    assert call["hal.buffer.load"](other, 0, 4) == 0x01020304
+    assert call["hal.buffer.load"](other, 8, 2) == 0xFEFF
+    assert call["hal.buffer.load"](other, 8, 4) == 0x0102FEFF
+    call["hal.buffer.store"](-1, other, 60, 4)
+    assert call["hal.buffer.load"](other, 60, 4) == -1  # i32 results are signed
+    sub = call["hal.buffer.subspan"](other, 8, 8)
+    assert call["hal.buffer.length"](sub) == 8
+    assert call["hal.buffer.load"](sub, 0, 1) == 0xFF
+    gone = call["hal.fence.create"](device, 0)
+    call["hal.device.queue.dealloca"](device, -1, None, gone, buf, 0)
+    call["hal.device.queue.barrier"](device, -1, gone, None, 0)
+    assert call["hal.fence.await"](-1, 0, [gone]) == 0
+    with pytest.raises(hal.FailedPreconditionError):
+        buf.read()
+
+
+def test_command_buffer_transfers_through_slots(module):
+    """fill / update / copy recorded once with slots, replayed on two tables."""
+    call = module.imports
+    device = module.device
+    cb = call["hal.command_buffer.create"](device, 0, 1, -1, 2)
+    call["hal.command_buffer.begin_debug_group"](cb, _s("transfers"))
+    call["hal.command_buffer.fill_buffer"](cb, None, 0, 16, 0, 7, 1, 0)
+    abcd = VmBuffer(memoryview(b"abcd"))
+    call["hal.command_buffer.update_buffer"](cb, abcd, 0, None, 16, 4, 0, 0)
+    call["hal.command_buffer.execution_barrier"](cb, 28, 13, 0)
+    call["hal.command_buffer.copy_buffer"](cb, 0, 1, None, 0, None, 0, 32, 0)
+    call["hal.command_buffer.end_debug_group"](cb)
+    call["hal.command_buffer.finalize"](cb)
+    for _ in range(2):
+        a = device.allocate_buffer(32)
+        b = device.allocate_buffer(32)
+        done = call["hal.fence.create"](device, 0)
+        call["hal.device.queue.execute.indirect"](
+            device, -1, None, done, cb, 0, [(a, 0, -1), (b, 0, 32)]
+        )
+        assert call["hal.fence.await"](-1, 0, [done]) == 0
+        assert b.read(0, 20) == b"\x07" * 16 + b"abcd"
+
+
+def test_fences_signal_fail_and_time_out(module):
+    call = module.imports
+    device = module.device
+    fence = call["hal.fence.create"](device, 0)
+    assert isinstance(fence, Fence)
+    assert call["hal.fence.query"](fence) == 17  # IREE_STATUS_DEFERRED
+    assert call["hal.fence.await"](0, 0, [fence]) == 4  # deadline exceeded
+    assert call["hal.fence.await"](10, 0, [fence]) == 4
+    call["hal.fence.signal"](fence)
+    assert call["hal.fence.query"](fence) == 0
+    assert call["hal.fence.await"](0, 0, [fence, None]) == 0
+    assert call["hal.fence.join"](0, [None]) is None
+    failed = call["hal.fence.create"](device, 0)
+    after = call["hal.fence.create"](device, 0)
+    call["hal.device.queue.barrier"](device, -1, failed, after, 0)
+    call["hal.fence.fail"](failed, 13)
+    assert call["hal.fence.query"](failed) == 13
+    with pytest.raises(hal.InternalError):
+        call["hal.fence.await"](-1, 0, [after])
+
+
+def test_asserts_raise_the_status_iree_would(module):
+    call = module.imports
+    view = module.view_of_array(np.zeros((2, 3), np.int32))
+    call["hal.buffer_view.assert"](view, _s("ok"), 0x10000020, 1, [2, 3])  # signless i32
+    with pytest.raises(hal.InvalidArgumentError, match="arg0 shape"):
+        call["hal.buffer_view.assert"](view, _s("arg0"), 0x10000020, 1, [3, 2])
+    with pytest.raises(hal.InvalidArgumentError, match="element type"):
+        call["hal.buffer_view.assert"](view, _s("arg0"), F32, 1, [2, 3])
+    with pytest.raises(hal.InvalidArgumentError, match="encoding"):
+        call["hal.buffer_view.assert"](view, _s("arg0"), 0x10000020, 2, [2, 3])
+    allocator = call["hal.device.allocator"](module.device)
+    buffer = call["hal.buffer_view.buffer"](view)
+    with pytest.raises(hal.InvalidArgumentError, match="less than expected"):
+        call["hal.buffer.assert"](buffer, _s("tensor"), allocator, 25, 16, USAGE)
+    narrow = module.device.allocate_buffer(24, usage=hal.BufferUsage.TRANSFER)
+    with pytest.raises(hal.PermissionDeniedError):
+        call["hal.buffer.assert"](narrow, _s("tensor"), allocator, 24, 16, USAGE)
+    with pytest.raises(hal.InvalidArgumentError):
+        call["hal.buffer.load"](buffer, 0, 8)
+    with pytest.raises(hal.OutOfRangeError):
+        call["hal.buffer.store"](1, buffer, 22, 4)
+
+
+def test_unsupported_imports_raise_unimplemented(module):
+    call = module.imports
+    device = module.device
+    with pytest.raises(hal.UnimplementedError, match="collectives"):
+        call["hal.channel.create"](device, -1, 0, None, None, 0, 1)
+    cb = call["hal.command_buffer.create"](device, 1, 3, -1, 0)
+    with pytest.raises(hal.UnimplementedError, match="collectives"):
+        call["hal.command_buffer.collective"](cb, None, 0, 0, 0, 0, None, None, 0, 0, 0, 0, 0)
+    with pytest.raises(hal.UnimplementedError, match="pool"):
+        call["hal.device.queue.alloca"](device, -1, None, None, 3, 48, USAGE, 16, 0)
+    with pytest.raises(hal.UnimplementedError, match="format"):
+        call["hal.executable.create"](device, -1, _s("embedded-elf-x86_64"), _s("x"), None)
+    with pytest.raises(hal.UnimplementedError, match="8-byte fill"):
+        call["hal.command_buffer.fill_buffer"](cb, None, 0, 16, 0, 1, 8, 0)
+
+
+def test_allocation_preserve_and_discard_count_owners(module):
+    call = module.imports
+    buffer = module.device.allocate_buffer(16)
+    assert call["hal.buffer.allocation.is_terminal"](buffer) == 1
+    call["hal.buffer.allocation.preserve"](buffer)
+    assert call["hal.buffer.allocation.is_terminal"](buffer) == 0
+    assert call["hal.buffer.allocation.discard"](call["hal.buffer.subspan"](buffer, 0, 8)) == 0
+    assert call["hal.buffer.allocation.is_terminal"](buffer) == 1
+    assert call["hal.buffer.allocation.discard"](buffer) == 1
+
+
+def test_element_types():
+    assert element_type_of(np.float32) == F32
+    assert dtype_of(F32) == np.float32
+    assert dtype_of(0x10000008) == np.int8  # signless i8
+    assert dtype_of(0x13000008) == np.bool_
+    with pytest.raises(hal.UnimplementedError, match="0x22000010"):
+        dtype_of(0x22000010)  # bfloat16
+    with pytest.raises(hal.UnimplementedError):
+        element_type_of(np.dtype("U3"))
+
+
+def test_view_of_buffer_checks_its_size(module):
+    buffer = module.device.buffer_from(np.arange(8, dtype=np.int32))
+    view = module.view_of_buffer(buffer, np.int32, (2, 2), offset=16)
+    assert isinstance(view, BufferView)
+    np.testing.assert_array_equal(view.to_numpy(), [[4, 5], [6, 7]])
+    with pytest.raises(hal.OutOfRangeError):
+        module.view_of_buffer(buffer, np.int32, (3, 3))
+
+
+def test_malformed_executables_raise_invalid_argument(module):
+    device = module.device
+    kind = _base(device.driver)
+    fmt = FORMATS[kind]
+    for data in (b"", b"\x7fELF" + b"\0" * 60, b"VKE1" + b"\0" * 60, b"x" * 200):
+        with pytest.raises(hal.InvalidArgumentError):
+            hal_executables.create_executable(device, fmt, data, None)
