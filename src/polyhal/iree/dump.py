@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import spirv
+from ..command_buffer import Slot
 from ..errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from ..executable import (
     DescriptorSetLayout,
@@ -21,12 +22,12 @@ from ..executable import (
     ExecutableSource,
     PipelineLayout,
 )
-from ..types import DescriptorFlags
+from ..types import WHOLE_BUFFER, DescriptorFlags
 from .compiler import DRIVER_FORMATS
 
 if TYPE_CHECKING:
     from ..buffer import Buffer
-    from ..command_buffer import CommandBuffer, Slot
+    from ..command_buffer import CommandBuffer
     from ..device import Device
     from ..executable import Executable
 
@@ -47,6 +48,18 @@ class BindingInfo:
     dtype: str | None = None
     #: Static shape of the tensor the kernel sees, when known.
     shape: tuple[int, ...] | None = None
+    #: Bytes in which the kernel reads and writes the binding (SPIR-V: the array stride of
+    #: its storage buffer, 4 for i8 data IREE accesses as i32 words, 16 for ``vec4``): the
+    #: range bound must be a whole number of them, or the tail falls outside it.
+    granularity: int = 1
+
+    @property
+    def padded_length(self) -> int | None:
+        """``length`` rounded up to ``granularity``: the bytes to allocate for this binding
+        (odd-sized i8 data on vulkan needs up to 3 more than the tensor), or None."""
+        if self.length is None:
+            return None
+        return -(-self.length // self.granularity) * self.granularity
 
 
 @dataclass
@@ -84,7 +97,8 @@ class IreeDispatch:
     executable: IreeExecutable
     entry_point: EntryPoint
     bindings: tuple[BindingInfo, ...] = ()
-    #: (x, y, z), or None when the dump does not say (no benchmark, dynamic shapes).
+    #: (x, y, z) as the host program launches it, or None where that is not a constant
+    #: (``workgroup_count_note`` says why).
     workgroup_count: tuple[int, int, int] | None = None
     #: Push constants the benchmark passes, when it passes any.
     constants: tuple[int, ...] = ()
@@ -92,6 +106,8 @@ class IreeDispatch:
     #: Bytes of workgroup-local memory the kernel needs at launch (CUDA: dynamic shared
     #: memory, which IREE's PTX declares as ``extern .shared``; CPU: ``local_memory``).
     local_memory_size: int = 0
+    #: Why ``workgroup_count`` is None (dynamic shapes, no host program, …), when it is.
+    workgroup_count_note: str | None = None
 
     @property
     def constant_count(self) -> int:
@@ -117,13 +133,23 @@ class IreeDispatch:
         ``executables``: the mapping :meth:`IreeDump.create_executables` returns, or the one
         ``hal.Executable`` holding this entry point.  ``buffers``: one per binding, in binding
         order — a Buffer, ``hal.Slot`` or ``(buffer, offset[, length])``.
+
+        Each range must be a whole number of the binding's ``granularity`` bytes (SPIR-V
+        kernels access storage buffers in words or vectors): a range that is not is
+        widened to the next whole one where its buffer has the room, and raises
+        InvalidArgumentError naming the size it needs where it has not.  Allocate
+        :attr:`BindingInfo.padded_length` bytes.  A slot's range is widened where it has a
+        length; a whole-slot binding is the caller's to size.
+
+        A dispatch whose workgroup count is unknown (:attr:`workgroup_count_note` says
+        why) raises FailedPreconditionError unless ``workgroup_count`` is passed.
         """
         exe = executables[self.executable.name] if isinstance(executables, Mapping) else executables
         counts = workgroup_count if workgroup_count is not None else self.workgroup_count
         if counts is None:
+            why = self.workgroup_count_note or "the dump does not say it"
             raise FailedPreconditionError(
-                f"dispatch {self.name!r} has no known workgroup count (no benchmark was dumped "
-                f"for it); pass workgroup_count="
+                f"dispatch {self.name!r} has no known workgroup count: {why}; pass workgroup_count="
             )
         if len(buffers) != self.binding_count:
             raise InvalidArgumentError(
@@ -135,7 +161,7 @@ class IreeDispatch:
                 f"dispatch {self.name!r} takes {self.constant_count} push constants, "
                 f"got {len(values)}"
             )
-        bindings = [(i, *b) if isinstance(b, tuple) else (i, b) for i, b in enumerate(buffers)]
+        bindings = [self._binding(i, b) for i, b in enumerate(buffers)]
         command_buffer.dispatch(
             exe,
             self.name,
@@ -144,31 +170,79 @@ class IreeDispatch:
             bindings=bindings,
         )
 
+    def _binding(self, index: int, arg: BindingArg) -> tuple[Any, ...]:
+        """``(index, buffer, offset[, length])`` for ``command_buffer.dispatch``, the range
+        widened to whole units of the binding's granularity."""
+        unit = self.bindings[index].granularity if index < len(self.bindings) else 1
+        if unit <= 1:
+            return (index, *arg) if isinstance(arg, tuple) else (index, arg)
+        buffer, offset = (arg[0], arg[1]) if isinstance(arg, tuple) else (arg, 0)
+        length = None
+        if isinstance(arg, tuple) and len(arg) == 3 and arg[2] != WHOLE_BUFFER:
+            length = arg[2]
+        if isinstance(buffer, Slot):
+            if length is None:
+                return (index, buffer, offset)
+            return (index, buffer, offset, _round_up(length, unit))
+        room = buffer.size - offset
+        bound = room if length is None else length
+        if bound % unit == 0:
+            return (index, buffer, offset, bound)
+        need = _round_up(bound, unit)
+        if need > room:
+            raise InvalidArgumentError(
+                f"binding {index} of dispatch {self.name!r} covers {bound} bytes, but the "
+                f"kernel accesses it in {unit}-byte units: it needs {need} bytes from offset "
+                f"{offset} (allocate BindingInfo.padded_length), the buffer has {room}"
+            )
+        return (index, buffer, offset, need)
+
+
+def _round_up(n: int, unit: int) -> int:
+    return -(-n // unit) * unit
+
 
 class IreeDump:
-    """The executables and dispatches of one IREE compilation, for one driver."""
+    """The executables and dispatches of one IREE compilation, for one driver.
+
+    ``failed`` maps each dispatch that compiled but could not be loaded to the reason.
+    """
 
     def __init__(
         self,
         driver: str,
         executables: Sequence[IreeExecutable],
         dispatches: Sequence[IreeDispatch],
+        *,
+        failed: Mapping[str, str] | None = None,
     ):
         self.driver = driver
         self.format = DRIVER_FORMATS[driver]
         self.executables: dict[str, IreeExecutable] = {e.name: e for e in executables}
         self.dispatches: dict[str, IreeDispatch] = {d.name: d for d in dispatches}
+        self.failed: dict[str, str] = dict(failed or {})
 
     def dispatch(self, name: str) -> IreeDispatch:
-        """The dispatch called ``name``, else the only one whose name contains it."""
+        """The dispatch called ``name``, else the only one whose name contains it.
+
+        NotFoundError where none matches; FailedPreconditionError, with the reason, where
+        the one that matches is a dispatch the dump could not load (:attr:`failed`).
+        """
         if name in self.dispatches:
             return self.dispatches[name]
         matches = [d for n, d in self.dispatches.items() if name in n]
         if len(matches) == 1:
             return matches[0]
         if not matches:
+            broken = [n for n in self.failed if name == n or name in n]
+            if len(broken) == 1:
+                raise FailedPreconditionError(
+                    f"dispatch {broken[0]!r} compiled but could not be loaded: "
+                    f"{self.failed[broken[0]]}"
+                )
             raise NotFoundError(
                 f"no dispatch matches {name!r}; the dump has {list(self.dispatches)}"
+                + (f" (and could not load {list(self.failed)})" if self.failed else "")
             )
         raise InvalidArgumentError(
             f"{name!r} matches several dispatches: {[d.name for d in matches]}"
@@ -220,13 +294,19 @@ class IreeDump:
                 "workgroup_count": d.workgroup_count,
                 "constants": list(d.constants),
                 "local_memory_size": d.local_memory_size,
+                "workgroup_count_note": d.workgroup_count_note,
             }
             for d in self.dispatches.values()
         ]
         manifest = out / "manifest.json"
         manifest.write_text(
             json.dumps(
-                {"driver": self.driver, "executables": executables, "dispatches": dispatches},
+                {
+                    "driver": self.driver,
+                    "executables": executables,
+                    "dispatches": dispatches,
+                    "failed": self.failed,
+                },
                 indent=1,
             )
         )
@@ -260,6 +340,7 @@ def load_saved(directory: str | os.PathLike[str]) -> IreeDump:
                     b["element_type"],
                     b["dtype"],
                     tuple(b["shape"]) if b["shape"] is not None else None,
+                    b.get("granularity", 1),
                 )
                 for b in d["bindings"]
             )
@@ -274,9 +355,15 @@ def load_saved(directory: str | os.PathLike[str]) -> IreeDump:
                     tuple(d["constants"]),
                     None,
                     d["local_memory_size"],
+                    d.get("workgroup_count_note"),
                 )
             )
-        return IreeDump(manifest["driver"], list(executables.values()), dispatches)
+        return IreeDump(
+            manifest["driver"],
+            list(executables.values()),
+            dispatches,
+            failed=manifest.get("failed") or {},
+        )
     except (KeyError, TypeError, ValueError) as e:
         raise InvalidArgumentError(f"malformed manifest.json in {root}: {e!r}") from None
 

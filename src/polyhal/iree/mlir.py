@@ -1,13 +1,15 @@
 """Reading the MLIR IREE dumps, through the MLIR Python bindings of ``iree-base-compiler``.
 
-Three kinds of text reach this module: the benchmark IREE writes per dispatch
+Four kinds of text reach this module: the benchmark IREE writes per dispatch
 (``--iree-hal-dump-executable-benchmarks-to``) and the executable sources
 (``--iree-hal-dump-executable-sources-to``), which both hold ``hal.executable.export`` ops
-and their kernels; and what ``iree-compile --compile-to=executable-targets`` or
-``--compile-to=hal`` prints for a benchmark, which holds the export's resolved workgroup
-count and size, or the ``hal.command_buffer.dispatch`` of the benchmark's function with
-constant operands.  Each text is parsed whole by ``iree.compiler.ir`` (so an SSA value is
-the value it names, in its own function) and read op by op.
+and their kernels; what ``iree-compile --compile-to=executable-targets`` prints for a
+benchmark, which holds the export's workgroup size and local memory after translation; and
+the *host program* (``iree-compile --output-format=vm-asm``), IREE's ``vm`` dialect, whose
+``hal.command_buffer.dispatch`` calls carry the workgroup counts and push constants each
+dispatch is launched with (:func:`read_host_dispatches`).  Each text is parsed whole by
+``iree.compiler.ir`` (so an SSA value is the value it names, in its own function) and read
+op by op.
 
 The bindings (``iree.compiler.ir``) come with the compiler in the ``iree`` extra; reading
 MLIR without them raises UnavailableError.  They parse what the same IREE version writes:
@@ -35,6 +37,13 @@ NUMPY_DTYPES = {
 _EXPORT = "hal.executable.export"
 _SUBSPAN = "hal.interface.binding.subspan"
 _DISPATCH = "hal.command_buffer.dispatch"
+_VM_VARIADIC_CALL = "vm.call.variadic"
+_VM_DISPATCH = "@hal.command_buffer.dispatch"
+_VM_DISPATCH_INDIRECT = "@hal.command_buffer.dispatch.indirect"
+_VM_LOOKUP_FUNCTION = "@hal.executable.lookup.function"
+# The host program's integer constants: the op and, for the ``.zero`` forms, the value.
+_VM_CONSTANTS = {"vm.const.i32": None, "vm.const.i64": None, "vm.const.i32.zero": 0,
+                 "vm.const.i64.zero": 0}  # fmt: skip
 
 # The HAL dialect's attributes and IREE's dispatch tensor type have no Python accessors in
 # the bindings (only their printed form), so the few fields read from them are read from
@@ -93,6 +102,22 @@ class DispatchSite:
     binding_lengths: tuple[int | None, ...]
 
 
+@dataclass(frozen=True)
+class HostDispatch:
+    """One ``hal.command_buffer.dispatch`` call of a host program, its operands read where
+    they are constants."""
+
+    #: The function it dispatches (the name ``hal.executable.lookup.function`` looks up),
+    #: None where the name is not a constant.
+    export: str | None
+    #: None where a count is computed at run time (dynamic shapes, runtime values) or read
+    #: from a buffer (an indirect dispatch).
+    workgroup_count: tuple[int, int, int] | None
+    #: Push constants as 32-bit words; None where one is not a constant.
+    constants: tuple[int, ...] | None
+    indirect: bool = False
+
+
 def read_exports(text: str, *, what: str) -> list[ExportInfo]:
     """Every export in ``text``, in order (``what`` names the text in errors)."""
     ir = _ir()
@@ -135,9 +160,78 @@ def read_dispatch_site(text: str, *, what: str) -> DispatchSite | None:
         )
 
 
+def read_host_dispatches(text: str, *, what: str) -> list[HostDispatch]:
+    """Every dispatch call in a host program (``iree-compile --output-format=vm-asm``), in
+    program order."""
+    ir = _ir()
+    with _context(ir):
+        module = _parse(ir, text, what)
+        strings = {
+            ir.StringAttr(op.attributes["sym_name"]).value: ir.StringAttr(op.attributes["value"])
+            for op in _walk(module, "vm.rodata")
+            if isinstance(op.attributes["value"], ir.StringAttr)
+        }
+        sites = []
+        for op in _walk(module, _VM_VARIADIC_CALL):
+            callee = str(op.attributes["callee"])
+            if callee not in (_VM_DISPATCH, _VM_DISPATCH_INDIRECT):
+                continue
+            # Both calls take (command buffer, executable, function, three operands, flags,
+            # constants..., bindings...); the three are the count (x, y, z) of a direct
+            # dispatch, the buffer holding it (slot, buffer, offset) of an indirect one.
+            operands = list(op.operands)
+            indirect = callee == _VM_DISPATCH_INDIRECT
+            count = None if indirect else _three(tuple(_vm_constant(ir, v) for v in operands[3:6]))
+            values = [_vm_constant(ir, v) for v in operands[7 : 7 + _segment_size(op, 7)]]
+            sites.append(
+                HostDispatch(
+                    export=_looked_up_name(ir, operands[2], strings),
+                    workgroup_count=count,
+                    constants=(
+                        None
+                        if any(c is None for c in values)
+                        else tuple(c & 0xFFFFFFFF for c in values if c is not None)
+                    ),
+                    indirect=indirect,
+                )
+            )
+        return sites
+
+
 # --------------------------------------------------------------------------------------------
 # Reading ops
 # --------------------------------------------------------------------------------------------
+
+
+def _vm_constant(ir: Any, value: Any) -> int | None:
+    """The value of a ``vm.const.i32``/``i64`` (or its ``.zero`` form), else None."""
+    owner = value.owner
+    if isinstance(owner, ir.Block) or owner.name not in _VM_CONSTANTS:
+        return None
+    zero = _VM_CONSTANTS[owner.name]
+    return zero if zero is not None else ir.IntegerAttr(owner.attributes["value"]).value
+
+
+def _segment_size(call: Any, index: int) -> int:
+    """Operands in the variadic segment ``index`` of a ``vm.call.variadic`` (its
+    ``segment_sizes``: -1 for a fixed operand, the count for a variadic one)."""
+    sizes = [int(v) for v in call.attributes["segment_sizes"]]
+    return max(0, sizes[index]) if index < len(sizes) else 0
+
+
+def _looked_up_name(ir: Any, function: Any, strings: dict[str, Any]) -> str | None:
+    """The function name a ``hal.executable.lookup.function`` call looks up, where the name
+    is a rodata string."""
+    call = function.owner
+    if isinstance(call, ir.Block) or call.name != "vm.call":
+        return None
+    if str(call.attributes["callee"]) != _VM_LOOKUP_FUNCTION or len(call.operands) < 2:
+        return None
+    ref = call.operands[1].owner
+    if isinstance(ref, ir.Block) or ref.name != "vm.const.ref.rodata":
+        return None
+    name = strings.get(ir.FlatSymbolRefAttr(ref.attributes["rodata"]).value)
+    return None if name is None else str(name.value)
 
 
 def _export_info(ir: Any, op: Any, binding_types: dict[int, BindingType]) -> ExportInfo:
@@ -244,6 +338,15 @@ def _walk(root: Any, name: str) -> list[Any]:
 # --------------------------------------------------------------------------------------------
 # The bindings
 # --------------------------------------------------------------------------------------------
+
+
+def available() -> bool:
+    """Whether the MLIR Python bindings this module reads with are installed."""
+    try:
+        _ir()
+    except UnavailableError:
+        return False
+    return True
 
 
 def _ir() -> Any:
