@@ -1,0 +1,416 @@
+"""Whole IREE programs on polyhal: load a compiled module, call its functions.
+
+::
+
+    vm_asm = polyhal.iree.compile_module(source, device)    # iree-compile, cached
+    mod = polyhal.iree.load_module(vm_asm, device)          # or load_mlir(source, device)
+    out = mod.main(x, w)                  # numpy arrays or polyhal Buffers in, Buffers out
+    arr = mod.main(x, w, numpy=True)      # numpy arrays out
+
+The module is IREE's host program (``iree-compile --output-format=vm-asm``) translated to
+Python by :mod:`polyhal.iree.vm`, its ``hal`` imports served by
+:class:`~polyhal.iree.hal_module.HalModule` on the device.  Its initializer runs once at
+load (creating the executables and recording IREE's reusable command buffers); a call then
+runs the function's host program: argument checks, queue allocations, one replay of the
+recorded command buffer with the arguments bound, a fence wait.
+
+polyhal does not interpret IREE's VM bytecode: a ``.vmfb`` file is refused with
+UnimplementedError; compile with ``--output-format=vm-asm`` (or :func:`compile_module`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import _cache
+from ..buffer import Buffer
+from ..device import Device
+from ..errors import InvalidArgumentError, NotFoundError, UnimplementedError
+from .compiler import base_driver, compile_flags, compiler_version, find_iree_compile, run_compiler
+from .hal_module import BufferView, HalModule
+from .vm import VmFunction, VmProgram, _split_top_level, parse_vm
+
+__all__ = ["Function", "Module", "compile_module", "load_mlir", "load_module"]
+
+_VM_ASM_FLAG = "--output-format=vm-asm"
+
+# Translated programs by the hash of their text: loading one module on several devices (or
+# twice) translates it once.  Programs are immutable (rodata is read-only), so sharing is safe.
+_PROGRAMS: dict[str, VmProgram] = {}
+_PROGRAMS_KEPT = 16
+
+
+def compile_module(
+    source: str | os.PathLike[str],
+    device: Device | str,
+    *,
+    flags: Sequence[str] = (),
+    timeout: float | None = None,
+) -> bytes:
+    """Compile an MLIR program (text, or the path of a ``.mlir`` file) for ``device``'s
+    driver (a Device or a driver name) to IREE's VM assembly, the input of
+    :func:`load_module`.
+
+    Runs ``iree-compile`` with :func:`~polyhal.iree.compile_flags` for the driver, then
+    ``flags``, then ``--output-format=vm-asm``; the output is cached in polyhal's build
+    cache, keyed on the source, the compiler's version and the flags (and the host CPU when
+    the flags target it).  InvalidArgumentError with the compiler's errors when the program
+    does not compile or ``timeout`` seconds pass; UnavailableError without iree-compile.
+    """
+    text = _source_text(source)
+    all_flags = [*compile_flags(base_driver(device)), *flags, _VM_ASM_FLAG]
+    key: list[str | bytes] = [text, compiler_version() or find_iree_compile(), *all_flags]
+    if any(flag.endswith("=host") for flag in all_flags):
+        from .._native import target_cpu
+
+        key.append(target_cpu())
+
+    def build(out: Path) -> None:
+        src = out.parent / "input.mlir"
+        src.write_text(text, encoding="utf-8")
+        run_compiler([*all_flags, str(src), "-o", str(out)], timeout, what="to VM assembly")
+
+    path = _cache.cached("iree-vm", "mlir", key, build, _is_vm_asm)
+    return path.read_bytes()
+
+
+def _is_vm_asm(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+            f.seek(-64, os.SEEK_END)
+            tail = f.read()
+    except OSError:
+        return False
+    # A complete file opens with the top-level module and ends with its closing brace.
+    return b"vm.module" in head and tail.rstrip().endswith(b"}")
+
+
+def _source_text(source: str | os.PathLike[str]) -> str:
+    if isinstance(source, os.PathLike) or (
+        isinstance(source, str) and "\n" not in source and source.endswith(".mlir")
+    ):
+        try:
+            return Path(source).read_text(encoding="utf-8")
+        except OSError as e:
+            raise InvalidArgumentError(f"cannot read the MLIR file {str(source)!r}: {e}") from None
+    if not isinstance(source, str):
+        raise InvalidArgumentError(f"expected MLIR text or a path, got {type(source).__name__}")
+    return source
+
+
+def load_module(data: bytes | str | os.PathLike[str], device: Device) -> Module:
+    """Load IREE VM assembly (bytes, text, or the path of a file holding it) onto ``device``.
+
+    The module's initializer runs now: it finds the device, creates the executables and
+    records the command buffers IREE memoizes.  UnimplementedError for a ``.vmfb``
+    flatbuffer (polyhal does not interpret VM bytecode) and for operations or imports it
+    does not support; InvalidArgumentError for text that is not VM assembly.
+    """
+    if not isinstance(device, Device):
+        raise InvalidArgumentError(f"load_module needs a polyhal Device, got {device!r}")
+    text = _vm_text(data)
+    return Module(_program(text), device)
+
+
+def load_mlir(
+    source: str | os.PathLike[str],
+    device: Device,
+    *,
+    flags: Sequence[str] = (),
+    timeout: float | None = None,
+) -> Module:
+    """:func:`compile_module` then :func:`load_module`: an MLIR program ready to call."""
+    return load_module(compile_module(source, device, flags=flags, timeout=timeout), device)
+
+
+def _vm_text(data: bytes | str | os.PathLike[str]) -> str:
+    if isinstance(data, os.PathLike) or (isinstance(data, str) and "vm.module" not in data):
+        try:
+            raw = Path(data).read_bytes()
+        except OSError as e:
+            raise InvalidArgumentError(f"cannot read the module file {str(data)!r}: {e}") from None
+    elif isinstance(data, str):
+        return data
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        raw = bytes(data)
+    else:
+        raise InvalidArgumentError(
+            f"expected VM assembly (bytes, text or a path), got {type(data).__name__}"
+        )
+    if raw[4:8] == b"IREE" or raw[:4] == b"PK\x03\x04":
+        raise UnimplementedError(
+            "this is a .vmfb (IREE VM bytecode), which polyhal does not interpret: compile "
+            "with iree-compile --output-format=vm-asm, or use polyhal.iree.compile_module"
+        )
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidArgumentError(
+            "the module is neither VM assembly text nor a .vmfb (compile with "
+            "iree-compile --output-format=vm-asm)"
+        ) from None
+
+
+def _program(text: str) -> VmProgram:
+    import hashlib
+
+    key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
+    program = _PROGRAMS.get(key)
+    if program is None:
+        program = parse_vm(text)
+        if len(_PROGRAMS) >= _PROGRAMS_KEPT:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        _PROGRAMS[key] = program
+    return program
+
+
+# ---------------------------------------------------------------------------------------
+# The module and its functions
+# ---------------------------------------------------------------------------------------
+
+# iree_hal_element_type_t values of the scalar types a tensor<...> declaration names.
+_DTYPE_NAMES = {
+    "i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64,
+    "si8": np.int8, "si16": np.int16, "si32": np.int32, "si64": np.int64,
+    "ui8": np.uint8, "ui16": np.uint16, "ui32": np.uint32, "ui64": np.uint64,
+    "f16": np.float16, "f32": np.float32, "f64": np.float64, "i1": np.bool_,
+}  # fmt: skip
+_SIGNATURE = re.compile(r"^\s*(sync|async)?\s*func\s+@[^(]*\((.*)\)\s*->\s*\((.*)\)\s*$", re.S)
+_TENSOR = re.compile(r"^tensor<(.*)>$")
+
+
+class TensorSpec:
+    """A tensor argument or result as the ABI declaration gives it: its shape (None for a
+    dynamic dimension) and numpy dtype (None where numpy has none)."""
+
+    __slots__ = ("dtype", "shape", "text")
+
+    def __init__(self, text: str):
+        self.text = text
+        m = _TENSOR.match(text)
+        self.shape: tuple[int | None, ...] | None = None
+        self.dtype: np.dtype[Any] | None = None
+        if m:
+            parts = m.group(1).split(",")[0].split("x")
+            element = parts[-1].strip()
+            self.shape = tuple(None if p == "?" else int(p) for p in parts[:-1])
+            dtype = _DTYPE_NAMES.get(element)
+            self.dtype = np.dtype(dtype) if dtype is not None else None
+
+    @property
+    def static(self) -> bool:
+        """Whether shape and dtype are fully known (a bare Buffer can then be passed)."""
+        return self.shape is not None and None not in self.shape and self.dtype is not None
+
+
+def _declared_types(text: str) -> list[str]:
+    # "%input0: tensor<4xf32> {iree.abi.name = ...}" -> "tensor<4xf32>"
+    types = []
+    for part in _split_top_level(text):
+        _, _, rest = part.partition(":")
+        types.append(rest.split("{", 1)[0].strip())
+    return types
+
+
+class Function:
+    """One exported function of a :class:`Module`, called like IREE's:
+    ``f(*args, numpy=False)``.
+
+    Arguments follow the function's ABI declaration: a tensor is a numpy array (uploaded;
+    its dtype and shape must be the declared ones), a polyhal Buffer already on the device
+    (the fast path: shape and dtype come from the declaration, which must then be static),
+    or a :class:`~polyhal.iree.hal_module.BufferView`; i32/i64/f32/f64 scalars are Python
+    numbers; a 0-d tensor also takes a Python number.  Tensor results are polyhal Buffers,
+    or numpy arrays with ``numpy=True``; scalar results are Python numbers.  Several results
+    come as a tuple.  Wrong arguments raise InvalidArgumentError (the program's own checks
+    raise it too, as IREE's ``hal.buffer_view.assert`` does).
+    """
+
+    def __init__(self, module: Module, name: str, function: VmFunction, call: Callable[..., Any]):
+        self.module = module
+        self.name = name
+        self.declaration = function.reflection.get("iree.abi.declaration", "")
+        self._call = call
+        m = _SIGNATURE.match(self.declaration)
+        if m is None:
+            raise UnimplementedError(
+                f"function {name!r}: cannot read its ABI declaration {self.declaration!r}"
+            )
+        if m.group(1) == "async":
+            raise UnimplementedError(
+                f"function {name!r} uses IREE's async (coarse-fences) ABI; compile it with "
+                "the default sync ABI"
+            )
+        self.arg_specs = [TensorSpec(t) for t in _declared_types(m.group(2))]
+        self.result_specs = [TensorSpec(t) for t in _declared_types(m.group(3))]
+        self.arg_types = function.arg_types
+        self.result_types = function.result_types
+        if len(self.arg_types) != len(self.arg_specs):
+            raise UnimplementedError(
+                f"function {name!r}: its declaration names {len(self.arg_specs)} arguments, "
+                f"its VM function takes {len(self.arg_types)}"
+            )
+        self._converters = tuple(
+            self._converter(i, vm_type, spec)
+            for i, (vm_type, spec) in enumerate(zip(self.arg_types, self.arg_specs))
+        )
+        self._view_results = tuple(t == "!vm.ref<!hal.buffer_view>" for t in self.result_types)
+
+    def __repr__(self) -> str:
+        return f"<polyhal.iree Function {self.declaration}>"
+
+    def __call__(self, *args: Any, numpy: bool = False) -> Any:
+        converters = self._converters
+        if len(args) != len(converters):
+            raise InvalidArgumentError(
+                f"{self.name}() takes {len(converters)} arguments, got {len(args)}"
+            )
+        result = self._call(*[convert(arg) for convert, arg in zip(converters, args)])
+        n = len(self._view_results)
+        if n == 0:
+            return None
+        if n == 1:
+            return self._result(result, self._view_results[0], numpy)
+        return tuple(self._result(r, v, numpy) for r, v in zip(result, self._view_results))
+
+    @staticmethod
+    def _result(value: Any, is_view: bool, numpy: bool) -> Any:
+        if not is_view:
+            return value
+        return value.to_numpy() if numpy else value.buffer
+
+    def _converter(self, index: int, vm_type: str, spec: TensorSpec) -> Callable[[Any], Any]:
+        what = f"{self.name}() argument {index} ({spec.text})"
+        if vm_type in ("i32", "i64"):
+            bits = 32 if vm_type == "i32" else 64
+            return _int_converter(what, bits)
+        if vm_type in ("f32", "f64"):
+            return _float_converter(what, vm_type)
+        if vm_type == "!vm.ref<!hal.buffer_view>":
+            return _view_converter(self.module.hal, what, spec)
+        return lambda value: value
+
+
+def _int_converter(what: str, bits: int) -> Callable[[Any], int]:
+    lo, hi = -(1 << (bits - 1)), 1 << bits
+
+    def convert(value: Any) -> int:
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
+            raise InvalidArgumentError(f"{what} must be an integer, got {value!r}")
+        v = int(value)
+        if not lo <= v < hi:
+            raise InvalidArgumentError(f"{what}: {v} does not fit in i{bits}")
+        # Unsigned values above the signed range are passed as their two's complement.
+        return v - hi if v >= hi // 2 else v
+
+    return convert
+
+
+def _float_converter(what: str, vm_type: str) -> Callable[[Any], float]:
+    dtype = np.float32 if vm_type == "f32" else np.float64
+
+    def convert(value: Any) -> float:
+        if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
+            raise InvalidArgumentError(f"{what} must be a number, got {value!r}")
+        return float(dtype(value))
+
+    return convert
+
+
+def _view_converter(hal: HalModule, what: str, spec: TensorSpec) -> Callable[[Any], Any]:
+    static = spec.static
+    dtype, shape = spec.dtype, spec.shape
+
+    def convert(value: Any) -> Any:
+        if isinstance(value, Buffer):
+            if not static:
+                raise InvalidArgumentError(
+                    f"{what}: a bare Buffer needs a static declared shape and dtype; pass a "
+                    "numpy array or a BufferView (HalModule.view_of_buffer)"
+                )
+            return hal.view_of_buffer(value, dtype, shape)  # type: ignore[arg-type]
+        if isinstance(value, BufferView):
+            return value
+        if isinstance(value, (int, float, bool)) and dtype is not None:
+            value = np.asarray(value, dtype=dtype)
+        elif not isinstance(value, np.ndarray):
+            try:
+                value = np.asarray(value)
+            except Exception:
+                raise InvalidArgumentError(
+                    f"{what} must be a numpy array, a polyhal Buffer or a BufferView, "
+                    f"got {type(value).__name__}"
+                ) from None
+            if value.dtype == object:
+                raise InvalidArgumentError(f"{what}: cannot make a tensor of {value!r}")
+        return hal.view_of_array(value)
+
+    return convert
+
+
+class Module:
+    """An IREE module loaded onto a device (see :func:`load_module`).
+
+    Each exported function with an ABI declaration is an attribute (``mod.main``), an item
+    (``mod["main"]``) and an entry of ``functions``.  The module's globals persist between
+    calls.  :meth:`close` (or leaving a ``with`` block) waits for the device queue and
+    releases the module's executables.
+    """
+
+    def __init__(self, program: VmProgram, device: Device):
+        self.program = program
+        self.device = device
+        self.hal = HalModule(device)
+        self.instance = program.instantiate(self.hal.imports)
+        self.functions: dict[str, Function] = {}
+        for name, export in program.exports.items():
+            if export.declaration is None:
+                continue
+            self.functions[name] = Function(
+                self, name, export.function, self.instance.functions[export.function.name]
+            )
+
+    def __getattr__(self, name: str) -> Function:
+        functions = self.__dict__.get("functions")
+        if functions is not None and name in functions:
+            return functions[name]  # type: ignore[no-any-return]
+        raise AttributeError(
+            f"the module has no function {name!r}"
+            + (f"; it exports {sorted(functions)}" if functions is not None else "")
+        )
+
+    def __getitem__(self, name: str) -> Function:
+        try:
+            return self.functions[name]
+        except KeyError:
+            raise NotFoundError(
+                f"the module has no function {name!r}; it exports {sorted(self.functions)}"
+            ) from None
+
+    def __dir__(self) -> Iterable[str]:
+        return [*super().__dir__(), *self.functions]
+
+    def __repr__(self) -> str:
+        return (
+            f"<polyhal.iree Module {self.program.name!r} {sorted(self.functions)} on {self.device}>"
+        )
+
+    def close(self) -> None:
+        """Run the module's ``__deinit`` (if any), wait for the queue, drop executables."""
+        try:
+            self.instance.close()
+        finally:
+            self.hal.close()
+
+    def __enter__(self) -> Module:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
