@@ -37,6 +37,7 @@ import itertools
 import logging
 import sys
 import threading
+import weakref
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -54,9 +55,10 @@ from ...errors import (
 from ...tracing import now_ns
 from ...types import MemoryType
 from ..base import DriverDevice, Limits, Work
-from . import encoder, executable, interop, kernels, launcher
+from . import collective, encoder, executable, interop, kernels, launcher
 from .api import STICKY, check, cu, cuda_error, result_name
 from .buffer import CudaAllocation, Memory
+from .graph import destroy as graph_destroy
 
 _log = logging.getLogger(__name__)
 DEFAULT_STREAMS = 8
@@ -96,7 +98,12 @@ class CudaDevice(DriverDevice):
         self._deferred: deque = deque()  # (fn, args): driver handles released by destructors
         self._reap_queued = False
         self._queue_lock = threading.Lock()  # orders pushes to the completion queue and close
-        self._graphs: dict[int, tuple] = {}  # id(CudaGraph) → (graph, exec) of live graphs
+        self._graphs: dict[int, tuple] = {}  # id(CudaGraph) → (graph, exec, …) of live graphs
+        #: NCCL channels made on this device (collective.py), and the channels of each
+        #: submission in flight that holds collectives, by token.
+        self.channels: weakref.WeakSet = weakref.WeakSet()
+        self._collective_tokens: dict[int, tuple] = {}
+        self._capture_stream: Any = None
         check(cu.cuInit(0), "cuInit")
         self.cu_device = check(cu.cuDeviceGet(index), "cuDeviceGet")
         err, context = cu.cuDevicePrimaryCtxRetain(self.cu_device)
@@ -167,6 +174,7 @@ class CudaDevice(DriverDevice):
             max_workgroup_invocations=self.attribute("MAX_THREADS_PER_BLOCK"),
             max_workgroup_count=tuple(self.attribute(f"MAX_GRID_DIM_{a}") for a in "XYZ"),
             max_allocation_size=int(total),
+            collectives=collective.available(),
         )
         driver = check(cu.cuDriverGetVersion(), "cuDriverGetVersion")
         self.info = {
@@ -375,6 +383,7 @@ class CudaDevice(DriverDevice):
                     if self._native_submit(self.native_ptr, job[0], job[1], event, token):
                         raise ResourceExhaustedError("out of host memory queueing a submission")
                     return
+                self._track(token, work)
                 last = work[-1]
                 for item in work:
                     item.encoded.submit(
@@ -478,6 +487,7 @@ class CudaDevice(DriverDevice):
             event = self.take_event()
             self._pending[token] = (event, report, None, work)
             try:
+                self._track(token, work)
                 host_ns = now_ns()  # read first: the reference is reached at or after it
                 reference = record()
                 for cb_index, item in enumerate(work):
@@ -536,6 +546,8 @@ class CudaDevice(DriverDevice):
     def _finish(self, token: int, rc: int, failed: int) -> None:
         event, done, error, work = self._pending.pop(token)
         self._events.append(event)
+        if self._collective_tokens and token in self._collective_tokens:
+            error = self._untrack(token, rc, error)
         # Only a failed launch or an indirect dispatch's status can end it in an error.
         if error is None and (rc or self._indirect is not None):
             if not isinstance(work, (list, tuple)):  # execute_one's entry holds the Encoded
@@ -558,6 +570,8 @@ class CudaDevice(DriverDevice):
 
     def _outcome(self, token: int, rc: int, failed: int, work: Sequence[Work]) -> HalError | None:
         """The error a completed submission ends with, or None."""
+        if rc >= collective.NCCL_ERROR:
+            return collective.launch_error(rc, f"command {failed} of a command buffer")
         if rc:
             if result_name(rc) in STICKY:
                 if self.lost is None:
@@ -601,6 +615,51 @@ class CudaDevice(DriverDevice):
             f"{self.limits.max_workgroup_count}); the dispatch was skipped"
         )
 
+    # -- collectives (collective.py) --------------------------------------------------------
+    def create_channel(
+        self,
+        rank: int,
+        count: int,
+        id: bytes | None,  # noqa: A002 - the contract's name
+        launcher: str | None,
+        options: dict[str, object],
+    ) -> collective.NcclChannel:
+        self.check_usable()
+        self.bind()
+        return collective.create(self, rank, count, id, options)
+
+    def channel_unique_id(self) -> bytes:
+        return collective.nccl().unique_id()
+
+    def capture_stream(self) -> Any:
+        """A stream of this device for capturing NCCL's collectives into graphs."""
+        if self._capture_stream is None:
+            self._capture_stream = check(
+                cu.cuStreamCreate(cu.CUstream_flags.CU_STREAM_NON_BLOCKING), "cuStreamCreate"
+            )
+        return self._capture_stream
+
+    def _track(self, token: int, work: Sequence[Work]) -> None:
+        """Has the watchdog follow submission ``token`` if it holds collectives; waits for
+        their channels' init, raising a channel's error (the caller fails the submission)."""
+        channels = tuple({id(ch): ch for item in work for ch in item.encoded.channels}.values())
+        if not channels:
+            return
+        for channel in channels:
+            if not channel.usable:
+                channel.ready()
+        self._collective_tokens[token] = channels
+        collective.WATCHDOG.track(self, token, channels)
+
+    def _untrack(self, token: int, rc: int, error: HalError | None) -> HalError | None:
+        """Ends the watch of a completed submission; its error, which is a revoked
+        channel's where the launch reported none (the watchdog aborted its kernels)."""
+        channels = self._collective_tokens.pop(token)
+        collective.WATCHDOG.untrack(self, token)
+        if error is None and not rc:
+            error = next((ch.error for ch in channels if ch.error is not None), None)
+        return error
+
     def import_memory(self, array: Any) -> CudaAllocation:
         return interop.wrap(self, array)
 
@@ -626,13 +685,13 @@ class CudaDevice(DriverDevice):
         self.lib.ph_pool_destroy(self.native_ptr)
         self.bind()
         cu.cuCtxSynchronize()
+        for channel in list(self.channels):
+            channel.close()
         # Release everything the device made while its context lives: deferred handles,
         # then graphs and allocations still referenced (later use raises, see check_usable).
         self._reap()
         while self._graphs:
-            _, (graph, exec_) = self._graphs.popitem()
-            cu.cuGraphExecDestroy(exec_)
-            cu.cuGraphDestroy(graph)
+            graph_destroy(*self._graphs.popitem()[1])
         for builtin in (self._transfer, self._indirect):
             if builtin is not None:
                 cu.cuModuleUnload(builtin[0])
@@ -640,6 +699,8 @@ class CudaDevice(DriverDevice):
             self._indirect[2].close()
         for s in self.streams:
             cu.cuStreamDestroy(s)
+        if self._capture_stream is not None:
+            cu.cuStreamDestroy(self._capture_stream)
         self.memory.close()
         for event in self._events:
             cu.cuEventDestroy(event)

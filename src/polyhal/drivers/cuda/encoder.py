@@ -27,11 +27,11 @@ import weakref
 from typing import TYPE_CHECKING, Any
 
 from ... import _walker as W
-from ..._walker import SlotRange, StreamProgram
+from ..._walker import REF, SlotRange, StreamProgram
 from ...errors import ResourceExhaustedError
 from ...types import CommandBufferMode
 from . import graph as graphs
-from .launcher import CMD, JOB_GRAPH, JOB_STREAM, OP_DISPATCH, Program
+from .launcher import CMD, JOB_GRAPH, JOB_STREAM, OP_COLLECTIVE, OP_DISPATCH, Program
 from .launcher import Encoded as NativeEncoded
 
 if TYPE_CHECKING:
@@ -44,6 +44,39 @@ def _launch_program(lib: Any, stream: Any, streams: int) -> NativeEncoded:
     if lib.ph_encode(ctypes.byref(StreamProgram(*stream.program())), streams, ctypes.byref(native)):
         raise ResourceExhaustedError("out of host memory encoding a command buffer")
     return native
+
+
+def _collectives(native: NativeEncoded, stream: Any) -> tuple[list, bool]:
+    """Sets the handle of each collective record of a launch program to its
+    CollectiveRecord; returns [(record, NcclChannel)] (which must outlive the program)
+    and whether any collective's buffer is a binding-table slot."""
+    if not native.collectives:
+        return [], False
+    from . import collective
+
+    program = native.program
+    launch = ctypes.string_at(program.cmds, program.count * CMD.size)
+    records, objects = stream.raw()[0], stream.objects
+    out: list = []
+    slots = False
+    for i in range(program.count):
+        c = CMD.unpack_from(launch, i * CMD.size)
+        if c[0] != OP_COLLECTIVE:
+            continue
+        fields = W.RECORD.unpack_from(records, c[3] * W.RECORD.size)
+        channel, op, param, count = objects[fields[W.F_OBJECT]]
+        ch = collective.driver_channel(channel)
+        rec = collective.record(ch, op, param, count)
+        ctypes.c_uint64.from_address(program.cmds + i * CMD.size + 8).value = ctypes.addressof(rec)
+        for k in (0, 1):  # c[12]: the record's first reference (send, then recv)
+            slots |= (
+                REF.unpack_from(ctypes.string_at(program.refs + (c[12] + k) * REF.size, REF.size))[
+                    0
+                ]
+                >= 0
+            )
+        out.append((rec, ch))
+    return out, slots
 
 
 class Encoded:
@@ -67,6 +100,9 @@ class Encoded:
         "submitted",
         "_traced",
         "job",
+        "collectives",
+        "channels",
+        "graphable",
     )
 
     def __init__(self, device: CudaDevice, stream: Any, reusable: bool, one_shot: bool):
@@ -77,20 +113,23 @@ class Encoded:
         self.count = self.native.program.count
         self.slot_count = self.native.slot_count
         self.needs_graph = bool(self.native.needs_graph)
+        self.collectives, slot_collectives = _collectives(self.native, stream)
+        self.channels = tuple({id(ch): ch for _, ch in self.collectives}.values())
+        self.graphable = not slot_collectives  # see the module docstring
         self.graph: graphs.CudaGraph | None = None
         self.submitted = False
         self._traced: TracedProgram | None = None
         #: (kind, target) of the launcher job that every submission of this command buffer
         #: runs with no binding table, once that is known; else None (see submit()).
         self.job: tuple[int, int] | None = None
-        if (self.needs_graph or reusable) and self.runs_anything:
+        if (self.needs_graph or (reusable and self.graphable)) and self.runs_anything:
             self.graph = graphs.build(device, self.commands())
             self._set_job(self.graph)
-        elif (one_shot or not self.runs_anything) and not self.slot_count:
+        elif (one_shot or not self.runs_anything) and not self.slot_count and not self.channels:
             self.job = (JOB_STREAM, self.program_ptr)
 
     def _set_job(self, graph: graphs.CudaGraph) -> None:
-        if not graph.slot_count:
+        if not graph.slot_count and not self.channels:
             self.job = (JOB_GRAPH, graph.native_ptr)
 
     def __del__(self) -> None:
@@ -135,7 +174,7 @@ class Encoded:
         The caller holds the device's submit lock.  Raises the error of a graph build.
         """
         graph = self.graph
-        if graph is None and self.submitted and self.runs_anything:
+        if graph is None and self.submitted and self.runs_anything and self.graphable:
             graph = self.graph = graphs.build(device, self.commands())
             self._set_job(graph)
         self.submitted = True
@@ -169,11 +208,12 @@ class TracedProgram:
     untimed.
     """
 
-    __slots__ = ("lib", "native", "pieces", "slot_count")
+    __slots__ = ("lib", "native", "pieces", "slot_count", "collectives")
 
     def __init__(self, lib: Any, stream: Any):
         self.lib = lib
         self.native = _launch_program(lib, stream, 1)
+        self.collectives = _collectives(self.native, stream)[0]
         program = self.native.program
         self.slot_count = self.native.slot_count
         records, objects = stream.raw()[0], stream.objects

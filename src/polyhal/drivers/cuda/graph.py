@@ -11,6 +11,11 @@ the dispatches of a group are parallel branches.  Fills and copies are the drive
 kernels (kernels.py) and updates copy from a device staging buffer filled at build time,
 so every node is a kernel node and a binding table only ever changes kernel parameters.
 
+A collective is a child graph node holding what NCCL's stream capture made of it
+(collective.py), between two barriers; the captured graph lives as long as the command
+buffer's graph, and a launch is refused once one of the graph's channels was revoked
+(launcher.c checks the communicator cells).
+
 Nodes whose buffers are binding-table slots are built with placeholder addresses and
 described by launcher records; at each submission whose table differs from the last one,
 native/launcher.c rebuilds their parameters with cuGraphExecKernelNodeSetParams in the
@@ -45,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import commands as C
 from ..._walker import SlotRange
-from ...errors import UnavailableError
+from ...errors import UnavailableError, UnimplementedError
 from .api import check, cu
 from .launcher import (
     CMD,
@@ -94,6 +99,7 @@ class CudaGraph:
         keepalive: list,
         node_count: int,
         indirect_names: dict[int, str],
+        children: tuple = (),
     ):
         self.device = device
         self.slot_count = native.capacity  # binding-table entries the graph's nodes use
@@ -103,7 +109,7 @@ class CudaGraph:
         self.node_count = node_count
         self.indirect_names = indirect_names  # status-record dispatch number → entry point
         # The device owns the handles: close() destroys those of graphs still alive.
-        device._graphs[id(self)] = (graph, exec_)
+        device._graphs[id(self)] = (graph, exec_, *children)
 
     def __del__(self) -> None:
         # No driver call here (see CudaDevice.defer): the handles go to the completion thread.
@@ -112,10 +118,13 @@ class CudaGraph:
             self.device.defer(destroy, *handles)
 
 
-def destroy(graph: Any, exec_: Any) -> None:
-    """Destroys a graph and its executable graph (results ignored: a failure leaks them)."""
+def destroy(graph: Any, exec_: Any, *children: Any) -> None:
+    """Destroys a graph, its executable graph and the graphs captured for its child
+    nodes (results ignored: a failure leaks them)."""
     cu.cuGraphExecDestroy(exec_)
     cu.cuGraphDestroy(graph)
+    for child in children:
+        cu.cuGraphDestroy(child)
 
 
 def build(device: CudaDevice, commands: list) -> CudaGraph:
@@ -127,6 +136,8 @@ def build(device: CudaDevice, commands: list) -> CudaGraph:
         return builder.finish()
     except BaseException:
         cu.cuGraphDestroy(builder.graph)
+        for child in builder.children:
+            cu.cuGraphDestroy(child)
         raise
 
 
@@ -246,6 +257,8 @@ class GraphBuilder:
         self.transfer: tuple[int, int] | None = None
         self.indirect_names: dict[int, str] = {}
         self.token_word = 0  # where launches store the submission's token (indirect only)
+        self.children: list = []  # graphs captured from NCCL (collectives)
+        self.cells: list[int] = []  # the communicator cells of their channels
 
     # -- nodes ------------------------------------------------------------------------------
     def kernel(
@@ -304,6 +317,8 @@ class GraphBuilder:
                 self.copy(source, cmd.target)
             elif kind is C.Barrier or kind is C.WaitEvents:
                 self.barrier()
+            elif kind is C.Collective:
+                self.collective(cmd)
 
     def dispatch(self, cmd: C.Dispatch) -> None:
         fn, bx, by, bz, shared = cmd.executable.native.launch[cmd.entry_point]
@@ -419,6 +434,33 @@ class GraphBuilder:
             self.slots.emit(OP_COPY, copy, int(node), refs=(source, target))
         self.add(node)
 
+    def collective(self, cmd: C.Collective) -> None:
+        from . import collective
+
+        channel = collective.driver_channel(cmd.channel)
+        channel.ready()
+        rec = collective.record(channel, cmd.op, cmd.param, cmd.element_count)
+        send, _, send_slot = self.address(cmd.send) if cmd.send else (0, 0, False)
+        recv, _, recv_slot = self.address(cmd.recv) if cmd.recv else (0, 0, False)
+        if send_slot or recv_slot:  # encoder.py runs such command buffers unless indirect
+            raise UnimplementedError(
+                "a command buffer with dispatch_indirect cannot hold a collective whose "
+                "buffers are binding-table slots on cuda (NCCL's graph nodes take no new "
+                "addresses); bind the collective's buffers directly"
+            )
+        child = collective.capture(self.device, rec, send, recv, self.device.capture_stream())
+        self.children.append(child)
+        self.barrier()
+        node = check(
+            cu.cuGraphAddChildGraphNode(self.graph, self.frontier, len(self.frontier), child),
+            "cuGraphAddChildGraphNode",
+        )
+        self.nodes += 1
+        self.keepalive += [rec, channel]
+        self.cells.append(channel.cell_ptr)
+        self.group.append(node)
+        self.barrier()
+
     # -- the executable graph ---------------------------------------------------------------
     def finish(self) -> CudaGraph:
         self.barrier()
@@ -430,6 +472,7 @@ class GraphBuilder:
         program, arrays = self.slots.program()
         capacity = self.slots.slot_count
         last_table = (SlotRange * max(1, capacity))()
+        cells = (ctypes.c_void_p * max(1, len(self.cells)))(*self.cells)
         native = Graph(
             int(exec_),
             program,
@@ -438,10 +481,19 @@ class GraphBuilder:
             capacity,
             0,
             self.token_word,
+            ctypes.addressof(cells),
+            len(self.cells),
         )
-        keepalive = [arrays, last_table, self.staging, self.keepalive, self.slots]
+        keepalive = [arrays, last_table, self.staging, self.keepalive, self.slots, cells]
         return CudaGraph(
-            device, self.graph, exec_, native, keepalive, self.nodes, self.indirect_names
+            device,
+            self.graph,
+            exec_,
+            native,
+            keepalive,
+            self.nodes,
+            self.indirect_names,
+            tuple(self.children),
         )
 
 

@@ -30,7 +30,17 @@ CMD = struct.Struct("<IIQQ3I3I8I")
 #: offset, length, then two words the launcher does not read.
 REF = struct.Struct("<qQQQII")
 
-OP_NOP, OP_DISPATCH, OP_FILL, OP_COPY, OP_UPDATE, OP_FORK, OP_JOIN, OP_INDIRECT_UPDATE = range(8)
+(
+    OP_NOP,
+    OP_DISPATCH,
+    OP_FILL,
+    OP_COPY,
+    OP_UPDATE,
+    OP_FORK,
+    OP_JOIN,
+    OP_INDIRECT_UPDATE,
+    OP_COLLECTIVE,
+) = range(9)
 FLAG_DEVICE_UPDATABLE = 1
 #: Jobs of the submit thread.
 JOB_STREAM, JOB_GRAPH, JOB_RECORD = 1, 2, 3
@@ -72,7 +82,7 @@ class Encoded(ctypes.Structure):
         ("program", Program),
         ("slot_count", ctypes.c_uint64),
         ("needs_graph", ctypes.c_uint32),
-        ("reserved", ctypes.c_uint32),
+        ("collectives", ctypes.c_uint32),
     ]
 
 
@@ -85,6 +95,8 @@ class Graph(ctypes.Structure):
         ("capacity", ctypes.c_uint64),
         ("needs_upload", ctypes.c_uint32),
         ("token_word", ctypes.c_uint64),
+        ("cells", ctypes.c_void_p),
+        ("cell_count", ctypes.c_uint64),
     ]
 
 
@@ -128,6 +140,8 @@ def library() -> ctypes.CDLL:
         ("ph_pool_destroy", None, [p]),
         ("ph_encode", ctypes.c_int, [p, ctypes.c_uint32, p]),
         ("ph_encoded_free", None, [p]),
+        ("ph_collective_run", ctypes.c_int, [p, p, u64, u64, p]),
+        ("ph_comm_revoke", None, [p, p, ctypes.c_uint32]),
     ):
         fn = getattr(lib, name)
         fn.restype = restype

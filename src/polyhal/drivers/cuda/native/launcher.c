@@ -71,6 +71,8 @@ enum {
   PH_FORK = 5,            /* grid[0]: streams used by the group that follows, grid[1]: its JOIN */
   PH_JOIN = 6,            /* grid[0]: streams to join back into stream 0 */
   PH_INDIRECT_UPDATE = 7, /* graph only: refs[0]: the workgroup counts; constants: node handle */
+  PH_COLLECTIVE = 8,      /* handle: ph_collective_t*; refs[0]: send, refs[1]: recv;
+                           * node: the stream record it came from */
 };
 enum { PH_FLAG_DEVICE_UPDATABLE = 1 };
 
@@ -103,6 +105,8 @@ typedef struct {
   uint32_t needs_upload;
   CUdeviceptr token_word;  /* 0, or where each launch first stores its submission's token
                             * (graphs with indirect dispatches: their status records) */
+  void* const* const* cells; /* the communicator cells of the graph's collectives: */
+  uint64_t cell_count;       /* a launch is refused once one of them is revoked (NULL) */
 } ph_graph_t;
 
 typedef struct {
@@ -144,6 +148,49 @@ typedef struct {
   struct ph_pool* pool;   /* launch threads for streams 1..n-1, or NULL */
   struct ph_queue* queue; /* the submit thread and the completion queue */
 } ph_device_t;
+
+/* -- collectives: NCCL -------------------------------------------------------------------
+ * NCCL's entry points arrive as function pointers too (ph_nccl_api_t, filled by
+ * collective.py from the libnccl that nccl4py loaded), so a collective costs one NCCL call
+ * here, on the queue's stream and in queue order, with no Python in between.  A collective
+ * names its communicator through a *cell* that the channel owns: a revoked channel
+ * (aborted after a failure or a timeout) empties the cell under the queue's exec_lock, so
+ * no job can call NCCL with a communicator ncclCommAbort is freeing. */
+typedef int ncclResult;
+typedef struct {
+  ncclResult (*all_gather)(const void*, void*, size_t, int, void*, CUstream);
+  ncclResult (*all_reduce)(const void*, void*, size_t, int, int, void*, CUstream);
+  ncclResult (*broadcast)(const void*, void*, size_t, int, int, void*, CUstream);
+  ncclResult (*reduce)(const void*, void*, size_t, int, int, int, void*, CUstream);
+  ncclResult (*reduce_scatter)(const void*, void*, size_t, int, int, void*, CUstream);
+  ncclResult (*send)(const void*, size_t, int, int, void*, CUstream);
+  ncclResult (*recv)(void*, size_t, int, int, void*, CUstream);
+  ncclResult (*group_start)(void);
+  ncclResult (*group_end)(void);
+} ph_nccl_api_t;
+
+/* IREE's collective kinds (iree_hal_collective_kind_t). */
+enum {
+  PH_ALL_GATHER = 0, PH_ALL_REDUCE = 1, PH_ALL_TO_ALL = 2, PH_BROADCAST = 3, PH_REDUCE = 4,
+  PH_REDUCE_SCATTER = 5, PH_SEND = 6, PH_RECV = 7, PH_SEND_RECV = 8,
+};
+enum { PH_NCCL_UINT8 = 1 };
+/* A failed NCCL call comes back as PH_NCCL_ERROR + its ncclResult, a value no CUresult
+ * takes; PH_NCCL_REVOKED: the channel's communicator was revoked. */
+#define PH_NCCL_ERROR 0x10000
+#define PH_NCCL_REVOKED (PH_NCCL_ERROR + 0x100)
+
+typedef struct {
+  const ph_nccl_api_t* nccl;
+  void* const* cell;   /* the channel's communicator cell (ncclComm_t, NULL once revoked) */
+  uint32_t kind;       /* PH_ALL_GATHER... */
+  int32_t datatype;    /* ncclDataType_t; data-movement kinds move ncclUint8 bytes */
+  int32_t redop;       /* ncclRedOp_t of reducing kinds */
+  int32_t param;       /* root, peer, or SEND_RECV's two int16 peers */
+  uint64_t count;      /* elements of `datatype` (all_to_all: in all, over every rank) */
+  uint32_t ranks;
+  uint32_t element_size; /* bytes of one element of `datatype` */
+} ph_collective_t;
 
 typedef struct {
   int64_t failed_command; /* index of the record whose driver call failed, -1 if none */
@@ -249,6 +296,57 @@ static CUresult fill(const ph_device_t* dev, CUstream s, uint64_t address, uint6
                             1, 1, 0, s, p->pointers, NULL);
 }
 
+/* Issues collective `c` on stream `s` (send and recv: device addresses, 0 where absent). */
+CUresult ph_collective_run(const ph_device_t* dev, const ph_collective_t* c, uint64_t send,
+                           uint64_t recv, CUstream s) {
+  const ph_nccl_api_t* n = c->nccl;
+  void* comm = __atomic_load_n(c->cell, __ATOMIC_ACQUIRE);
+  const void* a = (const void*)(uintptr_t)send;
+  void* b = (void*)(uintptr_t)recv;
+  ncclResult r = 0, end;
+  if (!comm) return PH_NCCL_REVOKED;
+  switch (c->kind) {
+    case PH_ALL_GATHER: r = n->all_gather(a, b, c->count, c->datatype, comm, s); break;
+    case PH_ALL_REDUCE:
+      r = n->all_reduce(a, b, c->count, c->datatype, c->redop, comm, s);
+      break;
+    case PH_BROADCAST: r = n->broadcast(a, b, c->count, c->datatype, c->param, comm, s); break;
+    case PH_REDUCE:
+      r = n->reduce(a, b, c->count, c->datatype, c->redop, c->param, comm, s);
+      break;
+    case PH_REDUCE_SCATTER:
+      r = n->reduce_scatter(a, b, c->count, c->datatype, c->redop, comm, s);
+      break;
+    case PH_SEND: r = n->send(a, c->count, c->datatype, c->param, comm, s); break;
+    case PH_RECV: r = n->recv(b, c->count, c->datatype, c->param, comm, s); break;
+    case PH_ALL_TO_ALL: {
+      /* Block k of send goes to rank k, which puts it at block `rank` of its recv: one
+       * send and one receive per rank in one group, as NCCL's own alltoall does. */
+      uint64_t block = c->count / c->ranks, bytes = block * c->element_size;
+      r = n->group_start();
+      for (uint32_t k = 0; k < c->ranks && !r; k++) {
+        r = n->send((const char*)a + k * bytes, block, c->datatype, (int)k, comm, s);
+        if (!r) r = n->recv((char*)b + k * bytes, block, c->datatype, (int)k, comm, s);
+      }
+      end = n->group_end();
+      if (!r) r = end;
+      break;
+    }
+    case PH_SEND_RECV: {
+      int16_t to = (int16_t)(c->param & 0xFFFF), from = (int16_t)((uint32_t)c->param >> 16);
+      r = n->group_start();
+      if (!r && to >= 0) r = n->send(a, c->count, c->datatype, to, comm, s);
+      if (!r && from >= 0) r = n->recv(b, c->count, c->datatype, from, comm, s);
+      end = n->group_end();
+      if (!r) r = end;
+      if (!r && from < 0 && c->count) /* IREE: a rank that receives nothing gets zeros */
+        return dev->api->memset_d8(recv, 0, c->count * c->element_size, s);
+      break;
+    }
+  }
+  return r ? PH_NCCL_ERROR + r : 0;
+}
+
 static CUresult run(const ph_device_t* dev, const ph_launch_program_t* prog, uint64_t i,
                     const ph_slot_t* table, ph_params_t* p) {
   const ph_api_t* api = dev->api;
@@ -274,6 +372,10 @@ static CUresult run(const ph_device_t* dev, const ph_launch_program_t* prog, uin
     case PH_UPDATE:
       resolve(&refs[0], table, &a, &alen);
       return alen ? api->memcpy(a, (CUdeviceptr)c->handle, alen, s) : 0;
+    case PH_COLLECTIVE:
+      resolve(&refs[0], table, &a, &alen);
+      resolve(&refs[1], table, &b, &blen);
+      return ph_collective_run(dev, (const ph_collective_t*)(uintptr_t)c->handle, a, b, s);
     case PH_FORK:
       rc = api->event_record(dev->fork_event, dev->streams[0]);
       for (uint32_t k = 1; k < c->grid[0] && !rc; k++)
@@ -297,7 +399,7 @@ typedef struct {
   ph_launch_program_t program;
   uint64_t slot_count;  /* binding-table entries the references need */
   uint32_t needs_graph; /* an indirect dispatch: only a graph runs it (graph.py) */
-  uint32_t reserved;
+  uint32_t collectives; /* PH_COLLECTIVE records, whose handles collective.py sets */
 } ph_encoded_t;
 
 typedef struct {
@@ -431,6 +533,17 @@ int ph_encode(const ph_program_t* s, uint32_t streams, ph_encoded_t* e) {
       case PH_OP_BARRIER:
       case PH_OP_WAIT_EVENTS:
         enc_barrier(&w);
+        break;
+      case PH_OP_COLLECTIVE:
+        /* On stream 0 between two barriers: every rank issues its collectives in one
+         * order on one stream.  The handle (ph_collective_t) is set by collective.py. */
+        enc_barrier(&w);
+        r = enc_record(&w, PH_COLLECTIVE);
+        r->node = i;
+        r->ref_count = 2;
+        r->ref_index = enc_refs(&w, &c->a, 1, &nrefs); /* send, then recv */
+        enc_refs(&w, &c->b, 1, &nrefs);
+        e->collectives++;
         break;
       default:
         /* Signal/reset event: the queue's stream already orders everything after them;
@@ -592,6 +705,8 @@ static void graph_launch(const ph_device_t* dev, ph_graph_t* g, const ph_slot_t*
   ph_kernel_node_params_t k;
   CUresult rc = api->ctx_set_current(dev->ctx);
   result->failed_command = -1;
+  for (uint64_t i = 0; i < g->cell_count && !rc; i++)
+    if (!__atomic_load_n(g->cells[i], __ATOMIC_ACQUIRE)) rc = PH_NCCL_REVOKED;
   if (!rc && prog->count && table_count <= g->capacity &&
       (g->last_count != table_count ||
        memcmp(g->last_table, table, table_count * sizeof(ph_slot_t)) != 0)) {
@@ -896,6 +1011,21 @@ void ph_submit_drain(ph_device_t* dev) {
   uint64_t target = r->tail;
   while (r->done < target) pthread_cond_wait(&r->idle, &r->lock);
   pthread_mutex_unlock(&r->lock);
+}
+
+/* Empties a channel's communicator cell while no job runs, so that none calls NCCL with
+ * it afterwards (the caller then aborts the communicator).  Waits for a running job at
+ * most `wait_ms`: a job blocked inside NCCL on this communicator is what the abort that
+ * follows unblocks. */
+void ph_comm_revoke(ph_device_t* dev, void** cell, uint32_t wait_ms) {
+  struct timespec until;
+  clock_gettime(CLOCK_REALTIME, &until);
+  until.tv_sec += wait_ms / 1000;
+  until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+  if (until.tv_nsec >= 1000000000L) { until.tv_sec++; until.tv_nsec -= 1000000000L; }
+  int locked = dev->queue && pthread_mutex_timedlock(&dev->queue->exec_lock, &until) == 0;
+  __atomic_store_n(cell, NULL, __ATOMIC_RELEASE);
+  if (locked) pthread_mutex_unlock(&dev->queue->exec_lock);
 }
 
 /* Queues a completion directly: `token` with nothing to wait for (stops the thread). */
