@@ -162,6 +162,31 @@ def test_memoized_add_replays_with_a_binding_table(module, compiled):
         np.testing.assert_array_equal(view.to_numpy(), a + b)
 
 
+def test_concurrent_dispatches_reading_one_buffer(module, compiled):
+    """Two dispatches between the same barriers read the same arguments, as IREE records
+    independent dispatches; checked mode (this suite's) must not call that a race."""
+    call = module.imports
+    device = module.device
+    assert device.checked
+    exe = _executable(module, compiled, _blob_name(compiled, _base(device.driver), "add"))
+    fn = call["hal.executable.lookup.function"](exe, _s("add_dispatch_0_elementwise_16_f32"))
+    cb = call["hal.command_buffer.create"](device, 0, 3, -1, 4)
+    for out_slot in (2, 3):
+        bindings = [(0, 0, None, 0, 64), (0, 1, None, 0, 64), (0, out_slot, None, 0, 64)]
+        call["hal.command_buffer.dispatch"](cb, exe, fn, 1, 1, 1, 0, [], bindings)
+    call["hal.command_buffer.execution_barrier"](cb, 28, 13, 0)
+    call["hal.command_buffer.finalize"](cb)
+    a = device.buffer_from(np.arange(16, dtype=np.float32))
+    b = device.buffer_from(np.ones(16, dtype=np.float32))
+    outs = [device.allocate_buffer(64) for _ in range(2)]
+    done = call["hal.fence.create"](device, 0)
+    table = [(a, 0, 64), (b, 0, 64), (outs[0], 0, 64), (outs[1], 0, 64)]
+    call["hal.device.queue.execute.indirect"](device, -1, None, done, cb, 0, table)
+    assert call["hal.fence.await"](-1, 0, [done]) == 0
+    for out in outs:
+        np.testing.assert_array_equal(out.to_numpy(np.float32), np.arange(16) + 1)
+
+
 def test_one_shot_dynamic_dispatch_with_push_constants(module, compiled):
     """A dynamic shape: the program records a one-shot command buffer per call, with the
     dimension as push constants and the workgroup count it computed."""

@@ -54,7 +54,14 @@ from ..errors import (
     UnimplementedError,
 )
 from ..semaphore import Semaphore
-from ..types import WHOLE_BUFFER, BufferUsage, MemoryType, StatusCode
+from ..types import (
+    WHOLE_BUFFER,
+    BufferUsage,
+    CommandBufferMode,
+    CommandCategory,
+    MemoryType,
+    StatusCode,
+)
 from . import hal_executables
 from .hal_executables import HalExecutable
 
@@ -158,15 +165,28 @@ def _slot(index: int) -> Slot:
     return _SLOTS[index] if 0 <= index < 256 else Slot(index)
 
 
+# Conversions made once per distinct value: programs pass a handful of constants.
+_MEMORY_TYPES: dict[int, MemoryType] = {}
+_USAGES: dict[int, BufferUsage] = {}
+_MODES = {m: CommandBufferMode(m) for m in range(_MODE_BITS + 1) if not m & ~_MODE_BITS}
+_CATEGORIES = tuple(CommandCategory(c) for c in range(4))
+
+
 def _memory_type(value: int) -> MemoryType:
     """IREE memory types as polyhal's (the same bits; IREE's others are hints)."""
-    return MemoryType(value & _MEMORY_BITS)
+    out = _MEMORY_TYPES.get(value)
+    if out is None:
+        out = _MEMORY_TYPES[value] = MemoryType(value & _MEMORY_BITS)
+    return out
 
 
 def _usage(value: int) -> BufferUsage:
     """IREE buffer usage as polyhal's: the bits polyhal checks; sharing, image and
     mapping-access bits are IREE's hints without a polyhal meaning."""
-    return BufferUsage(value & _USAGE_BITS)
+    out = _USAGES.get(value)
+    if out is None:
+        out = _USAGES[value] = BufferUsage(value & _USAGE_BITS)
+    return out
 
 
 def _length(value: int) -> int:
@@ -187,15 +207,14 @@ def _text(value: Any) -> str:
     return result
 
 
-def _bytes(value: Any) -> bytes | memoryview | bytearray:
+def _bytes(value: Any) -> bytes | memoryview:
     """The bytes of a ``!vm.buffer`` (its ``data``), or of a bytes-like object."""
-    if isinstance(value, (bytes, bytearray, memoryview)):
-        return value
-    data = getattr(value, "data", None)
+    data = (
+        value if isinstance(value, (bytes, bytearray, memoryview)) else getattr(value, "data", None)
+    )
     if data is None:
         raise InvalidArgumentError(f"expected a !vm.buffer, got {type(value).__name__}")
-    out: bytes | memoryview | bytearray = data
-    return out
+    return data if isinstance(data, (bytes, memoryview)) else memoryview(data)
 
 
 def _pattern_match(value: str, pattern: str) -> bool:
@@ -567,7 +586,9 @@ class HalModule:
     def _command_buffer__create(
         self, device: Device, modes: int, categories: int, affinity: int, binding_capacity: int
     ) -> CommandBuffer:
-        cb = device.create_command_buffer(modes & _MODE_BITS, categories & 3, binding_capacity)
+        cb = device.create_command_buffer(
+            _MODES[modes & _MODE_BITS], _CATEGORIES[categories & 3], binding_capacity
+        )
         cb.begin()
         return cb
 
