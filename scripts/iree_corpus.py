@@ -666,11 +666,11 @@ class Function:
         return f"{self.file}::{self.name}"
 
     def inputs(self) -> list[Any]:
-        """The argument values (numpy arrays; a 0-d i64 for an index)."""
+        """The argument values: numpy arrays, a Python number for a scalar argument."""
         out = []
         for a in self.entry["args"]:
             arr = self.corpus.array(a["value"], a["dtype"])
-            out.append(arr)
+            out.append(arr.item() if a["shape"] is None else arr)
         return out
 
     def iree_passes(self, driver: str) -> bool:
@@ -890,17 +890,110 @@ def _be_nice() -> None:
     os.nice(10)
 
 
+#: manifest dtype -> IREE's HalElementType name.
+_IREE_ELEMENT_TYPES = {
+    "bool": "BOOL_8",
+    "int8": "SINT_8",
+    "int16": "SINT_16",
+    "int32": "SINT_32",
+    "int64": "SINT_64",
+    "uint8": "UINT_8",
+    "uint16": "UINT_16",
+    "uint32": "UINT_32",
+    "uint64": "UINT_64",
+    "float16": "FLOAT_16",
+    "float32": "FLOAT_32",
+    "float64": "FLOAT_64",
+    "bfloat16": "BFLOAT_16",
+    "float8_e4m3fn": "FLOAT_8_E4M3_FN",
+    "float8_e4m3fnuz": "FLOAT_8_E4M3_FNUZ",
+    "float8_e5m2": "FLOAT_8_E5M2",
+    "float8_e5m2fnuz": "FLOAT_8_E5M2_FNUZ",
+    "float8_e8m0fnu": "FLOAT_8_E8M0_FNU",
+    "complex64": "COMPLEX_64",
+    "complex128": "COMPLEX_128",
+}
+
+
+class IreeRunner:
+    """One compiled module on one IREE runtime driver; buffers are allocated and mapped
+    explicitly (IREE's numpy helpers import host memory, which lavapipe refuses unless it is
+    4096-byte aligned)."""
+
+    def __init__(self, vmfb: Path, driver: str) -> None:
+        import iree.runtime as rt
+
+        self.rt = rt
+        self.config = rt.Config(driver)
+        self.device = self.config.device
+        self.context = rt.SystemContext(config=self.config)
+        self.context.add_vm_module(rt.VmModule.mmap(self.config.vm_instance, str(vmfb)))
+        self.module = self.context.modules.module
+
+    def upload(self, arr: np.ndarray[Any, Any], dtype_name: str) -> Any:
+        """A device buffer view holding ``arr``."""
+        rt = self.rt
+        buf = self.device.allocator.allocate_buffer(
+            memory_type=rt.MemoryType.DEVICE_LOCAL | rt.MemoryType.HOST_VISIBLE,
+            allowed_usage=rt.BufferUsage.DEFAULT | rt.BufferUsage.MAPPING,
+            allocation_size=max(arr.nbytes, 1),
+        )
+        raw = np.ascontiguousarray(arr).view(np.uint8).reshape(-1)
+        mapped = buf.map()
+        mapped.asarray((raw.size,), np.dtype(np.uint8))[...] = raw
+        del mapped
+        etype = getattr(rt.HalElementType, _IREE_ELEMENT_TYPES[dtype_name])
+        return rt.HalBufferView(buf, list(arr.shape), int(etype))
+
+    def download(self, result: Any, dtype_name: str) -> Any:
+        """A result as numpy (copied through a host staging buffer); a scalar as is."""
+        rt = self.rt
+        view = getattr(result, "_buffer_view", result)
+        if not isinstance(view, rt.HalBufferView):
+            return np.asarray(result)
+        source = view.get_buffer()
+        nbytes = source.byte_length()
+        staging = self.device.allocator.allocate_buffer(
+            memory_type=int(rt.MemoryType.HOST_LOCAL | rt.MemoryType.DEVICE_VISIBLE),
+            allowed_usage=int(rt.BufferUsage.TRANSFER_TARGET | rt.BufferUsage.MAPPING_SCOPED),
+            allocation_size=max(nbytes, 1),
+        )
+        sem = self.device.create_semaphore(0)
+        self.device.queue_copy(
+            source,
+            staging,
+            wait_semaphores=rt.HalFence.create_at(sem, 0),
+            signal_semaphores=rt.HalFence.create_at(sem, 1),
+        )
+        rt.HalFence.create_at(sem, 1).wait()
+        mapped = staging.map()
+        raw = np.array(mapped.asarray((nbytes,), np.dtype(np.uint8)))
+        shape = tuple(view.shape)
+        dtype = dtype_named(dtype_name)
+        return raw[: math.prod(shape) * dtype.itemsize].view(dtype).reshape(shape)
+
+    def call(self, fn: Function, args: Sequence[Any]) -> list[Any]:
+        """Call ``fn`` with already uploaded ``args``; the raw results."""
+        out = self.module[fn.name](*args)
+        return list(out) if isinstance(out, (list, tuple)) else ([] if out is None else [out])
+
+    def inputs(self, fn: Function) -> list[Any]:
+        """``fn``'s argument values on the device (a scalar as a Python int)."""
+        out = []
+        for arr, info in zip(fn.inputs(), fn.entry["args"], strict=True):
+            out.append(arr if info["shape"] is None else self.upload(arr, info["dtype"]))
+        return out
+
+    def run(self, fn: Function) -> list[Any]:
+        """``fn``'s results, as numpy, for its corpus inputs."""
+        results = self.call(fn, self.inputs(fn))
+        infos = fn.entry["results"]
+        return [self.download(r, i["dtype"]) for r, i in zip(results, infos, strict=False)]
+
+
 def run_with_iree(vmfb: Path, fn: Function, driver: str) -> list[Any]:
     """Call ``fn`` from ``vmfb`` with IREE's runtime on ``driver``; its results as numpy."""
-    import iree.runtime as rt
-
-    config = rt.Config(driver)
-    ctx = rt.SystemContext(config=config)
-    ctx.add_vm_module(rt.VmModule.mmap(config.vm_instance, str(vmfb)))
-    module = ctx.modules.module
-    out = module[fn.name](*fn.inputs())
-    results = out if isinstance(out, (list, tuple)) else ([] if out is None else [out])
-    return [r.to_host() if hasattr(r, "to_host") else np.asarray(r) for r in results]
+    return IreeRunner(vmfb, driver).run(fn)
 
 
 def _reference_one(job: tuple[str, str, str, str]) -> tuple[str, str, str]:

@@ -1,0 +1,185 @@
+"""IREE's own end-to-end tests (tests/iree/e2e, see its README.md) run as whole programs
+through ``polyhal.iree``: every function IREE's runtime gets right on ``local-task`` must be
+right on polyhal's ``local`` and ``local-sync``; every one it gets right on ``vulkan``, on
+polyhal's ``vulkan`` (lavapipe here).  The manifest records IREE's verdicts
+(``python scripts/iree_corpus.py reference``); functions IREE fails are not scored.
+
+Each corpus file is one module: compiled once per target (``local`` and ``local-sync`` load
+the same VM assembly), all files of the run at most two at a time (niced), through
+``polyhal.iree.compile_module``'s build cache, so a second run compiles nothing.
+
+CI runs a subset (``CI_FILES``: the model programs and one or two files of every suite,
+chosen for the host-program features they need); ``POLYHAL_IREE_CORPUS=full`` runs every file.
+Compiling the whole corpus for both targets takes longer than the rest of the CI together on a
+2-core machine (see the README's measurements), which is why the subset exists.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import polyhal as hal
+from polyhal import iree
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _load_corpus_module() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "iree_corpus", ROOT / "scripts" / "iree_corpus.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("iree_corpus", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+ic = _load_corpus_module()
+CORPUS = ic.Corpus()
+FULL = os.environ.get("POLYHAL_IREE_CORPUS", "") == "full"
+
+#: The CI subset: every model program, and per suite files whose host programs need
+#: control flow, several dispatches, transfers, dynamic shapes or scalar push constants.
+CI_FILES = {
+    "stablehlo_models/collatz.mlir",
+    "stablehlo_models/edge_detection.mlir",
+    "stablehlo_models/fragment_000.mlir",
+    "stablehlo_models/fullyconnected.mlir",
+    "stablehlo_models/mnist_fake_weights.mlir",
+    "stablehlo_models/unidirectional_lstm.mlir",
+    "tosa_ops/while.mlir",
+    "tosa_ops/if.mlir",
+    "tosa_ops/matmul.mlir",
+    "tosa_ops/add.mlir",
+    "stablehlo_ops/while.mlir",
+    "stablehlo_ops/dynamic_slice.mlir",
+    "stablehlo_ops/reduce.mlir",
+    "stablehlo_ops/dot.mlir",
+    "stablehlo_ops/sort.mlir",
+    "tensor_ops/extract_slice.mlir",
+    "tensor_ops/concat.mlir",
+    "linalg/pack_dynamic_inner_tiles.mlir",
+    "linalg/softmax.mlir",
+    "linalg_ext_ops/scatter.mlir",
+    "linalg_ext_ops/top-k.mlir",
+}
+
+#: polyhal drivers scored against each IREE driver's verdicts, and the target they load.
+SCORED = {"local-task": ("local", "local-sync"), "vulkan": ("vulkan",)}
+TARGET = {"local": "local", "local-sync": "local", "vulkan": "vulkan"}
+
+
+def _files() -> list[dict[str, Any]]:
+    return [f for f in CORPUS.files() if FULL or f["file"] in CI_FILES]
+
+
+def _cases() -> list[Any]:
+    cases = []
+    for f in _files():
+        for fn in CORPUS.functions(f):
+            for iree_driver, drivers in SCORED.items():
+                if not fn.iree_passes(iree_driver):
+                    continue
+                for driver in drivers:
+                    cases.append(pytest.param(f, fn, driver, id=f"{fn.id}-{driver}"))
+    return cases
+
+
+def _compile(job: tuple[str, str, tuple[str, ...]]) -> str | None:
+    """Compile one corpus file for one target into the build cache; its error, or None."""
+    os.nice(10)
+    path, target, flags = job
+    try:
+        iree.compile_module(path, target, flags=list(flags))
+        return None
+    except hal.HalError as e:
+        return f"{type(e).__name__}: {e}"
+
+
+@pytest.fixture(scope="session")
+def compiled() -> dict[tuple[str, str], str | None]:
+    """Every file of the run compiled for the targets its cases need (two processes at a
+    time; cached); the compile error of each (file, target), or None."""
+    if not iree.compiler_available():
+        pytest.skip("iree-base-compiler is not installed (pip install polyhal[iree])")
+    jobs = []
+    for f in _files():
+        for iree_driver, drivers in SCORED.items():
+            fns = [fn for fn in CORPUS.functions(f) if fn.iree_passes(iree_driver)]
+            if fns and any(_driver_available(d) for d in drivers):
+                jobs.append((str(CORPUS.path(f)), TARGET[drivers[0]], tuple(f["flags"])))
+    with ProcessPoolExecutor(2) as pool:
+        errors = list(pool.map(_compile, jobs))
+    return {(path, target): err for (path, target, _), err in zip(jobs, errors, strict=True)}
+
+
+def _driver_available(driver: str) -> bool:
+    return driver.split("-")[0] in hal.available_drivers()
+
+
+_devices: dict[str, hal.Device] = {}
+_modules: dict[tuple[str, str], Any] = {}
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_everything():
+    yield
+    for module in _modules.values():
+        if not isinstance(module, Exception):
+            module.close()
+    for device in _devices.values():
+        device.close()
+
+
+def _module(f: dict[str, Any], driver: str, compiled: dict[tuple[str, str], str | None]) -> Any:
+    """The file's module loaded on ``driver`` (once per session); raises what loading
+    raised."""
+    key = (f["file"], driver)
+    if key not in _modules:
+        path, target = str(CORPUS.path(f)), TARGET[driver]
+        error = compiled.get((path, target))
+        if error is not None:
+            pytest.fail(f"iree-compile failed for {target} (IREE's runtime passed): {error}")
+        if driver not in _devices:
+            _devices[driver] = hal.create_device(driver)
+        try:
+            vm_asm = iree.compile_module(path, target, flags=f["flags"])
+            _modules[key] = iree.load_module(vm_asm, _devices[driver])
+        except Exception as e:
+            _modules[key] = e
+    module = _modules[key]
+    if isinstance(module, Exception):
+        raise module
+    return module
+
+
+@pytest.mark.parametrize(("file", "fn", "driver"), _cases())
+def test_corpus_function(file, fn, driver, compiled):
+    if not _driver_available(driver):
+        pytest.skip(f"no {driver} device here")
+    module = _module(file, driver, compiled)
+    out = module[fn.name](*fn.inputs(), numpy=True)
+    n = len(fn.entry["results"])
+    results = [] if n == 0 else [out] if n == 1 else list(out)
+    problems = fn.check(results)
+    assert not problems, f"{fn.id} on {driver}: " + "; ".join(problems)
+
+
+def test_corpus_is_scored():
+    """The manifest holds IREE's verdicts for both drivers, and IREE passes most functions:
+    a corpus nobody scores, or a reference that failed wholesale, would make the test above
+    vacuous."""
+    fns = CORPUS.functions()
+    assert len(fns) > 400
+    for driver in SCORED:
+        verdicts = [fn.entry.get("iree", {}).get(driver) for fn in fns]
+        assert all(v is not None for v in verdicts), f"no IREE verdicts for {driver}"
+        assert sum(v == "pass" for v in verdicts) > len(fns) // 2, driver
