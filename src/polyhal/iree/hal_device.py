@@ -1,0 +1,276 @@
+"""``hal.device.*`` and ``hal.devices.*``: queries and the device queue on polyhal's.
+
+Every queue operation waits on its wait fence's timepoints and signals its signal
+fence's (a null fence: none).  Part of :mod:`polyhal.iree.hal_module`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..buffer import Buffer
+from ..command_buffer import CommandBuffer
+from ..device import Device
+from ..errors import (
+    InvalidArgumentError,
+    OutOfRangeError,
+    PermissionDeniedError,
+    UnimplementedError,
+)
+from ..types import (
+    MemoryType,
+)
+from . import hal_executables
+from .hal_types import (
+    Allocator,
+    Fence,
+    HalFile,
+    binding_table,
+    device_id,
+    file_range,
+    fill_pattern,
+    iree_length,
+    memory_type_of,
+    pattern_match,
+    staged,
+    usage_of,
+    vm_bytes,
+    vm_text,
+)
+
+
+class DeviceImports:
+    """The ``hal.device.*`` and ``hal.devices.*`` imports (a part of HalModule)."""
+
+    device: Device
+    devices: list[Device]
+    _allocator: Allocator
+    _allocators: dict[int, Allocator]
+
+    # -- devices ----------------------------------------------------------------------------
+    def _device__allocator(self, device: Device) -> Allocator:
+        if device is self.device:
+            return self._allocator
+        return self._allocators[id(device)]
+
+    def _device__query__i64(self, device: Device, category: Any, key: Any) -> tuple[int, int]:
+        category, key = vm_text(category), vm_text(key)
+        if category == "hal.device.id":
+            return 1, int(pattern_match(device_id(device), key))
+        if category == "hal.executable.format":
+            return 1, int(key in hal_executables.supported_formats(device))
+        if category == "hal.device" and key == "concurrency":
+            return 1, 1
+        return 0, 0
+
+    def _device__queue__alloca(
+        self,
+        device: Device,
+        affinity: int,
+        wait: Fence | None,
+        signal: Fence | None,
+        pool: int,
+        memory_types: int,
+        usage: int,
+        size: int,
+        flags: int,
+    ) -> Buffer:
+        if pool:
+            raise UnimplementedError(f"hal.device.queue.alloca from pool {pool}: no pools")
+        return device.queue_alloca(
+            size,
+            wait=wait.timepoints if wait is not None else (),
+            signal=signal.timepoints if signal is not None else (),
+            memory_type=memory_type_of(memory_types),
+            usage=usage_of(usage),
+        )
+
+    def _device__queue__dealloca(
+        self,
+        device: Device,
+        affinity: int,
+        wait: Fence | None,
+        signal: Fence | None,
+        buffer: Buffer,
+        flags: int,
+    ) -> None:
+        device.queue_dealloca(
+            buffer,
+            wait=wait.timepoints if wait is not None else (),
+            signal=signal.timepoints if signal is not None else (),
+        )
+
+    def _device__queue__fill(
+        self,
+        device: Device,
+        affinity: int,
+        wait: Fence | None,
+        signal: Fence | None,
+        target: Buffer,
+        offset: int,
+        length: int,
+        pattern: int,
+        pattern_length: int,
+        flags: int,
+    ) -> None:
+        value, plen = fill_pattern(pattern, pattern_length)
+        device.queue_fill(
+            target,
+            offset,
+            iree_length(length),
+            value,
+            pattern_length=plen,
+            wait=wait.timepoints if wait is not None else (),
+            signal=signal.timepoints if signal is not None else (),
+        )
+
+    def _device__queue__update(
+        self,
+        device: Device,
+        affinity: int,
+        wait: Fence | None,
+        signal: Fence | None,
+        source: Any,
+        source_offset: int,
+        target: Buffer,
+        target_offset: int,
+        length: int,
+        flags: int,
+    ) -> None:
+        device.queue_update(
+            vm_bytes(source),
+            source_offset,
+            target,
+            target_offset,
+            length,
+            wait=wait.timepoints if wait is not None else (),
+            signal=signal.timepoints if signal is not None else (),
+        )
+
+    def _device__queue__copy(
+        self,
+        device: Device,
+        affinity: int,
+        wait: Fence | None,
+        signal: Fence | None,
+        source: Buffer,
+        source_offset: int,
+        target: Buffer,
+        target_offset: int,
+        length: int,
+        flags: int,
+    ) -> None:
+        device.queue_copy(
+            source,
+            source_offset,
+            target,
+            target_offset,
+            iree_length(length),
+            wait=wait.timepoints if wait is not None else (),
+            signal=signal.timepoints if signal is not None else (),
+        )
+
+    def _device__queue__read(
+        self,
+        device: Device,
+        affinity: int,
+        wait: Fence | None,
+        signal: Fence | None,
+        source: HalFile,
+        source_offset: int,
+        target: Buffer,
+        target_offset: int,
+        length: int,
+        flags: int,
+    ) -> None:
+        data = file_range(source, source_offset, length)
+        signals = signal.timepoints if signal is not None else []
+
+        # The file's bytes are read when the operation runs, after its waits.
+        def read() -> None:
+            device.queue_update(bytes(data), 0, target, target_offset, length, signal=signals)
+
+        device.queue_host_call(read, wait=wait.timepoints if wait is not None else ())
+
+    def _device__queue__write(
+        self,
+        device: Device,
+        affinity: int,
+        wait: Fence | None,
+        signal: Fence | None,
+        source: Buffer,
+        source_offset: int,
+        target: HalFile,
+        target_offset: int,
+        length: int,
+        flags: int,
+    ) -> None:
+        if not target.writable:
+            raise PermissionDeniedError("hal.device.queue.write into a read-only file")
+        out = file_range(target, target_offset, length)
+        view = source.subspan(source_offset, length)
+
+        def write() -> None:
+            host = view if view.memory_type & MemoryType.HOST_VISIBLE else staged(view)
+            out[:] = host.read()
+
+        device.queue_host_call(
+            write,
+            wait=wait.timepoints if wait is not None else (),
+            signal=signal.timepoints if signal is not None else (),
+        )
+
+    def _device__queue__barrier(
+        self, device: Device, affinity: int, wait: Fence | None, signal: Fence | None, flags: int
+    ) -> None:
+        device.queue_barrier(
+            wait=wait.timepoints if wait is not None else (),
+            signal=signal.timepoints if signal is not None else (),
+        )
+
+    def _device__queue__execute(
+        self,
+        device: Device,
+        affinity: int,
+        wait: Fence | None,
+        signal: Fence | None,
+        cb: CommandBuffer,
+        flags: int,
+    ) -> None:
+        device.queue_execute(
+            cb,
+            wait=wait.timepoints if wait is not None else (),
+            signal=signal.timepoints if signal is not None else (),
+        )
+
+    def _device__queue__execute__indirect(
+        self,
+        device: Device,
+        affinity: int,
+        wait: Fence | None,
+        signal: Fence | None,
+        cb: CommandBuffer,
+        flags: int,
+        table: list[tuple[Buffer | None, int, int]],
+    ) -> None:
+        waits = wait.timepoints if wait is not None else ()
+        signals = signal.timepoints if signal is not None else ()
+        try:
+            device.queue_execute(cb, wait=waits, signal=signals, binding_table=table)
+        except (InvalidArgumentError, OutOfRangeError):
+            # IREE's whole-buffer lengths (-1) and unused (null) entries: converted only on
+            # this path, so a common call passes the program's table untouched.
+            fixed = binding_table(table)
+            if fixed is None:
+                raise
+            device.queue_execute(cb, wait=waits, signal=signals, binding_table=fixed)
+
+    def _device__queue__flush(self, device: Device, affinity: int) -> None:
+        # polyhal's queue operations are submitted when called: nothing is batched.
+        return None
+
+    def _devices__count(self) -> int:
+        return len(self.devices)
+
+    def _devices__get(self, index: int) -> Device | None:
+        return self.devices[index] if 0 <= index < len(self.devices) else None

@@ -1,0 +1,346 @@
+"""The values IREE's ``hal`` imports exchange, as polyhal objects: element types, buffer
+views, fences, files, the allocator; and IREE's enum values as polyhal's.
+
+Part of :mod:`polyhal.iree.hal_module` (which re-exports the public names).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+
+from ..buffer import Buffer
+from ..command_buffer import Slot
+from ..device import Device
+from ..errors import (
+    InvalidArgumentError,
+    OutOfRangeError,
+    UnimplementedError,
+)
+from ..semaphore import Semaphore
+from ..types import (
+    WHOLE_BUFFER,
+    BufferUsage,
+    CommandBufferMode,
+    CommandCategory,
+    MemoryType,
+)
+
+U32 = 0xFFFF_FFFF
+_U64 = 0xFFFF_FFFF_FFFF_FFFF
+STATUS_DEFERRED = 17  # IREE_STATUS_DEFERRED: a fence not reached yet
+STATUS_MASK = 0x1F
+
+# -- element types (iree_hal_element_type_t: numerical type << 24 | bit count) ------------
+_INTEGER, _SIGNED, _UNSIGNED, _BOOLEAN = 0x10, 0x11, 0x12, 0x13
+_FLOAT_IEEE, _FLOAT_COMPLEX = 0x21, 0x23
+#: IREE element type → numpy dtype, for the types numpy holds.
+_DTYPES: dict[int, np.dtype[Any]] = {
+    _FLOAT_IEEE << 24 | 16: np.dtype(np.float16),
+    _FLOAT_IEEE << 24 | 32: np.dtype(np.float32),
+    _FLOAT_IEEE << 24 | 64: np.dtype(np.float64),
+    _FLOAT_COMPLEX << 24 | 64: np.dtype(np.complex64),
+    _FLOAT_COMPLEX << 24 | 128: np.dtype(np.complex128),
+    _BOOLEAN << 24 | 8: np.dtype(np.bool_),
+    **{
+        kind << 24 | bits: np.dtype(f"{'u' if kind == _UNSIGNED else 'i'}{bits // 8}")
+        for kind in (_INTEGER, _SIGNED, _UNSIGNED)
+        for bits in (8, 16, 32, 64)
+    },
+    # Opaque element types (numerical type 0) are bytes of that width.
+    **{bits: np.dtype(f"u{bits // 8}") for bits in (8, 16, 32, 64)},
+}
+#: numpy dtype → the IREE element type of a buffer view of it (signed integers SINT_*).
+_ELEMENT_TYPES: dict[np.dtype[Any], int] = {
+    np.dtype(np.float16): _FLOAT_IEEE << 24 | 16,
+    np.dtype(np.float32): _FLOAT_IEEE << 24 | 32,
+    np.dtype(np.float64): _FLOAT_IEEE << 24 | 64,
+    np.dtype(np.complex64): _FLOAT_COMPLEX << 24 | 64,
+    np.dtype(np.complex128): _FLOAT_COMPLEX << 24 | 128,
+    np.dtype(np.bool_): _BOOLEAN << 24 | 8,
+    **{np.dtype(f"i{n}"): _SIGNED << 24 | 8 * n for n in (1, 2, 4, 8)},
+    **{np.dtype(f"u{n}"): _UNSIGNED << 24 | 8 * n for n in (1, 2, 4, 8)},
+}
+
+
+def dtype_of(element_type: int) -> np.dtype[Any]:
+    """The numpy dtype of an IREE element type; UnimplementedError for one numpy cannot
+    hold (bfloat16, 4-bit integers, 8-bit floats, …)."""
+    dtype = _DTYPES.get(element_type)
+    if dtype is None:
+        raise UnimplementedError(
+            f"IREE element type {element_type:#010x} has no numpy dtype "
+            f"(numerical type {element_type >> 24 & 0xFF:#x}, {element_type & 0xFF} bits)"
+        )
+    return dtype
+
+
+def element_type_of(dtype: Any) -> int:
+    """The IREE element type of a numpy dtype; UnimplementedError for others."""
+    try:
+        return _ELEMENT_TYPES[np.dtype(dtype)]
+    except (KeyError, TypeError):
+        raise UnimplementedError(f"no IREE element type for numpy dtype {dtype!r}") from None
+
+
+def _bit_count(element_type: int) -> int:
+    return element_type & 0xFF
+
+
+def compatible(actual: int, expected: int) -> bool:
+    """IREE's rule for a buffer view's element type against an expected one: opaque
+    matches anything, integers of one width match each other, else exactly."""
+    kind = actual >> 24 & 0xFF
+    if kind == 0:
+        return True
+    if kind & 0xF0 == _INTEGER and expected >> 24 & 0xF0 == _INTEGER:
+        return _bit_count(actual) == _bit_count(expected)
+    return actual == expected
+
+
+# -- flag conversions ---------------------------------------------------------------------
+MEMORY_BITS = int(
+    MemoryType.OPTIMAL | MemoryType.HOST_LOCAL | MemoryType.HOST_CACHED | MemoryType.DEVICE_LOCAL
+)
+USAGE_BITS = int(BufferUsage.DEFAULT | BufferUsage.DISPATCH_UNIFORM_READ)
+SHARING_IMMUTABLE = 1 << 19
+MODE_BITS = 1 | 1 << 4 | 1 << 5  # ONE_SHOT, ALLOW_INLINE_EXECUTION, UNVALIDATED
+STAGE_BITS = 0x3F
+# Dispatch flags polyhal has no counterpart for: custom or indirect arguments.
+UNSUPPORTED_DISPATCH_FLAGS = 1 << 2 | 1 << 3 | 1 << 4
+#: Pre-made slot references (binding tables rarely have more entries).
+_SLOTS = tuple(Slot(i) for i in range(256))
+
+
+def slot_ref(index: int) -> Slot:
+    return _SLOTS[index] if 0 <= index < 256 else Slot(index)
+
+
+# Conversions made once per distinct value: programs pass a handful of constants.
+_MEMORY_TYPES: dict[int, MemoryType] = {}
+_USAGES: dict[int, BufferUsage] = {}
+MODES = {m: CommandBufferMode(m) for m in range(MODE_BITS + 1) if not m & ~MODE_BITS}
+CATEGORIES = tuple(CommandCategory(c) for c in range(4))
+
+
+def memory_type_of(value: int) -> MemoryType:
+    """IREE memory types as polyhal's (the same bits; IREE's others are hints)."""
+    out = _MEMORY_TYPES.get(value)
+    if out is None:
+        out = _MEMORY_TYPES[value] = MemoryType(value & MEMORY_BITS)
+    return out
+
+
+def usage_of(value: int) -> BufferUsage:
+    """IREE buffer usage as polyhal's: the bits polyhal checks; sharing, image and
+    mapping-access bits are IREE's hints without a polyhal meaning."""
+    out = _USAGES.get(value)
+    if out is None:
+        out = _USAGES[value] = BufferUsage(value & USAGE_BITS)
+    return out
+
+
+def iree_length(value: int) -> int:
+    """An IREE i64 length: -1 (any negative) is the whole buffer."""
+    return value if value >= 0 else WHOLE_BUFFER
+
+
+def vm_text(value: Any) -> str:
+    """The string of a ``!vm.buffer`` (A's VmBuffer), or of str/bytes given directly."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).decode("utf-8", "replace")
+    text = getattr(value, "text", None)
+    if text is None:
+        raise InvalidArgumentError(f"expected a !vm.buffer, got {type(value).__name__}")
+    result: str = text()
+    return result
+
+
+def vm_bytes(value: Any) -> bytes | memoryview:
+    """The bytes of a ``!vm.buffer`` (its ``data``), or of a bytes-like object."""
+    data = (
+        value if isinstance(value, (bytes, bytearray, memoryview)) else getattr(value, "data", None)
+    )
+    if data is None:
+        raise InvalidArgumentError(f"expected a !vm.buffer, got {type(value).__name__}")
+    return data if isinstance(data, (bytes, memoryview)) else memoryview(data)
+
+
+def pattern_match(value: str, pattern: str) -> bool:
+    """IREE's pattern match: ``*`` any run of characters, ``?`` one character."""
+    regex = "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+    return re.fullmatch(regex, value, re.S) is not None
+
+
+# -- ref types ----------------------------------------------------------------------------
+class Allocator:
+    """A ``!hal.allocator``: the allocator of ``device``."""
+
+    __slots__ = ("device",)
+
+    def __init__(self, device: Device):
+        self.device = device
+
+    def __repr__(self) -> str:
+        return f"Allocator({self.device!r})"
+
+
+class Fence:
+    """A ``!hal.fence``: the ``(Semaphore, value)`` timepoints it stands for, each reached
+    when the fence is.  ``timepoints`` is the list queue operations wait on or signal."""
+
+    __slots__ = ("timepoints",)
+
+    def __init__(self, timepoints: list[tuple[Semaphore, int]]):
+        self.timepoints = timepoints
+
+    def __repr__(self) -> str:
+        return f"Fence({[(id(s), v) for s, v in self.timepoints]})"
+
+
+class HalFile:
+    """A ``!hal.file`` over host memory (``hal.ex.file.from_memory``): ``length`` bytes
+    of ``memory`` from ``offset``."""
+
+    __slots__ = ("memory", "offset", "length", "writable")
+
+    def __init__(self, memory: Any, offset: int, length: int, writable: bool):
+        self.memory = memory
+        self.offset = offset
+        self.length = length
+        self.writable = writable
+
+
+class BufferView:
+    """A ``!hal.buffer_view``: a buffer with an element type, an encoding and a shape.
+
+    ``buffer`` holds exactly the view's bytes (``length`` of them, from ``offset`` 0:
+    ``hal.buffer_view.create`` makes a subspan when the view covers part of a buffer,
+    as IREE does); ``element_type`` and ``encoding_type`` are IREE's values, ``shape``
+    a tuple of ints.
+    """
+
+    __slots__ = ("buffer", "offset", "length", "element_type", "encoding_type", "shape")
+
+    def __init__(
+        self,
+        buffer: Buffer,
+        element_type: int,
+        encoding_type: int,
+        shape: tuple[int, ...],
+    ):
+        self.buffer = buffer
+        self.offset = 0
+        self.length = buffer.size
+        self.element_type = element_type
+        self.encoding_type = encoding_type
+        self.shape = shape
+
+    def __repr__(self) -> str:
+        return (
+            f"BufferView(shape={self.shape}, element_type={self.element_type:#010x}, "
+            f"{self.length} bytes)"
+        )
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The numpy dtype of the elements (UnimplementedError where numpy has none)."""
+        return dtype_of(self.element_type)
+
+    def to_numpy(self) -> np.ndarray:
+        """A copy of the contents as an array of ``dtype`` and ``shape``.
+
+        It waits for nothing: the program awaited its fences before returning the view.
+        Memory the host cannot map is copied through a host-visible staging buffer.
+        """
+        dtype = self.dtype
+        count = int(np.prod(self.shape, dtype=np.int64))
+        nbytes = count * dtype.itemsize
+        if nbytes > self.length:
+            raise OutOfRangeError(
+                f"buffer view of shape {self.shape} needs {nbytes} bytes, has {self.length}"
+            )
+        buffer = self.buffer.subspan(0, nbytes) if nbytes != self.length else self.buffer
+        if not buffer.memory_type & MemoryType.HOST_VISIBLE:
+            buffer = staged(buffer)
+        return buffer.to_numpy(dtype, self.shape)
+
+
+def staged(buffer: Buffer) -> Buffer:
+    """A host-visible copy of ``buffer``, made on its device's queue and waited for."""
+    device = buffer.device
+    staging = device.allocate_buffer(buffer.size, memory_type=MemoryType.HOST_LOCAL)
+    done = device.create_semaphore(0)
+    device.queue_copy(buffer, 0, staging, 0, buffer.size, signal=[(done, 1)])
+    done.wait(1)
+    return staging
+
+
+def device_id(device: Device) -> str:
+    """The identifier IREE's driver for ``device`` would have (what ``hal.device.id``
+    patterns such as "local*" match)."""
+    return {"local": "local-task", "local-sync": "local-sync"}.get(device.driver, device.driver)
+
+
+def fill_pattern(pattern: int, length: int) -> tuple[int, int]:
+    """A fill pattern of 1, 2, 4 or 8 bytes as polyhal's (value, length)."""
+    if length == 8:
+        value = pattern & _U64
+        if value >> 32 != value & U32:
+            raise UnimplementedError(
+                f"an 8-byte fill pattern {value:#018x} whose halves differ (polyhal fills "
+                "1, 2 or 4 bytes)"
+            )
+        return value & U32, 4
+    if length not in (1, 2, 4):
+        raise InvalidArgumentError(f"fill pattern length {length}: 1, 2, 4 or 8 bytes")
+    return pattern & ((1 << 8 * length) - 1), length
+
+
+def binding_table(
+    table: list[tuple[Buffer | None, int, int]],
+) -> list[Any] | None:
+    """The table with IREE's whole-buffer lengths as polyhal's and null entries as empty
+    ranges of another entry's buffer; None when there was nothing to convert."""
+    any_buffer = next((b for b, _, _ in table if b is not None), None)
+    changed = False
+    out: list[Any] = []
+    for buffer, offset, length in table:
+        if buffer is None:
+            if any_buffer is None:
+                return None
+            out.append((any_buffer, 0, 0))
+            changed = True
+        elif length < 0:
+            out.append((buffer, offset, WHOLE_BUFFER))
+            changed = True
+        else:
+            out.append((buffer, offset, length))
+    return out if changed else None
+
+
+def host_read(buffer: Buffer, offset: int, length: int) -> bytes:
+    """``length`` bytes of ``buffer`` at ``offset``, through a staging copy when the host
+    cannot map it."""
+    if offset < 0 or offset + length > buffer.size:
+        raise OutOfRangeError(f"read of [{offset}, +{length}) from a buffer of {buffer.size} bytes")
+    if buffer.memory_type & MemoryType.HOST_VISIBLE or buffer.usage & BufferUsage.MAPPING:
+        return buffer.read(offset, length)
+    return staged(buffer.subspan(offset, length)).read()
+
+
+def file_range(file: HalFile, offset: int, length: int) -> memoryview:
+    if type(file) is not HalFile:
+        raise InvalidArgumentError(f"expected a !hal.file, got {type(file).__name__}")
+    if offset < 0 or length < 0 or offset + length > file.length:
+        raise OutOfRangeError(f"[{offset}, +{length}) outside a file of {file.length} bytes")
+    start = file.offset + offset
+    return memoryview(file.memory)[start : start + length]
+
+
+def is_readonly(data: Any) -> bool:
+    return bool(memoryview(data).readonly)
