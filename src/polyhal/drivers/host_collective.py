@@ -85,6 +85,7 @@ _ELEMENTWISE: dict[int, Callable[[Any, Any], Any]] = {
     R.MAXIMUM: np.maximum,
     R.AVERAGE: np.add,
 }
+_NARROW_INTS = {T.SINT8, T.UINT8, T.SINT16, T.UINT16}
 #: Kinds whose ``param`` names a rank all ranks must agree on (the root).
 _ROOTED = {K.BROADCAST, K.REDUCE}
 _P2P = {K.SEND, K.RECV, K.SEND_RECV}
@@ -314,15 +315,22 @@ _TAG_HELLO, _TAG_DATA = 7001, 7002
 _SENDS, _RECEIVES = 1, 2
 
 
-def _poll(request: Any, deadline: float, what: str) -> None:
-    """Waits for an MPI request until ``deadline``: spins briefly, then sleeps in growing
-    steps (a waiting rank should not take a core from the ranks it waits for)."""
+def _poll(request: Any, deadline: float, what: str, eager: bool = False) -> None:
+    """Waits for an MPI request until ``deadline`` (DeadlineExceededError after).
+
+    Nonblocking MPI operations progress while tested.  Waiting for peers to arrive
+    (``eager`` False) sleeps in growing steps, so a waiting rank does not take a core from
+    the ranks it waits for; moving data once all arrived (``eager``) only yields the CPU
+    between tests, so each step of the algorithm starts at once.
+    """
     pause = 0.0
     while not request.Test():
         now = time.monotonic()
         if now >= deadline:
             raise DeadlineExceededError(what)
-        if pause:
+        if eager:
+            time.sleep(0)
+        elif pause:
             time.sleep(min(pause, deadline - now))
             pause = min(pause * 2, 1e-3)
         else:
@@ -402,58 +410,89 @@ class MpiTransport(_Transport):
         if failure is not None:
             return
         MPI = _mpi()
-        comm = self.comm
+        comm, keep = self.comm, (send, recv)
+        name = K(kind).name.lower()
         if kind == K.ALL_GATHER:
-            comm.Allgather([send, MPI.BYTE], [recv, MPI.BYTE])
+            request = comm.Iallgather([send, MPI.BYTE], [recv, MPI.BYTE])
         elif kind == K.ALL_TO_ALL:
-            comm.Alltoall([send, MPI.BYTE], [recv, MPI.BYTE])
+            request = comm.Ialltoall([send, MPI.BYTE], [recv, MPI.BYTE])
         elif kind == K.BROADCAST:
             if self.rank == param:
                 recv[...] = send
-            comm.Bcast([recv, MPI.BYTE], root=param)
+            request = comm.Ibcast([recv, MPI.BYTE], root=param)
         else:
-            self._reduce(op, param, send, recv, element_count)
+            request, finish, keep = self._reduce(op, param, send, recv, element_count)
+            self._data(request, keep, deadline, name)
+            finish()
+            return
+        self._data(request, keep, deadline, name)
 
-    def _reduce(self, op: CollectiveOp, root: int, send: Any, recv: Any, n: int) -> None:
+    def _data(self, request: Any, keep: Any, deadline: float, name: str) -> None:
+        """Waits for a data operation.  Every rank arrived, so only a rank that gave up in
+        the meantime (its deadline passed as the last one came) or a stalled process keeps
+        it from completing; at the deadline the request and the arrays it may still write
+        are kept (MPI owns them) and the channel breaks."""
+        try:
+            _poll(
+                request,
+                deadline,
+                f"collective {name}: a peer stopped taking part after "
+                f"every rank arrived (rank {self.rank} waited)",
+                eager=True,
+            )
+        except DeadlineExceededError:
+            self.abandoned.append((request, keep))
+            raise
+
+    def _reduce(
+        self, op: CollectiveOp, root: int, send: Any, recv: Any, n: int
+    ) -> tuple[Any, Callable[[], None], Any]:
+        """(request, what to do once it completes, what it uses) of a reducing kind."""
+        MPI = _mpi()
         comm, kind, et, red = self.comm, op.kind, int(op.element_type), int(op.reduction)
         dtype = _mpi_types().get(et)
-        if dtype is None:  # float16 / bfloat16: no MPI arithmetic, gather and reduce here
-            self._reduce_gathered(op, root, send, recv, n)
-            return
+        if dtype is None or (red in (R.SUM, R.AVERAGE) and et in _NARROW_INTS):
+            # float16 / bfloat16: MPI has no arithmetic for them.  8- and 16-bit integer
+            # sums: Open MPI's vectorized ops saturate them instead of wrapping (seen with
+            # Open MPI 5.0 at 3 ranks and more).  Gather the operands and reduce here.
+            size = n * ELEMENT_SIZE[et]
+            gathered = np.empty(self.count * size, dtype=np.uint8)
+            if kind == K.ALL_REDUCE:
+                request = comm.Iallgather([send, MPI.BYTE], [gathered, MPI.BYTE])
+            elif kind == K.REDUCE:
+                request = comm.Igather(
+                    [send, MPI.BYTE],
+                    [gathered, MPI.BYTE] if self.rank == root else None,
+                    root=root,
+                )
+            else:  # REDUCE_SCATTER: rank r receives every rank's block r
+                request = comm.Ialltoall([send, MPI.BYTE], [gathered, MPI.BYTE])
+
+            def finish() -> None:
+                if kind != K.REDUCE or self.rank == root:
+                    operands = [gathered[r * size : (r + 1) * size] for r in range(self.count)]
+                    reduce_arrays(operands, red, et, recv)
+
+            return request, finish, (send, recv, gathered)
         mpi_op = _mpi_ops()[red]
         if kind == K.ALL_REDUCE:
-            comm.Allreduce([send, n, dtype], [recv, n, dtype], op=mpi_op)
-            root = self.rank
+            request = comm.Iallreduce([send, n, dtype], [recv, n, dtype], op=mpi_op)
         elif kind == K.REDUCE:
-            comm.Reduce(
+            request = comm.Ireduce(
                 [send, n, dtype],
                 [recv, n, dtype] if self.rank == root else None,
                 op=mpi_op,
                 root=root,
             )
         else:  # REDUCE_SCATTER
-            comm.Reduce_scatter_block([send, n * self.count, dtype], [recv, n, dtype], op=mpi_op)
-            root = self.rank
-        if red == R.AVERAGE and self.rank == root:
-            _average_in_place(recv, self.count, et)
+            # (mpi4py takes the send count from the buffer: ``count`` blocks of ``n``)
+            request = comm.Ireduce_scatter_block([send, dtype], [recv, n, dtype], op=mpi_op)
 
-    def _reduce_gathered(self, op: CollectiveOp, root: int, send: Any, recv: Any, n: int) -> None:
-        MPI = _mpi()
-        comm, kind, count = self.comm, op.kind, self.count
-        size = n * ELEMENT_SIZE[op.element_type]
-        gathered = np.empty(count * size, dtype=np.uint8)
-        if kind == K.ALL_REDUCE:
-            comm.Allgather([send, MPI.BYTE], [gathered, MPI.BYTE])
-        elif kind == K.REDUCE:
-            comm.Gather(
-                [send, MPI.BYTE], [gathered, MPI.BYTE] if self.rank == root else None, root=root
-            )
-            if self.rank != root:
-                return
-        else:  # REDUCE_SCATTER: rank r receives every rank's block r
-            comm.Alltoall([send, MPI.BYTE], [gathered, MPI.BYTE])
-        operands = [gathered[r * size : (r + 1) * size] for r in range(count)]
-        reduce_arrays(operands, op.reduction, op.element_type, recv)
+        def average() -> None:
+            if red == R.AVERAGE and (kind != K.REDUCE or self.rank == root):
+                _average_in_place(recv, self.count, et)
+
+        return request, average, (send, recv)
 
     def _p2p(self, op, param, send, recv, n, failure, deadline):  # type: ignore[no-untyped-def]
         MPI = _mpi()
@@ -509,7 +548,8 @@ class MpiTransport(_Transport):
             recv[...] = 0  # IREE: a rank with no recv peer gets zeros
         if send_to >= 0:
             data.append(self.comm.Isend([send, MPI.BYTE], dest=send_to, tag=_TAG_DATA))
-        MPI.Request.Waitall(data)  # every peer has arrived: this completes
+        for request in data:
+            self._data(request, (send, recv), deadline, name)
 
     def split(self, color: int, key: int, timeout: float, deadline: float) -> HostChannel | None:
         MPI = _mpi()
