@@ -52,6 +52,7 @@ from ...errors import (
 from ...executable import EntryPoint
 from ...tracing import now_ns
 from ...types import MemoryType
+from .. import host_collective
 from ..base import DriverChannel, DriverDevice, Limits, Work
 from . import barriers, collectives, encoder, executable, indirect_check, recording
 from .buffer import VulkanAllocation
@@ -847,12 +848,14 @@ class VulkanDevice(DriverDevice):
         """A channel of the host engine (drivers/host_collective.py): Vulkan has no
         transport of its own, so collectives run on host memory (collectives.py)."""
         self._check_open()
-        unknown = sorted(set(options) - {"timeout"})
-        if unknown:
-            raise InvalidArgumentError(f"unknown vulkan channel options {unknown}")
-        from .. import host_collective
+        options = dict(options)
+        timeout = float(options.pop("timeout"))  # type: ignore[arg-type]
+        if options:
+            raise InvalidArgumentError(f"unknown vulkan channel options {sorted(options)}")
+        return host_collective.create(rank, count, id, launcher, timeout)
 
-        return host_collective.create(rank, count, id, launcher, options.get("timeout"))
+    def channel_unique_id(self) -> bytes:
+        return host_collective.unique_id()
 
     # -- indirect count checks ----------------------------------------------------------------
     def indirect_check(self) -> tuple[EntryPipeline, VulkanAllocation]:
