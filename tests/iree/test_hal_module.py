@@ -354,10 +354,16 @@ def test_element_types():
     assert dtype_of(F32) == np.float32
     assert dtype_of(0x10000008) == np.int8  # signless i8
     assert dtype_of(0x13000008) == np.bool_
-    with pytest.raises(hal.UnimplementedError, match="0x22000010"):
-        dtype_of(0x22000010)  # bfloat16
+    with pytest.raises(hal.UnimplementedError, match="0x10000004"):
+        dtype_of(0x10000004)  # i4: numpy holds no packed 4-bit integers
     with pytest.raises(hal.UnimplementedError):
         element_type_of(np.dtype("U3"))
+
+
+def test_bfloat16_through_ml_dtypes():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    assert dtype_of(0x22000010) == ml_dtypes.bfloat16
+    assert element_type_of(ml_dtypes.float8_e4m3fn) == 0x25000008
 
 
 def test_view_of_buffer_checks_its_size(module):

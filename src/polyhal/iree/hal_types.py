@@ -65,6 +65,32 @@ _ELEMENT_TYPES: dict[np.dtype[Any], int] = {
 }
 
 
+def _extended_float_types() -> None:
+    """bfloat16 and the 8-bit floats, where ml_dtypes (a dependency of IREE's runtime)
+    gives numpy dtypes for them."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        return
+    for numerical, name in (
+        (0x22, "bfloat16"),
+        (0x24, "float8_e5m2"),
+        (0x25, "float8_e4m3fn"),
+        (0x26, "float8_e5m2fnuz"),
+        (0x27, "float8_e4m3fnuz"),
+        (0x28, "float8_e8m0fnu"),
+    ):
+        kind = getattr(ml_dtypes, name, None)
+        if kind is not None:
+            dtype = np.dtype(kind)
+            element_type = numerical << 24 | 8 * dtype.itemsize
+            _DTYPES[element_type] = dtype
+            _ELEMENT_TYPES[dtype] = element_type
+
+
+_extended_float_types()
+
+
 def dtype_of(element_type: int) -> np.dtype[Any]:
     """The numpy dtype of an IREE element type; UnimplementedError for one numpy cannot
     hold (bfloat16, 4-bit integers, 8-bit floats, …)."""
