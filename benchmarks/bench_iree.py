@@ -26,6 +26,7 @@ import numpy as np
 
 import polyhal as hal
 from polyhal import iree
+from polyhal.iree.module import compile_module, load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -118,7 +119,7 @@ def bench(name: str, ic: Any, repeat: int, tmp: Path) -> tuple[str, str, float, 
     iree_args = [runner.upload(a, a.dtype.name) for a in inputs]
     # polyhal on local.
     device = hal.create_device("local")
-    module = iree.load_module(iree.compile_module(path, "local", flags=extra), device)
+    module = load_module(compile_module(path, "local", flags=extra), device)
     ph_fn = module[fname]
     ph_args = [device.buffer_from(np.ascontiguousarray(a)) for a in inputs]
     want = np.asarray(runner.download(iree_fn(*iree_args), "float32"))

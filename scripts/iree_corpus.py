@@ -1047,6 +1047,107 @@ def cmd_reference(args: argparse.Namespace) -> None:
     print(summary(corpus.manifest))
 
 
+def polyhal_verdicts(file: str, drivers: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Run every function of one corpus file through ``polyhal.iree`` on each driver:
+    {function id: {driver: "pass" | "fail: ..." | "error: ..."}}."""
+    import polyhal as hal
+    from polyhal.iree import module as iree
+
+    corpus = Corpus()
+    f = next(x for x in corpus.files() if x["file"] == file)
+    fns = corpus.functions(f)
+    out: dict[str, dict[str, str]] = {fn.id: {} for fn in fns}
+    for driver in drivers:
+        target = "local" if driver.startswith("local") else driver
+        try:
+            vm_asm = iree.compile_module(str(corpus.path(f)), target, flags=f["flags"])
+        except Exception as e:
+            for fn in fns:
+                out[fn.id][driver] = "compile error: " + _one_line(e)
+            continue
+        with hal.create_device(driver) as device:
+            try:
+                module = iree.load_module(vm_asm, device)
+            except Exception as e:
+                for fn in fns:
+                    out[fn.id][driver] = "load error: " + _one_line(e)
+                continue
+            with module:
+                for fn in fns:
+                    try:
+                        res = module[fn.name](*fn.inputs(), numpy=True)
+                        n = len(fn.entry["results"])
+                        results = [] if n == 0 else [res] if n == 1 else list(res)
+                        problems = fn.check(results)
+                        out[fn.id][driver] = "pass" if not problems else "fail: " + problems[0]
+                    except Exception as e:
+                        out[fn.id][driver] = "error: " + _one_line(e)
+    return out
+
+
+def _one_line(e: BaseException) -> str:
+    lines = str(e).strip().splitlines() or [""]
+    return f"{type(e).__name__}: {lines[0][:240]}"
+
+
+def cmd_polyhal(args: argparse.Namespace) -> None:
+    """Run the corpus through polyhal (each file in its own process, two at a time) and
+    print the pass counts on the functions IREE passes, and the failures by kind."""
+    corpus = Corpus()
+    drivers = args.drivers.split(",")
+    files = [f["file"] for f in corpus.files() if not args.files or f["file"] in args.files]
+    verdicts: dict[str, dict[str, str]] = {}
+
+    def one(file: str) -> tuple[str, dict[str, dict[str, str]] | str]:
+        cmd = [sys.executable, __file__, "polyhal-file", file, ",".join(drivers)]
+        try:
+            proc = subprocess.run(
+                ["nice", *cmd], capture_output=True, text=True, timeout=args.timeout
+            )
+        except subprocess.TimeoutExpired:
+            return file, f"timeout after {args.timeout}s"
+        if proc.returncode != 0:
+            tail = (proc.stderr.strip().splitlines() or ["?"])[-1][:200]
+            return file, f"crash (exit {proc.returncode}): {tail}"
+        return file, json.loads(proc.stdout.strip().splitlines()[-1])
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(args.jobs) as pool:
+        for file, result in pool.map(one, files):
+            if isinstance(result, str):
+                f = next(x for x in corpus.files() if x["file"] == file)
+                for fn in corpus.functions(f):
+                    verdicts[fn.id] = {d: result for d in drivers}
+            else:
+                verdicts.update(result)
+            print(f"done {file}", file=sys.stderr)
+    if args.json:
+        Path(args.json).write_text(json.dumps(verdicts, indent=1))
+    print(polyhal_summary(corpus, verdicts, drivers))
+
+
+def polyhal_summary(
+    corpus: Corpus, verdicts: dict[str, dict[str, str]], drivers: Sequence[str]
+) -> str:
+    """Pass counts per driver over the functions IREE passes, and failure kinds."""
+    lines = []
+    kinds: dict[tuple[str, str], list[str]] = {}
+    for driver in drivers:
+        ref = "local-task" if driver.startswith("local") else driver
+        scored = [fn for fn in corpus.functions() if fn.iree_passes(ref) and fn.id in verdicts]
+        passed = [fn for fn in scored if verdicts[fn.id].get(driver) == "pass"]
+        lines.append(f"polyhal {driver}: {len(passed)} of {len(scored)} (IREE {ref} passes)")
+        for fn in scored:
+            v = verdicts[fn.id].get(driver, "not run")
+            if v != "pass":
+                kind = re.sub(r"\d+", "N", v)[:120]
+                kinds.setdefault((driver, kind), []).append(fn.id)
+    for (driver, kind), ids in sorted(kinds.items(), key=lambda kv: -len(kv[1])):
+        lines.append(f"  {driver} x{len(ids)}: {kind}   e.g. {ids[0]}")
+    return "\n".join(lines)
+
+
 def summary(manifest: dict[str, Any]) -> str:
     """Counts: files, functions, IREE passes per driver."""
     files = [f for f in manifest["files"] if "functions" in f]
@@ -1070,11 +1171,22 @@ def main(argv: Sequence[str] | None = None) -> None:
     ref.add_argument("--drivers", default="local-task,vulkan")
     ref.add_argument("--jobs", type=int, default=2)
     sub.add_parser("summary", help="print the manifest's counts")
+    ph = sub.add_parser("polyhal", help=cmd_polyhal.__doc__)
+    ph.add_argument("--drivers", default="local,local-sync,vulkan")
+    ph.add_argument("--jobs", type=int, default=2)
+    ph.add_argument("--timeout", type=float, default=900)
+    ph.add_argument("--json", help="write every verdict to this file")
+    ph.add_argument("files", nargs="*", help="corpus files (default: all)")
+    one = sub.add_parser("polyhal-file", help="(internal) one file's verdicts as JSON")
+    one.add_argument("file")
+    one.add_argument("drivers")
     args = parser.parse_args(argv)
     handlers: dict[str, Callable[[argparse.Namespace], None]] = {
         "convert": cmd_convert,
         "reference": cmd_reference,
         "summary": lambda a: print(summary(Corpus().manifest)),
+        "polyhal": cmd_polyhal,
+        "polyhal-file": lambda a: print(json.dumps(polyhal_verdicts(a.file, a.drivers.split(",")))),
     }
     handlers[args.cmd](args)
 

@@ -27,6 +27,7 @@ import pytest
 
 import polyhal as hal
 from polyhal import iree
+from polyhal.iree.module import compile_module, load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -98,7 +99,7 @@ def _compile(job: tuple[str, str, tuple[str, ...]]) -> str | None:
     os.nice(10)
     path, target, flags = job
     try:
-        iree.compile_module(path, target, flags=list(flags))
+        compile_module(path, target, flags=list(flags))
         return None
     except hal.HalError as e:
         return f"{type(e).__name__}: {e}"
@@ -151,8 +152,8 @@ def _module(f: dict[str, Any], driver: str, compiled: dict[tuple[str, str], str 
         if driver not in _devices:
             _devices[driver] = hal.create_device(driver)
         try:
-            vm_asm = iree.compile_module(path, target, flags=f["flags"])
-            _modules[key] = iree.load_module(vm_asm, _devices[driver])
+            vm_asm = compile_module(path, target, flags=f["flags"])
+            _modules[key] = load_module(vm_asm, _devices[driver])
         except Exception as e:
             _modules[key] = e
     module = _modules[key]
