@@ -7,8 +7,9 @@
     python examples/iree_matmul.py cuda --from DIR  # run a saved dump (no compiler needed)
 
 iree-compile turns the MLIR below into dispatches (an elementwise op, a matmul, and a matmul
-with its bias add fused in) for the device's driver, dumping each kernel binary and a benchmark
-per dispatch that records its layout and workgroup count.  ``polyhal.iree`` loads that dump;
+with its bias add fused in) for the device's driver, dumping each kernel binary, a benchmark
+per dispatch that records its layout, and the host program that launches them with their
+workgroup counts.  ``polyhal.iree`` loads that dump;
 each dispatch is then recorded into a polyhal command buffer, submitted, and its output
 compared with numpy.
 """
@@ -106,8 +107,9 @@ def main(uri: str | None = None, save: str | None = None, saved: str | None = No
                 continue
             *inputs, output = d.bindings
             arrays = [rng.standard_normal(b.shape).astype(b.dtype) for b in inputs]
+            # An input's buffer is its array; the output's has the kernel's padding.
             buffers = [device.buffer_from(a) for a in arrays]
-            out = device.allocate_buffer(output.length)
+            out = device.allocate_buffer(output.padded_length)
 
             cb = device.create_command_buffer()
             with cb:
@@ -118,7 +120,7 @@ def main(uri: str | None = None, save: str | None = None, saved: str | None = No
             done.wait(1, timeout=60)
             elapsed = time.perf_counter() - t0
 
-            result = out.to_numpy(output.dtype, output.shape)
+            result = out.subspan(0, output.length).to_numpy(output.dtype, output.shape)
             expected = fn(*arrays)
             err = float(np.max(np.abs(result - expected)))
             ok = np.allclose(result, expected, rtol=1e-4, atol=1e-4)
