@@ -32,10 +32,16 @@ INTS = {
     T.UINT64: np.uint64,
 }
 #: Float types: (storage dtype, bits of precision of a result)
-FLOATS = {T.FLOAT16: (np.float16, 11), T.BFLOAT16: (np.uint16, 8), T.FLOAT32: (np.float32, 24),
-          T.FLOAT64: (np.float64, 53)}
-SIZE = {**{t: np.dtype(d).itemsize for t, d in INTS.items()},
-        **{t: np.dtype(d).itemsize for t, (d, _) in FLOATS.items()}}
+FLOATS = {
+    T.FLOAT16: (np.float16, 11),
+    T.BFLOAT16: (np.uint16, 8),
+    T.FLOAT32: (np.float32, 24),
+    T.FLOAT64: (np.float64, 53),
+}
+SIZE = {
+    **{t: np.dtype(d).itemsize for t, d in INTS.items()},
+    **{t: np.dtype(d).itemsize for t, (d, _) in FLOATS.items()},
+}
 REDUCTIONS = [R.SUM, R.PRODUCT, R.MINIMUM, R.MAXIMUM, R.AVERAGE]
 FAIL_KERNEL = r"""
 #include "polyhal.h"
@@ -91,15 +97,16 @@ def model_reduce(values: list[np.ndarray], reduction: int, etype: int) -> np.nda
     return ops[reduction](stack, axis=0)
 
 
-def close_enough(got: np.ndarray, want: np.ndarray, scale: np.ndarray, etype: int,
-                 count: int) -> bool:
+def close_enough(
+    got: np.ndarray, want: np.ndarray, scale: np.ndarray, etype: int, count: int
+) -> bool:
     if etype in INTS:
         return np.array_equal(got, want)
     bits = FLOATS[etype][1]
     # The result rounds once to its own precision; the sum of `count` operands may be
     # accumulated in another order (float32 at least) than the model's.
     accumulate = 2.0 ** -(24 if bits < 53 else 53)
-    tol = 2.0 ** -bits * np.abs(want) + 2 * count * accumulate * scale
+    tol = 2.0**-bits * np.abs(want) + 2 * count * accumulate * scale
     return bool(np.all(np.abs(got - want) <= tol))
 
 
@@ -127,8 +134,10 @@ class Run:
         return None
 
     def buffer(self, data: bytes) -> hal.Buffer:
-        return self.device.buffer_from(np.frombuffer(data, np.uint8)) if data else (
-            self.device.allocate_buffer(0)
+        return (
+            self.device.buffer_from(np.frombuffer(data, np.uint8))
+            if data
+            else (self.device.allocate_buffer(0))
         )
 
     # -- every kind x reduction x element type against the model -------------------------
@@ -156,8 +165,14 @@ class Run:
                 cb.update_buffer(mine, 0, send, 0, len(mine))
                 cb.execution_barrier()
                 op = hal.CollectiveOp(kind, reduction, etype)
-                cb.collective(self.channel, op, root if kind in (K.BROADCAST, K.REDUCE) else 0,
-                              send, recv, n if kind != K.REDUCE_SCATTER else n)
+                cb.collective(
+                    self.channel,
+                    op,
+                    root if kind in (K.BROADCAST, K.REDUCE) else 0,
+                    send,
+                    recv,
+                    n if kind != K.REDUCE_SCATTER else n,
+                )
                 cb.execution_barrier()
                 cb.copy_buffer(recv, 0, out, 0, recv_n * SIZE[etype])
                 checks.append((case, kind, reduction, etype, n, root, out))
@@ -169,8 +184,9 @@ class Run:
             for case, kind_, reduction_, etype, n, root, out in checks:
                 self.verify(case, kind_, reduction_, etype, n, root, out.read())
 
-    def verify(self, case: str, kind: int, reduction: int, etype: int, n: int, root: int,
-               got_raw: bytes) -> None:
+    def verify(
+        self, case: str, kind: int, reduction: int, etype: int, n: int, root: int, got_raw: bytes
+    ) -> None:
         count, rank = self.count, self.rank
         send_n = n * count if kind == K.REDUCE_SCATTER else n
         values = [inputs(case, r, etype, send_n)[1] for r in range(count)]
@@ -217,8 +233,11 @@ class Run:
                     cb.collective(self.channel, op_recv, partner, None, recv, 37)
                     cb.collective(self.channel, op_send, partner, send, None, 37)
             error = self.submit(cb)
-            self.check("send/recv", error is None and recv.read() == data[partner],
-                       repr(error) if error else "bytes differ")
+            self.check(
+                "send/recv",
+                error is None and recv.read() == data[partner],
+                repr(error) if error else "bytes differ",
+            )
         # A ring of send_recv (every rank sends right, receives from the left) ...
         op = hal.CollectiveOp(K.SEND_RECV, element_type=T.UINT8)
         send = self.buffer(data[rank])
@@ -226,25 +245,33 @@ class Run:
         param = send_recv_param((rank + 1) % count, (rank - 1) % count)
         # ... and a chain whose ends have no peer (the first rank receives zeros).
         chain = self.device.buffer_from(np.full(len(data[rank]), 0x77, np.uint8))
-        chain_param = send_recv_param(rank + 1 if rank + 1 < count else -1,
-                                      rank - 1 if rank > 0 else -1)
+        chain_param = send_recv_param(
+            rank + 1 if rank + 1 < count else -1, rank - 1 if rank > 0 else -1
+        )
         cb = self.device.create_command_buffer()
         with cb:
             cb.collective(self.channel, op, param, send, recv, len(data[rank]))
             cb.collective(self.channel, op, chain_param, send, chain, len(data[rank]))
         error = self.submit(cb)
-        self.check("send_recv ring", error is None and recv.read() == data[(rank - 1) % count],
-                   repr(error) if error else "bytes differ")
+        self.check(
+            "send_recv ring",
+            error is None and recv.read() == data[(rank - 1) % count],
+            repr(error) if error else "bytes differ",
+        )
         want = bytes(len(data[rank])) if rank == 0 else data[rank - 1]
-        self.check("send_recv chain", error is None and chain.read() == want,
-                   repr(error) if error else "bytes differ")
+        self.check(
+            "send_recv chain",
+            error is None and chain.read() == want,
+            repr(error) if error else "bytes differ",
+        )
 
     # -- validation: checked when recorded or submitted, on every rank alike ---------------
     def validation(self) -> None:
         op = hal.CollectiveOp(K.ALL_REDUCE, R.SUM, T.FLOAT32)
         small = self.device.allocate_buffer(16)
-        cb = self.device.create_command_buffer(mode=hal.CommandBufferMode.DEFAULT,
-                                               binding_capacity=2)
+        cb = self.device.create_command_buffer(
+            mode=hal.CommandBufferMode.DEFAULT, binding_capacity=2
+        )
         cb.begin()
         try:
             cb.collective(self.channel, op, 0, small, small, 5)  # 20 bytes > 16
@@ -288,8 +315,11 @@ class Run:
         error = self.submit(cb)
         took = time.monotonic() - start
         want = hal.InternalError if rank == 1 else hal.AbortedError
-        self.check("a failing rank fails every rank", isinstance(error, want) and took < 30,
-                   f"{error!r} after {took:.1f}s")
+        self.check(
+            "a failing rank fails every rank",
+            isinstance(error, want) and took < 30,
+            f"{error!r} after {took:.1f}s",
+        )
         # The channel carries on: every rank stayed at the same operation.
         cb = self.device.create_command_buffer()
         with cb:
@@ -306,32 +336,42 @@ class Run:
             start = time.monotonic()
             error = self.submit(cb)
             took = time.monotonic() - start
-            self.check("a rank that never comes", isinstance(error, hal.DeadlineExceededError)
-                       and took < 20, f"{error!r} after {took:.1f}s")
+            self.check(
+                "a rank that never comes",
+                isinstance(error, hal.DeadlineExceededError) and took < 20,
+                f"{error!r} after {took:.1f}s",
+            )
             cb = self.device.create_command_buffer()
             with cb:
                 cb.collective(short, op, 0, buf, buf, 4)
             error = self.submit(cb)
-            self.check("a broken channel refuses", isinstance(error, hal.UnavailableError),
-                       repr(error))
+            self.check(
+                "a broken channel refuses", isinstance(error, hal.UnavailableError), repr(error)
+            )
 
     def split(self) -> None:
         rank, count = self.rank, self.count
         # Even and odd ranks form two channels, ordered by descending rank.
         sub = self.channel.split(rank % 2, -rank)
         members = sorted((r for r in range(count) if r % 2 == rank % 2), reverse=True)
-        self.check("split rank/count", (sub.rank, sub.count) == (members.index(rank),
-                                                                   len(members)),
-                   f"{sub.rank}/{sub.count}")
+        self.check(
+            "split rank/count",
+            (sub.rank, sub.count) == (members.index(rank), len(members)),
+            f"{sub.rank}/{sub.count}",
+        )
         buf = self.device.buffer_from(np.array([rank], np.int64))
         out = self.device.allocate_buffer(8 * sub.count)
         cb = self.device.create_command_buffer()
         with cb:
-            cb.collective(sub, hal.CollectiveOp(K.ALL_GATHER, element_type=T.SINT64), 0, buf,
-                          out, 1)
+            cb.collective(
+                sub, hal.CollectiveOp(K.ALL_GATHER, element_type=T.SINT64), 0, buf, out, 1
+            )
         error = self.submit(cb)
-        self.check("split all_gather", error is None and out.to_numpy("int64").tolist()
-                   == members, repr(error) if error else str(out.to_numpy("int64")))
+        self.check(
+            "split all_gather",
+            error is None and out.to_numpy("int64").tolist() == members,
+            repr(error) if error else str(out.to_numpy("int64")),
+        )
         none = self.channel.split(None if rank == 0 else 0, rank)
         self.check("split without color", (none is None) == (rank == 0), repr(none))
 
@@ -344,8 +384,13 @@ def main() -> None:
             part()
         except Exception:
             run.failures.append(f"{part.__name__}: {traceback.format_exc()}")
-    print("RESULT " + json.dumps({"rank": run.rank, "count": run.count, "passed": run.passed,
-                                   "failures": run.failures}), flush=True)
+    print(
+        "RESULT "
+        + json.dumps(
+            {"rank": run.rank, "count": run.count, "passed": run.passed, "failures": run.failures}
+        ),
+        flush=True,
+    )
 
 
 if __name__ == "__main__":
