@@ -33,7 +33,7 @@ from ..buffer import Buffer
 from ..device import Device
 from ..errors import InvalidArgumentError, NotFoundError, UnimplementedError
 from .compiler import base_driver, compile_flags, compiler_version, find_iree_compile, run_compiler
-from .hal_module import BufferView, HalModule
+from .hal_module import BufferView, HalModule, element_type_of
 from .vm import VmFunction, VmProgram, _split_top_level, parse_vm
 
 __all__ = ["Function", "Module", "compile_module", "load_mlir", "load_module"]
@@ -259,7 +259,7 @@ class Function:
             )
         self._converters = tuple(
             self._converter(i, vm_type, spec)
-            for i, (vm_type, spec) in enumerate(zip(self.arg_types, self.arg_specs))
+            for i, (vm_type, spec) in enumerate(zip(self.arg_types, self.arg_specs, strict=True))
         )
         self._view_results = tuple(t == "!vm.ref<!hal.buffer_view>" for t in self.result_types)
 
@@ -272,13 +272,15 @@ class Function:
             raise InvalidArgumentError(
                 f"{self.name}() takes {len(converters)} arguments, got {len(args)}"
             )
-        result = self._call(*[convert(arg) for convert, arg in zip(converters, args)])
+        result = self._call(*[convert(arg) for convert, arg in zip(converters, args, strict=True)])
         n = len(self._view_results)
         if n == 0:
             return None
         if n == 1:
             return self._result(result, self._view_results[0], numpy)
-        return tuple(self._result(r, v, numpy) for r, v in zip(result, self._view_results))
+        return tuple(
+            self._result(r, v, numpy) for r, v in zip(result, self._view_results, strict=True)
+        )
 
     @staticmethod
     def _result(value: Any, is_view: bool, numpy: bool) -> Any:
@@ -327,6 +329,9 @@ def _float_converter(what: str, vm_type: str) -> Callable[[Any], float]:
 def _view_converter(hal: HalModule, what: str, spec: TensorSpec) -> Callable[[Any], Any]:
     static = spec.static
     dtype, shape = spec.dtype, spec.shape
+    if static:
+        element_type = element_type_of(dtype)
+        nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize  # type: ignore[union-attr]
 
     def convert(value: Any) -> Any:
         if isinstance(value, Buffer):
@@ -335,6 +340,8 @@ def _view_converter(hal: HalModule, what: str, spec: TensorSpec) -> Callable[[An
                     f"{what}: a bare Buffer needs a static declared shape and dtype; pass a "
                     "numpy array or a BufferView (HalModule.view_of_buffer)"
                 )
+            if value.size == nbytes:  # the fast path: the whole buffer, no subspan
+                return BufferView(value, element_type, 1, shape)  # type: ignore[arg-type]
             return hal.view_of_buffer(value, dtype, shape)  # type: ignore[arg-type]
         if isinstance(value, BufferView):
             return value

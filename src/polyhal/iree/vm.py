@@ -390,13 +390,10 @@ def _buffer_compare(
     return 1 if same else 0
 
 
-def _list_alloc(element_type: str) -> Callable[[int], VmList]:
-    def alloc(capacity: int) -> VmList:
-        if capacity < 0:
-            raise InvalidArgumentError(f"vm.list.alloc: negative capacity {capacity}")
-        return VmList(element_type)
-
-    return alloc
+def _list_alloc(element_type: str, capacity: int) -> VmList:
+    if capacity < 0:
+        raise InvalidArgumentError(f"vm.list.alloc: negative capacity {capacity}")
+    return VmList(element_type)
 
 
 def _list(lst: VmList | None, what: str) -> list[Any]:
@@ -491,7 +488,7 @@ _RUNTIME: dict[str, Any] = {
     "_check": _check,
     "_fail": _fail,
     "_null": _null,
-    "_VmList": VmList,
+    "_list_alloc": _list_alloc,
 }
 for _suffix, _fmt in _BUF_FORMATS.items():
     _RUNTIME["_load_" + _suffix.replace(".", "_")] = _make_load(_fmt)
@@ -704,7 +701,7 @@ def _pure_ops() -> dict[str, Template]:
             ops[f"cmp.{cmp}.{t}.u"] = lambda a, op=op, m=m: (
                 f"(1 if ({a[0]} & {m}) {op} ({a[1]} & {m}) else 0)"
             )
-    w32, w64 = _wrap(32), _wrap(64)
+    w32 = _wrap(32)
     for src, dst in (("i32", "i8"), ("i32", "i16"), ("i64", "i8"), ("i64", "i16"), ("i16", "i8")):
         mask = 0xFF if dst == "i8" else 0xFFFF
         ops[f"trunc.{src}.{dst}"] = lambda a, mask=mask: f"({a[0]} & {mask})"
@@ -1198,7 +1195,7 @@ class _FunctionTranslator:
         ind = "    " * depth
         if operands is not None and len(target.arguments):
             names = [self.use(arg) for arg in target.arguments]
-            pairs = [(n, e) for n, e in zip(names, operands) if n != e]
+            pairs = [(n, e) for n, e in zip(names, operands, strict=True) if n != e]
             if pairs:
                 lhs = ", ".join(n for n, _ in pairs)
                 rhs = ", ".join(e for _, e in pairs)
@@ -1318,9 +1315,7 @@ class _FunctionTranslator:
         elif kind == "list.alloc":
             element = str(results[0].type)
             inner = element[len("!vm.list<") : -1] if element.startswith("!vm.list<") else "?"
-            out.append(
-                f"{ind}{self.fresh(results[0])} = _VmList({inner!r}) if {args[0]} >= 0 else _null('list capacity')"
-            )
+            out.append(f"{ind}{self.fresh(results[0])} = _list_alloc({inner!r}, {args[0]})")
         elif kind == "cond_fail":
             message = _attr(op, "message")
             text = str(message.value) if message is not None else ""
@@ -1341,7 +1336,7 @@ class _FunctionTranslator:
                 cond = f"{args[0]} {rel} {args[1]}"
             out.append(f"{ind}_check({cond}, {text!r})")
         elif kind == "optimization_barrier":
-            for value, arg in zip(results, args):
+            for value, arg in zip(results, args, strict=True):
                 self.exprs[value] = arg
         elif kind == "rodata.inline":
             self.exprs[results[0]] = self.module.add_rodata(op, None)
@@ -1389,7 +1384,7 @@ class _FunctionTranslator:
         seg_types = list(op.attributes["segment_types"])
         parts: list[str] = []
         pos = 0
-        for size, type_attr in zip(sizes, seg_types):
+        for size, type_attr in zip(sizes, seg_types, strict=True):
             if size < 0:
                 parts.append(args[pos])
                 pos += 1
