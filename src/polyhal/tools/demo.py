@@ -32,6 +32,7 @@ from .. import (
     PipelineLayout,
     Slot,
 )
+from ..collective import send_recv_param
 
 KERNELS = Path(__file__).parent / "kernels"
 TILE = 16
@@ -164,14 +165,6 @@ def strip_rows(n: int, rank: int, count: int) -> tuple[int, int]:
     return 1 + rank * interior // count, 1 + (rank + 1) * interior // count
 
 
-def send_recv_param(send_to: int | None, receive_from: int | None) -> int:
-    """A SEND_RECV collective's param as IREE packs it: the rank sent to in the low 16
-    bits, the rank received from in the high 16, each -1 (0xFFFF) for none."""
-    send = 0xFFFF if send_to is None else send_to
-    recv = 0xFFFF if receive_from is None else receive_from
-    return send | recv << 16
-
-
 @dataclass
 class StripsResult:
     """What :func:`run_strips` computed on one rank: the whole final grid and numpy's
@@ -224,8 +217,8 @@ def run_strips(
     a = device.buffer_from(grid[first - 1 : stop + 1])
     b = device.allocate_buffer(a.size)
     scratch = device.allocate_buffer(row)  # the halo an end rank receives nothing into
-    up = rank - 1 if rank > 0 else None
-    down = rank + 1 if rank < count - 1 else None
+    up = rank - 1 if rank > 0 else -1  # -1: no neighbour there
+    down = rank + 1 if rank < count - 1 else -1
     exchange = CollectiveOp(CollectiveKind.SEND_RECV)
     groups = ((n + TILE - 1) // TILE, (rows + TILE - 1) // TILE, 1)
     constants = struct.pack("<IIf", n, rows, alpha)
@@ -235,8 +228,8 @@ def run_strips(
         cb.push_constants(layout, 0, constants)
         for step in range(steps_per_submit):
             src, dst = (Slot(0), Slot(1)) if step % 2 == 0 else (Slot(1), Slot(0))
-            upper = (src, 0, row) if up is not None else (scratch, 0, row)
-            lower = (src, (rows - 1) * row, row) if down is not None else (scratch, 0, row)
+            upper = (src, 0, row) if up >= 0 else (scratch, 0, row)
+            lower = (src, (rows - 1) * row, row) if down >= 0 else (scratch, 0, row)
             last, first_row = (src, (rows - 2) * row, row), (src, row, row)
             cb.collective(channel, exchange, send_recv_param(down, up), last, upper, n)
             cb.collective(channel, exchange, send_recv_param(up, down), first_row, lower, n)
