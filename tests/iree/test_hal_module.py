@@ -254,6 +254,18 @@ def test_queue_transfers_and_host_access(module):
         buf.read()
 
 
+def test_alloca_waits_for_its_fence(module):
+    """An alloca behind a wait fence signals only once that fence is reached."""
+    call = module.imports
+    device = module.device
+    before, after = call["hal.fence.create"](device, 0), call["hal.fence.create"](device, 0)
+    buffer = call["hal.device.queue.alloca"](device, -1, before, after, 0, 48, USAGE, 32, 0)
+    assert call["hal.buffer.length"](buffer) == 32
+    assert call["hal.fence.query"](after) == 17
+    call["hal.fence.signal"](before)
+    assert call["hal.fence.await"](-1, 0, [after]) == 0
+
+
 def test_command_buffer_transfers_through_slots(module):
     """fill / update / copy recorded once with slots, replayed on two tables."""
     call = module.imports

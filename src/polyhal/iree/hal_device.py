@@ -77,6 +77,17 @@ class DeviceImports:
     ) -> Buffer:
         if pool:
             raise UnimplementedError(f"hal.device.queue.alloca from pool {pool}: no pools")
+        if wait is None:
+            # Nothing to wait for: what the queue would do, allocate then signal, done here
+            # without a queue submission (the common case, once per call and result).
+            buffer = device.allocate_buffer(
+                size, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
+            )
+            if signal is not None:
+                for sem, value in signal.timepoints:
+                    if not sem.reached(value):
+                        sem.signal(value)
+            return buffer
         return device.queue_alloca(
             size,
             wait=wait.timepoints if wait is not None else (),
