@@ -140,6 +140,7 @@ class Channel:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
         return self._closed
 
     @staticmethod
