@@ -315,3 +315,27 @@ def test_collective_checks_the_channel_and_slots_at_submit(pair):
     cb = _recording(device)
     with pytest.raises(hal.FailedPreconditionError):
         cb.collective(channels[0], SUM32, 0, buf, buf, 4)
+
+
+def test_reusable_and_nested_command_buffers_with_slots(pair):
+    devices, channels = pair
+    outs, sems, inner_cbs = [], [], []
+    for rank, device in enumerate(devices):
+        inner = device.create_command_buffer(mode=hal.CommandBufferMode.DEFAULT, binding_capacity=2)
+        with inner:
+            inner.collective(channels[rank], SUM32, 0, hal.Slot(0), hal.Slot(1), 2)
+        outer = device.create_command_buffer(mode=hal.CommandBufferMode.DEFAULT, binding_capacity=2)
+        with outer:
+            outer.execute_commands(inner)
+        inner_cbs.append(outer)
+        outs.append(device.allocate_buffer(8))
+        sems.append(device.create_semaphore())
+    for step in (1, 2):  # the same command buffers twice, each with new inputs
+        for rank, device in enumerate(devices):
+            x = device.buffer_from(np.array([rank, step], np.float32))
+            device.queue_execute(
+                inner_cbs[rank], signal=[(sems[rank], step)], binding_table=[x, outs[rank]]
+            )
+        for rank in range(2):
+            sems[rank].wait(step, timeout=30)
+            assert outs[rank].to_numpy("float32").tolist() == [1.0, 2.0 * step]
