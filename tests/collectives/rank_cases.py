@@ -349,6 +349,20 @@ class Run:
                 "a broken channel refuses", isinstance(error, hal.UnavailableError), repr(error)
             )
 
+    def empty(self) -> None:
+        empty = self.device.allocate_buffer(0)
+        cb = self.device.create_command_buffer()
+        with cb:
+            for op in (
+                hal.CollectiveOp(K.ALL_REDUCE, R.SUM, T.SINT8),
+                hal.CollectiveOp(K.ALL_GATHER),
+                hal.CollectiveOp(K.ALL_TO_ALL),
+                hal.CollectiveOp(K.REDUCE_SCATTER, R.AVERAGE, T.FLOAT16),
+            ):
+                cb.collective(self.channel, op, 0, empty, empty, 0)
+        error = self.submit(cb)
+        self.check("empty collectives", error is None, repr(error))
+
     def split(self) -> None:
         rank, count = self.rank, self.count
         # Even and odd ranks form two channels, ordered by descending rank.
@@ -379,7 +393,14 @@ class Run:
 def main() -> None:
     driver = sys.argv[1] if len(sys.argv) > 1 else "local"
     run = Run(driver)
-    for part in (run.kinds, run.point_to_point, run.validation, run.split, run.failing_rank):
+    for part in (
+        run.kinds,
+        run.point_to_point,
+        run.empty,
+        run.validation,
+        run.split,
+        run.failing_rank,
+    ):
         try:
             part()
         except Exception:

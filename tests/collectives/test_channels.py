@@ -192,6 +192,10 @@ def test_create_channel_checks_its_arguments():
             device.create_channel(0, 1, id="token")
         with pytest.raises(hal.InvalidArgumentError):
             device.create_channel(0, 1, colour=3)
+        with pytest.raises(hal.InvalidArgumentError):
+            device.create_channel(0, 1, transport="tcp")
+        with pytest.raises(hal.InvalidArgumentError):  # not started by mpiexec
+            device.create_channel(0, 2, id=token, transport="mpi")
         first = device.create_channel(0, 2, id=token)
         with pytest.raises(hal.AlreadyExistsError):
             device.create_channel(0, 2, id=token)
@@ -339,3 +343,20 @@ def test_reusable_and_nested_command_buffers_with_slots(pair):
         for rank in range(2):
             sems[rank].wait(step, timeout=30)
             assert outs[rank].to_numpy("float32").tolist() == [1.0, 2.0 * step]
+
+
+def test_empty_collectives(pair):
+    devices, channels = pair
+    ops = [
+        SUM32,
+        hal.CollectiveOp(K.ALL_GATHER),
+        hal.CollectiveOp(K.ALL_TO_ALL),
+        hal.CollectiveOp(K.REDUCE_SCATTER, R.AVERAGE, T.BFLOAT16),
+    ]
+
+    def record(rank, device, cb):
+        empty = device.allocate_buffer(0)
+        for op in ops:
+            cb.collective(channels[rank], op, 0, empty, empty, 0)
+
+    assert run_all(devices, record) == [None, None]

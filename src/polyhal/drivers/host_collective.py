@@ -45,6 +45,7 @@ from ..errors import (
     AbortedError,
     AlreadyExistsError,
     DeadlineExceededError,
+    FailedPreconditionError,
     HalError,
     InvalidArgumentError,
     UnavailableError,
@@ -839,27 +840,47 @@ def mpi_world() -> Any | None:
 def create(
     rank: int,
     count: int,
-    id: bytes | None,
+    id: bytes | None,  # noqa: A002 - the contract's name
     launcher: str | None,
-    timeout: float,  # noqa: A002
+    timeout: float,
+    transport: str | None = None,
 ) -> HostChannel:
     """A host channel (see the module docstring for which transport it takes).
 
-    ``launcher`` "mpi", or explicit ``rank``/``count`` equal to COMM_WORLD's: MPI.
-    Otherwise an in-process group keyed by ``id`` (a token of :func:`unique_id`; count 1
-    needs none).  InvalidArgumentError for an explicit multi-rank channel without an id,
-    AlreadyExistsError for a rank already taken in its group, UnavailableError for
-    ranks in several processes without MPI.
+    ``transport`` None chooses: MPI for ``launcher`` "mpi" or an explicit ``rank`` and
+    ``count`` equal to COMM_WORLD's, else an in-process group keyed by ``id`` (a token of
+    :func:`unique_id`; count 1 needs none).  ``"mpi"`` or ``"process"`` forces one (an
+    in-process group of as many devices as the MPI job has processes needs
+    ``"process"``).  InvalidArgumentError for an explicit multi-rank channel without an
+    id or an unknown transport, AlreadyExistsError for a rank already taken in its group,
+    UnavailableError for ranks in several processes without MPI, FailedPreconditionError
+    for MPI initialized without MPI_THREAD_MULTIPLE (queues call MPI from their threads).
     """
+    if transport not in (None, "mpi", "process"):
+        raise InvalidArgumentError(f"transport is 'mpi' or 'process', got {transport!r}")
     deadline = time.monotonic() + timeout
-    world = mpi_world() if count > 1 else None
+    world = mpi_world() if count > 1 and transport != "process" else None
+    if transport == "mpi" and (
+        world is None or (world.Get_size(), world.Get_rank()) != (count, rank)
+    ):
+        raise InvalidArgumentError(
+            f"transport 'mpi' carries MPI.COMM_WORLD's ranks: rank {rank} of {count} is not "
+            "this process's (is it started by mpiexec, with mpi4py installed?)"
+        )
     if world is not None and (
         launcher == "mpi"
+        or transport == "mpi"
         or (world.Get_size() == count and world.Get_rank() == rank and launcher is None)
     ):
-        transport: _Transport = MpiTransport.duplicate(world, deadline)
-        return HostChannel(transport, rank, count, timeout)
-    if launcher is not None and count > 1:
+        MPI = _mpi()
+        if MPI.Query_thread() < MPI.THREAD_MULTIPLE:
+            raise FailedPreconditionError(
+                "MPI was initialized without MPI_THREAD_MULTIPLE, and polyhal's queues call "
+                "MPI from their own threads (mpi4py's default thread level is 'multiple')"
+            )
+        mpi: _Transport = MpiTransport.duplicate(world, deadline)
+        return HostChannel(mpi, rank, count, timeout)
+    if launcher is not None and count > 1 and transport != "process":
         raise UnavailableError(
             f"the host collective engine carries ranks of several processes over MPI only; "
             f"this channel's ranks come from {launcher} (launch with mpiexec and install "

@@ -174,12 +174,14 @@ class LocalDevice(DriverDevice):
         launcher: str | None,
         options: dict[str, object],
     ) -> host_collective.HostChannel:
-        """A channel of the host engine (MPI across processes, in-process groups)."""
+        """A channel of the host engine: MPI across processes, in-process groups between
+        devices of one process.  Option ``transport`` ("mpi" or "process") forces one."""
         options = dict(options)
         timeout = options.pop("timeout")
+        transport = options.pop("transport", None)
         if options:
             raise InvalidArgumentError(f"unknown channel options {sorted(options)}")
-        return host_collective.create(rank, count, id, launcher, float(timeout))  # type: ignore[arg-type]
+        return host_collective.create(rank, count, id, launcher, float(timeout), transport)  # type: ignore[arg-type]
 
     def channel_unique_id(self) -> bytes:
         return host_collective.unique_id()
