@@ -13,6 +13,10 @@ turns such a dump into polyhal objects::
     with device.create_command_buffer() as cb:
         d.record(cb, executables, [lhs, rhs, out])
 
+Whole programs (IREE's host program translated to Python, its ``hal`` calls served by
+polyhal) are the other way in: ``mod = polyhal.iree.load_mlir(source, device)``, then
+``mod.main(x, w)``; see :mod:`polyhal.iree.module`.
+
 The binary format follows the driver: ``.so`` system libraries for ``local``
 (format ``"iree-system-library"``), ``.spv`` SPIR-V for ``vulkan`` (``"spirv"``), ``.ptx`` for
 ``cuda`` (``"ptx"``).  Nothing here depends on a driver being present.
@@ -39,6 +43,7 @@ from .compiler import (
 )
 from .dump import BindingInfo, IreeDispatch, IreeDump, IreeExecutable, load_saved
 from .load import compile_mlir, load_dump
+from .module import Function, Module, compile_module, load_mlir, load_module
 
 #: Byte alignment IREE kernels assume for every binding's base address.
 BINDING_ALIGNMENT = 64
@@ -51,11 +56,16 @@ __all__ = [
     "IreeDispatch",
     "IreeDump",
     "IreeExecutable",
+    "Function",
+    "Module",
     "compile_flags",
     "compile_mlir",
+    "compile_module",
     "compiler_available",
     "compiler_version",
     "find_iree_compile",
     "load_dump",
+    "load_mlir",
+    "load_module",
     "load_saved",
 ]
