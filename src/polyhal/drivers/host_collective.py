@@ -188,7 +188,7 @@ class HostChannel(DriverChannel):
         or UnavailableError (the channel broke earlier)."""
         with self.lock:
             self._check()
-            if send is not None and recv is not None and np.shares_memory(send, recv):
+            if send is not None and recv is not None and np.may_share_memory(send, recv):
                 send = send.copy()  # the transports write recv while reading send
             self._guard(
                 lambda deadline: self.transport.run(
