@@ -266,6 +266,33 @@ def test_alloca_waits_for_its_fence(module):
     assert call["hal.fence.await"](-1, 0, [after]) == 0
 
 
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_small_buffers_share_slabs_without_aliasing(driver):
+    """Unchecked, small allocations are carved from slabs: distinct ranges, and a
+    deallocation of one leaves its neighbours usable."""
+    if driver != "local-sync" and driver not in hal.available_drivers():
+        pytest.skip(f"no {driver} device here")
+    with hal.create_device(driver, checked=False) as device:
+        mod = HalModule(device)
+        call = mod.imports
+        buffers = []
+        for i in range(40):
+            fence = call["hal.fence.create"](device, 0)
+            buffer = call["hal.device.queue.alloca"](device, -1, None, fence, 0, 48, USAGE, 100, 0)
+            assert call["hal.fence.query"](fence) == 0
+            assert buffer.size == 100
+            call["hal.device.queue.fill"](device, -1, fence, None, buffer, 0, 100, i, 1, 0)
+            buffers.append(buffer)
+        assert len({b.alloc for b in buffers}) < len(buffers)  # shared slabs
+        gone = call["hal.fence.create"](device, 0)
+        call["hal.device.queue.dealloca"](device, -1, None, gone, buffers[0], 0)
+        assert call["hal.fence.await"](-1, 0, [gone]) == 0
+        device.wait_idle()
+        for i, buffer in enumerate(buffers[1:], 1):
+            assert buffer.read() == bytes([i]) * 100
+        mod.close()
+
+
 def test_command_buffer_transfers_through_slots(module):
     """fill / update / copy recorded once with slots, replayed on two tables."""
     call = module.imports

@@ -25,6 +25,7 @@ from .hal_types import (
     Allocator,
     Fence,
     HalFile,
+    SubAllocator,
     binding_table,
     device_id,
     file_range,
@@ -46,6 +47,7 @@ class DeviceImports:
     devices: list[Device]
     _allocator: Allocator
     _allocators: dict[int, Allocator]
+    _suballocator: SubAllocator
 
     # -- devices ----------------------------------------------------------------------------
     def _device__allocator(self, device: Device) -> Allocator:
@@ -80,9 +82,7 @@ class DeviceImports:
         if wait is None:
             # Nothing to wait for: what the queue would do, allocate then signal, done here
             # without a queue submission (the common case, once per call and result).
-            buffer = device.allocate_buffer(
-                size, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
-            )
+            buffer = self._suballocator.allocate(device, size, memory_types, usage)
             if signal is not None:
                 for sem, value in signal.timepoints:
                     if not sem.reached(value):
@@ -105,11 +105,14 @@ class DeviceImports:
         buffer: Buffer,
         flags: int,
     ) -> None:
-        device.queue_dealloca(
-            buffer,
-            wait=wait.timepoints if wait is not None else (),
-            signal=signal.timepoints if signal is not None else (),
-        )
+        waits = wait.timepoints if wait is not None else ()
+        signals = signal.timepoints if signal is not None else ()
+        if self._suballocator.owns(buffer):
+            # A buffer carved from a slab frees nothing early (its slab goes when its last
+            # buffer does): the deallocation only orders, as a barrier.
+            device.queue_barrier(wait=waits, signal=signals)
+        else:
+            device.queue_dealloca(buffer, wait=waits, signal=signals)
 
     def _device__queue__fill(
         self,

@@ -37,6 +37,7 @@ executables are therefore recorded between barriers; programs run the same, seri
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -72,6 +73,7 @@ from .hal_types import (
     BufferView,
     Fence,
     HalFile,
+    SubAllocator,
     compatible,
     dtype_of,
     element_type_of,
@@ -115,7 +117,8 @@ class HalModule(CommandBufferImports, DeviceImports):
         self._executables: list[HalExecutable] = []
         # Preserve counts of allocations (IREE's buffer.allocation.* ownership count,
         # 1 until a preserve or discard changes it).
-        self._preserved: dict[Any, int] = {}
+        self._preserved: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
+        self._suballocator = SubAllocator()
         self.imports: dict[str, Callable[..., Any]] = {
             f"hal.{name[1:].replace('__', '.')}": getattr(self, name)
             for name in dir(self)
@@ -165,9 +168,7 @@ class HalModule(CommandBufferImports, DeviceImports):
     def _allocator__allocate(
         self, allocator: Allocator, affinity: int, memory_types: int, usage: int, size: int
     ) -> Buffer:
-        return allocator.device.allocate_buffer(
-            size, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
-        )
+        return self._suballocator.allocate(allocator.device, size, memory_types, usage)
 
     def _allocator__import(
         self,

@@ -7,6 +7,7 @@ Part of :mod:`polyhal.iree.hal_module` (which re-exports the public names).
 from __future__ import annotations
 
 import re
+import weakref
 from typing import Any
 
 import numpy as np
@@ -294,6 +295,52 @@ class BufferView:
         if not buffer.memory_type & MemoryType.HOST_VISIBLE:
             buffer = staged(buffer)
         return buffer.to_numpy(dtype, self.shape)
+
+
+class SubAllocator:
+    """Small buffers carved out of larger ones ("slabs"), one slab at a time per device,
+    memory type and usage: a subspan costs a tenth of an allocation, and an IREE program
+    allocates its results and transients on every call.
+
+    Memory is never reused: a slab is freed when its last buffer (and every host view of
+    one) is gone, so nothing can alias.  A deallocation of a slab buffer frees nothing
+    early (see :meth:`owns`).  Checked devices allocate every buffer on its own, between
+    guard pages, so that an overrun still faults where it happens.
+    """
+
+    #: Bytes per slab, and the largest buffer carved from one.
+    SLAB = 256 << 10
+    LARGEST = 16 << 10
+    #: Every buffer starts on this boundary: IREE's CPU kernels need 64 bytes, Vulkan's
+    #: storage-buffer offset alignment is at most 256.
+    ALIGNMENT = 256
+
+    def __init__(self) -> None:
+        self._slabs: dict[tuple[int, int, int], list[Any]] = {}
+        self._allocations: weakref.WeakSet[Any] = weakref.WeakSet()
+
+    def allocate(self, device: Device, size: int, memory_types: int, usage: int) -> Buffer:
+        """A buffer of ``size`` bytes of IREE memory types and usage on ``device``."""
+        if size > self.LARGEST or size < 0 or device.checked:
+            return device.allocate_buffer(
+                size, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
+            )
+        key = (id(device), memory_types, usage)
+        slab = self._slabs.get(key)
+        if slab is None or slab[1] + size > slab[0].size or slab[0].device is not device:
+            buffer = device.allocate_buffer(
+                self.SLAB, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
+            )
+            self._allocations.add(buffer.alloc)
+            slab = self._slabs[key] = [buffer, 0]
+        offset = slab[1]
+        slab[1] = offset + -(-max(size, 1) // self.ALIGNMENT) * self.ALIGNMENT
+        out: Buffer = slab[0].subspan(offset, size)
+        return out
+
+    def owns(self, buffer: Buffer) -> bool:
+        """Whether ``buffer`` lies in a slab (its deallocation must free nothing)."""
+        return buffer.alloc in self._allocations
 
 
 def staged(buffer: Buffer) -> Buffer:
