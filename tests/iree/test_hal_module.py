@@ -421,3 +421,79 @@ def test_malformed_executables_raise_invalid_argument(module):
     for data in (b"", b"\x7fELF" + b"\0" * 60, b"VKE1" + b"\0" * 60, b"x" * 200):
         with pytest.raises(hal.InvalidArgumentError):
             hal_executables.create_executable(device, fmt, data, None)
+
+
+# -- whole programs through polyhal.iree.module -----------------------------------------------
+PROGRAM = """
+func.func @collatz(%arg0: tensor<f32>) -> tensor<f32> {
+  %one = arith.constant dense<1.0> : tensor<f32>
+  %two = arith.constant dense<2.0> : tensor<f32>
+  %three = arith.constant dense<3.0> : tensor<f32>
+  %zero = arith.constant dense<0.0> : tensor<f32>
+  %r:2 = scf.while (%steps = %zero, %n = %arg0)
+      : (tensor<f32>, tensor<f32>) -> (tensor<f32>, tensor<f32>) {
+    %gt = arith.cmpf ogt, %n, %one : tensor<f32>
+    %c = tensor.extract %gt[] : tensor<i1>
+    scf.condition(%c) %steps, %n : tensor<f32>, tensor<f32>
+  } do {
+  ^bb0(%s: tensor<f32>, %m: tensor<f32>):
+    %s1 = arith.addf %s, %one : tensor<f32>
+    %rem = arith.remf %m, %two : tensor<f32>
+    %odd = arith.cmpf one, %rem, %zero : tensor<f32>
+    %up = arith.mulf %m, %three : tensor<f32>
+    %up1 = arith.addf %up, %one : tensor<f32>
+    %down = arith.divf %m, %two : tensor<f32>
+    %next = arith.select %odd, %up1, %down : tensor<i1>, tensor<f32>
+    scf.yield %s1, %next : tensor<f32>, tensor<f32>
+  }
+  return %r#0 : tensor<f32>
+}
+func.func @offset(%a: tensor<1024xf32>) -> tensor<1024xf32> {
+  %c = arith.constant dense<[CONSTANT]> : tensor<1024xf32>
+  %r = arith.addf %a, %c : tensor<1024xf32>
+  return %r : tensor<1024xf32>
+}
+func.func @two(%a: tensor<8xi32>) -> (tensor<8xi32>, tensor<i32>) {
+  %z = arith.constant dense<0> : tensor<i32>
+  %s = linalg.reduce ins(%a : tensor<8xi32>) outs(%z : tensor<i32>) dimensions = [0]
+    (%x: i32, %acc: i32) {
+      %y = arith.addi %x, %acc : i32
+      linalg.yield %y : i32
+    }
+  return %a, %s : tensor<8xi32>, tensor<i32>
+}
+""".replace("CONSTANT", ", ".join(f"{i * 0.25}" for i in range(1024)))
+
+
+def _collatz_steps(n: float) -> int:
+    steps = 0
+    while n > 1:
+        n = 3 * n + 1 if n % 2 else n / 2
+        steps += 1
+    return steps
+
+
+@pytest.mark.parametrize("checked", [True, False])
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_whole_programs_through_load_module(driver, checked):
+    """Control flow on device data (hal.buffer.load in a loop), a constant pool
+    (allocator.import), several results: the program's host code runs on the imports."""
+    if not iree.compiler_available():
+        pytest.skip("iree-base-compiler is not installed (pip install polyhal[iree])")
+    if driver != "local-sync" and driver not in hal.available_drivers():
+        pytest.skip(f"no {driver} device here")
+    from polyhal.iree import module as iree_module
+
+    with hal.create_device(driver, checked=checked) as device:
+        mod = iree_module.load_mlir(PROGRAM, device)
+        for n in (27.0, 1.0, 6.0):
+            assert mod.collatz(np.float32(n), numpy=True) == _collatz_steps(n)
+        a = np.random.default_rng(1).standard_normal(1024).astype(np.float32)
+        for _ in range(2):
+            out = mod.offset(a, numpy=True)
+            np.testing.assert_array_equal(out, a + np.arange(1024, dtype=np.float32) * 0.25)
+        x = np.arange(8, dtype=np.int32) * 3
+        same, total = mod.two(x, numpy=True)
+        np.testing.assert_array_equal(same, x)
+        assert total == x.sum()
+        mod.close()
