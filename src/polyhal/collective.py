@@ -37,6 +37,9 @@ if TYPE_CHECKING:
 #: How long a collective waits for its peers when create_channel names no timeout
 #: (seconds); a peer that does not come by then fails the submission on every rank.
 DEFAULT_TIMEOUT = 300.0
+#: Creating a channel waits for the other ranks at least this long (seconds), whatever the
+#: channel's timeout: processes start at different times.
+CREATE_TIMEOUT = 60.0
 #: IREE's IREE_HAL_CHANNEL_NO_COLOR: a rank that passes it to split() joins no channel.
 NO_COLOR = -1
 
@@ -279,7 +282,8 @@ def create_channel(
         driver.create_channel(rank, count, id, launcher, {})  # the driver's UnimplementedError
         raise UnavailableError(f"{device.driver} declares no collectives")  # pragma: no cover
     if launcher is not None and id is None:
-        id = _broadcast_id(launcher, rank, driver.channel_unique_id, timeout)  # noqa: A001
+        wait = max(timeout, CREATE_TIMEOUT)
+        id = _broadcast_id(launcher, rank, driver.channel_unique_id, wait)  # noqa: A001
     with device._driver_call():
         made = driver.create_channel(rank, count, id, launcher, {"timeout": timeout, **options})
     return Channel(device, made, timeout)

@@ -58,8 +58,8 @@ from .base import DriverChannel
 if TYPE_CHECKING:
     from ..collective import CollectiveOp
 
-#: How long an operation waits for its peers when the channel names no timeout (seconds).
-DEFAULT_TIMEOUT = 300.0
+#: How long creating an MPI channel waits for every rank at least (seconds).
+CREATE_TIMEOUT = 60.0
 
 #: The numpy type each element type computes in (bfloat16: float32, from its bits).
 _DTYPE: dict[int, Any] = {
@@ -858,7 +858,8 @@ def create(
     """
     if transport not in (None, "mpi", "process"):
         raise InvalidArgumentError(f"transport is 'mpi' or 'process', got {transport!r}")
-    deadline = time.monotonic() + timeout
+    # Processes start at different times: creating waits at least CREATE_TIMEOUT.
+    deadline = time.monotonic() + max(timeout, CREATE_TIMEOUT)
     world = mpi_world() if count > 1 and transport != "process" else None
     if transport == "mpi" and (
         world is None or (world.Get_size(), world.Get_rank()) != (count, rank)
