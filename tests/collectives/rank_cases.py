@@ -111,9 +111,14 @@ def close_enough(
 
 
 class Run:
-    def __init__(self, driver: str):
-        self.device = hal.create_device(driver)
-        self.channel = self.device.create_channel(timeout=60)
+    """The cases of one rank: on ``device`` and ``channel``, or a new device of ``driver``
+    and the launcher's channel."""
+
+    def __init__(
+        self, driver: str, device: hal.Device | None = None, channel: hal.Channel | None = None
+    ):
+        self.device = device or hal.create_device(driver)
+        self.channel = channel or self.device.create_channel(timeout=60)
         self.rank, self.count = self.channel.rank, self.channel.count
         self.passed = 0
         self.failures: list[str] = []

@@ -3,8 +3,10 @@ validation of create_channel and CommandBuffer.collective."""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -360,3 +362,28 @@ def test_empty_collectives(pair):
             cb.collective(channels[rank], op, 0, empty, empty, 0)
 
     assert run_all(devices, record) == [None, None]
+
+
+def test_every_kind_reduction_and_element_type_in_one_process():
+    """rank_cases.py's model cases, with three devices of this process as the ranks."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    try:
+        import rank_cases
+    finally:
+        sys.path.pop(0)
+    devices = [hal.create_device("local") for _ in range(3)]
+    token = hal.Channel.unique_id()
+    runs = [
+        rank_cases.Run("local", d, d.create_channel(r, 3, id=token, timeout=30))
+        for r, d in enumerate(devices)
+    ]
+    threads = [
+        threading.Thread(target=lambda run=run: (run.kinds(), run.point_to_point(), run.split()))
+        for run in runs
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [run.failures for run in runs] == [[], [], []]
+    assert all(run.passed > 200 for run in runs)
