@@ -14,10 +14,12 @@ Two transports carry the ranks:
   channel's deadline, so that a rank that never comes fails the others with
   DeadlineExceededError instead of hanging them, a rank whose submission failed fails them
   with AbortedError, and ranks that disagree fail with InvalidArgumentError.  Once every
-  rank has arrived the data moves through MPI's own collective (Allreduce, Allgather,
-  Alltoall, Bcast, Reduce, Reduce_scatter_block; point-to-point after a pairwise
-  handshake), on the caller's memory without a copy.  MPI has no float16 or bfloat16
-  arithmetic: those reductions gather the operands and reduce them with numpy.
+  rank has arrived the data moves through MPI's own nonblocking collective (Iallreduce,
+  Iallgather, Ialltoall, Ibcast, Ireduce, Ireduce_scatter_block; point-to-point after a
+  pairwise handshake), on the caller's memory without a copy, polled to the same
+  deadline.  MPI has no float16 or bfloat16 arithmetic, and Open MPI's vectorized ops
+  saturate 8- and 16-bit integer sums: those reductions gather the operands and reduce
+  them with numpy.
 * In-process: ranks that live in one process (several devices, one per rank) meet in a
   group keyed by the channel's id; the last rank to arrive at an operation computes every
   rank's result with numpy.  The same deadline, failure and agreement rules hold.
