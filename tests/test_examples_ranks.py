@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -69,6 +70,17 @@ def test_allreduce_sgd(device: str) -> None:
     out = _run([sys.executable, str(EXAMPLES / "allreduce_sgd.py"), device])
     assert out.returncode == 0, out.stdout + out.stderr
     assert "2 ranks on" in out.stdout and ": OK" in out.stdout, out.stdout
+
+
+def test_readme_mpiexec_line() -> None:
+    # The README's launch line as written, with this Python and the launcher's flags for
+    # this machine (root, more ranks than cores).
+    readme = (ROOT / "README.md").read_text()
+    line = re.search(r"^mpiexec -n (\d+) python (\S+)", readme, re.M)
+    assert line is not None, "the README has no mpiexec line"
+    out = _run([sys.executable, line.group(2)], ranks=int(line.group(1)))
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert ": OK" in out.stdout, out.stdout
 
 
 def test_demo_ranks_launches_mpiexec() -> None:
