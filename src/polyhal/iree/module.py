@@ -31,7 +31,12 @@ import numpy as np
 from .. import _cache
 from ..buffer import Buffer
 from ..device import Device
-from ..errors import InvalidArgumentError, NotFoundError, UnimplementedError
+from ..errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnimplementedError,
+)
 from .compiler import base_driver, compile_flags, compiler_version, find_iree_compile, run_compiler
 from .hal_module import BufferView, HalModule, element_type_of
 from .vm import VmFunction, VmProgram, _split_top_level, parse_vm
@@ -362,6 +367,54 @@ def _view_converter(hal: HalModule, what: str, spec: TensorSpec) -> Callable[[An
     return convert
 
 
+def _check_values(what: str, lhs: BufferView, rhs: BufferView) -> tuple[Any, Any]:
+    if lhs.shape != rhs.shape or lhs.element_type != rhs.element_type:
+        raise FailedPreconditionError(
+            f"{what} failed: shape {lhs.shape} element type {lhs.element_type:#x} against "
+            f"shape {rhs.shape} element type {rhs.element_type:#x}"
+        )
+    return lhs.to_numpy(), rhs.to_numpy()
+
+
+def _expect_eq(device: Any, lhs: BufferView, rhs: BufferView) -> None:
+    a, b = _check_values("check.expect_eq", lhs, rhs)
+    if a.tobytes() != b.tobytes():  # IREE compares the contents byte for byte
+        raise FailedPreconditionError(f"check.expect_eq failed:\n{a}\n!=\n{b}")
+
+
+def _expect_almost_eq(
+    device: Any, lhs: BufferView, rhs: BufferView, atol: float = 1e-4, rtol: float = 0.0
+) -> None:
+    a, b = _check_values("check.expect_almost_eq", lhs, rhs)
+    if a.dtype.kind != "f":
+        raise UnimplementedError(f"check.expect_almost_eq of {a.dtype} elements")
+    a64, b64 = a.astype(np.float64), b.astype(np.float64)
+    close = (np.abs(a64 - b64) <= atol + rtol * np.abs(b64)) | (np.isnan(a64) & np.isnan(b64))
+    if not close.all():
+        raise FailedPreconditionError(f"check.expect_almost_eq failed:\n{a}\n!~\n{b}")
+
+
+def _expect_true(value: int) -> None:
+    if not value:
+        raise FailedPreconditionError("check.expect_true failed")
+
+
+def _expect_false(value: int) -> None:
+    if value:
+        raise FailedPreconditionError("check.expect_false failed")
+
+
+#: IREE's ``check`` module (what iree-check-module provides to its e2e tests): a failed
+#: expectation raises FailedPreconditionError.  Programs import it as optional, so a
+#: program compiled without checks never calls it.
+CHECK_IMPORTS: dict[str, Callable[..., None]] = {
+    "check.expect_eq": _expect_eq,
+    "check.expect_almost_eq": _expect_almost_eq,
+    "check.expect_true": _expect_true,
+    "check.expect_false": _expect_false,
+}
+
+
 class Module:
     """An IREE module loaded onto a device (see :func:`load_module`).
 
@@ -375,7 +428,7 @@ class Module:
         self.program = program
         self.device = device
         self.hal = HalModule(device)
-        self.instance = program.instantiate(self.hal.imports)
+        self.instance = program.instantiate({**CHECK_IMPORTS, **self.hal.imports})
         self.functions: dict[str, Function] = {}
         for name, export in program.exports.items():
             if export.declaration is None:

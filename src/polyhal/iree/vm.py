@@ -567,14 +567,79 @@ def _dense_bytes(attr: Any) -> bytes:
         return np.asarray(np.array(attr), dtype=np.uint8).reshape(-1).tobytes()
     dtype = _DTYPES.get(element)
     if dtype is None:
-        raise UnimplementedError(
-            f"rodata of element type {element} (packed sub-byte and bf16/f8 constants) "
-            "is not supported"
-        )
+        return _dense_text_bytes(str(attr), element, count)
     data = np.ascontiguousarray(np.array(attr), dtype=np.dtype(dtype).newbyteorder("<"))
     if data.size != count:
         raise UnimplementedError(f"rodata {str(attr)[:60]}: cannot read its {count} elements")
     return data.tobytes()
+
+
+_HEX_DENSE = re.compile(r'^dense<"0x([0-9A-Fa-f]*)">')
+_TOKENS = re.compile(r"0x[0-9A-Fa-f]+|[-+]?(?:inf|nan|\d+\.?\d*(?:[eE][-+]?\d+)?)|true|false")
+_SUB_BYTE = re.compile(r"^[su]?i([2-7])$")
+_COMPLEX = {"complex<f32>": np.float32, "complex<f64>": np.float64}
+
+
+def _dense_text_bytes(text: str, element: str, count: int) -> bytes:
+    """Dense elements the bindings cannot hand over as an array (sub-byte integers, bf16,
+    complex numbers), serialized as IREE's compiler does, from their printed form."""
+    sub = _SUB_BYTE.match(element)
+    hexed = _HEX_DENSE.match(text)
+    if sub:
+        bits = int(sub.group(1))
+        if hexed:  # MLIR's raw form: one byte per element
+            values = list(bytes.fromhex(hexed.group(1)))
+        else:
+            values = [int(t, 0) for t in _tokens(text)]
+        values = values * count if len(values) == 1 else values
+        # IREE packs sub-byte integers LSB first into bytes, never across a byte boundary.
+        per_byte = 8 // bits
+        out = bytearray((len(values) + per_byte - 1) // per_byte)
+        for i, v in enumerate(values):
+            out[i // per_byte] |= (v & ((1 << bits) - 1)) << (bits * (i % per_byte))
+        return bytes(out)
+    if element == "bf16":
+        if hexed:
+            raw = bytes.fromhex(hexed.group(1))
+            return raw * count if len(raw) == 2 else raw
+        words = [_bf16_bits(t) for t in _tokens(text)]
+        words = words * count if len(words) == 1 else words
+        return np.asarray(words, dtype="<u2").tobytes()
+    if element in _COMPLEX:
+        dtype = np.dtype(_COMPLEX[element]).newbyteorder("<")
+        if hexed:
+            raw = bytes.fromhex(hexed.group(1))
+            return raw * count if len(raw) == 2 * dtype.itemsize else raw
+        parts = [float(t) for t in _tokens(text)]
+        parts = parts * count if len(parts) == 2 else parts
+        return np.asarray(parts, dtype=dtype).tobytes()
+    raise UnimplementedError(f"rodata of element type {element} is not supported")
+
+
+_DENSE_TYPE = re.compile(r"^dense<.*>\s*:\s*(?:tensor|vector)<((?:\d+x)*)(.+)>$", re.S)
+
+
+def _unbound_dense_bytes(text: str) -> bytes:
+    # The bindings raise TypeError for dense attributes of element types they have no
+    # class for (complex numbers); their printed form still says everything.
+    m = _DENSE_TYPE.match(text.strip())
+    if m is None:
+        raise UnimplementedError(f"rodata attribute {text[:80]!r} is not supported")
+    dims = [int(d) for d in m.group(1).split("x") if d]
+    return _dense_text_bytes(text.strip(), m.group(2), int(np.prod(dims, dtype=np.int64)))
+
+
+def _tokens(text: str) -> list[str]:
+    body = text[text.index("<") + 1 : text.rindex("> :")]
+    tokens = _TOKENS.findall(body)
+    return [{"true": "1", "false": "0"}.get(t, t) for t in tokens]
+
+
+def _bf16_bits(token: str) -> int:
+    if token.startswith("0x"):
+        return int(token, 16)  # MLIR prints NaN and infinities as their bit pattern
+    bits = int(np.float32(float(token)).view(np.uint32))
+    return (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16 & 0xFFFF  # round to nearest even
 
 
 def _split_top_level(text: str) -> list[str]:
@@ -614,6 +679,11 @@ def serialize_attribute(attr: Any, context: Any) -> bytes:
     those two are read from their printed form.  UnimplementedError for anything else."""
     from iree.compiler import ir
 
+    if isinstance(attr, str):  # printed form of an attribute the bindings cannot return
+        try:
+            attr = ir.Attribute.parse(attr, context)
+        except TypeError:
+            return _unbound_dense_bytes(attr)
     if isinstance(attr, ir.StringAttr):
         return attr.value_bytes
     if isinstance(attr, ir.DenseElementsAttr):
@@ -621,10 +691,7 @@ def serialize_attribute(attr: Any, context: Any) -> bytes:
     text = str(attr).strip()
     m = _COMPOSITE.match(text)
     if m:
-        out = b"".join(
-            serialize_attribute(ir.Attribute.parse(part, context), context)
-            for part in _split_top_level(m.group(2))
-        )
+        out = b"".join(serialize_attribute(part, context) for part in _split_top_level(m.group(2)))
         if len(out) != int(m.group(1)):
             raise UnimplementedError(
                 f"rodata #util.composite of {m.group(1)} bytes serialized to {len(out)}"
@@ -967,6 +1034,22 @@ def parse_vm(text: str | bytes) -> VmProgram:
     return _ModuleTranslator(context, vm_modules[0]).translate()
 
 
+def _printed_value(op: Any) -> str:
+    """The value of a ``vm.rodata`` (or ``vm.rodata.inline``) as printed: what follows
+    ``@symbol <properties>`` (or ``: !vm.buffer =``)."""
+    text = str(op).strip()
+    if op.name == "vm.rodata.inline":
+        return text.split("!vm.buffer = ", 1)[1].strip()
+    rest = text[text.index("@") :].split(None, 1)[1].lstrip()
+    if rest.startswith("<"):
+        depth = 0
+        for i, ch in enumerate(rest):
+            depth += (ch == "<") - (ch == ">")
+            if depth == 0:
+                return rest[i + 1 :].strip()
+    return rest
+
+
 def _attr(op: Any, name: str) -> Any:
     return op.attributes[name] if name in op.attributes else None
 
@@ -1082,7 +1165,11 @@ class _ModuleTranslator:
         """Serialize ``op``'s rodata value; the identifier the generated code uses."""
         alignment = _attr(op, "alignment")
         mime = _attr(op, "mime_type")
-        data = serialize_attribute(op.attributes["value"], self.context)
+        try:
+            value: Any = op.attributes["value"]
+        except TypeError:  # no Python class for the attribute: serialize its printed form
+            value = _printed_value(op)
+        data = serialize_attribute(value, self.context)
         self.rodata.append(
             VmBuffer(
                 memoryview(data),
