@@ -11,7 +11,12 @@ import pytest
 
 import polyhal as hal
 from polyhal import iree
-from polyhal.errors import InvalidArgumentError, NotFoundError, UnimplementedError
+from polyhal.errors import (
+    FailedPreconditionError,
+    InvalidArgumentError,
+    NotFoundError,
+    UnimplementedError,
+)
 
 DRIVERS = ["local", "local-sync", "vulkan"]
 
@@ -72,6 +77,13 @@ func.func @collatz(%start: tensor<f32>) -> tensor<f32> {
   }
   return %r#1 : tensor<f32>
 }
+func.func @expect(%a: tensor<3xf32>, %b: tensor<2xi32>) {
+  %c = arith.constant dense<[1.0, 2.0, 3.0]> : tensor<3xf32>
+  check.expect_almost_eq(%a, %c) : tensor<3xf32>
+  %d = arith.constant dense<[4, 5]> : tensor<2xi32>
+  check.expect_eq(%b, %d) : tensor<2xi32>
+  return
+}
 """
 
 GLOBALS = """
@@ -112,7 +124,7 @@ def _collatz_steps(n: int) -> int:
 
 
 def test_functions_of_a_module(programs):
-    assert sorted(programs.functions) == ["add", "collatz", "matmul", "scale"]
+    assert sorted(programs.functions) == ["add", "collatz", "expect", "matmul", "scale"]
     assert programs["add"] is programs.add
     assert "tensor<4xf32>" in programs.add.declaration
     with pytest.raises(NotFoundError):
@@ -152,6 +164,16 @@ def test_control_flow_on_device_values(programs):
     for n in (1, 6, 27):
         assert float(programs.collatz(float(n), numpy=True)) == _collatz_steps(n)
     assert float(programs.collatz(np.array(7.0, np.float32), numpy=True)) == 16
+
+
+def test_check_module(programs):
+    # IREE's check module: the program compares on its own and fails with a HalError.
+    ints = np.array([4, 5], np.int32)
+    assert programs.expect(np.array([1.0, 2.00001, 3.0], np.float32), ints) is None
+    with pytest.raises(FailedPreconditionError, match="expect_almost_eq"):
+        programs.expect(np.array([1.0, 2.5, 3.0], np.float32), ints)
+    with pytest.raises(FailedPreconditionError, match="expect_eq"):
+        programs.expect(np.array([1.0, 2.0, 3.0], np.float32), np.array([4, 6], np.int32))
 
 
 def test_globals_persist_between_calls(device):

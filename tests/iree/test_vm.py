@@ -243,6 +243,9 @@ vm.module @hand {
   vm.rodata private @pool #util.composite<16xi8, [
       dense<[7, 8]> : tensor<2xi16>, dense<0> : vector<4xi8>, dense<2.5> : tensor<2xf32>]>
   vm.rodata private @pattern <alignment = 64> #util.byte_pattern<3> : tensor<100xi32>
+  vm.rodata private @nibbles dense<[1, -1, 3]> : tensor<3xi4>
+  vm.rodata private @halves dense<[1.5, -2.0, 0x7FC0]> : tensor<3xbf16>
+  vm.rodata private @complex dense<[(1.0, 2.0), (3.0, -4.0)]> : tensor<2xcomplex<f32>>
   vm.import private optional @missing.thing(%a : i32) -> i32
   vm.func @bump(%d: i32) -> i32 {
     %v = vm.global.load.i32 @counter : i32
@@ -366,6 +369,11 @@ def test_rodata_and_buffer_ops(hand):
     pattern = bytes(by_name["pattern"])
     assert len(pattern) == 400 and pattern[0] == pattern[256] == 3
     assert by_name["pattern"].alignment == 64
+    # Serialized as IREE's compiler does: sub-byte integers packed low bits first, bf16 as
+    # its 16-bit pattern, complex numbers as (real, imaginary) pairs.
+    assert bytes(by_name["nibbles"]) == bytes([0xF1, 0x03])
+    assert bytes(by_name["halves"]) == bytes.fromhex("c03f00c0c07f")
+    assert np.frombuffer(bytes(by_name["complex"]), "<f4").tolist() == [1.0, 2.0, 3.0, -4.0]
 
 
 def test_list_ops(hand):
