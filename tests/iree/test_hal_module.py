@@ -377,6 +377,28 @@ def test_unsupported_imports_raise_unimplemented(module):
         call["hal.command_buffer.fill_buffer"](cb, None, 0, 16, 0, 1, 8, 0)
 
 
+def test_values_of_the_wrong_kind_raise_invalid_argument(module):
+    """A null or foreign ref where an import needs one: INVALID_ARGUMENT, as IREE's
+    argument checks return, from the hot imports and the others alike."""
+    call = module.imports
+    device = module.device
+    fence = call["hal.fence.create"](device, 0)
+    for name, args in [
+        ("hal.buffer_view.buffer", (None,)),
+        ("hal.buffer_view.dim", (fence, 0)),
+        ("hal.fence.await", (-1, 0, [device])),
+        ("hal.device.queue.execute", (device, -1, None, fence, None, 0)),
+        ("hal.device.queue.alloca", (device, -1, device, None, 0, 48, USAGE, 16, 0)),
+        ("hal.command_buffer.finalize", (fence,)),
+        ("hal.buffer.length", (None,)),
+        ("hal.fence.query", (None,)),
+        ("hal.executable.lookup.function", (None, _s("x"))),
+        ("hal.device.allocator", (object(),)),
+    ]:
+        with pytest.raises(hal.InvalidArgumentError):
+            call[name](*args)
+
+
 def test_allocation_preserve_and_discard_count_owners(module):
     call = module.imports
     buffer = module.device.allocate_buffer(16)

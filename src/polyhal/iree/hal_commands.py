@@ -28,7 +28,9 @@ from .hal_types import (
     MODES,
     STAGE_BITS,
     UNSUPPORTED_DISPATCH_FLAGS,
+    bad_argument,
     fill_pattern,
+    hot,
     iree_length,
     slot_ref,
     vm_bytes,
@@ -40,17 +42,25 @@ class CommandBufferImports:
     """The ``hal.command_buffer.*`` imports (a part of HalModule)."""
 
     # -- command buffers --------------------------------------------------------------------
+    @hot
     def _command_buffer__create(
         self, device: Device, modes: int, categories: int, affinity: int, binding_capacity: int
     ) -> CommandBuffer:
-        cb = device.create_command_buffer(
-            MODES[modes & MODE_BITS], CATEGORIES[categories & 3], binding_capacity
-        )
-        cb.begin()
-        return cb
+        try:
+            cb = device.create_command_buffer(
+                MODES[modes & MODE_BITS], CATEGORIES[categories & 3], binding_capacity
+            )
+            cb.begin()
+            return cb
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.command_buffer.create", e) from None
 
+    @hot
     def _command_buffer__finalize(self, cb: CommandBuffer) -> None:
-        cb.end()
+        try:
+            cb.end()
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.command_buffer.finalize", e) from None
 
     def _command_buffer__begin_debug_group(self, cb: CommandBuffer, label: Any) -> None:
         cb.begin_debug_group(vm_text(label))
@@ -58,10 +68,14 @@ class CommandBufferImports:
     def _command_buffer__end_debug_group(self, cb: CommandBuffer) -> None:
         cb.end_debug_group()
 
+    @hot
     def _command_buffer__execution_barrier(
         self, cb: CommandBuffer, source: int, target: int, flags: int
     ) -> None:
-        cb.execution_barrier(source & STAGE_BITS, target & STAGE_BITS, flags)
+        try:
+            cb.execution_barrier(source & STAGE_BITS, target & STAGE_BITS, flags)
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.command_buffer.execution_barrier", e) from None
 
     def _command_buffer__advise_buffer(
         self, cb: CommandBuffer, buffer: Buffer | None, flags: int, a: int, b: int, slot: int
@@ -81,6 +95,7 @@ class CommandBufferImports:
         # polyhal's host-visible memory is coherent: nothing to invalidate.
         cb._recording(3)
 
+    @hot
     def _command_buffer__fill_buffer(
         self,
         cb: CommandBuffer,
@@ -92,14 +107,17 @@ class CommandBufferImports:
         pattern_length: int,
         flags: int,
     ) -> None:
-        value, plen = fill_pattern(pattern, pattern_length)
-        cb.fill_buffer(
-            target if target is not None else slot_ref(slot),
-            offset,
-            iree_length(length),
-            value,
-            plen,
-        )
+        try:
+            value, plen = fill_pattern(pattern, pattern_length)
+            cb.fill_buffer(
+                target if target is not None else slot_ref(slot),
+                offset,
+                iree_length(length),
+                value,
+                plen,
+            )
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.command_buffer.fill_buffer", e) from None
 
     def _command_buffer__update_buffer(
         self,
@@ -120,6 +138,7 @@ class CommandBufferImports:
             length,
         )
 
+    @hot
     def _command_buffer__copy_buffer(
         self,
         cb: CommandBuffer,
@@ -132,17 +151,21 @@ class CommandBufferImports:
         length: int,
         flags: int,
     ) -> None:
-        cb.copy_buffer(
-            source if source is not None else slot_ref(source_slot),
-            source_offset,
-            target if target is not None else slot_ref(target_slot),
-            target_offset,
-            iree_length(length),
-        )
+        try:
+            cb.copy_buffer(
+                source if source is not None else slot_ref(source_slot),
+                source_offset,
+                target if target is not None else slot_ref(target_slot),
+                target_offset,
+                iree_length(length),
+            )
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.command_buffer.copy_buffer", e) from None
 
     def _command_buffer__collective(self, *args: Any) -> None:
         raise UnimplementedError("hal.command_buffer.collective: collectives are not implemented")
 
+    @hot
     def _command_buffer__dispatch(
         self,
         cb: CommandBuffer,
@@ -155,25 +178,30 @@ class CommandBufferImports:
         constants: list[int],
         bindings: list[tuple[int, int, Buffer | None, int, int]],
     ) -> None:
-        f = self._function(exe, function, flags)
-        if f.sets is None:
-            specs = [
-                (
-                    i,
-                    b if b is not None else slot_ref(slot),
-                    off,
-                    n if n >= 0 else WHOLE_BUFFER,
+        try:
+            f = self._function(exe, function, flags)
+            if f.sets is None:
+                specs = [
+                    (
+                        i,
+                        b if b is not None else slot_ref(slot),
+                        off,
+                        n if n >= 0 else WHOLE_BUFFER,
+                    )
+                    for i, (_, slot, b, off, n) in enumerate(bindings)
+                ]
+                guard = not f.read_only_known and cb.device.checked
+                if guard:
+                    cb.execution_barrier()
+                cb.dispatch(
+                    exe.executable, function, (x, y, z), constants=constants, bindings=specs
                 )
-                for i, (_, slot, b, off, n) in enumerate(bindings)
-            ]
-            guard = not f.read_only_known and cb.device.checked
-            if guard:
-                cb.execution_barrier()
-            cb.dispatch(exe.executable, function, (x, y, z), constants=constants, bindings=specs)
-            if guard:
-                cb.execution_barrier()
-            return
-        self._dispatch_sets(cb, exe, function, f, constants, bindings, (x, y, z), None)
+                if guard:
+                    cb.execution_barrier()
+                return
+            self._dispatch_sets(cb, exe, function, f, constants, bindings, (x, y, z), None)
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.command_buffer.dispatch", e) from None
 
     def _command_buffer__dispatch__indirect(
         self,

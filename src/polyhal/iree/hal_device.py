@@ -26,10 +26,12 @@ from .hal_types import (
     Fence,
     HalFile,
     SubAllocator,
+    bad_argument,
     binding_table,
     device_id,
     file_range,
     fill_pattern,
+    hot,
     iree_length,
     memory_type_of,
     pattern_match,
@@ -50,10 +52,14 @@ class DeviceImports:
     _suballocator: SubAllocator
 
     # -- devices ----------------------------------------------------------------------------
+    @hot
     def _device__allocator(self, device: Device) -> Allocator:
-        if device is self.device:
-            return self._allocator
-        return self._allocators[id(device)]
+        try:
+            if device is self.device:
+                return self._allocator
+            return self._allocators[id(device)]
+        except (KeyError, TypeError) as e:
+            raise bad_argument("hal.device.allocator", e) from None
 
     def _device__query__i64(self, device: Device, category: Any, key: Any) -> tuple[int, int]:
         category, key = vm_text(category), vm_text(key)
@@ -65,6 +71,7 @@ class DeviceImports:
             return 1, 1
         return 0, 0
 
+    @hot
     def _device__queue__alloca(
         self,
         device: Device,
@@ -77,25 +84,29 @@ class DeviceImports:
         size: int,
         flags: int,
     ) -> Buffer:
-        if pool:
-            raise UnimplementedError(f"hal.device.queue.alloca from pool {pool}: no pools")
-        if wait is None:
-            # Nothing to wait for: what the queue would do, allocate then signal, done here
-            # without a queue submission (the common case, once per call and result).
-            buffer = self._suballocator.allocate(device, size, memory_types, usage)
-            if signal is not None:
-                for sem, value in signal.timepoints:
-                    if not sem.reached(value):
-                        sem.signal(value)
-            return buffer
-        return device.queue_alloca(
-            size,
-            wait=wait.timepoints if wait is not None else (),
-            signal=signal.timepoints if signal is not None else (),
-            memory_type=memory_type_of(memory_types),
-            usage=usage_of(usage),
-        )
+        try:
+            if pool:
+                raise UnimplementedError(f"hal.device.queue.alloca from pool {pool}: no pools")
+            if wait is None:
+                # Nothing to wait for: what the queue would do, allocate then signal, done here
+                # without a queue submission (the common case, once per call and result).
+                buffer = self._suballocator.allocate(device, size, memory_types, usage)
+                if signal is not None:
+                    for sem, value in signal.timepoints:
+                        if not sem.reached(value):
+                            sem.signal(value)
+                return buffer
+            return device.queue_alloca(
+                size,
+                wait=wait.timepoints if wait is not None else (),
+                signal=signal.timepoints if signal is not None else (),
+                memory_type=memory_type_of(memory_types),
+                usage=usage_of(usage),
+            )
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.device.queue.alloca", e) from None
 
+    @hot
     def _device__queue__dealloca(
         self,
         device: Device,
@@ -105,15 +116,19 @@ class DeviceImports:
         buffer: Buffer,
         flags: int,
     ) -> None:
-        waits = wait.timepoints if wait is not None else ()
-        signals = signal.timepoints if signal is not None else ()
-        if self._suballocator.owns(buffer):
-            # A buffer carved from a slab frees nothing early (its slab goes when its last
-            # buffer does): the deallocation only orders, as a barrier.
-            device.queue_barrier(wait=waits, signal=signals)
-        else:
-            device.queue_dealloca(buffer, wait=waits, signal=signals)
+        try:
+            waits = wait.timepoints if wait is not None else ()
+            signals = signal.timepoints if signal is not None else ()
+            if self._suballocator.owns(buffer):
+                # A buffer carved from a slab frees nothing early (its slab goes when its last
+                # buffer does): the deallocation only orders, as a barrier.
+                device.queue_barrier(wait=waits, signal=signals)
+            else:
+                device.queue_dealloca(buffer, wait=waits, signal=signals)
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.device.queue.dealloca", e) from None
 
+    @hot
     def _device__queue__fill(
         self,
         device: Device,
@@ -127,16 +142,19 @@ class DeviceImports:
         pattern_length: int,
         flags: int,
     ) -> None:
-        value, plen = fill_pattern(pattern, pattern_length)
-        device.queue_fill(
-            target,
-            offset,
-            iree_length(length),
-            value,
-            pattern_length=plen,
-            wait=wait.timepoints if wait is not None else (),
-            signal=signal.timepoints if signal is not None else (),
-        )
+        try:
+            value, plen = fill_pattern(pattern, pattern_length)
+            device.queue_fill(
+                target,
+                offset,
+                iree_length(length),
+                value,
+                pattern_length=plen,
+                wait=wait.timepoints if wait is not None else (),
+                signal=signal.timepoints if signal is not None else (),
+            )
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.device.queue.fill", e) from None
 
     def _device__queue__update(
         self,
@@ -161,6 +179,7 @@ class DeviceImports:
             signal=signal.timepoints if signal is not None else (),
         )
 
+    @hot
     def _device__queue__copy(
         self,
         device: Device,
@@ -174,15 +193,18 @@ class DeviceImports:
         length: int,
         flags: int,
     ) -> None:
-        device.queue_copy(
-            source,
-            source_offset,
-            target,
-            target_offset,
-            iree_length(length),
-            wait=wait.timepoints if wait is not None else (),
-            signal=signal.timepoints if signal is not None else (),
-        )
+        try:
+            device.queue_copy(
+                source,
+                source_offset,
+                target,
+                target_offset,
+                iree_length(length),
+                wait=wait.timepoints if wait is not None else (),
+                signal=signal.timepoints if signal is not None else (),
+            )
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.device.queue.copy", e) from None
 
     def _device__queue__read(
         self,
@@ -242,6 +264,7 @@ class DeviceImports:
             signal=signal.timepoints if signal is not None else (),
         )
 
+    @hot
     def _device__queue__execute(
         self,
         device: Device,
@@ -251,12 +274,16 @@ class DeviceImports:
         cb: CommandBuffer,
         flags: int,
     ) -> None:
-        device.queue_execute(
-            cb,
-            wait=wait.timepoints if wait is not None else (),
-            signal=signal.timepoints if signal is not None else (),
-        )
+        try:
+            device.queue_execute(
+                cb,
+                wait=wait.timepoints if wait is not None else (),
+                signal=signal.timepoints if signal is not None else (),
+            )
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.device.queue.execute", e) from None
 
+    @hot
     def _device__queue__execute__indirect(
         self,
         device: Device,
@@ -267,17 +294,20 @@ class DeviceImports:
         flags: int,
         table: list[tuple[Buffer | None, int, int]],
     ) -> None:
-        waits = wait.timepoints if wait is not None else ()
-        signals = signal.timepoints if signal is not None else ()
         try:
-            device.queue_execute(cb, wait=waits, signal=signals, binding_table=table)
-        except (InvalidArgumentError, OutOfRangeError):
-            # IREE's whole-buffer lengths (-1) and unused (null) entries: converted only on
-            # this path, so a common call passes the program's table untouched.
-            fixed = binding_table(table)
-            if fixed is None:
-                raise
-            device.queue_execute(cb, wait=waits, signal=signals, binding_table=fixed)
+            waits = wait.timepoints if wait is not None else ()
+            signals = signal.timepoints if signal is not None else ()
+            try:
+                device.queue_execute(cb, wait=waits, signal=signals, binding_table=table)
+            except (InvalidArgumentError, OutOfRangeError):
+                # IREE's whole-buffer lengths (-1) and unused (null) entries: converted only on
+                # this path, so a common call passes the program's table untouched.
+                fixed = binding_table(table)
+                if fixed is None:
+                    raise
+                device.queue_execute(cb, wait=waits, signal=signals, binding_table=fixed)
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.device.queue.execute.indirect", e) from None
 
     def _device__queue__flush(self, device: Device, affinity: int) -> None:
         # polyhal's queue operations are submitted when called: nothing is batched.

@@ -74,10 +74,13 @@ from .hal_types import (
     Fence,
     HalFile,
     SubAllocator,
+    bad_argument,
     compatible,
     dtype_of,
     element_type_of,
+    guarded,
     host_read,
+    hot,
     iree_length,
     is_readonly,
     memory_type_of,
@@ -119,11 +122,11 @@ class HalModule(CommandBufferImports, DeviceImports):
         # 1 until a preserve or discard changes it).
         self._preserved: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self._suballocator = SubAllocator()
-        self.imports: dict[str, Callable[..., Any]] = {
-            f"hal.{name[1:].replace('__', '.')}": getattr(self, name)
-            for name in dir(self)
-            if name.startswith("_") and "__" in name[1:] and not name.startswith("__")
-        }
+        self.imports: dict[str, Callable[..., Any]] = {}
+        for attr in dir(self):
+            if attr.startswith("_") and "__" in attr[1:] and not attr.startswith("__"):
+                name, fn = f"hal.{attr[1:].replace('__', '.')}", getattr(self, attr)
+                self.imports[name] = fn if getattr(fn, "hot", False) else guarded(name, fn)
 
     def close(self) -> None:
         """Waits until every device's queue is idle, then drops the executables made."""
@@ -251,11 +254,15 @@ class HalModule(CommandBufferImports, DeviceImports):
     def _buffer__length(self, buffer: Buffer) -> int:
         return buffer.size
 
+    @hot
     def _buffer__load(self, buffer: Buffer, offset: int, length: int) -> int:
-        if not 0 < length <= 4:
-            raise InvalidArgumentError(f"load length byte count {length} exceeds max")
-        value = int.from_bytes(host_read(buffer, offset, length), "little")
-        return value - (1 << 32) if value >= 1 << 31 else value
+        try:
+            if not 0 < length <= 4:
+                raise InvalidArgumentError(f"load length byte count {length} exceeds max")
+            value = int.from_bytes(host_read(buffer, offset, length), "little")
+            return value - (1 << 32) if value >= 1 << 31 else value
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.buffer.load", e) from None
 
     def _buffer__store(self, value: int, buffer: Buffer, offset: int, length: int) -> None:
         if not 0 < length <= 4:
@@ -317,8 +324,12 @@ class HalModule(CommandBufferImports, DeviceImports):
                 f"{vm_text(message)} shape mismatch; expected {tuple(shape)} but have {view.shape}"
             )
 
+    @hot
     def _buffer_view__buffer(self, view: BufferView) -> Buffer:
-        return view.buffer
+        try:
+            return view.buffer
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.buffer_view.buffer", e) from None
 
     def _buffer_view__element_type(self, view: BufferView) -> int:
         value = view.element_type
@@ -328,13 +339,21 @@ class HalModule(CommandBufferImports, DeviceImports):
         value = view.encoding_type
         return value - (1 << 32) if value >= 1 << 31 else value
 
+    @hot
     def _buffer_view__rank(self, view: BufferView) -> int:
-        return len(view.shape)
+        try:
+            return len(view.shape)
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.buffer_view.rank", e) from None
 
+    @hot
     def _buffer_view__dim(self, view: BufferView, index: int) -> int:
-        if not 0 <= index < len(view.shape):
-            raise OutOfRangeError(f"buffer view dimension {index} of rank {len(view.shape)}")
-        return view.shape[index]
+        try:
+            if not 0 <= index < len(view.shape):
+                raise OutOfRangeError(f"buffer view dimension {index} of rank {len(view.shape)}")
+            return view.shape[index]
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.buffer_view.dim", e) from None
 
     def _buffer_view__trace(self, key: Any, views: list[BufferView]) -> None:
         # IREE traces only into a debug sink the hosting application installs; polyhal
@@ -388,18 +407,26 @@ class HalModule(CommandBufferImports, DeviceImports):
         return HalFile(data, offset, length, writable)
 
     # -- fences -----------------------------------------------------------------------------
+    @hot
     def _fence__create(self, device: Device, flags: int) -> Fence:
-        return Fence([(device.create_semaphore(0), 1)])
+        try:
+            return Fence([(device.create_semaphore(0), 1)])
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.fence.create", e) from None
 
+    @hot
     def _fence__join(self, flags: int, fences: list[Fence | None]) -> Fence | None:
-        merged: dict[Semaphore, int] = {}
-        for fence in fences:
-            if fence is None:
-                continue
-            for sem, value in fence.timepoints:
-                if merged.get(sem, -1) < value:
-                    merged[sem] = value
-        return Fence(list(merged.items())) if merged else None
+        try:
+            merged: dict[Semaphore, int] = {}
+            for fence in fences:
+                if fence is None:
+                    continue
+                for sem, value in fence.timepoints:
+                    if merged.get(sem, -1) < value:
+                        merged[sem] = value
+            return Fence(list(merged.items())) if merged else None
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.fence.join", e) from None
 
     def _fence__query(self, fence: Fence) -> int:
         for sem, value in fence.timepoints:
@@ -422,18 +449,22 @@ class HalModule(CommandBufferImports, DeviceImports):
                 f"fence failed by the program (status {code})",
             )
 
+    @hot
     def _fence__await(self, timeout_ms: int, flags: int, fences: list[Fence | None]) -> int:
-        timeout_ms &= U32
-        deadline = None if timeout_ms == U32 else time.monotonic() + timeout_ms / 1000
         try:
-            for fence in fences:
-                if fence is None:
-                    continue
-                for sem, value in fence.timepoints:
-                    if deadline is None:
-                        sem.wait(value)
-                    else:
-                        sem.wait(value, max(0.0, deadline - time.monotonic()))
-        except DeadlineExceededError:
-            return int(StatusCode.DEADLINE_EXCEEDED)
-        return 0
+            timeout_ms &= U32
+            deadline = None if timeout_ms == U32 else time.monotonic() + timeout_ms / 1000
+            try:
+                for fence in fences:
+                    if fence is None:
+                        continue
+                    for sem, value in fence.timepoints:
+                        if deadline is None:
+                            sem.wait(value)
+                        else:
+                            sem.wait(value, max(0.0, deadline - time.monotonic()))
+            except DeadlineExceededError:
+                return int(StatusCode.DEADLINE_EXCEEDED)
+            return 0
+        except (AttributeError, TypeError) as e:
+            raise bad_argument("hal.fence.await", e) from None

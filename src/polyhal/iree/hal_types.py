@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import weakref
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -16,6 +17,7 @@ from ..buffer import Buffer
 from ..command_buffer import Slot
 from ..device import Device
 from ..errors import (
+    HalError,
     InvalidArgumentError,
     OutOfRangeError,
     UnimplementedError,
@@ -29,6 +31,7 @@ from ..types import (
     MemoryType,
 )
 
+_F = TypeVar("_F", bound=Callable[..., Any])
 U32 = 0xFFFF_FFFF
 _U64 = 0xFFFF_FFFF_FFFF_FFFF
 STATUS_DEFERRED = 17  # IREE_STATUS_DEFERRED: a fence not reached yet
@@ -172,6 +175,37 @@ def usage_of(value: int) -> BufferUsage:
 def iree_length(value: int) -> int:
     """An IREE i64 length: -1 (any negative) is the whole buffer."""
     return value if value >= 0 else WHOLE_BUFFER
+
+
+def bad_argument(name: str, error: Exception) -> InvalidArgumentError:
+    """The error of an import given a value of the wrong kind (a null or foreign ref, a
+    non-integer): what IREE's argument checks return, INVALID_ARGUMENT."""
+    return InvalidArgumentError(f"{name}: bad argument ({type(error).__name__}: {error})")
+
+
+def hot(fn: _F) -> _F:
+    """Marks an import that a call may run every time: it checks its arguments in its own
+    body (a try costs nothing until something is wrong) instead of through
+    :func:`guarded`'s extra call."""
+    fn.hot = True  # type: ignore[attr-defined]
+    return fn
+
+
+def guarded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+    """``fn`` raising InvalidArgumentError (not TypeError, AttributeError, …) for
+    arguments of the wrong kind or number.  The imports a call runs every time check in
+    their own bodies instead, which costs nothing until something is wrong."""
+
+    def call(*args: Any) -> Any:
+        try:
+            return fn(*args)
+        except HalError:
+            raise
+        except (AttributeError, TypeError, KeyError, IndexError, ValueError, OverflowError) as e:
+            raise bad_argument(name, e) from None
+
+    call.__name__ = call.__qualname__ = name
+    return call
 
 
 def vm_text(value: Any) -> str:
