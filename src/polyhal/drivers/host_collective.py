@@ -198,10 +198,19 @@ class HostChannel(DriverChannel):
                 )
             )
 
-    def fail(self, op: CollectiveOp, param: int, element_count: int, error: HalError) -> None:
+    def fail(
+        self,
+        op: CollectiveOp,
+        param: int,
+        element_count: int,
+        error: HalError,
+        since: float | None = None,
+    ) -> None:
         """This rank's submission failed before reaching ``op``: the peers' matching
-        operation raises AbortedError naming this rank (bounded by the timeout; errors of
-        the notice itself are dropped, the submission already failed)."""
+        operation raises AbortedError naming this rank.  Bounded by the timeout counted
+        from ``since`` (a ``time.monotonic()``; default now), so that the notices of one
+        failed submission together wait no longer than one timeout; errors of the notice
+        itself are dropped (the submission already failed)."""
         with self.lock:
             if self.broken is not None:
                 return
@@ -209,13 +218,14 @@ class HostChannel(DriverChannel):
                 self._guard(
                     lambda deadline: self.transport.run(
                         op, param, None, None, element_count, error, deadline
-                    )
+                    ),
+                    since,
                 )
             except HalError:
                 pass
 
-    def _guard(self, action: Callable[[float], None]) -> None:
-        deadline = time.monotonic() + self.timeout
+    def _guard(self, action: Callable[[float], None], since: float | None = None) -> None:
+        deadline = (time.monotonic() if since is None else since) + self.timeout
         try:
             action(deadline)
         except DeadlineExceededError as e:

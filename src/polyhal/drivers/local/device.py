@@ -353,11 +353,12 @@ class LocalDevice(DriverDevice):
         record ``at`` of ``work[position]`` and all of the later command buffers -- in
         order, that this rank failed: their matching operations fail instead of waiting,
         and every rank's channel stays at the same operation."""
+        since = time.monotonic()  # one timeout for all the notices
         for item in work[position:]:
             for collective in item.encoded.collectives:
                 if collective.index > at:
                     collective.channel.fail(
-                        collective.op, collective.param, collective.element_count, error
+                        collective.op, collective.param, collective.element_count, error, since
                     )
             at = -1
 
