@@ -218,6 +218,18 @@ def test_vmfb_is_refused(iree_compiler, tmp_path):
             iree.load_module(vmfb.read_bytes(), dev)
 
 
+def test_not_a_module(iree_compiler, tmp_path):
+    with hal.create_device("local-sync") as dev:
+        for bad in (b"\xff\xfe binary", "func.func @f() {\n  return\n}", 42):
+            with pytest.raises(InvalidArgumentError):
+                iree.load_module(bad, dev)
+        with pytest.raises(InvalidArgumentError, match="cannot read"):
+            iree.load_module(tmp_path / "missing.mlir", dev)
+        # Symbol names reach the generated Python only as string literals.
+        sneaky = 'vm.module @m {\n vm.func @"f\\nraise SystemExit"() { vm.return }\n}'
+        assert iree.load_module(sneaky, dev).functions == {}
+
+
 def test_unsupported_operation(iree_compiler):
     text = """
     vm.module @m {

@@ -136,13 +136,13 @@ def load_mlir(
 
 
 def _vm_text(data: bytes | str | os.PathLike[str]) -> str:
-    if isinstance(data, os.PathLike) or (isinstance(data, str) and "vm.module" not in data):
+    if isinstance(data, str) and ("\n" in data or "{" in data):
+        return data  # text; parse_vm says when it is not VM assembly
+    if isinstance(data, (str, os.PathLike)):
         try:
             raw = Path(data).read_bytes()
         except OSError as e:
             raise InvalidArgumentError(f"cannot read the module file {str(data)!r}: {e}") from None
-    elif isinstance(data, str):
-        return data
     elif isinstance(data, (bytes, bytearray, memoryview)):
         raw = bytes(data)
     else:

@@ -1031,7 +1031,12 @@ def parse_vm(text: str | bytes) -> VmProgram:
             f"expected one vm.module in the VM assembly, found {len(vm_modules)} "
             "(compile with iree-compile --output-format=vm-asm)"
         )
-    return _ModuleTranslator(context, vm_modules[0]).translate()
+    try:
+        return _ModuleTranslator(context, vm_modules[0]).translate()
+    except HalError:
+        raise
+    except Exception as e:  # a malformed module the MLIR verifier let through
+        raise InvalidArgumentError(f"cannot translate the VM module: {e!r}") from e
 
 
 def _printed_value(op: Any) -> str:
@@ -1112,12 +1117,12 @@ class _ModuleTranslator:
             self.exports[name] = VmExport(name, function)
         lines = ["def __factory(_imports, _resolved, _rodata, _inits):"]
         for i, name in enumerate(self.imports):
-            lines.append(f"    {self.import_ids[name]} = _imports[{i}]  # {name}")
+            lines.append(f"    {self.import_ids[name]} = _imports[{i}]  # {name!r}")
             lines.append(f"    H{i} = _resolved[{i}]")
         for i, name in enumerate(self.rodata_ids):
-            lines.append(f"    {self.rodata_ids[name]} = _rodata[{i}]  # {name}")
+            lines.append(f"    {self.rodata_ids[name]} = _rodata[{i}]  # {name!r}")
         for i, (name, ident) in enumerate(self.globals.items()):
-            lines.append(f"    {ident} = _inits[{i}]  # {name}")
+            lines.append(f"    {ident} = _inits[{i}]  # {name!r}")
         for op in self.func_ops:
             lines.extend(_FunctionTranslator(self, op).translate())
         table = ", ".join(f"{name!r}: {ident}" for name, ident in self.function_ids.items())
@@ -1244,7 +1249,7 @@ class _FunctionTranslator:
             lines: list[str] = []
             self.emit_block(block, lines, 0)
             chunks.append((self.states[block], lines))
-        out = [f"    def {self.ident}({', '.join(params)}):  # vm.func @{self.name}"]
+        out = [f"    def {self.ident}({', '.join(params)}):  # vm.func {self.name!r}"]
         if self.stored_globals:
             out.append(f"        nonlocal {', '.join(sorted(self.stored_globals))}")
         if len(chunks) == 1:
