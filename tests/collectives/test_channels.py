@@ -125,7 +125,7 @@ def test_local_sync_devices_share_a_channel_from_two_threads():
 def test_a_rank_that_never_comes_fails_the_others_in_time():
     devices = [hal.create_device("local") for _ in range(2)]
     token = hal.Channel.unique_id()
-    channels = [d.create_channel(r, 2, id=token, timeout=0.5) for r, d in enumerate(devices)]
+    channels = [d.create_channel(r, 2, id=token, timeout=2) for r, d in enumerate(devices)]
     buf = devices[0].allocate_buffer(4)
     cb = devices[0].create_command_buffer()
     with cb:
@@ -133,7 +133,7 @@ def test_a_rank_that_never_comes_fails_the_others_in_time():
     sem = devices[0].create_semaphore()
     start = time.monotonic()
     devices[0].queue_execute(cb, signal=[(sem, 1)])  # returns at once: the runner waits
-    assert time.monotonic() - start < 0.4
+    assert time.monotonic() - start < 1.5
     with pytest.raises(hal.DeadlineExceededError, match="did not arrive"):
         sem.wait(1, timeout=20)
     assert time.monotonic() - start < 10
