@@ -244,7 +244,8 @@ def test_reusable_command_buffers_run_the_captured_graph_again(pair):
     recvs = [d.allocate_buffer(N * 4) for d in devices]
     cbs = []
     for rank, device in enumerate(devices):
-        cb = device.create_command_buffer()  # reusable: a CUDA graph holding NCCL's nodes
+        # reusable: a CUDA graph holding NCCL's nodes
+        cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
         with cb:
             cb.fill_buffer(recvs[rank], 0, N * 4, 0)
             cb.execution_barrier()
@@ -267,7 +268,7 @@ def test_slot_bound_collectives_run_with_each_table(pair):
     op = hal.CollectiveOp(K.ALL_GATHER, element_type=T.UINT32)
     cbs = []
     for rank, device in enumerate(devices):
-        cb = device.create_command_buffer(binding_capacity=2)
+        cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
         with cb:
             cb.collective(channels[rank], op, 0, hal.Slot(0), hal.Slot(1), N)
         cbs.append(cb)
@@ -379,7 +380,7 @@ WORKER = textwrap.dedent(
     op = hal.CollectiveOp(hal.CollectiveKind.ALL_REDUCE, hal.CollectiveReduction.SUM)
     send = device.buffer_from(np.full(1024, rank + 1, np.float32))
     recv = device.allocate_buffer(4096)
-    cb = device.create_command_buffer()
+    cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT)
     with cb:
         cb.collective(channel, op, 0, send, recv, 1024)
     sem = device.create_semaphore(0)
@@ -408,7 +409,7 @@ WORKER = textwrap.dedent(
 
 @pytest.mark.parametrize("mode", ["fail", "exit"])
 def test_a_failing_rank_fails_every_rank_within_the_timeout(tmp_path, mode):
-    timeout = 5.0
+    timeout = 8.0  # also bounds the channel's init, which both processes start apart
     env = {**os.environ, "NCCL_NVLS_ENABLE": "0"}
     procs = [
         subprocess.Popen(

@@ -69,6 +69,8 @@ _ATTR = cu.CUdevice_attribute
 
 class CudaDevice(DriverDevice):
     executable_formats = executable.FORMATS
+    #: CudaDevices open in the process (see bind).
+    open_devices = 0
     #: Set by polyhal.tracing while the device is traced: submissions then record a CUDA
     #: event pair around each dispatch (_execute_traced).
     staging_memory_type = MemoryType.DEVICE_LOCAL
@@ -115,6 +117,7 @@ class CudaDevice(DriverDevice):
             )
         self.context = check((err, context), "cuDevicePrimaryCtxRetain")
         self._tls = threading.local()
+        CudaDevice.open_devices += 1
         self.bind()
         self._describe()
         stream_flags = cu.CUstream_flags.CU_STREAM_NON_BLOCKING
@@ -201,10 +204,12 @@ class CudaDevice(DriverDevice):
 
         The front end calls the driver from the caller's thread, its issue thread and
         completion callbacks, so every entry point binds; once per thread is enough, since
-        the primary context is the one CuPy and PyTorch make current too.
+        the primary context is the one CuPy and PyTorch make current too.  While several
+        devices are open (one per GPU, collectives), one thread drives them all and the
+        launcher makes each job's context current, so then every call binds.
         """
         tls = self._tls
-        if getattr(tls, "context", None) is not self.context:
+        if getattr(tls, "context", None) is not self.context or CudaDevice.open_devices > 1:
             check(cu.cuCtxSetCurrent(self.context), "cuCtxSetCurrent")
             tls.context = self.context
 
@@ -706,6 +711,7 @@ class CudaDevice(DriverDevice):
             cu.cuEventDestroy(event)
         self._events = []
         self.closed = True
+        CudaDevice.open_devices -= 1
         cu.cuDevicePrimaryCtxRelease(self.cu_device)
         if self.lost is not None:
             # The poisoned primary context must not be handed to the next retain as it is.
