@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 
 import polyhal as hal
-from polyhal import iree
+from polyhal import iree, spirv
 from polyhal.iree import hal_executables
 from polyhal.iree.hal_module import BufferView, Fence, HalModule, dtype_of, element_type_of
 from polyhal.iree.vm import VmBuffer
@@ -60,7 +60,7 @@ def compiled(tmp_path_factory):
     folder = tmp_path_factory.mktemp("hal-module")
     src = folder / "source.mlir"
     src.write_text(SOURCE)
-    for kind in ("local", "vulkan"):
+    for kind in ("local", "vulkan", "cuda"):
         path = folder / f"{kind}.mlir"
         subprocess.run(
             [
@@ -434,6 +434,33 @@ def test_view_of_buffer_checks_its_size(module):
     np.testing.assert_array_equal(view.to_numpy(), [[4, 5], [6, 7]])
     with pytest.raises(hal.OutOfRangeError):
         module.view_of_buffer(buffer, np.int32, (3, 3))
+
+
+def test_cuda_flatbuffer_becomes_ptx_entry_points(compiled):
+    """cuda-nvptx-fb (no GPU needed to read it): kernel names, block sizes, push
+    constants and read-only bindings from the flatbuffer, the PTX as format "ptx"."""
+    (blob,) = (v for k, v in compiled["cuda"].items() if k.endswith("cuda_nvptx_fb"))
+    source, functions = hal_executables.cuda_source(blob)
+    eps = {ep.name: ep for ep in source.entry_points}
+    add = eps["add_dispatch_0_elementwise_16_f32"]
+    scale = next(ep for name, ep in eps.items() if name.startswith("scale"))
+    assert add.layout.push_constants == 0 and scale.layout.push_constants == 2
+    flags = [b.flags for b in add.layout.set_layouts[0].bindings]
+    assert flags == [hal.DescriptorFlags.READ_ONLY] * 2 + [hal.DescriptorFlags.NONE]
+    assert all(f.read_only_known and f.sets is None for f in functions)
+    assert add.workgroup_size[0] >= 1
+    ptx = source.formats["ptx"]
+    assert isinstance(ptx, str) and all(f".entry {name}" in ptx for name in eps)
+
+
+def test_vulkan_flatbuffer_becomes_spirv_entry_points(compiled):
+    blob = compiled["vulkan"][_blob_name(compiled, "vulkan", "scale")]
+    source, functions = hal_executables.vulkan_source(blob)
+    (ep,) = source.entry_points
+    assert ep.layout.push_constants == 2 and ep.layout.binding_count == 3
+    assert functions[0].sets is None and functions[0].binding_count == 3
+    (module,) = source.formats["spirv"].values()
+    assert spirv.compute_entry_point_names(module) == [ep.name]
 
 
 def test_malformed_executables_raise_invalid_argument(module):

@@ -42,7 +42,14 @@ from ..types import DescriptorFlags
 if TYPE_CHECKING:
     from ..device import Device
 
-__all__ = ["HalExecutable", "create_executable", "supported_formats"]
+__all__ = [
+    "Function",
+    "HalExecutable",
+    "create_executable",
+    "cuda_source",
+    "supported_formats",
+    "vulkan_source",
+]
 
 #: IREE's executable header before a flatbuffer: magic, version, content size, reserved.
 _HEADER = struct.Struct("<4sIQ")
@@ -131,9 +138,8 @@ def create_executable(
         )
     if fmt.startswith("system-elf-"):
         return _system_library(device, bytes(data), fmt)
-    if fmt == "vulkan-spirv-fb":
-        return _vulkan(device, bytes(data), fmt)
-    return _cuda(device, bytes(data), fmt)
+    source, functions = (vulkan_source if fmt == "vulkan-spirv-fb" else cuda_source)(bytes(data))
+    return HalExecutable(device.create_executable(source), functions, fmt)
 
 
 def _system_library(device: Device, data: bytes, fmt: str) -> HalExecutable:
@@ -271,7 +277,10 @@ def _root(data: bytes, identifier: bytes, fmt: str) -> _Table:
 
 
 # -- vulkan -----------------------------------------------------------------------------------
-def _vulkan(device: Device, data: bytes, fmt: str) -> HalExecutable:
+def vulkan_source(data: bytes) -> tuple[ExecutableSource, list[Function]]:
+    """The polyhal source (format ``"spirv"``) of a ``vulkan-spirv-fb`` executable and how
+    each of its functions binds."""
+    fmt = "vulkan-spirv-fb"
     root = _root(data, b"VKE1", fmt)
     pipelines = root.tables(0)
     set_layouts = root.tables(1)
@@ -316,8 +325,7 @@ def _vulkan(device: Device, data: bytes, fmt: str) -> HalExecutable:
             Function(None if identity else tuple(sets), sum(len(s[1]) for s in sets), False)
         )
         payload[name] = module
-    exe = device.create_executable(ExecutableSource(entry_points, {"spirv": payload}))
-    return HalExecutable(exe, functions, fmt)
+    return ExecutableSource(entry_points, {"spirv": payload}), functions
 
 
 def _item(items: Sequence[_T], index: int, what: str, name: str) -> _T:
@@ -327,7 +335,10 @@ def _item(items: Sequence[_T], index: int, what: str, name: str) -> _T:
 
 
 # -- cuda -------------------------------------------------------------------------------------
-def _cuda(device: Device, data: bytes, fmt: str) -> HalExecutable:
+def cuda_source(data: bytes) -> tuple[ExecutableSource, list[Function]]:
+    """The polyhal source (format ``"ptx"``) of a ``cuda-nvptx-fb`` executable and how
+    each of its functions binds."""
+    fmt = "cuda-nvptx-fb"
     root = _root(data, b"CDA1", fmt)
     exports = root.tables(0)
     modules = [m.string(0) or "" for m in root.tables(1)]
@@ -365,5 +376,4 @@ def _cuda(device: Device, data: bytes, fmt: str) -> HalExecutable:
             )
         )
         functions.append(Function(None, len(flags), True))
-    exe = device.create_executable(ExecutableSource(entry_points, {"ptx": modules[0]}))
-    return HalExecutable(exe, functions, fmt)
+    return ExecutableSource(entry_points, {"ptx": modules[0]}), functions
