@@ -450,3 +450,33 @@ def test_status_table():
     assert isinstance(vm.status_error(5, "x"), LookupError)
     assert isinstance(vm.status_error(16, "x"), PermissionDeniedError)
     assert isinstance(vm.status_error(0x20 | 3, "x"), InvalidArgumentError)  # payload bits
+
+
+def test_long_block_chains_and_deep_nesting(iree_compiler):
+    # 400 blocks in a row and 120 nested conditionals: more than Python's frames and
+    # indentation levels allow inlining; the translation falls back to loop states.
+    n = 400
+    lines = ["vm.module @m {", "vm.func @chain(%a: i32) -> i32 {", "%c1 = vm.const.i32 1"]
+    lines.append("vm.br ^bb1(%a : i32)")
+    for i in range(1, n):
+        lines += [f"^bb{i}(%x{i}: i32):", f"%y{i} = vm.add.i32 %x{i}, %c1 : i32"]
+        lines.append(f"vm.br ^bb{i + 1}(%y{i} : i32)")
+    lines += [f"^bb{n}(%x{n}: i32):", f"vm.return %x{n} : i32", "}", "vm.export @chain"]
+    depth = 120
+    lines += ["vm.func @nest(%a: i32) -> i32 {", "%c1 = vm.const.i32 1", "vm.br ^bb1"]
+    for i in range(1, depth):
+        # Neither successor is a short exit, so each level nests one `if` deeper.
+        lines += [
+            f"^bb{i}:",
+            f"%k{i} = vm.const.i32 {i}",
+            f"%e{i} = vm.cmp.lt.i32.s %k{i}, %a : i32",
+        ]
+        lines.append(f"vm.cond_br %e{i}, ^bb{i + 1}, ^x{i}")
+        lines += [f"^x{i}:", f"vm.cond_br %e{i}, ^y{i}, ^z{i}"]
+        lines += [f"^y{i}:", "vm.return %c1 : i32", f"^z{i}:", f"vm.return %k{i} : i32"]
+    lines += [f"^bb{depth}:", "vm.return %a : i32", "}", "vm.export @nest", "}"]
+    program = vm.parse_vm("\n".join(lines))
+    assert "while True" in program.source  # the fallback was taken
+    inst = program.instantiate({})
+    assert inst.export("chain")(5) == 5 + n - 1
+    assert [inst.export("nest")(k) for k in (0, 3, 119, 500)] == [1, 3, 119, 500]

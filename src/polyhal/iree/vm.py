@@ -938,6 +938,7 @@ class VmImport:
 
 
 _MAX_INLINE_DEPTH = 40  # Python allows 100 indentation levels; blocks nest at most this deep
+_MAX_INLINE_CHAIN = 150  # blocks inlined into one another (each is a few Python frames here)
 
 
 class VmProgram:
@@ -1218,6 +1219,7 @@ class _FunctionTranslator:
         self.queue: list[Any] = []
         self.stored_globals: set[str] = set()
         self.preds: dict[Any, int] = {}
+        self.chain = 0
 
     def fresh(self, value: Any) -> str:
         name = f"v{self.count}"
@@ -1292,11 +1294,18 @@ class _FunctionTranslator:
                 lhs = ", ".join(n for n, _ in pairs)
                 rhs = ", ".join(e for _, e in pairs)
                 out.append(f"{ind}{lhs} = {rhs}")
-        if target in self.states or self.preds.get(target, 0) != 1 or depth >= _MAX_INLINE_DEPTH:
+        if (
+            target in self.states
+            or self.preds.get(target, 0) != 1
+            or depth >= _MAX_INLINE_DEPTH
+            or self.chain >= _MAX_INLINE_CHAIN
+        ):
             out.append(f"{ind}s_ = {self.state_of(target)}")
             out.append(f"{ind}continue")
         else:
+            self.chain += 1
             self.emit_block(target, out, depth)
+            self.chain -= 1
 
     def _ends_quickly(self, target: Any) -> bool:
         # Whether a branch target is a jump or a short block that leaves (fail, return):
