@@ -80,12 +80,14 @@ class Function:
 class HalExecutable:
     """A ``!hal.executable``: the polyhal Executable and how each function binds."""
 
-    __slots__ = ("executable", "functions", "format")
+    __slots__ = ("executable", "functions", "format", "by_name")
 
     def __init__(self, executable: Executable, functions: Sequence[Function], fmt: str):
         self.executable = executable
         self.functions = tuple(functions)
         self.format = fmt
+        #: Function ordinal by the UTF-8 bytes of its name.
+        self.by_name = {ep.name.encode(): i for i, ep in enumerate(executable.entry_points)}
 
     def __repr__(self) -> str:
         return f"HalExecutable({self.format!r}, {self.executable!r})"

@@ -204,6 +204,7 @@ class HalModule(CommandBufferImports, DeviceImports):
         )
 
     # -- buffer -----------------------------------------------------------------------------
+    @hot
     def _buffer__assert(
         self,
         buffer: Buffer,
@@ -281,6 +282,7 @@ class HalModule(CommandBufferImports, DeviceImports):
             done.wait(1)
 
     # -- buffer views -----------------------------------------------------------------------
+    @hot
     def _buffer_view__create(
         self,
         buffer: Buffer,
@@ -296,6 +298,7 @@ class HalModule(CommandBufferImports, DeviceImports):
             buffer = buffer.subspan(offset, iree_length(length))
         return BufferView(buffer, element_type & U32, encoding_type & U32, tuple(shape))
 
+    @hot
     def _buffer_view__assert(
         self,
         view: BufferView,
@@ -383,7 +386,18 @@ class HalModule(CommandBufferImports, DeviceImports):
         self._executables.append(exe)
         return exe
 
+    @hot
     def _executable__lookup__function(self, exe: HalExecutable, name: Any) -> int:
+        try:
+            # By the name's bytes: a rodata string hashes once, so a program that looks a
+            # function up on every call pays a dict lookup.
+            index = exe.by_name.get(name.data)
+        except (AttributeError, TypeError):
+            index = None
+        if index is not None:
+            return index
+        if type(exe) is not HalExecutable:
+            raise InvalidArgumentError(f"expected a !hal.executable, got {type(exe).__name__}")
         return exe.lookup(vm_text(name))
 
     # -- files ------------------------------------------------------------------------------
