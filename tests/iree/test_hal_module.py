@@ -112,6 +112,7 @@ def _executable(mod: HalModule, compiled, name: str):
     assert call["hal.device.query.i64"](device, _s("hal.device.id"), _s("cuda")) == (1, 0)
     assert call["hal.device.query.i64"](device, _s("hal.executable.format"), _s(fmt)) == (1, 1)
     assert call["hal.device.query.i64"](device, _s("hal.nothing"), _s("x")) == (0, 0)
+    assert call["hal.device.query.i64"](device, _s("hal.device"), _s("concurrency")) == (1, 1)
     blob = VmBuffer(memoryview(compiled[kind][name]), alignment=16)
     return call["hal.executable.create"](device, -1, _s(fmt), blob, None)
 
@@ -291,6 +292,32 @@ def test_small_buffers_share_slabs_without_aliasing(driver):
         for i, buffer in enumerate(buffers[1:], 1):
             assert buffer.read() == bytes([i]) * 100
         mod.close()
+
+
+def test_files_from_host_memory(module):
+    """hal.ex.file.from_memory, then queue.read into a buffer and queue.write out of one,
+    each after its wait fence."""
+    call = module.imports
+    device = module.device
+    source = VmBuffer(memoryview(bytes(range(64))))
+    file = call["hal.ex.file.from_memory"](device, -1, 1, source, 0, 64, 0)
+    buffer = device.allocate_buffer(32)
+    start, read = call["hal.fence.create"](device, 0), call["hal.fence.create"](device, 0)
+    call["hal.device.queue.read"](device, -1, start, read, file, 16, buffer, 0, 32, 0)
+    assert call["hal.fence.query"](read) == 17  # behind its wait
+    call["hal.fence.signal"](start)
+    assert call["hal.fence.await"](-1, 0, [read]) == 0
+    assert buffer.read() == bytes(range(16, 48))
+    target = VmBuffer(bytearray(40))
+    out = call["hal.ex.file.from_memory"](device, -1, 3, target, 0, 40, 0)
+    wrote = call["hal.fence.create"](device, 0)
+    call["hal.device.queue.write"](device, -1, read, wrote, buffer, 4, out, 8, 16, 0)
+    assert call["hal.fence.await"](-1, 0, [wrote]) == 0
+    assert bytes(target.data) == bytes(8) + bytes(range(20, 36)) + bytes(16)
+    with pytest.raises(hal.PermissionDeniedError):
+        call["hal.device.queue.write"](device, -1, None, None, buffer, 0, file, 0, 4, 0)
+    with pytest.raises(hal.PermissionDeniedError):
+        call["hal.ex.file.from_memory"](device, -1, 3, source, 0, 64, 0)
 
 
 def test_command_buffer_transfers_through_slots(module):

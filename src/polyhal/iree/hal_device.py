@@ -68,7 +68,9 @@ class DeviceImports:
         if category == "hal.executable.format":
             return 1, int(key in hal_executables.supported_formats(device))
         if category == "hal.device" and key == "concurrency":
-            return 1, 1
+            return 1, 1  # one queue
+        if category == "hal.dispatch" and key == "concurrency" and "threads" in device.info:
+            return 1, int(device.info["threads"])  # the CPU drivers' workers
         return 0, 0
 
     @hot
