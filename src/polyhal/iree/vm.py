@@ -1086,7 +1086,7 @@ class _ModuleTranslator:
         self.rodata: list[VmBuffer] = []
         self.rodata_ids: dict[str, str] = {}
         self.globals: dict[str, str] = {}
-        self.global_mutable: set[str] = set()
+        self.global_stored: set[str] = set()  # globals some function stores
         self.global_inits: list[Any] = []
 
     def translate(self) -> VmProgram:
@@ -1124,6 +1124,11 @@ class _ModuleTranslator:
             lines.append(f"    {self.rodata_ids[name]} = _rodata[{i}]  # {name!r}")
         for i, (name, ident) in enumerate(self.globals.items()):
             lines.append(f"    {ident} = _inits[{i}]  # {name!r}")
+        for op in self.func_ops:
+            for block in op.regions[0].blocks:
+                for child in block.operations:
+                    if child.operation.name.startswith("vm.global.store."):
+                        self.global_stored.add(_symbol(child.operation, "global"))
         for op in self.func_ops:
             lines.extend(_FunctionTranslator(self, op).translate())
         table = ", ".join(f"{name!r}: {ident}" for name, ident in self.function_ids.items())
@@ -1201,8 +1206,6 @@ class _ModuleTranslator:
             raise UnimplementedError(f"the VM module operation {kind!r} is not supported")
         self.globals[name] = f"G{len(self.globals)}"
         self.global_inits.append(value)
-        if "is_mutable" in op.attributes:
-            self.global_mutable.add(name)
 
 
 class _FunctionTranslator:
@@ -1386,7 +1389,11 @@ class _FunctionTranslator:
         args = [self.use(v) for v in op.operands]
         template = _PURE.get(kind)
         if template is not None:
-            out.append(f"{ind}{self.fresh(results[0])} = {template(args)}")
+            expr = template(args)
+            if expr in args:  # an identity (ext.i32.i64.s, assign.ref): no copy needed
+                self.exprs[results[0]] = expr
+            else:
+                out.append(f"{ind}{self.fresh(results[0])} = {expr}")
             return
         template = _EFFECTS.get(kind)
         if template is not None:
@@ -1399,7 +1406,7 @@ class _FunctionTranslator:
         elif kind.startswith("global.load."):
             name = _symbol(op, "global")
             ident = self.global_ident(name)
-            if name in self.module.global_mutable:
+            if name in self.module.global_stored:  # read its value now: a store may follow
                 out.append(f"{ind}{self.fresh(results[0])} = {ident}")
             else:
                 self.exprs[results[0]] = ident
