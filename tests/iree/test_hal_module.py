@@ -188,6 +188,29 @@ def test_concurrent_dispatches_reading_one_buffer(module, compiled):
         np.testing.assert_array_equal(out.to_numpy(np.float32), np.arange(16) + 1)
 
 
+def test_indirect_dispatch_reads_its_workgroup_count(module, compiled):
+    """dispatch.indirect: the count comes from a buffer when the command runs, here
+    through a binding-table slot as IREE records it."""
+    call = module.imports
+    device = module.device
+    exe = _executable(module, compiled, _blob_name(compiled, _base(device.driver), "add"))
+    fn = call["hal.executable.lookup.function"](exe, _s("add_dispatch_0_elementwise_16_f32"))
+    cb = call["hal.command_buffer.create"](device, 1, 3, -1, 4)
+    bindings = [(0, slot, None, 0, 64) for slot in range(3)]
+    call["hal.command_buffer.dispatch.indirect"](cb, exe, fn, 3, None, 0, 0, [], bindings)
+    call["hal.command_buffer.execution_barrier"](cb, 28, 13, 0)
+    call["hal.command_buffer.finalize"](cb)
+    a = device.buffer_from(np.arange(16, dtype=np.float32))
+    out = device.allocate_buffer(64)
+    counts = device.buffer_from(np.array([1, 1, 1], dtype=np.uint32))
+    done = call["hal.fence.create"](device, 0)
+    table = [(a, 0, 64), (a, 0, 64), (out, 0, 64), (counts, 0, 12)]
+    call["hal.device.queue.execute.indirect"](device, -1, None, done, cb, 0, table)
+    call["hal.device.queue.flush"](device, -1)
+    assert call["hal.fence.await"](-1, 0, [done]) == 0
+    np.testing.assert_array_equal(out.to_numpy(np.float32), np.arange(16) * 2)
+
+
 def test_one_shot_dynamic_dispatch_with_push_constants(module, compiled):
     """A dynamic shape: the program records a one-shot command buffer per call, with the
     dimension as push constants and the workgroup count it computed."""
@@ -424,6 +447,28 @@ def test_values_of_the_wrong_kind_raise_invalid_argument(module):
     ]:
         with pytest.raises(hal.InvalidArgumentError):
             call[name](*args)
+
+
+def test_allocator_select_import_and_view_queries(module):
+    call = module.imports
+    device = module.device
+    assert call["hal.allocator.select"](48, USAGE, 0, [(device, -1)]) == (device, -1)
+    allocator = call["hal.device.allocator"](device)
+    rodata = VmBuffer(memoryview(bytes(range(32))))
+    immutable = USAGE | 1 << 19  # SHARING_IMMUTABLE: a copy is as good as an alias
+    buffer = call["hal.allocator.import"](allocator, 1, -1, 48, immutable, rodata, 8, 16)
+    assert buffer.read() == bytes(range(8, 24))
+    # Mutable host memory cannot be aliased: a "try" import returns null, others fail.
+    mutable = VmBuffer(bytearray(16))
+    assert call["hal.allocator.import"](allocator, 1, -1, 48, USAGE, mutable, 0, -1) is None
+    with pytest.raises(hal.UnimplementedError):
+        call["hal.allocator.import"](allocator, 0, -1, 48, USAGE, mutable, 0, -1)
+    view = call["hal.buffer_view.create"](buffer, 4, 8, 0x12000010, 1, [2, 2])
+    assert call["hal.buffer_view.encoding_type"](view) == 1
+    assert call["hal.buffer_view.rank"](view) == 2
+    assert call["hal.buffer_view.buffer"](view).size == 8
+    assert view.to_numpy().tolist() == [[0x0D0C, 0x0F0E], [0x1110, 0x1312]]
+    assert call["hal.buffer_view.trace"](_s("key"), [view]) is None
 
 
 def test_allocation_preserve_and_discard_count_owners(module):
