@@ -442,10 +442,6 @@ def _check(ok: bool, message: str) -> None:
         raise FailedPreconditionError(message)
 
 
-def _fail(code: int, message: str) -> HalError:
-    return status_error(code, message)
-
-
 def _missing_import(name: str) -> Callable[..., Any]:
     def call(*args: Any) -> Any:
         raise UnimplementedError(
@@ -456,8 +452,6 @@ def _missing_import(name: str) -> Callable[..., Any]:
 
 
 _RUNTIME: dict[str, Any] = {
-    "_w32": _w32,
-    "_w64": _w64,
     "_sdiv": _sdiv,
     "_srem": _srem,
     "_udiv": _udiv,
@@ -472,7 +466,6 @@ _RUNTIME: dict[str, Any] = {
     "_bits_f64": _bits_f64,
     "_f64_bits": _f64_bits,
     "_ctlz": _ctlz,
-    "_math": math,
     "_INF": _INF,
     "_NAN": _NAN,
     "_buffer_alloc": _buffer_alloc,
@@ -486,8 +479,7 @@ _RUNTIME: dict[str, Any] = {
     "_list_get": _list_get,
     "_list_set": _list_set,
     "_check": _check,
-    "_fail": _fail,
-    "_null": _null,
+    "_fail": status_error,
     "_list_alloc": _list_alloc,
 }
 for _suffix, _fmt in _BUF_FORMATS.items():
