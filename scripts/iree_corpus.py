@@ -996,66 +996,113 @@ def run_with_iree(vmfb: Path, fn: Function, driver: str) -> list[Any]:
     return IreeRunner(vmfb, driver).run(fn)
 
 
-def _reference_one(job: tuple[str, str, str, str]) -> tuple[str, str, str]:
-    """(function id, driver, verdict) of one function on IREE's runtime."""
-    vmfb, file, name, driver = job
+def iree_verdicts(file: str, drivers: Sequence[str], only: str | None = None) -> dict[str, Any]:
+    """Run the functions of one corpus file (or only the function ``only``) with IREE's
+    runtime on each driver: {function id: {driver: verdict}}."""
     corpus = Corpus()
     f = next(x for x in corpus.files() if x["file"] == file)
-    fn = next(x for x in corpus.functions(f) if x.name == name)
+    fns = [fn for fn in corpus.functions(f) if only is None or fn.name == only]
+    out: dict[str, dict[str, str]] = {fn.id: {} for fn in fns}
+    for driver in drivers:
+        try:
+            vmfb = compile_vmfb(corpus.path(f), compile_flags(f, TARGETS[driver]))
+        except CompileError as e:
+            for fn in fns:
+                out[fn.id][driver] = "compile error: " + (str(e).splitlines() or [""])[0][:200]
+            continue
+        runner = IreeRunner(vmfb, driver)
+        for fn in fns:
+            try:
+                problems = fn.check(runner.run(fn))
+                out[fn.id][driver] = "pass" if not problems else "fail: " + problems[0][:240]
+            except Exception as e:
+                out[fn.id][driver] = "error: " + _one_line(e)
+    return out
+
+
+def _run_json(cmd: list[str], timeout: float) -> dict[str, Any] | str:
+    """The JSON a ``scripts/iree_corpus.py`` subcommand prints last, or why there is none."""
     try:
-        problems = fn.check(run_with_iree(Path(vmfb), fn, driver))
-    except Exception as e:
-        return fn.id, driver, f"error: {type(e).__name__}: {str(e).splitlines()[0][:200]}"
-    return fn.id, driver, "pass" if not problems else "fail: " + "; ".join(problems)[:300]
+        proc = subprocess.run(
+            ["nice", sys.executable, __file__, *cmd],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+        )
+    except subprocess.TimeoutExpired:
+        return f"timeout after {timeout:.0f}s"
+    lines = proc.stdout.strip().splitlines()
+    if proc.returncode != 0 or not lines:
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1][:200]
+        return f"crash (exit {proc.returncode}): {tail}"
+    result: dict[str, Any] = json.loads(lines[-1])
+    return result
+
+
+def _verdicts_by_file(
+    corpus: Corpus,
+    files: Sequence[str],
+    sub: str,
+    drivers: Sequence[str],
+    jobs: int,
+    timeout: float,
+) -> dict[str, dict[str, str]]:
+    """Every function's verdicts, each file in its own process (``jobs`` at a time); the
+    functions of a file whose process crashed are run one per process."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(file: str) -> dict[str, dict[str, str]]:
+        result = _run_json([sub, file, ",".join(drivers)], timeout)
+        if isinstance(result, dict):
+            return result
+        f = next(x for x in corpus.files() if x["file"] == file)
+        out: dict[str, dict[str, str]] = {}
+        for fn in corpus.functions(f):
+            single = _run_json([sub, file, ",".join(drivers), "--only", fn.name], timeout)
+            out.update(
+                single if isinstance(single, dict) else {fn.id: dict.fromkeys(drivers, single)}
+            )
+        return out
+
+    verdicts: dict[str, dict[str, str]] = {}
+    with ThreadPoolExecutor(jobs) as pool:
+        for result in pool.map(one, files):
+            verdicts.update(result)
+    return verdicts
 
 
 def cmd_reference(args: argparse.Namespace) -> None:
     """Record in the manifest which functions IREE's own runtime gets right, per driver."""
     corpus = Corpus()
     drivers = args.drivers.split(",")
-    verdicts: dict[tuple[str, str], str] = {}
+    files = corpus.files()
     for driver in drivers:
-        target = TARGETS[driver]
-        files = corpus.files()
         t0 = time.perf_counter()
-        jobs = [(corpus.path(f), compile_flags(f, target)) for f in files]
-        errors = compile_all(jobs, args.jobs)
+        jobs = [(corpus.path(f), compile_flags(f, TARGETS[driver])) for f in files]
+        compile_all(jobs, args.jobs)
         print(f"{driver}: compiled {len(jobs)} files in {time.perf_counter() - t0:.0f}s")
-        runs = []
-        for f, (p, flags) in zip(files, jobs, strict=True):
-            err = errors[(str(p), tuple(flags))]
-            for fn in corpus.functions(f):
-                if err is not None:
-                    verdicts[(fn.id, driver)] = "compile error: " + err.splitlines()[0][:200]
-                else:
-                    runs.append((str(compile_vmfb(p, flags)), f["file"], fn.name, driver))
-        # Each function in a fresh process: a crash in IREE's runtime costs one verdict.
-        with ProcessPoolExecutor(args.jobs, initializer=_be_nice, max_tasks_per_child=20) as pool:
-            futures = {pool.submit(_reference_one, r): r for r in runs}
-            for fut, r in futures.items():
-                try:
-                    fid, drv, verdict = fut.result(timeout=600)
-                except Exception as e:
-                    fid, drv, verdict = f"{r[1]}::{r[2]}", driver, f"crash: {type(e).__name__}"
-                verdicts[(fid, drv)] = verdict
-    for f in corpus.files():
+    names = [f["file"] for f in files]
+    verdicts = _verdicts_by_file(corpus, names, "iree-file", drivers, args.jobs, 900)
+    for f in files:
         for fn in f["functions"]:
             rec = fn.setdefault("iree", {})
             for driver in drivers:
-                rec[driver] = verdicts[(f"{f['file']}::{fn['name']}", driver)]
+                rec[driver] = verdicts[f"{f['file']}::{fn['name']}"][driver]
     write_manifest(corpus.manifest, corpus.dir)
     print(summary(corpus.manifest))
 
 
-def polyhal_verdicts(file: str, drivers: Sequence[str]) -> dict[str, dict[str, str]]:
-    """Run every function of one corpus file through ``polyhal.iree`` on each driver:
-    {function id: {driver: "pass" | "fail: ..." | "error: ..."}}."""
+def polyhal_verdicts(
+    file: str, drivers: Sequence[str], only: str | None = None
+) -> dict[str, dict[str, str]]:
+    """Run the functions of one corpus file (or only ``only``) through ``polyhal.iree`` on
+    each driver: {function id: {driver: "pass" | "fail: ..." | "error: ..."}}."""
     import polyhal as hal
     from polyhal.iree import module as iree
 
     corpus = Corpus()
     f = next(x for x in corpus.files() if x["file"] == file)
-    fns = corpus.functions(f)
+    fns = [fn for fn in corpus.functions(f) if only is None or fn.name == only]
     out: dict[str, dict[str, str]] = {fn.id: {} for fn in fns}
     for driver in drivers:
         target = "local" if driver.startswith("local") else driver
@@ -1096,32 +1143,7 @@ def cmd_polyhal(args: argparse.Namespace) -> None:
     corpus = Corpus()
     drivers = args.drivers.split(",")
     files = [f["file"] for f in corpus.files() if not args.files or f["file"] in args.files]
-    verdicts: dict[str, dict[str, str]] = {}
-
-    def one(file: str) -> tuple[str, dict[str, dict[str, str]] | str]:
-        cmd = [sys.executable, __file__, "polyhal-file", file, ",".join(drivers)]
-        try:
-            proc = subprocess.run(
-                ["nice", *cmd], capture_output=True, text=True, timeout=args.timeout
-            )
-        except subprocess.TimeoutExpired:
-            return file, f"timeout after {args.timeout}s"
-        if proc.returncode != 0:
-            tail = (proc.stderr.strip().splitlines() or ["?"])[-1][:200]
-            return file, f"crash (exit {proc.returncode}): {tail}"
-        return file, json.loads(proc.stdout.strip().splitlines()[-1])
-
-    from concurrent.futures import ThreadPoolExecutor
-
-    with ThreadPoolExecutor(args.jobs) as pool:
-        for file, result in pool.map(one, files):
-            if isinstance(result, str):
-                f = next(x for x in corpus.files() if x["file"] == file)
-                for fn in corpus.functions(f):
-                    verdicts[fn.id] = {d: result for d in drivers}
-            else:
-                verdicts.update(result)
-            print(f"done {file}", file=sys.stderr)
+    verdicts = _verdicts_by_file(corpus, files, "polyhal-file", drivers, args.jobs, args.timeout)
     if args.json:
         Path(args.json).write_text(json.dumps(verdicts, indent=1))
     print(polyhal_summary(corpus, verdicts, drivers))
@@ -1177,16 +1199,23 @@ def main(argv: Sequence[str] | None = None) -> None:
     ph.add_argument("--timeout", type=float, default=900)
     ph.add_argument("--json", help="write every verdict to this file")
     ph.add_argument("files", nargs="*", help="corpus files (default: all)")
-    one = sub.add_parser("polyhal-file", help="(internal) one file's verdicts as JSON")
-    one.add_argument("file")
-    one.add_argument("drivers")
+    for name in ("polyhal-file", "iree-file"):
+        one = sub.add_parser(name, help="(internal) one file's verdicts as JSON")
+        one.add_argument("file")
+        one.add_argument("drivers")
+        one.add_argument("--only", help="one function")
     args = parser.parse_args(argv)
     handlers: dict[str, Callable[[argparse.Namespace], None]] = {
         "convert": cmd_convert,
         "reference": cmd_reference,
         "summary": lambda a: print(summary(Corpus().manifest)),
         "polyhal": cmd_polyhal,
-        "polyhal-file": lambda a: print(json.dumps(polyhal_verdicts(a.file, a.drivers.split(",")))),
+        "polyhal-file": lambda a: print(
+            json.dumps(polyhal_verdicts(a.file, a.drivers.split(","), a.only))
+        ),
+        "iree-file": lambda a: print(
+            json.dumps(iree_verdicts(a.file, a.drivers.split(","), a.only))
+        ),
     }
     handlers[args.cmd](args)
 
