@@ -314,6 +314,13 @@ def test_small_buffers_share_slabs_without_aliasing(driver):
         device.wait_idle()
         for i, buffer in enumerate(buffers[1:], 1):
             assert buffer.read() == bytes([i]) * 100
+        # A caller who deallocates a result releases its slab; later allocations go on.
+        device.queue_dealloca(buffers[-1])
+        device.wait_idle()
+        with pytest.raises(hal.FailedPreconditionError):
+            buffers[-2].read()
+        fresh = call["hal.device.queue.alloca"](device, -1, None, None, 0, 48, USAGE, 100, 0)
+        assert fresh.alloc is not buffers[-1].alloc
         mod.close()
 
 

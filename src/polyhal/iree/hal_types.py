@@ -337,9 +337,12 @@ class SubAllocator:
     allocates its results and transients on every call.
 
     Memory is never reused: a slab is freed when its last buffer (and every host view of
-    one) is gone, so nothing can alias.  A deallocation of a slab buffer frees nothing
-    early (see :meth:`owns`).  Checked devices allocate every buffer on its own, between
-    guard pages, so that an overrun still faults where it happens.
+    one) is gone, so nothing can alias.  The program's deallocation of a slab buffer frees
+    nothing early (see :meth:`owns`); a caller's ``queue_dealloca`` of one (a function
+    result) releases its whole slab, so the buffers sharing it refuse further use
+    (FailedPreconditionError) and the next buffer comes from a new slab.  Checked devices
+    allocate every buffer on its own, between guard pages, so that an overrun still faults
+    where it happens.
     """
 
     #: Bytes per slab, and the largest buffer carved from one.
@@ -361,7 +364,7 @@ class SubAllocator:
             )
         key = (id(device), memory_types, usage)
         slab = self._slabs.get(key)
-        if slab is None or slab[1] + size > slab[0].size or slab[0].device is not device:
+        if slab is None or slab[1] + size > slab[0].size or slab[0].alloc.released:
             buffer = device.allocate_buffer(
                 self.SLAB, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
             )
