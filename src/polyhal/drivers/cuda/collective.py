@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import ctypes
 import functools
-import logging
 import os
 import threading
 import time
@@ -71,9 +70,6 @@ NCCL_ENVIRONMENT = {
 DEFAULT_TIMEOUT = float(os.environ.get("POLYHAL_COLLECTIVE_TIMEOUT", "300"))
 #: How often the watchdog looks at submissions in flight (seconds).
 WATCH_PERIOD = 0.02
-#: How long revoking a channel waits for ncclCommAbort (seconds; see NcclChannel.revoke).
-ABORT_WAIT = 5.0
-_log = logging.getLogger(__name__)
 
 #: (ncclDataType_t, bytes) of each element type NCCL reduces; int16/uint16 it lacks.
 DATATYPES = {
@@ -408,26 +404,17 @@ class NcclChannel(DriverChannel):
             device.lib.ph_comm_revoke(device.native_ptr, self.cell_ptr, 1000)
         else:
             self.cell.value = 0
-        # ncclCommAbort sets the flag that ends this rank's kernels at once, then frees the
-        # communicator, which can wait for peers that are themselves stuck (seen: a rank
-        # closing its channel while its peer still waited in a collective).  So it runs on
-        # a thread of its own, waited for ABORT_WAIT seconds at most; past that the
-        # communicator is left to the process's end.
-        done = threading.Event()
 
+        # ncclCommAbort sets the flag that ends this rank's kernels at once, then frees the
+        # communicator, which can wait for its peers (seen on two processes: both ranks'
+        # aborts at close took over 5 s), so it runs on a thread of its own, not waited for.
         def abort() -> None:
             try:
                 nccl().bindings.comm_abort(comm)
             except Exception:  # aborting is the last thing done with it: nothing more to do
                 pass
-            finally:
-                done.set()
 
         threading.Thread(target=abort, name="polyhal-nccl-abort", daemon=True).start()
-        if not done.wait(ABORT_WAIT):
-            _log.warning(
-                "%s: ncclCommAbort did not return in %g s; left running", self.what, ABORT_WAIT
-            )
 
     def async_error(self) -> int:
         """ncclCommGetAsyncError of the communicator (0 if none, or it is gone)."""
