@@ -328,3 +328,20 @@ def test_no_warning_for_a_clean_dump(tmp_path_factory):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         iree.load_dump(d.executable.paths[0].parent, d.benchmark.parent, driver="local")
+
+
+def test_a_program_without_dispatches_gives_an_empty_dump(tmp_path):
+    """A reshape alone compiles to no dispatch (the host program does it): compile_mlir
+    gives an empty dump, not an error about a missing binaries directory."""
+    _require_compiler()
+    source = """
+    func.func @reshape(%a: tensor<2x3xf32>) -> tensor<6xf32> {
+      %r = tensor.collapse_shape %a [[0, 1]] : tensor<2x3xf32> into tensor<6xf32>
+      return %r : tensor<6xf32>
+    }
+    """
+    dump = iree.compile_mlir(source, tmp_path, driver="local")
+    assert len(dump) == 0 and not dump.failed and dump.driver == "local"
+    assert (tmp_path / "module.vmfb").stat().st_size > 0
+    with pytest.raises(errors.NotFoundError):
+        dump.dispatch("reshape")

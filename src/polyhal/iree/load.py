@@ -49,7 +49,8 @@ def compile_mlir(
     (:data:`HOST_PROGRAM`) and ``module.vmfb``, which is that host program serialized, so it
     holds exactly the dumped binaries.  ``target_flags`` replaces :func:`compile_flags`
     (``driver``'s defaults); ``flags`` are appended.  A compile error raises
-    InvalidArgumentError carrying the compiler's message; a dispatch that compiled but
+    InvalidArgumentError carrying the compiler's message.  A program with no dispatch (all
+    constants, copies and reshapes) gives an empty dump.  A dispatch that compiled but
     cannot be loaded is left out and reported (:attr:`IreeDump.failed`), see
     :func:`load_dump`.
     """
@@ -84,6 +85,10 @@ def compile_mlir(
         timeout,
         what=f"serializing {host}",
     )
+    if not bins.exists():
+        # Nothing to dispatch: the compiler folded the program to constants, copies and
+        # reshapes, which the host program does alone.
+        return IreeDump(base_driver(driver), [], [])
     return load_dump(
         bins,
         benches if benches.exists() else None,
