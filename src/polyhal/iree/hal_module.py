@@ -28,6 +28,12 @@ allocation pools, files other than host memory, executable constants, executable
 the device does not load (see :func:`~polyhal.iree.hal_executables.supported_formats`).
 Bad values raise the HalError subclass of the status IREE would return.
 
+**Allocation.**  On unchecked devices, buffers of up to 16 KiB (a program's results and
+transients, allocated on every call) are carved from 256 KiB slabs
+(:class:`~polyhal.iree.hal_types.SubAllocator`): a function's results may share one
+allocation.  Drop results you no longer need rather than ``queue_dealloca`` them: that
+releases the slab, and the results sharing it with them.
+
 **Checked mode.**  IREE's CPU and SPIR-V executables do not say which bindings a kernel
 only reads, so polyhal's race checker would take every binding as written and report two
 dispatches that read one buffer as a race.  On a checked device, dispatches of such
