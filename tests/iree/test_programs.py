@@ -190,6 +190,24 @@ def test_globals_persist_between_calls(device):
         second.close()
 
 
+ASYNC = """
+func.func @twice(%a: tensor<4xf32>) -> tensor<4xf32> {
+  %r = arith.addf %a, %a : tensor<4xf32>
+  return %r : tensor<4xf32>
+}
+"""
+
+
+def test_async_abi(device):
+    # IREE's coarse-fences ABI: polyhal passes no wait fence and waits for the signal fence.
+    flags = ["--iree-execution-model=async-external"]
+    with iree.load_mlir(ASYNC, device, flags=flags) as mod:
+        assert mod.twice.declaration.startswith("async func")
+        x = np.arange(4, dtype=np.float32)
+        np.testing.assert_array_equal(mod.twice(x, numpy=True), 2 * x)
+        np.testing.assert_array_equal(mod.twice(device.buffer_from(x), numpy=True), 2 * x)
+
+
 def test_bad_arguments(programs, device):
     a = np.zeros(4, np.float32)
     with pytest.raises(InvalidArgumentError, match="2 arguments"):

@@ -39,7 +39,7 @@ from ..errors import (
 )
 from .compiler import base_driver, compile_flags, compiler_version, find_iree_compile, run_compiler
 from .hal_module import BufferView, HalModule, element_type_of
-from .vm import VmFunction, VmProgram, _split_top_level, parse_vm
+from .vm import VmFunction, VmProgram, _split_top_level, parse_vm, status_error
 
 __all__ = ["Function", "Module", "compile_module", "load_mlir", "load_module"]
 
@@ -248,15 +248,21 @@ class Function:
             raise UnimplementedError(
                 f"function {name!r}: cannot read its ABI declaration {self.declaration!r}"
             )
-        if m.group(1) == "async":
-            raise UnimplementedError(
-                f"function {name!r} uses IREE's async (coarse-fences) ABI; compile it with "
-                "the default sync ABI"
-            )
         self.arg_specs = [TensorSpec(t) for t in _declared_types(m.group(2))]
         self.result_specs = [TensorSpec(t) for t in _declared_types(m.group(3))]
         self.arg_types = function.arg_types
         self.result_types = function.result_types
+        # IREE's async (coarse-fences) ABI appends a wait fence and a signal fence: the call
+        # waits on nothing and blocks until its signal fence is reached.
+        fences = ("!vm.ref<!hal.fence>", "!vm.ref<!hal.fence>")
+        self._async = m.group(1) == "async" and self.arg_types[-2:] == fences
+        if m.group(1) == "async" and not self._async:
+            raise UnimplementedError(f"function {name!r}: an async ABI without its two fences")
+        if self._async:
+            self.arg_types = self.arg_types[:-2]
+            imports = module.hal.imports
+            self._fence_create = imports["hal.fence.create"]
+            self._fence_await = imports["hal.fence.await"]
         if len(self.arg_types) != len(self.arg_specs):
             raise UnimplementedError(
                 f"function {name!r}: its declaration names {len(self.arg_specs)} arguments, "
@@ -277,7 +283,15 @@ class Function:
             raise InvalidArgumentError(
                 f"{self.name}() takes {len(converters)} arguments, got {len(args)}"
             )
-        result = self._call(*[convert(arg) for convert, arg in zip(converters, args, strict=True)])
+        values = [convert(arg) for convert, arg in zip(converters, args, strict=True)]
+        if self._async:
+            signal = self._fence_create(self.module.device, 0)
+            result = self._call(*values, None, signal)
+            status = self._fence_await(-1, 0, [signal])
+            if status:
+                raise status_error(status, f"{self.name}(): waiting for its signal fence failed")
+        else:
+            result = self._call(*values)
         n = len(self._view_results)
         if n == 0:
             return None
@@ -367,6 +381,18 @@ def _view_converter(hal: HalModule, what: str, spec: TensorSpec) -> Callable[[An
     return convert
 
 
+class _Unsupported(Function):
+    """An export :class:`Function` cannot call: calling it raises the reason."""
+
+    def __init__(self, name: str, declaration: str, error: UnimplementedError):
+        self.name = name
+        self.declaration = declaration
+        self._error = error
+
+    def __call__(self, *args: Any, numpy: bool = False) -> Any:
+        raise UnimplementedError(self._error.message)
+
+
 def _check_values(what: str, lhs: BufferView, rhs: BufferView) -> tuple[Any, Any]:
     if lhs.shape != rhs.shape or lhs.element_type != rhs.element_type:
         raise FailedPreconditionError(
@@ -433,9 +459,12 @@ class Module:
         for name, export in program.exports.items():
             if export.declaration is None:
                 continue
-            self.functions[name] = Function(
-                self, name, export.function, self.instance.functions[export.function.name]
-            )
+            call = self.instance.functions[export.function.name]
+            try:
+                self.functions[name] = Function(self, name, export.function, call)
+            except UnimplementedError as e:
+                # One function polyhal cannot call (the async ABI) leaves the others usable.
+                self.functions[name] = _Unsupported(name, export.declaration, e)
 
     def __getattr__(self, name: str) -> Function:
         functions = self.__dict__.get("functions")
