@@ -393,6 +393,9 @@ def test_fences_signal_fail_and_time_out(module):
     assert call["hal.fence.query"](failed) == 13
     with pytest.raises(hal.InternalError):
         call["hal.fence.await"](-1, 0, [after])
+    odd = call["hal.fence.create"](device, 0)
+    call["hal.fence.fail"](odd, 0)  # no code: UNKNOWN
+    assert call["hal.fence.query"](odd) == 2
 
 
 def test_asserts_raise_the_status_iree_would(module):

@@ -463,11 +463,11 @@ class HalModule(CommandBufferImports, DeviceImports):
 
     def _fence__fail(self, fence: Fence, status: int) -> None:
         code = status & STATUS_MASK
+        # OK (a failure without a code) and IREE's codes past DATA_LOSS have no polyhal
+        # error class: UNKNOWN, as polyhal's error_for does for foreign codes.
+        kind = StatusCode(code) if 0 < code <= 15 else StatusCode.UNKNOWN
         for sem, _ in fence.timepoints:
-            sem.fail(
-                StatusCode(code) if code <= 15 else StatusCode.UNKNOWN,
-                f"fence failed by the program (status {code})",
-            )
+            sem.fail(kind, f"fence failed by the program (status {code})")
 
     @hot
     def _fence__await(self, timeout_ms: int, flags: int, fences: list[Fence | None]) -> int:
