@@ -12,6 +12,7 @@ CUDA graph; indirect dispatches read their workgroup counts on the device.  Layo
 - ``graph.py``       reusable command buffers as CUDA graphs; dispatch_indirect
 - ``kernels.py``     the driver's own kernels (fills, copies, the indirect-dispatch updater)
 - ``interop.py``     ``__cuda_array_interface__`` and DLPack, both ways
+- ``collective.py``  channels and collectives on NCCL (through nccl4py)
 """
 
 from __future__ import annotations

@@ -180,7 +180,7 @@ class Nccl:
         for name, value in NCCL_ENVIRONMENT.items():
             os.environ.setdefault(name, value)
         try:
-            from nccl.bindings import nccl as bindings
+            from nccl.bindings import nccl as bindings  # type: ignore[import-not-found,unused-ignore]
         except ImportError as e:
             raise UnavailableError(
                 f"collectives on cuda need NCCL through nccl4py (pip install 'nccl4py[cu13]' "
