@@ -20,6 +20,7 @@ UnimplementedError; compile with ``--output-format=vm-asm`` (or :func:`compile_m
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 from collections.abc import Callable, Iterable, Sequence
@@ -164,8 +165,6 @@ def _vm_text(data: bytes | str | os.PathLike[str]) -> str:
 
 
 def _program(text: str) -> VmProgram:
-    import hashlib
-
     key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
     program = _PROGRAMS.get(key)
     if program is None:
@@ -180,7 +179,7 @@ def _program(text: str) -> VmProgram:
 # The module and its functions
 # ---------------------------------------------------------------------------------------
 
-# iree_hal_element_type_t values of the scalar types a tensor<...> declaration names.
+# numpy dtypes of the element types a tensor<...> declaration names.
 _DTYPE_NAMES = {
     "i8": np.int8, "i16": np.int16, "i32": np.int32, "i64": np.int64,
     "si8": np.int8, "si16": np.int16, "si32": np.int32, "si64": np.int64,
