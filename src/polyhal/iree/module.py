@@ -30,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from .. import _cache
+from .._native import target_cpu
 from ..buffer import Buffer
 from ..device import Device
 from ..errors import (
@@ -73,8 +74,6 @@ def compile_module(
     all_flags = [*compile_flags(base_driver(device)), *flags, _VM_ASM_FLAG]
     key: list[str | bytes] = [text, compiler_version() or find_iree_compile(), *all_flags]
     if any(flag.endswith("=host") for flag in all_flags):
-        from .._native import target_cpu
-
         key.append(target_cpu())
 
     def build(out: Path) -> None:

@@ -39,6 +39,7 @@ from ..errors import (
     FailedPreconditionError,
     HalError,
     InvalidArgumentError,
+    NotFoundError,
     OutOfRangeError,
     PermissionDeniedError,
     UnavailableError,
@@ -984,8 +985,6 @@ class VmInstance:
 
     def export(self, name: str) -> Callable[..., Any]:
         """The callable of export ``name``; NotFoundError lists the exports when absent."""
-        from ..errors import NotFoundError
-
         export = self.program.exports.get(name)
         if export is None:
             raise NotFoundError(
