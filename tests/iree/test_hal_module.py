@@ -350,6 +350,30 @@ def test_files_from_host_memory(module):
         call["hal.ex.file.from_memory"](device, -1, 3, source, 0, 64, 0)
 
 
+def test_threads_share_a_module():
+    """Several threads run one program's calls at once: each gets its own results."""
+    if not iree.compiler_available():
+        pytest.skip("iree-base-compiler is not installed (pip install polyhal[iree])")
+    from concurrent.futures import ThreadPoolExecutor
+
+    from polyhal.iree import module as iree_module
+
+    with hal.create_device("local", checked=False) as device:
+        mod = iree_module.load_mlir(SOURCE, device)
+
+        def run(seed: int) -> bool:
+            rng = np.random.default_rng(seed)
+            ok = True
+            for _ in range(50):
+                a, b = (rng.standard_normal(16).astype(np.float32) for _ in range(2))
+                ok &= bool(np.array_equal(mod.add(a, b, numpy=True), a + b))
+            return ok
+
+        with ThreadPoolExecutor(4) as pool:
+            assert all(pool.map(run, range(8)))
+        mod.close()
+
+
 def test_command_buffer_transfers_through_slots(module):
     """fill / update / copy recorded once with slots, replayed on two tables."""
     call = module.imports
@@ -490,6 +514,7 @@ def test_allocation_preserve_and_discard_count_owners(module):
     assert call["hal.buffer.allocation.discard"](call["hal.buffer.subspan"](buffer, 0, 8)) == 0
     assert call["hal.buffer.allocation.is_terminal"](buffer) == 1
     assert call["hal.buffer.allocation.discard"](buffer) == 1
+    assert call["hal.buffer.allocation.discard"](buffer) == 0  # no owner left
 
 
 def test_element_types():

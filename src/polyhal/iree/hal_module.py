@@ -42,6 +42,7 @@ executables are therefore recorded between barriers; programs run the same, seri
 
 from __future__ import annotations
 
+import threading
 import time
 import weakref
 from collections.abc import Callable, Sequence
@@ -128,6 +129,7 @@ class HalModule(CommandBufferImports, DeviceImports):
         # 1 until a preserve or discard changes it).
         self._preserved: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self._suballocator = SubAllocator()
+        self._lock = threading.Lock()  # guards the preserve counts
         self.imports: dict[str, Callable[..., Any]] = {}
         for attr in dir(self):
             if attr.startswith("_") and "__" in attr[1:] and not attr.startswith("__"):
@@ -241,16 +243,15 @@ class HalModule(CommandBufferImports, DeviceImports):
 
     def _buffer__allocation__preserve(self, buffer: Buffer) -> None:
         alloc = buffer.alloc
-        self._preserved[alloc] = self._preserved.get(alloc, 1) + 1
+        with self._lock:
+            self._preserved[alloc] = self._preserved.get(alloc, 1) + 1
 
     def _buffer__allocation__discard(self, buffer: Buffer) -> int:
         alloc = buffer.alloc
-        count = self._preserved.get(alloc, 1)
-        if count <= 1:
-            self._preserved.pop(alloc, None)
-            return 1 if count == 1 else 0
-        self._preserved[alloc] = count - 1
-        return 0
+        with self._lock:
+            count = self._preserved.get(alloc, 1)
+            self._preserved[alloc] = max(0, count - 1)
+        return 1 if count == 1 else 0
 
     def _buffer__allocation__is_terminal(self, buffer: Buffer) -> int:
         return 1 if self._preserved.get(buffer.alloc, 1) == 1 else 0

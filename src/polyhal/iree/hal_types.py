@@ -7,6 +7,7 @@ Part of :mod:`polyhal.iree.hal_module` (which re-exports the public names).
 from __future__ import annotations
 
 import re
+import threading
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -355,6 +356,7 @@ class SubAllocator:
     def __init__(self) -> None:
         self._slabs: dict[tuple[int, int, int], list[Any]] = {}
         self._allocations: weakref.WeakSet[Any] = weakref.WeakSet()
+        self._lock = threading.Lock()
 
     def allocate(self, device: Device, size: int, memory_types: int, usage: int) -> Buffer:
         """A buffer of ``size`` bytes of IREE memory types and usage on ``device``."""
@@ -363,15 +365,21 @@ class SubAllocator:
                 size, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
             )
         key = (id(device), memory_types, usage)
-        slab = self._slabs.get(key)
-        if slab is None or slab[1] + size > slab[0].size or slab[0].alloc.released:
-            buffer = device.allocate_buffer(
-                self.SLAB, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
-            )
-            self._allocations.add(buffer.alloc)
-            slab = self._slabs[key] = [buffer, 0]
-        offset = slab[1]
-        slab[1] = offset + -(-max(size, 1) // self.ALIGNMENT) * self.ALIGNMENT
+        with self._lock:  # threads calling one module must not share a range
+            slab = self._slabs.get(key)
+            if (
+                slab is None
+                or slab[1] + size > slab[0].size
+                or slab[0].alloc.released
+                or slab[0].device is not device
+            ):
+                buffer = device.allocate_buffer(
+                    self.SLAB, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
+                )
+                self._allocations.add(buffer.alloc)
+                slab = self._slabs[key] = [buffer, 0]
+            offset = slab[1]
+            slab[1] = offset + -(-max(size, 1) // self.ALIGNMENT) * self.ALIGNMENT
         out: Buffer = slab[0].subspan(offset, size)
         return out
 
