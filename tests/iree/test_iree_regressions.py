@@ -345,3 +345,19 @@ def test_a_program_without_dispatches_gives_an_empty_dump(tmp_path):
     assert (tmp_path / "module.vmfb").stat().st_size > 0
     with pytest.raises(errors.NotFoundError):
         dump.dispatch("reshape")
+
+
+def test_cuda_local_memory_from_the_program_itself(tmp_path):
+    """For cuda, compile_mlir reads each kernel's workgroup-local memory from the program's
+    own translation (the same kernels as the dumped PTX), not from its benchmark compiled
+    again; both say the same for this matmul.  Compiling for cuda needs no GPU."""
+    _require_compiler()
+    from test_iree_gpu import F16_MATMUL
+
+    dump = iree.compile_mlir(F16_MATMUL, tmp_path, driver="cuda")
+    (d,) = list(dump)
+    assert d.local_memory_size > 0 and d.workgroup_count is not None
+    assert (tmp_path / "executables.mlir").is_file()
+    again = iree.load_dump(tmp_path / "binaries", tmp_path / "benchmarks", driver="cuda")
+    assert again.dispatch(d.name).local_memory_size == d.local_memory_size
+    assert again.dispatch(d.name).entry_point.workgroup_size == d.entry_point.workgroup_size

@@ -89,12 +89,23 @@ def compile_mlir(
         # Nothing to dispatch: the compiler folded the program to constants, copies and
         # reshapes, which the host program does alone.
         return IreeDump(base_driver(driver), [], [])
-    return load_dump(
+    translated = None
+    if resolve_workgroups and base_driver(driver) == "cuda":
+        # PTX does not declare the workgroup-local memory its kernels need; the translated
+        # exports of this program (the same pipeline as the dumped binaries) do.
+        translated = out / "executables.mlir"
+        run_compiler(
+            [str(src), *tflags, *flags, "--compile-to=executable-targets", "-o", str(translated)],
+            timeout,
+            what=f"translating the executables of {src}",
+        )
+    return _load_dump(
         bins,
         benches if benches.exists() else None,
         driver=driver,
         sources_dir=sources if sources.exists() else None,
         host_program=host,
+        translated=translated,
         resolve_workgroups=resolve_workgroups,
         timeout=timeout,
     )
@@ -138,7 +149,8 @@ def load_dump(
 
     PTX does not declare the workgroup-local memory a kernel needs: for ``cuda`` with
     ``resolve_workgroups``, each benchmark is translated (``--compile-to=executable-targets``)
-    to read it and the workgroup size.
+    to read it and the workgroup size.  (:func:`compile_mlir` translates the program itself
+    instead, which makes the same kernels as the dumped ones.)
 
     A dispatch that cannot be loaded (its benchmark fails to translate, its layout cannot be
     told) is left out and the others kept: :attr:`IreeDump.failed` maps its name to the
@@ -149,6 +161,32 @@ def load_dump(
     without them; a benchmark or host program they cannot parse raises
     InvalidArgumentError).  :func:`load_saved` needs neither bindings nor compiler.
     """
+    return _load_dump(
+        binaries_dir,
+        benchmarks_dir,
+        driver=driver,
+        sources_dir=sources_dir,
+        host_program=host_program,
+        translated=None,
+        resolve_workgroups=resolve_workgroups,
+        timeout=timeout,
+    )
+
+
+def _load_dump(
+    binaries_dir: str | os.PathLike[str],
+    benchmarks_dir: str | os.PathLike[str] | None,
+    *,
+    driver: str | Device | None,
+    sources_dir: str | os.PathLike[str] | None,
+    host_program: str | os.PathLike[str] | None,
+    translated: Path | None,
+    resolve_workgroups: bool,
+    timeout: float | None,
+) -> IreeDump:
+    """:func:`load_dump`, with ``translated``: the program's executables as
+    ``--compile-to=executable-targets`` prints them, whose exports give workgroup sizes and
+    local memory in place of translating each benchmark."""
     bdir = Path(binaries_dir)
     if not bdir.is_dir():
         raise InvalidArgumentError(f"no binaries directory {str(bdir)!r}")
@@ -181,8 +219,12 @@ def load_dump(
     if benchmarks_dir is not None:
         parsed = [_read_benchmark(p) for p in sorted(Path(benchmarks_dir).glob("*.mlir"))]
         benchmarks = {b.export.name: b for b in parsed if b is not None}
+    exports: dict[str, mlir.ExportInfo] = {}
+    if translated is not None:
+        text = translated.read_text(encoding="utf-8", errors="replace")
+        exports = {e.name: e for e in mlir.read_exports(text, what=str(translated))}
     if resolve_workgroups and fmt == "ptx":
-        translate = [b for b in benchmarks.values() if b.export.name in kernels]
+        translate = [b for n, b in benchmarks.items() if n in kernels and n not in exports]
         for bench, error in _each(translate, lambda b: _translate(b, timeout)):
             if error is not None:
                 failed[bench.export.name] = f"its benchmark does not translate: {error}"
@@ -204,7 +246,9 @@ def load_dump(
         if name in failed:
             continue
         try:
-            ep = _entry_point(name, kernel, benchmarks.get(name), sources.get(name), path)
+            ep = _entry_point(
+                name, kernel, benchmarks.get(name), sources.get(name), exports.get(name), path
+            )
         except InvalidArgumentError as e:
             failed[name] = str(e)
             continue
@@ -423,10 +467,12 @@ def _entry_point(
     kernel: BinaryKernel,
     bench: _Benchmark | None,
     source: mlir.ExportInfo | None,
+    translated: mlir.ExportInfo | None,
     path: Path,
 ) -> EntryPoint:
     """A kernel's entry point: its layout from its benchmark, else its source, else its
-    binary; its workgroup size from its binary, else what the compiler chose."""
+    binary; its workgroup size and local memory from its binary, else what the compiler
+    chose (the translated program's export, else its translated benchmark's)."""
     export = bench.export if bench is not None else source
     if export is not None:
         read_only, n_constants = export.read_only, export.constant_count
@@ -447,8 +493,9 @@ def _entry_point(
         ],
         push_constants=n_constants,
     )
-    size = kernel.workgroup_size or (bench.workgroup_size if bench else None) or (1, 1, 1)
-    local_memory = max(kernel.local_memory_size, bench.local_memory_size if bench else 0)
+    chosen = translated or bench
+    size = kernel.workgroup_size or (chosen.workgroup_size if chosen else None) or (1, 1, 1)
+    local_memory = max(kernel.local_memory_size, chosen.local_memory_size if chosen else 0)
     return EntryPoint(name, layout, workgroup_size=size, local_memory_size=local_memory)
 
 
