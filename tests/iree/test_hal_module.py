@@ -396,6 +396,16 @@ def test_command_buffer_transfers_through_slots(module):
         )
         assert call["hal.fence.await"](-1, 0, [done]) == 0
         assert b.read(0, 20) == b"\x07" * 16 + b"abcd"
+    # A null entry is an unused slot: fine in a longer table, an error where it is used.
+    done = call["hal.fence.create"](device, 0)
+    call["hal.device.queue.execute.indirect"](
+        device, -1, None, done, cb, 0, [(a, 0, 32), (b, 0, 32), (None, 0, 0)]
+    )
+    assert call["hal.fence.await"](-1, 0, [done]) == 0
+    with pytest.raises(hal.OutOfRangeError):
+        call["hal.device.queue.execute.indirect"](
+            device, -1, None, None, cb, 0, [(a, 0, 32), (None, 0, 0)]
+        )
 
 
 def test_fences_signal_fail_and_time_out(module):
