@@ -98,7 +98,7 @@ _extended_float_types()
 
 def dtype_of(element_type: int) -> np.dtype[Any]:
     """The numpy dtype of an IREE element type; UnimplementedError for one numpy cannot
-    hold (bfloat16, 4-bit integers, 8-bit floats, …)."""
+    hold (sub-byte integers and floats; bfloat16 and 8-bit floats without ml_dtypes)."""
     dtype = _DTYPES.get(element_type)
     if dtype is None:
         raise UnimplementedError(
@@ -146,6 +146,7 @@ _SLOTS = tuple(Slot(i) for i in range(256))
 
 
 def slot_ref(index: int) -> Slot:
+    """``polyhal.Slot(index)``, made once for the common indices."""
     return _SLOTS[index] if 0 <= index < 256 else Slot(index)
 
 
@@ -210,7 +211,8 @@ def guarded(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def vm_text(value: Any) -> str:
-    """The string of a ``!vm.buffer`` (A's VmBuffer), or of str/bytes given directly."""
+    """The string of a ``!vm.buffer`` (:class:`polyhal.iree.vm.VmBuffer`), or of str or
+    bytes given directly."""
     if isinstance(value, str):
         return value
     if isinstance(value, (bytes, bytearray, memoryview)):
