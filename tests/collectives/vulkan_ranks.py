@@ -133,6 +133,31 @@ class VulkanRun(Run):
             repr(error) if error else str(buf.to_numpy("int32")),
         )
 
+    def never_comes(self) -> None:
+        """Rank 1 never submits its collective: the others fail with DeadlineExceededError
+        within the channel's timeout, and the broken channel then refuses."""
+        if self.count < 2:
+            return
+        op = hal.CollectiveOp(K.ALL_REDUCE, R.SUM, T.SINT32)
+        buf = self.device.buffer_from(np.ones(4, np.int32))
+        short = self.device.create_channel(timeout=1.5)
+        if self.rank == 1:
+            return
+        for want in (hal.DeadlineExceededError, hal.UnavailableError):
+            cb = self.device.create_command_buffer()
+            with cb:
+                cb.fill_buffer(buf, 0, 16, 0)
+                cb.execution_barrier()
+                cb.collective(short, op, 0, buf, buf, 4)
+            begin = time.monotonic()
+            error = self.submit(cb)
+            took = time.monotonic() - begin
+            self.check(
+                f"a rank that never comes: {want.__name__}",
+                isinstance(error, want) and took < 20,
+                f"{error!r} after {took:.1f}s",
+            )
+
 
 def main() -> None:
     run = VulkanRun()
@@ -145,6 +170,7 @@ def main() -> None:
         run.gpu_around,
         run.gpu_around_slots,
         run.failing_gpu_rank,
+        run.never_comes,
     )
     for part in parts:
         try:
