@@ -361,3 +361,41 @@ def test_cuda_local_memory_from_the_program_itself(tmp_path):
     again = iree.load_dump(tmp_path / "binaries", tmp_path / "benchmarks", driver="cuda")
     assert again.dispatch(d.name).local_memory_size == d.local_memory_size
     assert again.dispatch(d.name).entry_point.workgroup_size == d.entry_point.workgroup_size
+
+
+def test_odd_sized_i8_through_binding_table_slots(device, tmp_path_factory):
+    """A slot's range of the tensor's bytes is widened to whole units too; the table's
+    buffers are the padded ones."""
+    dump = _dump(tmp_path_factory, "i8", device.driver)
+    d = dump.dispatch("add_i8")
+    rng = np.random.default_rng(6)
+    a, b = rng.integers(-128, 128, (2, 1001), dtype=np.int8)
+    n = d.bindings[0].padded_length
+    table = [device.buffer_from(np.resize(x, n)) for x in (a, b)] + [device.allocate_buffer(n)]
+    cb = device.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=3)
+    with cb:
+        d.record(cb, dump.create_executables(device), [(hal.Slot(i), 0, 1001) for i in range(3)])
+    for _ in range(2):  # replayed
+        sem = device.create_semaphore()
+        device.queue_execute(cb, binding_table=table, signal=[(sem, 1)])
+        sem.wait(1, timeout=60)
+    want = (a.astype(np.int16) + b).astype(np.int8)
+    np.testing.assert_array_equal(table[2].to_numpy("int8")[:1001], want)
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [lambda out: "x", lambda out: (out, "zero"), lambda out: (out, 0, 1, 2)],
+    ids=["not-a-buffer", "offset", "four-items"],
+)
+def test_malformed_binding_is_a_hal_error(bad, tmp_path_factory):
+    """What the granularity code cannot read is left to the command buffer to refuse."""
+    dump = _dump(tmp_path_factory, "i8", "vulkan")
+    if "vulkan" not in hal.available_drivers():
+        pytest.skip("vulkan is not available here")
+    d = dump.dispatch("add_i8")
+    with hal.create_device("vulkan") as dev:
+        a, b, out = (dev.allocate_buffer(1004) for _ in range(3))
+        with dev.create_command_buffer() as cb:
+            with pytest.raises(errors.HalError):
+                d.record(cb, dump.create_executables(dev), [a, b, bad(out)])

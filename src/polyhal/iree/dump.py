@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import spirv
+from ..buffer import Buffer
 from ..command_buffer import Slot
 from ..errors import FailedPreconditionError, InvalidArgumentError, NotFoundError
 from ..executable import (
@@ -26,7 +27,6 @@ from ..types import WHOLE_BUFFER, DescriptorFlags
 from .compiler import DRIVER_FORMATS
 
 if TYPE_CHECKING:
-    from ..buffer import Buffer
     from ..command_buffer import CommandBuffer
     from ..device import Device
     from ..executable import Executable
@@ -57,9 +57,7 @@ class BindingInfo:
     def padded_length(self) -> int | None:
         """``length`` rounded up to ``granularity``: the bytes to allocate for this binding
         (odd-sized i8 data on vulkan needs up to 3 more than the tensor), or None."""
-        if self.length is None:
-            return None
-        return -(-self.length // self.granularity) * self.granularity
+        return None if self.length is None else _round_up(self.length, self.granularity)
 
 
 @dataclass
@@ -100,7 +98,8 @@ class IreeDispatch:
     #: (x, y, z) as the host program launches it, or None where that is not a constant
     #: (``workgroup_count_note`` says why).
     workgroup_count: tuple[int, int, int] | None = None
-    #: Push constants the benchmark passes, when it passes any.
+    #: Push constants as the host program (else the benchmark) passes them, where they are
+    #: constants.
     constants: tuple[int, ...] = ()
     benchmark: Path | None = None
     #: Bytes of workgroup-local memory the kernel needs at launch (CUDA: dynamic shared
@@ -172,22 +171,25 @@ class IreeDispatch:
 
     def _binding(self, index: int, arg: BindingArg) -> tuple[Any, ...]:
         """``(index, buffer, offset[, length])`` for ``command_buffer.dispatch``, the range
-        widened to whole units of the binding's granularity."""
+        widened to whole units of the binding's granularity.  What is not a well-formed
+        binding is passed on as given, for ``dispatch`` to report."""
+        plain = (index, *arg) if isinstance(arg, tuple) else (index, arg)
         unit = self.bindings[index].granularity if index < len(self.bindings) else 1
-        if unit <= 1:
-            return (index, *arg) if isinstance(arg, tuple) else (index, arg)
+        if unit <= 1 or (isinstance(arg, tuple) and not 2 <= len(arg) <= 3):
+            return plain
         buffer, offset = (arg[0], arg[1]) if isinstance(arg, tuple) else (arg, 0)
-        length = None
-        if isinstance(arg, tuple) and len(arg) == 3 and arg[2] != WHOLE_BUFFER:
-            length = arg[2]
+        length = arg[2] if isinstance(arg, tuple) and len(arg) == 3 else WHOLE_BUFFER
+        if not (isinstance(buffer, Buffer | Slot) and type(offset) is int and type(length) is int):
+            return plain
         if isinstance(buffer, Slot):
-            if length is None:
-                return (index, buffer, offset)
+            # The table's buffer is not known yet: a whole slot is the caller's to size.
+            if length == WHOLE_BUFFER:
+                return plain
             return (index, buffer, offset, _round_up(length, unit))
         room = buffer.size - offset
-        bound = room if length is None else length
-        if bound % unit == 0:
-            return (index, buffer, offset, bound)
+        bound = room if length == WHOLE_BUFFER else length
+        if room < 0 or bound < 0 or bound % unit == 0:
+            return plain
         need = _round_up(bound, unit)
         if need > room:
             raise InvalidArgumentError(

@@ -272,7 +272,7 @@ def _load_dump(
             f"loaded and are left out: "
             + "; ".join(f"{name}: {why}" for name, why in failed.items()),
             RuntimeWarning,
-            stacklevel=2,
+            stacklevel=3,  # the caller of load_dump or compile_mlir
         )
     unique = list({id(e): e for e in executables.values()}.values())
     return IreeDump(base, unique, dispatches, failed=failed)
