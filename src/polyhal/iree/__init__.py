@@ -4,8 +4,9 @@ IREE (``pip install iree-base-compiler``, or ``polyhal[iree]``) compiles MLIR pr
 *dispatches*: kernels plus the workgroup count each is launched with.  Asked to, it dumps every
 kernel binary (``--iree-hal-dump-executable-binaries-to``) and a standalone benchmark per
 dispatch (``--iree-hal-dump-executable-benchmarks-to``) that records the dispatch's pipeline
-layout, its bindings and, once its count region is resolved, its workgroup count.  This package
-turns such a dump into polyhal objects::
+layout and bindings; the workgroup counts are those the compiled host program (the same
+compilation as ``--output-format=vm-asm``) launches each dispatch with.  This package turns
+such a dump into polyhal objects::
 
     dump = polyhal.iree.compile_mlir(source, "out", driver=device.driver)   # or load_dump(...)
     executables = dump.create_executables(device)
