@@ -58,6 +58,7 @@ class Segmented:
 
     def __init__(self, device: VulkanDevice, stream: Stream, cuts: list[int]):
         self.device = device
+        self.held: list = []
         records, *pools = stream.arrays
         self.parts: list[Encoded | C.Collective] = []
         start = 0
@@ -159,8 +160,12 @@ class CollectiveThread:
         coherent, staging copies otherwise (copied in before, the receive range copied
         back after)."""
         device = self.device
-        send = _Range(device, command.send, table) if command.send else None
-        recv = _Range(device, command.recv, table) if command.recv else None
+        try:
+            send = _Range(device, command.send, table) if command.send else None
+            recv = _Range(device, command.recv, table) if command.recv else None
+        except HalError as e:  # staging failed: this rank will not come to the collective
+            _tell_peers(command, e)
+            raise
         if send is not None and recv is not None and send.same_range(recv):
             send = recv  # one range read and written (the engine takes aliases)
         command.channel.driver_channel.run(
