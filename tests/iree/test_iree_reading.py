@@ -7,11 +7,12 @@ import json
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from polyhal import errors, iree, spirv
-from polyhal.iree import binaries, mlir
+from polyhal.iree import binaries, load, mlir
 
 # A second function that reuses the benchmark function's SSA names for other values: each
 # name means the value of its own function, so it must change nothing read from the dump.
@@ -195,3 +196,33 @@ def test_dump_lister_reports_a_bad_directory(tmp_path):
         timeout=300,
     )
     assert proc.returncode == 1 and "no binaries directory" in proc.stderr
+
+
+# kernel_a launched with two different counts, kernel_b with a count and a push constant
+# known only at run time, kernel_c indirectly.
+HOST_PROGRAM = Path(__file__).parent / "inputs" / "host_dispatches.vm.mlir"
+
+
+def test_host_dispatches_and_what_is_not_static(iree_compiler):
+    sites = mlir.read_host_dispatches(HOST_PROGRAM.read_text(), what="host")
+    assert sites == [
+        mlir.HostDispatch("kernel_a", (4, 1, 0), (7, 1)),
+        mlir.HostDispatch("kernel_b", None, None),
+        mlir.HostDispatch("kernel_c", None, (), indirect=True),
+        mlir.HostDispatch("kernel_a", (7, 1, 1), (7, 1)),
+    ]
+    launches = load._host_launches(sites)
+    assert launches["kernel_a"].workgroup_count is None
+    assert "several workgroup counts [(4, 1, 0), (7, 1, 1)]" in launches["kernel_a"].note
+    assert launches["kernel_a"].constants == (7, 1)
+    assert "at run time" in launches["kernel_b"].note and launches["kernel_b"].constants is None
+    assert "indirectly" in launches["kernel_c"].note
+
+
+def test_every_dispatch_of_a_dump_is_in_its_host_program(local_dump):
+    host = next(iter(local_dump)).executable.paths[0].parent.parent / load.HOST_PROGRAM
+    sites = mlir.read_host_dispatches(host.read_text(), what="host")
+    assert {s.export for s in sites} == set(local_dump.dispatches)
+    for s in sites:
+        assert s.workgroup_count == local_dump.dispatches[s.export].workgroup_count
+        assert s.constants == () and not s.indirect
