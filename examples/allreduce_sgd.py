@@ -19,6 +19,7 @@ import sys
 import numpy as np
 
 import polyhal as hal
+from polyhal.tools.demo import rank_device
 
 FEATURES = 8  # d: the weights' length
 ROWS_PER_RANK = 256  # m: each rank's shard of the data
@@ -131,7 +132,8 @@ def reference(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 def main(uri: str) -> int:
-    device = hal.create_device(uri)
+    # One device per process: "cuda" on a host of several GPUs means cuda:<local rank>.
+    device = hal.create_device(rank_device(uri))
     channel = device.create_channel()  # rank and count from mpiexec
     rank, ranks = channel.rank, channel.count
     x, y = data(ranks)

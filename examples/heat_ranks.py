@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps-per-submit", type=int, default=10, help="steps recorded")
     args = parser.parse_args(argv)
 
-    with hal.create_device(args.device) as device:
+    # One device per process: "cuda" on a host of several GPUs means cuda:<local rank>.
+    with hal.create_device(demo.rank_device(args.device)) as device:
         channel = device.create_channel()  # rank and count from mpiexec
         result = demo.run_strips(
             device, channel, n=args.size, steps=args.steps, steps_per_submit=args.steps_per_submit

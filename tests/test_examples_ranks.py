@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from polyhal import drivers
-from polyhal.tools import cli
+from polyhal.tools import cli, demo
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"
@@ -133,3 +133,18 @@ def test_demo_ranks_refuses_a_launch_of_another_size(
 def test_demo_ranks_bad_arguments(argv: list[str], message: str, capsys) -> None:
     assert cli.main(["demo", *argv]) == 2
     assert message in capsys.readouterr().err
+
+
+def test_rank_device(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", "1")
+    assert demo.rank_device("vulkan:0") == "vulkan:0"  # an index is kept
+    assert demo.rank_device("local") == "local"  # one device: no index
+    monkeypatch.setenv("POLYHAL_DEVICE", "local-sync")
+    assert demo.rank_device(None) == "local-sync"
+
+
+@pytest.mark.skipif(drivers.probe("cuda")[0] < 2, reason="needs 2 cuda devices")
+def test_rank_device_takes_the_local_rank_s_gpu(monkeypatch: pytest.MonkeyPatch) -> None:
+    count = drivers.probe("cuda")[0]
+    monkeypatch.setenv("OMPI_COMM_WORLD_LOCAL_RANK", str(count + 1))
+    assert demo.rank_device("cuda") == "cuda:1"

@@ -157,7 +157,7 @@ def _demo_ranks(args: argparse.Namespace) -> int:
     if size != args.ranks:
         print(f"polyhal: --ranks {args.ranks} but this MPI launch has {size}", file=sys.stderr)
         return 2
-    with create_device(args.device) as device:
+    with create_device(demo.rank_device(args.device)) as device:
         channel = device.create_channel()
         if channel.rank == 0:
             print(

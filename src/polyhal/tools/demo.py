@@ -11,6 +11,7 @@ edge rows with its neighbours by collectives every step (``polyhal demo --ranks 
 
 from __future__ import annotations
 
+import os
 import struct
 import sys
 import time
@@ -31,6 +32,7 @@ from .. import (
     ExecutableSource,
     PipelineLayout,
     Slot,
+    drivers,
 )
 from ..collective import send_recv_param
 
@@ -156,6 +158,31 @@ def heat_strip_source() -> ExecutableSource:
             "cuda": (KERNELS / "heat_strip.cu").read_text(),
         },
     )
+
+
+#: Where launchers put a process's rank among those of its host (Open MPI, MPICH's
+#: hydra, Slurm, torchrun).
+LOCAL_RANK_VARIABLES = (
+    "OMPI_COMM_WORLD_LOCAL_RANK",
+    "MPI_LOCALRANKID",
+    "SLURM_LOCALID",
+    "LOCAL_RANK",
+)
+
+
+def rank_device(uri: str | None) -> str:
+    """The device URI a rank of a multi-process launch opens: ``uri`` (None:
+    ``$POLYHAL_DEVICE`` or "local") as given when it names an index or its driver has one
+    device; otherwise device ``local rank % devices``, so that the processes of a host
+    with several GPUs take one each instead of all sharing the first."""
+    uri = uri or os.environ.get("POLYHAL_DEVICE") or "local"
+    if ":" in uri:
+        return uri
+    count, _ = drivers.probe(uri)
+    local = next((os.environ[v] for v in LOCAL_RANK_VARIABLES if v in os.environ), "")
+    if count <= 1 or not local.isdigit():
+        return uri
+    return f"{uri}:{int(local) % count}"
 
 
 def strip_rows(n: int, rank: int, count: int) -> tuple[int, int]:
