@@ -4,7 +4,8 @@ Four kinds of text reach this module: the benchmark IREE writes per dispatch
 (``--iree-hal-dump-executable-benchmarks-to``) and the executable sources
 (``--iree-hal-dump-executable-sources-to``), which both hold ``hal.executable.export`` ops
 and their kernels; what ``iree-compile --compile-to=executable-targets`` prints for a
-benchmark, which holds the export's workgroup size and local memory after translation; and
+benchmark or a program, whose exports hold the workgroup size and local memory codegen chose;
+and
 the *host program* (``iree-compile --output-format=vm-asm``), IREE's ``vm`` dialect, whose
 ``hal.command_buffer.dispatch`` calls carry the workgroup counts and push constants each
 dispatch is launched with (:func:`read_host_dispatches`).  Each text is parsed whole by
@@ -167,7 +168,7 @@ def read_host_dispatches(text: str, *, what: str) -> list[HostDispatch]:
     with _context(ir):
         module = _parse(ir, text, what)
         strings = {
-            ir.StringAttr(op.attributes["sym_name"]).value: ir.StringAttr(op.attributes["value"])
+            ir.StringAttr(op.attributes["sym_name"]).value: op.attributes["value"].value
             for op in _walk(module, "vm.rodata")
             if isinstance(op.attributes["value"], ir.StringAttr)
         }
@@ -219,7 +220,7 @@ def _segment_size(call: Any, index: int) -> int:
     return max(0, sizes[index]) if index < len(sizes) else 0
 
 
-def _looked_up_name(ir: Any, function: Any, strings: dict[str, Any]) -> str | None:
+def _looked_up_name(ir: Any, function: Any, strings: dict[str, str]) -> str | None:
     """The function name a ``hal.executable.lookup.function`` call looks up, where the name
     is a rodata string."""
     call = function.owner
@@ -230,8 +231,7 @@ def _looked_up_name(ir: Any, function: Any, strings: dict[str, Any]) -> str | No
     ref = call.operands[1].owner
     if isinstance(ref, ir.Block) or ref.name != "vm.const.ref.rodata":
         return None
-    name = strings.get(ir.FlatSymbolRefAttr(ref.attributes["rodata"]).value)
-    return None if name is None else str(name.value)
+    return strings.get(ir.FlatSymbolRefAttr(ref.attributes["rodata"]).value)
 
 
 def _export_info(ir: Any, op: Any, binding_types: dict[int, BindingType]) -> ExportInfo:
