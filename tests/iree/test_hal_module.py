@@ -580,6 +580,61 @@ def test_vulkan_flatbuffer_becomes_spirv_entry_points(compiled):
     assert spirv.compute_entry_point_names(module) == [ep.name]
 
 
+def _swap_bindings(blob: bytes, first: int, second: int) -> bytes:
+    """A vulkan-spirv-fb whose descriptor bindings ``first`` and ``second`` trade numbers,
+    in the layout and in the SPIR-V alike: the same program, with dispatch binding
+    ordinals no longer equal to binding numbers."""
+    data = bytearray(blob)
+    root = hal_executables._root(bytes(blob), b"VKE1", "vulkan-spirv-fb")
+    base = hal_executables._HEADER_SIZE
+    swap = {first: second, second: first}
+    for layout in root.tables(1):
+        for b in layout.tables(0):
+            at = base + b.pos + b.fields[0]  # binding:uint32, present when not 0
+            number = int.from_bytes(data[at : at + 4], "little")
+            data[at : at + 4] = swap.get(number, number).to_bytes(4, "little")
+    for module in root.tables(3):
+        start = base + module._vector(0, 4)[0]
+        code = bytes(data[start : start + len(module.blob(0, 4))])
+        words = list(memoryview(code).cast("I"))
+        pos = spirv.HEADER_WORDS
+        while pos < len(words):
+            count, opcode = words[pos] >> 16, words[pos] & 0xFFFF
+            if opcode == 71 and count == 4 and words[pos + 2] == 33:  # OpDecorate Binding
+                words[pos + 3] = swap.get(words[pos + 3], words[pos + 3])
+            pos += count
+        data[start : start + len(code)] = np.array(words, dtype=np.uint32).tobytes()
+    return bytes(data)
+
+
+def test_binding_ordinals_follow_the_layout_not_the_numbers(compiled):
+    """A pipeline layout whose binding numbers are not the dispatch ordinals: ordinal i
+    binds the i-th binding the layout lists (as IREE's Vulkan HAL does)."""
+    if "vulkan" not in hal.available_drivers():
+        pytest.skip("no vulkan device here")
+    blob = _swap_bindings(compiled["vulkan"][_blob_name(compiled, "vulkan", "scale")], 1, 2)
+    source, functions = hal_executables.vulkan_source(blob)
+    assert functions[0].sets == ((0, (0, 2, 1)),)
+    with hal.create_device("vulkan") as device:
+        mod = HalModule(device)
+        call = mod.imports
+        blob_ref = VmBuffer(memoryview(blob))
+        exe = call["hal.executable.create"](device, -1, _s("vulkan-spirv-fb"), blob_ref, None)
+        n = 100
+        a = device.buffer_from(np.arange(n, dtype=np.float32))
+        scale = device.buffer_from(np.float32(3).tobytes())
+        out = device.allocate_buffer(4 * n)
+        cb = call["hal.command_buffer.create"](device, 1, 3, -1, 0)
+        bindings = [(0, 0, a, 0, 4 * n), (0, 0, scale, 0, 4), (0, 0, out, 0, 4 * n)]
+        call["hal.command_buffer.dispatch"](cb, exe, 0, -(-n // 64), 1, 1, 0, [n, 0], bindings)
+        call["hal.command_buffer.finalize"](cb)
+        done = call["hal.fence.create"](device, 0)
+        call["hal.device.queue.execute"](device, -1, None, done, cb, 0)
+        assert call["hal.fence.await"](-1, 0, [done]) == 0
+        np.testing.assert_array_equal(out.to_numpy(np.float32), np.arange(n) * 3)
+        mod.close()
+
+
 def test_malformed_executables_raise_invalid_argument(module):
     device = module.device
     kind = _base(device.driver)
