@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     ok = result.max_error <= 1e-3
     print(
-        f"{result.ranks} ranks on {result.device}: {args.size}x{args.size} grid, "
+        f"{result.device}: {args.size}x{args.size} grid, "
         f"{result.steps} steps in {result.seconds * 1e3:.1f} ms; "
         f"max |polyhal - numpy| = {result.max_error:.2e}: {'OK' if ok else 'MISMATCH'}"
     )

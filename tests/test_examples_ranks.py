@@ -62,7 +62,7 @@ def test_heat_ranks(device: str) -> None:
         + ["--steps", "40"]
     )
     assert out.returncode == 0, out.stdout + out.stderr
-    assert "2 ranks on" in out.stdout and ": OK" in out.stdout, out.stdout
+    assert f"2 ranks of {device}" in out.stdout and ": OK" in out.stdout, out.stdout
 
 
 @pytest.mark.parametrize("device", _devices())

@@ -206,6 +206,7 @@ class StripsResult:
     submissions: int
     rank: int
     ranks: int
+    #: Where it ran, as "R ranks of uri (name)" (this rank's device).
     device: str = ""
 
 
@@ -289,7 +290,7 @@ def run_strips(
     done = device.create_semaphore(0)
     device.queue_execute(gather, signal=[(done, 1)])
     done.wait(1)
-    where = f"{device.uri} ({device.name})"
+    where = f"{count} ranks of {device.uri} ({device.name})"
     if rank != 0:
         return StripsResult(None, None, float("nan"), seconds, steps, rounds, rank, count, where)
     blocks = gathered.to_numpy("float32", (count, tallest, n))
