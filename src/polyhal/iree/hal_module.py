@@ -70,6 +70,7 @@ from .hal_commands import CommandBufferImports
 from .hal_device import DeviceImports
 from .hal_executables import HalExecutable
 from .hal_types import (
+    ARGUMENT_USAGE,
     MEMORY_BITS,
     SHARING_IMMUTABLE,
     STATUS_DEFERRED,
@@ -151,8 +152,10 @@ class HalModule(CommandBufferImports, DeviceImports):
         if not array.flags.c_contiguous:
             array = array.copy(order="C")
         element_type = element_type_of(array.dtype)
-        buffer = self.device.buffer_from(array.reshape(-1).view(np.uint8))
-        return BufferView(buffer, element_type, 1, tuple(int(n) for n in array.shape))
+        data = array.reshape(-1).view(np.uint8)
+        # Small arguments come from the slabs too (an upload per call costs an allocation).
+        buffer = self._suballocator.upload(self.device, data, 1, ARGUMENT_USAGE)
+        return BufferView(buffer, element_type, 1, array.shape)
 
     def view_of_buffer(
         self, buffer: Buffer, dtype: Any, shape: Sequence[int], offset: int = 0

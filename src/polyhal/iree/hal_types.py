@@ -137,6 +137,8 @@ MEMORY_BITS = int(
 )
 USAGE_BITS = int(BufferUsage.DEFAULT | BufferUsage.DISPATCH_UNIFORM_READ)
 SHARING_IMMUTABLE = 1 << 19
+#: The usage of buffers made for a function's arguments: every use polyhal knows.
+ARGUMENT_USAGE = int(BufferUsage.DEFAULT)
 MODE_BITS = 1 | 1 << 4 | 1 << 5  # ONE_SHOT, ALLOW_INLINE_EXECUTION, UNVALIDATED
 STAGE_BITS = 0x3F
 # Dispatch flags polyhal has no counterpart for: custom or indirect arguments.
@@ -362,10 +364,22 @@ class SubAllocator:
 
     def allocate(self, device: Device, size: int, memory_types: int, usage: int) -> Buffer:
         """A buffer of ``size`` bytes of IREE memory types and usage on ``device``."""
+        return self._carve(device, size, memory_types, usage, None)
+
+    def upload(self, device: Device, data: np.ndarray, memory_types: int, usage: int) -> Buffer:
+        """A buffer holding a copy of ``data`` (uint8): a function argument."""
+        return self._carve(device, data.nbytes, memory_types, usage, data)
+
+    def _carve(
+        self, device: Device, size: int, memory_types: int, usage: int, data: np.ndarray | None
+    ) -> Buffer:
         if size > self.LARGEST or size < 0 or device.checked:
-            return device.allocate_buffer(
+            buffer = device.allocate_buffer(
                 size, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
             )
+            if data is not None and size:
+                buffer.write(data)
+            return buffer
         key = (id(device), memory_types, usage)
         with self._lock:  # threads calling one module must not share a range
             slab = self._slabs.get(key)
@@ -379,15 +393,30 @@ class SubAllocator:
                     self.SLAB, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
                 )
                 self._allocations.add(buffer.alloc)
-                slab = self._slabs[key] = [buffer, 0]
+                slab = self._slabs[key] = [buffer, 0, _host_view(buffer)]
             offset = slab[1]
             slab[1] = offset + -(-max(size, 1) // self.ALIGNMENT) * self.ALIGNMENT
         out: Buffer = slab[0].subspan(offset, size)
+        if data is not None and size:
+            if slab[2] is not None:
+                # Fresh memory no device work has seen: the slab's own host view (made
+                # once; slabs exist on unchecked devices only) is the cheapest way in.
+                slab[2][offset : offset + size] = data
+            else:
+                out.write(data)
         return out
 
     def owns(self, buffer: Buffer) -> bool:
         """Whether ``buffer`` lies in a slab (its deallocation must free nothing)."""
         return buffer.alloc in self._allocations
+
+
+def _host_view(buffer: Buffer) -> np.ndarray | None:
+    """A uint8 array over ``buffer``'s memory, or None where the host cannot map it."""
+    try:
+        return buffer.as_array()
+    except InvalidArgumentError:  # NotExportableError: no host mapping
+        return None
 
 
 def staged(buffer: Buffer) -> Buffer:
