@@ -314,6 +314,9 @@ def test_small_buffers_share_slabs_without_aliasing(driver):
         device.wait_idle()
         for i, buffer in enumerate(buffers[1:], 1):
             assert buffer.read() == bytes([i]) * 100
+        assert call["hal.buffer.load"](buffers[5], 96, 4) == 0x05050505
+        with pytest.raises(hal.OutOfRangeError):
+            call["hal.buffer.load"](buffers[5], 98, 4)
         # A caller who deallocates a result releases its slab; later allocations go on.
         device.queue_dealloca(buffers[-1])
         device.wait_idle()

@@ -35,6 +35,8 @@ from .hal_types import (
     iree_length,
     memory_type_of,
     pattern_match,
+    pending,
+    signal_now,
     staged,
     usage_of,
     vm_bytes,
@@ -89,14 +91,11 @@ class DeviceImports:
         try:
             if pool:
                 raise UnimplementedError(f"hal.device.queue.alloca from pool {pool}: no pools")
-            if wait is None:
-                # Nothing to wait for: what the queue would do, allocate then signal, done here
-                # without a queue submission (the common case, once per call and result).
+            if not pending(wait):
+                # Nothing left to wait for: what the queue would do, allocate then signal,
+                # done here without a queue submission (the common case, every call).
                 buffer = self._suballocator.allocate(device, size, memory_types, usage)
-                if signal is not None:
-                    for sem, value in signal.timepoints:
-                        if not sem.reached(value):
-                            sem.signal(value)
+                signal_now(signal)
                 return buffer
             return device.queue_alloca(
                 size,
@@ -123,8 +122,12 @@ class DeviceImports:
             signals = signal.timepoints if signal is not None else ()
             if self._suballocator.owns(buffer):
                 # A buffer carved from a slab frees nothing early (its slab goes when its last
-                # buffer does): the deallocation only orders, as a barrier.
-                device.queue_barrier(wait=waits, signal=signals)
+                # buffer does): the deallocation only orders, as a barrier, and with its waits
+                # reached it is done at once.
+                if pending(wait):
+                    device.queue_barrier(wait=waits, signal=signals)
+                else:
+                    signal_now(signal)
             else:
                 device.queue_dealloca(buffer, wait=waits, signal=signals)
         except (AttributeError, TypeError) as e:

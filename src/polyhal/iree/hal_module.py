@@ -270,7 +270,10 @@ class HalModule(CommandBufferImports, DeviceImports):
         try:
             if not 0 < length <= 4:
                 raise InvalidArgumentError(f"load length byte count {length} exceeds max")
-            value = int.from_bytes(host_read(buffer, offset, length), "little")
+            data = self._suballocator.read(buffer, offset, length)
+            if data is None:
+                data = host_read(buffer, offset, length)
+            value = int.from_bytes(data, "little")
             return value - (1 << 32) if value >= 1 << 31 else value
         except (AttributeError, TypeError) as e:
             raise bad_argument("hal.buffer.load", e) from None

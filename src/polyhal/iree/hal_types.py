@@ -360,6 +360,8 @@ class SubAllocator:
     def __init__(self) -> None:
         self._slabs: dict[tuple[int, int, int], list[Any]] = {}
         self._allocations: weakref.WeakSet[Any] = weakref.WeakSet()
+        # Each host-mapped slab's one host view, by its allocation.
+        self._views: weakref.WeakKeyDictionary[Any, np.ndarray] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
     def allocate(self, device: Device, size: int, memory_types: int, usage: int) -> Buffer:
@@ -392,8 +394,11 @@ class SubAllocator:
                 buffer = device.allocate_buffer(
                     self.SLAB, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
                 )
+                view = _host_view(buffer)
                 self._allocations.add(buffer.alloc)
-                slab = self._slabs[key] = [buffer, 0, _host_view(buffer)]
+                if view is not None:
+                    self._views[buffer.alloc] = view
+                slab = self._slabs[key] = [buffer, 0, view]
             offset = slab[1]
             slab[1] = offset + -(-max(size, 1) // self.ALIGNMENT) * self.ALIGNMENT
         out: Buffer = slab[0].subspan(offset, size)
@@ -406,9 +411,42 @@ class SubAllocator:
                 out.write(data)
         return out
 
+    def read(self, buffer: Buffer, offset: int, length: int) -> bytes | None:
+        """``length`` bytes at ``offset`` of a slab buffer through its slab's host view
+        (the range checked), or None for a buffer of no host-mapped slab."""
+        view = self._views.get(buffer.alloc)
+        if view is None:
+            return None
+        if offset < 0 or length < 0 or offset + length > buffer.size:
+            raise OutOfRangeError(
+                f"read of [{offset}, +{length}) from a buffer of {buffer.size} bytes"
+            )
+        start = buffer.offset + offset
+        data: bytes = view[start : start + length].tobytes()
+        return data
+
     def owns(self, buffer: Buffer) -> bool:
         """Whether ``buffer`` lies in a slab (its deallocation must free nothing)."""
         return buffer.alloc in self._allocations
+
+
+def pending(fence: Fence | None) -> bool:
+    """Whether ``fence`` (None: no fence) has a timepoint not reached yet (or failed)."""
+    if fence is None:
+        return False
+    for sem, value in fence.timepoints:
+        if not sem.reached(value):
+            return True
+    return False
+
+
+def signal_now(fence: Fence | None) -> None:
+    """Signals every timepoint of ``fence`` not reached yet, from the host: the end of a
+    queue operation that had nothing to wait for and nothing to run."""
+    if fence is not None:
+        for sem, value in fence.timepoints:
+            if not sem.reached(value):
+                sem.signal(value)
 
 
 def _host_view(buffer: Buffer) -> np.ndarray | None:
