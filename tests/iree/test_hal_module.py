@@ -87,7 +87,9 @@ def module(request):
     driver = request.param
     if driver != "local-sync" and driver not in hal.available_drivers():
         pytest.skip(f"no {driver} device here")
-    device = hal.create_device(driver)
+    # Checked, whatever the environment says: these tests count on its own allocation per
+    # buffer and on the race checker (the slab tests make unchecked devices themselves).
+    device = hal.create_device(driver, checked=True)
     mod = HalModule(device)
     yield mod
     mod.close()
