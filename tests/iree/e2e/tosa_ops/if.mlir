@@ -7,22 +7,22 @@
 // arguments and checked values are results; tests/iree/e2e/manifest.json says what to compare.
 
 module {
-  func.func @if_true_test(%arg0: tensor<i1>, %arg1: tensor<i32>, %arg2: i32, %arg3: tensor<i32>) -> (i32, tensor<i32>) {
+  func.func @if_true_test(%arg0: tensor<i1>, %arg1: tensor<i32>, %arg2: i32, %arg3: tensor<i32>) -> tensor<i32> {
     %0 = tosa.cond_if %arg0 : tensor<i1> -> tensor<i32> {
       %1 = tosa.add %arg1, %arg3 : (tensor<i32>, tensor<i32>) -> tensor<i32>
       tosa.yield %1 : tensor<i32>
     } else {
       tosa.yield %arg1 : tensor<i32>
     }
-    return %arg2, %0 : i32, tensor<i32>
+    return %0 : tensor<i32>
   }
-  func.func @if_false_test(%arg0: tensor<i1>, %arg1: tensor<i32>, %arg2: i32, %arg3: tensor<i32>) -> (i32, tensor<i32>) {
+  func.func @if_false_test(%arg0: tensor<i1>, %arg1: tensor<i32>, %arg2: i32, %arg3: tensor<i32>) -> tensor<i32> {
     %0 = tosa.cond_if %arg0 : tensor<i1> -> tensor<i32> {
       tosa.yield %arg1 : tensor<i32>
     } else {
       %1 = tosa.add %arg1, %arg3 : (tensor<i32>, tensor<i32>) -> tensor<i32>
       tosa.yield %1 : tensor<i32>
     }
-    return %arg2, %0 : i32, tensor<i32>
+    return %0 : tensor<i32>
   }
 }
