@@ -157,6 +157,10 @@ def test_scalar_arguments_and_results(programs):
     out, k = programs.scale(np.array([1, -2, 3], np.int32), 5, numpy=True)
     np.testing.assert_array_equal(out, [5, -10, 15])
     assert k == 6
+    # A 0-d array is a scalar too (what np.load gives back for a saved scalar).
+    out, k = programs.scale(np.array([1, 2, 3], np.int32), np.array(-2, np.int32), numpy=True)
+    np.testing.assert_array_equal(out, [-2, -4, -6])
+    assert k == -1
 
 
 def test_control_flow_on_device_values(programs):

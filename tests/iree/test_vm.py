@@ -480,3 +480,14 @@ def test_long_block_chains_and_deep_nesting(iree_compiler):
     inst = program.instantiate({})
     assert inst.export("chain")(5) == 5 + n - 1
     assert [inst.export("nest")(k) for k in (0, 3, 119, 500)] == [1, 3, 119, 500]
+
+
+def test_declared_tensor_types():
+    from polyhal.iree.module import TensorSpec
+
+    spec = TensorSpec("tensor<4x?xcomplex<f32>>")
+    assert spec.shape == (4, None) and spec.dtype == np.complex64 and not spec.static
+    spec = TensorSpec("tensor<2x3xf32, #encoding>")
+    assert spec.shape == (2, 3) and spec.dtype == np.float32 and spec.static
+    assert TensorSpec("tensor<i1>").shape == ()
+    assert TensorSpec("tensor<8xbf16>").dtype is None  # numpy has no bf16

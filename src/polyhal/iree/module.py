@@ -184,9 +184,11 @@ _DTYPE_NAMES = {
     "si8": np.int8, "si16": np.int16, "si32": np.int32, "si64": np.int64,
     "ui8": np.uint8, "ui16": np.uint16, "ui32": np.uint32, "ui64": np.uint64,
     "f16": np.float16, "f32": np.float32, "f64": np.float64, "i1": np.bool_,
+    "complex<f32>": np.complex64, "complex<f64>": np.complex128,
 }  # fmt: skip
 _SIGNATURE = re.compile(r"^\s*(sync|async)?\s*func\s+@[^(]*\((.*)\)\s*->\s*\((.*)\)\s*$", re.S)
 _TENSOR = re.compile(r"^tensor<(.*)>$")
+_DIMS = re.compile(r"^((?:(?:\d+|\?)x)*)(.*)$")  # "4x?x" and the element type
 
 
 class TensorSpec:
@@ -201,9 +203,8 @@ class TensorSpec:
         self.shape: tuple[int | None, ...] | None = None
         self.dtype: np.dtype[Any] | None = None
         if m:
-            parts = m.group(1).split(",")[0].split("x")
-            element = parts[-1].strip()
-            self.shape = tuple(None if p == "?" else int(p) for p in parts[:-1])
+            dims, element = _DIMS.match(m.group(1).split(",")[0].strip()).groups()  # type: ignore[union-attr]
+            self.shape = tuple(None if d == "?" else int(d) for d in dims.split("x")[:-1])
             dtype = _DTYPE_NAMES.get(element)
             self.dtype = np.dtype(dtype) if dtype is not None else None
 
@@ -321,6 +322,8 @@ def _int_converter(what: str, bits: int) -> Callable[[Any], int]:
     lo, hi = -(1 << (bits - 1)), 1 << bits
 
     def convert(value: Any) -> int:
+        if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iu":
+            value = value.item()
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, np.integer)):
             raise InvalidArgumentError(f"{what} must be an integer, got {value!r}")
         v = int(value)
@@ -336,6 +339,8 @@ def _float_converter(what: str, vm_type: str) -> Callable[[Any], float]:
     dtype = np.float32 if vm_type == "f32" else np.float64
 
     def convert(value: Any) -> float:
+        if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+            value = value.item()
         if not isinstance(value, (int, float, np.integer, np.floating)) or isinstance(value, bool):
             raise InvalidArgumentError(f"{what} must be a number, got {value!r}")
         return float(dtype(value))
