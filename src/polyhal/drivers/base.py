@@ -221,11 +221,16 @@ class DriverDevice:
         """
         raise NotImplementedError
 
-    def execute_one(self, encoded: Any, done: Callable[[HalError | None], None]) -> None:
-        """``execute`` of one command buffer with no binding table: the front end's short
-        path for a host submit to an idle queue.  A driver overrides it where that case
-        can skip work (the default builds the Work list and calls ``execute``)."""
-        self.execute((Work(encoded, ()),), done)
+    def execute_one(
+        self,
+        encoded: Any,
+        done: Callable[[HalError | None], None],
+        binding_table: Sequence[ResolvedBinding] = (),
+    ) -> None:
+        """``execute`` of one command buffer (the front end's short path, a host submit
+        whose waits are met).  A driver overrides it where that case can skip work (the
+        default builds the Work list and calls ``execute``)."""
+        self.execute((Work(encoded, binding_table),), done)
 
     # -- collectives (Limits.collectives says whether the driver runs them) ----------------
     def create_channel(

@@ -403,15 +403,23 @@ class CudaDevice(DriverDevice):
                     self.native_ptr, launcher.JOB_RECORD, None, None, 0, event, token
                 )
 
-    def execute_one(self, encoded: Any, done: Callable[[HalError | None], None]) -> None:
+    def execute_one(
+        self, encoded: Any, done: Callable[[HalError | None], None], binding_table: Any = ()
+    ) -> None:
         # execute() for one command buffer with no binding table, its usual case written
         # out once more: this call runs cold after the caller's idle spell, when each
         # Python frame costs several times its warm price (see Device._execute_one).  The
         # pending entry holds the Encoded itself; _finish makes the Work list of it only
         # for an error message.
         job = encoded.job
-        if job is None or self.trace is not None or self.stopping or self.lost is not None:
-            self.execute((Work(encoded, ()),), done)
+        if (
+            job is None
+            or binding_table
+            or self.trace is not None
+            or self.stopping
+            or self.lost is not None
+        ):
+            self.execute((Work(encoded, binding_table),), done)
             return
         if self._deferred and not self._reap_queued:
             self._kick()
