@@ -144,6 +144,25 @@ _ANY, _DISPATCH, _TRANSFER = (
 _stream.configure(vars(errors), Executable, C.Ref, PipelineLayout, MemoryBarrier)
 
 
+def _mode_flags(
+    mode: Any, categories: Any
+) -> tuple[CommandBufferMode, CommandCategory, bool, bool, int]:
+    """A command buffer's mode and categories checked (InvalidArgumentError for values not
+    of their enum, or categories that allow no command): the mode, the categories, whether
+    it validates, whether it is one-shot, and the category bits its commands check."""
+    mode = as_flags(CommandBufferMode, mode, "command buffer mode")
+    categories = as_flags(CommandCategory, categories, "command categories")
+    if not categories & CommandCategory.ANY:
+        raise InvalidArgumentError(f"categories {categories!r} allow no command")
+    validate = not mode & CommandBufferMode.UNVALIDATED
+    one_shot = bool(mode & CommandBufferMode.ONE_SHOT)
+    return mode, categories, validate, one_shot, int(categories) if validate else _ANY
+
+
+#: CommandBuffer's validated flags per (type, value) of its mode and categories.
+_MODE_FLAGS: dict[tuple[Any, ...], tuple[CommandBufferMode, CommandCategory, bool, bool, int]] = {}
+
+
 class CommandBuffer(_stream.Recorder):
     """Records commands for a device queue.  ``with cb:`` is ``begin()`` … ``end()``.
 
@@ -183,18 +202,18 @@ class CommandBuffer(_stream.Recorder):
             raise InvalidArgumentError(
                 f"binding_capacity must be in [0, {_MAX_BINDING_CAPACITY}], got {binding_capacity}"
             )
-        mode = as_flags(CommandBufferMode, mode, "command buffer mode")
-        categories = as_flags(CommandCategory, categories, "command categories")
-        if not categories & CommandCategory.ANY:
-            raise InvalidArgumentError(f"categories {categories!r} allow no command")
+        # Enum arithmetic costs microseconds each, and programs make command buffers on
+        # every call: the validated flags are memoized per (type, value) of the arguments.
+        key = (type(mode), mode, type(categories), categories)
+        flags = _MODE_FLAGS.get(key)
+        if flags is None:
+            flags = _mode_flags(mode, categories)
+            if len(_MODE_FLAGS) < 256:
+                _MODE_FLAGS[key] = flags
+        self.mode, self.categories, self._validate, self._one_shot, self._categories = flags
         self.device = device
-        self.mode = mode
-        self.categories = categories
         self.binding_capacity = binding_capacity
         limits = self._limits = device._driver.limits
-        self._validate = not self.mode & CommandBufferMode.UNVALIDATED
-        self._one_shot = bool(self.mode & CommandBufferMode.ONE_SHOT)
-        self._categories = int(categories) if self._validate else _ANY
         wx, wy, wz = limits.max_workgroup_count
         self._setup(
             device,

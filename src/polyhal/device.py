@@ -235,6 +235,7 @@ class Device(_stream.DeviceBase):
         #: raise FailedPreconditionError.
         self.checked = False
         self._tracer: tracing.Tracer | None = None  # set while a trace is recorded
+        self._guard = _DriverCall(self)  # see _driver_call
         # queue_execute's short path (_execute_one) starts work without the trampoline of
         # _start, which a driver that runs deferred work inline needs.
         self._lean = not driver_device.run_deferred_inline
@@ -264,10 +265,17 @@ class Device(_stream.DeviceBase):
         or when memory runs out; FailedPreconditionError on a closed device.
         """
         self._check_open()
-        memory_type = as_flags(MemoryType, memory_type, "memory_type")
-        usage = as_flags(BufferUsage, usage, "usage")
-        access = as_flags(MemoryAccess, access, "access")
-        size = as_index(size, "buffer size")
+        # Flag arithmetic on enums costs microseconds each (Python's enum), and programs
+        # allocate on every call (IREE's transients): the validated flags are memoized per
+        # argument (type and value: True must not pass as 1).
+        key = (type(memory_type), memory_type, type(usage), usage, type(access), access)
+        flags = _ALLOCATION_FLAGS.get(key)
+        if flags is None:
+            flags = _allocation_flags(memory_type, usage, access)
+            if len(_ALLOCATION_FLAGS) < 256:
+                _ALLOCATION_FLAGS[key] = flags
+        if type(size) is not int:
+            size = as_index(size, "buffer size")
         if size < 0:
             raise InvalidArgumentError(f"buffer size must be >= 0, got {size}")
         if size > self._driver.limits.max_allocation_size:
@@ -275,13 +283,21 @@ class Device(_stream.DeviceBase):
                 f"buffer of {size} bytes exceeds the device's "
                 f"{self._driver.limits.max_allocation_size}"
             )
-        if memory_type & MemoryType.OPTIMAL or memory_type == MemoryType.NONE:
-            memory_type = MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE
-        with self._driver_call():
-            alloc = self._driver.allocate(size, memory_type, int(usage))
-        return Buffer(
-            self, alloc, 0, size, alloc.memory_type, BufferUsage(usage), MemoryAccess(access)
-        )
+        memory_type, usage_bits, usage, access = flags
+        # As _driver_call, written out: the driver device is not released during the call.
+        lock = self._lock
+        with lock:
+            if self._closed:
+                raise FailedPreconditionError(f"device {self.uri!r} is closed")
+            self._calls += 1
+        try:
+            alloc = self._driver.allocate(size, memory_type, usage_bits)
+        finally:
+            with lock:
+                self._calls -= 1
+                if self._closed and not self._calls:
+                    lock.notify_all()
+        return Buffer(self, alloc, 0, size, alloc.memory_type, usage, access)
 
     def import_buffer(self, array: Any, *, usage: BufferUsage = BufferUsage.DEFAULT) -> Buffer:
         """A Buffer over the memory of another library's array, without a copy; the
@@ -827,21 +843,23 @@ class Device(_stream.DeviceBase):
             self._tracer.device_closed(self)
 
     # -- internals ---------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def _driver_call(self) -> Any:
-        """Around a driver call made outside the queue: FailedPreconditionError once the
-        device is closed, else the driver device is not released until the call returns."""
+    def _driver_call(self) -> _DriverCall:
+        """Around a driver call made outside the queue (``with``): FailedPreconditionError
+        once the device is closed, else the driver device is not released until the call
+        returns."""
+        return self._guard
+
+    def _enter_driver_call(self) -> None:
         with self._lock:
             if self._closed:
                 raise FailedPreconditionError(f"device {self.uri!r} is closed")
             self._calls += 1
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._calls -= 1
-                if self._closed and not self._calls:
-                    self._lock.notify_all()
+
+    def _exit_driver_call(self) -> None:
+        with self._lock:
+            self._calls -= 1
+            if self._closed and not self._calls:
+                self._lock.notify_all()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -1069,6 +1087,41 @@ class Device(_stream.DeviceBase):
             # driver's completion thread, which the driver's close() may join: release from
             # a thread of its own.
             threading.Thread(target=self._release, name="polyhal-close", daemon=True).start()
+
+
+class _DriverCall:
+    """Device._driver_call's context manager: one per device, holding no state of a call
+    (a generator-based one costs a microsecond more per host read, write or allocation)."""
+
+    __slots__ = ("enter", "exit")
+
+    def __init__(self, device: Device):
+        self.enter = device._enter_driver_call
+        self.exit = device._exit_driver_call
+
+    def __enter__(self) -> None:
+        self.enter()
+
+    def __exit__(self, *exc: object) -> None:
+        self.exit()
+
+
+#: allocate_buffer's validated flags per (type, value) of its arguments.
+_ALLOCATION_FLAGS: dict[tuple[Any, ...], tuple[MemoryType, int, BufferUsage, MemoryAccess]] = {}
+
+
+def _allocation_flags(
+    memory_type: Any, usage: Any, access: Any
+) -> tuple[MemoryType, int, BufferUsage, MemoryAccess]:
+    """allocate_buffer's flags checked (InvalidArgumentError for values not of their
+    enum): the memory type the driver is asked for, the usage bits, the usage and the
+    access the Buffer records."""
+    memory_type = as_flags(MemoryType, memory_type, "memory_type")
+    usage = as_flags(BufferUsage, usage, "usage")
+    access = as_flags(MemoryAccess, access, "access")
+    if memory_type & MemoryType.OPTIMAL or memory_type == MemoryType.NONE:
+        memory_type = MemoryType.DEVICE_LOCAL | MemoryType.HOST_VISIBLE
+    return memory_type, int(usage), BufferUsage(usage), MemoryAccess(access)
 
 
 def _noop(done: Callable[[HalError | None], None]) -> None:
