@@ -7,8 +7,11 @@ Each program is compiled once with ``polyhal.iree.compile_flags("local")`` (IREE
 loads the ``.vmfb``, polyhal the VM assembly of the same compilation flags; both cached). The
 inputs are uploaded once (polyhal Buffers; IREE buffer views in device memory), so a call
 measures the host program: argument checks, result allocation, the dispatches, the wait.
-Results stay on the device.  Times are medians of ``--repeat`` calls after a warm-up; the two
-runtimes alternate in blocks so that machine noise hits both alike.  Ratio = polyhal / IREE.
+Results stay on the device.  A run times ``--repeat`` calls of each runtime (a tenth for the
+large programs), the runtimes alternating in blocks so that machine noise hits all alike,
+and takes each one's median; the table shows the median of ``--runs`` runs.  Ratio =
+polyhal local / IREE local-task (the issue's reference), with its range over the runs.
+IREE's local-sync column (no worker threads) is IREE's own floor, for context.
 """
 
 from __future__ import annotations
@@ -99,7 +102,7 @@ def _program(name: str, ic: Any, tmp: Path) -> tuple[Path, str, list[np.ndarray[
     return path, "main", inputs, "small" if name in SMALL else "large"
 
 
-def _median_us(call: Callable[[], Any], repeat: int) -> list[float]:
+def _times_us(call: Callable[[], Any], repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
         t0 = time.perf_counter_ns()
@@ -108,41 +111,52 @@ def _median_us(call: Callable[[], Any], repeat: int) -> list[float]:
     return times
 
 
-def bench(name: str, ic: Any, repeat: int, tmp: Path) -> tuple[str, str, float, float]:
-    """(program, size class, IREE µs, polyhal µs) of one program."""
+#: The runtimes timed, in table order: IREE's local-task (the reference the ratio is taken
+#: against), IREE's local-sync (no worker threads: IREE's floor), polyhal's local.
+RUNTIMES = ("iree local-task", "iree local-sync", "polyhal local")
+
+
+def bench(name: str, ic: Any, repeat: int, runs: int, tmp: Path) -> tuple[str, list[list[float]]]:
+    """(size class, per run: the median µs of each of RUNTIMES) of one program."""
     path, fname, inputs, size = _program(name, ic, tmp)
-    flags = list(iree.compile_flags("local"))
     extra = ["--iree-input-demote-f64-to-f32"] if name in CORPUS else []
-    # IREE's runtime on local-task.
-    runner = ic.IreeRunner(ic.compile_vmfb(path, [*flags, *extra]), "local-task")
-    iree_fn = runner.module[fname]
-    iree_args = [runner.upload(a, a.dtype.name) for a in inputs]
-    # polyhal on local.
+    vmfb = ic.compile_vmfb(path, [*iree.compile_flags("local"), *extra])
+    calls: list[Callable[[], Any]] = []
+    want = None
+    for driver in ("local-task", "local-sync"):
+        runner = ic.IreeRunner(vmfb, driver)
+        fn = runner.module[fname]
+        args = [runner.upload(a, a.dtype.name) for a in inputs]
+        if want is None:
+            want = np.asarray(runner.download(fn(*args), "float32"))
+        calls.append(lambda fn=fn, args=args: fn(*args))
     device = hal.create_device("local")
     module = load_module(compile_module(path, "local", flags=extra), device)
     ph_fn = module[fname]
     ph_args = [device.buffer_from(np.ascontiguousarray(a)) for a in inputs]
-    want = np.asarray(runner.download(iree_fn(*iree_args), "float32"))
     got = ph_fn(*ph_args, numpy=True)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)  # same program, same answer
+    calls.append(lambda: ph_fn(*ph_args))
     blocks = 10
     per_block = max(repeat // blocks, 1)
-    warm = max(per_block // 2, 3)
-    _median_us(lambda: iree_fn(*iree_args), warm)
-    _median_us(lambda: ph_fn(*ph_args), warm)
-    t_iree: list[float] = []
-    t_ph: list[float] = []
-    for _ in range(blocks):
-        t_iree += _median_us(lambda: iree_fn(*iree_args), per_block)
-        t_ph += _median_us(lambda: ph_fn(*ph_args), per_block)
+    out = []
+    for call in calls:
+        _times_us(call, max(per_block // 2, 3))  # warm-up
+    for _ in range(runs):
+        times: list[list[float]] = [[] for _ in calls]
+        for _ in range(blocks):
+            for t, call in zip(times, calls, strict=True):
+                t += _times_us(call, per_block)
+        out.append([statistics.median(t) for t in times])
     module.close()
     device.close()
-    return name, size, statistics.median(t_iree), statistics.median(t_ph)
+    return size, out
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=200, help="timed calls per runtime")
+    parser.add_argument("--runs", type=int, default=5, help="measurements per program")
     parser.add_argument("--only", default="", help="comma list of programs")
     args = parser.parse_args(argv)
     import tempfile
@@ -151,12 +165,20 @@ def main(argv: list[str] | None = None) -> None:
     names = [*SMALL, *LARGE, *CORPUS]
     if args.only:
         names = [n for n in names if n in args.only.split(",")]
-    print(f"{'program':<14} {'size':<6} {'IREE µs':>10} {'polyhal µs':>11} {'ratio':>6}")
+    print(
+        f"{'program':<12} {'size':<6} {'IREE local-task µs':>18} {'IREE local-sync µs':>18} "
+        f"{'polyhal local µs':>16} {'ratio':>6} {'ratio range':>12}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
             repeat = args.repeat if name in SMALL else max(args.repeat // 10, 20)
-            prog, size, t_iree, t_ph = bench(name, ic, repeat, Path(tmp))
-            print(f"{prog:<14} {size:<6} {t_iree:>10.1f} {t_ph:>11.1f} {t_ph / t_iree:>6.2f}")
+            size, runs = bench(name, ic, repeat, args.runs, Path(tmp))
+            med = [statistics.median(r[i] for r in runs) for i in range(len(RUNTIMES))]
+            ratios = [r[2] / r[0] for r in runs]
+            print(
+                f"{name:<12} {size:<6} {med[0]:>18.1f} {med[1]:>18.1f} {med[2]:>16.1f} "
+                f"{med[2] / med[0]:>6.2f} {min(ratios):>5.2f}–{max(ratios):<5.2f}"
+            )
 
 
 if __name__ == "__main__":
