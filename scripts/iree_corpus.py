@@ -622,7 +622,8 @@ def cmd_convert(args: argparse.Namespace) -> None:
             if skipped:
                 entry["skipped_functions"] = skipped
             files.append(entry)
-    np.savez_compressed(out / "values.npz", **store)
+    if not _same_values(out / "values.npz", store):  # the zip's timestamps would churn git
+        np.savez_compressed(out / "values.npz", **store)
     manifest = {
         "source": {"repository": "https://github.com/iree-org/iree", "commit": commit},
         "files": files,
@@ -634,6 +635,18 @@ def cmd_convert(args: argparse.Namespace) -> None:
     n_funcs = sum(len(f.get("functions", [])) for f in files)
     n_files = sum(1 for f in files if "functions" in f)
     print(f"{n_files} files, {n_funcs} functions converted into {out}")
+
+
+def _same_values(path: Path, store: dict[str, Any]) -> bool:
+    if not path.exists():
+        return False
+    with np.load(path) as old:
+        if set(old.files) != set(store):
+            return False
+        return all(
+            old[k].dtype == v.dtype and old[k].shape == v.shape and old[k].tobytes() == v.tobytes()
+            for k, v in store.items()
+        )
 
 
 def _carry_reference(old: dict[str, Any], new: dict[str, Any]) -> None:
