@@ -281,6 +281,7 @@ class Converted:
     results: list[dict[str, Any]] = field(default_factory=list)
     checks: list[dict[str, Any]] = field(default_factory=list)
     dropped: list[str] = field(default_factory=list)
+    kept_constants: list[str] = field(default_factory=list)
 
 
 class _Values:
@@ -340,6 +341,10 @@ def convert_test_function(ir: Any, func: Any, values: _Values, demote: bool) -> 
             continue
         result = op.results[0]
         type_text = str(result.type)
+        if _split_shaped(type_text)[1] not in _NUMPY_TYPES:
+            # i4, i2: no numpy array (nor a runtime's argument) holds them; stay in place.
+            conv.kept_constants.append(type_text)
+            continue
         arr = _attr_to_numpy(ir, op, "value", type_text)
         if type_text == "index":  # function arguments cannot be index: pass an i64
             arg = entry.add_argument(ir.IntegerType.get_signless(64), loc)
@@ -623,6 +628,7 @@ def cmd_convert(args: argparse.Namespace) -> None:
             entry["functions"] = [
                 {"name": c.name, "args": c.args, "results": c.results, "checks": c.checks}
                 | ({"dropped_checks": c.dropped} if c.dropped else {})
+                | ({"kept_unfoldable_constants": c.kept_constants} if c.kept_constants else {})
                 for c in converted
             ]
             if skipped:
