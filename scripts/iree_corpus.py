@@ -56,7 +56,7 @@ SUITE_FLAGS = {
     "stablehlo_models": ["--iree-input-demote-f64-to-f32"],
 }
 #: IREE runtime driver for each target polyhal compiles for.
-TARGETS = {"local-task": "local", "vulkan": "vulkan"}
+TARGETS = {"local-task": "local", "vulkan": "vulkan", "cuda": "cuda"}
 
 HEADER = """\
 // Derived from IREE ({path} at commit {commit}, https://github.com/iree-org/iree).
@@ -849,7 +849,7 @@ def _diff(a: Any, b: Any) -> str:
 
 
 def compile_flags(file: dict[str, Any], target: str) -> list[str]:
-    """iree-compile flags for a corpus file and a polyhal target ("local" or "vulkan")."""
+    """iree-compile flags for a corpus file and a polyhal target ("local", "vulkan", "cuda")."""
     from polyhal.iree import compile_flags as target_flags
 
     return [*target_flags(target), *file.get("flags", [])]
