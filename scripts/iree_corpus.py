@@ -9,17 +9,19 @@ an argument, every checked value a result; the values go to ``values.npz`` and w
 to ``manifest.json`` (see tests/iree/e2e/README.md for the format).
 
     python scripts/iree_corpus.py convert --iree-git /path/to/iree/.git [--commit SHA]
-    python scripts/iree_corpus.py reference [--drivers local-task,vulkan] [--jobs 2]
+    python scripts/iree_corpus.py reference [--drivers local-task,vulkan] [--jobs 2] [--all]
+    python scripts/iree_corpus.py polyhal [--drivers local,local-sync,vulkan] [files...]
 
 ``convert`` reads IREE's sources with IREE's MLIR Python bindings (``iree.compiler.ir``), where
 the stablehlo, tosa, util and check dialects are registered, and rewrites them there.
 ``reference`` compiles every converted file with the flags polyhal uses (one module per file
 and target, cached in polyhal's build cache), runs each function with IREE's own runtime
 (``iree.runtime``) and records in the manifest which functions IREE itself gets right: the
-corpus scores polyhal only on those.
+corpus scores polyhal only on those.  ``polyhal`` runs the corpus through ``polyhal.iree``
+and prints the pass counts on those functions and the failures grouped by kind.
 
-The library part (``Corpus``, ``compile_vmfb``, ``check_results``) is what the test harness
-(tests/iree/test_e2e_corpus.py) and benchmarks/bench_iree.py import.
+The library part (``Corpus``, ``check_results``, ``compile_vmfb``, ``IreeRunner``) is what the
+test harness (tests/iree/test_e2e_corpus.py) and benchmarks/bench_iree.py import.
 """
 
 from __future__ import annotations
@@ -308,10 +310,6 @@ def _type_info(type_text: str, demote: bool) -> dict[str, Any]:
     info: dict[str, Any] = {"type": type_text, "dtype": _NUMPY_TYPES[elem]}
     info["shape"] = list(shape) if shape is not None else None
     return info
-
-
-def _ops(block: Any) -> list[Any]:
-    return list(block.operations)
 
 
 def _walk(op: Any, out: list[Any]) -> list[Any]:
@@ -895,36 +893,19 @@ class CompileError(Exception):
     """iree-compile rejected a corpus file."""
 
 
-def _compile_job(job: tuple[str, list[str]]) -> tuple[str, str | None, float]:
-    path, flags = job
-    t0 = time.perf_counter()
+def _compile_quietly(job: tuple[str, list[str]]) -> None:
     try:
-        compile_vmfb(Path(path), flags)
-        return path, None, time.perf_counter() - t0
-    except CompileError as e:
-        return path, str(e), time.perf_counter() - t0
+        compile_vmfb(Path(job[0]), job[1])
+    except CompileError:
+        pass  # remembered in the cache; the run reports it per function
 
 
-def compile_all(
-    jobs: Iterable[tuple[Path, list[str]]], workers: int = 2
-) -> dict[tuple[str, tuple[str, ...]], str | None]:
-    """Compile (or find in the cache) every (file, flags); at most ``workers`` at a time.
-    Returns the compile error (or None) of each."""
+def compile_all(jobs: Iterable[tuple[Path, list[str]]], workers: int = 2) -> None:
+    """Compile every (file, flags) into the cache (niced, at most ``workers`` at a time), so
+    that the per-file processes that follow find them there."""
     todo = [(str(p), list(f)) for p, f in jobs]
-    out: dict[tuple[str, tuple[str, ...]], str | None] = {}
-    if workers <= 1 or len(todo) <= 1:
-        results = map(_compile_job, todo)
-        for (path, flags), (_, err, _) in zip(todo, results, strict=True):
-            out[(path, tuple(flags))] = err
-        return out
-    with ProcessPoolExecutor(workers, initializer=_be_nice) as pool:
-        for (path, flags), (_, err, _) in zip(todo, pool.map(_compile_job, todo), strict=True):
-            out[(path, tuple(flags))] = err
-    return out
-
-
-def _be_nice() -> None:
-    os.nice(10)
+    with ProcessPoolExecutor(max(workers, 1), initializer=os.nice, initargs=(10,)) as pool:
+        list(pool.map(_compile_quietly, todo))
 
 
 #: manifest dtype -> IREE's HalElementType name.
@@ -1026,11 +1007,6 @@ class IreeRunner:
         results = self.call(fn, self.inputs(fn))
         infos = fn.entry["results"]
         return [self.download(r, i["dtype"]) for r, i in zip(results, infos, strict=False)]
-
-
-def run_with_iree(vmfb: Path, fn: Function, driver: str) -> list[Any]:
-    """Call ``fn`` from ``vmfb`` with IREE's runtime on ``driver``; its results as numpy."""
-    return IreeRunner(vmfb, driver).run(fn)
 
 
 def iree_verdicts(file: str, drivers: Sequence[str], only: str | None = None) -> dict[str, Any]:
