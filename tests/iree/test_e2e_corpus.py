@@ -134,21 +134,28 @@ _devices: dict[str, hal.Device] = {}
 _modules: dict[tuple[str, str], Any] = {}
 
 
+def _close_modules(keep: str | None) -> None:
+    for key in [k for k in _modules if k[0] != keep]:
+        module = _modules.pop(key)
+        if not isinstance(module, Exception):
+            module.close()
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _close_everything():
     yield
-    for module in _modules.values():
-        if not isinstance(module, Exception):
-            module.close()
+    _close_modules(None)
     for device in _devices.values():
         device.close()
 
 
 def _module(f: dict[str, Any], driver: str, compiled: dict[tuple[str, str], str | None]) -> Any:
-    """The file's module loaded on ``driver`` (once per session); raises what loading
+    """The file's module loaded on ``driver`` (once while the tests of that file run: the
+    cases come file by file, and the previous file's modules are closed); raises what loading
     raised."""
     key = (f["file"], driver)
     if key not in _modules:
+        _close_modules(f["file"])
         path, target = str(CORPUS.path(f)), TARGET[driver]
         error = compiled.get((path, target))
         if error is not None:
