@@ -8,9 +8,9 @@ Each corpus file is one module: compiled once per target (``local`` and ``local-
 the same VM assembly), all files of the run two at a time, through
 ``polyhal.iree.compile_module``'s build cache, so a second run compiles nothing.
 
-The whole corpus runs by default: compiling it for both targets took 135 s on the 2-core
-development machine with an empty cache (the test run 152 s in all), 14 s with the cache
-warm.  ``POLYHAL_IREE_CORPUS=subset`` runs ``SUBSET_FILES`` only (the model programs and a
+The whole corpus runs by default: with an empty cache the run took 143-152 s on the 2-core
+development machine (nearly all of it compiling 145 files for two targets), 16 s with the
+cache warm.  ``POLYHAL_IREE_CORPUS=subset`` runs ``SUBSET_FILES`` only (the model programs and a
 few files of every suite, chosen for the host-program features they need; 22 s cold), for
 quick runs while working on ``polyhal.iree``.
 """
