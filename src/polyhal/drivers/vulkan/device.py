@@ -14,7 +14,8 @@ Checked mode (``checked=True``) enables ``robustBufferAccess``, and ``robustBuff
 (VK_EXT_robustness2) where the device has it: a kernel's out-of-bounds reads then return
 zero (or values from inside its binding) and its out-of-bounds writes are dropped, so it
 cannot touch memory outside the range bound to it; ``info["robust_buffer_access"]``
-says which is on.  Descriptors always cover exactly the bound range.
+says which is on.  Descriptors cover the bound range rounded up to whole 4-byte words
+(SPIR-V's storage accesses are words; recording.make_descriptor_writes says why).
 
 Indirect workgroup counts are checked on the device, in every mode: before each
 vkCmdDispatchIndirect a one-invocation shader (``indirect_check``) copies the counts into

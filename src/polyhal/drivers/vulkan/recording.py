@@ -855,14 +855,22 @@ class Recorder:
 def make_descriptor_writes(entry: EntryPipeline, ranges: list) -> tuple[list, list]:
     """([(set index, count, VkWriteDescriptorSet array)], what keeps them valid) binding
     ``ranges`` = [(alloc, offset, length > 0)] in the entry's binding order; each
-    descriptor covers exactly its range (what robust buffer access bounds accesses to)."""
+    descriptor covers its range rounded up to whole 4-byte words (what robust buffer
+    access, and lavapipe always, bound accesses to).
+
+    Why words: SPIR-V without 8/16-bit storage reads and writes storage buffers in 32-bit
+    words (IREE stores i8 data with masked word atomics), and an access is out of bounds
+    when any of its bytes is, so a 1- or 3-byte range would hold no usable word and its
+    last bytes could be neither read nor written.  The widened bytes always exist: offsets
+    here are multiples of the storage alignment (at least 4) and every VkBuffer's size is
+    rounded up to 4 (buffer.py)."""
     groups, keep = [], []
     for set_index, indices, first in entry.sets:
         count = len(indices)
         infos = new(
             "VkDescriptorBufferInfo[]",
             [
-                (alloc.buffer, offset, length)
+                (alloc.buffer, offset, (length + 3) & ~3)
                 for alloc, offset, length in ranges[first : first + count]
             ],
         )
