@@ -788,8 +788,9 @@ def check_results(fn: Function, results: Sequence[Any]) -> list[str]:
         elif kind == "all_true" and not bool(np.all(np.asarray(a) != 0)):
             problems.append(f"{where}: not all true")
         elif kind == "filecheck" and "lo" in c:
-            lo = fn.corpus.array(c["lo"], "float64")
-            hi = fn.corpus.array(c["hi"], "float64")
+            # The bounds rounded to the result's type: 13.87 as an f32 is 13.8699998...
+            lo = fn.corpus.array(c["lo"], "float64").astype(a.dtype).astype(np.float64)
+            hi = fn.corpus.array(c["hi"], "float64").astype(a.dtype).astype(np.float64)
             flat = a.astype(np.float64).ravel()
             if flat.size != lo.size:
                 problems.append(f"{where}: {flat.size} values, CHECK lines have {lo.size}")

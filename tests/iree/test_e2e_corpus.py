@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 
 import polyhal as hal
@@ -195,3 +196,47 @@ def test_corpus_is_scored():
         verdicts = [fn.entry.get("iree", {}).get(driver) for fn in fns]
         assert all(v is not None for v in verdicts), f"no IREE verdicts for {driver}"
         assert sum(v == "pass" for v in verdicts) > len(fns) // 2, driver
+
+
+def _expected_results(fn: Any) -> list[Any] | None:
+    """The results the manifest's constant checks name, or None when a check compares two
+    results or a result has no constant to take."""
+    results: list[Any] = [None] * len(fn.entry["results"])
+    for c in fn.entry["checks"]:
+        info = fn.entry["results"][c["result"]]
+        if c["kind"] in ("eq_const", "almost_eq_const"):
+            results[c["result"]] = CORPUS.array(c["expected"], info["dtype"]).copy()
+        elif c["kind"] == "filecheck" and "lo" in c:
+            lo = CORPUS.array(c["lo"], "float64")
+            results[c["result"]] = lo.reshape(info["shape"]).astype(info["dtype"])
+        else:
+            return None
+    return None if any(r is None for r in results) else results
+
+
+def _perturbed(arr: Any) -> Any:
+    wrong = np.array(arr, copy=True)
+    flat = wrong.reshape(-1)
+    if wrong.dtype == np.bool_:
+        flat[0] = not flat[0]
+    elif wrong.dtype.kind in "iu":
+        flat[0] = flat[0] + 1 if flat[0] < np.iinfo(wrong.dtype).max else flat[0] - 1
+    else:
+        x = float(flat[0])
+        flat[0] = x + 1 + abs(x) if np.isfinite(x) else 0  # moves every finite value by >= 1
+    return wrong
+
+
+def test_checks_catch_wrong_results():
+    """The comparisons the corpus scores with accept the expected values and reject a
+    result with one element changed (so a polyhal bug cannot pass unnoticed)."""
+    checked = 0
+    for fn in CORPUS.functions():
+        results = _expected_results(fn)
+        if results is None or any(np.asarray(r).size == 0 for r in results):
+            continue
+        assert not fn.check(results), fn.id
+        assert fn.check([_perturbed(results[0]), *results[1:]]), fn.id
+        assert fn.check(results[1:] if len(results) > 1 else [results[0][None]]), fn.id
+        checked += 1
+    assert checked > 300
