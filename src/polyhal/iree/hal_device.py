@@ -41,6 +41,7 @@ from .hal_types import (
     usage_of,
     vm_bytes,
     vm_text,
+    waits_of,
 )
 
 
@@ -99,7 +100,7 @@ class DeviceImports:
                 return buffer
             return device.queue_alloca(
                 size,
-                wait=wait.timepoints if wait is not None else (),
+                wait=waits_of(wait),
                 signal=signal.timepoints if signal is not None else (),
                 memory_type=memory_type_of(memory_types),
                 usage=usage_of(usage),
@@ -118,16 +119,16 @@ class DeviceImports:
         flags: int,
     ) -> None:
         try:
-            waits = wait.timepoints if wait is not None else ()
+            if self._suballocator.owns(buffer) and not pending(wait):
+                # A buffer carved from a slab frees nothing early (its slab goes when its last
+                # buffer does): the deallocation only orders, and with its waits reached it is
+                # done at once; else it is a barrier.
+                signal_now(signal)
+                return
+            waits = waits_of(wait)
             signals = signal.timepoints if signal is not None else ()
             if self._suballocator.owns(buffer):
-                # A buffer carved from a slab frees nothing early (its slab goes when its last
-                # buffer does): the deallocation only orders, as a barrier, and with its waits
-                # reached it is done at once.
-                if pending(wait):
-                    device.queue_barrier(wait=waits, signal=signals)
-                else:
-                    signal_now(signal)
+                device.queue_barrier(wait=waits, signal=signals)
             else:
                 device.queue_dealloca(buffer, wait=waits, signal=signals)
         except (AttributeError, TypeError) as e:
@@ -155,7 +156,7 @@ class DeviceImports:
                 iree_length(length),
                 value,
                 pattern_length=plen,
-                wait=wait.timepoints if wait is not None else (),
+                wait=waits_of(wait),
                 signal=signal.timepoints if signal is not None else (),
             )
         except (AttributeError, TypeError) as e:
@@ -180,7 +181,7 @@ class DeviceImports:
             target,
             target_offset,
             length,
-            wait=wait.timepoints if wait is not None else (),
+            wait=waits_of(wait),
             signal=signal.timepoints if signal is not None else (),
         )
 
@@ -205,7 +206,7 @@ class DeviceImports:
                 target,
                 target_offset,
                 iree_length(length),
-                wait=wait.timepoints if wait is not None else (),
+                wait=waits_of(wait),
                 signal=signal.timepoints if signal is not None else (),
             )
         except (AttributeError, TypeError) as e:
@@ -231,7 +232,7 @@ class DeviceImports:
         def read() -> None:
             device.queue_update(bytes(data), 0, target, target_offset, length, signal=signals)
 
-        device.queue_host_call(read, wait=wait.timepoints if wait is not None else ())
+        device.queue_host_call(read, wait=waits_of(wait))
 
     def _device__queue__write(
         self,
@@ -257,7 +258,7 @@ class DeviceImports:
 
         device.queue_host_call(
             write,
-            wait=wait.timepoints if wait is not None else (),
+            wait=waits_of(wait),
             signal=signal.timepoints if signal is not None else (),
         )
 
@@ -265,7 +266,7 @@ class DeviceImports:
         self, device: Device, affinity: int, wait: Fence | None, signal: Fence | None, flags: int
     ) -> None:
         device.queue_barrier(
-            wait=wait.timepoints if wait is not None else (),
+            wait=waits_of(wait),
             signal=signal.timepoints if signal is not None else (),
         )
 
@@ -280,9 +281,9 @@ class DeviceImports:
         flags: int,
     ) -> None:
         try:
-            waits = wait.timepoints if wait is not None else ()
-            # Waits already reached (an alloca's, typically) are dropped: a submission with
-            # none takes the queue's short path.
+            waits = waits_of(wait)
+            # Waits already reached are dropped: a submission with none takes the queue's
+            # short path.
             if waits and all(sem.reached(value) for sem, value in waits):
                 waits = ()
             device.queue_execute(
@@ -303,7 +304,7 @@ class DeviceImports:
         table: list[tuple[Buffer | None, int, int]],
     ) -> None:
         try:
-            waits = wait.timepoints if wait is not None else ()
+            waits = waits_of(wait)
             signals = signal.timepoints if signal is not None else ()
             try:
                 device.queue_execute(cb, wait=waits, signal=signals, binding_table=table)

@@ -436,26 +436,40 @@ class HalModule(CommandBufferImports, DeviceImports):
     # -- fences -----------------------------------------------------------------------------
     @hot
     def _fence__create(self, device: Device, flags: int) -> Fence:
-        try:
-            return Fence([(device.create_semaphore(0), 1)])
-        except (AttributeError, TypeError) as e:
-            raise bad_argument("hal.fence.create", e) from None
+        # No semaphore yet (see Fence): most of a call's fences never need one.
+        if not isinstance(device, Device):
+            raise InvalidArgumentError(f"hal.fence.create: expected a device, got {device!r}")
+        if device._closed:
+            device._check_open()  # raises FailedPreconditionError, as create_semaphore does
+        return Fence(None, device)
 
     @hot
     def _fence__join(self, flags: int, fences: list[Fence | None]) -> Fence | None:
         try:
             merged: dict[Semaphore, int] = {}
+            some = False
             for fence in fences:
                 if fence is None:
                     continue
+                some = True
+                if fence._timepoints is None and fence._reached:
+                    continue  # reached without a semaphore: nothing to wait for
                 for sem, value in fence.timepoints:
                     if merged.get(sem, -1) < value:
                         merged[sem] = value
-            return Fence(list(merged.items())) if merged else None
+            if merged:
+                return Fence(list(merged.items()))
+            if not some:
+                return None
+            joined = Fence(None, None)  # every fence reached: so is the join
+            joined._reached = True
+            return joined
         except (AttributeError, TypeError) as e:
             raise bad_argument("hal.fence.join", e) from None
 
     def _fence__query(self, fence: Fence) -> int:
+        if fence.reached_on_host:
+            return 0
         for sem, value in fence.timepoints:
             error = sem.error()
             if error is not None:
@@ -479,11 +493,22 @@ class HalModule(CommandBufferImports, DeviceImports):
     @hot
     def _fence__await(self, timeout_ms: int, flags: int, fences: list[Fence | None]) -> int:
         try:
+            if len(fences) == 1:
+                # One fence of one timepoint (the usual end of a call): straight to its wait.
+                fence = fences[0]
+                if fence is None or (fence._timepoints is None and fence._reached):
+                    return 0
+                tps = fence.timepoints
+                if len(tps) == 1 and timeout_ms & U32 == U32:
+                    sem, value = tps[0]
+                    if not sem.reached(value):
+                        sem.wait(value)
+                    return 0
             timeout_ms &= U32
             deadline = None if timeout_ms == U32 else time.monotonic() + timeout_ms / 1000
             try:
                 for fence in fences:
-                    if fence is None:
+                    if fence is None or (fence._timepoints is None and fence._reached):
                         continue
                     for sem, value in fence.timepoints:
                         if deadline is None:

@@ -257,15 +257,60 @@ class Allocator:
 
 class Fence:
     """A ``!hal.fence``: the ``(Semaphore, value)`` timepoints it stands for, each reached
-    when the fence is.  ``timepoints`` is the list queue operations wait on or signal."""
+    when the fence is.  ``timepoints`` is the list queue operations wait on or signal.
 
-    __slots__ = ("timepoints",)
+    A fence of ``hal.fence.create`` (``Fence(device=...)``) gets its semaphore only when
+    something needs one: a queue operation that waits on it or signals it, a wait that
+    blocks, a query, a failure.  A program makes several fences per call, and most are
+    signalled by operations the host finishes at once (an allocation from a slab, the
+    deallocation of one): :meth:`signal_host` then marks the fence reached, no semaphore
+    made.  :func:`waits_of` reads a fence's waits without making one.
+    """
 
-    def __init__(self, timepoints: list[tuple[Semaphore, int]]):
-        self.timepoints = timepoints
+    __slots__ = ("_timepoints", "_device", "_reached")
+
+    #: Guards the step from no semaphore to one (and signal_host racing with it).
+    _lock = threading.Lock()
+
+    def __init__(
+        self, timepoints: list[tuple[Semaphore, int]] | None = None, device: Device | None = None
+    ):
+        self._timepoints = timepoints
+        self._device = device
+        self._reached = False
+
+    @property
+    def timepoints(self) -> list[tuple[Semaphore, int]]:
+        tps = self._timepoints
+        if tps is None:
+            with self._lock:
+                tps = self._timepoints
+                if tps is None:
+                    sem = Semaphore(self._device, 1 if self._reached else 0)
+                    tps = self._timepoints = [(sem, 1)]
+        return tps
+
+    @property
+    def reached_on_host(self) -> bool:
+        """Whether the fence has no semaphore and was signalled from the host: reached."""
+        return self._timepoints is None and self._reached
+
+    def signal_host(self) -> None:
+        """Signals every timepoint not reached yet, from the host (a queue operation that
+        finished at once); a fence without a semaphore is only marked reached."""
+        if self._timepoints is None:
+            with self._lock:
+                if self._timepoints is None:
+                    self._reached = True
+                    return
+        for sem, value in self._timepoints:
+            if not sem.reached(value):
+                sem.signal(value)
 
     def __repr__(self) -> str:
-        return f"Fence({[(id(s), v) for s, v in self.timepoints]})"
+        if self._timepoints is None:
+            return f"Fence({'reached' if self._reached else 'not reached'}, no semaphore)"
+        return f"Fence({[(id(s), v) for s, v in self._timepoints]})"
 
 
 class HalFile:
@@ -336,6 +381,35 @@ class BufferView:
         return buffer.to_numpy(dtype, self.shape)
 
 
+class _Slab:
+    """One slab of a SubAllocator: its buffer (a root buffer: offsets are the
+    allocation's), its fields as the subspans carved from it take them, the next free
+    offset, and its host view (None where the host cannot map it)."""
+
+    __slots__ = (
+        "buffer",
+        "alloc",
+        "device",
+        "size",
+        "memory_type",
+        "usage",
+        "access",
+        "view",
+        "next",
+    )
+
+    def __init__(self, buffer: Buffer, view: np.ndarray | None):
+        self.buffer = buffer
+        self.alloc = buffer.alloc
+        self.device = buffer.device
+        self.size = buffer.size
+        self.memory_type = buffer.memory_type
+        self.usage = buffer.usage
+        self.access = buffer.access
+        self.view = view
+        self.next = 0
+
+
 class SubAllocator:
     """Small buffers carved out of larger ones ("slabs"), one slab at a time per device,
     memory type and usage: a subspan costs a tenth of an allocation, and an IREE program
@@ -358,7 +432,7 @@ class SubAllocator:
     ALIGNMENT = 256
 
     def __init__(self) -> None:
-        self._slabs: dict[tuple[int, int, int], list[Any]] = {}
+        self._slabs: dict[tuple[int, int, int], _Slab] = {}
         self._allocations: weakref.WeakSet[Any] = weakref.WeakSet()
         # Each host-mapped slab's one host view, by its allocation.
         self._views: weakref.WeakKeyDictionary[Any, np.ndarray] = weakref.WeakKeyDictionary()
@@ -383,33 +457,38 @@ class SubAllocator:
                 buffer.write(data)
             return buffer
         key = (id(device), memory_types, usage)
+        step = (max(size, 1) + self.ALIGNMENT - 1) & -self.ALIGNMENT
         with self._lock:  # threads calling one module must not share a range
             slab = self._slabs.get(key)
             if (
                 slab is None
-                or slab[1] + size > slab[0].size
-                or slab[0].alloc.released
-                or slab[0].device is not device
+                or slab.next + step > slab.size
+                or slab.alloc.released
+                or slab.device is not device
             ):
-                buffer = device.allocate_buffer(
-                    self.SLAB, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
-                )
-                view = _host_view(buffer)
-                self._allocations.add(buffer.alloc)
-                if view is not None:
-                    self._views[buffer.alloc] = view
-                slab = self._slabs[key] = [buffer, 0, view]
-            offset = slab[1]
-            slab[1] = offset + -(-max(size, 1) // self.ALIGNMENT) * self.ALIGNMENT
-        out: Buffer = slab[0].subspan(offset, size)
+                slab = self._slabs[key] = self._new_slab(device, memory_types, usage)
+            offset = slab.next
+            slab.next = offset + step
+        # The range is inside the live slab (checked above): the subspan made directly.
+        out = Buffer(device, slab.alloc, offset, size, slab.memory_type, slab.usage, slab.access)
         if data is not None and size:
-            if slab[2] is not None:
+            if slab.view is not None:
                 # Fresh memory no device work has seen: the slab's own host view (made
                 # once; slabs exist on unchecked devices only) is the cheapest way in.
-                slab[2][offset : offset + size] = data
+                slab.view[offset : offset + size] = data
             else:
                 out.write(data)
         return out
+
+    def _new_slab(self, device: Device, memory_types: int, usage: int) -> _Slab:
+        buffer = device.allocate_buffer(
+            self.SLAB, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
+        )
+        view = _host_view(buffer)
+        self._allocations.add(buffer.alloc)
+        if view is not None:
+            self._views[buffer.alloc] = view
+        return _Slab(buffer, view)
 
     def read(self, buffer: Buffer, offset: int, length: int) -> bytes | None:
         """``length`` bytes at ``offset`` of a slab buffer through its slab's host view
@@ -434,19 +513,28 @@ def pending(fence: Fence | None) -> bool:
     """Whether ``fence`` (None: no fence) has a timepoint not reached yet (or failed)."""
     if fence is None:
         return False
-    for sem, value in fence.timepoints:
+    tps = fence._timepoints
+    if tps is None:
+        return not fence._reached
+    for sem, value in tps:
         if not sem.reached(value):
             return True
     return False
+
+
+def waits_of(fence: Fence | None) -> list[tuple[Semaphore, int]] | tuple[()]:
+    """The timepoints a queue operation waiting on ``fence`` waits on: none for a null
+    fence or one reached without a semaphore (no semaphore is made for it)."""
+    if fence is None or (fence._timepoints is None and fence._reached):
+        return ()
+    return fence.timepoints
 
 
 def signal_now(fence: Fence | None) -> None:
     """Signals every timepoint of ``fence`` not reached yet, from the host: the end of a
     queue operation that had nothing to wait for and nothing to run."""
     if fence is not None:
-        for sem, value in fence.timepoints:
-            if not sem.reached(value):
-                sem.signal(value)
+        fence.signal_host()
 
 
 def _host_view(buffer: Buffer) -> np.ndarray | None:

@@ -23,6 +23,7 @@ import os
 import platform
 import queue
 import signal
+import struct
 import threading
 import time
 import weakref
@@ -62,6 +63,8 @@ INLINE_TRANSFER_BYTES = 4 << 20
 #: More worker threads than this is a mistake, not a machine.
 MAX_WORKERS = 1024
 _ACCESS = {1: "read", 2: "write"}
+#: Packs a binding table's ph_slot_t pairs (native/stream.h: uint64 base, uint64 length).
+_pack_slots = struct.pack
 
 
 def _physical_memory() -> int:
@@ -225,6 +228,46 @@ class LocalDevice(DriverDevice):
                 )
                 self.runner.start()
             self.jobs.put((work, done))
+
+    def execute_one(
+        self,
+        encoded: encoder.Encoded,
+        done: Callable[[HalError | None], None],
+        binding_table: Sequence[Any] = (),
+    ) -> None:
+        """``execute`` of one command buffer: unchecked, untraced short work without
+        collectives runs here as ``_run`` would, without the Work list (a whole IREE
+        program's call submits so: each step is a share of its microseconds)."""
+        if (
+            self.trace is not None
+            or self.checked
+            or encoded.collectives
+            or not (
+                self.sync
+                or (
+                    not self.backlog
+                    and not encoded.unbounded
+                    and encoded.workgroups <= self.inline_workgroups
+                    and encoded.transfer_bytes <= INLINE_TRANSFER_BYTES
+                )
+            )
+        ):
+            self.execute((Work(encoded, binding_table),), done)
+            return
+        slots = None
+        if encoded.has_slots and binding_table:
+            # Packed as ph_slot_t {base, length} pairs: a quarter of a ctypes array's price.
+            flat: list[int] = []
+            for e in binding_table:
+                flat += (e.alloc.ptr + e.offset, e.length)
+            slots = _pack_slots(f"{len(flat)}Q", *flat)
+        result = Result()
+        if encoded.count and self.lib.ph_local_execute(
+            self.pool, ctypes.byref(encoded.program), slots, self.flags, ctypes.byref(result)
+        ):
+            done(self._failure(encoded, result, binding_table))
+            return
+        done(None)
 
     def _is_short(self, work: Sequence[Work]) -> bool:
         workgroups = transfer_bytes = 0
