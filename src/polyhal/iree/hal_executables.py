@@ -70,11 +70,16 @@ class Function:
     set whose binding numbers are the ordinals themselves (the common case, bound as is).
     ``read_only_known``: whether the layout says which bindings are only read (without it
     checked mode would see every binding as written).
+    ``name``: the export's name where it differs from the kernel's (a PTX kernel name
+    cannot hold the ``.`` of a name such as ``dot_general_matmul_i32.i32.i32_dispatch_0``,
+    so IREE names the kernel with ``_`` and keeps the export's name in its debug info,
+    which ``hal.executable.lookup.function`` looks for); None otherwise.
     """
 
     sets: tuple[tuple[int, tuple[int, ...]], ...] | None
     binding_count: int
     read_only_known: bool
+    name: str | None = None
 
 
 class HalExecutable:
@@ -88,13 +93,17 @@ class HalExecutable:
         self.format = fmt
         #: Function ordinal by the UTF-8 bytes of its name.
         self.by_name = {ep.name.encode(): i for i, ep in enumerate(executable.entry_points)}
+        for i, f in enumerate(self.functions):
+            if f.name is not None:
+                self.by_name.setdefault(f.name.encode(), i)
 
     def __repr__(self) -> str:
         return f"HalExecutable({self.format!r}, {self.executable!r})"
 
     def lookup(self, name: str) -> int:
         """The ordinal of the function called ``name`` (NotFoundError if none)."""
-        return self.executable.lookup(name)
+        index = self.by_name.get(name.encode())
+        return index if index is not None else self.executable.lookup(name)
 
 
 def host_elf_format() -> str | None:
@@ -377,5 +386,7 @@ def cuda_source(data: bytes) -> tuple[ExecutableSource, list[Function]]:
                 local_memory_size=export.scalar(3, "I"),
             )
         )
-        functions.append(Function(None, len(flags), True))
+        debug = export.table(6)  # iree.hal.debug.ExportDef: its name (field 0)
+        alias = debug.string(0) if debug is not None else None
+        functions.append(Function(None, len(flags), True, alias if alias != name else None))
     return ExecutableSource(entry_points, {"ptx": modules[0]}), functions
