@@ -200,6 +200,12 @@ class DeviceImports:
         flags: int,
     ) -> None:
         try:
+            if not pending(wait) and self._suballocator.copy(
+                device, source, source_offset, target, target_offset, length
+            ):
+                # Done on the host: nothing left to wait for, both ends in slab memory.
+                signal_now(signal)
+                return
             device.queue_copy(
                 source,
                 source_offset,

@@ -139,6 +139,8 @@ USAGE_BITS = int(BufferUsage.DEFAULT | BufferUsage.DISPATCH_UNIFORM_READ)
 SHARING_IMMUTABLE = 1 << 19
 #: The usage of buffers made for a function's arguments: every use polyhal knows.
 ARGUMENT_USAGE = int(BufferUsage.DEFAULT)
+_TRANSFER_SOURCE = int(BufferUsage.TRANSFER_SOURCE)
+_TRANSFER_TARGET = int(BufferUsage.TRANSFER_TARGET)
 MODE_BITS = 1 | 1 << 4 | 1 << 5  # ONE_SHOT, ALLOW_INLINE_EXECUTION, UNVALIDATED
 STAGE_BITS = 0x3F
 # Dispatch flags polyhal has no counterpart for: custom or indirect arguments.
@@ -503,6 +505,47 @@ class SubAllocator:
         start = buffer.offset + offset
         data: bytes = view[start : start + length].tobytes()
         return data
+
+    def copy(
+        self,
+        device: Device,
+        source: Buffer,
+        source_offset: int,
+        target: Buffer,
+        target_offset: int,
+        length: int,
+    ) -> bool:
+        """Copies ``length`` bytes between two live buffers of ``device`` in host-mapped
+        slabs through the slabs' host views, as the queue would once its waits are
+        reached; False (nothing done) for anything else, which the queue then does or
+        refuses: other buffers, ranges outside a buffer, overlap, missing transfer usage."""
+        if type(source) is not Buffer or type(target) is not Buffer:
+            return False
+        src = self._views.get(source.alloc)
+        dst = self._views.get(target.alloc)
+        if (
+            src is None
+            or dst is None
+            or type(source_offset) is not int
+            or type(target_offset) is not int
+            or type(length) is not int
+            or source.device is not device
+            or target.device is not device
+            or source.alloc.released
+            or target.alloc.released
+            or not source.usage_bits & _TRANSFER_SOURCE
+            or not target.usage_bits & _TRANSFER_TARGET
+            or not 0 < length
+            or not 0 <= source_offset <= source.size - length
+            or not 0 <= target_offset <= target.size - length
+        ):
+            return False
+        a = source.offset + source_offset
+        b = target.offset + target_offset
+        if source.alloc is target.alloc and a < b + length and b < a + length:
+            return False  # overlap: the queue's error
+        dst[b : b + length] = src[a : a + length]
+        return True
 
     def owns(self, buffer: Buffer) -> bool:
         """Whether ``buffer`` lies in a slab (its deallocation must free nothing)."""

@@ -63,8 +63,9 @@ INLINE_TRANSFER_BYTES = 4 << 20
 #: More worker threads than this is a mistake, not a machine.
 MAX_WORKERS = 1024
 _ACCESS = {1: "read", 2: "write"}
-#: Packs a binding table's ph_slot_t pairs (native/stream.h: uint64 base, uint64 length).
-_pack_slots = struct.pack
+#: Packers of binding tables as ph_slot_t arrays (native/stream.h: uint64 base, uint64
+#: length), by the number of uint64s.
+_SLOT_PACKERS: dict[int, Callable[..., bytes]] = {}
 
 
 def _physical_memory() -> int:
@@ -256,11 +257,14 @@ class LocalDevice(DriverDevice):
             return
         slots = None
         if encoded.has_slots and binding_table:
-            # Packed as ph_slot_t {base, length} pairs: a quarter of a ctypes array's price.
+            # Packed as ph_slot_t {base, length} pairs: a fifth of a ctypes array's price.
             flat: list[int] = []
             for e in binding_table:
                 flat += (e.alloc.ptr + e.offset, e.length)
-            slots = _pack_slots(f"{len(flat)}Q", *flat)
+            pack = _SLOT_PACKERS.get(len(flat))
+            if pack is None:
+                pack = _SLOT_PACKERS.setdefault(len(flat), struct.Struct(f"{len(flat)}Q").pack)
+            slots = pack(*flat)
         result = Result()
         if encoded.count and self.lib.ph_local_execute(
             self.pool, ctypes.byref(encoded.program), slots, self.flags, ctypes.byref(result)
