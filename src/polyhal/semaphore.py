@@ -87,7 +87,8 @@ class Semaphore:
 
     def __init__(self, device: Device | None = None, initial_value: int = 0):
         """A semaphore at ``initial_value``, a uint64 (see :func:`check_payload`)."""
-        initial_value = check_payload(initial_value, "semaphore initial value")
+        if type(initial_value) is not int or not 0 <= initial_value <= MAX_PAYLOAD:
+            initial_value = check_payload(initial_value, "semaphore initial value")
         self.device = device
         self._lock = threading.Lock()
         self._value = int(initial_value)
@@ -171,6 +172,9 @@ class Semaphore:
                     StatusCode.FAILED_PRECONDITION,
                     f"submission signalled {value} but the semaphore was already at {self._value}",
                 )
+            elif not self._waiters and not self._timepoints:
+                self._value = value  # nobody to wake: what _advance does, in one step
+                return
             else:
                 woken, fired = self._advance(value)
         for waiter in woken:

@@ -383,6 +383,9 @@ class BufferView:
         return buffer.to_numpy(dtype, self.shape)
 
 
+_SLAB_ALIGNMENT = 256  # SubAllocator.ALIGNMENT
+
+
 class _Slab:
     """One slab of a SubAllocator: its buffer (a root buffer: offsets are the
     allocation's), its fields as the subspans carved from it take them, the next free
@@ -431,7 +434,7 @@ class SubAllocator:
     LARGEST = 16 << 10
     #: Every buffer starts on this boundary: IREE's CPU kernels need 64 bytes, Vulkan's
     #: storage-buffer offset alignment is at most 256.
-    ALIGNMENT = 256
+    ALIGNMENT = _SLAB_ALIGNMENT
 
     def __init__(self) -> None:
         self._slabs: dict[tuple[int, int, int], _Slab] = {}
@@ -459,7 +462,7 @@ class SubAllocator:
                 buffer.write(data)
             return buffer
         key = (id(device), memory_types, usage)
-        step = (max(size, 1) + self.ALIGNMENT - 1) & -self.ALIGNMENT
+        step = (size + _SLAB_ALIGNMENT - 1) & -_SLAB_ALIGNMENT or _SLAB_ALIGNMENT
         with self._lock:  # threads calling one module must not share a range
             slab = self._slabs.get(key)
             if (

@@ -23,6 +23,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import weakref
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -46,6 +47,8 @@ from .vm import VmFunction, VmProgram, _split_top_level, parse_vm, status_error
 __all__ = ["Function", "Module", "compile_module", "load_mlir", "load_module"]
 
 _VM_ASM_FLAG = "--output-format=vm-asm"
+#: A Buffer argument of at most this many bytes keeps its view for the next call.
+_CACHED_VIEW_BYTES = 64 << 10
 
 # Translated programs by the hash of their text: loading one module on several devices (or
 # twice) translates it once.  Programs are immutable (rodata is read-only), so sharing is safe.
@@ -355,15 +358,27 @@ def _view_converter(hal: HalModule, what: str, spec: TensorSpec) -> Callable[[An
         element_type = element_type_of(dtype)
         nbytes = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize  # type: ignore[union-attr]
 
+    # (weak reference to the Buffer last passed whole, its view): a program called again
+    # with the same small argument gets the same view (views are immutable).  Only small
+    # buffers, since the view keeps its buffer alive until the next call.
+    last: tuple[Any, BufferView | None] = (lambda: None, None)
+
     def convert(value: Any) -> Any:
-        if isinstance(value, Buffer):
+        nonlocal last
+        if type(value) is Buffer or isinstance(value, Buffer):
+            ref, view = last
+            if ref() is value:
+                return view
             if not static:
                 raise InvalidArgumentError(
                     f"{what}: a bare Buffer needs a static declared shape and dtype; pass a "
                     "numpy array or a BufferView (HalModule.view_of_buffer)"
                 )
             if value.size == nbytes:  # the fast path: the whole buffer, no subspan
-                return BufferView(value, element_type, 1, shape)  # type: ignore[arg-type]
+                view = BufferView(value, element_type, 1, shape)  # type: ignore[arg-type]
+                if nbytes <= _CACHED_VIEW_BYTES:
+                    last = (weakref.ref(value), view)
+                return view
             return hal.view_of_buffer(value, dtype, shape)  # type: ignore[arg-type]
         if isinstance(value, BufferView):
             return value

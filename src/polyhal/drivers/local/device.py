@@ -58,6 +58,9 @@ from .executor import (
 #: workgroups runs on the caller's thread (a trivial workgroup costs nanoseconds; one that
 #: loops for long is the kernel's own business).
 INLINE_WORKGROUPS = 4096
+#: A short submission (see INLINE_WORKGROUPS) of at most this many workgroups in all runs
+#: them serially on the caller's thread, waking no worker (unchecked, untraced).
+SERIAL_WORKGROUPS = 8
 #: Fills, copies and updates of at most this many bytes in all run on the caller's thread.
 INLINE_TRANSFER_BYTES = 4 << 20
 #: More worker threads than this is a mistake, not a machine.
@@ -266,8 +269,11 @@ class LocalDevice(DriverDevice):
                 pack = _SLOT_PACKERS.setdefault(len(flat), struct.Struct(f"{len(flat)}Q").pack)
             slots = pack(*flat)
         result = Result()
+        # A few workgroups run one after another here: waking a worker costs more than
+        # they take, and far more when the other cores are busy.
+        flags = self.flags if encoded.workgroups > SERIAL_WORKGROUPS else EXEC_SERIAL
         if encoded.count and self.lib.ph_local_execute(
-            self.pool, ctypes.byref(encoded.program), slots, self.flags, ctypes.byref(result)
+            self.pool, ctypes.byref(encoded.program), slots, flags, ctypes.byref(result)
         ):
             done(self._failure(encoded, result, binding_table))
             return
