@@ -6,7 +6,20 @@
  * between barriers); any other command ends the region, so barriers, events, fills and
  * copies are joins.  A region's workgroups are handed out from one atomic ticket to the
  * calling thread and the pool's workers; a one-workgroup region runs on the caller alone,
- * which is what makes a chain of small dispatches cost well under a microsecond each.
+ * which is what makes a chain of small dispatches cost well under a microsecond each, and
+ * so does a region that earlier runs of its kernels show to be short (see run_region).
+ *
+ * How many workgroups a thread takes per ticket adapts to what they cost: a thread's first
+ * take in a dispatch is one workgroup, timed, and later takes reserve about
+ * PH_CHUNK_TARGET_NS of work, never more than 1/(2 * threads) of what is left of the region
+ * and never past the end of the dispatch.  Cheap workgroups thus cost one atomic per many,
+ * and expensive ones end the region within about one workgroup of each other: a fixed
+ * chunk (total / (8 * threads)) left one thread idle for up to a whole chunk at the end,
+ * ~2 ms of a 1024^3 matmul's 256 workgroups, and a thread preempted while holding a big
+ * chunk stalled the region for as long.  When the caller runs out of workgroups it spins
+ * about as long as the chunks still running should take and then sleeps until the last one
+ * completes, so that on a busy machine it does not hold a core that a preempted worker
+ * needs to finish the region.
  *
  * The ticket carries the job's generation in its high bits, so a worker that wakes late
  * can never take a workgroup of a job that has already moved on.
@@ -42,6 +55,10 @@
 #define PH_EXEC_CHECKED 2
 #define PH_ALTSTACK_SIZE (64 * 1024)
 #define PH_GEN_SHIFT 40
+#define PH_CHUNK_TARGET_NS 100000 /* work one ticket reserves, once a workgroup was timed */
+#define PH_ALONE_NS 20000   /* a region expected to take less runs on the caller alone */
+#define PH_WAKE_NS 100000   /* sleeping workers are woken for at least this much work */
+#define PH_COST_SLOTS 64    /* kernels whose cost per workgroup the pool remembers */
 #define PH_INDEX_MASK ((UINT64_C(1) << PH_GEN_SHIFT) - 1)
 
 /* The records are the front end's command stream (polyhal/native/stream.h), read in
@@ -95,6 +112,13 @@ struct ph_prepared {
 /* A zeroed environment for kernels that read one (IREE libraries get their own). */
 static const uint64_t ph_default_env[64];
 
+/* What one workgroup of a kernel took when it last ran (ns; 0: unknown).  Threads write it
+ * racily, hence atomics; a stale or overwritten entry only makes an estimate wrong. */
+typedef struct {
+  _Atomic uintptr_t fn;
+  _Atomic uint64_t ns;
+} ph_cost_t;
+
 typedef struct ph_pool {
   int nworkers;
   pthread_t* threads;
@@ -106,12 +130,18 @@ typedef struct ph_pool {
   _Atomic uint64_t completed;
   _Atomic int error;
   _Atomic int shutdown;
+  _Atomic int sleepers;   /* workers asleep on cv (or about to be) */
+  _Atomic int wake_later; /* the caller wakes them once the region proves long enough */
+  ph_cost_t costs[PH_COST_SLOTS];
   long spin_ns;
   int checked;  /* workers run the region's kernels under the fault guard */
+  pthread_mutex_t done_mu;  /* the caller sleeps on done_cv until the region completes */
+  pthread_cond_t done_cv;
+  _Atomic int caller_sleeping;
   /* the current job (written by the owner before publishing the generation) */
   ph_prepared_t* region;
   int region_count;
-  uint64_t total, chunk;
+  uint64_t total;
   ph_result_t result;
 } ph_pool_t;
 
@@ -348,19 +378,18 @@ static void record_fault(ph_pool_t* pool, ph_result_t* result, const ph_guard_t*
   record_error(pool, result, guard->dispatch, PH_ERROR_FAULT, id, guard);
 }
 
-/* Runs flat workgroups [begin, end) of the current region; skips them once any failed. */
-static inline __attribute__((always_inline)) void run_chunk(ph_pool_t* pool, uint64_t begin,
-                                                            uint64_t end, uint32_t processor,
+/* Runs workgroups [begin, end) of dispatch p of the current region; skips them once any
+ * failed. */
+static inline __attribute__((always_inline)) void run_chunk(ph_pool_t* pool,
+                                                            const ph_prepared_t* p,
+                                                            uint64_t begin, uint64_t end,
+                                                            uint32_t processor,
                                                             ph_guard_t* guard) {
-  int d = 0;
-  while (d + 1 < pool->region_count && pool->region[d + 1].first <= begin) ++d;
   for (uint64_t i = begin; i < end; ++i) {
-    while (i >= pool->region[d].first + pool->region[d].total) ++d;
     if (atomic_load_explicit(&pool->error, memory_order_relaxed)) continue;
-    const ph_prepared_t* p = &pool->region[d];
     polyhal_workgroup_state_t wg;
-    workgroup_state(p, i - p->first, processor, &wg);
-    int rc = call_kernel(p, i - p->first, &wg, guard);
+    workgroup_state(p, i, processor, &wg);
+    int rc = call_kernel(p, i, &wg, guard);
     if (rc) {
       uint32_t id[3] = {wg.workgroup_id_x, wg.workgroup_id_y, wg.workgroup_id_z};
       record_error(pool, &pool->result, p, rc, id, NULL);
@@ -369,34 +398,118 @@ static inline __attribute__((always_inline)) void run_chunk(ph_pool_t* pool, uin
 }
 
 /* run_chunk under one guard for the whole chunk (a sigsetjmp per chunk, not per call). */
-static __attribute__((noinline)) void run_chunk_checked(ph_pool_t* pool, uint64_t begin,
-                                                        uint64_t end, uint32_t processor) {
+static __attribute__((noinline)) void run_chunk_checked(ph_pool_t* pool,
+                                                        const ph_prepared_t* p,
+                                                        uint64_t begin, uint64_t end,
+                                                        uint32_t processor) {
   ph_guard_t guard;
   if (sigsetjmp(guard.jump, 0)) {
     record_fault(pool, &pool->result, &guard);
     return;  /* the error flag makes every thread skip what is left */
   }
-  run_chunk(pool, begin, end, processor, &guard);
+  run_chunk(pool, p, begin, end, processor, &guard);
 }
 
-/* Takes chunks of the current job until none are left (or another generation began). */
+static ph_cost_t* cost_slot(ph_pool_t* pool, ph_fn_t fn) {
+  uint64_t h = (uint64_t)(uintptr_t)fn * UINT64_C(0x9E3779B97F4A7C15);
+  return &pool->costs[h >> 58];  /* the top 6 bits: PH_COST_SLOTS entries */
+}
+
+static void remember_cost(ph_pool_t* pool, ph_fn_t fn, uint64_t ns_per) {
+  ph_cost_t* c = cost_slot(pool, fn);
+  atomic_store_explicit(&c->fn, (uintptr_t)fn, memory_order_relaxed);
+  atomic_store_explicit(&c->ns, ns_per, memory_order_relaxed);
+}
+
+static uint64_t known_cost(ph_pool_t* pool, ph_fn_t fn) {
+  ph_cost_t* c = cost_slot(pool, fn);
+  uint64_t ns = atomic_load_explicit(&c->ns, memory_order_relaxed);
+  return atomic_load_explicit(&c->fn, memory_order_relaxed) == (uintptr_t)fn ? ns : 0;
+}
+
+static void wake_workers(ph_pool_t* pool) {
+  pthread_mutex_lock(&pool->mu);
+  pthread_cond_broadcast(&pool->cv);
+  pthread_mutex_unlock(&pool->mu);
+}
+
+/* Takes chunks of the current job until none are left (or another generation began); see
+ * the top of the file for how big.  Until its compare-exchange succeeds a thread may read a
+ * later job's fields (the job moves on once all is completed); the exchange then fails,
+ * because the ticket carries the generation, and the values are never used. */
 static void work(ph_pool_t* pool, uint64_t generation, uint32_t processor) {
   const uint64_t tag = generation << PH_GEN_SHIFT;
+  const uint64_t spread = 2 * ((uint64_t)pool->nworkers + 1);
+  int d = 0;              /* the dispatch of the next workgroup: tickets only grow */
+  int timed = -1;         /* the dispatch ns_per was measured on */
+  uint64_t ns_per = 0;
   for (;;) {
     uint64_t t = atomic_load_explicit(&pool->ticket, memory_order_acquire);
     if ((t & ~PH_INDEX_MASK) != tag) return;
-    uint64_t begin = t & PH_INDEX_MASK;
-    if (begin >= pool->total) return;
-    uint64_t end = begin + pool->chunk;
-    if (end > pool->total) end = pool->total;
+    uint64_t begin = t & PH_INDEX_MASK, total = pool->total;
+    if (begin >= total) return;
+    while (d + 1 < PH_MAX_REGION && begin >= pool->region[d].first + pool->region[d].total) ++d;
+    const ph_prepared_t* p = &pool->region[d];
+    uint64_t n = 1;
+    if (timed == d) {
+      uint64_t cap = (total - begin) / spread;
+      n = PH_CHUNK_TARGET_NS / ns_per;
+      if (n > cap) n = cap;
+      if (n < 1) n = 1;
+    }
+    uint64_t end = begin + n, dispatch_end = p->first + p->total;
+    if (end > dispatch_end) end = dispatch_end;
     if (!atomic_compare_exchange_weak_explicit(&pool->ticket, &t, tag | end,
                                                memory_order_acq_rel, memory_order_acquire))
       continue;
+    uint64_t start = now_ns();
     if (pool->checked)
-      run_chunk_checked(pool, begin, end, processor);
+      run_chunk_checked(pool, p, begin - p->first, end - p->first, processor);
     else
-      run_chunk(pool, begin, end, processor, NULL);
-    atomic_fetch_add_explicit(&pool->completed, end - begin, memory_order_acq_rel);
+      run_chunk(pool, p, begin - p->first, end - p->first, processor, NULL);
+    ns_per = (now_ns() - start) / (end - begin);
+    if (!ns_per) ns_per = 1;
+    if (timed != d) remember_cost(pool, p->fn, ns_per);
+    timed = d;
+    /* The caller of a region of unknown cost wakes sleeping workers once what is left of it
+     * (at this dispatch's rate) is worth a wake-up. */
+    if (processor == 0 && atomic_load_explicit(&pool->wake_later, memory_order_relaxed) &&
+        (total - end) * ns_per >= PH_WAKE_NS) {
+      atomic_store_explicit(&pool->wake_later, 0, memory_order_relaxed);
+      wake_workers(pool);
+    }
+    /* Sequentially consistent, as is the caller's caller_sleeping store before it checks
+     * completed: either it sees this count or this thread sees it sleeping. */
+    if (atomic_fetch_add(&pool->completed, end - begin) + (end - begin) == total &&
+        atomic_load(&pool->caller_sleeping)) {
+      pthread_mutex_lock(&pool->done_mu);
+      pthread_cond_broadcast(&pool->done_cv);
+      pthread_mutex_unlock(&pool->done_mu);
+    }
+  }
+}
+
+/* The caller, out of workgroups: waits until all `total` completed, spinning for as long as
+ * the chunks still running should take (or spin_ns if longer) and then asleep (the worker
+ * that completes the last one wakes it): a wake-up costs tens of microseconds. */
+static void wait_region(ph_pool_t* pool, uint64_t total) {
+  uint64_t start = now_ns(), spin = (uint64_t)pool->spin_ns;
+  if (spin < 2 * PH_CHUNK_TARGET_NS) spin = 2 * PH_CHUNK_TARGET_NS;
+  while (atomic_load_explicit(&pool->completed, memory_order_acquire) < total) {
+    if (now_ns() - start >= spin) {
+      pthread_mutex_lock(&pool->done_mu);
+      atomic_store(&pool->caller_sleeping, 1);
+      while (atomic_load(&pool->completed) < total)
+        pthread_cond_wait(&pool->done_cv, &pool->done_mu);
+      atomic_store(&pool->caller_sleeping, 0);
+      pthread_mutex_unlock(&pool->done_mu);
+      return;
+    }
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#else
+    sched_yield();
+#endif
   }
 }
 
@@ -446,9 +559,14 @@ static void* worker_main(void* arg) {
 #endif
       }
       if (gen == seen) {
+        /* Counted before the generation is checked again, both sequentially consistent
+         * (as the caller's publication and its load of sleepers): either the caller sees
+         * this sleeper or this thread sees the new generation. */
         pthread_mutex_lock(&pool->mu);
+        atomic_fetch_add(&pool->sleepers, 1);
         while ((gen = atomic_load(&pool->generation)) == seen && !atomic_load(&pool->shutdown))
           pthread_cond_wait(&pool->cv, &pool->mu);
+        atomic_fetch_sub(&pool->sleepers, 1);
         pthread_mutex_unlock(&pool->mu);
       }
     }
@@ -472,6 +590,8 @@ ph_pool_t* ph_local_pool_create(int nworkers, long spin_ns, int checked) {
   pthread_mutex_init(&pool->mu, NULL);
   pthread_cond_init(&pool->cv, NULL);
   pthread_mutex_init(&pool->job_mu, NULL);
+  pthread_mutex_init(&pool->done_mu, NULL);
+  pthread_cond_init(&pool->done_cv, NULL);
   pool->spin_ns = spin_ns;
   pool->checked = checked;
   for (int i = 0; i < nworkers; ++i) {
@@ -491,49 +611,71 @@ void ph_local_pool_destroy(ph_pool_t* pool) {
   pthread_mutex_destroy(&pool->mu);
   pthread_cond_destroy(&pool->cv);
   pthread_mutex_destroy(&pool->job_mu);
+  pthread_mutex_destroy(&pool->done_mu);
+  pthread_cond_destroy(&pool->done_cv);
   free(pool->threads);
   free(pool->region);
   free(pool);
 }
 
-/* Runs one region with the pool's workers; the caller is processor 0. */
+/* Runs one region with the pool's workers; the caller is processor 0.
+ *
+ * Sharing a region costs its caller a publication, and a wake-up system call when workers
+ * sleep, and the region then ends when the slowest thread's last workgroup does: a worker
+ * that wakes late (tens of microseconds, more on a busy machine) holds up work that the
+ * caller alone would have finished sooner.  So a region whose workgroups' costs are known
+ * from earlier runs (costs[]) and sum to less than PH_ALONE_NS runs on the caller alone,
+ * and sleeping workers are woken at once only for one known to take PH_WAKE_NS or one of
+ * many workgroups; otherwise the caller wakes them once its first workgroups show the
+ * rest to be worth it.  Workers still spinning join any shared region at no cost. */
 static int run_region(ph_pool_t* pool, ph_result_t* result) {
-  uint64_t total = 0;
+  uint64_t total = 0, estimate = 0;
+  int known = 1;
   for (int d = 0; d < pool->region_count; ++d) {
-    pool->region[d].first = total;
-    total += pool->region[d].total;
+    ph_prepared_t* p = &pool->region[d];
+    p->first = total;
+    total += p->total;
+    if (!p->total) continue;
+    uint64_t ns = known_cost(pool, p->fn);
+    if (!ns)
+      known = 0;
+    else if (ns > (UINT64_MAX - estimate) / p->total)
+      estimate = UINT64_MAX;  /* saturated: plenty */
+    else
+      estimate += ns * p->total;
   }
   if (total == 0) return 0;
-  if (total == 1) {  /* not worth waking anyone */
+  if (total == 1 || (known && estimate < PH_ALONE_NS)) {
     for (int d = 0; d < pool->region_count; ++d) {
-      if (!pool->region[d].total) continue;
       const ph_prepared_t* p = &pool->region[d];
+      if (!p->total) continue;
+      /* Timed when it has more than one workgroup, so that a kernel that became costlier
+       * (other push constants, say) is shared again. */
+      uint64_t start = p->total > 1 ? now_ns() : 0;
       if (pool->checked ? run_dispatch_checked(p, result) : run_dispatch(p, result, NULL))
         return -1;
+      if (p->total > 1) remember_cost(pool, p->fn, (now_ns() - start) / p->total + 1);
     }
     return 0;
   }
-  uint64_t threads = (uint64_t)pool->nworkers + 1;
-  uint64_t chunk = total / (threads * 8);
-  pool->chunk = chunk ? chunk : 1;
+  const uint64_t threads = (uint64_t)pool->nworkers + 1;
   pool->total = total;
   atomic_store(&pool->completed, 0);
   atomic_store(&pool->error, 0);
   pool->result.failed_command = -1;
   uint64_t gen = atomic_load(&pool->generation) + 1;
   atomic_store_explicit(&pool->ticket, gen << PH_GEN_SHIFT, memory_order_release);
-  pthread_mutex_lock(&pool->mu);
-  atomic_store_explicit(&pool->generation, gen, memory_order_release);
-  pthread_cond_broadcast(&pool->cv);
-  pthread_mutex_unlock(&pool->mu);
-  work(pool, gen, 0);
-  while (atomic_load_explicit(&pool->completed, memory_order_acquire) < total) {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#else
-    sched_yield();
-#endif
+  atomic_store(&pool->generation, gen);
+  int wake_now = known ? estimate >= PH_WAKE_NS : total >= 8 * threads;
+  atomic_store_explicit(&pool->wake_later, 0, memory_order_relaxed);
+  if (atomic_load(&pool->sleepers)) {
+    if (wake_now)
+      wake_workers(pool);
+    else if (!known)
+      atomic_store_explicit(&pool->wake_later, 1, memory_order_relaxed);
   }
+  work(pool, gen, 0);
+  wait_region(pool, total);
   if (atomic_load(&pool->error)) {
     *result = pool->result;
     return -1;
