@@ -329,6 +329,107 @@ def test_small_buffers_share_slabs_without_aliasing(driver):
         mod.close()
 
 
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_fences_without_semaphores(driver):
+    """A fence signalled by an operation the host finishes at once (an alloca or dealloca
+    of slab memory with its waits reached) gets no semaphore, and behaves as a fence:
+    queries, waits, joins, a second signal's error, a queue operation waiting on it."""
+    if driver != "local-sync" and driver not in hal.available_drivers():
+        pytest.skip(f"no {driver} device here")
+    with hal.create_device(driver, checked=False) as device:
+        mod = HalModule(device)
+        call = mod.imports
+        a, b = call["hal.fence.create"](device, 0), call["hal.fence.create"](device, 0)
+        buf = call["hal.device.queue.alloca"](device, -1, None, a, 0, 48, USAGE, 64, 0)
+        assert a.reached_on_host and "no semaphore" in repr(a)
+        assert call["hal.fence.query"](a) == 0
+        assert call["hal.fence.await"](0, 0, [a]) == 0
+        joined = call["hal.fence.join"](0, [a, None])
+        assert isinstance(joined, Fence) and call["hal.fence.query"](joined) == 0
+        # A queue operation behind it runs at once; one behind a pending fence waits.
+        call["hal.device.queue.fill"](device, -1, a, b, buf, 0, 64, 7, 1, 0)
+        assert call["hal.fence.await"](-1, 0, [b]) == 0
+        assert call["hal.buffer.load"](buf, 60, 4) == 0x07070707
+        pending, after = call["hal.fence.create"](device, 0), call["hal.fence.create"](device, 0)
+        mixed = call["hal.fence.join"](0, [a, pending])
+        call["hal.device.queue.fill"](device, -1, mixed, after, buf, 0, 4, 9, 1, 0)
+        assert call["hal.fence.query"](after) == 17
+        assert call["hal.fence.await"](10, 0, [after]) == 4
+        call["hal.fence.signal"](pending)
+        assert call["hal.fence.await"](-1, 0, [after]) == 0
+        assert call["hal.buffer.load"](buf, 0, 4) == 0x09090909
+        # Signalled twice: the error a semaphore gives.
+        with pytest.raises(hal.InvalidArgumentError):
+            call["hal.fence.signal"](a)
+        # A dealloca of slab memory whose waits are reached signals at once, too.
+        gone = call["hal.fence.create"](device, 0)
+        call["hal.device.queue.dealloca"](device, -1, a, gone, buf, 0)
+        assert gone.reached_on_host
+        failed = call["hal.fence.create"](device, 0)
+        call["hal.fence.fail"](failed, 13)
+        assert call["hal.fence.query"](failed) == 13
+        mod.close()
+    with pytest.raises(hal.FailedPreconditionError):
+        call["hal.fence.create"](device, 0)  # a closed device: as create_semaphore
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_queue_copy_between_slab_buffers(driver):
+    """A queue copy between slab buffers with its waits reached is done at once (host
+    views), with the queue's checks: a range outside a buffer or an overlap still raises,
+    and a copy behind a pending fence waits for it."""
+    if driver != "local-sync" and driver not in hal.available_drivers():
+        pytest.skip(f"no {driver} device here")
+    with hal.create_device(driver, checked=False) as device:
+        mod = HalModule(device)
+        call = mod.imports
+        ready = call["hal.fence.create"](device, 0)
+        src = call["hal.device.queue.alloca"](device, -1, None, None, 0, 48, USAGE, 64, 0)
+        dst = call["hal.device.queue.alloca"](device, -1, None, None, 0, 48, USAGE, 64, 0)
+        call["hal.device.queue.update"](
+            device, -1, None, ready, VmBuffer(memoryview(bytes(range(64)))), 0, src, 0, 64, 0
+        )
+        assert call["hal.fence.await"](-1, 0, [ready]) == 0
+        done = call["hal.fence.create"](device, 0)
+        call["hal.device.queue.copy"](device, -1, ready, done, src, 8, dst, 16, 32, 0)
+        assert call["hal.fence.await"](-1, 0, [done]) == 0
+        device.wait_idle()
+        assert dst.read(16, 32) == bytes(range(8, 40))
+        with pytest.raises(hal.OutOfRangeError):
+            call["hal.device.queue.copy"](device, -1, None, None, src, 40, dst, 0, 32, 0)
+        with pytest.raises(hal.InvalidArgumentError):  # overlapping ranges of one buffer
+            call["hal.device.queue.copy"](device, -1, None, None, src, 0, src, 8, 16, 0)
+        gate, after = call["hal.fence.create"](device, 0), call["hal.fence.create"](device, 0)
+        call["hal.device.queue.copy"](device, -1, gate, after, src, 0, dst, 0, 8, 0)
+        assert call["hal.fence.query"](after) == 17
+        call["hal.fence.signal"](gate)
+        assert call["hal.fence.await"](-1, 0, [after]) == 0
+        device.wait_idle()
+        assert dst.read(0, 8) == bytes(range(8))
+        mod.close()
+
+
+@pytest.mark.parametrize("checked", [False, True])
+def test_calls_again_with_the_same_buffers(checked):
+    """A function called again with the same Buffer arguments (whose views polyhal keeps)
+    reads their current contents, and takes other buffers as well."""
+    if not iree.compiler_available():
+        pytest.skip("iree-base-compiler is not installed (pip install polyhal[iree])")
+    with hal.create_device("local", checked=checked) as device:
+        mod = iree.load_mlir(SOURCE, device)
+        x = device.buffer_from(np.arange(16, dtype=np.float32))
+        y = device.buffer_from(np.ones(16, dtype=np.float32))
+        for k in range(3):
+            x.write(np.full(16, k, dtype=np.float32))
+            np.testing.assert_array_equal(mod.add(x, y, numpy=True), np.full(16, k + 1.0))
+        z = device.buffer_from(np.full(16, 5, dtype=np.float32))
+        np.testing.assert_array_equal(mod.add(z, y, numpy=True), np.full(16, 6.0))
+        np.testing.assert_array_equal(mod.add(x, x, numpy=True), np.full(16, 4.0))
+        with pytest.raises(hal.OutOfRangeError):  # too small for the declared shape
+            mod.add(device.buffer_from(np.ones(8, dtype=np.float32)), y)
+        mod.close()
+
+
 def test_files_from_host_memory(module):
     """hal.ex.file.from_memory, then queue.read into a buffer and queue.write out of one,
     each after its wait fence."""

@@ -92,11 +92,13 @@ class DeviceImports:
         try:
             if pool:
                 raise UnimplementedError(f"hal.device.queue.alloca from pool {pool}: no pools")
-            if not pending(wait):
+            # (A fence reached without a semaphore, tested inline: the common case.)
+            if wait is None or (wait._timepoints is None and wait._reached) or not pending(wait):
                 # Nothing left to wait for: what the queue would do, allocate then signal,
                 # done here without a queue submission (the common case, every call).
                 buffer = self._suballocator.allocate(device, size, memory_types, usage)
-                signal_now(signal)
+                if signal is not None:
+                    signal.signal_host()
                 return buffer
             return device.queue_alloca(
                 size,

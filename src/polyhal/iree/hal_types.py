@@ -443,17 +443,20 @@ class SubAllocator:
         self._views: weakref.WeakKeyDictionary[Any, np.ndarray] = weakref.WeakKeyDictionary()
         self._lock = threading.Lock()
 
-    def allocate(self, device: Device, size: int, memory_types: int, usage: int) -> Buffer:
-        """A buffer of ``size`` bytes of IREE memory types and usage on ``device``."""
-        return self._carve(device, size, memory_types, usage, None)
-
     def upload(self, device: Device, data: np.ndarray, memory_types: int, usage: int) -> Buffer:
         """A buffer holding a copy of ``data`` (uint8): a function argument."""
-        return self._carve(device, data.nbytes, memory_types, usage, data)
+        return self.allocate(device, data.nbytes, memory_types, usage, data)
 
-    def _carve(
-        self, device: Device, size: int, memory_types: int, usage: int, data: np.ndarray | None
+    def allocate(
+        self,
+        device: Device,
+        size: int,
+        memory_types: int,
+        usage: int,
+        data: np.ndarray | None = None,
     ) -> Buffer:
+        """A buffer of ``size`` bytes of IREE memory types and usage on ``device`` (holding a
+        copy of ``data``, uint8, when given)."""
         if size > self.LARGEST or size < 0 or device.checked:
             buffer = device.allocate_buffer(
                 size, memory_type=memory_type_of(memory_types), usage=usage_of(usage)
