@@ -285,7 +285,12 @@ class Function:
             raise InvalidArgumentError(
                 f"{self.name}() takes {len(converters)} arguments, got {len(args)}"
             )
-        values = [convert(arg) for convert, arg in zip(converters, args, strict=True)]
+        if len(args) == 2:  # the common arities, without zip
+            values = [converters[0](args[0]), converters[1](args[1])]
+        elif len(args) == 1:
+            values = [converters[0](args[0])]
+        else:
+            values = [convert(arg) for convert, arg in zip(converters, args, strict=True)]
         if self._async:
             signal = self._fence_create(self.module.device, 0)
             result = self._call(*values, None, signal)
@@ -295,10 +300,12 @@ class Function:
         else:
             result = self._call(*values)
         n = len(self._view_results)
+        if n == 1:
+            if self._view_results[0] and not numpy:
+                return result.buffer  # one tensor result, on the device: as _result
+            return self._result(result, self._view_results[0], numpy)
         if n == 0:
             return None
-        if n == 1:
-            return self._result(result, self._view_results[0], numpy)
         return tuple(
             self._result(r, v, numpy) for r, v in zip(result, self._view_results, strict=True)
         )
