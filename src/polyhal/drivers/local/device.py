@@ -4,8 +4,10 @@ Where work runs: ``local-sync`` runs every submission inline on the thread that 
 ready (the caller, or the thread that signalled its last wait), by definition.  ``local``
 runs only work known to be short on the caller's thread (at most ``inline_workgroups``
 workgroups and INLINE_TRANSFER_BYTES bytes of transfers, no indirect dispatch): that keeps
-a submit-to-signal round trip at a few microseconds.  Anything longer goes to the device's
-runner thread, so ``queue_execute`` returns at once and a wait's timeout bounds it.
+a submit-to-signal round trip at a few microseconds; a host submission of at most
+SERIAL_WORKGROUPS workgroups in all (unchecked, untraced) runs them one after another there,
+waking no worker.  Anything longer goes to the device's runner thread, so
+``queue_execute`` returns at once and a wait's timeout bounds it.
 
 Checked mode (``checked=True``) places every allocation between guard pages and runs
 kernels and transfers under the executor's fault guard: an access fault inside a kernel
