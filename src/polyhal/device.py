@@ -19,6 +19,7 @@ import os
 import queue as _queue
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
@@ -236,6 +237,9 @@ class Device(_stream.DeviceBase):
         self.checked = False
         self._tracer: tracing.Tracer | None = None  # set while a trace is recorded
         self._guard = _DriverCall(self)  # see _driver_call
+        # (command buffer, the lengths and usages of the table) of the last slot check that
+        # passed on the short path: see _check_slots.
+        self._slots_checked: tuple[weakref.ref[CommandBuffer], list[tuple[int, int]]] | None = None
         # queue_execute's short path (_execute_one) starts work without the trampoline of
         # _start, which a driver that runs deferred work inline needs.
         self._lean = not driver_device.run_deferred_inline
@@ -544,7 +548,7 @@ class Device(_stream.DeviceBase):
         if cb._state != _CB_EXECUTABLE:
             cb.check_submittable()  # raises: the buffer is not ended
         if cb._slot_checks:
-            cb.check_slots(table)
+            self._check_slots(cb, table)
         uses = cb.allocations  # a tuple: a copy the caller cannot change
         for alloc in uses:
             if alloc.released:
@@ -583,6 +587,22 @@ class Device(_stream.DeviceBase):
             sub.complete(e)
         except Exception as e:  # a driver bug must still release the queue
             sub.complete(InternalError(f"driver failed: {e!r}"))
+
+    def _check_slots(self, cb: CommandBuffer, table: Sequence[ResolvedBinding]) -> None:
+        """``cb.check_slots(table)``, skipped when the last check that passed here was of
+        ``cb`` with a table of the same lengths and usages.  That is all the check reads
+        when ``cb`` has no slot copies or slot alignments (its slot references are fixed
+        once it is ended), and what an IREE program submits on every call: one recorded
+        command buffer, fresh buffers of the same sizes."""
+        if cb._slot_copies or cb._slot_alignments:
+            cb.check_slots(table)
+            return
+        key = [(entry.length, entry.usage) for entry in table]
+        last = self._slots_checked
+        if last is not None and last[0]() is cb and last[1] == key:
+            return
+        cb.check_slots(table)
+        self._slots_checked = (weakref.ref(cb), key)
 
     def queue_barrier(self, *, wait: Pairs = (), signal: Pairs = ()) -> None:
         """Signals once every wait is reached."""

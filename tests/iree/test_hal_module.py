@@ -165,6 +165,44 @@ def test_memoized_add_replays_with_a_binding_table(module, compiled):
         np.testing.assert_array_equal(view.to_numpy(), a + b)
 
 
+@pytest.mark.parametrize("driver", ["local", "vulkan"])
+def test_replays_check_every_table(driver, compiled):
+    """Unchecked replays of one recorded command buffer (the short submit path, which
+    skips a slot check it already passed for a table of the same lengths and usages)
+    still refuse a table entry too short, or lacking the dispatch usage, after good ones."""
+    if driver not in hal.available_drivers():
+        pytest.skip(f"no {driver} device here")
+    with hal.create_device(driver, checked=False) as device:
+        mod = HalModule(device)
+        call = mod.imports
+        exe = _executable(mod, compiled, _blob_name(compiled, _base(driver), "add"))
+        fn = call["hal.executable.lookup.function"](exe, _s("add_dispatch_0_elementwise_16_f32"))
+        cb = call["hal.command_buffer.create"](device, 0, 3, -1, 3)
+        bindings = [(0, slot, None, 0, 64) for slot in range(3)]
+        call["hal.command_buffer.dispatch"](cb, exe, fn, 1, 1, 1, 0, [], bindings)
+        call["hal.command_buffer.finalize"](cb)
+        a = device.buffer_from(np.arange(16, dtype=np.float32))
+
+        def run(*table):
+            done = call["hal.fence.create"](device, 0)
+            call["hal.device.queue.execute.indirect"](device, -1, None, done, cb, 0, list(table))
+            assert call["hal.fence.await"](-1, 0, [done]) == 0
+
+        for _ in range(2):
+            out = call["hal.device.queue.alloca"](device, -1, None, None, 0, 48, USAGE, 64, 0)
+            run((a, 0, 64), (a, 0, 64), (out, 0, 64))
+            device.wait_idle()
+            np.testing.assert_array_equal(out.to_numpy(np.float32), 2 * np.arange(16))
+        out = call["hal.device.queue.alloca"](device, -1, None, None, 0, 48, USAGE, 64, 0)
+        with pytest.raises(hal.OutOfRangeError):
+            run((a, 0, 64), (a, 0, 64), (out, 0, 32))
+        plain = device.allocate_buffer(64, usage=hal.BufferUsage.TRANSFER)
+        with pytest.raises(hal.PermissionDeniedError):
+            run((a, 0, 64), (a, 0, 64), (plain, 0, 64))
+        run((a, 0, 64), (a, 0, 64), (out, 0, 64))
+        mod.close()
+
+
 def test_concurrent_dispatches_reading_one_buffer(module, compiled):
     """Two dispatches between the same barriers read the same arguments, as IREE records
     independent dispatches; checked mode (this suite's) must not call that a race."""
