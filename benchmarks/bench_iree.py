@@ -11,9 +11,9 @@ Results stay on the device.  polyhal's device is unchecked (``checked=False``, w
 ``POLYHAL_CHECKED`` says): checked mode trades speed for its checks.
 
 A run times ``--repeat`` calls of each runtime (a tenth for the large programs), the
-runtimes alternating in blocks of a tenth of them so that machine noise hits all alike,
-and takes each one's median; the table shows the median over ``--runs`` runs of each
-runtime's median.  Ratio = polyhal local / IREE local-task (the issue's reference), with
+runtimes alternating in blocks of a tenth of them, in an order that rotates from block to
+block, so that machine noise hits all alike; it takes each one's median, and the table
+shows the median over ``--runs`` runs of each runtime's median.  Ratio = polyhal local / IREE local-task (the issue's reference), with
 its range over the runs, and the ratio of the runs' smallest medians ("best": the quietest
 run of each, for a noisy machine).  IREE's local-sync column (no worker threads) is IREE's
 own floor, for context.
@@ -153,9 +153,12 @@ def bench(name: str, ic: Any, repeat: int, runs: int, tmp: Path) -> tuple[str, l
         _times_us(call, max(per_block // 2, 3))  # warm-up
     for _ in range(runs):
         times: list[list[float]] = [[] for _ in calls]
-        for _ in range(blocks):
-            for t, call in zip(times, calls, strict=True):
-                t += _times_us(call, per_block)
+        for block in range(blocks):
+            # The order rotates from block to block: no runtime always follows another
+            # (IREE's local-task workers stay awake a while after its calls).
+            for i in range(len(calls)):
+                k = (i + block) % len(calls)
+                times[k] += _times_us(calls[k], per_block)
         out.append([statistics.median(t) for t in times])
     module.close()
     device.close()
