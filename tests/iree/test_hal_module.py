@@ -203,6 +203,72 @@ def test_replays_check_every_table(driver, compiled):
         mod.close()
 
 
+@pytest.mark.parametrize("behind_a_wait", [False, True])
+def test_executes_signal_fences_without_semaphores(behind_a_wait, compiled):
+    """A submission signalling a fence with no semaphore signals a pooled one: work that
+    finished before the call returned leaves the fence reached (the semaphore serves the
+    next call); work still to run (here: behind a wait) gives the fence its timepoint."""
+    with hal.create_device("local", checked=False) as device:
+        mod = HalModule(device)
+        call = mod.imports
+        exe = _executable(mod, compiled, _blob_name(compiled, "local", "add"))
+        fn = call["hal.executable.lookup.function"](exe, _s("add_dispatch_0_elementwise_16_f32"))
+        cb = call["hal.command_buffer.create"](device, 0, 3, -1, 3)
+        bindings = [(0, slot, None, 0, 64) for slot in range(3)]
+        call["hal.command_buffer.dispatch"](cb, exe, fn, 1, 1, 1, 0, [], bindings)
+        call["hal.command_buffer.finalize"](cb)
+        a = device.buffer_from(np.arange(16, dtype=np.float32))
+        for _ in range(3):
+            gate = call["hal.fence.create"](device, 0) if behind_a_wait else None
+            if gate is not None:
+                gate.timepoints  # noqa: B018 - a semaphore, signalled below
+            out = call["hal.device.queue.alloca"](device, -1, None, None, 0, 48, USAGE, 64, 0)
+            done = call["hal.fence.create"](device, 0)
+            table = [(a, 0, 64), (a, 0, 64), (out, 0, 64)]
+            call["hal.device.queue.execute.indirect"](device, -1, gate, done, cb, 0, table)
+            assert done.reached_on_host != behind_a_wait
+            # A one-shot copy of the result behind it, signalling a fresh fence too.
+            copy = call["hal.command_buffer.create"](device, 1, 3, -1, 0)
+            target = call["hal.device.queue.alloca"](device, -1, None, None, 0, 48, USAGE, 64, 0)
+            call["hal.command_buffer.copy_buffer"](copy, 0, 0, out, 0, target, 0, 64, 0)
+            call["hal.command_buffer.finalize"](copy)
+            copied = call["hal.fence.create"](device, 0)
+            call["hal.device.queue.execute"](device, -1, done, copied, copy, 0)
+            if gate is not None:
+                assert call["hal.fence.query"](copied) == 17
+                assert call["hal.fence.await"](10, 0, [copied]) == 4
+                call["hal.fence.signal"](gate)
+            assert call["hal.fence.await"](-1, 0, [copied]) == 0
+            assert call["hal.fence.query"](done) == 0
+            device.wait_idle()
+            np.testing.assert_array_equal(out.to_numpy(np.float32), 2 * np.arange(16))
+            np.testing.assert_array_equal(target.to_numpy(np.float32), 2 * np.arange(16))
+            with pytest.raises(hal.InvalidArgumentError):  # reached: a second signal fails
+                call["hal.fence.signal"](done)
+        if not behind_a_wait:
+            assert len(mod._signal_pool) == 1  # one semaphore served every submission
+        mod.close()
+
+
+def test_a_fence_adopting_a_timepoint_after_it_got_a_semaphore():
+    """Fence.adopt on a fence that got its own semaphore meanwhile: that one follows the
+    adopted timepoint, signalled or failed with it."""
+    with hal.create_device("local-sync", checked=False) as device:
+        for fail in (False, True):
+            fence = Fence(None, device)
+            own, value = fence.timepoints[0]
+            sem = device.create_semaphore(0)
+            fence.adopt((sem, 1))
+            assert not own.reached(value)
+            if fail:
+                sem.fail(hal.StatusCode.DATA_LOSS, "kernel fault")
+                with pytest.raises(hal.DataLossError):
+                    own.wait(value, 1.0)
+            else:
+                sem.signal(1)
+                own.wait(value, 1.0)
+
+
 def test_concurrent_dispatches_reading_one_buffer(module, compiled):
     """Two dispatches between the same barriers read the same arguments, as IREE records
     independent dispatches; checked mode (this suite's) must not call that a race."""

@@ -17,6 +17,7 @@ from ..errors import (
     PermissionDeniedError,
     UnimplementedError,
 )
+from ..semaphore import Semaphore
 from ..types import (
     MemoryType,
 )
@@ -53,6 +54,7 @@ class DeviceImports:
     _allocator: Allocator
     _allocators: dict[int, Allocator]
     _suballocator: SubAllocator
+    _signal_pool: list[tuple[Semaphore, int]]
 
     # -- devices ----------------------------------------------------------------------------
     @hot
@@ -294,6 +296,11 @@ class DeviceImports:
             # short path.
             if waits and all(sem.reached(value) for sem, value in waits):
                 waits = ()
+            if signal is not None and signal._timepoints is None and not signal._reached:
+                pair = self._pooled_timepoint(device)
+                device.queue_execute(cb, wait=waits, signal=[pair])
+                self._settle(signal, pair)
+                return
             device.queue_execute(
                 cb, wait=waits, signal=signal.timepoints if signal is not None else ()
             )
@@ -313,7 +320,12 @@ class DeviceImports:
     ) -> None:
         try:
             waits = waits_of(wait)
-            signals = signal.timepoints if signal is not None else ()
+            pair = None
+            if signal is not None and signal._timepoints is None and not signal._reached:
+                pair = self._pooled_timepoint(device)
+                signals: Any = [pair]
+            else:
+                signals = signal.timepoints if signal is not None else ()
             try:
                 device.queue_execute(cb, wait=waits, signal=signals, binding_table=table)
             except (InvalidArgumentError, OutOfRangeError):
@@ -323,8 +335,34 @@ class DeviceImports:
                 if fixed is None:
                     raise
                 device.queue_execute(cb, wait=waits, signal=signals, binding_table=fixed)
+            if pair is not None and signal is not None:
+                self._settle(signal, pair)
         except (AttributeError, TypeError) as e:
             raise bad_argument("hal.device.queue.execute.indirect", e) from None
+
+    def _pooled_timepoint(self, device: Device) -> tuple[Semaphore, int]:
+        """The next timepoint of a semaphore of ``device`` from the module's pool (a new
+        semaphore when the pool has none): what a submission signalling a fence that has
+        no semaphore yet signals instead of a semaphore made for it (see _settle)."""
+        try:
+            sem, value = self._signal_pool.pop()  # atomic: each thread takes its own
+        except IndexError:
+            return Semaphore(device, 0), 1
+        if sem.device is not device:
+            return Semaphore(device, 0), 1  # the other device's goes (another module call)
+        return sem, value + 1
+
+    def _settle(self, fence: Fence, pair: tuple[Semaphore, int]) -> None:
+        """After a submission signalling ``pair`` for ``fence`` returned: when it has
+        finished already (short work runs on the caller), the fence is marked reached and
+        the semaphore goes back to the pool, no timepoint of it pending; else the fence
+        takes the timepoint."""
+        sem, value = pair
+        if sem.reached(value):
+            fence.signal_host()
+            self._signal_pool.append(pair)
+        else:
+            fence.adopt(pair)
 
     def _device__queue__flush(self, device: Device, affinity: int) -> None:
         # polyhal's queue operations are submitted when called: nothing is batched.

@@ -130,6 +130,9 @@ class HalModule(CommandBufferImports, DeviceImports):
         # 1 until a preserve or discard changes it).
         self._preserved: weakref.WeakKeyDictionary[Any, int] = weakref.WeakKeyDictionary()
         self._suballocator = SubAllocator()
+        # (semaphore, the value it is at) for submissions signalling a fence that has no
+        # semaphore yet (see DeviceImports._settle).
+        self._signal_pool: list[tuple[Semaphore, int]] = []
         self._lock = threading.Lock()  # guards the preserve counts
         self.imports: dict[str, Callable[..., Any]] = {}
         for attr in dir(self):

@@ -309,6 +309,26 @@ class Fence:
             if not sem.reached(value):
                 sem.signal(value)
 
+    def adopt(self, pair: tuple[Semaphore, int]) -> None:
+        """Makes ``pair`` (a queue operation's signal) the fence's timepoint; a fence that
+        got a semaphore meanwhile has it follow ``pair`` instead (signalled or failed
+        with it)."""
+        with self._lock:
+            if self._timepoints is None:
+                self._timepoints = [pair]
+                return
+        own = self._timepoints
+
+        def follow(sem: Semaphore) -> None:
+            error = sem.error()
+            for target, value in own:
+                if error is not None:
+                    target.fail(error.code, str(error))
+                elif not target.reached(value):
+                    target.signal(value)
+
+        pair[0].add_timepoint(pair[1], follow)
+
     def __repr__(self) -> str:
         if self._timepoints is None:
             return f"Fence({'reached' if self._reached else 'not reached'}, no semaphore)"
