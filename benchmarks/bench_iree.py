@@ -13,10 +13,10 @@ Results stay on the device.  polyhal's device is unchecked (``checked=False``, w
 A run times ``--repeat`` calls of each runtime (a tenth for the large programs), the
 runtimes alternating in blocks of a tenth of them, in an order that rotates from block to
 block, so that machine noise hits all alike; it takes each one's median, and the table
-shows the median over ``--runs`` runs of each runtime's median.  Ratio = polyhal local / IREE local-task (the issue's reference), with
-its range over the runs, and the ratio of the runs' smallest medians ("best": the quietest
-run of each, for a noisy machine).  IREE's local-sync column (no worker threads) is IREE's
-own floor, for context.
+shows the median over ``--runs`` runs of each runtime's median.  Ratio = polyhal local /
+IREE local-task (the issue's reference), with its range over the runs, and the ratio of
+the runs' smallest medians ("best": the quietest run of each, for a noisy machine).
+IREE's local-sync column (no worker threads) is IREE's own floor, for context.
 """
 
 from __future__ import annotations
