@@ -867,13 +867,20 @@ class CommandBuffer(_stream.Recorder):
 
     def check_slots(self, table: Sequence[ResolvedBinding]) -> None:
         """Bounds-checks every slot reference against a resolved binding table."""
+        count = len(table)
         for ref, usage, align, what in self._slot_checks:
-            if ref.slot >= len(table):
+            if ref.slot >= count:
                 raise InvalidArgumentError(
-                    f"{what}: Slot({ref.slot}) but the binding table has {len(table)} entries"
+                    f"{what}: Slot({ref.slot}) but the binding table has {count} entries"
                 )
             entry = table[ref.slot]
-            length = resolve_range(entry.length, ref.offset, ref.length, f"{what} (slot)")
+            # resolve_range written out (the reference's offset and length are uint64s,
+            # checked when recorded): its message is built only when it raises.
+            size, offset, length = entry.length, ref.offset, ref.length
+            if length == WHOLE_BUFFER and offset <= size:
+                length = size - offset
+            elif offset > size or offset + length > size:
+                resolve_range(size, offset, length, f"{what} (slot)")  # raises
             if self._validate and usage and not entry.usage & usage:
                 raise PermissionDeniedError(
                     f"{what}: binding table entry {ref.slot} has usage "

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
 import queue as _queue
 import threading
@@ -196,7 +197,7 @@ class _Submission:
                 sem.fail(error.code, str(error))
         self.keep = None
         self.action = None  # type: ignore[assignment]
-        self.device._retire(self)
+        self.device._retire(self, self.uses)
 
 
 class Device(_stream.DeviceBase):
@@ -223,6 +224,7 @@ class Device(_stream.DeviceBase):
         self._mutex = threading.Lock()
         self._lock = threading.Condition(self._mutex)
         self._inflight: set[_Submission] = set()
+        self._running = 0  # submissions of queue_execute's short path not yet finished
         self._idle_waiters = 0
         self._calls = 0  # driver calls outside the queue (allocate, load, host copies) now
         self._issue_queue: _queue.SimpleQueue[_Submission | None] | None = None
@@ -237,9 +239,12 @@ class Device(_stream.DeviceBase):
         self.checked = False
         self._tracer: tracing.Tracer | None = None  # set while a trace is recorded
         self._guard = _DriverCall(self)  # see _driver_call
-        # (command buffer, the lengths and usages of the table) of the last slot check that
-        # passed on the short path: see _check_slots.
-        self._slots_checked: tuple[weakref.ref[CommandBuffer], list[tuple[int, int]]] | None = None
+        # (command buffer, its table's lengths, usages and offsets modulo the third item,
+        # the lcm of the buffer's slot alignments) of the last slot check that passed on
+        # the short path: see _check_slots.
+        self._slots_checked: (
+            tuple[weakref.ref[CommandBuffer], list[tuple[int, int, int]], int] | None
+        ) = None
         # queue_execute's short path (_execute_one) starts work without the trampoline of
         # _start, which a driver that runs deferred work inline needs.
         self._lean = not driver_device.run_deferred_inline
@@ -566,43 +571,65 @@ class Device(_stream.DeviceBase):
             signals = [pair]
         else:
             signals = self._pairs(signal, "signal")
-        sub = _Submission(self, _noop, signals, cb)
         with self._mutex:
             if self._closed:  # checked under the lock: close() may race with this call
                 raise FailedPreconditionError(f"device {self.uri!r} is closed")
             if cb._one_shot and cb._submitted:
                 raise FailedPreconditionError("a ONE_SHOT command buffer can be submitted once")
             cb._submitted = True
-            self._inflight.add(sub)
-            if uses:
-                sub.uses = uses
-                for alloc in uses:
-                    alloc.pending_uses += 1
+            # Counted, not registered: no waits can park it (close() has none to cancel)
+            # and nothing but wait_idle, close() and _retire asks about it.
+            self._running += 1
+            for alloc in uses:
+                alloc.pending_uses += 1
+        once = [cb]  # popped by the first completion: the driver reports it once
+
+        def done(error: HalError | None) -> None:
+            """_Submission.complete of this submission (its driver's ``done``)."""
+            try:
+                once.pop()  # atomic: a second report, a driver's bug, does nothing
+            except IndexError:
+                return
+            if error is None:
+                for sem, value in signals:
+                    sem.signal_from_queue(value)
+            else:
+                for sem, _ in signals:
+                    sem.fail(error.code, str(error))
+            self._retire(None, uses)
+
         # As _Submission.run, without its trampoline and running marker: neither matters
         # here (the driver calls no user code, and a completion it reports on this thread
         # starts what it readies on the issue thread).
         try:
-            self._driver.execute_one(cb.encoded, sub.complete, table)
+            self._driver.execute_one(cb.encoded, done, table)
         except HalError as e:
-            sub.complete(e)
+            done(e)
         except Exception as e:  # a driver bug must still release the queue
-            sub.complete(InternalError(f"driver failed: {e!r}"))
+            done(InternalError(f"driver failed: {e!r}"))
 
     def _check_slots(self, cb: CommandBuffer, table: Sequence[ResolvedBinding]) -> None:
         """``cb.check_slots(table)``, skipped when the last check that passed here was of
-        ``cb`` with a table of the same lengths and usages.  That is all the check reads
-        when ``cb`` has no slot copies or slot alignments (its slot references are fixed
-        once it is ended), and what an IREE program submits on every call: one recorded
-        command buffer, fresh buffers of the same sizes."""
-        if cb._slot_copies or cb._slot_alignments:
+        ``cb`` with a table of the same lengths and usages, and offsets alike modulo every
+        alignment ``cb`` asks of a slot.  That is all the check reads when ``cb`` has no
+        slot copies (its slot references are fixed once it is ended), and what an IREE
+        program submits on every call: one recorded command buffer, fresh buffers of the
+        same sizes (at varying offsets into its arena)."""
+        if cb._slot_copies:  # these compare the entries' storage too
             cb.check_slots(table)
             return
-        key = [(entry.length, entry.usage) for entry in table]
         last = self._slots_checked
-        if last is not None and last[0]() is cb and last[1] == key:
+        if last is not None and last[0]() is cb:
+            modulus = last[2]
+        else:
+            last = None
+            # An offset's remainder modulo each alignment follows from this one's.
+            modulus = math.lcm(*[align for _, align, _ in cb._slot_alignments])
+        key = [(entry.length, entry.usage, entry.offset % modulus) for entry in table]
+        if last is not None and last[1] == key:
             return
         cb.check_slots(table)
-        self._slots_checked = (weakref.ref(cb), key)
+        self._slots_checked = (weakref.ref(cb), key, modulus)
 
     def queue_barrier(self, *, wait: Pairs = (), signal: Pairs = ()) -> None:
         """Signals once every wait is reached."""
@@ -800,9 +827,12 @@ class Device(_stream.DeviceBase):
         with self._lock:
             self._idle_waiters += 1
             try:
-                if not self._lock.wait_for(lambda: not self._inflight, timeout):
+                if not self._lock.wait_for(
+                    lambda: not self._inflight and not self._running, timeout
+                ):
+                    pending = len(self._inflight) + self._running
                     raise DeadlineExceededError(
-                        f"{len(self._inflight)} submissions still pending after {timeout} s"
+                        f"{pending} submissions still pending after {timeout} s"
                     )
             finally:
                 self._idle_waiters -= 1
@@ -837,7 +867,7 @@ class Device(_stream.DeviceBase):
             # Waiting here would wait for the very submission running this call.
             with self._lock:
                 self._release_when_idle = True
-                if self._inflight:
+                if self._inflight or self._running:
                     return
                 self._release_when_idle = False
             self._release()
@@ -1083,17 +1113,22 @@ class Device(_stream.DeviceBase):
                 return
             self._start(sub, True)
 
-    def _retire(self, sub: _Submission) -> None:
+    def _retire(self, sub: _Submission | None, uses: Collection[Allocation]) -> None:
+        """A submission finished: ``sub`` (None: one that _execute_one counted in
+        ``_running``) and the allocations it named."""
         freed = []
         with self._mutex:
-            self._inflight.discard(sub)
-            for alloc in sub.uses:
+            if sub is None:
+                self._running -= 1
+            else:
+                self._inflight.discard(sub)
+                sub.uses = ()
+            for alloc in uses:
                 alloc.pending_uses -= 1
                 if alloc.release_deferred and not alloc.pending_uses:
                     alloc.release_deferred = False
                     freed.append(alloc)
-            sub.uses = ()
-            idle = not self._inflight
+            idle = not self._inflight and not self._running
             if self._idle_waiters and idle:
                 self._lock.notify_all()
             release = idle and self._release_when_idle

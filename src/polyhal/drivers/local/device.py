@@ -25,7 +25,6 @@ import os
 import platform
 import queue
 import signal
-import struct
 import threading
 import time
 import weakref
@@ -44,7 +43,7 @@ from ...errors import (
 from ...types import MemoryType
 from .. import host_collective
 from ..base import DriverDevice, Limits, Work
-from . import encoder, executable
+from . import _executor, encoder, executable  # type: ignore[attr-defined]
 from .buffer import LocalAllocation
 from .executor import (
     ERROR_FAULT,
@@ -68,9 +67,6 @@ INLINE_TRANSFER_BYTES = 4 << 20
 #: More worker threads than this is a mistake, not a machine.
 MAX_WORKERS = 1024
 _ACCESS = {1: "read", 2: "write"}
-#: Packers of binding tables as ph_slot_t arrays (native/stream.h: uint64 base, uint64
-#: length), by the number of uint64s.
-_SLOT_PACKERS: dict[int, Callable[..., bytes]] = {}
 
 
 def _physical_memory() -> int:
@@ -260,24 +256,19 @@ class LocalDevice(DriverDevice):
         ):
             self.execute((Work(encoded, binding_table),), done)
             return
-        slots = None
-        if encoded.has_slots and binding_table:
-            # Packed as ph_slot_t {base, length} pairs: a fifth of a ctypes array's price.
-            flat: list[int] = []
-            for e in binding_table:
-                flat += (e.alloc.ptr + e.offset, e.length)
-            pack = _SLOT_PACKERS.get(len(flat))
-            if pack is None:
-                pack = _SLOT_PACKERS.setdefault(len(flat), struct.Struct(f"{len(flat)}Q").pack)
-            slots = pack(*flat)
-        result = Result()
         # A few workgroups run one after another here: waking a worker costs more than
         # they take, and far more when the other cores are busy.
         flags = self.flags if encoded.workgroups > SERIAL_WORKGROUPS else EXEC_SERIAL
-        if encoded.count and self.lib.ph_local_execute(
-            self.pool, ctypes.byref(encoded.program), slots, flags, ctypes.byref(result)
+        # _executor.run resolves the table itself, in one C call (no ctypes arguments).
+        if encoded.count and (
+            failure := _executor.run(
+                self.pool,
+                ctypes.addressof(encoded.program),
+                binding_table if encoded.has_slots else (),
+                flags,
+            )
         ):
-            done(self._failure(encoded, result, binding_table))
+            done(self._failure(encoded, Result.from_buffer_copy(failure), binding_table))
             return
         done(None)
 

@@ -826,12 +826,101 @@ int ph_local_execute_timed(ph_pool_t* pool, const ph_program_t* prog, const ph_s
 
 #ifdef PH_PYTHON_MODULE
 /* The package's build (setup.py) compiles this file as the extension module
- * polyhal.drivers.local._executor, so that pip and wheels ship it built; Python loads that file
- * with ctypes and calls the ph_* functions above, so the module itself is empty.  Without
- * PH_PYTHON_MODULE this stays plain C with no Python dependency. */
+ * polyhal.drivers.local._executor, so that pip and wheels ship it built.  Python loads that
+ * file with ctypes for the ph_* functions above, and imports it for run(): the short path of
+ * a submission (LocalDevice.execute_one), where a ctypes call and the packing of its
+ * arguments were a microsecond of a whole program's call.  Without PH_PYTHON_MODULE this
+ * stays plain C with no Python dependency. */
 #include <Python.h>
 
-static struct PyModuleDef ph_module = {PyModuleDef_HEAD_INIT, "_executor", NULL, 0, NULL};
+/* Binding tables up to this size are resolved on the stack. */
+enum { PH_STACK_SLOTS = 64 };
 
-PyMODINIT_FUNC PyInit__executor(void) { return PyModule_Create(&ph_module); }
+static PyObject *str_alloc, *str_ptr, *str_offset, *str_length;
+
+/* An unsigned 64-bit attribute of `obj`; -1 with an exception set on failure. */
+static int u64_attr(PyObject* obj, PyObject* name, uint64_t* out) {
+  PyObject* v = PyObject_GetAttr(obj, name);
+  if (!v) return -1;
+  *out = PyLong_AsUnsignedLongLong(v);
+  Py_DECREF(v);
+  return (*out == (uint64_t)-1 && PyErr_Occurred()) ? -1 : 0;
+}
+
+/* The entry's {alloc.ptr + offset, length} (drivers.base.ResolvedBinding). */
+static int resolve_entry(PyObject* entry, ph_slot_t* slot) {
+  PyObject* alloc = PyObject_GetAttr(entry, str_alloc);
+  if (!alloc) return -1;
+  uint64_t ptr, offset;
+  int rc = u64_attr(alloc, str_ptr, &ptr);
+  Py_DECREF(alloc);
+  if (rc || u64_attr(entry, str_offset, &offset) || u64_attr(entry, str_length, &slot->length))
+    return -1;
+  slot->base = ptr + offset;
+  return 0;
+}
+
+/* run(pool, program, table, flags) -> None | bytes: ph_local_execute of the program at
+ * address `program` (a ph_program_t) with `table` (a list or tuple of ResolvedBinding,
+ * resolved here to ph_slot_t) on `pool` (an address, or None), the GIL released while it
+ * runs.  None when it succeeded, else the ph_result_t naming the failure as bytes
+ * (executor.Result.from_buffer_copy reads them).  TypeError / OverflowError for arguments
+ * not of those types. */
+static PyObject* py_run(PyObject* self, PyObject* const* args, Py_ssize_t nargs) {
+  (void)self;
+  if (nargs != 4) {
+    PyErr_SetString(PyExc_TypeError, "run(pool, program, table, flags) takes 4 arguments");
+    return NULL;
+  }
+  void* pool = args[0] == Py_None ? NULL : PyLong_AsVoidPtr(args[0]);
+  if (!pool && PyErr_Occurred()) return NULL;
+  const ph_program_t* prog = PyLong_AsVoidPtr(args[1]);
+  if (!prog) {
+    if (!PyErr_Occurred()) PyErr_SetString(PyExc_ValueError, "run: program address is 0");
+    return NULL;
+  }
+  long flags = PyLong_AsLong(args[3]);
+  if (flags == -1 && PyErr_Occurred()) return NULL;
+  PyObject* table = args[2];
+  int is_list = PyList_Check(table);
+  if (!is_list && !PyTuple_Check(table)) {
+    PyErr_SetString(PyExc_TypeError, "run: the table is a list or tuple");
+    return NULL;
+  }
+  Py_ssize_t n = is_list ? PyList_Size(table) : PyTuple_Size(table);
+  ph_slot_t stack[PH_STACK_SLOTS];
+  ph_slot_t* slots = n <= PH_STACK_SLOTS ? stack : PyMem_Malloc((size_t)n * sizeof(ph_slot_t));
+  if (!slots) return PyErr_NoMemory();
+  for (Py_ssize_t i = 0; i < n; ++i) {
+    PyObject* entry = is_list ? PyList_GetItem(table, i) : PyTuple_GetItem(table, i);
+    if (!entry || resolve_entry(entry, &slots[i])) {
+      if (slots != stack) PyMem_Free(slots);
+      return NULL;
+    }
+  }
+  ph_result_t result;
+  PyThreadState* ts = PyEval_SaveThread();  /* a kernel may loop for long */
+  int status = execute((ph_pool_t*)pool, prog, n ? slots : NULL, (int)flags, &result, NULL);
+  PyEval_RestoreThread(ts);
+  if (slots != stack) PyMem_Free(slots);
+  if (status == 0) Py_RETURN_NONE;
+  return PyBytes_FromStringAndSize((const char*)&result, sizeof result);
+}
+
+static PyMethodDef ph_methods[] = {
+    {"run", (PyCFunction)(void (*)(void))py_run, METH_FASTCALL,
+     "run(pool, program, table, flags): ph_local_execute; None, or the failure's ph_result_t "
+     "as bytes."},
+    {NULL, NULL, 0, NULL}};
+
+static struct PyModuleDef ph_module = {PyModuleDef_HEAD_INIT, "_executor", NULL, 0, ph_methods};
+
+PyMODINIT_FUNC PyInit__executor(void) {
+  if (!(str_alloc = PyUnicode_InternFromString("alloc")) ||
+      !(str_ptr = PyUnicode_InternFromString("ptr")) ||
+      !(str_offset = PyUnicode_InternFromString("offset")) ||
+      !(str_length = PyUnicode_InternFromString("length")))
+    return NULL;
+  return PyModule_Create(&ph_module);
+}
 #endif
