@@ -34,7 +34,6 @@ import numpy as np
 
 import polyhal as hal
 from polyhal import iree
-from polyhal.iree.module import compile_module, load_module
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -140,7 +139,7 @@ def bench(name: str, ic: Any, repeat: int, runs: int, tmp: Path) -> tuple[str, l
             want = np.asarray(runner.download(fn(*args), "float32"))
         calls.append(lambda fn=fn, args=args: fn(*args))
     device = hal.create_device("local", checked=False)
-    module = load_module(compile_module(path, "local", flags=extra), device)
+    module = iree.load_module(iree.compile_module(path, "local", flags=extra), device)
     ph_fn = module[fname]
     ph_args = [device.buffer_from(np.ascontiguousarray(a)) for a in inputs]
     got = ph_fn(*ph_args, numpy=True)

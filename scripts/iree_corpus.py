@@ -1116,7 +1116,7 @@ def polyhal_verdicts(
     """Run the functions of one corpus file (or only ``only``) through ``polyhal.iree`` on
     each driver: {function id: {driver: "pass" | "fail: ..." | "error: ..."}}."""
     import polyhal as hal
-    from polyhal.iree import module as iree
+    from polyhal import iree
 
     corpus = Corpus()
     f = next(x for x in corpus.files() if x["file"] == file)

@@ -29,7 +29,6 @@ import pytest
 
 import polyhal as hal
 from polyhal import iree
-from polyhal.iree.module import compile_module, load_module
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -102,7 +101,7 @@ def _compile(job: tuple[str, str, tuple[str, ...]]) -> str | None:
     """Compile one corpus file for one target into the build cache; its error, or None."""
     path, target, flags = job
     try:
-        compile_module(path, target, flags=list(flags))
+        iree.compile_module(path, target, flags=list(flags))
         return None
     except hal.HalError as e:
         return f"{type(e).__name__}: {e}"
@@ -164,8 +163,8 @@ def _module(f: dict[str, Any], driver: str, compiled: dict[tuple[str, str], str 
         if driver not in _devices:
             _devices[driver] = hal.create_device(driver)
         try:
-            vm_asm = compile_module(path, target, flags=f["flags"])
-            _modules[key] = load_module(vm_asm, _devices[driver])
+            vm_asm = iree.compile_module(path, target, flags=f["flags"])
+            _modules[key] = iree.load_module(vm_asm, _devices[driver])
         except Exception as e:
             _modules[key] = e
     module = _modules[key]
