@@ -81,7 +81,7 @@ _DTYPE: dict[int, Any] = {
 #: Bytes per element of each element type.
 ELEMENT_SIZE: dict[int, int] = {t: np.dtype(d).itemsize for t, d in _DTYPE.items()}
 _FLOAT = {T.FLOAT16, T.FLOAT32, T.FLOAT64, T.BFLOAT16}
-_ELEMENTWISE: dict[int, Callable[[Any, Any], Any]] = {
+_ELEMENTWISE: dict[int, Any] = {  # numpy ufuncs, called with out=
     R.SUM: np.add,
     R.PRODUCT: np.multiply,
     R.MINIMUM: np.minimum,
@@ -110,8 +110,9 @@ def send_recv_peers(param: int) -> tuple[int, int]:
 def _values(raw: np.ndarray, element_type: int) -> np.ndarray:
     """The elements of ``raw`` (uint8 bytes) in the type they compute in."""
     if element_type == T.BFLOAT16:
-        return (raw.view(np.uint16).astype(np.uint32) << 16).view(np.float32)
-    values = raw.view(_DTYPE[element_type])
+        widened: np.ndarray = raw.view(np.uint16).astype(np.uint32) << 16
+        return widened.view(np.float32)
+    values: np.ndarray = raw.view(_DTYPE[element_type])
     return values.astype(np.float32) if element_type == T.FLOAT16 else values
 
 
@@ -132,7 +133,8 @@ def _store(values: np.ndarray, element_type: int, out: np.ndarray) -> None:
 def _divide(total: np.ndarray, count: int, element_type: int) -> np.ndarray:
     """AVERAGE from a sum: floats divide, integers divide rounding toward zero."""
     if element_type in _FLOAT:
-        return total / np.asarray(count, dtype=total.dtype)
+        mean: np.ndarray = total / np.asarray(count, dtype=total.dtype)
+        return mean
     quotient = total // count
     if total.dtype.kind == "i":  # floor division rounds down: back toward zero
         quotient += ((total % count) != 0) & (total < 0)
@@ -428,7 +430,16 @@ class MpiTransport(_Transport):
                 "element count or root"
             )
 
-    def run(self, op, param, send, recv, element_count, failure, deadline):  # type: ignore[no-untyped-def]
+    def run(
+        self,
+        op: CollectiveOp,
+        param: int,
+        send: np.ndarray | None,
+        recv: np.ndarray | None,
+        element_count: int,
+        failure: HalError | None,
+        deadline: float,
+    ) -> None:
         kind = op.kind
         if kind in _P2P:
             self._p2p(op, param, send, recv, element_count, failure, deadline)
@@ -445,6 +456,7 @@ class MpiTransport(_Transport):
             request = comm.Ialltoall([send, MPI.BYTE], [recv, MPI.BYTE])
         elif kind == K.BROADCAST:
             if self.rank == param:
+                assert recv is not None  # the front end requires it for a broadcast
                 recv[...] = send
             request = comm.Ibcast([recv, MPI.BYTE], root=param)
         else:
@@ -521,7 +533,16 @@ class MpiTransport(_Transport):
 
         return request, average, (send, recv)
 
-    def _p2p(self, op, param, send, recv, n, failure, deadline):  # type: ignore[no-untyped-def]
+    def _p2p(
+        self,
+        op: CollectiveOp,
+        param: int,
+        send: np.ndarray | None,
+        recv: np.ndarray | None,
+        n: int,
+        failure: HalError | None,
+        deadline: float,
+    ) -> None:
         MPI = _mpi()
         kind = op.kind
         send_to, recv_from = (
@@ -572,6 +593,7 @@ class MpiTransport(_Transport):
         if recv_from >= 0:
             data.append(self.comm.Irecv([recv, MPI.BYTE], source=recv_from, tag=_TAG_DATA))
         elif kind == K.SEND_RECV:
+            assert recv is not None  # the front end requires it for send_recv
             recv[...] = 0  # IREE: a rank with no recv peer gets zeros
         if send_to >= 0:
             data.append(self.comm.Isend([send, MPI.BYTE], dest=send_to, tag=_TAG_DATA))
@@ -694,7 +716,16 @@ class LocalTransport(_Transport):
         if rnd.left == rnd.needed:  # everyone came and went: forget the round
             self.group.rounds.pop(key, None)
 
-    def run(self, op, param, send, recv, element_count, failure, deadline):  # type: ignore[no-untyped-def]
+    def run(
+        self,
+        op: CollectiveOp,
+        param: int,
+        send: np.ndarray | None,
+        recv: np.ndarray | None,
+        element_count: int,
+        failure: HalError | None,
+        deadline: float,
+    ) -> None:
         name = f"collective {K(op.kind).name.lower()}"
         if op.kind in _P2P:
             self._p2p(op, param, send, recv, element_count, failure, deadline, name)
@@ -708,7 +739,17 @@ class LocalTransport(_Transport):
             )
             self._wait(key, rnd, failure is not None, deadline, name)
 
-    def _p2p(self, op, param, send, recv, n, failure, deadline, name):  # type: ignore[no-untyped-def]
+    def _p2p(
+        self,
+        op: CollectiveOp,
+        param: int,
+        send: np.ndarray | None,
+        recv: np.ndarray | None,
+        n: int,
+        failure: HalError | None,
+        deadline: float,
+        name: str,
+    ) -> None:
         kind = op.kind
         send_to, recv_from = (
             send_recv_peers(param)
@@ -718,6 +759,7 @@ class LocalTransport(_Transport):
             else (-1, param)
         )
         if kind == K.SEND_RECV and recv_from < 0 and failure is None:
+            assert recv is not None  # the front end requires it for send_recv
             recv[...] = 0  # IREE: a rank with no recv peer gets zeros
         entry = (
             failure,
