@@ -178,6 +178,7 @@ class CommandBuffer(_stream.Recorder):
         "_slot_checks",
         "_slot_copies",
         "_slot_alignments",
+        "_slots_passed",
         "_debug_depth",
         "_nesting",
         "encoded",
@@ -229,6 +230,8 @@ class CommandBuffer(_stream.Recorder):
         self._slot_checks: list[tuple[C.Ref, int, int, str]] = []
         self._slot_copies: list[tuple[C.Ref, C.Ref]] = []
         self._slot_alignments: list[tuple[C.Ref, int, str]] = []
+        # What the queue's short path last found to pass check_slots (Device._check_slots).
+        self._slots_passed: tuple[list[int], int] | None = None
         self._events: list[Event] = []
         self._stream: _stream.Recorder | None = None  # the flattened stream, once ended
         self._debug_depth = 0

@@ -20,7 +20,6 @@ import os
 import queue as _queue
 import threading
 import time
-import weakref
 from collections import deque
 from collections.abc import Callable, Collection, Iterable, Sequence
 from typing import Any
@@ -239,12 +238,6 @@ class Device(_stream.DeviceBase):
         self.checked = False
         self._tracer: tracing.Tracer | None = None  # set while a trace is recorded
         self._guard = _DriverCall(self)  # see _driver_call
-        # (command buffer, its table's lengths, usages and offsets modulo the third item,
-        # the lcm of the buffer's slot alignments) of the last slot check that passed on
-        # the short path: see _check_slots.
-        self._slots_checked: (
-            tuple[weakref.ref[CommandBuffer], list[tuple[int, int, int]], int] | None
-        ) = None
         # queue_execute's short path (_execute_one) starts work without the trampoline of
         # _start, which a driver that runs deferred work inline needs.
         self._lean = not driver_device.run_deferred_inline
@@ -609,27 +602,28 @@ class Device(_stream.DeviceBase):
             done(InternalError(f"driver failed: {e!r}"))
 
     def _check_slots(self, cb: CommandBuffer, table: Sequence[ResolvedBinding]) -> None:
-        """``cb.check_slots(table)``, skipped when the last check that passed here was of
-        ``cb`` with a table of the same lengths and usages, and offsets alike modulo every
+        """``cb.check_slots(table)``, skipped when the last check that passed here for
+        ``cb`` had a table of the same lengths and usages, and offsets alike modulo every
         alignment ``cb`` asks of a slot.  That is all the check reads when ``cb`` has no
         slot copies (its slot references are fixed once it is ended), and what an IREE
-        program submits on every call: one recorded command buffer, fresh buffers of the
+        program submits on every call: its recorded command buffers, fresh buffers of the
         same sizes (at varying offsets into its arena)."""
         if cb._slot_copies:  # these compare the entries' storage too
             cb.check_slots(table)
             return
-        last = self._slots_checked
-        if last is not None and last[0]() is cb:
-            modulus = last[2]
-        else:
-            last = None
+        last = cb._slots_passed
+        if last is None:
             # An offset's remainder modulo each alignment follows from this one's.
             modulus = math.lcm(*[align for _, align, _ in cb._slot_alignments])
-        key = [(entry.length, entry.usage, entry.offset % modulus) for entry in table]
-        if last is not None and last[1] == key:
+        else:
+            modulus = last[1]
+        key: list[int] = []
+        for entry in table:  # a flat list: a comprehension's frame costs more
+            key += (entry.length, entry.usage, entry.offset % modulus)
+        if last is not None and last[0] == key:
             return
         cb.check_slots(table)
-        self._slots_checked = (weakref.ref(cb), key, modulus)
+        cb._slots_passed = (key, modulus)  # one store: another thread sees either whole
 
     def queue_barrier(self, *, wait: Pairs = (), signal: Pairs = ()) -> None:
         """Signals once every wait is reached."""
@@ -953,29 +947,25 @@ class Device(_stream.DeviceBase):
                 f"binding_table is a list of Buffers or (buffer, offset, length), got "
                 f"{type(entries).__name__}"
             )
-        out = []
-        for i, entry in enumerate(entries):
-            if (  # the usual (buffer, offset, length) of plain ints, checked written out
-                type(entry) is tuple
-                and len(entry) == 3
-                and type(entry[0]) is Buffer
-                and type(entry[1]) is int
-                and type(entry[2]) is int
-            ):
+        out: list[ResolvedBinding] = []
+        for entry in entries:
+            if type(entry) is tuple and len(entry) == 3:
+                # The usual (buffer, offset, length) of plain ints, checked written out.
                 buffer, offset, length = entry
                 if (
-                    buffer.device is self
-                    and not buffer.alloc.released
+                    type(buffer) is Buffer
+                    and type(offset) is int
+                    and type(length) is int
+                    and buffer.device is self
                     and 0 <= offset
                     and 0 <= length
                     and offset + length <= buffer.size
                 ):
-                    out.append(
-                        ResolvedBinding(
-                            buffer.alloc, buffer.offset + offset, length, buffer.usage_bits
-                        )
-                    )
-                    continue
+                    alloc, usage = buffer.alloc, buffer.usage_bits
+                    if not alloc.released:
+                        out.append(ResolvedBinding(alloc, buffer.offset + offset, length, usage))
+                        continue
+            i = len(out)  # this entry's index: every earlier one was resolved
             if isinstance(entry, Buffer):
                 buffer, offset, length = entry, 0, WHOLE_BUFFER
             else:
