@@ -206,8 +206,9 @@ class CommandBuffer(_stream.Recorder):
         # Enum arithmetic costs microseconds each, and programs make command buffers on
         # every call: the validated flags are memoized per (type, value) of the arguments.
         key = (type(mode), mode, type(categories), categories)
-        flags = _MODE_FLAGS.get(key)
-        if flags is None:
+        try:
+            flags = _MODE_FLAGS[key]
+        except (KeyError, TypeError):  # TypeError: an unhashable argument, refused here
             flags = _mode_flags(mode, categories)
             if len(_MODE_FLAGS) < 256:
                 _MODE_FLAGS[key] = flags

@@ -271,8 +271,9 @@ class Device(_stream.DeviceBase):
         # allocate on every call (IREE's transients): the validated flags are memoized per
         # argument (type and value: True must not pass as 1).
         key = (type(memory_type), memory_type, type(usage), usage, type(access), access)
-        flags = _ALLOCATION_FLAGS.get(key)
-        if flags is None:
+        try:
+            flags = _ALLOCATION_FLAGS[key]
+        except (KeyError, TypeError):  # TypeError: an unhashable argument, refused here
             flags = _allocation_flags(memory_type, usage, access)
             if len(_ALLOCATION_FLAGS) < 256:
                 _ALLOCATION_FLAGS[key] = flags
