@@ -43,7 +43,7 @@ from ...errors import (
 from ...types import MemoryType
 from .. import host_collective
 from ..base import DriverDevice, Limits, Work
-from . import _executor, encoder, executable  # type: ignore[attr-defined]
+from . import encoder, executable
 from .buffer import LocalAllocation
 from .executor import (
     ERROR_FAULT,
@@ -53,6 +53,7 @@ from .executor import (
     Result,
     SlotRange,
     library,
+    run_function,
 )
 
 #: Default of the ``inline_workgroups`` option: a submission of at most this many
@@ -118,6 +119,7 @@ class LocalDevice(DriverDevice):
         self.run_deferred_inline = sync
         self.inline_workgroups = inline_workgroups
         self.lib = library()
+        self._run_native = run_function()
         if checked:
             self.lib.ph_local_install_fault_handler()
             # Checked allocations, to map a faulting address back to its buffer.
@@ -261,7 +263,7 @@ class LocalDevice(DriverDevice):
         flags = self.flags if encoded.workgroups > SERIAL_WORKGROUPS else EXEC_SERIAL
         # _executor.run resolves the table itself, in one C call (no ctypes arguments).
         if encoded.count and (
-            failure := _executor.run(
+            failure := self._run_native(
                 self.pool,
                 ctypes.addressof(encoded.program),
                 binding_table if encoded.has_slots else (),

@@ -1,18 +1,23 @@
-"""ctypes binding of the native executor (native/executor.c), built by the package's build.
+"""Bindings of the native executor (native/executor.c), built by the package's build.
 
 setup.py compiles native/executor.c into the extension module ``_executor`` next to this
-file; its ph_* functions are called through ctypes.  It is never compiled at first use.
+file; its ph_* functions are called through ctypes, and its one Python function,
+``run`` (METH_FASTCALL: the short submission path), through :func:`run_function`.  It is
+never compiled at first use.
 """
 
 from __future__ import annotations
 
 import ctypes
 import functools
+import importlib
+from collections.abc import Callable
+from typing import Any
 
 from ..._native import load_extension
 from ..._walker import SlotRange, StreamProgram
 
-__all__ = ["Result", "SlotRange", "StreamProgram", "library"]
+__all__ = ["Result", "SlotRange", "StreamProgram", "library", "run_function"]
 
 
 class Result(ctypes.Structure):
@@ -63,3 +68,13 @@ def library() -> ctypes.CDLL:
     lib.ph_local_install_fault_handler.restype = None
     lib.ph_local_install_fault_handler.argtypes = []
     return lib
+
+
+@functools.cache
+def run_function() -> Callable[..., Any]:
+    """``_executor.run(pool, program_address, binding_table, flags)``: None, or the failure
+    record's bytes.  UnavailableError, as :func:`library`, when the executor is not built
+    (it is loaded through :func:`library` first, which says so)."""
+    library()
+    run: Callable[..., Any] = importlib.import_module(f"{__package__}._executor").run
+    return run
