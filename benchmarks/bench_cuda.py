@@ -291,9 +291,9 @@ def polyhal_chain(s: Setup, reps: int) -> tuple[float, ...]:
     driver_times: list = []
     execute_one = s.driver.execute_one
 
-    def timed(encoded: object, done: object) -> None:
+    def timed(encoded: object, done: object, table: object = ()) -> None:
         t = time.perf_counter()
-        execute_one(encoded, done)
+        execute_one(encoded, done, table)
         driver_times.append((time.perf_counter() - t) * 1e6)
 
     s.driver.execute_one = timed
