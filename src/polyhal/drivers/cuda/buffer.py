@@ -21,6 +21,7 @@ frees whatever is still live, and the pool.
 from __future__ import annotations
 
 import ctypes
+import sys
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -73,6 +74,8 @@ class CudaAllocation(Allocation):
         return self.kind == HOST
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         try:
             self.device.memory.discard(self)
         except Exception:  # interpreter shutdown: the device's attributes may be gone

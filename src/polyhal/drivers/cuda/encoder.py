@@ -23,6 +23,7 @@ device needs a device-updatable graph node (graph.py).
 from __future__ import annotations
 
 import ctypes
+import sys
 import weakref
 from typing import TYPE_CHECKING, Any
 
@@ -133,6 +134,8 @@ class Encoded:
             self.job = (JOB_GRAPH, graph.native_ptr)
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         native = getattr(self, "native", None)
         if native is not None:
             self.lib.ph_encoded_free(ctypes.byref(native))
@@ -250,6 +253,8 @@ class TracedProgram:
                 start = i + 1
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         native = getattr(self, "native", None)
         if native is not None:
             self.lib.ph_encoded_free(ctypes.byref(native))

@@ -13,6 +13,7 @@ version, beside the local driver's compiled C.
 from __future__ import annotations
 
 import ctypes
+import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -51,6 +52,8 @@ class CudaExecutable(LoadedExecutable):
         return self.launch[index][0], 0, entry_point.local_memory_size
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         if self.release is not None:
             self.release(self.module)
 

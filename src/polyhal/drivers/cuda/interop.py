@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ctypes
 import math
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -206,6 +207,8 @@ class _DLPackOwner:
         self.pointer, self.deleter = pointer, deleter
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         if self.deleter:
             self.deleter(self.pointer)
 

@@ -25,6 +25,7 @@ import os
 import platform
 import queue
 import signal
+import sys
 import threading
 import time
 import weakref
@@ -551,6 +552,8 @@ class LocalDevice(DriverDevice):
             self.pool = None
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         try:
             self.close()
         except Exception:

@@ -583,6 +583,8 @@ class IreeLibrary:
                 pass
 
     def __del__(self) -> None:  # pragma: no cover - best effort at interpreter exit
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         try:
             self.close()
         except Exception:

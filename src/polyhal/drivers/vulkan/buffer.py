@@ -29,6 +29,7 @@ invalidate.
 from __future__ import annotations
 
 import itertools
+import sys
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -212,6 +213,8 @@ class VulkanAllocation(Allocation):
                 lib.vkDestroyDevice(dev, ffi.NULL)
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         try:
             self.free()
         except Exception:
@@ -234,6 +237,8 @@ class _HostView:
         }
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         alloc = self.alloc
         try:
             with alloc.device.memory_lock:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import queue
 import struct
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -77,6 +78,8 @@ class Segmented:
         self.held = list(stream.allocations)
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         held, self.held = self.held, []
         self.device.unpin_all(held)
 

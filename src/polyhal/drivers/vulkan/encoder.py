@@ -17,6 +17,7 @@ become Vulkan ones is barriers.py.
 from __future__ import annotations
 
 import struct
+import sys
 import threading
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -105,6 +106,8 @@ class Encoded:
             self.held = list(self.stream.allocations)
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         held, self.held = self.held, []
         self.device.unpin_all(held)
 

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import operator
 import struct
+import sys
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -210,6 +211,8 @@ class Recording:
             self.keep = []
 
     def __del__(self) -> None:
+        if sys.is_finalizing():  # interpreter exit: objects go in any order (a device
+            return  # before its buffers); the process's end frees what is native
         try:
             self.destroy()
         except Exception:
