@@ -271,8 +271,14 @@ class CommandBuffer(_stream.Recorder):
         self._stream = flat if flat is not self else None
         if self.device.checked:
             hazards.check_recording(self)
-        with self.device._driver_call():  # close() waits for the encoder to finish
-            self.encoded = self.device._driver.encode(flat, self.mode)
+        # Device._driver_call without its context manager's frames (programs end command
+        # buffers on every call): close() waits for the encoder to finish.
+        device = self.device
+        device._enter_driver_call()
+        try:
+            self.encoded = device._driver.encode(flat, self.mode)
+        finally:
+            device._exit_driver_call()
         self._state = _EXECUTABLE
 
     def __enter__(self) -> CommandBuffer:

@@ -894,14 +894,16 @@ class Device(_stream.DeviceBase):
         returns."""
         return self._guard
 
+    # Both take the Condition's own lock, the mutex, directly: the same exclusion as
+    # entering the Condition, without its Python-level __enter__ and __exit__.
     def _enter_driver_call(self) -> None:
-        with self._lock:
+        with self._mutex:
             if self._closed:
                 raise FailedPreconditionError(f"device {self.uri!r} is closed")
             self._calls += 1
 
     def _exit_driver_call(self) -> None:
-        with self._lock:
+        with self._mutex:
             self._calls -= 1
             if self._closed and not self._calls:
                 self._lock.notify_all()

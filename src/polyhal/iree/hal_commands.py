@@ -157,7 +157,7 @@ class CommandBufferImports:
                 source_offset,
                 target if target is not None else slot_ref(target_slot),
                 target_offset,
-                iree_length(length),
+                length if length >= 0 else WHOLE_BUFFER,  # iree_length, without its frame
             )
         except (AttributeError, TypeError) as e:
             raise bad_argument("hal.command_buffer.copy_buffer", e) from None
@@ -179,17 +179,28 @@ class CommandBufferImports:
         bindings: list[tuple[int, int, Buffer | None, int, int]],
     ) -> None:
         try:
-            f = self._function(exe, function, flags)
+            # _function's checks, written out: a call records this for each dispatch, and a
+            # frame, like a comprehension's, is a share of its microseconds.
+            if (
+                type(exe) is not HalExecutable
+                or flags & UNSUPPORTED_DISPATCH_FLAGS
+                or not 0 <= function < len(exe.functions)
+            ):
+                self._function(exe, function, flags)  # raises, naming what is wrong
+            f = exe.functions[function]
             if f.sets is None:
-                specs = [
-                    (
-                        i,
-                        b if b is not None else slot_ref(slot),
-                        off,
-                        n if n >= 0 else WHOLE_BUFFER,
+                specs = []
+                i = 0
+                for _, slot, b, off, n in bindings:
+                    specs.append(
+                        (
+                            i,
+                            b if b is not None else slot_ref(slot),
+                            off,
+                            n if n >= 0 else WHOLE_BUFFER,
+                        )
                     )
-                    for i, (_, slot, b, off, n) in enumerate(bindings)
-                ]
+                    i += 1
                 guard = not f.read_only_known and cb.device.checked
                 if guard:
                     cb.execution_barrier()

@@ -210,7 +210,7 @@ class LocalDevice(DriverDevice):
         return executable.load(fmt, payload, entry_points)
 
     def encode(self, stream: Any, mode: Any = None) -> encoder.Encoded:
-        return encoder.encode(stream)
+        return encoder.encode(stream, self.checked)
 
     def execute(self, work: Sequence[Work], done: Callable[[HalError | None], None]) -> None:
         """Runs ``work`` now on this thread if it is short (or on local-sync), else hands

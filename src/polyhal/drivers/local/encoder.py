@@ -44,7 +44,8 @@ class Encoded:
     bytes its fills, copies and updates write where known when encoding; ``unbounded`` is
     True when the program holds work whose size only execution tells (indirect dispatches,
     whole-slot transfers).  ``padded`` holds the checked allocations with padding that it
-    names directly, whose canaries the device checks after each run.
+    names directly, whose canaries the device checks after each run -- found on a
+    ``checked`` device only: no other looks at them.
     """
 
     __slots__ = (
@@ -62,7 +63,7 @@ class Encoded:
         "_records",
     )
 
-    def __init__(self, stream: Any):
+    def __init__(self, stream: Any, checked: bool = True):
         # The stream owns the arrays the program points into.  It is its command buffer
         # (or held by it), which every submission keeps alive until it completes; a weak
         # reference, because the command buffer holds this program.
@@ -72,15 +73,19 @@ class Encoded:
         self.count = count
         self.workgroups, self.transfer_bytes, self.unbounded, slots = stream.stats()
         self.has_slots = slots > 0
-        self.padded = tuple(a for a in stream.allocations if a.padding is not None)
+        self.padded = (
+            tuple([a for a in stream.allocations if a.padding is not None]) if checked else ()
+        )
         self._dispatches: list | None = None
         self._records: Any = None
         # Only a collective records a 4-tuple object (see CommandBuffer.collective), so
-        # programs without one pay for no record scan.
+        # programs without one pay for no record scan; the type scan runs in C, and most
+        # programs record no tuple at all.
         self.collectives: tuple[Collective, ...] = ()
         #: (first record, sub-program or None when empty, the collective after it or None)
         self.segments: tuple = ()
-        if any(type(o) is tuple and len(o) == 4 for o in stream.objects):
+        objects = stream.objects
+        if tuple in map(type, objects) and any(type(o) is tuple and len(o) == 4 for o in objects):
             self._split(stream, records, constants, refs, data)
 
     def _split(self, stream: Any, records: int, constants: int, refs: int, data: int) -> None:
@@ -164,5 +169,5 @@ class Encoded:
         return exe.entry_points[record[W.F_ENTRY]].name
 
 
-def encode(stream: Any) -> Encoded:
-    return Encoded(stream)
+def encode(stream: Any, checked: bool = True) -> Encoded:
+    return Encoded(stream, checked)
