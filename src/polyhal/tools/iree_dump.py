@@ -11,7 +11,8 @@ from ..errors import HalError
 
 
 def main(argv: list[str] | None = None) -> int:
-    """List every dispatch: executable, workgroup count and size, bindings, constants."""
+    """List every dispatch: executable, workgroup count (or why it is unknown) and size,
+    bindings, constants; then the dispatches that could not be loaded, with the reason."""
     parser = argparse.ArgumentParser(
         prog="python -m polyhal.tools.iree_dump", description=__doc__.split("\n\n")[0]
     )
@@ -27,11 +28,14 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 1
     for d in dump:
+        unknown = f" ({d.workgroup_count_note})" if d.workgroup_count is None else ""
         print(
-            f"{d.name}: executable={d.executable.name} workgroups={d.workgroup_count} "
+            f"{d.name}: executable={d.executable.name} workgroups={d.workgroup_count}{unknown} "
             f"bindings={[(b.index, b.dtype, b.shape) for b in d.bindings]} "
             f"constants={d.constant_count} workgroup_size={d.entry_point.workgroup_size}"
         )
+    for name, reason in dump.failed.items():  # left out of the dump: not loadable
+        print(f"{name}: not loaded: {reason}")
     return 0
 
 
