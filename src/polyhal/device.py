@@ -515,14 +515,7 @@ class Device(_stream.DeviceBase):
         waits cannot hold a submission back, so queue_execute's short path may take it.
         False sends anything else, malformed pairs included, to the general path."""
         for pair in wait:
-            if not (
-                type(pair) is tuple
-                and len(pair) == 2
-                and type(pair[0]) is Semaphore
-                and type(pair[1]) is int
-                and 0 <= pair[1] <= MAX_PAYLOAD
-                and pair[0].reached(pair[1])
-            ):
+            if not (_plain_pair(pair) and pair[0].reached(pair[1])):
                 return False
         return True
 
@@ -915,13 +908,7 @@ class Device(_stream.DeviceBase):
     def _pairs(self, pairs: Any, what: str) -> list[tuple[Semaphore, int]]:
         if type(pairs) is list and len(pairs) == 1:  # the usual signal=[(sem, value)]
             pair = pairs[0]
-            if (
-                type(pair) is tuple
-                and len(pair) == 2
-                and type(pair[0]) is Semaphore
-                and type(pair[1]) is int
-                and 0 <= pair[1] <= MAX_PAYLOAD
-            ):
+            if _plain_pair(pair):
                 return [pair]
         if isinstance(pairs, (list, tuple)) and not pairs:
             return []
@@ -1135,6 +1122,19 @@ class Device(_stream.DeviceBase):
             # driver's completion thread, which the driver's close() may join: release from
             # a thread of its own.
             threading.Thread(target=self._release, name="polyhal-close", daemon=True).start()
+
+
+def _plain_pair(pair: Any) -> bool:
+    """Whether ``pair`` is a ``(Semaphore, int)`` tuple with a uint64 payload: the usual
+    wait or signal, accepted as it is (anything else goes through :meth:`Device._pairs`'s
+    checks, which raise for what is malformed)."""
+    return (
+        type(pair) is tuple
+        and len(pair) == 2
+        and type(pair[0]) is Semaphore
+        and type(pair[1]) is int
+        and 0 <= pair[1] <= MAX_PAYLOAD
+    )
 
 
 class _DriverCall:

@@ -38,7 +38,7 @@ from ... import _walker as W
 from ... import commands as C
 from ...errors import OutOfRangeError
 from ...types import MemoryType
-from .barriers import Barrier, event_wait, hal_barrier, status_barrier
+from .barriers import _ALL, _BOTTOM, _TOP, Barrier, event_wait, hal_barrier, status_barrier
 from .buffer import VulkanAllocation
 from .executable import EntryPipeline
 from .instance import WHOLE_SIZE, check, ffi, handle, lib, new
@@ -51,9 +51,6 @@ _COMPUTE = vk.VK_PIPELINE_BIND_POINT_COMPUTE
 _STAGE_COMPUTE = vk.VK_SHADER_STAGE_COMPUTE_BIT
 _STORAGE_BUFFER = vk.VK_DESCRIPTOR_TYPE_STORAGE_BUFFER
 _WRITE_DESCRIPTOR_SET = vk.VK_STRUCTURE_TYPE_WRITE_DESCRIPTOR_SET
-_TOP = vk.VK_PIPELINE_STAGE_TOP_OF_PIPE_BIT
-_BOTTOM = vk.VK_PIPELINE_STAGE_BOTTOM_OF_PIPE_BIT
-_ALL = vk.VK_PIPELINE_STAGE_ALL_COMMANDS_BIT
 _UPDATE_CHUNK = 65536  # vkCmdUpdateBuffer's limit
 _STAGING_CHUNK = 1024  # bytes of host-visible staging memory a recording takes at once
 _ARGS_CHUNK = 64  # indirect-check argument slots (16 bytes each) a recording takes at once
