@@ -287,19 +287,13 @@ class Device(_stream.DeviceBase):
                 f"{self._driver.limits.max_allocation_size}"
             )
         memory_type, usage_bits, usage, access = flags
-        # As _driver_call, written out: the driver device is not released during the call.
-        lock = self._lock
-        with lock:
-            if self._closed:
-                raise FailedPreconditionError(f"device {self.uri!r} is closed")
-            self._calls += 1
+        # _driver_call's two steps called directly (as CommandBuffer.end does): the driver
+        # device is not released during the call.
+        self._enter_driver_call()
         try:
             alloc = self._driver.allocate(size, memory_type, usage_bits)
         finally:
-            with lock:
-                self._calls -= 1
-                if self._closed and not self._calls:
-                    lock.notify_all()
+            self._exit_driver_call()
         return Buffer(self, alloc, 0, size, alloc.memory_type, usage, access)
 
     def import_buffer(self, array: Any, *, usage: BufferUsage = BufferUsage.DEFAULT) -> Buffer:
