@@ -595,10 +595,8 @@ class Device(_stream.DeviceBase):
         alignment ``cb`` asks of a slot.  That is all the check reads when ``cb`` has no
         slot copies (its slot references are fixed once it is ended), and what an IREE
         program submits on every call: its recorded command buffers, fresh buffers of the
-        same sizes (at varying offsets into its arena)."""
-        if cb._slot_copies:  # these compare the entries' storage too
-            cb.check_slots(table)
-            return
+        same sizes (at varying offsets into its arena).  Copies through slots are still
+        checked for overlap: that reads where the entries are."""
         last = cb._slots_passed
         if last is None:
             # An offset's remainder modulo each alignment follows from this one's.
@@ -609,7 +607,14 @@ class Device(_stream.DeviceBase):
         for entry in table:  # a flat list: a comprehension's frame costs more
             key += (entry.length, entry.usage, entry.offset % modulus)
         if last is not None and last[0] == key:
-            return
+            # The same lengths: every slot is in the table, each copy's two lengths agree.
+            for src, dst in cb._slot_copies:
+                a_alloc, a_off, a_len = src.resolve(table)
+                b_alloc, b_off, b_len = dst.resolve(table)
+                if a_alloc is b_alloc and a_off < b_off + b_len and b_off < a_off + a_len:
+                    break  # check_slots raises, naming it
+            else:
+                return
         cb.check_slots(table)
         cb._slots_passed = (key, modulus)  # one store: another thread sees either whole
 
@@ -933,6 +938,10 @@ class Device(_stream.DeviceBase):
             )
         out: list[ResolvedBinding] = []
         for entry in entries:
+            if type(entry) is Buffer and entry.device is self and not entry.alloc.released:
+                # A whole buffer (what polyhal.iree's recorded regions pass).
+                out.append(ResolvedBinding(entry.alloc, entry.offset, entry.size, entry.usage_bits))
+                continue
             if type(entry) is tuple and len(entry) == 3:
                 # The usual (buffer, offset, length) of plain ints, checked written out.
                 buffer, offset, length = entry

@@ -289,7 +289,11 @@ class DeviceImports:
         signal: Fence | None,
         cb: CommandBuffer,
         flags: int,
+        table: list[Buffer] | None = None,
     ) -> None:
+        """IREE's queue.execute; with ``table`` (polyhal's own import, EXECUTE_TABLE of
+        polyhal.iree.vm): a command buffer a region records once, with ``table``'s whole
+        buffers as its binding table."""
         try:
             waits = waits_of(wait)
             # Waits already reached are dropped: a submission with none takes the queue's
@@ -298,11 +302,14 @@ class DeviceImports:
                 waits = ()
             if signal is not None and signal._timepoints is None and not signal._reached:
                 pair = self._pooled_timepoint(device)
-                device.queue_execute(cb, wait=waits, signal=[pair])
+                device.queue_execute(cb, wait=waits, signal=[pair], binding_table=table)
                 self._settle(signal, pair)
                 return
             device.queue_execute(
-                cb, wait=waits, signal=signal.timepoints if signal is not None else ()
+                cb,
+                wait=waits,
+                signal=signal.timepoints if signal is not None else (),
+                binding_table=table,
             )
         except (AttributeError, TypeError) as e:
             raise bad_argument("hal.device.queue.execute", e) from None

@@ -96,6 +96,7 @@ from .hal_types import (
     vm_bytes,
     vm_text,
 )
+from .vm import EXECUTE_TABLE
 
 __all__ = [
     "Allocator",
@@ -139,6 +140,8 @@ class HalModule(CommandBufferImports, DeviceImports):
             if attr.startswith("_") and "__" in attr[1:] and not attr.startswith("__"):
                 name, fn = f"hal.{attr[1:].replace('__', '.')}", getattr(self, attr)
                 self.imports[name] = fn if getattr(fn, "hot", False) else guarded(name, fn)
+        # The submission of a command buffer the translated program records once.
+        self.imports[EXECUTE_TABLE] = self._device__queue__execute
 
     def close(self) -> None:
         """Waits until every device's queue is idle, then drops the executables made."""

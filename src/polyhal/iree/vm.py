@@ -931,6 +931,26 @@ class VmImport:
 
 
 _MAX_INLINE_DEPTH = 40  # Python allows 100 indentation levels; blocks nest at most this deep
+# -- one-shot command buffers recorded once (see _FunctionTranslator.emit_region) ----------
+_CB = "hal.command_buffer."
+#: The recording imports a region may hold, with where each buffer operand's binding-table
+#: slot operand is: copy_buffer(cb, source_slot, target_slot, source, ., target, ...),
+#: fill_buffer(cb, target, ., ., slot, ...), and dispatch's binding tuples
+#: (reserved, slot, buffer, offset, length), whose slot comes just before the buffer.
+_RECORDING: dict[str, Callable[[int], int] | None] = {
+    _CB + "copy_buffer": {3: 1, 5: 2}.__getitem__,
+    _CB + "fill_buffer": {1: 4}.__getitem__,
+    _CB + "dispatch": lambda i: i - 1,
+    _CB + "execution_barrier": None,
+}
+_BUFFER_TYPE = "!vm.ref<!hal.buffer>"
+#: The import a memoized region's submission calls: queue.execute with a binding table of
+#: whole buffers (``HalModule``'s; not one of IREE's).
+EXECUTE_TABLE = "polyhal.queue.execute_table"
+#: Command buffers kept per region (one per distinct set of scalar operands): a region past
+#: it records a reusable command buffer on each call, as correct, and no cheaper.
+_MEMO_LIMIT = 16
+_LITERAL = re.compile(r"^(?:\(?-?\d+\)?|None)$")
 _MAX_INLINE_CHAIN = 150  # blocks inlined into one another (each is a few Python frames here)
 
 
@@ -1031,6 +1051,11 @@ def parse_vm(text: str | bytes) -> VmProgram:
         raise InvalidArgumentError(f"cannot translate the VM module: {e!r}") from e
 
 
+def _defined(value: Any) -> bool:
+    """Whether an SSA value is not the null reference constant."""
+    return getattr(value.owner, "name", None) != "vm.const.ref.zero"
+
+
 def _printed_value(op: Any) -> str:
     """The value of a ``vm.rodata`` (or ``vm.rodata.inline``) as printed: what follows
     ``@symbol <properties>`` (or ``: !vm.buffer =``)."""
@@ -1079,6 +1104,15 @@ class _ModuleTranslator:
         self.globals: dict[str, str] = {}
         self.global_stored: set[str] = set()  # globals some function stores
         self.global_inits: list[Any] = []
+        self.memo_count = 0  # command buffer regions recorded once (M0, M1, ...)
+
+    def extra_import(self, name: str) -> str:
+        """The identifier of import ``name``, declared by polyhal when the module does not
+        declare it (see :data:`EXECUTE_TABLE`)."""
+        if name not in self.imports:
+            self.imports[name] = VmImport(name, (), (), False)
+            self.import_ids[name] = f"I{len(self.import_ids)}"
+        return self.import_ids[name]
 
     def translate(self) -> VmProgram:
         export_ops = []
@@ -1108,9 +1142,6 @@ class _ModuleTranslator:
             )
             self.exports[name] = VmExport(name, function)
         lines = ["def __factory(_imports, _resolved, _rodata, _inits):"]
-        for i, name in enumerate(self.imports):
-            lines.append(f"    {self.import_ids[name]} = _imports[{i}]  # {name!r}")
-            lines.append(f"    H{i} = _resolved[{i}]")
         for i, name in enumerate(self.rodata_ids):
             lines.append(f"    {self.rodata_ids[name]} = _rodata[{i}]  # {name!r}")
         for i, (name, ident) in enumerate(self.globals.items()):
@@ -1120,8 +1151,15 @@ class _ModuleTranslator:
                 for child in block.operations:
                     if child.operation.name.startswith("vm.global.store."):
                         self.global_stored.add(_symbol(child.operation, "global"))
+        functions: list[str] = []
         for op in self.func_ops:
-            lines.extend(_FunctionTranslator(self, op).translate())
+            functions.extend(_FunctionTranslator(self, op).translate())
+        # Bound after the functions are translated: they may declare imports (extra_import).
+        for i, name in enumerate(self.imports):
+            lines.append(f"    {self.import_ids[name]} = _imports[{i}]  # {name!r}")
+            lines.append(f"    H{i} = _resolved[{i}]")
+        lines.extend(f"    M{i} = {{}}" for i in range(self.memo_count))
+        lines.extend(functions)
         table = ", ".join(f"{name!r}: {ident}" for name, ident in self.function_ids.items())
         lines.append(f"    return {{{table}}}")
         source = "\n".join(lines) + "\n"
@@ -1214,6 +1252,8 @@ class _FunctionTranslator:
         self.stored_globals: set[str] = set()
         self.preds: dict[Any, int] = {}
         self.chain = 0
+        # A memoized region's command buffer -> the name of its binding table (emit_region).
+        self.tables: dict[Any, str] = {}
 
     def fresh(self, value: Any) -> str:
         name = f"v{self.count}"
@@ -1269,13 +1309,150 @@ class _FunctionTranslator:
 
     def emit_block(self, block: Any, out: list[str], depth: int) -> None:
         ind = "    " * depth
-        for child in block.operations:
-            op = child.operation
+        ops = [child.operation for child in block.operations]
+        i = 0
+        while i < len(ops):
+            op = ops[i]
             if len(op.successors) or op.name in ("vm.return", "vm.fail"):
                 self.emit_terminator(op, out, depth)
                 return
+            if op.name == "vm.call" and _symbol(op, "callee") == _CB + "create":
+                end = self.emit_region(ops, i, out, ind)
+                if end is not None:
+                    i = end + 1
+                    continue
             self.emit_op(op, out, ind)
+            i += 1
         raise InvalidArgumentError(f"vm.func @{self.name}: a block without a terminator")
+
+    # -- one-shot command buffers, recorded once --------------------------------------------
+
+    def region_plan(self, ops: list[Any], start: int) -> tuple[list[Any], list[Any], int] | None:
+        """(the ops to hoist, the recording ops, the index of the finalize) of the one-shot
+        command buffer created by ``ops[start]``, when it can be recorded once: a constant
+        ONE_SHOT mode with no binding capacity, only dispatches, copies, fills and barriers
+        recorded into it between pure operations, no null buffer, and no use after its
+        finalize but one ``hal.device.queue.execute`` later in the same block.  Else None."""
+        create = ops[start]
+        cb = create.results[0]
+        modes = self.exprs.get(create.operands[1], "")
+        capacity = self.exprs.get(create.operands[4], "")
+        if not (_LITERAL.match(modes) and modes != "None" and int(modes.strip("()")) & 1):
+            return None
+        if capacity != "0":
+            return None
+        hoisted: list[Any] = []
+        recording: list[Any] = []
+        for j in range(start + 1, len(ops)):
+            op = ops[j]
+            operands = list(op.operands)
+            uses_cb = [k for k, v in enumerate(operands) if v == cb]
+            if op.name in ("vm.call", "vm.call.variadic"):
+                callee = _symbol(op, "callee")
+                if callee == _CB + "finalize" and uses_cb == [0]:
+                    break
+                if callee in _RECORDING and uses_cb == [0]:
+                    for v in operands[1:]:
+                        if str(v.type) == _BUFFER_TYPE and not _defined(v):
+                            return None
+                    recording.append(op)
+                    continue
+                if callee == "hal.executable.lookup.function" and not uses_cb:
+                    hoisted.append(op)
+                    continue
+                return None
+            kind = op.name[3:]
+            if kind in _NO_OPS:
+                continue
+            if uses_cb or not (kind.startswith(("const.", "global.load.")) or kind in _PURE):
+                return None
+            hoisted.append(op)
+        else:
+            return None
+        end = j
+        executes = 0
+        for use in cb.uses:
+            owner = use.owner
+            name = owner.name
+            if name == "vm.discard.refs":
+                continue
+            if any(owner == op for op in ops[start : end + 1]):
+                continue  # the region's own (checked above)
+            if (
+                name == "vm.call"
+                and _symbol(owner, "callee") == "hal.device.queue.execute"
+                and use.operand_number == 4
+                and any(owner == op for op in ops[end + 1 :])
+            ):
+                executes += 1
+                continue
+            return None
+        if executes != 1 or not recording:
+            return None
+        return hoisted, recording, end
+
+    def emit_region(self, ops: list[Any], start: int, out: list[str], ind: str) -> int | None:
+        """Emits the one-shot command buffer created by ``ops[start]`` as a reusable one,
+        recorded on the first call and kept per set of its scalar operands, its buffers
+        binding-table slots: each call looks it up and its queue.execute passes the
+        buffers as the table (see :data:`EXECUTE_TABLE`).  The index of its finalize, or
+        None (nothing emitted) when :meth:`region_plan` finds it cannot be."""
+        plan = self.region_plan(ops, start)
+        if plan is None:
+            return None
+        hoisted, recording, end = plan
+        for op in hoisted:
+            self.emit_op(op, out, ind)
+        create = ops[start]
+        cargs = [self.use(v) for v in create.operands]
+        keys: list[str] = []
+        slots: dict[Any, int] = {}
+        buffers: list[str] = []
+        name = self.fresh(create.results[0])
+        lines: list[str] = []
+        for op in recording:
+            callee = _symbol(op, "callee")
+            slot_of = _RECORDING[callee]
+            operands = list(op.operands)
+            args = [self.use(v) for v in operands]
+            args[0] = name
+            replaced: set[int] = set()
+            for k, v in enumerate(operands):
+                if k and str(v.type) == _BUFFER_TYPE:
+                    assert slot_of is not None
+                    if v not in slots:
+                        slots[v] = len(slots)
+                        buffers.append(args[k])
+                    args[k] = "None"
+                    args[slot_of(k)] = str(slots[v])
+                    replaced.update((k, slot_of(k)))
+            for k, arg in enumerate(args):
+                if k and k not in replaced and not _LITERAL.match(arg) and arg not in keys:
+                    keys.append(arg)
+            lines.append(self.call_expr(op, args, variadic=op.name == "vm.call.variadic"))
+        for arg in (cargs[0], cargs[2], cargs[3]):
+            if not _LITERAL.match(arg) and arg not in keys:
+                keys.append(arg)
+        n = self.module.memo_count
+        self.module.memo_count += 1
+        create_id = self.module.import_ids[_CB + "create"]
+        finalize_id = self.module.import_ids[_CB + "finalize"]
+        modes = int(cargs[1].strip("()")) & ~1  # reusable: ONE_SHOT cleared
+        key = f"({', '.join(keys)},)" if keys else "()"
+        out.append(f"{ind}k{n}_ = {key}")
+        out.append(f"{ind}{name} = M{n}.get(k{n}_)")
+        out.append(f"{ind}if {name} is None:")
+        out.append(
+            f"{ind}    {name} = {create_id}({cargs[0]}, {modes}, {cargs[2]}, {cargs[3]}, "
+            f"{len(slots)})"
+        )
+        out.extend(f"{ind}    {line}" for line in lines)
+        out.append(f"{ind}    {finalize_id}({name})")
+        out.append(f"{ind}    if len(M{n}) < {_MEMO_LIMIT}:")
+        out.append(f"{ind}        M{n}[k{n}_] = {name}")
+        out.append(f"{ind}t{n}_ = [{', '.join(buffers)}]")
+        self.tables[create.results[0]] = f"t{n}_"
+        return end
 
     def emit_branch(
         self, target: Any, operands: list[str] | None, out: list[str], depth: int
@@ -1389,6 +1566,12 @@ class _FunctionTranslator:
         template = _EFFECTS.get(kind)
         if template is not None:
             out.append(f"{ind}{template(args)}")
+            return
+        if kind == "call" and len(args) == 6 and op.operands[4] in self.tables:
+            # The queue.execute of a region recorded once (region_plan allows no other use).
+            ident = self.module.extra_import(EXECUTE_TABLE)
+            table = self.tables[op.operands[4]]
+            out.append(f"{ind}{ident}({', '.join(args)}, {table})")
             return
         if kind in ("call", "call.variadic"):
             call = self.call_expr(op, args, variadic=kind == "call.variadic")
