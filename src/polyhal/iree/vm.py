@@ -1019,8 +1019,12 @@ class VmInstance:
             self.functions[deinit.function.name]()
 
 
-def parse_vm(text: str | bytes) -> VmProgram:
+def parse_vm(text: str | bytes, *, record_once: bool = True) -> VmProgram:
     """Read ``iree-compile --output-format=vm-asm`` output and translate it.
+
+    ``record_once``: one-shot command buffers a function records into and submits in one
+    block are recorded once and replayed (see ``_FunctionTranslator.emit_region``); False
+    records them on every call, as the program says (for comparison).
 
     InvalidArgumentError when the text is not a VM-dialect module; UnimplementedError
     naming the first operation (or rodata value) the translator does not support.
@@ -1044,7 +1048,7 @@ def parse_vm(text: str | bytes) -> VmProgram:
             "(compile with iree-compile --output-format=vm-asm)"
         )
     try:
-        return _ModuleTranslator(context, vm_modules[0]).translate()
+        return _ModuleTranslator(context, vm_modules[0], record_once).translate()
     except HalError:
         raise
     except Exception as e:  # a malformed module the MLIR verifier let through
@@ -1089,9 +1093,10 @@ class _ModuleTranslator:
     factory: ``__factory(imports, resolved, rodata, global_inits)`` returns the functions
     with the module's globals as the closure variables they share."""
 
-    def __init__(self, context: Any, op: Any):
+    def __init__(self, context: Any, op: Any, record_once: bool = True):
         self.context = context
         self.op = op
+        self.record_once = record_once
         self.name = _symbol(op, "sym_name")
         self.imports: dict[str, VmImport] = {}
         self.import_ids: dict[str, str] = {}
@@ -1316,7 +1321,11 @@ class _FunctionTranslator:
             if len(op.successors) or op.name in ("vm.return", "vm.fail"):
                 self.emit_terminator(op, out, depth)
                 return
-            if op.name == "vm.call" and _symbol(op, "callee") == _CB + "create":
+            if (
+                op.name == "vm.call"
+                and self.module.record_once
+                and _symbol(op, "callee") == _CB + "create"
+            ):
                 end = self.emit_region(ops, i, out, ind)
                 if end is not None:
                     i = end + 1
