@@ -25,7 +25,7 @@ from polyhal.iree.module import Module
 from polyhal.iree.vm import parse_vm
 
 ROOT = Path(__file__).resolve().parents[2]
-DRIVERS = ["local", "local-sync", "vulkan"]
+DRIVERS = ["local", "local-sync", "vulkan", "cuda"]
 
 DYNAMIC_ADD = """
 func.func @main(%a: tensor<?xf32>, %b: tensor<?xf32>) -> tensor<?xf32> {
@@ -77,16 +77,12 @@ def lstm(iree_compiler):
     return corpus.path(f), f["flags"], fn
 
 
-def _target(device: hal.Device) -> str:
-    return "vulkan" if device.driver == "vulkan" else "local"
-
-
 def test_lstm_replays_what_it_records(device, lstm, creates):
     """The LSTM (IREE's e2e model: a loop of one-shot command buffers) gives the corpus's
     expected values on every call, records its regions on the first call only, and gives
     bit for bit what the program gives recording on every call, with other inputs too."""
     path, flags, fn = lstm
-    text = iree.compile_module(path, _target(device), flags=flags)
+    text = iree.compile_module(path, device, flags=flags)
     program = parse_vm(text)
     assert "M0.get(" in program.source  # the loop body's command buffers are regions
     with Module(program, device) as once, Module(parse_vm(text, record_once=False), device) as each:
