@@ -201,7 +201,11 @@ class CommandBufferImports:
                         )
                     )
                     i += 1
-                guard = not f.read_only_known and cb.device.checked
+                # IREE's compiler leaves dispatches that write disjoint parts of one
+                # binding between the same barriers (two reductions into one small
+                # results buffer); checked mode's race check sees only whole bindings, so
+                # there each dispatch goes between barriers.
+                guard = cb.device.checked
                 if guard:
                     cb.execution_barrier()
                 cb.dispatch(
@@ -268,7 +272,7 @@ class CommandBufferImports:
             for _, slot, b, off, n in bindings
         ]
         layout = exe.executable.entry_points[function].layout
-        guard = not f.read_only_known and cb.device.checked
+        guard = cb.device.checked  # as in _command_buffer__dispatch
         if guard:
             cb.execution_barrier()
         sets = f.sets or ((0, tuple(range(len(specs)))),)

@@ -68,8 +68,6 @@ class Function:
     ``sets``: for each descriptor set of the layout, in order, the binding numbers that
     dispatch binding ordinals ``first, first + 1, …`` fill; ``None`` when the layout is one
     set whose binding numbers are the ordinals themselves (the common case, bound as is).
-    ``read_only_known``: whether the layout says which bindings are only read (without it
-    checked mode would see every binding as written).
     ``name``: the export's name where it differs from the kernel's (a PTX kernel name
     cannot hold the ``.`` of a name such as ``dot_general_matmul_i32.i32.i32_dispatch_0``,
     so IREE names the kernel with ``_`` and keeps the export's name in its debug info,
@@ -78,7 +76,6 @@ class Function:
 
     sets: tuple[tuple[int, tuple[int, ...]], ...] | None
     binding_count: int
-    read_only_known: bool
     name: str | None = None
 
 
@@ -164,7 +161,7 @@ def _system_library(device: Device, data: bytes, fmt: str) -> HalExecutable:
         "iree-elf", "so", [data], build, lambda p: p.is_file() and p.stat().st_size == len(data)
     )
     exe = device.create_executable(ExecutableSource([], {"iree-system-library": path}))
-    functions = [Function(None, ep.layout.binding_count, False) for ep in exe.entry_points]
+    functions = [Function(None, ep.layout.binding_count) for ep in exe.entry_points]
     return HalExecutable(exe, functions, fmt)
 
 
@@ -332,9 +329,7 @@ def vulkan_source(data: bytes) -> tuple[ExecutableSource, list[Function]]:
             EntryPoint(name, PipelineLayout(layouts, (push_bytes + 3) // 4), workgroup_size=size)
         )
         identity = len(sets) == 1 and sets[0][1] == tuple(range(len(sets[0][1])))
-        functions.append(
-            Function(None if identity else tuple(sets), sum(len(s[1]) for s in sets), False)
-        )
+        functions.append(Function(None if identity else tuple(sets), sum(len(s[1]) for s in sets)))
         payload[name] = module
     return ExecutableSource(entry_points, {"spirv": payload}), functions
 
@@ -388,5 +383,5 @@ def cuda_source(data: bytes) -> tuple[ExecutableSource, list[Function]]:
         )
         debug = export.table(6)  # iree.hal.debug.ExportDef: its name (field 0)
         alias = debug.string(0) if debug is not None else None
-        functions.append(Function(None, len(flags), True, alias if alias != name else None))
+        functions.append(Function(None, len(flags), alias if alias != name else None))
     return ExecutableSource(entry_points, {"ptx": modules[0]}), functions
