@@ -2,9 +2,10 @@
 
 An IREE module carries each executable as a rodata blob whose format the module names:
 
-- ``system-elf-<arch>`` (``--iree-llvmcpu-link-embedded=false``): a shared library with
-  IREE's executable-library ABI, polyhal's ``"iree-system-library"`` format on ``local``
-  and ``local-sync``.  The format takes a path, so the bytes go into polyhal's build cache
+- ``system-elf-<arch>`` (``--iree-llvmcpu-link-embedded=false``) and
+  ``embedded-elf-<arch>`` (llvm-cpu's default): a shared library with IREE's
+  executable-library ABI, polyhal's ``"iree-system-library"`` format on ``local`` and
+  ``local-sync``.  The format takes a path, so the bytes go into polyhal's build cache
   (:mod:`polyhal._cache`), named by their hash.
 - ``vulkan-spirv-fb``: a flatbuffer (IREE's ``vulkan_executable_def.fbs``, file identifier
   ``VKE1``) of SPIR-V shader modules, pipeline layouts and pipelines; polyhal's ``"spirv"``
@@ -118,6 +119,9 @@ def supported_formats(device: Device) -> frozenset[str]:
     elf = host_elf_format()
     if elf is not None and "iree-system-library" in accepted:
         out.add(elf)
+        # IREE's embedded ELF (its default for llvm-cpu) is a shared object with no
+        # dependencies: the system loader loads it as it loads a system one.
+        out.add("embedded-" + elf[len("system-") :])
     if "spirv" in accepted:
         out.add("vulkan-spirv-fb")
     if "ptx" in accepted:
@@ -144,7 +148,7 @@ def create_executable(
             f"IREE executable format {fmt!r} on the {device.driver} driver; it loads "
             f"{sorted(supported_formats(device))}"
         )
-    if fmt.startswith("system-elf-"):
+    if fmt.startswith(("system-elf-", "embedded-elf-")):
         return _system_library(device, bytes(data), fmt)
     source, functions = (vulkan_source if fmt == "vulkan-spirv-fb" else cuda_source)(bytes(data))
     return HalExecutable(device.create_executable(source), functions, fmt)

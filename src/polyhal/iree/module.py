@@ -43,6 +43,7 @@ from ..errors import (
 from .compiler import base_driver, compile_flags, compiler_version, find_iree_compile, run_compiler
 from .hal_module import BufferView, HalModule, element_type_of
 from .vm import VmFunction, VmProgram, _split_top_level, parse_vm, status_error
+from .vm_bytecode import parse_vmfb
 
 __all__ = ["Function", "Module", "compile_module", "load_mlir", "load_module"]
 
@@ -62,19 +63,24 @@ def compile_module(
     *,
     flags: Sequence[str] = (),
     timeout: float | None = None,
+    output_format: str = "vm-asm",
 ) -> bytes:
     """Compile an MLIR program (text, or the path of a ``.mlir`` file) for ``device``'s
-    driver (a Device or a driver name) to IREE's VM assembly, the input of
-    :func:`load_module`.
+    driver (a Device or a driver name) to IREE's VM assembly (``output_format="vm-asm"``)
+    or to a ``.vmfb`` of VM bytecode (``"vmfb"``), either the input of :func:`load_module`.
 
     Runs ``iree-compile`` with :func:`~polyhal.iree.compile_flags` for the driver, then
-    ``flags``, then ``--output-format=vm-asm``; the output is cached in polyhal's build
-    cache, keyed on the source, the compiler's version and the flags (and the host CPU when
-    the flags target it).  InvalidArgumentError with the compiler's errors when the program
-    does not compile or ``timeout`` seconds pass; UnavailableError without iree-compile.
+    ``flags``, then ``--output-format=vm-asm`` (or ``vm-bytecode``); the output is cached in
+    polyhal's build cache, keyed on the source, the compiler's version and the flags (and
+    the host CPU when the flags target it).  InvalidArgumentError with the compiler's errors
+    when the program does not compile or ``timeout`` seconds pass, or for another
+    ``output_format``; UnavailableError without iree-compile.
     """
+    if output_format not in ("vm-asm", "vmfb"):
+        raise InvalidArgumentError(f"output_format is 'vm-asm' or 'vmfb', got {output_format!r}")
     text = _source_text(source)
-    all_flags = [*compile_flags(base_driver(device)), *flags, _VM_ASM_FLAG]
+    fmt_flag = _VM_ASM_FLAG if output_format == "vm-asm" else "--output-format=vm-bytecode"
+    all_flags = [*compile_flags(base_driver(device)), *flags, fmt_flag]
     key: list[str | bytes] = [text, compiler_version() or find_iree_compile(), *all_flags]
     if any(flag.endswith("=host") for flag in all_flags):
         key.append(target_cpu())
@@ -84,8 +90,20 @@ def compile_module(
         src.write_text(text, encoding="utf-8")
         run_compiler([*all_flags, str(src), "-o", str(out)], timeout, what="to VM assembly")
 
-    path = _cache.cached("iree-vm", "mlir", key, build, _is_vm_asm)
+    if output_format == "vmfb":
+        path = _cache.cached("iree-vmfb", "vmfb", key, build, _is_vmfb)
+    else:
+        path = _cache.cached("iree-vm", "mlir", key, build, _is_vm_asm)
     return path.read_bytes()
+
+
+def _is_vmfb(path: Path) -> bool:
+    try:
+        with open(path, "rb") as f:
+            head = f.read(8)
+    except OSError:
+        return False
+    return head[4:8] == b"IREE" or head[:4] == b"PK\x03\x04"
 
 
 def _is_vm_asm(path: Path) -> bool:
@@ -114,17 +132,23 @@ def _source_text(source: str | os.PathLike[str]) -> str:
 
 
 def load_module(data: bytes | str | os.PathLike[str], device: Device) -> Module:
-    """Load IREE VM assembly (bytes, text, or the path of a file holding it) onto ``device``.
+    """Load an IREE module onto ``device``: a ``.vmfb`` (VM bytecode, iree-compile's
+    default output; bytes or a path) or VM assembly (``--output-format=vm-asm``; bytes,
+    text or a path).
 
     The module's initializer runs now: it finds the device, creates the executables and
-    records the command buffers IREE memoizes.  UnimplementedError for a ``.vmfb``
-    flatbuffer (polyhal does not interpret VM bytecode) and for operations or imports it
-    does not support; InvalidArgumentError for text that is not VM assembly.
+    records the command buffers IREE memoizes.  A ``.vmfb`` is read through IREE's
+    ``iree-dump-module`` (iree-base-runtime, part of ``polyhal[iree]``; see
+    :mod:`polyhal.iree.vm_bytecode`).  UnimplementedError for operations or imports polyhal
+    does not support, or a ``.vmfb`` without iree-base-runtime installed;
+    InvalidArgumentError for data that is neither.
     """
     if not isinstance(device, Device):
         raise InvalidArgumentError(f"load_module needs a polyhal Device, got {device!r}")
-    text = _vm_text(data)
-    return Module(_program(text), device)
+    source = _vm_source(data)
+    if isinstance(source, bytes):
+        return Module(_bytecode_program(source), device)
+    return Module(_program(source), device)
 
 
 def load_mlir(
@@ -138,7 +162,8 @@ def load_mlir(
     return load_module(compile_module(source, device, flags=flags, timeout=timeout), device)
 
 
-def _vm_text(data: bytes | str | os.PathLike[str]) -> str:
+def _vm_source(data: bytes | str | os.PathLike[str]) -> str | bytes:
+    """VM assembly text, or the bytes of a ``.vmfb``."""
     if isinstance(data, str) and ("\n" in data or "{" in data):
         return data  # text; parse_vm says when it is not VM assembly
     if isinstance(data, (str, os.PathLike)):
@@ -153,10 +178,7 @@ def _vm_text(data: bytes | str | os.PathLike[str]) -> str:
             f"expected VM assembly (bytes, text or a path), got {type(data).__name__}"
         )
     if raw[4:8] == b"IREE" or raw[:4] == b"PK\x03\x04":
-        raise UnimplementedError(
-            "this is a .vmfb (IREE VM bytecode), which polyhal does not interpret: compile "
-            "with iree-compile --output-format=vm-asm, or use polyhal.iree.compile_module"
-        )
+        return raw  # a .vmfb (IREE VM bytecode)
     try:
         return raw.decode("utf-8")
     except UnicodeDecodeError:
@@ -164,6 +186,17 @@ def _vm_text(data: bytes | str | os.PathLike[str]) -> str:
             "the module is neither VM assembly text nor a .vmfb (compile with "
             "iree-compile --output-format=vm-asm)"
         ) from None
+
+
+def _bytecode_program(data: bytes) -> VmProgram:
+    key = "vmfb:" + hashlib.sha256(data).hexdigest()
+    program = _PROGRAMS.get(key)
+    if program is None:
+        program = parse_vmfb(data)
+        if len(_PROGRAMS) >= _PROGRAMS_KEPT:
+            _PROGRAMS.pop(next(iter(_PROGRAMS)))
+        _PROGRAMS[key] = program
+    return program
 
 
 def _program(text: str) -> VmProgram:

@@ -1,0 +1,127 @@
+"""``.vmfb`` modules (IREE VM bytecode, iree-compile's default output) through
+``polyhal.iree.load_module``: read with IREE's iree-dump-module and translated
+(polyhal.iree.vm_bytecode).
+
+The e2e corpus's quick subset (every model program and files chosen for their host
+programs: control flow, transfers, dynamic shapes, scalar push constants) is compiled to
+``.vmfb`` and scored as test_e2e_corpus scores the VM assembly: every function IREE's own
+runtime passes must pass.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+import polyhal as hal
+from polyhal import iree
+from polyhal.errors import InvalidArgumentError
+
+ROOT = Path(__file__).resolve().parents[2]
+pytest.importorskip("iree._runtime_libs", reason="iree-base-runtime is not installed")
+
+
+def _corpus_module() -> Any:
+    spec = importlib.util.spec_from_file_location(
+        "iree_corpus", ROOT / "scripts" / "iree_corpus.py"
+    )
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("iree_corpus", module)
+    spec.loader.exec_module(module)
+    return module
+
+
+ic = _corpus_module()
+CORPUS = ic.Corpus()
+FILES = sorted(
+    [
+        "stablehlo_models/collatz.mlir",
+        "stablehlo_models/edge_detection.mlir",
+        "stablehlo_models/fragment_000.mlir",
+        "stablehlo_models/fullyconnected.mlir",
+        "stablehlo_models/mnist_fake_weights.mlir",
+        "stablehlo_models/unidirectional_lstm.mlir",
+        "tosa_ops/while.mlir",
+        "tosa_ops/if.mlir",
+        "stablehlo_ops/while.mlir",
+        "stablehlo_ops/dynamic_slice.mlir",
+        "stablehlo_ops/sort.mlir",
+        "tensor_ops/extract_slice.mlir",
+        "linalg/pack_dynamic_inner_tiles.mlir",
+        "linalg/conv2d.mlir",
+        "linalg_ext_ops/top-k.mlir",
+    ]
+)
+#: The IREE driver whose verdicts score each polyhal driver (see test_e2e_corpus).
+REFERENCE = {"local": "local-task", "local-sync": "local-task", "vulkan": "vulkan"}
+
+DYNAMIC = """
+func.func @main(%a: tensor<?xf32>, %b: tensor<?xf32>) -> tensor<?xf32> {
+  %r = arith.addf %a, %b : tensor<?xf32>
+  return %r : tensor<?xf32>
+}
+util.global private mutable @counter = 5 : i32
+func.func @bump(%x: i32) -> i32 {
+  %c = util.global.load @counter : i32
+  %n = arith.addi %c, %x : i32
+  util.global.store %n, @counter : i32
+  return %n : i32
+}
+"""
+
+
+@pytest.fixture(scope="module", params=list(REFERENCE))
+def device(request):
+    if request.param.split("-")[0] not in hal.available_drivers():
+        pytest.skip(f"{request.param} is not available here")
+    with hal.create_device(request.param) as d:
+        yield d
+
+
+@pytest.mark.parametrize("file", FILES)
+def test_corpus_file_from_vmfb(device, file, iree_compiler):
+    f = next(x for x in CORPUS.files() if x["file"] == file)
+    scored = [fn for fn in CORPUS.functions(f) if fn.iree_passes(REFERENCE[device.driver])]
+    if not scored:
+        pytest.skip(f"IREE's {REFERENCE[device.driver]} runtime passes no function of {file}")
+    vmfb = iree.compile_module(CORPUS.path(f), device, flags=f["flags"], output_format="vmfb")
+    assert vmfb[:4] == b"PK\x03\x04" or vmfb[4:8] == b"IREE"  # a zip-wrapped flatbuffer
+    with iree.load_module(vmfb, device) as module:
+        for fn in scored:
+            out = module[fn.name](*fn.inputs(), numpy=True)
+            n = len(fn.entry["results"])
+            results = [] if n == 0 else [out] if n == 1 else list(out)
+            problems = fn.check(results)
+            assert not problems, f"{fn.id} on {device.driver} from a .vmfb: {problems}"
+
+
+def test_vmfb_path_bytes_globals_and_embedded_elf(tmp_path, iree_compiler):
+    """A .vmfb by path and by bytes; a module global kept between calls; the default
+    embedded ELF of llvm-cpu (loaded like a system library)."""
+    device = hal.create_device("local")
+    embedded = ["--iree-llvmcpu-link-embedded=true"]
+    for flags in ([], embedded):
+        data = iree.compile_module(DYNAMIC, device, flags=flags, output_format="vmfb")
+        path = tmp_path / "m.vmfb"
+        path.write_bytes(data)
+        for source in (data, path, str(path)):
+            with iree.load_module(source, device) as module:
+                a = np.arange(7, dtype=np.float32)
+                np.testing.assert_array_equal(module.main(a, a, numpy=True), 2 * a)
+                assert module.bump(3) == 8 and module.bump(4) == 12
+    device.close()
+
+
+def test_vmfb_errors(iree_compiler):
+    device = hal.create_device("local")
+    with pytest.raises(InvalidArgumentError):
+        iree.load_module(b"\x00\x00\x00\x00IREE" + b"\x00" * 64, device)
+    with pytest.raises(InvalidArgumentError):
+        iree.compile_module(DYNAMIC, device, output_format="flatbuffer")
+    device.close()
