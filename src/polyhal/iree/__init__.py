@@ -15,8 +15,10 @@ such a dump into polyhal objects::
         d.record(cb, executables, [lhs, rhs, out])
 
 Whole programs (IREE's host program translated to Python, its ``hal`` calls served by
-polyhal) are the other way in: ``mod = polyhal.iree.load_mlir(source, device)``, then
-``mod.main(x, w)``; see :mod:`polyhal.iree.module`.
+polyhal) are the other way in: ``mod = polyhal.iree.load_mlir(source, device)`` or
+``polyhal.iree.load_module("model.vmfb", device)``, then ``mod.main(x, w)``; see
+:mod:`polyhal.iree.module`, :mod:`polyhal.iree.vm` (VM assembly) and
+:mod:`polyhal.iree.vm_bytecode` (``.vmfb``).
 
 The binary format follows the driver: ``.so`` system libraries for ``local``
 (format ``"iree-system-library"``), ``.spv`` SPIR-V for ``vulkan`` (``"spirv"``), ``.ptx`` for
