@@ -676,7 +676,7 @@ def test_unsupported_imports_raise_unimplemented(module):
     with pytest.raises(hal.UnimplementedError, match="pool"):
         call["hal.device.queue.alloca"](device, -1, None, None, 3, 48, USAGE, 16, 0)
     with pytest.raises(hal.UnimplementedError, match="format"):
-        call["hal.executable.create"](device, -1, _s("embedded-elf-x86_64"), _s("x"), None)
+        call["hal.executable.create"](device, -1, _s("vmvx-bytecode-fb"), _s("x"), None)
     with pytest.raises(hal.UnimplementedError, match="8-byte fill"):
         call["hal.command_buffer.fill_buffer"](cb, None, 0, 16, 0, 1, 8, 0)
 

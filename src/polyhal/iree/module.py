@@ -42,7 +42,7 @@ from ..errors import (
 )
 from .compiler import base_driver, compile_flags, compiler_version, find_iree_compile, run_compiler
 from .hal_module import BufferView, HalModule, element_type_of
-from .vm import VmFunction, VmProgram, _split_top_level, parse_vm, status_error
+from .vm import VmFunction, VmProgram, declared_types, parse_vm, status_error
 from .vm_bytecode import parse_vmfb
 
 __all__ = ["Function", "Module", "compile_module", "load_mlir", "load_module"]
@@ -250,15 +250,6 @@ class TensorSpec:
         return self.shape is not None and None not in self.shape and self.dtype is not None
 
 
-def _declared_types(text: str) -> list[str]:
-    # "%input0: tensor<4xf32> {iree.abi.name = ...}" -> "tensor<4xf32>"
-    types = []
-    for part in _split_top_level(text):
-        _, _, rest = part.partition(":")
-        types.append(rest.split("{", 1)[0].strip())
-    return types
-
-
 class Function:
     """One exported function of a :class:`Module`, called like IREE's:
     ``f(*args, numpy=False)``.
@@ -283,8 +274,8 @@ class Function:
             raise UnimplementedError(
                 f"function {name!r}: cannot read its ABI declaration {self.declaration!r}"
             )
-        self.arg_specs = [TensorSpec(t) for t in _declared_types(m.group(2))]
-        self.result_specs = [TensorSpec(t) for t in _declared_types(m.group(3))]
+        self.arg_specs = [TensorSpec(t) for t in declared_types(m.group(2))]
+        self.result_specs = [TensorSpec(t) for t in declared_types(m.group(3))]
         self.arg_types = function.arg_types
         self.result_types = function.result_types
         # IREE's async (coarse-fences) ABI appends a wait fence and a signal fence: the call

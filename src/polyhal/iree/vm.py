@@ -665,6 +665,16 @@ _COMPOSITE = re.compile(r"^#util\.composite<(\d+)xi8,\s*\[(.*)\]>$", re.S)
 _BYTE_PATTERN = re.compile(r"^#util\.byte_pattern<(-?\d+)>\s*:\s*(.+)$", re.S)
 
 
+def declared_types(text: str) -> list[str]:
+    """The types of an ABI declaration's argument or result list:
+    ``"%input0: tensor<4xf32> {iree.abi.name = ...}, ..."`` -> ``["tensor<4xf32>", ...]``."""
+    types = []
+    for part in _split_top_level(text):
+        _, _, rest = part.partition(":")
+        types.append(rest.split("{", 1)[0].strip())
+    return types
+
+
 def serialize_attribute(attr: Any, context: Any) -> bytes:
     """The bytes IREE's compiler writes for a rodata value: a string, dense elements
     (little-endian; i1 one byte each), ``#util.composite`` (its parts in order) or

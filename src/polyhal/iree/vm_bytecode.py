@@ -40,6 +40,7 @@ from .vm import (
     VmFunction,
     VmImport,
     VmProgram,
+    declared_types,
 )
 
 #: The seconds iree-dump-module may take on one module.
@@ -285,10 +286,8 @@ class _Translator:
         declaration = reflection.get("iree.abi.declaration", "")
         m = re.match(r"^\s*(sync|async)?\s*func\s+@[^(]*\((.*)\)\s*->\s*\((.*)\)\s*$", declaration)
         if m:
-            from .module import _declared_types
-
             for types, declared in ((arg_types, m.group(2)), (result_types, m.group(3))):
-                spec = _declared_types(declared)
+                spec = declared_types(declared)
                 for k, text in enumerate(spec[: len(types)]):
                     if types[k] == "!vm.ref<?>" and not text.startswith("!"):
                         types[k] = "!vm.ref<!hal.buffer_view>"
