@@ -125,3 +125,50 @@ def test_vmfb_errors(iree_compiler):
     with pytest.raises(InvalidArgumentError):
         iree.compile_module(DYNAMIC, device, output_format="flatbuffer")
     device.close()
+
+
+DISASSEMBLY = """vm.module @m version 0
+vm.import @check.expect_true cconv "0i_v"
+vm.rodata[0] = 6869
+
+vm.export @f
+vm.func @f(%i0: i32) -> (i32) {
+^bb0:
+  %i1 = vm.const.i32 7  // 0x00000007
+  %i2 = vm.add.i32 %i0, %i1
+  vm.cond_br %i2, ^bb1(%i2->%i3), ^bb2()
+^bb1:
+  vm.return %i3
+^bb2:
+  vm.fail %i1, "zero"
+}
+"""
+METADATA = """Exported Functions:
+  [  0] f(i32) -> (i32)
+        iree.abi.declaration: sync func @f(%input0: i32) -> (%output0: i32)
+"""
+
+
+def test_disassembly_translation():
+    """The translator on its own: a block argument moved in by a branch, a failure with a
+    status, and what it does not support raising UnimplementedError naming the operation
+    (never a wrong answer); text it cannot read raises InvalidArgumentError."""
+    from polyhal.iree.vm_bytecode import translate_disassembly
+
+    program = translate_disassembly(METADATA, DISASSEMBLY)
+    instance = program.instantiate({})
+    f = instance.export("f")
+    assert f(1) == 8
+    with pytest.raises(hal.HalError, match="zero"):
+        f(-7)
+    assert bytes(program.rodata[0]) == b"hi"
+    assert program.exports["f"].declaration.startswith("sync func @f")
+    unknown = DISASSEMBLY.replace("vm.add.i32 %i0, %i1", "vm.frobnicate.i32 %i0, %i1")
+    with pytest.raises(hal.UnimplementedError, match="vm.frobnicate.i32"):
+        translate_disassembly(METADATA, unknown)
+    with pytest.raises(hal.UnimplementedError, match="vm.br_table"):
+        translate_disassembly(METADATA, DISASSEMBLY.replace("vm.cond_br", "vm.br_table"))
+    with pytest.raises(InvalidArgumentError):
+        translate_disassembly(
+            METADATA, DISASSEMBLY.replace("vm.rodata[0] = 6869", "vm.rodata[0] = zz")
+        )

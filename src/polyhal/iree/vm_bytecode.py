@@ -30,7 +30,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgumentError, UnimplementedError
+from ..errors import HalError, InvalidArgumentError, UnimplementedError
 from .vm import (
     _EFFECTS,
     _NO_OPS,
@@ -91,7 +91,18 @@ def parse_vmfb(data: bytes) -> VmProgram:
                 tail = (run.stderr.strip().splitlines() or ["?"])[-1]
                 raise InvalidArgumentError(f"iree-dump-module cannot read the module: {tail}")
             texts.append(run.stdout)
-    return _Translator(*texts).translate()
+    return translate_disassembly(*texts)
+
+
+def translate_disassembly(metadata: str, disassembly: str) -> VmProgram:
+    """The program of ``iree-dump-module``'s ``--output=metadata`` and
+    ``--output=disassembly`` texts of one module (what :func:`parse_vmfb` runs)."""
+    try:
+        return _Translator(metadata, disassembly).translate()
+    except HalError:
+        raise
+    except Exception as e:  # text the reader does not expect: a newer tool, or damage
+        raise InvalidArgumentError(f"cannot translate the module's disassembly: {e!r}") from e
 
 
 _REG = re.compile(r"%([iIrR])(\d+)(?::\d+)?")
@@ -426,6 +437,8 @@ class _FunctionTranslator:
             inner = t[len("!vm.list<") : -1] if t.startswith("!vm.list<") else "?"
             out.append(f"{results[0]} = _list_alloc({inner!r}, {_reg(count)})")
             return
+        if kind not in _PURE and kind not in _EFFECTS:  # br_table, check.*, cond_fail, ...
+            raise self.fail(f"the VM operation 'vm.{kind}' is not supported")
         if kind.startswith("select."):
             rest = rest.split(" -> ")[0].replace(" ? ", ", ").replace(" : ", ", ")
         else:
