@@ -145,3 +145,24 @@ def test_replay_takes_each_calls_buffers(device, iree_compiler):
         # (host_read stages a copy where the device's memory is not host-visible)
         np.testing.assert_array_equal(np.frombuffer(host_read(out, 0, out.size), np.float32), want)
     module.close()
+
+
+def test_lstm_vmfb_replays_too(device, lstm, creates):
+    """The same LSTM from a .vmfb (register code, polyhal.iree.vm_bytecode): its regions
+    are recorded on the first call only, and it gives what the VM assembly gives."""
+    pytest.importorskip("iree._runtime_libs", reason="iree-base-runtime is not installed")
+    path, flags, fn = lstm
+    vmfb = iree.compile_module(path, device, flags=flags, output_format="vmfb")
+    asm = iree.compile_module(path, device, flags=flags)
+    with iree.load_module(vmfb, device) as mod, iree.load_module(asm, device) as ref:
+        assert "M0.get(" in mod.program.source
+        rng = np.random.default_rng(3)
+        for call in range(3):
+            inputs = [rng.standard_normal(a.shape).astype(a.dtype) for a in fn.inputs()]
+            before = creates[0]
+            got = mod.main(*inputs, numpy=True)
+            if call:
+                assert creates[0] == before, "a replay recorded command buffers"
+            np.testing.assert_array_equal(got, ref.main(*inputs, numpy=True))
+        out = mod.main(*fn.inputs(), numpy=True)
+        assert not fn.check([out]), fn.check([out])

@@ -13,9 +13,11 @@ from the same expression templates as the VM-assembly translator, so both give t
 semantics (IREE's bytecode interpreter's).  Globals live in the module state's
 ``.rwdata[offset]`` bytes and ``.refs[index]`` slots: each becomes a closure variable.
 
+One-shot command buffers recorded and submitted in one block are recorded once and
+replayed, as :mod:`polyhal.iree.vm` does (``_FunctionTranslator.region``).
+
 Not supported (UnimplementedError naming it, when the module is loaded): an operation
-the templates do not cover, and ``vm.br_table``.  The one-shot command buffer regions that
-:mod:`polyhal.iree.vm` records once are recorded on every call here.
+the templates do not cover, ``vm.br_table``, ``vm.check.*`` and ``vm.cond_fail``.
 """
 
 from __future__ import annotations
@@ -32,9 +34,13 @@ from typing import Any
 
 from ..errors import HalError, InvalidArgumentError, UnimplementedError
 from .vm import (
+    _CB,
     _EFFECTS,
+    _MEMO_LIMIT,
     _NO_OPS,
     _PURE,
+    _RECORDING,
+    EXECUTE_TABLE,
     VmBuffer,
     VmExport,
     VmFunction,
@@ -113,6 +119,7 @@ _OP = re.compile(r"^(?:(?P<res>%[^=]+?) = )?vm\.(?P<kind>[\w.]+)\s*(?P<rest>.*)$
 _GLOBAL = re.compile(r"\.(rwdata|refs)\[(\d+)\]")
 _MOVE = re.compile(r"(%[iIrR]\d+)->(%[iIrR]\d+)")
 _SUCCESSOR = re.compile(r"\^bb(\d+)\(([^)]*)\)")
+_CREATE = "vm.call @hal.command_buffer.create("
 _CCONV_TYPES = {"i": "i32", "I": "i64", "f": "f32", "F": "f64", "r": "!vm.ref<?>", "v": ""}
 
 
@@ -140,6 +147,22 @@ def _cconv(spec: str) -> list[str | tuple[str, ...]]:
     return out
 
 
+def _render(part: str | list[tuple[str, ...]]) -> str:
+    """An argument as Python: a variadic segment a list, of tuples where its elements have
+    several values."""
+    if isinstance(part, str):
+        return part
+    return "[" + ", ".join(f"({', '.join(t)},)" if len(t) > 1 else t[0] for t in part) + "]"
+
+
+def _operands(kind: str, rest: str) -> list[str]:
+    """The operand tokens of a plain operation: ``%c ? %a : %b`` for a select, without the
+    ``: type`` or ``-> type`` the disassembler may print after them."""
+    if kind.startswith("select."):
+        return _split(rest.split(" -> ")[0].replace(" ? ", ", ").replace(" : ", ", "))
+    return _split(rest.split(" : ")[0])
+
+
 def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
@@ -157,6 +180,15 @@ class _Translator:
         self.exports: dict[str, str] = {}  # export name -> function name
         self.globals: dict[str, str] = {}  # ".refs[0]" -> identifier
         self.reflection = self._reflection()
+        self.memo_count = 0  # command buffer regions recorded once (M0, M1, ...)
+
+    def extra_import(self, name: str) -> str:
+        """The identifier of import ``name``, declared by polyhal when the module does not
+        declare it."""
+        if name not in self.imports:
+            self.imports[name] = VmImport(name, (), (), False)
+            self.import_ids[name] = f"I{len(self.import_ids)}"
+        return self.import_ids[name]
 
     def _reflection(self) -> dict[str, dict[str, str]]:
         """Each exported function's reflection entries, from the metadata listing."""
@@ -252,6 +284,7 @@ class _Translator:
             lines.append(f"    H{k} = _resolved[{k}]")
         for k in range(len(self.rodata)):
             lines.append(f"    R{k} = _rodata[{k}]")
+        lines.extend(f"    M{k} = {{}}" for k in range(self.memo_count))
         inits: list[Any] = []
         for k, ident in enumerate(self.globals.values()):
             lines.append(f"    {ident} = _inits[{k}]")
@@ -326,6 +359,8 @@ class _FunctionTranslator:
         self.params = [_reg(p.split(": ", 1)[0]) for p in _split(params)]
         self.stored: set[str] = set()
         self.moved: set[str] = set()  # registers a branch reads: defined at entry
+        self.tables: dict[str, str] = {}  # a recorded-once region's register -> its table
+        self.regions = 0
 
     def fail(self, message: str) -> UnimplementedError:
         return UnimplementedError(f"vm.func @{self.name}: {message}")
@@ -364,9 +399,189 @@ class _FunctionTranslator:
 
     def block(self, lines: list[str]) -> list[str]:
         out: list[str] = []
-        for line in lines:
-            self.op(line, out)
+        i = 0
+        while i < len(lines):
+            if _CREATE in lines[i]:
+                end = self.region(lines, i, out)
+                if end is not None:
+                    i = end + 1
+                    continue
+            self.op(lines[i], out)
+            i += 1
         return out
+
+    # -- one-shot command buffers, recorded once (as polyhal.iree.vm's emit_region) -----
+
+    def region(self, lines: list[str], start: int, out: list[str]) -> int | None:
+        """Emits the command buffer created by ``lines[start]`` as one recorded once and
+        replayed with a binding table, when it can be: only dispatches, copies, fills and
+        barriers recorded into it between constants, pure operations and function lookups,
+        then, in the same block, its register's last use as the command buffer of a
+        ``hal.device.queue.execute``.  The operations between are emitted first, their
+        results in fresh variables (registers are reused inside such a stretch), and the
+        registers they wrote get their last values after it.  Whether the buffer is
+        ONE_SHOT with no binding capacity is tested when it runs; else it is recorded as
+        the program says.  The index of its finalize, or None (nothing emitted)."""
+        m = _OP.match(lines[start])
+        if m is None or not m.group("res"):
+            return None
+        cb = _reg(m.group("res"))
+        head = re.match(r"^@hal\.command_buffer\.create\((.*)\)$", m.group("rest").strip())
+        if head is None or cb[0] != "r":
+            return None
+        create_args = [_reg(a) for a in _split(head.group(1))]
+        mentions = re.compile(rf"%[rR]{cb[1:]}(?![\d:])")
+        body: list[tuple[str, re.Match[str]]] = []
+        end = None
+        for j in range(start + 1, len(lines)):
+            op = _OP.match(lines[j])
+            if op is None:
+                return None
+            kind, rest = op.group("kind"), op.group("rest").split("  //")[0].strip()
+            results = [_reg(r) for r in _split(op.group("res") or "")]
+            if cb in results:
+                return None
+            call = re.match(r"^@(\S+?)(?: segments\[[^\]]*\])?\((.*?)\)$", rest)
+            if kind in ("call", "call.variadic") and call is not None:
+                args = _split(call.group(2))
+                first_is_cb = bool(args) and _reg(args[0]) == cb
+                if any(mentions.fullmatch(a) for a in args[1:]):
+                    return None
+                if call.group(1) == _CB + "finalize" and first_is_cb:
+                    end = j
+                    break
+                if call.group(1) in _RECORDING and first_is_cb:
+                    body.append(("record", op))
+                    continue
+                if call.group(1) == "hal.executable.lookup.function" and not first_is_cb:
+                    body.append(("hoist", op))
+                    continue
+                return None
+            if mentions.search(rest):
+                return None
+            if kind in _NO_OPS:
+                continue
+            if kind.startswith("const.") or (kind in _PURE and len(results) == 1):
+                body.append(("hoist", op))
+                continue
+            return None
+        if end is None or not any(kind == "record" for kind, _ in body):
+            return None
+        for k in range(end + 1, len(lines)):  # the register's next use: the submission
+            if mentions.search(lines[k]):
+                sub = re.search(r"vm\.call @hal\.device\.queue\.execute\((.*)\)$", lines[k])
+                args = _split(sub.group(1)) if sub else []
+                if (
+                    len(args) != 6
+                    or args[4] != "%R" + cb[1:]
+                    or any(mentions.fullmatch(a) for a in args[:4] + args[5:])
+                ):
+                    return None
+                break
+        else:
+            return None
+        self.emit_region(cb, create_args, body, out)
+        return end
+
+    def emit_region(
+        self,
+        cb: str,
+        create: list[str],
+        body: list[tuple[str, re.Match[str]]],
+        out: list[str],
+    ) -> None:
+        rename: dict[str, str] = {}
+        fresh = iter(range(1 << 30))
+
+        def use(token: str) -> str:
+            name = _reg(token)
+            return rename.get(name, name)
+
+        recorded: list[tuple[str, list[str | list[tuple[str, ...]]]]] = []
+        for kind, op in body:
+            rest = op.group("rest").split("  //")[0].strip()
+            call = re.match(r"^@(\S+?)(?: segments\[([^\]]*)\])?\((.*?)\)$", rest)
+            if call is not None:
+                callee, segments, operands = call.groups()
+                parts = self.parts(callee, segments, [use(a) for a in _split(operands)])
+                if kind == "record":
+                    recorded.append((callee, parts))
+                    continue
+                expr = f"{self.module.import_ids[callee]}({', '.join(map(_render, parts))})"
+            elif op.group("kind").startswith("const."):
+                expr = self.const(op.group("kind"), rest)
+            else:
+                expr = _PURE[op.group("kind")]([use(a) for a in _operands(op.group("kind"), rest)])
+            target = _reg(op.group("res"))
+            rename[target] = name = f"x{self.regions}_{next(fresh)}"
+            out.append(f"{name} = {expr}")
+        n = self.module.memo_count
+        self.module.memo_count += 1
+        self.regions += 1
+        slots: dict[str, int] = {}
+        keys: list[str] = []
+        replay: list[str] = []
+        plain: list[str] = []
+        for callee, parts in recorded:
+            ident = self.module.import_ids[callee]
+            plain.append(f"{ident}({cb}, {', '.join(map(_render, parts[1:]))})")
+            with_slots: list[str | list[tuple[str, ...]]] = [cb]
+            for part in parts[1:]:
+                if isinstance(part, list):  # dispatch: constants, then binding tuples
+                    items = []
+                    for item in part:
+                        if len(item) == 5:  # (reserved, slot, buffer, offset, length)
+                            slot = slots.setdefault(item[2], len(slots))
+                            keys.extend(v for v in (item[0], item[3], item[4]) if v not in keys)
+                            items.append((item[0], str(slot), "None", item[3], item[4]))
+                        else:
+                            keys.extend(v for v in item if v not in keys)
+                            items.append(item)
+                    with_slots.append(items)
+                else:
+                    with_slots.append(part)
+            slot_of = _RECORDING[callee]
+            if slot_of is not None and callee != _CB + "dispatch":
+                for index in range(1, len(parts)):
+                    try:
+                        at = slot_of(index)
+                    except KeyError:
+                        continue
+                    buffer = str(parts[index])
+                    with_slots[at] = str(slots.setdefault(buffer, len(slots)))
+                    with_slots[index] = "None"
+            replaced = {i for i, p in enumerate(with_slots) if p != parts[i] or i == 0}
+            for i, p in enumerate(parts):
+                if i not in replaced and isinstance(p, str) and p not in keys:
+                    keys.append(p)
+            replay.append(f"{ident}({', '.join(map(_render, with_slots))})")
+        for arg in (create[0], create[2], create[3]):
+            if arg not in keys:
+                keys.append(arg)
+        create_id = self.module.import_ids[_CB + "create"]
+        finalize_id = self.module.import_ids[_CB + "finalize"]
+        modes, capacity = create[1], create[4]
+        out.append(f"if {modes} & 1 and {capacity} == 0:")
+        out.append(f"    k{n}_ = ({', '.join(keys)},)")
+        out.append(f"    {cb} = M{n}.get(k{n}_)")
+        out.append(f"    if {cb} is None:")
+        out.append(
+            f"        {cb} = {create_id}({create[0]}, {modes} & -2, {create[2]}, "
+            f"{create[3]}, {len(slots)})"
+        )
+        out.extend(f"        {line}" for line in replay)
+        out.append(f"        {finalize_id}({cb})")
+        out.append(f"        if len(M{n}) < {_MEMO_LIMIT}:")
+        out.append(f"            M{n}[k{n}_] = {cb}")
+        out.append(f"    t{n}_ = [{', '.join(slots)}]")
+        out.append("else:")
+        out.append(f"    {cb} = {create_id}({', '.join(create)})")
+        out.extend(f"    {line}" for line in plain)
+        out.append(f"    {finalize_id}({cb})")
+        out.append(f"    t{n}_ = None")
+        for register, name in rename.items():  # the registers as the program left them
+            out.append(f"{register} = {name}")
+        self.tables[cb] = f"t{n}_"
 
     def jump(self, successor: str, out: list[str], ind: str = "") -> None:
         m = _SUCCESSOR.fullmatch(successor.strip())
@@ -439,11 +654,7 @@ class _FunctionTranslator:
             return
         if kind not in _PURE and kind not in _EFFECTS:  # br_table, check.*, cond_fail, ...
             raise self.fail(f"the VM operation 'vm.{kind}' is not supported")
-        if kind.startswith("select."):
-            rest = rest.split(" -> ")[0].replace(" ? ", ", ").replace(" : ", ", ")
-        else:
-            rest = rest.split(" : ")[0]
-        args = [_reg(a) for a in _split(rest)]
+        args = [_reg(a) for a in _operands(kind, rest)]
         template = _PURE.get(kind)
         if template is not None and len(results) == 1:
             out.append(f"{results[0]} = {template(args)}")
@@ -453,6 +664,30 @@ class _FunctionTranslator:
             out.append(template(args))
             return
         raise self.fail(f"the VM operation 'vm.{kind}' is not supported")
+
+    def parts(
+        self, callee: str, segments: str | None, args: list[str]
+    ) -> list[str | list[tuple[str, ...]]]:
+        """A call's arguments grouped as its callee takes them: a variadic segment
+        (``segments``, with the import's calling convention) is a list of tuples."""
+        if segments is None:
+            return list(args)
+        kinds = self.module.cconvs.get(callee)
+        if kinds is None:
+            raise self.fail(f"a variadic call of @{callee}, which is not an import")
+        parts: list[str | list[tuple[str, ...]]] = []
+        pos = 0
+        for size, k in zip((int(s) for s in _split(segments)), kinds, strict=False):
+            if size == 65535 or isinstance(k, str):
+                parts.append(args[pos])
+                pos += 1
+                continue
+            items = []
+            for _ in range(size):
+                items.append(tuple(args[pos : pos + len(k)]))
+                pos += len(k)
+            parts.append(items)
+        return parts
 
     def const(self, kind: str, rest: str) -> str:
         if kind.endswith(".zero"):
@@ -481,26 +716,14 @@ class _FunctionTranslator:
         ident = self.module.import_ids.get(callee) or self.module.function_ids.get(callee)
         if ident is None:
             raise InvalidArgumentError(f"vm.func @{self.name} calls an unknown function @{callee}")
-        args = [_reg(a) for a in _split(operands)]
-        if segments is not None:
-            kinds = self.module.cconvs.get(callee)
-            if kinds is None:
-                raise self.fail(f"a variadic call of @{callee}, which is not an import")
-            parts: list[str] = []
-            pos = 0
-            for size, k in zip((int(s) for s in _split(segments)), kinds, strict=False):
-                if size == 65535 or isinstance(k, str):
-                    parts.append(args[pos])
-                    pos += 1
-                    continue
-                items = []
-                for _ in range(size):
-                    chunk = args[pos : pos + len(k)]
-                    pos += len(k)
-                    items.append(f"({', '.join(chunk)},)" if len(k) > 1 else chunk[0])
-                parts.append(f"[{', '.join(items)}]")
-            args = parts
-        call = f"{ident}({', '.join(args)})"
+        parts = self.parts(callee, segments, [_reg(a) for a in _split(operands)])
+        if callee == "hal.device.queue.execute" and len(parts) == 6 and parts[4] in self.tables:
+            # The submission of a command buffer region() recorded once, with its table.
+            table = self.tables.pop(str(parts[4]))
+            ident = self.module.extra_import(EXECUTE_TABLE)
+            out.append(f"{ident}({', '.join(map(str, parts))}, {table})")
+            return
+        call = f"{ident}({', '.join(_render(p) for p in parts)})"
         if kind.endswith("yieldable"):
             if successor is None:
                 raise self.fail(f"a yieldable call without a successor: {rest!r}")
