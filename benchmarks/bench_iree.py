@@ -4,7 +4,8 @@ runtime (``local-task``), same process, same program and compiler flags.
     python benchmarks/bench_iree.py [--repeat 200] [--runs 5] [--only add_1k,mnist]
 
 Each program is compiled once with ``polyhal.iree.compile_flags("local")`` (IREE's runtime
-loads the ``.vmfb``, polyhal the VM assembly of the same compilation flags; both cached). The
+loads the ``.vmfb``; polyhal loads the VM assembly of the same compilation flags, and, in
+the last two columns, the ``.vmfb`` itself; all cached). The
 inputs are uploaded once (polyhal Buffers; IREE buffer views in device memory), so a call
 measures the host program: argument checks, result allocation, the dispatches, the wait.
 Results stay on the device.  polyhal's device is unchecked (``checked=False``, whatever
@@ -120,8 +121,9 @@ def _times_us(call: Callable[[], Any], repeat: int) -> list[float]:
 
 
 #: The runtimes timed, in table order: IREE's local-task (the reference the ratio is taken
-#: against), IREE's local-sync (no worker threads: IREE's floor), polyhal's local.
-RUNTIMES = ("iree local-task", "iree local-sync", "polyhal local")
+#: against), IREE's local-sync (no worker threads: IREE's floor), polyhal's local loading
+#: the VM assembly, and loading the .vmfb of the same compilation.
+RUNTIMES = ("iree local-task", "iree local-sync", "polyhal local", "polyhal local, .vmfb")
 
 
 def bench(name: str, ic: Any, repeat: int, runs: int, tmp: Path) -> tuple[str, list[list[float]]]:
@@ -139,12 +141,15 @@ def bench(name: str, ic: Any, repeat: int, runs: int, tmp: Path) -> tuple[str, l
             want = np.asarray(runner.download(fn(*args), "float32"))
         calls.append(lambda fn=fn, args=args: fn(*args))
     device = hal.create_device("local", checked=False)
-    module = iree.load_module(iree.compile_module(path, "local", flags=extra), device)
-    ph_fn = module[fname]
     ph_args = [device.buffer_from(np.ascontiguousarray(a)) for a in inputs]
-    got = ph_fn(*ph_args, numpy=True)
-    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)  # same program, same answer
-    calls.append(lambda: ph_fn(*ph_args))
+    modules = []
+    for fmt in ("vm-asm", "vmfb"):
+        source = iree.compile_module(path, "local", flags=extra, output_format=fmt)
+        modules.append(iree.load_module(source, device))
+        ph_fn = modules[-1][fname]
+        got = ph_fn(*ph_args, numpy=True)
+        np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)  # same program and answer
+        calls.append(lambda ph_fn=ph_fn: ph_fn(*ph_args))
     blocks = 10
     per_block = max(repeat // blocks, 1)
     out = []
@@ -159,7 +164,8 @@ def bench(name: str, ic: Any, repeat: int, runs: int, tmp: Path) -> tuple[str, l
                 k = (i + block) % len(calls)
                 times[k] += _times_us(calls[k], per_block)
         out.append([statistics.median(t) for t in times])
-    module.close()
+    for module in modules:
+        module.close()
     device.close()
     return size, out
 
@@ -178,7 +184,8 @@ def main(argv: list[str] | None = None) -> None:
         names = [n for n in names if n in args.only.split(",")]
     print(
         f"{'program':<12} {'size':<6} {'IREE local-task µs':>18} {'IREE local-sync µs':>18} "
-        f"{'polyhal local µs':>16} {'ratio':>6} {'ratio range':>12} {'best':>5}"
+        f"{'polyhal local µs':>16} {'ratio':>6} {'ratio range':>12} {'best':>5} "
+        f"{'.vmfb µs':>9} {'ratio':>6}"
     )
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -189,7 +196,8 @@ def main(argv: list[str] | None = None) -> None:
             best = min(r[2] for r in runs) / min(r[0] for r in runs)
             print(
                 f"{name:<12} {size:<6} {med[0]:>18.1f} {med[1]:>18.1f} {med[2]:>16.1f} "
-                f"{med[2] / med[0]:>6.2f} {min(ratios):>5.2f}–{max(ratios):<5.2f} {best:>5.2f}",
+                f"{med[2] / med[0]:>6.2f} {min(ratios):>5.2f}–{max(ratios):<5.2f} {best:>5.2f} "
+                f"{med[3]:>9.1f} {med[3] / med[0]:>6.2f}",
                 flush=True,
             )
 
