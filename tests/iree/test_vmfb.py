@@ -172,3 +172,19 @@ def test_disassembly_translation():
         translate_disassembly(
             METADATA, DISASSEMBLY.replace("vm.rodata[0] = 6869", "vm.rodata[0] = zz")
         )
+
+
+def test_malformed_register_code_raises_typed():
+    """A register read before any write (what only a damaged module does) raises
+    InvalidArgumentError from the call, not a Python NameError."""
+    from polyhal.iree.module import Module
+    from polyhal.iree.vm_bytecode import translate_disassembly
+
+    bad = DISASSEMBLY.replace("vm.add.i32 %i0, %i1", "vm.add.i32 %i0, %i9")
+    with (
+        hal.create_device("local") as device,
+        Module(translate_disassembly(METADATA, bad), device) as m,
+    ):
+        with pytest.raises(InvalidArgumentError, match="host program"):
+            m.f(1)
+        assert Module(translate_disassembly(METADATA, DISASSEMBLY), device).f(2) == 9

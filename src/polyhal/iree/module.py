@@ -36,6 +36,7 @@ from ..buffer import Buffer
 from ..device import Device
 from ..errors import (
     FailedPreconditionError,
+    HalError,
     InvalidArgumentError,
     NotFoundError,
     UnimplementedError,
@@ -315,14 +316,25 @@ class Function:
             values = [converters[0](args[0])]
         else:
             values = [convert(arg) for convert, arg in zip(converters, args, strict=True)]
-        if self._async:
-            signal = self._fence_create(self.module.device, 0)
-            result = self._call(*values, None, signal)
-            status = self._fence_await(-1, 0, [signal])
-            if status:
-                raise status_error(status, f"{self.name}(): waiting for its signal fence failed")
-        else:
-            result = self._call(*values)
+        try:
+            if self._async:
+                signal = self._fence_create(self.module.device, 0)
+                result = self._call(*values, None, signal)
+                status = self._fence_await(-1, 0, [signal])
+                if status:
+                    raise status_error(
+                        status, f"{self.name}(): waiting for its signal fence failed"
+                    )
+            else:
+                result = self._call(*values)
+        except HalError:
+            raise
+        except (NameError, TypeError, AttributeError, LookupError, ValueError) as e:
+            # Only a malformed module gets here (a register read before any write, a value
+            # of the wrong kind in arithmetic): the imports check their own arguments.
+            raise InvalidArgumentError(
+                f"{self.name}(): the module's host program failed: {e!r}"
+            ) from e
         n = len(self._view_results)
         if n == 1:
             if self._view_results[0] and not numpy:
