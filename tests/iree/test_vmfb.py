@@ -166,8 +166,10 @@ def test_disassembly_translation():
     unknown = DISASSEMBLY.replace("vm.add.i32 %i0, %i1", "vm.frobnicate.i32 %i0, %i1")
     with pytest.raises(hal.UnimplementedError, match="vm.frobnicate.i32"):
         translate_disassembly(METADATA, unknown)
-    with pytest.raises(hal.UnimplementedError, match="vm.br_table"):
-        translate_disassembly(METADATA, DISASSEMBLY.replace("vm.cond_br", "vm.br_table"))
+    with pytest.raises(hal.UnimplementedError, match="vm.check.eq"):
+        translate_disassembly(
+            METADATA, DISASSEMBLY.replace("vm.add.i32 %i0, %i1", "vm.check.eq %i0, %i1")
+        )
     with pytest.raises(InvalidArgumentError):
         translate_disassembly(
             METADATA, DISASSEMBLY.replace("vm.rodata[0] = 6869", "vm.rodata[0] = zz")
@@ -188,3 +190,41 @@ def test_malformed_register_code_raises_typed():
         with pytest.raises(InvalidArgumentError, match="host program"):
             m.f(1)
         assert Module(translate_disassembly(METADATA, DISASSEMBLY), device).f(2) == 9
+
+
+SWITCH = """
+func.func @sw(%i: i32, %x: i32) -> i32 {
+  cf.switch %i : i32, [
+    default: ^bd(%x : i32),
+    0: ^b0(%x : i32),
+    1: ^b1(%x : i32)
+  ]
+^b0(%a: i32):
+  %r0 = arith.addi %a, %a : i32
+  return %r0 : i32
+^b1(%b: i32):
+  %r1 = arith.muli %b, %b : i32
+  return %r1 : i32
+^bd(%c: i32):
+  return %c : i32
+}
+func.func @chk(%i: i32) -> i32 {
+  %c = arith.constant 10 : i32
+  %ok = arith.cmpi slt, %i, %c : i32
+  cf.assert %ok, "too big"
+  return %i : i32
+}
+"""
+
+
+def test_vmfb_branch_table_and_assert(iree_compiler):
+    """``cf.switch`` becomes ``vm.br_table`` (cases, and the default for any other index,
+    negative ones included); ``cf.assert`` a branch to ``vm.fail``, raised as the HalError
+    of its status."""
+    with hal.create_device("local-sync") as device:
+        data = iree.compile_module(SWITCH, device, output_format="vmfb")
+        with iree.load_module(data, device) as m:
+            assert [m.sw(k, 7) for k in (0, 1, 2, 5, -1)] == [14, 49, 7, 7, 7]
+            assert m.chk(3) == 3
+            with pytest.raises(hal.HalError, match="too big"):
+                m.chk(12)

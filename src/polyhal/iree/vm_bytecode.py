@@ -17,7 +17,8 @@ One-shot command buffers recorded and submitted in one block are recorded once a
 replayed, as :mod:`polyhal.iree.vm` does (``_FunctionTranslator.region``).
 
 Not supported (UnimplementedError naming it, when the module is loaded): an operation
-the templates do not cover, ``vm.br_table``, ``vm.check.*`` and ``vm.cond_fail``.
+the templates do not cover, such as ``vm.check.*`` (the compiler lowers IREE's ``check``
+dialect to imports instead).
 """
 
 from __future__ import annotations
@@ -641,6 +642,19 @@ class _FunctionTranslator:
             out.append(f"if {_reg(cond)}:")
             self.jump(first, out, "    ")
             self.jump(second, out)
+            return
+        if kind == "br_table":  # "%i0 { default: ^bb3(moves), 0: ^bb1(moves), ... }"
+            index, _, table = rest.partition("{")
+            default = None
+            for case, successor in re.findall(r"(default|\d+): (\^bb\d+\([^)]*\))", table):
+                if case == "default":
+                    default = successor
+                    continue
+                out.append(f"if {_reg(index)} == {int(case)}:")
+                self.jump(successor, out, "    ")
+            if default is None:
+                raise self.fail(f"a vm.br_table without a default: {line!r}")
+            self.jump(default, out)  # an index with no case of its own
             return
         if kind == "return":
             values = [_reg(v) for v in _split(rest)]
