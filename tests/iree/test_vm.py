@@ -351,6 +351,27 @@ def test_globals_persist_per_instance(hand):
     assert hand.instantiate({}).export("bump")(1) == 6  # a new instance starts afresh
 
 
+def test_inline_rodata_beside_named_rodata(iree_compiler):
+    """``vm.rodata.inline`` in a function of a module that also has named rodata: both
+    bound in the generated factory (an inline one was once referenced but never bound)."""
+    program = vm.parse_vm(
+        """vm.module @m {
+  vm.rodata private @named dense<[1, 2]> : tensor<2xi8>
+  vm.func @f() -> (i32, i32) {
+    %b = vm.rodata.inline : !vm.buffer = dense<[7, 8, 9]> : tensor<3xi8>
+    %n = vm.buffer.length %b : !vm.buffer -> i64
+    %r = vm.trunc.i64.i32 %n : i64 -> i32
+    %c = vm.const.ref.rodata @named : !vm.buffer
+    %m = vm.buffer.length %c : !vm.buffer -> i64
+    %s = vm.trunc.i64.i32 %m : i64 -> i32
+    vm.return %r, %s : i32, i32
+  }
+  vm.export @f
+}"""
+    )
+    assert program.instantiate({}).export("f")() == (3, 2)
+
+
 def test_rodata_and_buffer_ops(hand):
     inst = hand.instantiate({})
     assert inst.export("buffers")(3) == (-4, 16, 99, 2.5, 8)

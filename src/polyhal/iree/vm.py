@@ -1157,8 +1157,6 @@ class _ModuleTranslator:
             )
             self.exports[name] = VmExport(name, function)
         lines = ["def __factory(_imports, _resolved, _rodata, _inits):"]
-        for i, name in enumerate(self.rodata_ids):
-            lines.append(f"    {self.rodata_ids[name]} = _rodata[{i}]  # {name!r}")
         for i, (name, ident) in enumerate(self.globals.items()):
             lines.append(f"    {ident} = _inits[{i}]  # {name!r}")
         for op in self.func_ops:
@@ -1169,10 +1167,13 @@ class _ModuleTranslator:
         functions: list[str] = []
         for op in self.func_ops:
             functions.extend(_FunctionTranslator(self, op).translate())
-        # Bound after the functions are translated: they may declare imports (extra_import).
+        # Bound after the functions are translated: they may declare imports (extra_import)
+        # and rodata (vm.rodata.inline).
         for i, name in enumerate(self.imports):
             lines.append(f"    {self.import_ids[name]} = _imports[{i}]  # {name!r}")
             lines.append(f"    H{i} = _resolved[{i}]")
+        for i, buffer in enumerate(self.rodata):
+            lines.append(f"    R{i} = _rodata[{i}]  # {buffer.name!r}")
         lines.extend(f"    M{i} = {{}}" for i in range(self.memo_count))
         lines.extend(functions)
         table = ", ".join(f"{name!r}: {ident}" for name, ident in self.function_ids.items())
