@@ -943,13 +943,14 @@ class VmImport:
 _MAX_INLINE_DEPTH = 40  # Python allows 100 indentation levels; blocks nest at most this deep
 # -- one-shot command buffers recorded once (see _FunctionTranslator.emit_region) ----------
 _CB = "hal.command_buffer."
-#: The recording imports a region may hold, with where each buffer operand's binding-table
-#: slot operand is: copy_buffer(cb, source_slot, target_slot, source, ., target, ...),
-#: fill_buffer(cb, target, ., ., slot, ...), and dispatch's binding tuples
-#: (reserved, slot, buffer, offset, length), whose slot comes just before the buffer.
+#: Where the binding-table slot operand of each buffer operand is, by operand index:
+#: copy_buffer(cb, source_slot, target_slot, source, ., target, ...) and
+#: fill_buffer(cb, target, ., ., slot, ...).
+_SLOT_OPERANDS = {_CB + "copy_buffer": {3: 1, 5: 2}, _CB + "fill_buffer": {1: 4}}
+#: The recording imports a region may hold, with the slot operand of a buffer operand; in
+#: dispatch's binding tuples (reserved, slot, buffer, offset, length) it comes just before.
 _RECORDING: dict[str, Callable[[int], int] | None] = {
-    _CB + "copy_buffer": {3: 1, 5: 2}.__getitem__,
-    _CB + "fill_buffer": {1: 4}.__getitem__,
+    **{name: slots.__getitem__ for name, slots in _SLOT_OPERANDS.items()},
     _CB + "dispatch": lambda i: i - 1,
     _CB + "execution_barrier": None,
 }
@@ -1098,36 +1099,94 @@ def _types(types: Any) -> tuple[str, ...]:
     return tuple(str(t) for t in types)
 
 
-class _ModuleTranslator:
+class ModuleScope:
+    """What a translated module's factory binds besides its globals, for both translators
+    (this one and :mod:`polyhal.iree.vm_bytecode`'s): the imports (``I<k>``, with
+    ``H<k>`` saying whether the provider has it), the rodata (``R<k>``) and the caches of
+    the command buffer regions recorded once (``M<k>``)."""
+
+    def __init__(self) -> None:
+        self.imports: dict[str, VmImport] = {}
+        self.import_ids: dict[str, str] = {}
+        self.rodata: list[VmBuffer] = []
+        self.memo_count = 0
+
+    def declare_import(self, value: VmImport) -> str:
+        """The identifier of an import, declared when first named."""
+        if value.name not in self.imports:
+            self.imports[value.name] = value
+            self.import_ids[value.name] = f"I{len(self.import_ids)}"
+        return self.import_ids[value.name]
+
+    def extra_import(self, name: str) -> str:
+        """The identifier of import ``name``, declared by polyhal when the module does not
+        declare it (see :data:`EXECUTE_TABLE`)."""
+        return self.declare_import(VmImport(name, (), (), False))
+
+    def new_region(self) -> int:
+        """The number of a new command buffer region recorded once (see region_lines)."""
+        self.memo_count += 1
+        return self.memo_count - 1
+
+    def factory_head(self) -> list[str]:
+        """The factory's first lines: its signature and every binding but the globals'
+        (taken once the functions are translated: they may declare imports, rodata and
+        regions)."""
+        lines = ["def __factory(_imports, _resolved, _rodata, _inits):"]
+        for i, name in enumerate(self.imports):
+            lines.append(f"    {self.import_ids[name]} = _imports[{i}]  # {name!r}")
+            lines.append(f"    H{i} = _resolved[{i}]")
+        for i, buffer in enumerate(self.rodata):
+            lines.append(f"    R{i} = _rodata[{i}]  # {buffer.name!r}")
+        lines.extend(f"    M{i} = {{}}" for i in range(self.memo_count))
+        return lines
+
+
+def region_lines(
+    n: int,
+    cb: str,
+    keys: Sequence[str],
+    create: str,
+    recording: Sequence[str],
+    finalize: str,
+    buffers: Sequence[str],
+) -> list[str]:
+    """The code of command buffer region ``n`` recorded once: look ``cb`` up in ``M<n>`` by
+    the values of ``keys``; on a miss run ``create`` (a reusable command buffer with a slot
+    per buffer), the ``recording`` lines and ``finalize``, and keep it (at most
+    :data:`_MEMO_LIMIT` per region); then ``t<n>_``, the binding table of ``buffers``."""
+    return [
+        f"k{n}_ = ({', '.join(keys)},)" if keys else f"k{n}_ = ()",
+        f"{cb} = M{n}.get(k{n}_)",
+        f"if {cb} is None:",
+        f"    {cb} = {create}",
+        *(f"    {line}" for line in recording),
+        f"    {finalize}({cb})",
+        f"    if len(M{n}) < {_MEMO_LIMIT}:",
+        f"        M{n}[k{n}_] = {cb}",
+        f"t{n}_ = [{', '.join(buffers)}]",
+    ]
+
+
+class _ModuleTranslator(ModuleScope):
     """Reads a vm.module's symbols, then translates every function into one Python
     factory: ``__factory(imports, resolved, rodata, global_inits)`` returns the functions
     with the module's globals as the closure variables they share."""
 
     def __init__(self, context: Any, op: Any, record_once: bool = True):
+        super().__init__()
         self.context = context
         self.op = op
         self.record_once = record_once
         self.name = _symbol(op, "sym_name")
-        self.imports: dict[str, VmImport] = {}
-        self.import_ids: dict[str, str] = {}
         self.functions: dict[str, VmFunction] = {}
         self.function_ids: dict[str, str] = {}
         self.func_ops: list[Any] = []
         self.exports: dict[str, VmExport] = {}
-        self.rodata: list[VmBuffer] = []
         self.rodata_ids: dict[str, str] = {}
         self.globals: dict[str, str] = {}
         self.global_stored: set[str] = set()  # globals some function stores
         self.global_inits: list[Any] = []
-        self.memo_count = 0  # command buffer regions recorded once (M0, M1, ...)
-
-    def extra_import(self, name: str) -> str:
-        """The identifier of import ``name``, declared by polyhal when the module does not
-        declare it (see :data:`EXECUTE_TABLE`)."""
-        if name not in self.imports:
-            self.imports[name] = VmImport(name, (), (), False)
-            self.import_ids[name] = f"I{len(self.import_ids)}"
-        return self.import_ids[name]
 
     def translate(self) -> VmProgram:
         export_ops = []
@@ -1156,26 +1215,18 @@ class _ModuleTranslator:
                 else function.name
             )
             self.exports[name] = VmExport(name, function)
-        lines = ["def __factory(_imports, _resolved, _rodata, _inits):"]
-        for i, (name, ident) in enumerate(self.globals.items()):
-            lines.append(f"    {ident} = _inits[{i}]  # {name!r}")
+        lines = [
+            f"    {ident} = _inits[{i}]  # {name!r}"
+            for i, (name, ident) in enumerate(self.globals.items())
+        ]
         for op in self.func_ops:
             for block in op.regions[0].blocks:
                 for child in block.operations:
                     if child.operation.name.startswith("vm.global.store."):
                         self.global_stored.add(_symbol(child.operation, "global"))
-        functions: list[str] = []
         for op in self.func_ops:
-            functions.extend(_FunctionTranslator(self, op).translate())
-        # Bound after the functions are translated: they may declare imports (extra_import)
-        # and rodata (vm.rodata.inline).
-        for i, name in enumerate(self.imports):
-            lines.append(f"    {self.import_ids[name]} = _imports[{i}]  # {name!r}")
-            lines.append(f"    H{i} = _resolved[{i}]")
-        for i, buffer in enumerate(self.rodata):
-            lines.append(f"    R{i} = _rodata[{i}]  # {buffer.name!r}")
-        lines.extend(f"    M{i} = {{}}" for i in range(self.memo_count))
-        lines.extend(functions)
+            lines.extend(_FunctionTranslator(self, op).translate())
+        lines[:0] = self.factory_head()
         table = ", ".join(f"{name!r}: {ident}" for name, ident in self.function_ids.items())
         lines.append(f"    return {{{table}}}")
         source = "\n".join(lines) + "\n"
@@ -1192,10 +1243,11 @@ class _ModuleTranslator:
     def _import(self, op: Any) -> None:
         name = _symbol(op, "sym_name")
         ftype = op.attributes["function_type"].value
-        self.imports[name] = VmImport(
-            name, _types(ftype.inputs), _types(ftype.results), "is_optional" in op.attributes
+        self.declare_import(
+            VmImport(
+                name, _types(ftype.inputs), _types(ftype.results), "is_optional" in op.attributes
+            )
         )
-        self.import_ids[name] = f"I{len(self.import_ids)}"
 
     def _function(self, op: Any) -> None:
         name = _symbol(op, "sym_name")
@@ -1453,24 +1505,15 @@ class _FunctionTranslator:
         for arg in (cargs[0], cargs[2], cargs[3]):
             if not _LITERAL.match(arg) and arg not in keys:
                 keys.append(arg)
-        n = self.module.memo_count
-        self.module.memo_count += 1
-        create_id = self.module.import_ids[_CB + "create"]
-        finalize_id = self.module.import_ids[_CB + "finalize"]
+        n = self.module.new_region()
         modes = int(cargs[1].strip("()")) & ~1  # reusable: ONE_SHOT cleared
-        key = f"({', '.join(keys)},)" if keys else "()"
-        out.append(f"{ind}k{n}_ = {key}")
-        out.append(f"{ind}{name} = M{n}.get(k{n}_)")
-        out.append(f"{ind}if {name} is None:")
-        out.append(
-            f"{ind}    {name} = {create_id}({cargs[0]}, {modes}, {cargs[2]}, {cargs[3]}, "
-            f"{len(slots)})"
+        create_call = (
+            f"{self.module.import_ids[_CB + 'create']}({cargs[0]}, {modes}, {cargs[2]}, "
+            f"{cargs[3]}, {len(slots)})"
         )
-        out.extend(f"{ind}    {line}" for line in lines)
-        out.append(f"{ind}    {finalize_id}({name})")
-        out.append(f"{ind}    if len(M{n}) < {_MEMO_LIMIT}:")
-        out.append(f"{ind}        M{n}[k{n}_] = {name}")
-        out.append(f"{ind}t{n}_ = [{', '.join(buffers)}]")
+        finalize = self.module.import_ids[_CB + "finalize"]
+        code = region_lines(n, name, keys, create_call, lines, finalize, buffers)
+        out.extend(ind + line for line in code)
         self.tables[create.results[0]] = f"t{n}_"
         return end
 

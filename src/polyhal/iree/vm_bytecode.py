@@ -37,17 +37,19 @@ from ..errors import HalError, InvalidArgumentError, UnimplementedError
 from .vm import (
     _CB,
     _EFFECTS,
-    _MEMO_LIMIT,
     _NO_OPS,
     _PURE,
     _RECORDING,
+    _SLOT_OPERANDS,
     EXECUTE_TABLE,
+    ModuleScope,
     VmBuffer,
     VmExport,
     VmFunction,
     VmImport,
     VmProgram,
     declared_types,
+    region_lines,
 )
 
 #: The seconds iree-dump-module may take on one module.
@@ -168,28 +170,17 @@ def _split(text: str) -> list[str]:
     return [t.strip() for t in text.split(",") if t.strip()]
 
 
-class _Translator:
+class _Translator(ModuleScope):
     def __init__(self, metadata: str, disassembly: str):
+        super().__init__()
         self.metadata = metadata
         self.lines = disassembly.splitlines()
-        self.imports: dict[str, VmImport] = {}
-        self.import_ids: dict[str, str] = {}
         self.cconvs: dict[str, list[str | tuple[str, ...]]] = {}
-        self.rodata: list[VmBuffer] = []
         self.functions: dict[str, VmFunction] = {}
         self.function_ids: dict[str, str] = {}
         self.exports: dict[str, str] = {}  # export name -> function name
         self.globals: dict[str, str] = {}  # ".refs[0]" -> identifier
         self.reflection = self._reflection()
-        self.memo_count = 0  # command buffer regions recorded once (M0, M1, ...)
-
-    def extra_import(self, name: str) -> str:
-        """The identifier of import ``name``, declared by polyhal when the module does not
-        declare it."""
-        if name not in self.imports:
-            self.imports[name] = VmImport(name, (), (), False)
-            self.import_ids[name] = f"I{len(self.import_ids)}"
-        return self.import_ids[name]
 
     def _reflection(self) -> dict[str, dict[str, str]]:
         """Each exported function's reflection entries, from the metadata listing."""
@@ -279,13 +270,7 @@ class _Translator:
         code: list[str] = []
         for fname, body, params, _ in bodies:
             code.extend(_FunctionTranslator(self, fname, body, params).translate())
-        lines = ["def __factory(_imports, _resolved, _rodata, _inits):"]
-        for k, iname in enumerate(self.imports):
-            lines.append(f"    {self.import_ids[iname]} = _imports[{k}]  # {iname!r}")
-            lines.append(f"    H{k} = _resolved[{k}]")
-        for k in range(len(self.rodata)):
-            lines.append(f"    R{k} = _rodata[{k}]")
-        lines.extend(f"    M{k} = {{}}" for k in range(self.memo_count))
+        lines = self.factory_head()
         inits: list[Any] = []
         for k, ident in enumerate(self.globals.values()):
             lines.append(f"    {ident} = _inits[{k}]")
@@ -318,8 +303,7 @@ class _Translator:
             _CCONV_TYPES[k] if isinstance(k, str) else "tuple..." for k in kinds if k != "v"
         )
         result_types = tuple(_CCONV_TYPES[k] for k in results if k != "v")
-        self.imports[iname] = VmImport(iname, arg_types, result_types, "optional" in rest)
-        self.import_ids[iname] = f"I{len(self.import_ids)}"
+        self.declare_import(VmImport(iname, arg_types, result_types, "optional" in rest))
 
     def _function(self, fname: str, params: str, results: str) -> VmFunction:
         """The function's types: the disassembly prints every reference as ``!vm.ref<?>``;
@@ -516,8 +500,7 @@ class _FunctionTranslator:
             target = _reg(op.group("res"))
             rename[target] = name = f"x{self.regions}_{next(fresh)}"
             out.append(f"{name} = {expr}")
-        n = self.module.memo_count
-        self.module.memo_count += 1
+        n = self.module.new_region()
         self.regions += 1
         slots: dict[str, int] = {}
         keys: list[str] = []
@@ -541,16 +524,9 @@ class _FunctionTranslator:
                     with_slots.append(items)
                 else:
                     with_slots.append(part)
-            slot_of = _RECORDING[callee]
-            if slot_of is not None and callee != _CB + "dispatch":
-                for index in range(1, len(parts)):
-                    try:
-                        at = slot_of(index)
-                    except KeyError:
-                        continue
-                    buffer = str(parts[index])
-                    with_slots[at] = str(slots.setdefault(buffer, len(slots)))
-                    with_slots[index] = "None"
+            for index, at in _SLOT_OPERANDS.get(callee, {}).items():  # copies and fills
+                with_slots[at] = str(slots.setdefault(str(parts[index]), len(slots)))
+                with_slots[index] = "None"
             replaced = {i for i, p in enumerate(with_slots) if p != parts[i] or i == 0}
             for i, p in enumerate(parts):
                 if i not in replaced and isinstance(p, str) and p not in keys:
@@ -562,19 +538,10 @@ class _FunctionTranslator:
         create_id = self.module.import_ids[_CB + "create"]
         finalize_id = self.module.import_ids[_CB + "finalize"]
         modes, capacity = create[1], create[4]
+        reusable = f"{create_id}({create[0]}, {modes} & -2, {create[2]}, {create[3]}, {len(slots)})"
         out.append(f"if {modes} & 1 and {capacity} == 0:")
-        out.append(f"    k{n}_ = ({', '.join(keys)},)")
-        out.append(f"    {cb} = M{n}.get(k{n}_)")
-        out.append(f"    if {cb} is None:")
-        out.append(
-            f"        {cb} = {create_id}({create[0]}, {modes} & -2, {create[2]}, "
-            f"{create[3]}, {len(slots)})"
-        )
-        out.extend(f"        {line}" for line in replay)
-        out.append(f"        {finalize_id}({cb})")
-        out.append(f"        if len(M{n}) < {_MEMO_LIMIT}:")
-        out.append(f"            M{n}[k{n}_] = {cb}")
-        out.append(f"    t{n}_ = [{', '.join(slots)}]")
+        code = region_lines(n, cb, keys, reusable, replay, finalize_id, list(slots))
+        out.extend(f"    {line}" for line in code)
         out.append("else:")
         out.append(f"    {cb} = {create_id}({', '.join(create)})")
         out.extend(f"    {line}" for line in plain)
