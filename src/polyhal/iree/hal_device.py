@@ -38,6 +38,7 @@ from .hal_types import (
     pattern_match,
     pending,
     signal_now,
+    signals_of,
     staged,
     usage_of,
     vm_bytes,
@@ -105,7 +106,7 @@ class DeviceImports:
             return device.queue_alloca(
                 size,
                 wait=waits_of(wait),
-                signal=signal.timepoints if signal is not None else (),
+                signal=signals_of(signal),
                 memory_type=memory_type_of(memory_types),
                 usage=usage_of(usage),
             )
@@ -130,7 +131,7 @@ class DeviceImports:
                 signal_now(signal)
                 return
             waits = waits_of(wait)
-            signals = signal.timepoints if signal is not None else ()
+            signals = signals_of(signal)
             if self._suballocator.owns(buffer):
                 device.queue_barrier(wait=waits, signal=signals)
             else:
@@ -161,7 +162,7 @@ class DeviceImports:
                 value,
                 pattern_length=plen,
                 wait=waits_of(wait),
-                signal=signal.timepoints if signal is not None else (),
+                signal=signals_of(signal),
             )
         except (AttributeError, TypeError) as e:
             raise bad_argument("hal.device.queue.fill", e) from None
@@ -186,7 +187,7 @@ class DeviceImports:
             target_offset,
             length,
             wait=waits_of(wait),
-            signal=signal.timepoints if signal is not None else (),
+            signal=signals_of(signal),
         )
 
     @hot
@@ -217,7 +218,7 @@ class DeviceImports:
                 target_offset,
                 iree_length(length),
                 wait=waits_of(wait),
-                signal=signal.timepoints if signal is not None else (),
+                signal=signals_of(signal),
             )
         except (AttributeError, TypeError) as e:
             raise bad_argument("hal.device.queue.copy", e) from None
@@ -236,7 +237,7 @@ class DeviceImports:
         flags: int,
     ) -> None:
         data = file_range(source, source_offset, length)
-        signals = signal.timepoints if signal is not None else []
+        signals = signals_of(signal)
 
         # The file's bytes are read when the operation runs, after its waits.
         def read() -> None:
@@ -269,7 +270,7 @@ class DeviceImports:
         device.queue_host_call(
             write,
             wait=waits_of(wait),
-            signal=signal.timepoints if signal is not None else (),
+            signal=signals_of(signal),
         )
 
     def _device__queue__barrier(
@@ -277,7 +278,7 @@ class DeviceImports:
     ) -> None:
         device.queue_barrier(
             wait=waits_of(wait),
-            signal=signal.timepoints if signal is not None else (),
+            signal=signals_of(signal),
         )
 
     @hot
@@ -294,25 +295,7 @@ class DeviceImports:
         """IREE's queue.execute; with ``table`` (polyhal's own import, EXECUTE_TABLE of
         polyhal.iree.vm): a command buffer a region records once, with ``table``'s whole
         buffers as its binding table."""
-        try:
-            waits = waits_of(wait)
-            # Waits already reached are dropped: a submission with none takes the queue's
-            # short path.
-            if waits and all(sem.reached(value) for sem, value in waits):
-                waits = ()
-            if signal is not None and signal._timepoints is None and not signal._reached:
-                pair = self._pooled_timepoint(device)
-                device.queue_execute(cb, wait=waits, signal=[pair], binding_table=table)
-                self._settle(signal, pair)
-                return
-            device.queue_execute(
-                cb,
-                wait=waits,
-                signal=signal.timepoints if signal is not None else (),
-                binding_table=table,
-            )
-        except (AttributeError, TypeError) as e:
-            raise bad_argument("hal.device.queue.execute", e) from None
+        self._execute("hal.device.queue.execute", device, wait, signal, cb, table, False)
 
     @hot
     def _device__queue__execute__indirect(
@@ -325,6 +308,20 @@ class DeviceImports:
         flags: int,
         table: list[tuple[Buffer | None, int, int]],
     ) -> None:
+        self._execute("hal.device.queue.execute.indirect", device, wait, signal, cb, table, True)
+
+    def _execute(
+        self,
+        what: str,
+        device: Device,
+        wait: Fence | None,
+        signal: Fence | None,
+        cb: CommandBuffer,
+        table: Any,
+        iree_table: bool,
+    ) -> None:
+        """A submission of ``cb`` with binding table ``table``: IREE's table of
+        (buffer, offset, length) entries when ``iree_table``, else None or whole Buffers."""
         try:
             waits = waits_of(wait)
             pair = None
@@ -332,20 +329,20 @@ class DeviceImports:
                 pair = self._pooled_timepoint(device)
                 signals: Any = [pair]
             else:
-                signals = signal.timepoints if signal is not None else ()
+                signals = signals_of(signal)
             try:
                 device.queue_execute(cb, wait=waits, signal=signals, binding_table=table)
             except (InvalidArgumentError, OutOfRangeError):
                 # IREE's whole-buffer lengths (-1) and unused (null) entries: converted only on
                 # this path, so a common call passes the program's table untouched.
-                fixed = binding_table(table)
+                fixed = binding_table(table) if iree_table else None
                 if fixed is None:
                     raise
                 device.queue_execute(cb, wait=waits, signal=signals, binding_table=fixed)
             if pair is not None and signal is not None:
                 self._settle(signal, pair)
         except (AttributeError, TypeError) as e:
-            raise bad_argument("hal.device.queue.execute.indirect", e) from None
+            raise bad_argument(what, e) from None
 
     def _pooled_timepoint(self, device: Device) -> tuple[Semaphore, int]:
         """The next timepoint of a semaphore of ``device`` from the module's pool (a new

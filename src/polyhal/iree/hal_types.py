@@ -599,6 +599,12 @@ def waits_of(fence: Fence | None) -> list[tuple[Semaphore, int]] | tuple[()]:
     return fence.timepoints
 
 
+def signals_of(fence: Fence | None) -> list[tuple[Semaphore, int]] | tuple[()]:
+    """The timepoints a queue operation signalling ``fence`` signals (none for a null
+    fence)."""
+    return fence.timepoints if fence is not None else ()
+
+
 def signal_now(fence: Fence | None) -> None:
     """Signals every timepoint of ``fence`` not reached yet, from the host: the end of a
     queue operation that had nothing to wait for and nothing to run."""
