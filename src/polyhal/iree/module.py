@@ -146,10 +146,7 @@ def load_module(data: bytes | str | os.PathLike[str], device: Device) -> Module:
     """
     if not isinstance(device, Device):
         raise InvalidArgumentError(f"load_module needs a polyhal Device, got {device!r}")
-    source = _vm_source(data)
-    if isinstance(source, bytes):
-        return Module(_bytecode_program(source), device)
-    return Module(_program(source), device)
+    return Module(_program(_vm_source(data)), device)
 
 
 def load_mlir(
@@ -189,22 +186,18 @@ def _vm_source(data: bytes | str | os.PathLike[str]) -> str | bytes:
         ) from None
 
 
-def _bytecode_program(data: bytes) -> VmProgram:
-    key = "vmfb:" + hashlib.sha256(data).hexdigest()
+def _program(source: str | bytes) -> VmProgram:
+    """The translated program of VM assembly text or ``.vmfb`` bytes, translated once per
+    process (the last _PROGRAMS_KEPT sources are kept)."""
+    parse: Callable[[Any], VmProgram]
+    if isinstance(source, bytes):
+        key, parse = "vmfb:" + hashlib.sha256(source).hexdigest(), parse_vmfb
+    else:
+        key = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
+        parse = parse_vm
     program = _PROGRAMS.get(key)
     if program is None:
-        program = parse_vmfb(data)
-        if len(_PROGRAMS) >= _PROGRAMS_KEPT:
-            _PROGRAMS.pop(next(iter(_PROGRAMS)))
-        _PROGRAMS[key] = program
-    return program
-
-
-def _program(text: str) -> VmProgram:
-    key = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
-    program = _PROGRAMS.get(key)
-    if program is None:
-        program = parse_vm(text)
+        program = parse(source)
         if len(_PROGRAMS) >= _PROGRAMS_KEPT:
             _PROGRAMS.pop(next(iter(_PROGRAMS)))
         _PROGRAMS[key] = program
