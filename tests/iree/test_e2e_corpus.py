@@ -17,35 +17,17 @@ quick runs while working on ``polyhal.iree``.
 
 from __future__ import annotations
 
-import importlib.util
 import os
-import sys
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
+from e2e_corpus import CORPUS
 
 import polyhal as hal
 from polyhal import iree
 
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def _load_corpus_module() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "iree_corpus", ROOT / "scripts" / "iree_corpus.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("iree_corpus", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-ic = _load_corpus_module()
-CORPUS = ic.Corpus()
 SUBSET = os.environ.get("POLYHAL_IREE_CORPUS", "full") == "subset"
 
 #: The quick subset: every model program, and per suite files whose host programs need

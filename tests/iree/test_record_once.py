@@ -10,13 +10,9 @@ region whose scalar operands change on every call stays right past the cache's l
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pytest
+from e2e_corpus import CORPUS
 
 import polyhal as hal
 from polyhal import iree
@@ -25,7 +21,6 @@ from polyhal.iree.hal_types import host_read
 from polyhal.iree.module import Module
 from polyhal.iree.vm import parse_vm
 
-ROOT = Path(__file__).resolve().parents[2]
 DRIVERS = ["local", "local-sync", "vulkan", "cuda"]
 
 DYNAMIC_ADD = """
@@ -34,17 +29,6 @@ func.func @main(%a: tensor<?xf32>, %b: tensor<?xf32>) -> tensor<?xf32> {
   return %r : tensor<?xf32>
 }
 """
-
-
-def _corpus() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "iree_corpus", ROOT / "scripts" / "iree_corpus.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("iree_corpus", module)
-    spec.loader.exec_module(module)
-    return module.Corpus()
 
 
 @pytest.fixture(params=DRIVERS)
@@ -72,7 +56,7 @@ def creates(monkeypatch):
 
 @pytest.fixture(scope="module")
 def lstm(iree_compiler):
-    corpus = _corpus()
+    corpus = CORPUS
     f = next(x for x in corpus.files() if x["file"] == "stablehlo_models/unidirectional_lstm.mlir")
     fn = next(x for x in corpus.functions(f) if x.name == "main")
     return corpus.path(f), f["flags"], fn

@@ -10,35 +10,17 @@ runtime passes must pass.
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from typing import Any
-
 import numpy as np
 import pytest
+from e2e_corpus import CORPUS
 
 import polyhal as hal
 from polyhal import iree
 from polyhal.errors import InvalidArgumentError
 
-ROOT = Path(__file__).resolve().parents[2]
 pytest.importorskip("iree._runtime_libs", reason="iree-base-runtime is not installed")
 
 
-def _corpus_module() -> Any:
-    spec = importlib.util.spec_from_file_location(
-        "iree_corpus", ROOT / "scripts" / "iree_corpus.py"
-    )
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("iree_corpus", module)
-    spec.loader.exec_module(module)
-    return module
-
-
-ic = _corpus_module()
-CORPUS = ic.Corpus()
 FILES = sorted(
     [
         "stablehlo_models/collatz.mlir",
