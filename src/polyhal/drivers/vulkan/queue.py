@@ -149,16 +149,7 @@ class Queue:
 
     def _complete_loop(self) -> None:
         value_out = ffi.new("uint64_t*")
-        values = ffi.new("uint64_t[1]")
-        info = new(
-            "VkSemaphoreWaitInfo*",
-            {
-                "sType": vk.VK_STRUCTURE_TYPE_SEMAPHORE_WAIT_INFO,
-                "semaphoreCount": 1,
-                "pSemaphores": self._sems,
-                "pValues": values,
-            },
-        )
+        info, values = self._wait_info(0)  # the value each wait is for goes into values[0]
         while True:
             with self._cond:
                 while not self._pending and not self._closing:
