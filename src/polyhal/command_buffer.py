@@ -905,6 +905,11 @@ class CommandBuffer(_stream.Recorder):
                 raise InvalidArgumentError(
                     f"{what}: offset {offset} is not a multiple of {align} bytes"
                 )
+        self.check_slot_copies(table)
+
+    def check_slot_copies(self, table: Sequence[ResolvedBinding]) -> None:
+        """Checks each copy through binding-table slots against ``table`` (every slot in
+        it): both ends the same length, and not overlapping."""
         for src, dst in self._slot_copies:
             a_alloc, a_off, a_len = src.resolve(table)
             b_alloc, b_off, b_len = dst.resolve(table)

@@ -607,14 +607,11 @@ class Device(_stream.DeviceBase):
         for entry in table:  # a flat list: a comprehension's frame costs more
             key += (entry.length, entry.usage, entry.offset % modulus)
         if last is not None and last[0] == key:
-            # The same lengths: every slot is in the table, each copy's two lengths agree.
-            for src, dst in cb._slot_copies:
-                a_alloc, a_off, a_len = src.resolve(table)
-                b_alloc, b_off, b_len = dst.resolve(table)
-                if a_alloc is b_alloc and a_off < b_off + b_len and b_off < a_off + a_len:
-                    break  # check_slots raises, naming it
-            else:
-                return
+            # The same lengths: every slot is in the table.  Only where copies through
+            # slots land can differ from the last time.
+            if cb._slot_copies:
+                cb.check_slot_copies(table)
+            return
         cb.check_slots(table)
         cb._slots_passed = (key, modulus)  # one store: another thread sees either whole
 

@@ -113,3 +113,22 @@ def test_signal_that_does_not_advance_fails_the_semaphore(unchecked):
     unchecked.wait_idle(TIMEOUT)
     with pytest.raises(hal.FailedPreconditionError):
         sem.wait(6, timeout=TIMEOUT)
+
+
+def test_replay_refuses_slot_copies_that_now_overlap(unchecked):
+    """A reusable copy between two slots, submitted with a table that passed (two
+    buffers), then with one buffer at both ends at overlapping offsets (the same lengths
+    and usages, which the short path's slot-check cache compares): refused, and the
+    buffer unchanged."""
+    cb = unchecked.create_command_buffer(hal.CommandBufferMode.DEFAULT, binding_capacity=2)
+    with cb:
+        cb.copy_buffer(hal.Slot(0), 0, hal.Slot(1), 0, 16)
+    a, b = allocate(unchecked, 64, fill=1), allocate(unchecked, 64, fill=2)
+    unchecked.queue_execute(cb, binding_table=[(a, 0, 32), (b, 0, 32)])
+    unchecked.wait_idle(TIMEOUT)
+    assert b.read(0, 16) == bytes([1]) * 16
+    with pytest.raises(hal.InvalidArgumentError, match="overlap"):
+        unchecked.queue_execute(cb, binding_table=[(a, 0, 32), (a, 8, 32)])
+    unchecked.queue_execute(cb, binding_table=[(a, 0, 32), (a, 16, 32)])  # touching: fine
+    unchecked.wait_idle(TIMEOUT)
+    assert a.read() == bytes([1]) * 64
